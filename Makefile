@@ -1,0 +1,50 @@
+# Everything starts from python3 and make: the first target that needs the
+# virtualenv creates it and installs the project with its dev tools.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install lint test test-interpreter demo bench histories format clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-interpreter: $(STAMP)
+	$(BIN)/pytest tests/interpreter
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.simulate_speed
+	$(BIN)/python -m bench.audit_cost
+	$(BIN)/python -m bench.audit_append
+	$(BIN)/python -m bench.whatif_speed
+
+# Regenerate the Replayer corpus in tests/histories from real runs (fake activities).
+histories: $(STAMP)
+	$(BIN)/python -m scripts.make_histories
+
+# The whole engine on embedded defaults: Temporal dev server (+ Web UI), SQLite,
+# a local mail sink, a worker and three runs. `make demo SERVE=1` keeps it up.
+demo: $(STAMP)
+	$(BIN)/dee demo $(if $(SERVE),--serve,)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

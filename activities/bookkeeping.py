@@ -1,0 +1,60 @@
+"""Persisting what the workflow decided: audit entries first, then the run row.
+
+Every activity that acts on the world calls ``persist`` before acting, so a
+send never happens without its record. Appends are idempotent on (run, seq):
+an activity retried after a crash writes nothing twice, and a divergent entry
+(nondeterminism or tampering) is refused loudly rather than overwritten.
+"""
+
+from __future__ import annotations
+
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import AuditBatch
+from adapters.storage import (
+    AuditDivergence,
+    AuditStore,
+    DatabaseUnavailable,
+    RunRecord,
+    RunStore,
+    StorageError,
+)
+from interpreter import ChainedEntry
+
+
+class Bookkeeper:
+    """Writes audit batches and run rows through the storage adapters."""
+
+    def __init__(self, audit: AuditStore, runs: RunStore) -> None:
+        self._audit = audit
+        self._runs = runs
+
+    async def persist(self, batch: AuditBatch) -> int:
+        """Store the batch; return the highest seq now persisted for the run (0 if none).
+
+        Raises:
+            ApplicationError: non-retryable for a divergent chain (an operator must
+                look), retryable for an unavailable database.
+        """
+        entries = [ChainedEntry(**entry) for entry in batch.entries]
+        try:
+            await self._audit.append(entries)
+            run = batch.run
+            await self._runs.upsert(
+                RunRecord(
+                    run.run_id,
+                    run.tenant,
+                    run.plan_id,
+                    run.plan_version,
+                    run.contact_id,
+                    run.status,
+                    run.step_id,
+                )
+            )
+        except AuditDivergence as exc:
+            raise ApplicationError(str(exc), type="AuditDivergence", non_retryable=True) from exc
+        except DatabaseUnavailable as exc:  # transient: the activity retries, nothing acts
+            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+        except StorageError as exc:  # permanent (identity clash, unknown plan): stop, visibly
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        return max((e.seq for e in entries), default=0)

@@ -1,0 +1,189 @@
+"""What crosses the workflow/activity boundary: names, inputs and results.
+
+Plain dataclasses and constants only, so the workflow sandbox can import this
+module without pulling in databases or channel SDKs. Every activity that acts
+on the world also carries the audit entries not yet persisted (``AuditBatch``)
+and writes them *before* acting: no side effect happens without its record, and
+no extra activity (or history event) is spent on bookkeeping.
+
+No ``from __future__ import annotations`` here: Temporal's converter resolves
+these dataclasses' type hints at run time, inside the workflow sandbox.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TASK_QUEUE = "dee-plan-runs"
+WORKFLOW_NAME = "PlanRunWorkflow"
+
+CHECK_POLICIES = "check_policies"
+SEND_EMAIL = "send_email"
+SEND_VOICE = "send_voice"
+APPEND_AUDIT = "append_audit"
+
+
+@dataclass
+class RunRow:
+    """The run's bookkeeping row, as the workflow sees it now."""
+
+    run_id: str
+    tenant: str
+    plan_id: str
+    plan_version: int
+    contact_id: str
+    status: str
+    step_id: str | None
+    outcome: str | None = None
+    failure: str | None = None
+
+
+@dataclass
+class AuditBatch:
+    """Chained audit entries (``ChainedEntry.as_dict()`` form) plus the run row."""
+
+    run: RunRow
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class AuditAck:
+    persisted_through_seq: int
+
+
+@dataclass
+class PolicyRequest:
+    batch: AuditBatch
+    run_id: str
+    tenant: str
+    plan_id: str
+    contact: dict[str, Any]
+    channel: str
+    step_id: str
+    visit: int
+    at_epoch_ms: int
+    max_duration_seconds: int = 0
+
+
+@dataclass
+class PolicyResponse:
+    decision: str  # allow | defer | deny
+    persisted_through_seq: int
+    policy: str | None = None
+    reason: str | None = None
+    until_epoch_ms: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EmailRequest:
+    batch: AuditBatch
+    run_id: str
+    tenant: str
+    plan_id: str
+    step_id: str
+    visit: int
+    template_id: str
+    subject: str
+    reply_to: str | None
+    track_opens: bool
+    track_clicks: bool
+    contact: dict[str, Any]
+    variables: dict[str, Any]
+
+
+@dataclass
+class VoiceRequest:
+    batch: AuditBatch
+    run_id: str
+    tenant: str
+    plan_id: str
+    step_id: str
+    visit: int
+    script_id: str
+    caller_id: str
+    max_duration_seconds: int
+    detect_voicemail: bool
+    voicemail_message_id: str | None
+    contact: dict[str, Any]
+    variables: dict[str, Any]
+
+
+@dataclass
+class SendResponse:
+    """A send's outcome; failures are values (recorded by the run), not exceptions."""
+
+    status: str  # delivered | failed
+    persisted_through_seq: int
+    reason: str | None = None
+    provider: str | None = None
+    provider_message_id: str | None = None
+    cost: str | None = None  # a decimal as text: money is never a float
+
+
+@dataclass
+class EventSignal:
+    """An external event for the run (``ingest_event`` signal)."""
+
+    id: str
+    type: str
+    step_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OperatorRequest:
+    by: str
+    reason: str = ""
+    resolution: str | None = None  # resolve: skip | end
+    target: str | None = None
+
+
+@dataclass
+class RunInput:
+    """Everything a run needs; frozen at start (the plan is a snapshot, never re-read).
+
+    The trailing fields carry a run across continue-as-new.
+    """
+
+    run_id: str
+    tenant: str
+    plan: dict[str, Any]
+    plan_hash: str
+    contact: dict[str, Any]
+    variables: dict[str, Any] = field(default_factory=dict)
+    start_tick: int = 0
+    tick_interval_ms: int = 1000
+    step_budget: int = 1000
+    search_attributes: bool = True
+    origin_epoch_ms: int | None = None
+    state: dict[str, Any] | None = None
+    chain_seq: int = 0
+    chain_head: str | None = None
+    unpersisted: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RunView:
+    """What the ``state`` query and operator updates return."""
+
+    run_id: str
+    status: str
+    step_id: str | None
+    phase: str
+    tick: int
+    paused: bool
+    outcome: str | None
+    failure: dict[str, str] | None
+    next_wake_tick: int | None
+    audit_seq: int
+    events: int
+    visits: dict[str, int]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str
+    outcome: str | None
+    audit_seq: int
+    audit_head: str

@@ -1,0 +1,60 @@
+"""The policy gate activity: persist the pending audit entries, then ask the gate.
+
+Retried safely: the gate's reservations are keyed by (run, step, visit), so a
+retried check after a crash neither counts a send twice nor reserves twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from temporalio.exceptions import ApplicationError
+
+from activities.bookkeeping import Bookkeeper
+from activities.contracts import PolicyRequest, PolicyResponse
+from adapters.policy import GateRequest, PolicyGate
+from adapters.policy.errors import PolicyError
+from adapters.storage import StorageError
+
+
+class PolicyChecker:
+    def __init__(self, bookkeeper: Bookkeeper, gate: PolicyGate) -> None:
+        self._books = bookkeeper
+        self._gate = gate
+
+    async def check(self, req: PolicyRequest) -> PolicyResponse:
+        persisted = await self._books.persist(req.batch)
+        # The workflow's time of asking, or later if the check itself ran late (a retry
+        # after an outage): hours and the counter's day must hold when the send happens.
+        asked = datetime.fromtimestamp(req.at_epoch_ms / 1000, tz=UTC)
+        at = max(asked, datetime.now(UTC))
+        channel: Literal["email", "voice"] = "email" if req.channel == "email" else "voice"
+        try:
+            request = GateRequest(
+                tenant=req.tenant,
+                run_id=req.run_id,
+                plan_id=req.plan_id,
+                step_id=req.step_id,
+                visit=req.visit,
+                channel=channel,
+                contact=req.contact,
+                at=at,
+                max_duration_seconds=req.max_duration_seconds,
+            )
+            decision = await self._gate.evaluate(request)
+        except PolicyError as exc:  # bad input is a denial with the reason, fail-closed
+            return PolicyResponse("deny", persisted, policy="input", reason=str(exc))
+        except StorageError as exc:  # nothing was decided: the activity retries
+            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+        until = None
+        if decision.until is not None:
+            until = int(decision.until.timestamp() * 1000)
+        return PolicyResponse(
+            decision.decision,
+            persisted,
+            policy=decision.policy,
+            reason=decision.reason,
+            until_epoch_ms=until,
+            detail=dict(decision.detail),
+        )

@@ -1,0 +1,170 @@
+"""Channel sends: render, then hand a provider-neutral message to the configured port.
+
+A send is attempted once (the workflow sets ``maximum_attempts=1``); every
+failure comes back as a ``failed`` result with a reason the run records, never
+as a silent retry or a fallback. The provider gets a Message-ID / idempotency
+key derived from run, step and visit, so an operator's retry of a send whose
+first outcome was unknown cannot deliver twice at a provider that deduplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from activities.bookkeeping import Bookkeeper
+from activities.contracts import EmailRequest, SendResponse, VoiceRequest
+from adapters.channels import (
+    ChannelError,
+    EmailChannel,
+    EmailMessage,
+    SendReceipt,
+    VoiceCall,
+    VoiceChannel,
+    idempotency_key,
+    message_id,
+)
+from adapters.templates import TemplateError, TemplateStore, template_context
+
+# After a send the budget reservation is settled: the actual cost committed, or the
+# estimate released when nothing was sent. (run_id, step_id, visit, actual or None)
+Settle = Callable[[str, str, int, Decimal | None], Awaitable[object]]
+log = logging.getLogger(__name__)
+# Below the workflow's 60 s start-to-close, so a slow provider is reported by this
+# activity (as an unknown outcome) rather than by a timeout that hides what happened.
+SEND_DEADLINE_SECONDS = 45
+DEADLINE_REASON = (
+    f"send_deadline: no answer from the provider within {SEND_DEADLINE_SECONDS} s; "
+    "the message may or may not have been sent (a retry reuses the same Message-ID)"
+)
+
+
+async def _deliver(send: Awaitable[SendReceipt], persisted: int) -> SendResponse:
+    """Await one provider call within the deadline; every failure becomes a result."""
+    try:
+        async with asyncio.timeout(SEND_DEADLINE_SECONDS):
+            receipt = await send
+    except TimeoutError:
+        return SendResponse("failed", persisted, reason=DEADLINE_REASON)
+    except ValueError as exc:  # the message itself is unacceptable (a bad address)
+        return SendResponse("failed", persisted, reason=f"invalid_message: {exc}")
+    except ChannelError as exc:
+        return SendResponse("failed", persisted, reason=f"{exc.code}: {exc.message}")
+    return _from_receipt(receipt, persisted)
+
+
+def _from_receipt(receipt: SendReceipt, persisted: int) -> SendResponse:
+    return SendResponse(
+        "delivered" if receipt.accepted else "failed",
+        persisted,
+        reason=None if receipt.accepted else "provider_rejected",
+        provider=receipt.provider,
+        provider_message_id=receipt.provider_message_id,
+        cost=str(receipt.estimated_cost),
+    )
+
+
+def _template_failure(exc: Exception, persisted: int) -> SendResponse:
+    code = getattr(exc, "code", "template_render_failed")
+    return SendResponse("failed", persisted, reason=f"{code}: {exc}")
+
+
+class Sender:
+    def __init__(
+        self,
+        bookkeeper: Bookkeeper,
+        templates: TemplateStore,
+        email: EmailChannel,
+        voice: VoiceChannel,
+        *,
+        sender_address: str,
+        message_domain: str,
+        settle: Settle | None = None,
+    ) -> None:
+        self._settle_fn = settle
+        self._books = bookkeeper
+        self._templates = templates
+        self._email = email
+        self._voice = voice
+        self._sender = sender_address
+        self._domain = message_domain
+
+    async def send_email(self, req: EmailRequest) -> SendResponse:
+        response = await self._send_email(req)
+        await self._settle(req.run_id, req.step_id, req.visit, response)
+        return response
+
+    async def _send_email(self, req: EmailRequest) -> SendResponse:
+        persisted = await self._books.persist(req.batch)
+        to = req.contact.get("email")
+        if not isinstance(to, str) or not to:
+            return SendResponse(
+                "failed", persisted, reason="contact_has_no_email: contact.email is missing"
+            )
+        try:
+            rendered = self._templates.render_email(
+                req.template_id, req.subject, template_context(req.variables, req.contact)
+            )
+        except (TemplateError, ValueError) as exc:
+            return _template_failure(exc, persisted)
+        msg_id = message_id(req.run_id, req.step_id, req.visit, self._domain)
+        message = EmailMessage(
+            to=to,
+            sender=self._sender,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            reply_to=req.reply_to,
+            message_id=msg_id,
+            headers={"X-DEE-Run": req.run_id, "X-DEE-Step": req.step_id},
+        )
+        return await _deliver(self._email.send(message), persisted)
+
+    async def send_voice(self, req: VoiceRequest) -> SendResponse:
+        response = await self._send_voice(req)
+        await self._settle(req.run_id, req.step_id, req.visit, response)
+        return response
+
+    async def _send_voice(self, req: VoiceRequest) -> SendResponse:
+        persisted = await self._books.persist(req.batch)
+        to = req.contact.get("phone")
+        if not isinstance(to, str) or not to:
+            return SendResponse(
+                "failed", persisted, reason="contact_has_no_phone: contact.phone is missing"
+            )
+        context = template_context(req.variables, req.contact)
+        try:
+            script = self._templates.render_voice(req.script_id, context)
+            voicemail = (
+                self._templates.render_voice(req.voicemail_message_id, context)
+                if req.voicemail_message_id
+                else None
+            )
+        except (TemplateError, ValueError) as exc:
+            return _template_failure(exc, persisted)
+        call = VoiceCall(
+            to=to,
+            caller_id=req.caller_id,
+            script_text=script,
+            max_duration_seconds=req.max_duration_seconds,
+            detect_voicemail=req.detect_voicemail,
+            voicemail_text=voicemail,
+            idempotency_key=idempotency_key(req.run_id, req.step_id, req.visit),
+            status_callback_url=None,
+        )
+        return await _deliver(self._voice.place_call(call), persisted)
+
+    async def _settle(self, run_id: str, step_id: str, visit: int, response: SendResponse) -> None:
+        if self._settle_fn is None:
+            return
+        actual = (
+            Decimal(response.cost) if response.status == "delivered" and response.cost else None
+        )
+        if response.status == "delivered" and actual is None:
+            actual = Decimal(0)
+        try:
+            await self._settle_fn(run_id, step_id, visit, actual)
+        except Exception:  # the send's outcome stands; an unsettled estimate stays reserved
+            log.exception("budget settlement failed for %s/%s#%s", run_id, step_id, visit)

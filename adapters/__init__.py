@@ -1,0 +1,1 @@
+"""adapters room (see ARCHITECTURE.md)."""

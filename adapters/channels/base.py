@@ -1,0 +1,185 @@
+"""Provider-neutral channel ports and the values that cross them.
+
+A plan step says *what* to send; an ``EmailChannel`` or ``VoiceChannel`` says *how*.
+Activities depend only on these protocols and values, so switching provider is a
+configuration change. Everything here is pure: no I/O, clock or randomness, which is
+why the idempotency key and Message-ID are derived from the run, never from the attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Protocol, runtime_checkable
+
+from adapters.channels.errors import ChannelNotConfigured
+
+# Headers the message carries as fields or that the MIME structure owns: letting
+# ``headers`` set them would give two sources of truth for the same header.
+RESERVED_HEADERS = frozenset(
+    {
+        "from",
+        "to",
+        "subject",
+        "reply-to",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
+# RFC 5322 field-name: printable US-ASCII except colon.
+_FIELD_NAME = re.compile(r"[!-9;-~]+")
+# A DNS host name; RFC 5322 allows more on the right of a msg-id, but a host name is
+# what mail systems expect and it can never need quoting.
+_DOMAIN = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+_MSG_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+
+
+def _frozen_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    for name, value in headers.items():
+        if not _FIELD_NAME.fullmatch(name):
+            raise ValueError(f"invalid header name {name!r}")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"header {name!r} is set from the message's own fields")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"header {name!r} contains a line break")
+    return MappingProxyType(dict(headers))
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    """One email, ready to send: rendered text, addresses and a stable Message-ID.
+
+    Raises:
+        ValueError: ``message_id`` is not a ``<left@right>`` msg-id, or ``headers``
+            names a reserved header (From, To, Subject, Reply-To, Message-ID, MIME
+            structure), an invalid field name, or a value with a line break.
+    """
+
+    to: str
+    sender: str
+    subject: str
+    text: str
+    html: str | None
+    reply_to: str | None
+    message_id: str
+    # Excluded from hashing so the value stays hashable; copied read-only so a
+    # frozen message cannot change through the caller's dict.
+    headers: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if not _MSG_ID.fullmatch(self.message_id):
+            raise ValueError(f"message_id {self.message_id!r} is not an RFC 5322 msg-id")
+        object.__setattr__(self, "headers", _frozen_headers(self.headers))
+
+
+@dataclass(frozen=True)
+class VoiceCall:
+    """One outbound call: what to say, and what to do when a machine answers."""
+
+    to: str
+    caller_id: str
+    script_text: str
+    max_duration_seconds: int
+    detect_voicemail: bool
+    voicemail_text: str | None
+    idempotency_key: str
+    status_callback_url: str | None
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    """What the provider acknowledged. Failures are exceptions, never a receipt."""
+
+    provider: str
+    provider_message_id: str
+    accepted: bool
+    estimated_cost: Decimal
+
+
+@runtime_checkable
+class EmailChannel(Protocol):
+    """Sends one email, once. Raises ``ChannelRejected`` or ``ChannelUnavailable``."""
+
+    name: str
+
+    async def send(self, message: EmailMessage) -> SendReceipt: ...
+
+
+@runtime_checkable
+class VoiceChannel(Protocol):
+    """Places one call, once. Raises ``ChannelRejected`` or ``ChannelUnavailable``."""
+
+    name: str
+
+    async def place_call(self, call: VoiceCall) -> SendReceipt: ...
+
+
+class UnconfiguredVoiceChannel:
+    """The voice channel when no provider is configured: every call is refused."""
+
+    name = "unconfigured"
+
+    async def place_call(self, call: VoiceCall) -> SendReceipt:
+        """Refuse the call.
+
+        Raises:
+            ChannelNotConfigured: Always, with code ``no_voice_channel``.
+        """
+        raise ChannelNotConfigured("no voice channel configured", code="no_voice_channel")
+
+
+def idempotency_key(run_id: str, step_id: str, visit: int) -> str:
+    """The send's idempotency key: same run, step and visit, same key, on every attempt.
+
+    The key is the first 160 bits of ``sha256`` over the canonical JSON array
+    ``[run_id, step_id, visit]`` (compact separators, ASCII, so no two inputs share an
+    encoding), base32 in lower case: 32 characters of ``[a-z2-7]``, no padding. 160
+    bits keep collisions out of reach while a ``Message-ID:`` header with a typical
+    domain still fits on one line (longer lines get folded, which some receivers
+    mishandle).
+
+    Raises:
+        ValueError: ``visit`` is negative.
+    """
+    if visit < 0:
+        raise ValueError(f"visit must be >= 0, got {visit}")
+    canonical = json.dumps([run_id, step_id, visit], separators=(",", ":"), ensure_ascii=True)
+    digest = hashlib.sha256(canonical.encode("ascii")).digest()[:20]
+    return base64.b32encode(digest).decode("ascii").lower()
+
+
+def message_id(run_id: str, step_id: str, visit: int, domain: str) -> str:
+    """A deterministic RFC 5322 msg-id, ``<idempotency_key@domain>``.
+
+    Recipients' systems de-duplicate on Message-ID, so an operator-driven resend of
+    the same visit carries the same id as the first attempt.
+
+    Raises:
+        ValueError: ``domain`` is not a host name, or ``visit`` is negative.
+    """
+    if not _DOMAIN.fullmatch(domain):
+        raise ValueError(f"message-id domain {domain!r} is not a host name")
+    return f"<{idempotency_key(run_id, step_id, visit)}@{domain.lower()}>"
+
+
+__all__ = [
+    "RESERVED_HEADERS",
+    "EmailChannel",
+    "EmailMessage",
+    "SendReceipt",
+    "UnconfiguredVoiceChannel",
+    "VoiceCall",
+    "VoiceChannel",
+    "idempotency_key",
+    "message_id",
+]

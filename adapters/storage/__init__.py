@@ -1,0 +1,79 @@
+"""Storage: plans, run bookkeeping, the hash-chained audit log, and the policy tables.
+
+Boundary: SQLAlchemy 2 (async) over PostgreSQL (asyncpg) or SQLite (aiosqlite), Alembic
+migrations, and the audit archive (a directory or S3). Callers get typed results and
+``StorageError`` subclasses; no driver type escapes this package. Configuration is
+passed in (a URL, an archive URI); nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+from adapters.storage.archive import Archive, FileArchive, S3Archive, archive_for
+from adapters.storage.audit import (
+    AppendResult,
+    AuditStore,
+    ChainHead,
+    StoredEntry,
+    VerifyResult,
+    export_line,
+)
+from adapters.storage.database import Database, normalize_url
+from adapters.storage.errors import (
+    ArchiveError,
+    AuditDivergence,
+    DatabaseUnavailable,
+    PlanConflict,
+    StorageError,
+    UnknownPlan,
+    UnknownRun,
+)
+from adapters.storage.migrations import upgrade
+from adapters.storage.plans import PlanStore
+from adapters.storage.retention import ArchivedSegment, Retention, RetentionReport
+from adapters.storage.runs import RunRecord, RunStore
+
+
+async def open_database(url: str, *, search_path: str | None = None) -> Database:
+    """Open a database and bring its schema up to date (idempotent).
+
+    Raises:
+        DatabaseUnavailable: The URL is unusable or the database cannot be reached.
+    """
+    database = Database(url, search_path=search_path)
+    try:
+        await upgrade(database)
+    except BaseException:
+        await database.dispose()
+        raise
+    return database
+
+
+__all__ = [
+    "AppendResult",
+    "Archive",
+    "ArchiveError",
+    "ArchivedSegment",
+    "AuditDivergence",
+    "AuditStore",
+    "ChainHead",
+    "Database",
+    "DatabaseUnavailable",
+    "FileArchive",
+    "PlanConflict",
+    "PlanStore",
+    "Retention",
+    "RetentionReport",
+    "RunRecord",
+    "RunStore",
+    "S3Archive",
+    "StorageError",
+    "StoredEntry",
+    "UnknownPlan",
+    "UnknownRun",
+    "VerifyResult",
+    "archive_for",
+    "export_line",
+    "normalize_url",
+    "open_database",
+    "upgrade",
+]

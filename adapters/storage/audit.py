@@ -1,0 +1,260 @@
+"""The audit store: append chained entries, read them back, verify and export them.
+
+Boundary: persistence only. Entries are chained (hashed) by the caller with
+``interpreter.chain`` — the workflow computes them so that a replay recomputes the
+same hashes — and ``append`` stores them as given; ``verify`` recomputes every hash
+and link from the stored fields. The export layout is documented in docs/audit.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from sqlalchemy import RowMapping, func, select, union
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.storage import audit_append as _append
+from adapters.storage.audit_append import ENTRIES, HEADS
+from adapters.storage.database import Database
+from adapters.storage.errors import UnknownRun
+from interpreter.chain import GENESIS_HASH, ChainBreak, ChainedEntry
+from interpreter.chain import verify as verify_chain
+
+_PAGE = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An audit entry as stored: the chained fields plus when it was recorded."""
+
+    run_id: str
+    seq: int
+    tick: int
+    recorded_at: datetime
+    step_id: str
+    action: str
+    outcome: str
+    detail: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+    def chained(self) -> ChainedEntry:
+        return ChainedEntry(
+            self.run_id, self.seq, self.tick, self.step_id, self.action, self.outcome,
+            self.detail, self.prev_hash, self.hash,
+        )  # fmt: skip
+
+    def as_dict(self) -> dict[str, Any]:
+        """The export layout: the chained fields and ``recorded_at`` (ISO 8601, UTC)."""
+        out = self.chained().as_dict()
+        out["recorded_at"] = self.recorded_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last archived entry of a run: the stored chain continues from here."""
+
+    run_id: str
+    seq: int
+    hash: str
+    archived_at: datetime
+    archive_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    inserted: int
+    existing: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """The outcome of verifying one run's stored chain.
+
+    Attributes:
+        entries: How many entries verified before the break (all of them when ok).
+        first_seq: Where the stored chain starts (1, or the archived head's seq + 1).
+        head: The archived head the check started from, if any.
+        broken: The first break, or ``None``.
+    """
+
+    run_id: str
+    entries: int
+    first_seq: int
+    head: ChainHead | None
+    broken: ChainBreak | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+    def describe(self) -> str:
+        if self.broken is not None:
+            return self.broken.describe()
+        anchor = f", continuing archived head seq {self.head.seq}" if self.head else ""
+        if self.entries == 0:
+            return f"run {self.run_id}: ok, no stored entries{anchor}"
+        last = self.first_seq + self.entries - 1
+        return (
+            f"run {self.run_id}: ok, {self.entries} entries (seq {self.first_seq}..{last}){anchor}"
+        )
+
+
+def export_line(entry: StoredEntry) -> str:
+    """One JSON Lines record of the export format (no trailing newline)."""
+    return json.dumps(
+        entry.as_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
+
+
+class AuditStore:
+    """Appends to and reads from the hash-chained, append-only audit table."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def append(self, entries: Sequence[ChainedEntry]) -> AppendResult:
+        """Store a batch of chained entries (any runs) in one transaction.
+
+        Idempotent: entries already stored identically are skipped. Nothing is written
+        when any entry is refused.
+
+        Raises:
+            AuditDivergence: An entry differs from the one stored at its ``(run_id, seq)``,
+                the batch is not a contiguous chain, or it does not continue the stored
+                chain (names the run, seq and field).
+        """
+        if not entries:
+            return AppendResult(0, 0)
+        groups = _append.group_batch(entries)
+        recorded_at = datetime.now(UTC)
+        async with self._db.transaction() as conn:
+            await _append.check_links(conn, groups)
+            if self._db.dialect == "postgresql":
+                # Runs in a fixed order: two batches touching the same runs then take
+                # their row locks in the same order and cannot deadlock.
+                ordered = [e for run_id in sorted(groups) for e in groups[run_id]]
+                inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
+            else:
+                inserted = await _append.insert_sqlite(conn, groups, recorded_at)
+            if inserted < len(entries):
+                await _append.refuse_differences(conn, entries)
+        return AppendResult(inserted, len(entries) - inserted)
+
+    async def entries(self, run_id: str) -> list[ChainedEntry]:
+        """A run's stored entries in seq order (``UnknownRun`` when it has none)."""
+        return [e.chained() for e in await self.timeline(run_id)]
+
+    async def timeline(self, run_id: str) -> list[StoredEntry]:
+        """A run's stored entries in seq order, with the time each was recorded."""
+        async with self._db.snapshot() as conn:
+            head = await read_head(conn, run_id)
+            rows = await conn.execute(select_run(run_id))
+            found = [stored_entry(row) for row in rows.mappings()]
+        if not found and head is None:
+            raise UnknownRun(run_id)
+        return found
+
+    async def head(self, run_id: str) -> ChainHead | None:
+        """The archived head of a run's chain, when retention archived part of it."""
+        async with self._db.snapshot() as conn:
+            return await read_head(conn, run_id)
+
+    async def run_ids(self) -> list[str]:
+        """Every run with stored entries or an archived head, sorted."""
+        query = union(select(ENTRIES.c.run_id).distinct(), select(HEADS.c.run_id)).order_by(
+            "run_id"
+        )
+        async with self._db.snapshot() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def verify(self, run_id: str) -> VerifyResult:
+        """Recompute every hash and link of a run's stored chain.
+
+        Starts from the genesis hash, or from the archived head when retention moved
+        the older entries out. Reads in pages, so a long chain does not fill memory.
+        """
+        async with self._db.snapshot() as conn:
+            head = await read_head(conn, run_id)
+            first_seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+            checked = 0
+            broken: ChainBreak | None = None
+            result = await conn.stream(select_run(run_id).execution_options(yield_per=_PAGE))
+            async for page in result.mappings().partitions():
+                dicts = [dict(row) for row in page]
+                broken = verify_chain(dicts, start_seq=first_seq + checked, prev_hash=prev_hash)
+                if broken is not None:
+                    checked = broken.seq - first_seq
+                    break
+                checked += len(dicts)
+                prev_hash = dicts[-1]["hash"]
+            await result.close()
+        if checked == 0 and broken is None and head is None:
+            raise UnknownRun(run_id)
+        return VerifyResult(run_id, checked, first_seq, head, broken)
+
+    async def verify_all(self) -> list[VerifyResult]:
+        """Verify every run (each in its own snapshot), in run id order."""
+        return [await self.verify(run_id) for run_id in await self.run_ids()]
+
+    async def export_lines(self, run_id: str) -> AsyncIterator[str]:
+        """The run's stored entries as export-format lines (``UnknownRun`` first, if so)."""
+        async with self._db.snapshot() as conn:
+            head = await read_head(conn, run_id)
+            result = await conn.stream(select_run(run_id).execution_options(yield_per=_PAGE))
+            seen = False
+            async for row in result.mappings():
+                seen = True
+                yield export_line(stored_entry(row))
+            if not seen and head is None:
+                raise UnknownRun(run_id)
+
+    async def export(self, run_id: str, out: TextIO) -> int:
+        """Write the run's export to ``out``; return the number of entries written."""
+        count = 0
+        async for line in self.export_lines(run_id):
+            out.write(line + "\n")
+            count += 1
+        return count
+
+    async def count(self, run_id: str | None = None) -> int:
+        """How many entries are stored (for one run, or in all)."""
+        query = select(func.count()).select_from(ENTRIES)
+        if run_id is not None:
+            query = query.where(ENTRIES.c.run_id == run_id)
+        async with self._db.snapshot() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+
+def select_run(run_id: str) -> Any:
+    return select(ENTRIES).where(ENTRIES.c.run_id == run_id).order_by(ENTRIES.c.seq)
+
+
+def stored_entry(row: RowMapping) -> StoredEntry:
+    return StoredEntry(
+        run_id=row["run_id"],
+        seq=row["seq"],
+        tick=row["tick"],
+        recorded_at=row["recorded_at"],
+        step_id=row["step_id"],
+        action=row["action"],
+        outcome=row["outcome"],
+        detail=row["detail"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+async def read_head(conn: AsyncConnection, run_id: str) -> ChainHead | None:
+    row = (await conn.execute(select(HEADS).where(HEADS.c.run_id == run_id))).mappings().first()
+    if row is None:
+        return None
+    return ChainHead(row["run_id"], row["seq"], row["hash"], row["archived_at"], row["archive_uri"])
+
+
+__all__ = ["AppendResult", "AuditStore", "ChainHead", "StoredEntry", "VerifyResult", "export_line"]

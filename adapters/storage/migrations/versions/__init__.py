@@ -1,0 +1,1 @@
+"""Alembic revisions of DEE's schema (loaded by Alembic from this folder)."""

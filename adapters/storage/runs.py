@@ -1,0 +1,179 @@
+"""Run bookkeeping: which plan version a run follows for which contact, and its status.
+
+Boundary: a queryable mirror of run state for listings and operators. The run's
+truth is its workflow and its audit chain; this table is what lists and filters
+read without asking Temporal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.storage.database import Database
+from adapters.storage.errors import StorageError, UnknownRun
+from adapters.storage.schema import Plan, Run
+
+RUNS = cast(Table, Run.__table__)
+PLANS = cast(Table, Plan.__table__)
+_IDENTITY = ("tenant", "plan_id", "plan_version", "contact_id")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run's bookkeeping row. Timestamps are set by the store."""
+
+    run_id: str
+    tenant: str
+    plan_id: str
+    plan_version: int
+    contact_id: str
+    status: str
+    current_step: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class RunStore:
+    """Insert-or-update and read run bookkeeping rows."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def upsert(self, record: RunRecord) -> RunRecord:
+        """Create the run, or update its status and current step.
+
+        A run's identity (tenant, plan id and version, contact) never changes.
+
+        Raises:
+            StorageError: The run exists with a different identity, or its plan
+                version is not stored (a run refers to a published plan).
+        """
+        values = _values(record)
+        dialect_insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
+        insert_run = dialect_insert(RUNS).values(values)
+        statement = insert_run.on_conflict_do_update(
+            index_elements=["run_id"],
+            set_={
+                "status": insert_run.excluded.status,
+                "current_step": insert_run.excluded.current_step,
+                "updated_at": insert_run.excluded.updated_at,
+            },
+            where=(RUNS.c.tenant == insert_run.excluded.tenant)
+            & (RUNS.c.plan_id == insert_run.excluded.plan_id)
+            & (RUNS.c.plan_version == insert_run.excluded.plan_version)
+            & (RUNS.c.contact_id == insert_run.excluded.contact_id),
+        ).returning(*RUNS.c)
+        async with self._db.transaction() as conn:
+            plan_known = await conn.execute(
+                select(PLANS.c.version).where(
+                    PLANS.c.plan_id == record.plan_id, PLANS.c.version == record.plan_version
+                )
+            )
+            if plan_known.first() is None:
+                raise StorageError(
+                    f"run {record.run_id}: plan {record.plan_id} version {record.plan_version} "
+                    "is not stored; store the plan before its runs"
+                )
+            row = (await conn.execute(statement)).mappings().first()
+        if row is None:
+            stored = await self.get(record.run_id)
+            differing = [n for n in _IDENTITY if getattr(stored, n) != getattr(record, n)]
+            raise StorageError(
+                f"run {record.run_id} exists with a different {', '.join(differing)}: "
+                "a run's tenant, plan and contact never change"
+            )
+        return _record(row)
+
+    async def create(self, record: RunRecord) -> RunRecord:
+        """Record a new run unless it is already recorded (then return what is stored).
+
+        Never changes a stored row: the run's workflow may already have written a later
+        status than the caller's (it starts before its starter records it).
+
+        Raises:
+            StorageError: The run exists with a different identity, or its plan version
+                is not stored.
+        """
+        dialect_insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
+        values = _values(record)
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                dialect_insert(RUNS)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["run_id"])
+            )
+        stored = await self.get(record.run_id)
+        differing = [n for n in _IDENTITY if getattr(stored, n) != getattr(record, n)]
+        if differing:
+            raise StorageError(
+                f"run {record.run_id} exists with a different {', '.join(differing)}: "
+                "a run's tenant, plan and contact never change"
+            )
+        return stored
+
+    async def get(self, run_id: str) -> RunRecord:
+        """A run's bookkeeping row.
+
+        Raises:
+            UnknownRun: No run with this id is recorded.
+        """
+        async with self._db.snapshot() as conn:
+            row = (
+                (await conn.execute(select(RUNS).where(RUNS.c.run_id == run_id))).mappings().first()
+            )
+        if row is None:
+            raise UnknownRun(run_id, what="no run record exists for it")
+        return _record(row)
+
+    async def list(
+        self,
+        *,
+        tenant: str | None = None,
+        status: str | None = None,
+        statuses: Sequence[str] | None = None,
+        contact_id: str | None = None,
+        limit: int | None = 100,
+    ) -> list[RunRecord]:
+        """Runs, newest first, filtered by tenant, status(es) and contact; ``limit=None``: all."""
+        query = select(RUNS)
+        if tenant is not None:
+            query = query.where(RUNS.c.tenant == tenant)
+        if status is not None:
+            query = query.where(RUNS.c.status == status)
+        if statuses is not None:
+            query = query.where(RUNS.c.status.in_(list(statuses)))
+        if contact_id is not None:
+            query = query.where(RUNS.c.contact_id == contact_id)
+        query = query.order_by(RUNS.c.created_at.desc(), RUNS.c.run_id)
+        if limit is not None:
+            query = query.limit(limit)
+        async with self._db.snapshot() as conn:
+            return [_record(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _values(record: RunRecord) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "run_id": record.run_id,
+        "tenant": record.tenant,
+        "plan_id": record.plan_id,
+        "plan_version": record.plan_version,
+        "contact_id": record.contact_id,
+        "status": record.status,
+        "current_step": record.current_step,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _record(row: Any) -> RunRecord:
+    return RunRecord(**{name: row[name] for name in RunRecord.__dataclass_fields__})
+
+
+__all__ = ["RunRecord", "RunStore"]

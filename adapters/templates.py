@@ -1,0 +1,226 @@
+"""Message templates: email (subject, text, optional HTML) and voice scripts, on Jinja2.
+
+Boundary: files under one root, ``email/<id>.txt.j2`` (required), ``email/<id>.html.j2``
+(optional) and ``voice/<id>.txt.j2``, rendered with a caller-supplied context: the run
+variables as top-level names plus ``contact``. Templates are plan authors' content, so
+they run in Jinja's immutable sandbox (no attribute tricks, no mutating the caller's
+data) with ``StrictUndefined``: a missing variable is an error, never a blank. Every
+failure surfaces as ``TemplateError``, which callers treat as permanent. Compiled
+templates are cached for the life of the store; edits need a new store.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# Ids become file names; refusing separators keeps every lookup inside the root.
+_TEMPLATE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+class TemplateError(Exception):
+    """A template is missing, malformed, unsafe, or needs a variable the context lacks.
+
+    Not a ``ChannelError``: nothing was sent. Callers map it to a permanent failure.
+
+    Attributes:
+        template_id: The email template or voice script id.
+        message: What went wrong, e.g. ``'product' is undefined``.
+        code: ``template_not_found``, ``template_syntax``, ``template_undefined``,
+            ``template_forbidden``, ``template_subject`` or ``template_render_failed``.
+        source: The file (relative to the root) or ``subject``, when known.
+        line: The 1-based line in ``source``, when known.
+    """
+
+    def __init__(
+        self,
+        template_id: str,
+        message: str,
+        *,
+        code: str = "template_render_failed",
+        source: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.template_id = template_id
+        self.message = message
+        self.code = code
+        self.source = source
+        self.line = line
+        where = ", ".join(
+            part for part in (source, f"line {line}" if line else None) if part is not None
+        )
+        suffix = f" ({where})" if where else ""
+        super().__init__(f"template {template_id!r}: {message}{suffix}")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A rendered email: one-line subject, plain text, and HTML when a template exists."""
+
+    subject: str
+    text: str
+    html: str | None
+
+
+def template_context(
+    variables: Mapping[str, object], contact: Mapping[str, object]
+) -> dict[str, object]:
+    """The context every template sees: run variables as names, plus ``contact``.
+
+    Raises:
+        ValueError: A run variable is itself named ``contact``; silently shadowing
+            one or the other would render the wrong data.
+    """
+    if "contact" in variables:
+        raise ValueError("run variable 'contact' collides with the contact mapping")
+    return {**variables, "contact": contact}
+
+
+class TemplateStore:
+    """Renders the templates under ``root`` (the folder holding ``email/`` and ``voice/``)."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(root),
+            undefined=jinja2.StrictUndefined,
+            # Only HTML needs escaping; escaping a plain-text body or a subject would
+            # put literal "&amp;" in front of the reader.
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("html.j2",), default_for_string=False, default=False
+            ),
+            auto_reload=False,
+        )
+        # None marks an optional template known to be absent, so it is not looked for
+        # on every render.
+        self._compiled: dict[str, jinja2.Template | None] = {}
+        self._compile_subject = functools.lru_cache(maxsize=256)(self._env.from_string)
+
+    def render_email(
+        self, template_id: str, subject: str, context: Mapping[str, object]
+    ) -> RenderedEmail:
+        """Render the subject (a template string from the plan), text and HTML bodies.
+
+        Raises:
+            TemplateError: The text template is missing, any template is malformed or
+                unsafe, a variable is undefined, or the subject spans several lines.
+        """
+        text_template = self._load(template_id, "email", "txt", required=True)
+        html_template = self._load(template_id, "email", "html", required=False)
+        assert text_template is not None
+        rendered_subject = self._render_subject(template_id, subject, context)
+        text = _render(template_id, text_template, context)
+        html = None if html_template is None else _render(template_id, html_template, context)
+        return RenderedEmail(subject=rendered_subject, text=text, html=html)
+
+    def render_voice(self, script_id: str, context: Mapping[str, object]) -> str:
+        """Render the voice script ``voice/<script_id>.txt.j2``.
+
+        Raises:
+            TemplateError: The script is missing, malformed, unsafe, or uses an
+                undefined variable.
+        """
+        template = self._load(script_id, "voice", "txt", required=True)
+        assert template is not None
+        return _render(script_id, template, context)
+
+    def _render_subject(self, template_id: str, subject: str, context: Mapping[str, object]) -> str:
+        try:
+            template = self._compile_subject(subject)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                template_id,
+                exc.message or "syntax error",
+                code="template_syntax",
+                source="subject",
+                line=exc.lineno,
+            ) from exc
+        rendered = _render(template_id, template, context, source="subject").strip()
+        if "\r" in rendered or "\n" in rendered:
+            # A header cannot hold a line break; folding it silently would send a
+            # subject nobody wrote.
+            raise TemplateError(
+                template_id,
+                "subject renders to more than one line",
+                code="template_subject",
+                source="subject",
+            )
+        return rendered
+
+    def _load(
+        self, template_id: str, kind: str, extension: str, *, required: bool
+    ) -> jinja2.Template | None:
+        if not _TEMPLATE_ID.fullmatch(template_id):
+            raise TemplateError(template_id, "not a valid template id", code="template_not_found")
+        name = f"{kind}/{template_id}.{extension}.j2"
+        if name not in self._compiled:
+            try:
+                self._compiled[name] = self._env.get_template(name)
+            except jinja2.TemplateNotFound as exc:
+                if required:
+                    raise TemplateError(
+                        template_id, f"no template file {name}", code="template_not_found"
+                    ) from exc
+                self._compiled[name] = None
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(
+                    template_id,
+                    exc.message or "syntax error",
+                    code="template_syntax",
+                    source=name,
+                    line=exc.lineno,
+                ) from exc
+        return self._compiled[name]
+
+
+def _render(
+    template_id: str,
+    template: jinja2.Template,
+    context: Mapping[str, object],
+    *,
+    source: str | None = None,
+) -> str:
+    try:
+        return template.render(dict(context))
+    # Template content is authored data and may raise anything (a filter on the wrong
+    # type, a division by zero); all of it means "this template cannot render".
+    except Exception as exc:
+        if isinstance(exc, SecurityError):
+            code, message = "template_forbidden", f"unsafe access refused: {exc}"
+        elif isinstance(exc, jinja2.UndefinedError):
+            code, message = "template_undefined", str(exc)
+        else:
+            code, message = "template_render_failed", f"{type(exc).__name__}: {exc}"
+        raise TemplateError(
+            template_id,
+            message,
+            code=code,
+            source=source or template.name,
+            line=_template_line(exc, template),
+        ) from exc
+
+
+def _template_line(exc: BaseException, template: jinja2.Template) -> int | None:
+    """The template line being rendered when ``exc`` was raised.
+
+    Jinja rewrites the traceback so that frames of template code carry the template's
+    file name and line; the innermost such frame is where rendering stopped.
+    """
+    filename = template.filename or "<template>"
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+__all__ = ["RenderedEmail", "TemplateError", "TemplateStore", "template_context"]

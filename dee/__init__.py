@@ -1,0 +1,1 @@
+"""DEE public API."""

@@ -1,0 +1,3 @@
+from dee.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The ``dee`` command line."""

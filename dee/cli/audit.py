@@ -1,0 +1,130 @@
+"""``dee audit``: verify, export and archive the hash-chained audit log."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dee.cli.db import run_storage, storage
+from dee.errors import DocumentError, EngineError
+from dee.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.storage import RetentionReport, VerifyResult
+
+# The storage package is imported inside the helpers: see dee/cli/db.py.
+
+app = typer.Typer(help="Verify, export and archive the audit log.", no_args_is_help=True)
+
+
+async def _verify(run_id: str | None) -> list[VerifyResult]:
+    from adapters.storage import AuditStore  # noqa: PLC0415
+
+    async with storage() as database:
+        store = AuditStore(database)
+        return await store.verify_all() if run_id is None else [await store.verify(run_id)]
+
+
+@app.command()
+def verify(
+    run_id: Annotated[str | None, typer.Argument(metavar="RUN_ID", help="The run.")] = None,
+    all_runs: Annotated[bool, typer.Option("--all", help="Verify every run.")] = False,
+) -> None:
+    """Recompute every hash and link; exit 1 naming the first broken entry (run, seq, field)."""
+    if (run_id is None) == (not all_runs):
+        raise EngineError(["give either RUN_ID or --all"])
+    results = run_storage(_verify(None if all_runs else run_id))
+    if not results:
+        print("no audit entries are stored")
+    for result in results:
+        if result.ok:
+            print(result.describe())
+    broken = [r.describe() for r in results if not r.ok]
+    if broken:
+        raise EngineError(broken)
+
+
+async def _export(run_id: str, out: Path | None) -> int:
+    from adapters.storage import AuditStore  # noqa: PLC0415
+
+    async with storage() as database:
+        store = AuditStore(database)
+        if out is None:
+            return await store.export(run_id, sys.stdout)
+        # Written beside the target and renamed at the end: no half-written file, and
+        # none at all when the run is unknown.
+        fd, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                count = await store.export(run_id, handle)
+            Path(temporary).replace(out)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return count
+
+
+@app.command()
+def export(
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Write a run's stored entries as JSON Lines (the format docs/audit.md describes)."""
+    if out is not None and not out.parent.is_dir():
+        raise DocumentError([f"{out}: directory {out.parent} does not exist"])
+    count = run_storage(_export(run_id, out))
+    if out is not None:
+        print(f"exported {count} entries of run {run_id} to {out}")
+
+
+async def _archive(days: int, to: str) -> RetentionReport:
+    from adapters.storage import Retention, archive_for  # noqa: PLC0415
+
+    async with storage() as database:
+        return await Retention(database, archive_for(to), days=days).run()
+
+
+@app.command()
+def archive(
+    days: Annotated[
+        int | None, typer.Option(help="Retention in days (default: $DEE_AUDIT_RETENTION_DAYS).")
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(help="file:///dir or s3://bucket/prefix (default: $DEE_AUDIT_ARCHIVE_TO)."),
+    ] = None,
+) -> None:
+    """Archive entries older than the retention window, then remove them from the database."""
+    settings = Settings.load()
+    days = days if days is not None else settings.audit_retention_days
+    to = to or settings.audit_archive_to
+    missing = [
+        hint
+        for value, hint in (
+            (days, "a retention (--days or DEE_AUDIT_RETENTION_DAYS)"),
+            (to, "an archive (--to or DEE_AUDIT_ARCHIVE_TO)"),
+        )
+        if not value
+    ]
+    if missing or days is None or to is None:
+        raise EngineError([f"audit retention is not configured: give {' and '.join(missing)}"])
+    report = run_storage(_archive(days, to))
+    runs = len({s.run_id for s in report.archived})
+    print(
+        f"archived {report.entries} entries of {runs} runs recorded before "
+        f"{report.cutoff.isoformat()} to {to}"
+    )
+    if report.refused:
+        raise EngineError(
+            [f"not archived, the chain does not verify: {b.describe()}" for b in report.refused]
+        )
+
+
+__all__ = ["app"]

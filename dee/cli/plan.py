@@ -1,0 +1,145 @@
+"""``dee plan``: schema, validate, simulate, graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dee.content import load_registry, templates_dir
+from dee.documents import load_plan, read_document
+from dee.errors import DeeError, DocumentError
+from interpreter import (
+    ContentRegistry,
+    ExecutionPlan,
+    InputError,
+    Limits,
+    PlanError,
+    Trace,
+    parse_events,
+    parse_mapping,
+    parse_results,
+    simulate,
+    validate,
+)
+from interpreter.mermaid import to_mermaid
+
+app = typer.Typer(help="Inspect, validate and simulate execution plans.", no_args_is_help=True)
+
+TemplatesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates", help="Templates directory (default: $DEE_TEMPLATES_DIR or ./templates)."
+    ),
+]
+NoRegistryOpt = Annotated[
+    bool, typer.Option("--no-registry", help="Do not check template/script ids against a registry.")
+]
+
+
+def _registry(templates: Path | None, no_registry: bool) -> ContentRegistry | None:
+    return None if no_registry else load_registry(templates_dir(templates))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the plan file format (for editors)."""
+    document = ExecutionPlan.model_json_schema(by_alias=True)
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "DEE execution plan"
+    print(json.dumps(document, indent=2, sort_keys=True))
+
+
+@app.command("validate")
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Plan files (YAML or JSON).")],
+    templates: TemplatesOpt = None,
+    no_registry: NoRegistryOpt = False,
+    max_steps: Annotated[int, typer.Option(help="Most steps a plan may have.")] = 100,
+    max_wait_days: Annotated[int, typer.Option(help="Longest wait, in days.")] = 365,
+) -> None:
+    """Validate plans; exit 1 listing every problem (each names its step and field)."""
+    registry = _registry(templates, no_registry)
+    limits = Limits(max_steps=max_steps, max_wait_days=max_wait_days)
+    lines: list[str] = []
+    for path in files:
+        try:
+            plan = load_plan(path)
+        except DocumentError as exc:
+            lines.extend(exc.lines)
+            continue
+        problems = validate(plan, registry=registry, limits=limits)
+        lines.extend(f"{path}: {p}" for p in problems)
+        if not problems:
+            summary = f"{plan.id} v{plan.version}, {len(plan.steps)} steps, {plan.content_hash}"
+            print(f"{path}: ok ({summary})")
+    if lines:
+        raise DocumentError(lines)
+
+
+@app.command()
+def graph(file: Annotated[Path, typer.Argument(help="Plan file.")]) -> None:
+    """Print the plan as a Mermaid flowchart."""
+    print(to_mermaid(load_plan(file)), end="")
+
+
+def _optional(path: Path | None, default: Any) -> Any:
+    return default if path is None else read_document(path)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="Plan file.")],
+    contact: Annotated[Path | None, typer.Option(help="Contact JSON file.")] = None,
+    vars_file: Annotated[Path | None, typer.Option("--vars", help="Variables JSON file.")] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="Events JSON file: [{type, stepId?, data?, tick}].")
+    ] = None,
+    results: Annotated[
+        Path | None, typer.Option(help="Results JSON file: {stepId: {status, reason}}.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    templates: TemplatesOpt = None,
+    no_registry: NoRegistryOpt = False,
+) -> None:
+    """Run a plan on the logical clock (no sends) and print its trace."""
+    plan = load_plan(plan_file)
+    registry = _registry(templates, no_registry)
+    try:
+        contact_doc = parse_mapping(
+            _optional(contact, {"id": "simulated-contact"}), source=str(contact), what="the contact"
+        )
+        variables = parse_mapping(_optional(vars_file, {}), source=str(vars_file), what="variables")
+        event_list = parse_events(_optional(events, []), source=str(events))
+        step_ids = frozenset(s.id for s in plan.steps)
+        result_map = parse_results(_optional(results, {}), source=str(results), step_ids=step_ids)
+    except InputError as exc:
+        raise DocumentError(list(exc.problems)) from None
+    try:
+        trace = simulate(plan, contact_doc, event_list, result_map, variables, registry=registry)
+    except PlanError as exc:
+        raise DocumentError([f"{plan_file}: {p}" for p in exc.problems]) from None
+    if as_json:
+        print(json.dumps(trace.as_dict(), indent=2))
+    else:
+        _print_trace(trace)
+
+
+def _print_trace(trace: Trace) -> None:
+    console = Console()
+    table = Table(title="Simulated trace", show_lines=False)
+    for column in ("tick", "step", "action", "outcome", "detail"):
+        table.add_column(column, justify="right" if column == "tick" else "left")
+    for e in trace.entries:
+        detail = json.dumps(dict(e.detail), sort_keys=True) if e.detail else ""
+        table.add_row(str(e.tick), e.step_id, e.action, e.outcome, detail)
+    console.print(table)
+    console.print(f"status: [bold]{trace.status}[/bold]  outcome: {trace.outcome or '-'}")
+    console.print("path: " + " → ".join(trace.path))
+
+
+__all__ = ["DeeError", "app"]

@@ -1,0 +1,300 @@
+"""``dee start``, ``dee runs list``, ``dee run status|pause|resume|cancel|retry|resolve``,
+``dee event ingest``: starting and steering runs through the Engine."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, to_json
+from dee.documents import load_plan, read_document
+from dee.engine import Engine, ExecutionRun
+from dee.errors import DocumentError, EngineError
+from interpreter import InputError, parse_mapping
+
+runs_app = typer.Typer(help="List runs.", no_args_is_help=True)
+event_app = typer.Typer(help="Feed external events into runs.", no_args_is_help=True)
+BULK_CONCURRENCY = 64
+
+RunArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="The run id.")]
+ByOpt = Annotated[str, typer.Option("--by", help="Who takes the action (audited).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited).")]
+
+
+def _contacts_csv(path: Path) -> list[dict[str, Any]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise DocumentError([f"{path}: cannot be read: {exc}"]) from None
+    problems = [
+        f"{path}: line {i + 2}: id: every contact needs an id"
+        for i, row in enumerate(rows)
+        if not (row.get("id") or "").strip()
+    ]
+    if not rows:
+        problems.append(
+            f"{path}: no contacts (a header line with an 'id' column, then one per line)"
+        )
+    if problems:
+        raise DocumentError(problems)
+    return [{k: v for k, v in row.items() if k is not None and v != ""} for row in rows]
+
+
+def _mapping(path: Path | None, what: str) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return parse_mapping(read_document(path), source=str(path), what=what)
+    except InputError as exc:
+        raise DocumentError(list(exc.problems)) from None
+
+
+def start(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN", help="Plan file.")],
+    contact: Annotated[Path | None, typer.Option(help="Contact JSON file.")] = None,
+    contacts: Annotated[Path | None, typer.Option(help="CSV of contacts (an id column).")] = None,
+    vars_file: Annotated[Path | None, typer.Option("--vars", help="Variables JSON file.")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(help="Start at most once per key (per contact with --contacts)."),
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start runs of PLAN; prints the run id(s)."""
+    if (contact is None) == (contacts is None):
+        raise DocumentError(["give exactly one of --contact FILE.json or --contacts FILE.csv"])
+    plan = load_plan(plan_file)
+    variables = _mapping(vars_file, "variables")
+    people = [_mapping(contact, "the contact")] if contact else _contacts_csv(contacts)  # type: ignore[arg-type]
+    runs = run_async(
+        _start_all(config, plan, people, variables, idempotency_key, bulk=contacts is not None)
+    )
+    if as_json:
+        print(
+            to_json(
+                [{"runId": r.run_id, "contactId": r.contact_id, "status": r.status} for r in runs]
+            )
+        )
+    else:
+        for run in runs:
+            print(run.run_id)
+
+
+async def _start_all(
+    config: Path | None,
+    plan: Any,
+    people: list[dict[str, Any]],
+    variables: dict[str, Any],
+    key: str | None,
+    *,
+    bulk: bool,
+) -> list[ExecutionRun]:
+    async with engine_session(config) as engine:
+        if not bulk:
+            return [
+                await engine.execute(
+                    plan, contact=people[0], variables=variables, idempotency_key=key
+                )
+            ]
+        gate = asyncio.Semaphore(BULK_CONCURRENCY)
+        with Progress(transient=True) as progress:
+            task = progress.add_task("starting runs", total=len(people))
+
+            async def one(person: dict[str, Any]) -> ExecutionRun:
+                async with gate:
+                    each = f"{key}:{person['id']}" if key else None
+                    run = await engine.execute(
+                        plan, contact=person, variables=variables, idempotency_key=each
+                    )
+                    progress.advance(task)
+                    return run
+
+            outcomes = await asyncio.gather(*(one(p) for p in people), return_exceptions=True)
+        started = [o for o in outcomes if isinstance(o, ExecutionRun)]
+        failed = [
+            (p["id"], o)
+            for p, o in zip(people, outcomes, strict=True)
+            if isinstance(o, BaseException)
+        ]
+        if failed:
+            # Report what did start as well as what did not: a bulk start is never silent.
+            lines = [f"started {len(started)} of {len(people)} runs:"]
+            lines += [f"  {r.contact_id}: {r.run_id}" for r in started]
+            lines += [
+                f"contact {cid}: {'; '.join(getattr(e, 'lines', [str(e)]))}" for cid, e in failed
+            ]
+            raise EngineError(lines)
+        return started
+
+
+def _show(run: ExecutionRun, as_json: bool) -> None:
+    if as_json:
+        print(to_json(run))
+        return
+    console = Console()
+    console.print(f"[bold]{run.run_id}[/bold]  {run.status}  at step {run.current_step or '-'}")
+    console.print(
+        f"  plan {run.plan_id} v{run.plan_version}, contact {run.contact_id}, tenant {run.tenant}"
+    )
+    if run.outcome:
+        console.print(f"  outcome: {run.outcome}")
+    if run.failure:
+        console.print(f"  failure at {run.failure.get('stepId')}: {run.failure.get('reason')}")
+    if run.next_wake_tick is not None:
+        console.print(f"  next wake-up at tick {run.next_wake_tick}")
+
+
+def status(run_id: RunArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Show a run's state (answers from storage when no worker is running)."""
+    _show(run_async(_call(config, lambda e: e.get_run(run_id))), as_json)
+
+
+async def _call(config: Path | None, action: Any) -> Any:
+    async with engine_session(config) as engine:
+        return await action(engine)
+
+
+def pause(
+    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
+) -> None:
+    """Hold a run before its next step."""
+    _show(run_async(_call(config, lambda e: e.pause_run(run_id, by=by, reason=reason))), False)
+
+
+def resume(
+    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
+) -> None:
+    """Resume a paused run."""
+    _show(run_async(_call(config, lambda e: e.resume_run(run_id, by=by, reason=reason))), False)
+
+
+def cancel(
+    run_id: RunArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required, audited).")],
+    by: ByOpt = "cli",
+    config: ConfigOpt = None,
+) -> None:
+    """Cancel a run for good."""
+    _show(run_async(_call(config, lambda e: e.cancel_run(run_id, reason, by=by))), False)
+
+
+def retry(
+    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
+) -> None:
+    """Retry the failed step of a failed run (once)."""
+    _show(run_async(_call(config, lambda e: e.retry_run(run_id, by=by, reason=reason))), False)
+
+
+def resolve(
+    run_id: RunArg,
+    skip_to: Annotated[str | None, typer.Option("--skip-to", help="Continue at this step.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Complete with this outcome.")] = None,
+    by: ByOpt = "cli",
+    reason: ReasonOpt = "",
+    config: ConfigOpt = None,
+) -> None:
+    """Resolve a failed run: skip to a step, or end it with an outcome."""
+    if (skip_to is None) == (end is None):
+        raise DocumentError(["give exactly one of --skip-to STEP or --end OUTCOME"])
+    resolution, target = ("skip", skip_to) if skip_to else ("end", end)
+
+    async def action(engine: Engine) -> ExecutionRun:
+        assert target is not None
+        return await engine.resolve_run(
+            run_id, resolution=resolution, target=target, by=by, reason=reason
+        )
+
+    _show(run_async(_call(config, action)), False)
+
+
+@runs_app.command("list")
+def list_runs(
+    status_filter: Annotated[
+        str | None, typer.Option("--status", help="Only runs in this status.")
+    ] = None,
+    plan: Annotated[str | None, typer.Option(help="Only runs of this plan id.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    runs: list[ExecutionRun] = run_async(
+        _call(config, lambda e: e.list_runs(status=status_filter, plan=plan, limit=limit))
+    )
+    if as_json:
+        print(to_json(runs))
+        return
+    table = Table("run", "status", "step", "plan", "contact")
+    for r in runs:
+        table.add_row(
+            r.run_id,
+            r.status,
+            r.current_step or "-",
+            f"{r.plan_id} v{r.plan_version}",
+            r.contact_id,
+        )
+    Console().print(table)
+
+
+@event_app.command("ingest")
+def ingest(
+    event_type: Annotated[str, typer.Option("--type", help="e.g. email.opened")],
+    contact: Annotated[str, typer.Option("--contact", help="The contact id.")],
+    run: Annotated[str | None, typer.Option("--run", help="Only this run.")] = None,
+    step: Annotated[str | None, typer.Option("--step", help="The step it belongs to.")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="JSON object payload.")] = None,
+    event_id: Annotated[
+        str | None, typer.Option("--id", help="Stable id (dedupes retries).")
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Signal an event to a run, or to every active run of the contact."""
+    payload: dict[str, Any] = {}
+    if data is not None:
+        try:
+            payload = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise DocumentError([f"--data: invalid JSON: {exc.msg}"]) from None
+        if not isinstance(payload, dict):
+            raise DocumentError(["--data: must be a JSON object"])
+
+    async def send(engine: Engine) -> Any:
+        return await engine.ingest_event(
+            type=event_type,
+            contact_id=contact,
+            run_id=run,
+            step_id=step,
+            data=payload,
+            event_id=event_id,
+        )
+
+    result = run_async(_call(config, send))
+    if as_json:
+        print(to_json(result))
+    else:
+        targets = " ".join(result.run_ids)
+        print(f"event {result.event_id} delivered to {len(result.run_ids)} run(s): {targets}")
+
+
+def attach(run_app: typer.Typer) -> None:
+    """Add the operator commands to the ``dee run`` group (it also has ``timeline``)."""
+    for name, fn in (
+        ("status", status),
+        ("pause", pause),
+        ("resume", resume),
+        ("cancel", cancel),
+        ("retry", retry),
+        ("resolve", resolve),
+    ):
+        run_app.command(name)(fn)

@@ -1,0 +1,56 @@
+"""``dee server`` (the embedded Temporal dev server with its Web UI) and ``dee worker``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from temporalio.client import Client
+
+from dee.cli.common import ConfigOpt, config_of, run_async
+from dee.devserver import dev_server
+from dee.errors import EngineError
+from dee.runtime import worker_for
+
+
+def server(
+    port: Annotated[int, typer.Option(help="gRPC port of the frontend.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Web UI port.")] = 8233,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Persist Temporal state in this SQLite file.")
+    ] = None,
+) -> None:
+    """Run the Temporal dev server with the Web UI and DEE's search attributes registered."""
+
+    async def serve() -> None:
+        async with dev_server(port=port, ui_port=ui_port, db_file=db) as dev:
+            print(f"Temporal dev server at {dev.address}; Web UI at {dev.ui_url}")
+            print("search attributes registered: DeeTenant DeePlanId DeePlanVersion "
+                  "DeeContactId DeeStatus DeeStep; Ctrl-C stops it")  # fmt: skip
+            await asyncio.to_thread(dev.process.wait)
+
+    try:
+        run_async(serve())
+    except KeyboardInterrupt:
+        print("stopped")
+
+
+def worker(config: ConfigOpt = None) -> None:
+    """Run a DEE worker (workflow + activities) until interrupted."""
+    cfg = config_of(config)
+
+    async def work() -> None:
+        try:
+            client = await Client.connect(cfg.temporal.address, namespace=cfg.temporal.namespace)
+        except RuntimeError as exc:
+            raise EngineError([f"cannot reach Temporal at {cfg.temporal.address}: {exc}"]) from None
+        async with worker_for(cfg, client) as running:
+            print(f"DEE worker on task queue {cfg.task_queue} ({cfg.temporal.address})")
+            await running.run()
+
+    try:
+        run_async(work())
+    except KeyboardInterrupt:
+        print("stopped")

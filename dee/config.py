@@ -1,0 +1,213 @@
+"""``EngineConfig``: one configuration object, from a settings file plus ``DEE_*`` variables.
+
+The shape mirrors the documents' ``EngineConfig`` (database, scheduler, channels,
+audit) and adds what a Temporal deployment needs (temporal, policies). A settings
+file (YAML or JSON, camelCase or snake_case keys) is read first; environment
+variables override single fields. Mapping onto Temporal:
+
+* ``scheduler.partitionKey`` selects the task queue: ``<taskQueue>-<partitionKey>``,
+  so separate deployments (or tenants) get separate workers.
+* ``scheduler.maxRunsPerTick`` becomes the task queue's activity rate limit
+  (``maxRunsPerTick`` per ``tickInterval``): it bounds how many sends start per tick.
+* ``scheduler.tickInterval`` is the logical clock's resolution (ms per tick).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from activities.contracts import TASK_QUEUE
+from dee.documents import read_document
+from dee.errors import DocumentError
+
+ENV_FIELDS: dict[str, tuple[str, ...]] = {
+    "DEE_DATABASE_URL": ("database",),
+    "DEE_DATA_DIR": ("data_dir",),
+    "DEE_TENANT": ("tenant",),
+    "DEE_TEMPLATES_DIR": ("templates_dir",),
+    "DEE_TEMPORAL_ADDRESS": ("temporal", "address"),
+    "DEE_TEMPORAL_NAMESPACE": ("temporal", "namespace"),
+    "DEE_TASK_QUEUE": ("temporal", "task_queue"),
+    "DEE_SEARCH_ATTRIBUTES": ("temporal", "search_attributes"),
+    "DEE_SMTP_HOST": ("channels", "email", "host"),
+    "DEE_SMTP_PORT": ("channels", "email", "port"),
+    "DEE_SMTP_USERNAME": ("channels", "email", "username"),
+    "DEE_SMTP_PASSWORD": ("channels", "email", "password"),
+    "DEE_SMTP_TLS": ("channels", "email", "use_tls"),
+    "DEE_EMAIL_FROM": ("channels", "email", "sender"),
+    "DEE_AUDIT_RETENTION_DAYS": ("audit", "retention", "days"),
+    "DEE_AUDIT_ARCHIVE_TO": ("audit", "archive_to"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class TemporalConfig(_Section):
+    address: str = "localhost:7233"
+    namespace: str = "default"
+    task_queue: str = TASK_QUEUE
+    search_attributes: bool = True
+
+
+class SchedulerConfig(_Section):
+    tick_interval: int = Field(default=1000, ge=1)
+    max_runs_per_tick: int = Field(default=500, ge=1)
+    partition_key: str | None = None
+
+
+class EmailConfig(_Section):
+    provider: Literal["smtp"] = "smtp"
+    host: str = "localhost"
+    port: int = Field(default=1025, ge=1, le=65535)
+    use_tls: bool = False
+    start_tls: bool | None = None
+    username: str | None = None
+    password: str | None = None
+    sender: str = "DEE <dee@localhost>"
+    cost_per_email: Decimal = Decimal("0")
+
+
+class VoiceConfig(_Section):
+    provider: Literal["none"] = "none"
+
+
+class ChannelsConfig(_Section):
+    email: EmailConfig = EmailConfig()
+    voice: VoiceConfig = VoiceConfig()
+
+
+class RetentionConfig(_Section):
+    days: int = Field(ge=1)
+
+
+class AuditConfig(_Section):
+    retention: RetentionConfig | None = None
+    archive_to: str | None = None
+
+
+class PoliciesConfig(_Section):
+    """Policy gate settings; see ``adapters.policy.config`` for their meaning."""
+
+    consent: dict[str, Literal["required", "opt-out"]] = {"email": "opt-out", "voice": "required"}
+    # null removes a channel's window (the gate's default voice window is 08:00-21:00)
+    hours: dict[str, tuple[str, str] | None] = {"voice": ("08:00", "21:00")}
+    daily_limits: dict[str, int] = {}
+    cost_per_voice_minute: Decimal = Decimal("0")
+    on_daily_limit: Literal["deny", "defer_next_day"] = "deny"
+    default_timezone: str = "UTC"
+
+
+class EngineConfig(_Section):
+    """Everything an ``Engine`` and a worker need."""
+
+    database: str | None = None
+    data_dir: Path = Path("data")
+    tenant: str = "default"
+    templates_dir: Path = Path("templates")
+    step_budget: int = Field(default=1000, ge=1)
+    temporal: TemporalConfig = TemporalConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    audit: AuditConfig = AuditConfig()
+    policies: PoliciesConfig = PoliciesConfig()
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under ``data_dir``."""
+        return self.database or f"sqlite+aiosqlite:///{self.data_dir.as_posix()}/dee.db"
+
+    @property
+    def task_queue(self) -> str:
+        key = self.scheduler.partition_key
+        return f"{self.temporal.task_queue}-{key}" if key else self.temporal.task_queue
+
+    @property
+    def activities_per_second(self) -> float:
+        return self.scheduler.max_runs_per_tick * 1000 / self.scheduler.tick_interval
+
+
+class EnvOverrides(BaseSettings):
+    """The ``DEE_*`` variables, read and type-checked by pydantic-settings.
+
+    Each field overrides one field of the settings file (see ``ENV_FIELDS``); unset
+    variables leave the file's (or the default) value alone.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DEE_", extra="ignore", env_ignore_empty=True)
+
+    config: Path | None = None
+    database_url: str | None = None
+    data_dir: str | None = None
+    tenant: str | None = None
+    templates_dir: str | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str | None = None
+    task_queue: str | None = None
+    search_attributes: str | None = None
+    smtp_host: str | None = None
+    smtp_port: str | None = None
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: str | None = None
+    email_from: str | None = None
+    audit_retention_days: str | None = None
+    audit_archive_to: str | None = None
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> EngineConfig:
+    """Read ``path`` (or ``$DEE_CONFIG``), then apply the ``DEE_*`` overrides.
+
+    Raises:
+        DocumentError: the file is unreadable, or a value is invalid (naming the
+            field and where it came from).
+    """
+    if env is None:
+        overrides = EnvOverrides()  # pydantic-settings reads the process environment
+    else:  # an explicit mapping (tests, embedding): exactly these variables, nothing else
+        given = {
+            k.removeprefix("DEE_").lower(): v
+            for k, v in env.items()
+            if k.startswith("DEE_") and v != ""
+        }
+        known: dict[str, Any] = {k: v for k, v in given.items() if k in EnvOverrides.model_fields}
+        if "config" in known:
+            known["config"] = Path(known["config"])
+        overrides = EnvOverrides.model_construct(**known)
+    source = path or overrides.config
+    data: dict[str, Any] = {}
+    if source is not None:
+        loaded = read_document(source)
+        if not isinstance(loaded, dict):
+            raise DocumentError([f"{source}: a settings file is a mapping of sections"])
+        data = loaded
+    origins: dict[tuple[str, ...], str] = {}
+    set_fields = overrides.model_dump(exclude_none=True)
+    for name, field_path in ENV_FIELDS.items():
+        value = set_fields.get(name.removeprefix("DEE_").lower())
+        if value is None:
+            continue
+        node = data
+        for part in field_path[:-1]:
+            node = node.setdefault(part, {})
+        node[field_path[-1]] = value
+        origins[field_path] = name
+    try:
+        return EngineConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(str(p) for p in err["loc"])
+            where = origins.get(loc) or (f"{source}: " if source else "") + ".".join(loc)
+            lines.append(f"configuration {where}: {err['msg']}")
+        raise DocumentError(lines) from None

@@ -1,0 +1,173 @@
+"""``make demo`` / ``dee demo``: the whole engine on embedded defaults.
+
+Starts the Temporal dev server (with its Web UI), a SQLite audit store, a local
+aiosmtpd mail sink and a worker; enrolls three contacts in a short-wait variant
+of the documents' sales plan; one replies, one opens, one does nothing. The
+silent one reaches the call, which fails closed (no voice channel is configured
+yet), and the demo resolves it as an operator would. Then it prints each run's
+outcome, its timeline, and the audit chain verification — and, with ``--serve``,
+keeps everything running for inspection in the Web UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from rich.console import Console
+from temporalio.client import Client
+
+from adapters.policy import PolicyAdmin
+from dee.cli.run import timeline_lines
+from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig, TemporalConfig
+from dee.content import load_registry
+from dee.devserver import dev_server, free_port
+from dee.documents import load_plan
+from dee.engine import Engine, ExecutionRun
+from dee.runtime import worker_for
+from interpreter import ExecutionPlan, ensure_valid
+from interpreter.plan import Duration, WaitStep
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT_SECONDS = 4
+CONTACTS = [
+    {"id": "ada", "email": "ada@example.com", "first_name": "Ada", "company": "Analytical Engines",
+     "phone": "+15555550101", "timezone": "Europe/London"},
+    {"id": "grace", "email": "grace@example.com", "first_name": "Grace", "company": "Compilers Inc",
+     "phone": "+15555550102", "timezone": "America/New_York"},
+    {"id": "linus", "email": "linus@example.com", "first_name": "Linus", "company": "Kernels Ltd",
+     "phone": "+15555550103", "timezone": "Europe/Helsinki"},
+]  # fmt: skip
+VARIABLES = {"product": "DEE", "sender_name": "Sam from DEE"}
+SENDER = "Sam <sam@example.com>"
+
+
+class _MailSink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.count += 1
+        return "250 accepted"
+
+
+def _short_plan() -> ExecutionPlan:
+    plan = load_plan(ROOT / "plans" / "sales-sequence.yaml")
+    steps = tuple(
+        s.model_copy(update={"duration": Duration(seconds=WAIT_SECONDS)})
+        if isinstance(s, WaitStep)
+        else s
+        for s in plan.steps
+    )
+    renamed = {"id": "sales-sequence-demo", "name": "Sales sequence (demo waits)", "steps": steps}
+    return plan.model_copy(update=renamed)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+async def _until(engine: Engine, run_id: str, statuses: set[str], seconds: float) -> ExecutionRun:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        run = await engine.get_run(run_id)
+        if run.status in statuses or loop.time() > deadline:
+            return run
+        await asyncio.sleep(0.25)
+
+
+async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") -> int:
+    console = Console()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    sink = _MailSink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    plan = ensure_valid(_short_plan(), registry=load_registry(ROOT / "templates"))
+    try:
+        async with dev_server(
+            ui_port=8233 if serve else None, log=data_dir / "temporal.log"
+        ) as dev:
+            config = EngineConfig(
+                database=f"sqlite+aiosqlite:///{(data_dir / 'dee.db').as_posix()}",
+                templates_dir=ROOT / "templates",
+                temporal=TemporalConfig(address=dev.address),
+                channels=ChannelsConfig(
+                    email=EmailConfig(
+                        host="127.0.0.1", port=smtp.port, sender="Sam <sam@example.com>"
+                    )
+                ),
+                policies=PoliciesConfig(hours={"voice": None}),  # the demo runs at any hour
+            )
+            client = await Client.connect(dev.address)
+            engine = await Engine.connect(config, client=client)
+            try:
+                async with worker_for(config, client, database=engine.database) as worker, worker:
+                    failures = await _drive(engine, plan, console)
+                    console.print(f"\nmail sink received {sink.count} message(s)")
+                    console.print(
+                        f"Temporal Web UI: {dev.ui_url or 'start with --serve to keep it up'}"
+                    )
+                    if serve:
+                        console.print("serving; Ctrl-C stops everything")
+                        await asyncio.Event().wait()
+                    return failures
+            finally:
+                await engine.close()
+    finally:
+        smtp.stop()
+
+
+async def _drive(engine: Engine, plan: ExecutionPlan, console: Console) -> int:
+    admin = PolicyAdmin(engine.database)
+    for contact in CONTACTS:  # calls need recorded consent
+        await admin.grant_consent("default", contact["id"], "voice", "demo-signup-form", "v1")
+    runs = {c["id"]: await engine.execute(plan, contact=c, variables=VARIABLES) for c in CONTACTS}
+    for run in runs.values():
+        await _until(engine, run.run_id, {"WAITING"}, 30)
+    reply = {"snippet": "Yes, let's talk"}
+    await engine.ingest_event(
+        type="email.replied", contact_id="ada", step_id="intro-email", data=reply, event_id="r-ada"
+    )
+    await engine.ingest_event(
+        type="email.opened", contact_id="grace", step_id="intro-email", event_id="o-grace"
+    )
+    linus = await _until(engine, runs["linus"].run_id, {"FAILED", "COMPLETED"}, 60)
+    if linus.status == "FAILED":
+        why = (linus.failure or {}).get("reason")
+        console.print(f"[yellow]linus failed closed at {linus.current_step}: {why}[/yellow]")
+        console.print("an operator resolves it (audited):")
+        await engine.resolve_run(
+            linus.run_id,
+            resolution="end",
+            target="call-unavailable",
+            by="demo-operator",
+            reason="no voice provider in the demo",
+        )
+    failures = 0
+    for contact_id, run in runs.items():
+        final = await _until(engine, run.run_id, {"COMPLETED", "CANCELED"}, 60)
+        verified = await engine.audit.verify(run.run_id)
+        console.rule(f"{contact_id}: {final.status} ({final.outcome or '-'})  {run.run_id}")
+        for line in timeline_lines(await engine.get_timeline(run.run_id)):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(f"audit verify: {verified.describe()}")
+        failures += int(final.status != "COMPLETED" or not verified.ok)
+    return failures
+
+
+def main(serve: bool = False) -> int:
+    return asyncio.run(demo(serve=serve))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

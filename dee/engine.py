@@ -1,0 +1,526 @@
+"""``Engine``: the public API — start runs, steer them, read their timelines, feed events.
+
+Runs are Temporal workflows (``PlanRunWorkflow``); their bookkeeping rows and audit
+entries live in the configured database, so ``get_run``, ``list_runs`` and
+``get_timeline`` answer from storage even when no worker is running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    Client,
+    RPCError,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+from temporalio.service import RPCStatusCode
+
+from activities import contracts as c
+from adapters.policy import ConsentEntry, PolicyAdmin, PolicyError, SuppressionEntry
+from adapters.storage import (
+    AuditStore,
+    Database,
+    PlanStore,
+    RunRecord,
+    RunStore,
+    StorageError,
+    StoredEntry,
+    UnknownRun,
+    open_database,
+)
+from dee.config import EngineConfig
+from dee.content import load_registry
+from dee.errors import EngineError
+from dee.replay_history import decode_history, fetch_history, replay_run, with_stored_chain
+from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
+from interpreter.replay import ReplayResult
+from workflows import search_attributes as sa
+from workflows.plan_run import PlanRunWorkflow
+
+T = TypeVar("T")
+ACTIVE = ("PENDING", "RUNNING", "WAITING", "PAUSED", "FAILED")
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRun:
+    """A run as the engine reports it."""
+
+    run_id: str
+    tenant: str
+    plan_id: str
+    plan_version: int
+    contact_id: str
+    status: str
+    current_step: str | None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    outcome: str | None = None
+    failure: Mapping[str, str] | None = None
+    next_wake_tick: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedEvent:
+    """Which runs an event was delivered to (with the event id used for de-duplication)."""
+
+    event_id: str
+    run_ids: tuple[str, ...]
+
+
+class Engine:
+    """Connect with ``await Engine.connect(config)``; close with ``await engine.close()``."""
+
+    def __init__(self, config: EngineConfig, client: Client, database: Database) -> None:
+        self.config = config
+        self.client = client
+        self.database = database
+        self.plans = PlanStore(database)
+        self.runs = RunStore(database)
+        self.audit = AuditStore(database)
+
+    @classmethod
+    async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:
+        """Open the database (running migrations) and connect to Temporal."""
+        database = await open_database(config.database_url)
+        if client is None:
+            try:
+                client = await Client.connect(
+                    config.temporal.address, namespace=config.temporal.namespace
+                )
+            except RuntimeError as exc:
+                await database.dispose()
+                raise EngineError(
+                    [f"cannot reach Temporal at {config.temporal.address}: {exc}"]
+                ) from None
+        return cls(config, client, database)
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+    # --- starting runs ------------------------------------------------------
+
+    async def execute(
+        self,
+        plan: ExecutionPlan,
+        *,
+        contact: Mapping[str, Any],
+        variables: Mapping[str, Any] | None = None,
+        start_at: datetime | None = None,
+        idempotency_key: str | None = None,
+        tenant: str | None = None,
+    ) -> ExecutionRun:
+        """Validate and register ``plan``, then start a run for ``contact``.
+
+        ``start_at`` delays the start (the run's tick 0 is when it starts). With an
+        ``idempotency_key`` the run id is derived from it, and a repeated call returns
+        the existing run; a different plan or contact under the same key is refused.
+        """
+        tenant = tenant or self.config.tenant
+        contact_id = contact.get("id")
+        if not isinstance(contact_id, str) or not contact_id:
+            raise EngineError(["contact: a contact needs a non-empty string 'id'"])
+        try:
+            ensure_valid(plan, registry=load_registry(self.config.templates_dir))
+            await self.plans.put(plan)
+        except PlanError as exc:
+            raise EngineError([str(p) for p in exc.problems]) from None
+        except StorageError as exc:
+            raise EngineError([str(exc)]) from None
+        run_id = _run_id(tenant, plan.id, idempotency_key)
+        record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")
+        if idempotency_key is not None:
+            existing = await self._existing(run_id, record)
+            if existing is not None:
+                return existing
+        # Start first, then record: a failed start leaves no phantom run behind, and the
+        # workflow's first activity writes the same row anyway (idempotent upsert).
+        await self._start(run_id, tenant, plan, dict(contact), dict(variables or {}), start_at)
+        await self.runs.create(record)
+        return await self.get_run(run_id)
+
+    async def _existing(self, run_id: str, record: RunRecord) -> ExecutionRun | None:
+        try:
+            stored = await self.runs.get(run_id)
+        except UnknownRun:
+            return None
+        same = (stored.plan_id, stored.plan_version, stored.contact_id) == (
+            record.plan_id,
+            record.plan_version,
+            record.contact_id,
+        )
+        if not same:
+            raise EngineError(
+                [
+                    f"idempotency key already started run {run_id} for plan "
+                    f"{stored.plan_id} v{stored.plan_version} and contact {stored.contact_id}"
+                ]
+            )
+        return await self.get_run(run_id)
+
+    async def _start(
+        self,
+        run_id: str,
+        tenant: str,
+        plan: ExecutionPlan,
+        contact: dict[str, Any],
+        variables: dict[str, Any],
+        start_at: datetime | None,
+    ) -> None:
+        cfg = self.config
+        run_input = c.RunInput(
+            run_id=run_id,
+            tenant=tenant,
+            plan=plan.to_document(),
+            plan_hash=plan.content_hash,
+            contact=contact,
+            variables=variables,
+            tick_interval_ms=cfg.scheduler.tick_interval,
+            step_budget=cfg.step_budget,
+            search_attributes=cfg.temporal.search_attributes,
+            # A delayed start begins its logical clock when it starts, not when requested.
+            origin_epoch_ms=None if start_at is None else int(start_at.timestamp() * 1000),
+        )
+        attributes = None
+        if cfg.temporal.search_attributes:
+            attributes = TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.DEE_TENANT, tenant),
+                    SearchAttributePair(sa.DEE_PLAN_ID, plan.id),
+                    SearchAttributePair(sa.DEE_PLAN_VERSION, plan.version),
+                    SearchAttributePair(sa.DEE_CONTACT_ID, str(contact["id"])),
+                    SearchAttributePair(sa.DEE_STATUS, "PENDING"),
+                ]
+            )
+        delay = None
+        if start_at is not None:
+            delay = max(timedelta(0), start_at - datetime.now(UTC))
+        try:
+            await self.client.start_workflow(
+                PlanRunWorkflow.run,
+                run_input,
+                id=run_id,
+                task_queue=cfg.task_queue,
+                search_attributes=attributes,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                start_delay=delay,
+                static_summary=f"{plan.name} (v{plan.version}) for contact {contact['id']}",
+                static_details=(
+                    f"plan `{plan.id}` v{plan.version} `{plan.content_hash}`\n"
+                    f"contact `{contact['id']}`, tenant `{tenant}`"
+                ),
+            )
+        except RPCError as exc:
+            raise EngineError([f"run {run_id}: Temporal refused the start: {exc}"]) from None
+
+    # --- reading runs -------------------------------------------------------
+
+    async def get_run(self, run_id: str) -> ExecutionRun:
+        """The run's state: live from the workflow when a worker answers, else from storage."""
+        record = await self._record(run_id)
+        view = await self._query(run_id)
+        if view is None:
+            return await self._from_storage(record)
+        return ExecutionRun(
+            run_id=record.run_id,
+            tenant=record.tenant,
+            plan_id=record.plan_id,
+            plan_version=record.plan_version,
+            contact_id=record.contact_id,
+            status=view.status,
+            current_step=view.step_id,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            outcome=view.outcome,
+            failure=view.failure,
+            next_wake_tick=view.next_wake_tick,
+        )
+
+    async def _from_storage(self, record: RunRecord) -> ExecutionRun:
+        """The stored row, with outcome and failure read back from the audit chain."""
+        run = _from_record(record)
+        if record.status not in ("COMPLETED", "FAILED"):
+            return run
+        outcome: str | None = None
+        failure: dict[str, str] | None = None
+        for entry in await self.get_timeline(record.run_id):
+            if entry.action == "end":
+                outcome = entry.outcome
+            elif (entry.action, entry.outcome) == ("resolve", "end"):
+                outcome = str(entry.detail.get("outcome"))
+            elif (entry.action, entry.outcome) == ("run", "failed"):
+                failure = {
+                    "stepId": str(entry.detail.get("stepId")),
+                    "kind": str(entry.detail.get("kind")),
+                    "reason": str(entry.detail.get("cause")),
+                }
+            elif entry.action in ("retry", "resolve"):
+                failure = None
+        return replace(run, outcome=outcome, failure=failure)
+
+    async def _record(self, run_id: str) -> RunRecord:
+        try:
+            return await self.runs.get(run_id)
+        except UnknownRun:
+            raise EngineError([f"unknown run {run_id!r}"]) from None
+
+    async def _query(self, run_id: str) -> c.RunView | None:
+        handle = self._handle(run_id)
+        try:
+            description = await handle.describe()
+            if description.status in _BROKEN:
+                # The execution itself failed (not the run fail-closed): what storage
+                # says is stale, so report it failed with the execution's status.
+                name = description.status.name.lower() if description.status else "failed"
+                return _broken_view(run_id, f"workflow execution {name}")
+            if description.status != WorkflowExecutionStatus.RUNNING:
+                return None  # ended: its last state was persisted before it ended
+            return await handle.query(PlanRunWorkflow.state, rpc_timeout=timedelta(seconds=2))
+        except RPCError:
+            return None  # no worker to answer, or the server is gone: storage answers
+
+    async def list_runs(
+        self, *, status: str | None = None, plan: str | None = None, limit: int = 100
+    ) -> list[ExecutionRun]:
+        records = await self.runs.list(status=status, limit=limit if plan is None else 10_000)
+        if plan is not None:
+            records = [r for r in records if r.plan_id == plan][:limit]
+        return [_from_record(r) for r in records]
+
+    async def get_timeline(self, run_id: str) -> list[StoredEntry]:
+        await self._record(run_id)
+        try:
+            return await self.audit.timeline(run_id)
+        except UnknownRun:
+            return []
+
+    # --- steering runs ------------------------------------------------------
+
+    def _handle(self, run_id: str) -> WorkflowHandle[PlanRunWorkflow, c.RunResult]:
+        return self.client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
+
+    async def _operate(self, run_id: str, action: str, request: c.OperatorRequest) -> ExecutionRun:
+        await self._record(run_id)
+        update = {
+            "pause": PlanRunWorkflow.pause,
+            "resume": PlanRunWorkflow.resume,
+            "cancel": PlanRunWorkflow.cancel,
+            "retry": PlanRunWorkflow.retry,
+            "resolve": PlanRunWorkflow.resolve,
+        }[action]
+        try:
+            await self._handle(run_id).execute_update(update, request)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            message = getattr(cause, "message", None) or str(cause or exc)
+            raise EngineError([f"run {run_id}: {action} refused: {message}"]) from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise EngineError([f"run {run_id}: {action} refused: the run has ended"]) from None
+            raise EngineError([f"run {run_id}: {action} failed: {exc}"]) from None
+        return await self.get_run(run_id)
+
+    async def pause_run(
+        self, run_id: str, *, by: str = "operator", reason: str = ""
+    ) -> ExecutionRun:
+        return await self._operate(run_id, "pause", c.OperatorRequest(by, reason))
+
+    async def resume_run(
+        self, run_id: str, *, by: str = "operator", reason: str = ""
+    ) -> ExecutionRun:
+        return await self._operate(run_id, "resume", c.OperatorRequest(by, reason))
+
+    async def cancel_run(self, run_id: str, reason: str, *, by: str = "operator") -> ExecutionRun:
+        return await self._operate(run_id, "cancel", c.OperatorRequest(by, reason))
+
+    async def retry_run(
+        self, run_id: str, *, by: str = "operator", reason: str = ""
+    ) -> ExecutionRun:
+        return await self._operate(run_id, "retry", c.OperatorRequest(by, reason))
+
+    async def resolve_run(
+        self,
+        run_id: str,
+        *,
+        resolution: str,
+        target: str,
+        by: str = "operator",
+        reason: str = "",
+    ) -> ExecutionRun:
+        """Resolve a failed run: ``skip`` to step ``target``, or ``end`` with outcome ``target``."""
+        request = c.OperatorRequest(by, reason, resolution, target)
+        return await self._operate(run_id, "resolve", request)
+
+    # --- replay -------------------------------------------------------------
+
+    async def replay(
+        self, run_id: str, *, dry_run: bool = True, plan: ExecutionPlan | None = None
+    ) -> ReplayResult:
+        """Replay a run offline from its Temporal history and compare it step by step.
+
+        ``dry_run=True`` re-runs the pure interpreter on the run's recorded inputs and
+        checks the stored audit chain (every hash and link); ``dry_run=False`` also
+        re-executes the workflow code on the recorded history (Temporal's Replayer,
+        recorded activity results, no provider) and reports where it differs.
+        ``plan``: a what-if on another plan version.
+
+        Raises:
+            EngineError: unknown run.
+            DocumentError: the history is malformed or of another workflow type.
+        """
+        await self._record(run_id)
+        history = await fetch_history(self.client, run_id)
+        run = await decode_history(history, source=f"run {run_id}")
+        stored = [e.chained().as_dict() for e in await self.get_timeline(run_id)]
+        if stored:
+            run = with_stored_chain(run, stored)
+        return replay_run(run, plan, workflow_code=not dry_run)
+
+    # --- policies -----------------------------------------------------------
+
+    def policy_admin(self) -> PolicyAdmin:
+        """Consent, suppression, limits and budgets over the engine's database."""
+        return PolicyAdmin(self.database)
+
+    async def grant_consent(
+        self, contact_id: str, channel: str, *, source: str, wording_version: str
+    ) -> ConsentEntry:
+        return await self._policy(
+            self.policy_admin().grant_consent(
+                self.config.tenant, contact_id, channel, source, wording_version
+            )
+        )
+
+    async def revoke_consent(self, contact_id: str, channel: str, *, source: str) -> ConsentEntry:
+        return await self._policy(
+            self.policy_admin().revoke_consent(self.config.tenant, contact_id, channel, source)
+        )
+
+    async def suppress(
+        self, contact_key: str, *, reason: str, scope: str = "global", scope_key: str = ""
+    ) -> SuppressionEntry:
+        """Suppress a contact (id, e-mail or phone) globally, on a channel or for a plan."""
+        admin = self.policy_admin()
+        return await self._policy(
+            admin.suppress(self.config.tenant, scope, scope_key, contact_key, reason, "engine")
+        )
+
+    async def unsuppress(
+        self, contact_key: str, *, scope: str = "global", scope_key: str = ""
+    ) -> SuppressionEntry:
+        admin = self.policy_admin()
+        return await self._policy(
+            admin.unsuppress(self.config.tenant, scope, scope_key, contact_key)
+        )
+
+    async def list_suppressions(self) -> list[SuppressionEntry]:
+        return await self._policy(self.policy_admin().list_suppressions(self.config.tenant))
+
+    async def set_daily_limit(self, channel: str, limit: int | None) -> int | None:
+        """Store a daily send limit for the channel (``None`` clears it)."""
+        return await self._policy(
+            self.policy_admin().set_daily_limit(self.config.tenant, channel, limit)
+        )
+
+    async def _policy(self, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        except PolicyError as exc:
+            raise EngineError([str(exc)]) from None
+
+    # --- events -------------------------------------------------------------
+
+    async def ingest_event(
+        self,
+        *,
+        type: str,
+        contact_id: str,
+        run_id: str | None = None,
+        step_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> IngestedEvent:
+        """Signal an event to ``run_id``, or to every active run of the contact."""
+        if not type:
+            raise EngineError(["event: type is required"])
+        if not contact_id:
+            raise EngineError(["event: contactId is required"])
+        try:
+            canonical_json(dict(data or {}))
+        except Exception as exc:  # the JSON canonicalizer raises several kinds
+            why = f"{exc.__class__.__name__}: {exc}"
+            raise EngineError(
+                [f"event data: cannot be recorded in the audit log ({why})"]
+            ) from None
+        event = c.EventSignal(
+            event_id or f"evt-{uuid.uuid4().hex}", type, step_id, dict(data or {})
+        )
+        if run_id is not None:
+            record = await self._record(run_id)
+            if record.contact_id != contact_id:
+                owner = record.contact_id
+                raise EngineError(
+                    [f"event: run {run_id} belongs to contact {owner}, not {contact_id}"]
+                )
+            targets: Sequence[str] = [run_id]
+        else:
+            active = await self.runs.list(
+                tenant=self.config.tenant, contact_id=contact_id, statuses=ACTIVE, limit=None
+            )
+            targets = sorted(r.run_id for r in active)
+        delivered = []
+        for target in targets:
+            try:
+                await self._handle(target).signal(PlanRunWorkflow.ingest_event, event)
+                delivered.append(target)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise EngineError([f"event for run {target}: {exc}"]) from None
+        return IngestedEvent(event.id, tuple(delivered))
+
+
+_BROKEN = (
+    WorkflowExecutionStatus.FAILED,
+    WorkflowExecutionStatus.TERMINATED,
+    WorkflowExecutionStatus.TIMED_OUT,
+)
+
+
+def _broken_view(run_id: str, reason: str) -> c.RunView:
+    return c.RunView(
+        run_id, "FAILED", None, "failed", 0, False, None,
+        {"stepId": "", "kind": "execution", "reason": reason}, None, 0, 0, {},
+    )  # fmt: skip
+
+
+def _run_id(tenant: str, plan_id: str, idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return f"run-{uuid.uuid4().hex}"
+    digest = hashlib.sha256(f"{tenant}\x00{plan_id}\x00{idempotency_key}".encode()).hexdigest()
+    return f"run-{digest[:32]}"
+
+
+def _from_record(record: RunRecord) -> ExecutionRun:
+    return ExecutionRun(
+        run_id=record.run_id,
+        tenant=record.tenant,
+        plan_id=record.plan_id,
+        plan_version=record.plan_version,
+        contact_id=record.contact_id,
+        status=record.status,
+        current_step=record.current_step,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )

@@ -1,0 +1,283 @@
+"""DEE replay from an exported Temporal history: no server, no database.
+
+A ``PlanRunWorkflow`` history holds the run's ``RunInput`` (plan snapshot,
+contact, variables, clock) in its start event, and the audit entries the
+workflow computed travel inside its activity inputs (``AuditBatch``). The
+entries written last go through the ``append_audit`` local activity, whose
+input the history does not keep (a local-activity marker records only the
+result), so the tail of the chain is recomputed by Temporal's ``Replayer`` from
+the recorded history events; the replay also checks that today's workflow code
+still reproduces the history. The chain is then replayed by the pure
+interpreter (``interpreter.replay``) on the run's own plan or another version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from temporalio import workflow
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import (
+    Interceptor,
+    Replayer,
+    StartActivityInput,
+    StartLocalActivityInput,
+    UnsandboxedWorkflowRunner,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+from activities import contracts as c
+from dee.errors import DocumentError, EngineError
+from interpreter import (
+    ExecutionPlan,
+    MachineConfig,
+    PlanError,
+    compile_plan,
+    parse_plan,
+)
+from interpreter.replay import Diff, ReplayResult, replay
+from interpreter.snapshot import state_from_dict
+from interpreter.trace import RUN_SCOPE
+from workflows.plan_run import PlanRunWorkflow
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRun:
+    """A run as its exported history records it.
+
+    Attributes:
+        history: The history, named by the run's workflow id.
+        run_input: The start input (for a continued run, the carried-over input).
+        entries: The audit chain in seq order: the entries carried in the history,
+            then the tail the Replayer recomputed.
+        carried: How many of ``entries`` the history itself carries.
+        replay_error: Why Temporal's Replayer could not reproduce the history
+            (non-determinism), or ``None`` when it did.
+        recomputed: The entries the workflow code computed again on replay, by seq.
+    """
+
+    history: WorkflowHistory
+    run_input: c.RunInput
+    entries: list[dict[str, Any]]
+    carried: int
+    replay_error: str | None
+    recomputed: dict[int, dict[str, Any]]
+
+
+def read_history(path: Path) -> WorkflowHistory:
+    """Load an exported history (``fetch_history().to_json()`` / ``temporal ... -o json``).
+
+    Raises:
+        DocumentError: the file is missing, unreadable or not a history in JSON.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DocumentError([f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError([f"{path}: cannot be read: {exc}"]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise DocumentError([f"{path}: {where}: invalid JSON: {exc.msg}"]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("events"), list):
+        raise DocumentError([f"{path}: not a Temporal history (no 'events' list)"])
+    try:
+        history = WorkflowHistory.from_json(path.stem, data)
+    except Exception as exc:  # protobuf raises several types on bad input
+        first = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise DocumentError([f"{path}: not a Temporal history: {first}"]) from None
+    if not history.events:
+        raise DocumentError([f"{path}: the history has no events"])
+    return history
+
+
+def _payloads(event: HistoryEvent, kind: str) -> list[Any]:
+    attrs = getattr(event, kind)
+    return list(DataConverter.default.payload_converter.from_payloads(list(attrs.input.payloads)))
+
+
+def run_input_of(history: WorkflowHistory, source: str) -> c.RunInput:
+    """The ``RunInput`` of a ``PlanRunWorkflow`` history.
+
+    Raises:
+        DocumentError: the history is of another workflow type or its input is unreadable.
+    """
+    first = history.events[0]
+    if first.WhichOneof("attributes") != "workflow_execution_started_event_attributes":
+        raise DocumentError([f"{source}: the history does not begin with the workflow's start"])
+    kind = first.workflow_execution_started_event_attributes.workflow_type.name
+    if kind != c.WORKFLOW_NAME:
+        raise DocumentError(
+            [f"{source}: a history of workflow type {kind!r}, not {c.WORKFLOW_NAME}"]
+        )
+    payloads = first.workflow_execution_started_event_attributes.input.payloads
+    try:
+        (run_input,) = DataConverter.default.payload_converter.from_payloads(
+            list(payloads), [c.RunInput]
+        )
+    except Exception as exc:  # any decoding failure: a malformed input
+        raise DocumentError([f"{source}: the run's start input is unreadable ({exc})"]) from None
+    assert isinstance(run_input, c.RunInput)
+    return run_input
+
+
+def carried_entries(history: WorkflowHistory) -> dict[int, dict[str, Any]]:
+    """The audit entries carried in the history's activity inputs, by seq."""
+    out: dict[int, dict[str, Any]] = {}
+    kind = "activity_task_scheduled_event_attributes"
+    for event in history.events:
+        if event.WhichOneof("attributes") != kind:
+            continue
+        for arg in _payloads(event, kind):
+            batch = arg.get("batch") if isinstance(arg, dict) else None
+            for entry in (batch or {}).get("entries") or ():
+                out.setdefault(int(entry["seq"]), entry)
+    return out
+
+
+def _capturing(sink: list[dict[str, Any]]) -> Interceptor:
+    def capture(args: Sequence[Any]) -> None:
+        for arg in args:
+            batch = arg if isinstance(arg, c.AuditBatch) else getattr(arg, "batch", None)
+            if isinstance(batch, c.AuditBatch):
+                sink.extend(batch.entries)
+
+    class Outbound(WorkflowOutboundInterceptor):
+        def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+            capture(input.args)
+            return super().start_activity(input)
+
+        def start_local_activity(
+            self, input: StartLocalActivityInput
+        ) -> workflow.ActivityHandle[Any]:
+            capture(input.args)
+            return super().start_local_activity(input)
+
+    class Inbound(WorkflowInboundInterceptor):
+        def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+            super().init(Outbound(outbound))
+
+    class Capture(Interceptor):
+        def workflow_interceptor_class(
+            self, input: WorkflowInterceptorClassInput
+        ) -> type[WorkflowInboundInterceptor]:
+            return Inbound
+
+    return Capture()
+
+
+async def decode_history(history: WorkflowHistory, *, source: str = "history") -> HistoryRun:
+    """Decode a ``PlanRunWorkflow`` history and recompute its chain's tail offline.
+
+    Raises:
+        DocumentError: the history is of another workflow type or malformed.
+    """
+    run_input = run_input_of(history, source)
+    history = WorkflowHistory(run_input.run_id, list(history.events))
+    carried = carried_entries(history)
+    computed: list[dict[str, Any]] = []
+    replayer = Replayer(
+        workflows=[PlanRunWorkflow],
+        interceptors=[_capturing(computed)],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    failure = result.replay_failure
+    error = None if failure is None else f"{type(failure).__name__}: {failure}"
+    recomputed: dict[int, dict[str, Any]] = {}
+    for entry in computed:
+        recomputed.setdefault(int(entry["seq"]), entry)
+    merged = {**recomputed, **carried}
+    entries = [merged[seq] for seq in sorted(merged)]
+    return HistoryRun(history, run_input, entries, len(carried), error, recomputed)
+
+
+def replay_run(
+    run: HistoryRun, plan: ExecutionPlan | None = None, *, workflow_code: bool = False
+) -> ReplayResult:
+    """Replay a decoded history on its own plan snapshot, or on ``plan`` (what-if).
+
+    With ``workflow_code`` the comparison also covers the real workflow code: a
+    history the Replayer could not reproduce, or an entry carried in the history
+    that the code computes differently today, is a diff too.
+
+    Raises:
+        DocumentError: the history's plan snapshot does not parse.
+    """
+    inp = run.run_input
+    if plan is None:
+        try:
+            plan = parse_plan(inp.plan, source=f"run {inp.run_id}")
+        except PlanError as exc:
+            raise DocumentError([f"run {inp.run_id}: {p}" for p in exc.problems]) from None
+        own = True
+    else:
+        own = plan.content_hash == inp.plan_hash
+    config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
+    state = None if inp.state is None else state_from_dict(inp.state)
+    result = replay(
+        compile_plan(plan, inp.tick_interval_ms),
+        run.entries,
+        inp.contact,
+        inp.variables,
+        config=config,
+        compare_plan=own,
+        state=state,
+    )
+    if not workflow_code:
+        return result
+    return _with_workflow_diffs(result, run)
+
+
+def _with_workflow_diffs(result: ReplayResult, run: HistoryRun) -> ReplayResult:
+    extra: list[Diff] = []
+    if run.replay_error is not None:
+        extra.append(Diff(RUN_SCOPE, "workflow.replay", "deterministic", run.replay_error))
+    for entry in run.entries:
+        again = run.recomputed.get(int(entry["seq"]))
+        if again is not None and again != entry:
+            step_id, action = str(entry["step_id"]), str(entry["action"])
+            extra.append(Diff(step_id, f"{action}.workflow", entry["hash"], again["hash"]))
+    if not extra:
+        return result
+    touched = {d.step for d in extra}
+    steps = tuple(replace(s, identical=False) if s.id in touched else s for s in result.steps)
+    return ReplayResult(False, steps, (*result.diffs, *extra))
+
+
+def with_stored_chain(run: HistoryRun, stored: list[dict[str, Any]]) -> HistoryRun:
+    """``run`` compared against the audit chain as stored (the audit table's rows).
+
+    A stored chain that starts at seq 1 is replayed from the run's start, even when
+    the history is of a later run of a continue-as-new chain (plan, contact and
+    variables carry over unchanged).
+    """
+    run_input = run.run_input
+    if stored and stored[0].get("seq") == 1 and run_input.state is not None:
+        run_input = replace(run_input, state=None, chain_seq=0, chain_head=None, unpersisted=[])
+    return replace(run, run_input=run_input, entries=list(stored))
+
+
+async def fetch_history(client: Client, run_id: str) -> WorkflowHistory:
+    """The history of run ``run_id``'s latest Temporal run, from the server.
+
+    Raises:
+        EngineError: no such run.
+    """
+    try:
+        return await client.get_workflow_handle(run_id).fetch_history()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise EngineError([f"unknown run {run_id!r}"]) from None
+        raise EngineError([f"run {run_id}: cannot fetch its history: {exc}"]) from None

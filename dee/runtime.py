@@ -1,0 +1,110 @@
+"""Wiring a worker: configuration → stores, policy gate, channels, activities, Worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import time
+from email.utils import parseaddr
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.bookkeeping import Bookkeeper
+from activities.policy import PolicyChecker
+from activities.registry import build_activities
+from activities.sending import Sender
+from adapters.channels import SmtpEmailChannel, UnconfiguredVoiceChannel
+from adapters.policy import (
+    Costs,
+    HoursWindow,
+    PolicyAdmin,
+    PolicyConfig,
+    PolicyError,
+    PolicyGate,
+)
+from adapters.storage import AuditStore, Database, RunStore, open_database
+from adapters.templates import TemplateStore
+from dee.config import EngineConfig
+from dee.errors import DocumentError
+from workflows.plan_run import PlanRunWorkflow
+
+
+def policy_config(config: EngineConfig) -> PolicyConfig:
+    """The gate's configuration from the engine's ``policies`` section."""
+    p = config.policies
+    hours: dict[str, HoursWindow | None] = {}
+    for channel, window in p.hours.items():
+        if window is None:
+            hours[channel] = None
+            continue
+        try:
+            hours[channel] = HoursWindow(
+                time.fromisoformat(window[0]), time.fromisoformat(window[1])
+            )
+        except (ValueError, PolicyError) as exc:
+            raise DocumentError([f"configuration policies.hours.{channel}: {exc}"]) from None
+    try:
+        return _policy_config(config, hours)
+    except PolicyError as exc:
+        raise DocumentError([f"configuration policies: {exc}"]) from None
+
+
+def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -> PolicyConfig:
+    p = config.policies
+    return PolicyConfig(
+        consent_modes=dict(p.consent),  # type: ignore[arg-type]
+        hours=hours,  # type: ignore[arg-type]
+        default_daily_limits=dict(p.daily_limits),  # type: ignore[arg-type]
+        on_daily_limit=p.on_daily_limit,
+        costs=Costs(
+            per_email=config.channels.email.cost_per_email,
+            per_voice_minute=p.cost_per_voice_minute,
+        ),
+        default_timezone=p.default_timezone,
+    )
+
+
+def message_domain(sender: str) -> str:
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+@asynccontextmanager
+async def worker_for(
+    config: EngineConfig, client: Client, *, database: Database | None = None
+) -> AsyncIterator[Worker]:
+    """A configured (not yet running) worker; closes what it opened on exit."""
+    own = database is None
+    db = database or await open_database(config.database_url)
+    try:
+        email_cfg = config.channels.email
+        books = Bookkeeper(AuditStore(db), RunStore(db))
+        sender = Sender(
+            books,
+            TemplateStore(config.templates_dir),
+            SmtpEmailChannel(
+                email_cfg.host,
+                email_cfg.port,
+                use_tls=email_cfg.use_tls,
+                start_tls=email_cfg.start_tls,
+                username=email_cfg.username,
+                password=email_cfg.password,
+                cost_per_email=email_cfg.cost_per_email,
+            ),
+            UnconfiguredVoiceChannel(),
+            sender_address=email_cfg.sender,
+            message_domain=message_domain(email_cfg.sender),
+            settle=PolicyAdmin(db).settle_budget,
+        )
+        checker = PolicyChecker(books, PolicyGate(db, policy_config(config)))
+        yield Worker(
+            client,
+            task_queue=config.task_queue,
+            workflows=[PlanRunWorkflow],
+            activities=build_activities(books, checker, sender),
+            max_task_queue_activities_per_second=config.activities_per_second,
+        )
+    finally:
+        if own:
+            await db.dispose()

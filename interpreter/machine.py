@@ -1,0 +1,431 @@
+"""The step machine: ``step(ctx, state, input) -> (state, commands)``, pure and total.
+
+Every decision is emitted as a ``Record`` command *before* the command that acts
+on it, so a driver that persists records first never performs an unrecorded side
+effect. Nothing here reads a clock: time arrives as the ``tick`` of each input.
+
+Internally each call works on one private copy of the state (``s``) and mutates
+it; the caller's state object is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, assert_never
+
+from interpreter.commands import (
+    CancelRun,
+    CheckPolicy,
+    Command,
+    CompleteRun,
+    EventIngested,
+    FailRun,
+    Input,
+    OperatorAction,
+    PolicyDecided,
+    Record,
+    SendCompleted,
+    SendEmail,
+    SendVoice,
+    Start,
+    StartTimer,
+    TimerFired,
+)
+from interpreter.compiled import RunContext
+from interpreter.conditions import evaluate_branch
+from interpreter.errors import ConditionError, MachineError
+from interpreter.events import EventSnapshot
+from interpreter.plan import BranchStep, EndStep, SendEmailStep, SendVoiceStep, WaitStep
+from interpreter.state import FINAL_STATUSES, Failure, FailureKind, PendingTimer, RunState, Status
+from interpreter.trace import RUN_SCOPE, TraceEntry
+
+Out = list[Command]
+SendStep = SendEmailStep | SendVoiceStep
+
+
+def step(ctx: RunContext, state: RunState, inp: Input) -> tuple[RunState, list[Command]]:
+    """Advance a run by one input; returns the new state and the commands to perform.
+
+    Raises:
+        MachineError: the input is not acceptable in this state (an operator action
+            that does not apply, a result for a step the run is not on, time running
+            backwards). Nothing changes then.
+    """
+    if inp.tick < state.tick:
+        raise MachineError(f"tick {inp.tick} is before the run's current tick {state.tick}")
+    if isinstance(inp, OperatorAction):
+        problem = operator_problem(ctx, state, inp)
+        if problem is not None:
+            raise MachineError(problem)
+    out: Out = []
+    s = state.copy()
+    s.tick = inp.tick
+    match inp:
+        case Start():
+            _start(ctx, s, inp.tick, out)
+        case TimerFired():
+            _timer_fired(ctx, s, inp, out)
+        case PolicyDecided():
+            _policy_decided(ctx, s, inp, out)
+        case SendCompleted():
+            _send_completed(ctx, s, inp, out)
+        case EventIngested():
+            _ingest(s, inp, out)
+        case OperatorAction():
+            _operator(ctx, s, inp, out)
+        case _:
+            assert_never(inp)
+    return s, out
+
+
+def _record(
+    out: Out,
+    tick: int,
+    step_id: str,
+    action: str,
+    outcome: str,
+    detail: dict[str, object] | None = None,
+) -> None:
+    out.append(Record(TraceEntry(tick, step_id, action, outcome, {} if detail is None else detail)))
+
+
+def _start(ctx: RunContext, s: RunState, tick: int, out: Out) -> None:
+    if s.phase != "new" or s.step_id is not None:
+        raise MachineError("the run has already started")
+    plan = ctx.plan.plan
+    detail: dict[str, object] = {
+        "planId": plan.id,
+        "planVersion": plan.version,
+        "planHash": ctx.plan.content_hash,
+        "contactId": str(ctx.contact.get("id", "")),
+    }
+    _record(out, tick, RUN_SCOPE, "start", "started", detail)
+    if not s.paused:
+        s.status = Status.RUNNING
+    _enter(ctx, s, ctx.plan.entry, tick, out)
+
+
+def _enter(ctx: RunContext, s: RunState, step_id: str | None, tick: int, out: Out) -> None:
+    """Enter ``step_id`` (counting the visit) and run it; branches chain on at once."""
+    while step_id is not None:
+        s.step_id = step_id
+        if s.paused:
+            _record(out, tick, step_id, "pause", "held", {"before": "enter"})
+            s.phase, s.held, s.timer = "held", "enter", None
+            return
+        s.executed += 1
+        if s.executed > ctx.config.step_budget:
+            reason = f"step budget of {ctx.config.step_budget} step executions exhausted"
+            _fail(s, step_id, "step_budget", reason, tick, out)
+            return
+        visit = s.visits.get(step_id, 0) + 1
+        s.visits = {**s.visits, step_id: visit}
+        _record(out, tick, step_id, "enter", f"visit:{visit}")
+        step_id = _run_step(ctx, s, tick, out)
+
+
+def _run_step(ctx: RunContext, s: RunState, tick: int, out: Out) -> str | None:
+    """Execute the current step; returns the next step when it ends at once (branch)."""
+    assert s.step_id is not None
+    step_def = ctx.plan.steps[s.step_id]
+    match step_def:
+        case SendEmailStep() | SendVoiceStep():
+            _check_policy(s, step_def, out)
+        case WaitStep():
+            until = tick + ctx.plan.wait_ticks[step_def.id]
+            _record(out, tick, step_def.id, "wait", "started", {"untilTick": until})
+            _start_timer(s, step_def.id, until, "wait", out)
+        case BranchStep():
+            try:
+                index, cond = evaluate_branch(
+                    ctx.plan.branches[step_def.id],
+                    snapshot=EventSnapshot(s.events),
+                    contact=ctx.contact,
+                    variables=ctx.variables,
+                    visits=s.visits,
+                )
+            except ConditionError as err:
+                detail: dict[str, object] = {"condition": err.index, "when": err.when}
+                detail["error"] = err.reason
+                _record(out, tick, step_def.id, "evaluate", "error", detail)
+                _fail(s, step_def.id, "condition_error", str(err), tick, out)
+                return None
+            detail = {"condition": index, "when": cond.when}
+            _record(out, tick, step_def.id, "evaluate", f"branch:{cond.goto}", detail)
+            return cond.goto
+        case EndStep():
+            _record(out, tick, step_def.id, "end", step_def.outcome)
+            out.append(CompleteRun(step_def.outcome))
+            s.status, s.phase, s.outcome = Status.COMPLETED, "done", step_def.outcome
+        case _:
+            assert_never(step_def)
+    return None
+
+
+def _start_timer(s: RunState, step_id: str, until: int, purpose: str, out: Out) -> None:
+    s.timer_seq += 1
+    timer = PendingTimer(f"t{s.timer_seq}", until, "wait" if purpose == "wait" else "defer")
+    out.append(StartTimer(timer.timer_id, until, step_id, timer.purpose))
+    s.phase, s.timer = "timer", timer
+    s.status = Status.PAUSED if s.paused else Status.WAITING
+
+
+def _check_policy(s: RunState, step_def: SendStep, out: Out) -> None:
+    channel: Literal["email", "voice"] = "email" if isinstance(step_def, SendEmailStep) else "voice"
+    out.append(CheckPolicy(step_def.id, s.visit(step_def.id), channel))
+    s.phase, s.held, s.timer = "policy", None, None
+    s.status = Status.PAUSED if s.paused else Status.RUNNING
+
+
+def _send_command(s: RunState, step_def: SendStep) -> Command:
+    visit = s.visit(step_def.id)
+    if isinstance(step_def, SendEmailStep):
+        return SendEmail(
+            step_def.id,
+            visit,
+            step_def.template_id,
+            step_def.subject,
+            step_def.reply_to,
+            step_def.tracking.opens,
+            step_def.tracking.clicks,
+        )
+    return SendVoice(
+        step_def.id,
+        visit,
+        step_def.script_id,
+        step_def.caller_id,
+        step_def.max_duration.total_seconds,
+        step_def.voicemail.detect,
+        step_def.voicemail.message_id,
+    )
+
+
+def _awaited_send(ctx: RunContext, s: RunState, phase: str, step_id: str) -> SendStep:
+    if s.phase != phase or s.step_id != step_id:
+        raise MachineError(
+            f"no {phase} result is awaited for step '{step_id}' "
+            f"(the run is at step '{s.step_id}', phase {s.phase})"
+        )
+    step_def = ctx.plan.steps[step_id]
+    assert isinstance(step_def, SendEmailStep | SendVoiceStep)
+    return step_def
+
+
+def _late_result(
+    s: RunState,
+    step_id: str,
+    action: str,
+    outcome: str,
+    tick: int,
+    out: Out,
+    detail: Mapping[str, object] | None = None,
+) -> bool:
+    """Record a result that arrives after the run was canceled mid-activity.
+
+    The activity was already running when the cancel was accepted; what it did
+    (a send may really have happened) is still recorded, and nothing follows it.
+    """
+    if s.status != Status.CANCELED or s.step_id != step_id:
+        return False
+    _record(out, tick, step_id, action, outcome, {**(detail or {}), "afterCancel": True})
+    return True
+
+
+def _policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) -> None:
+    outcome = {"allow": "allowed", "defer": "deferred", "deny": "denied"}[inp.decision]
+    late_detail = {**inp.detail, **({"reason": inp.reason} if inp.reason else {})}
+    if _late_result(s, inp.step_id, "policy_check", outcome, inp.tick, out, late_detail):
+        return
+    step_def = _awaited_send(ctx, s, "policy", inp.step_id)
+    detail: dict[str, object] = dict(inp.detail)
+    if inp.policy is not None:
+        detail["policy"] = inp.policy
+    if inp.reason is not None:
+        detail["reason"] = inp.reason
+    match inp.decision:
+        case "allow":
+            _record(out, inp.tick, inp.step_id, "policy_check", "allowed", detail)
+            if s.paused:  # hold before the side effect; resume asks the gate afresh
+                _record(out, inp.tick, inp.step_id, "pause", "held", {"before": "send"})
+                s.phase, s.held = "held", "policy"
+                return
+            out.append(_send_command(s, step_def))
+            s.phase = "send"
+        case "defer":
+            if inp.until_tick is None or inp.until_tick <= inp.tick:
+                raise MachineError(f"a deferral of step '{inp.step_id}' needs a later until_tick")
+            detail["untilTick"] = inp.until_tick
+            _record(out, inp.tick, inp.step_id, "policy_check", "deferred", detail)
+            _start_timer(s, inp.step_id, inp.until_tick, "defer", out)
+        case "deny":
+            _record(out, inp.tick, inp.step_id, "policy_check", "denied", detail)
+            reason = f"policy_denied({inp.policy or 'policy'})"
+            if inp.reason:
+                reason += f": {inp.reason}"
+            _fail(s, inp.step_id, "policy_denied", reason, inp.tick, out)
+        case _:
+            assert_never(inp.decision)
+
+
+def _send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) -> None:
+    sent = ctx.plan.steps.get(inp.step_id)
+    action = "send_email" if isinstance(sent, SendEmailStep) else "send_voice"
+    late_detail = {**inp.detail, **({"reason": inp.reason} if inp.reason else {})}
+    if _late_result(s, inp.step_id, action, inp.status, inp.tick, out, late_detail):
+        return
+    _awaited_send(ctx, s, "send", inp.step_id)
+    detail: dict[str, object] = dict(inp.detail)
+    if inp.status == "failed":
+        reason = inp.reason or "unknown"
+        detail["reason"] = reason
+        _record(out, inp.tick, inp.step_id, action, "failed", detail)
+        _fail(s, inp.step_id, "send_failed", reason, inp.tick, out)
+        return
+    _record(out, inp.tick, inp.step_id, action, "delivered", detail)
+    _enter(ctx, s, ctx.plan.next[inp.step_id], inp.tick, out)
+
+
+def _timer_fired(ctx: RunContext, s: RunState, inp: TimerFired, out: Out) -> None:
+    timer = s.timer
+    if timer is None or timer.timer_id != inp.timer_id or s.phase != "timer":
+        return  # a timer from an earlier phase (the run moved on): nothing to decide
+    if inp.tick < timer.until_tick:
+        raise MachineError(
+            f"timer {timer.timer_id} fired at tick {inp.tick}, before {timer.until_tick}"
+        )
+    assert s.step_id is not None
+    step_id = s.step_id
+    s.timer = None
+    if timer.purpose == "wait":
+        _record(out, inp.tick, step_id, "wait", "completed")
+        _enter(ctx, s, ctx.plan.next[step_id], inp.tick, out)
+        return
+    _record(out, inp.tick, step_id, "defer", "completed")
+    if s.paused:
+        _record(out, inp.tick, step_id, "pause", "held", {"before": "policy_check"})
+        s.phase, s.held = "held", "policy"
+        return
+    step_def = ctx.plan.steps[step_id]
+    assert isinstance(step_def, SendEmailStep | SendVoiceStep)
+    _check_policy(s, step_def, out)
+
+
+def _ingest(s: RunState, inp: EventIngested, out: Out) -> None:
+    if s.status in FINAL_STATUSES:
+        raise MachineError(f"the run is {s.status.value.lower()}; it takes no more events")
+    event = inp.event
+    if event.tick != inp.tick:  # the ingestion tick is what conditions compare against
+        event = type(event)(event.type, inp.tick, event.id, event.step_id, event.data)
+    scope = event.step_id or RUN_SCOPE
+    detail: dict[str, object] = {"type": event.type}
+    if event.id is not None:
+        detail["id"] = event.id
+        if event.id in s.event_ids:
+            _record(out, inp.tick, scope, "event", "duplicate", detail)
+            return
+        s.event_ids = s.event_ids | {event.id}
+    detail["data"] = dict(event.data)
+    _record(out, inp.tick, scope, "event", "ingested", detail)
+    s.events = (*s.events, event)
+
+
+def _fail(s: RunState, step_id: str, kind: FailureKind, reason: str, tick: int, out: Out) -> None:
+    detail: dict[str, object] = {
+        "reason": f"step_failed({step_id})",
+        "kind": kind,
+        "cause": reason,
+        "stepId": step_id,
+    }
+    _record(out, tick, RUN_SCOPE, "run", "failed", detail)
+    out.append(FailRun(step_id, reason))
+    s.status, s.phase, s.failure = Status.FAILED, "failed", Failure(step_id, kind, reason)
+    # A failure supersedes a pause: the run waits for retry/resolve/cancel, and a stale
+    # pause flag would let "resume" turn it RUNNING with nothing to run.
+    s.timer, s.held, s.paused = None, None, False
+
+
+def _operator(ctx: RunContext, s: RunState, inp: OperatorAction, out: Out) -> None:
+    who: dict[str, object] = {"by": inp.by, "reason": inp.reason}
+    tick = inp.tick
+    match inp.action:
+        case "pause":
+            _record(out, tick, RUN_SCOPE, "pause", "accepted", who)
+            s.paused, s.status = True, Status.PAUSED
+        case "resume":
+            _record(out, tick, RUN_SCOPE, "resume", "accepted", who)
+            s.paused = False
+            if s.phase == "held":
+                assert s.step_id is not None
+                if s.held == "enter":
+                    s.held = None
+                    _enter(ctx, s, s.step_id, tick, out)
+                    return
+                step_def = ctx.plan.steps[s.step_id]
+                assert isinstance(step_def, SendEmailStep | SendVoiceStep)
+                _check_policy(s, step_def, out)
+                return
+            s.status = {"timer": Status.WAITING, "new": Status.PENDING}.get(s.phase, Status.RUNNING)
+        case "cancel":
+            _record(out, tick, RUN_SCOPE, "cancel", "accepted", who)
+            out.append(CancelRun(inp.reason))
+            s.status, s.phase, s.timer, s.held = Status.CANCELED, "done", None, None
+        case "retry":
+            assert s.failure is not None
+            failed = s.failure
+            _record(out, tick, failed.step_id, "retry", "accepted", {**who, "kind": failed.kind})
+            s.status, s.failure, s.step_id = Status.RUNNING, None, failed.step_id
+            _enter(ctx, s, _run_step(ctx, s, tick, out), tick, out)
+        case "resolve":
+            assert s.failure is not None and inp.target is not None
+            failed_step = s.failure.step_id
+            s.status, s.failure = Status.RUNNING, None
+            if inp.resolution == "skip":
+                _record(out, tick, failed_step, "resolve", "skip", {**who, "to": inp.target})
+                _enter(ctx, s, inp.target, tick, out)
+                return
+            _record(out, tick, failed_step, "resolve", "end", {**who, "outcome": inp.target})
+            out.append(CompleteRun(inp.target))
+            s.status, s.phase, s.outcome = Status.COMPLETED, "done", inp.target
+        case _:
+            assert_never(inp.action)
+
+
+def operator_problem(ctx: RunContext, state: RunState, inp: OperatorAction) -> str | None:
+    """Why ``inp`` cannot be applied to ``state`` (``None`` when it can).
+
+    The workflow's update validators call this, so a wrong action is rejected
+    before it is accepted into history.
+    """
+    status = state.status
+    if status in FINAL_STATUSES:
+        return f"the run is {status.value.lower()}; no operator action applies"
+    if not inp.by.strip():
+        return "an operator action must say who takes it (by)"
+    match inp.action:
+        case "pause":
+            if state.paused or status not in (Status.PENDING, Status.RUNNING, Status.WAITING):
+                return f"only a pending, running or waiting run can be paused; it is {status.value}"
+        case "resume":
+            if not state.paused:
+                return f"the run is not paused (it is {status.value})"
+        case "cancel":
+            return None
+        case "retry":
+            if status != Status.FAILED or state.failure is None:
+                return f"only a failed run can be retried; this run is {status.value}"
+            if state.failure.kind == "step_budget":
+                return (
+                    "the run exhausted its step budget; a retry would loop again: resolve or cancel"
+                )
+        case "resolve":
+            if status != Status.FAILED or state.failure is None:
+                return f"only a failed run can be resolved; this run is {status.value}"
+            if inp.resolution not in ("skip", "end"):
+                return "resolve needs resolution 'skip' (to a step) or 'end' (with an outcome)"
+            if not inp.target:
+                return "resolve needs a target: the step to skip to, or the outcome to end with"
+            if inp.resolution == "skip" and inp.target not in ctx.plan.steps:
+                return f"resolve skip target '{inp.target}' is not a step of this plan"
+        case _:
+            assert_never(inp.action)
+    return None

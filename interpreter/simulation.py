@@ -1,0 +1,160 @@
+"""Simulation: ``f(plan, contact, events) -> trace``, the engine without the world.
+
+The simulator is the step machine's driver with a logical clock: timers fire
+exactly at their tick, events are ingested at their own tick (in order, before a
+timer at the same tick fires), every policy check allows and every send is
+delivered unless ``results`` says otherwise. The Temporal workflow drives the
+same machine with real timers, signals and activities, so a live run and its
+simulation take the same path for the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from interpreter.commands import (
+    CancelRun,
+    CheckPolicy,
+    Command,
+    CompleteRun,
+    EventIngested,
+    FailRun,
+    Input,
+    PolicyDecided,
+    Record,
+    SendCompleted,
+    SendEmail,
+    SendVoice,
+    Start,
+    StartTimer,
+    TimerFired,
+)
+from interpreter.compiled import CompiledPlan, MachineConfig, RunContext, compile_plan
+from interpreter.events import Event
+from interpreter.machine import step
+from interpreter.plan import ExecutionPlan
+from interpreter.registry import ContentRegistry
+from interpreter.state import RunState, Status
+from interpreter.trace import Trace, TraceEntry
+from interpreter.validation import Limits, ensure_valid
+
+
+def simulate(
+    plan: ExecutionPlan | CompiledPlan,
+    contact: Mapping[str, Any],
+    events: Sequence[Event] = (),
+    results: Mapping[str, Mapping[str, Any]] | None = None,
+    variables: Mapping[str, Any] | None = None,
+    *,
+    config: MachineConfig = MachineConfig(),
+    registry: ContentRegistry | None = None,
+    limits: Limits = Limits(),
+    start_tick: int = 0,
+) -> Trace:
+    """Run ``plan`` for ``contact`` on the logical clock and return its trace.
+
+    Args:
+        plan: A plan (validated here; raises ``PlanError``) or an already compiled one.
+        contact: The contact's fields (``contact.*`` in conditions).
+        events: External events, each ingested at its ``tick``.
+        results: Per step id, ``{"status": "failed", "reason": ...}`` for a failed
+            send, ``{"policy": "deny"|"defer", "reason": ..., "untilTick": T}`` for a
+            policy outcome (a deferral allows from ``untilTick`` on).
+        variables: The run's variables (``vars.*``).
+    """
+    if isinstance(plan, ExecutionPlan):
+        compiled = compile_plan(
+            ensure_valid(plan, registry=registry, limits=limits), config.tick_interval_ms
+        )
+    else:
+        compiled = plan
+    ctx = RunContext(compiled, contact, variables or {}, config)
+    return _Driver(ctx, sorted(events, key=lambda e: e.tick), results or {}).run(start_tick)
+
+
+class _Driver:
+    def __init__(
+        self, ctx: RunContext, events: list[Event], results: Mapping[str, Mapping[str, Any]]
+    ) -> None:
+        self.ctx = ctx
+        self.events = events
+        self.next_event = 0
+        self.results = results
+        self.state = RunState()
+        self.entries: list[TraceEntry] = []
+        self.path: list[str] = []
+        self.timer: StartTimer | None = None
+        self.finished = False
+
+    def feed(self, inp: Input) -> None:
+        self.state, commands = step(self.ctx, self.state, inp)
+        self.perform(commands, inp.tick)
+
+    def perform(self, commands: list[Command], tick: int) -> None:
+        follow_ups: list[Input] = []
+        for cmd in commands:
+            if type(cmd) is Record:  # most commands are records: keep that path short
+                entry = cmd.entry
+                self.entries.append(entry)
+                if entry.action == "enter":
+                    self.path.append(entry.step_id)
+                continue
+            match cmd:
+                case CheckPolicy():
+                    follow_ups.append(self.policy(cmd, tick))
+                case SendEmail() | SendVoice():
+                    follow_ups.append(self.send(cmd.step_id, tick))
+                case StartTimer():
+                    self.timer = cmd
+                case CompleteRun() | FailRun() | CancelRun():
+                    self.finished = True
+        for inp in follow_ups:
+            self.feed(inp)
+
+    def policy(self, cmd: CheckPolicy, tick: int) -> PolicyDecided:
+        spec = self.results.get(cmd.step_id, {})
+        decision = spec.get("policy", "allow")
+        reason = spec.get("reason")
+        if decision == "deny":
+            return PolicyDecided(tick, cmd.step_id, "deny", "simulated", reason or "denied")
+        until = spec.get("untilTick")
+        if decision == "defer" and isinstance(until, int) and until > tick:
+            return PolicyDecided(tick, cmd.step_id, "defer", "simulated", reason, until)
+        return PolicyDecided(tick, cmd.step_id, "allow")
+
+    def send(self, step_id: str, tick: int) -> SendCompleted:
+        spec = self.results.get(step_id, {})
+        if spec.get("status") == "failed":
+            return SendCompleted(tick, step_id, "failed", str(spec.get("reason") or "failed"))
+        return SendCompleted(tick, step_id, "delivered")
+
+    def ingest_until(self, tick: int) -> None:
+        while (
+            not self.finished
+            and self.next_event < len(self.events)
+            and self.events[self.next_event].tick <= tick
+        ):
+            event = self.events[self.next_event]
+            self.next_event += 1
+            self.feed(EventIngested(max(event.tick, self.state.tick), event))
+
+    def run(self, start_tick: int) -> Trace:
+        self.ingest_until(start_tick)
+        self.feed(Start(max(start_tick, self.state.tick)))
+        while not self.finished and self.timer is not None:
+            timer, self.timer = self.timer, None
+            self.ingest_until(timer.until_tick)
+            if self.finished:
+                break
+            self.feed(TimerFired(timer.until_tick, timer.timer_id))
+        status = self.state.status
+        if not self.finished and status not in (Status.FAILED, Status.COMPLETED):
+            raise AssertionError(f"simulation stalled in status {status}")  # machine bug
+        return Trace(
+            status=status.value,
+            outcome=self.state.outcome,
+            path=tuple(self.path),
+            entries=tuple(self.entries),
+            tick=self.state.tick,
+        )

@@ -1,0 +1,87 @@
+"""The runtime CLI against a real server: start, status, runs list, event ingest, limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from dee.config import EngineConfig
+from dee.engine import Engine
+from tests.integration.mailsink import SmtpServer
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _dee(
+    config: EngineConfig, env: WorkflowEnvironment, *args: str
+) -> subprocess.CompletedProcess[str]:
+    variables = {
+        **os.environ,
+        "DEE_DATABASE_URL": config.database_url,
+        "DEE_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "DEE_TASK_QUEUE": config.temporal.task_queue,
+        "DEE_TEMPLATES_DIR": str(config.templates_dir),
+        "DEE_CONFIG": "",
+        "DEE_SEARCH_ATTRIBUTES": "false",  # the time-skipping server has none registered
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dee", *args], capture_output=True, text=True, env=variables,
+        cwd=ROOT, check=False, timeout=120,
+    )  # fmt: skip
+
+
+async def test_start_status_list_and_ingest_through_the_cli(
+    engine: Engine, env: WorkflowEnvironment, config: EngineConfig, mail: SmtpServer, tmp_path: Path
+) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "id,email,first_name,company\nc-1,a@example.com,A,X\nc-2,b@example.com,B,Y\n"
+    )
+    variables = tmp_path / "vars.json"
+    variables.write_text(json.dumps({"product": "DEE", "sender_name": "Sam"}))
+    plan = str(ROOT / "plans" / "sales-sequence.yaml")
+    started = _dee(
+        config, env, "start", plan, "--contacts", str(contacts), "--vars", str(variables), "--json"
+    )
+    assert started.returncode == 0, started.stderr
+    runs = json.loads(started.stdout)
+    assert [r["contactId"] for r in runs] == ["c-1", "c-2"]
+    await env.sleep(timedelta(minutes=1))
+    status = _dee(config, env, "run", "status", runs[0]["runId"], "--json")
+    assert json.loads(status.stdout)["status"] == "WAITING"
+    ingested = _dee(
+        config, env, "event", "ingest", "--type", "email.replied", "--contact", "c-1",
+        "--step", "intro-email", "--id", "cli-reply",
+    )  # fmt: skip
+    assert ingested.returncode == 0 and runs[0]["runId"] in ingested.stdout
+    await env.sleep(timedelta(days=4))
+    listed = json.loads(_dee(config, env, "runs", "list", "--json").stdout)
+    by_contact = {r["contact_id"]: r["status"] for r in listed}
+    assert by_contact == {"c-1": "COMPLETED", "c-2": "FAILED"}
+    timeline = _dee(config, env, "run", "timeline", runs[0]["runId"])
+    assert (
+        "step:check-response" in timeline.stdout
+        and "outcome:branch:end-sequence" in timeline.stdout
+    )
+
+
+async def test_cli_errors_are_one_clear_line(
+    engine: Engine, env: WorkflowEnvironment, config: EngineConfig
+) -> None:
+    unknown = _dee(config, env, "run", "status", "run-missing")
+    assert unknown.returncode == 1 and unknown.stderr.strip() == "error: unknown run 'run-missing'"
+    both = _dee(config, env, "start", str(ROOT / "plans" / "notification.yaml"))
+    assert both.returncode == 1 and "exactly one of --contact" in both.stderr
+    bad = _dee(config, env, "event", "ingest", "--type", "x", "--contact", "c", "--data", "[1]")
+    assert bad.returncode == 1 and "--data: must be a JSON object" in bad.stderr
+    limit = _dee(config, env, "limits", "set", "--channel", "fax", "--daily", "3")
+    assert limit.returncode == 1 and "fax" in limit.stderr and "Traceback" not in limit.stderr
+    ok = _dee(config, env, "limits", "set", "--channel", "email", "--daily", "3")
+    assert ok.returncode == 0 and "3 sends per UTC day" in ok.stdout
+    assert await engine.policy_admin().daily_limit("default", "email") == 3

@@ -1,0 +1,197 @@
+"""On the real dev server: search attributes and Web UI fields, continue-as-new,
+and a worker process killed mid-run and restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import Client
+
+from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
+from dee.devserver import DevServer, dev_server
+from dee.engine import Engine, ExecutionRun
+from dee.runtime import worker_for
+from interpreter import ExecutionPlan, PlanMetadata, steps, verify
+from tests.integration.mailsink import SmtpServer, running_mail_sink
+from workflows import search_attributes as sa
+
+ROOT = Path(__file__).resolve().parents[3]
+CONTACT = {"id": "c-dev", "email": "dev@example.com", "first_name": "Dev", "company": "Ops"}
+VARS = {"product": "DEE", "sender_name": "Sam"}
+
+
+def _two_emails(wait_seconds: int, plan_id: str = "two-emails") -> ExecutionPlan:
+    return ExecutionPlan(
+        id=plan_id,
+        version=1,
+        name="Two emails",
+        metadata=PlanMetadata(created_at="2026-01-01", created_by="tests"),
+        steps=(
+            steps.send_email(id="first", template_id="tmpl_intro", subject="Hello {{ product }}"),
+            steps.wait(id="pause", duration={"seconds": wait_seconds}),
+            steps.branch(
+                id="check",
+                conditions=[
+                    {"when": 'events.hasReply("first")', "goto": "done"},
+                    {"when": "default", "goto": "second"},
+                ],
+            ),
+            steps.send_email(id="second", template_id="tmpl_cold_follow_up", subject="Again"),
+            steps.end(id="done", outcome="finished"),
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+async def server() -> AsyncIterator[DevServer]:
+    # A low continue-as-new suggestion threshold lets a short run exercise it.
+    dynamic = {"limit.historyCount.suggestContinueAsNew": "60"}
+    async with dev_server(ui=False, dynamic_config=dynamic) as dev:
+        yield dev
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[SmtpServer]:
+    with running_mail_sink() as server:
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path: Path, server: DevServer, mail: SmtpServer) -> EngineConfig:
+    mail.handler.received.clear()
+    return EngineConfig(
+        database=f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
+        templates_dir=ROOT / "templates",
+        temporal=TemporalConfig(address=server.address, task_queue=f"q-{uuid.uuid4()}"),
+        channels=ChannelsConfig(email=EmailConfig(host=mail.host, port=mail.port)),
+    )
+
+
+async def _until(
+    engine: Engine, run_id: str, statuses: set[str], seconds: float = 30
+) -> ExecutionRun:
+    for _ in range(int(seconds * 10)):
+        run = await engine.get_run(run_id)
+        if run.status in statuses:
+            return run
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not reach {statuses}; it is {run.status}")
+
+
+async def test_search_attributes_and_ui_fields_show_where_a_run_stands(
+    config: EngineConfig,
+) -> None:
+    client = await Client.connect(config.temporal.address)
+    engine = await Engine.connect(config, client=client)
+    try:
+        async with worker_for(config, client, database=engine.database) as worker, worker:
+            run = await engine.execute(_two_emails(600), contact=CONTACT, variables=VARS)
+            await _until(engine, run.run_id, {"WAITING"})
+            handle = client.get_workflow_handle(run.run_id)
+            described = await handle.describe()
+            attrs = described.typed_search_attributes
+            assert attrs.get(sa.DEE_STATUS) == "WAITING"
+            assert attrs.get(sa.DEE_STEP) == "pause"
+            assert attrs.get(sa.DEE_TENANT) == "default"
+            assert attrs.get(sa.DEE_PLAN_ID) == "two-emails"
+            assert attrs.get(sa.DEE_PLAN_VERSION) == 1
+            assert attrs.get(sa.DEE_CONTACT_ID) == "c-dev"
+            assert await described.static_summary() == "Two emails (v1) for contact c-dev"
+            meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+            assert "**WAITING** at step `pause`" in meta.current_details
+            assert "next wake-up: tick 600" in meta.current_details
+            query = (
+                f"DeeContactId = 'c-dev' AND DeeStatus = 'WAITING' AND WorkflowId = '{run.run_id}'"
+            )
+            found = [w.id async for w in client.list_workflows(query)]
+            assert found == [run.run_id]
+            await engine.cancel_run(run.run_id, "test over", by="tests")
+    finally:
+        await engine.close()
+
+
+async def test_continue_as_new_carries_state_events_and_the_audit_chain(
+    config: EngineConfig, mail: SmtpServer
+) -> None:
+    client = await Client.connect(config.temporal.address)
+    engine = await Engine.connect(config, client=client)
+    try:
+        async with worker_for(config, client, database=engine.database) as worker, worker:
+            run = await engine.execute(_two_emails(20, "can-plan"), contact=CONTACT, variables=VARS)
+            await _until(engine, run.run_id, {"WAITING"})
+            for i in range(30):  # each signal adds history; the server soon suggests a new run
+                await engine.ingest_event(
+                    type="email.opened", contact_id="c-dev", run_id=run.run_id, step_id="first",
+                    event_id=f"open-{i}",
+                )  # fmt: skip
+            await engine.ingest_event(
+                type="email.replied", contact_id="c-dev", run_id=run.run_id, step_id="first",
+                event_id="reply-1",
+            )  # fmt: skip
+            final = await _until(engine, run.run_id, {"COMPLETED"}, seconds=60)
+        histories = [w async for w in client.list_workflows(f"WorkflowId = '{run.run_id}'")]
+        assert len(histories) >= 2, "the run should have continued as new at least once"
+        assert final.outcome == "finished"  # the reply, ingested before the new run, was seen
+        timeline = await engine.get_timeline(run.run_id)
+        assert verify([e.chained().as_dict() for e in timeline]) is None
+        ingested = [e for e in timeline if (e.action, e.outcome) == ("event", "ingested")]
+        assert len(ingested) == 31
+        assert len(mail.received) == 1
+    finally:
+        await engine.close()
+
+
+def _worker_process(config: EngineConfig) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DEE_DATABASE_URL": config.database_url,
+        "DEE_TEMPORAL_ADDRESS": config.temporal.address,
+        "DEE_TASK_QUEUE": config.temporal.task_queue,
+        "DEE_SMTP_HOST": config.channels.email.host,
+        "DEE_SMTP_PORT": str(config.channels.email.port),
+        "DEE_TEMPLATES_DIR": str(config.templates_dir),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "dee", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_a_worker_killed_mid_run_and_restarted_loses_nothing_and_sends_once(
+    config: EngineConfig, mail: SmtpServer
+) -> None:
+    client = await Client.connect(config.temporal.address)
+    engine = await Engine.connect(config, client=client)
+    worker = _worker_process(config)
+    try:
+        run = await engine.execute(_two_emails(4, "crash-plan"), contact=CONTACT, variables=VARS)
+        await _until(engine, run.run_id, {"WAITING"})
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        await engine.ingest_event(type="email.opened", contact_id="c-dev", event_id="while-down")
+        await asyncio.sleep(5)  # the timer fires while no worker runs
+        worker = _worker_process(config)
+        final = await _until(engine, run.run_id, {"COMPLETED"}, seconds=60)
+        assert final.outcome == "finished"
+        subjects = sorted(str(e.original_content).count("Subject: Again") for e in mail.received)
+        assert len(mail.received) == 2 and subjects == [0, 1]
+        timeline = await engine.get_timeline(run.run_id)
+        assert verify([e.chained().as_dict() for e in timeline]) is None
+        assert [e.step_id for e in timeline if e.action == "send_email"] == ["first", "second"]
+        assert any(e.detail.get("id") == "while-down" for e in timeline if e.action == "event")
+    finally:
+        worker.kill()
+        worker.wait()
+        await engine.close()

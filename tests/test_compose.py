@@ -1,0 +1,51 @@
+"""docker-compose.yml cannot be started here (no Docker engine), so it is checked by reading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from tests.interpreter.helpers import ROOT
+
+
+def _compose() -> dict[str, Any]:
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_every_dependency_names_a_defined_service() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        depends = service.get("depends_on", [])
+        for dep in depends if isinstance(depends, list) else depends.keys():
+            assert dep in services, f"{name} depends on undefined service {dep}"
+
+
+def test_temporal_persists_in_the_compose_postgresql() -> None:
+    services = _compose()["services"]
+    temporal, pg = services["temporal"]["environment"], services["postgresql"]["environment"]
+    assert temporal["POSTGRES_SEEDS"] == "postgresql"
+    assert temporal["POSTGRES_USER"] == pg["POSTGRES_USER"]
+    assert temporal["POSTGRES_PWD"] == pg["POSTGRES_PASSWORD"]
+    assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_published_ports_do_not_collide_and_images_are_pinned() -> None:
+    services = _compose()["services"]
+    published = [p.split(":")[0] for s in services.values() for p in s.get("ports", [])]
+    assert len(published) == len(set(published))
+    for name, service in services.items():
+        image = service.get("image", "")
+        assert ":" in image and not image.endswith(":latest"), f"{name}: unpinned image {image}"
+
+
+def test_named_volumes_are_declared() -> None:
+    doc = _compose()
+    declared = set(doc.get("volumes", {}))
+    for service in doc["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith((".", "/")):
+                assert source in declared

@@ -1,0 +1,62 @@
+"""EngineConfig: defaults, a settings file, DEE_* overrides, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dee.config import load_config
+from dee.errors import DocumentError
+
+SETTINGS = """
+database: postgresql+asyncpg://dee@db/dee
+temporal: {address: "temporal:7233", taskQueue: plans}
+scheduler: {tickInterval: 500, maxRunsPerTick: 50, partitionKey: eu}
+channels:
+  email: {host: smtp.internal, port: 2525, sender: "Ops <ops@example.com>"}
+policies: {onDailyLimit: defer_next_day, dailyLimits: {email: 1000}}
+"""
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    config = load_config(env={})
+    assert config.database_url == "sqlite+aiosqlite:///data/dee.db"
+    assert (config.temporal.address, config.task_queue) == ("localhost:7233", "dee-plan-runs")
+
+
+def test_a_settings_file_maps_onto_temporal_and_env_overrides_single_fields(tmp_path: Path) -> None:
+    file = tmp_path / "dee.yaml"
+    file.write_text(SETTINGS)
+    config = load_config(env={"DEE_CONFIG": str(file), "DEE_TEMPORAL_ADDRESS": "other:7233"})
+    assert config.temporal.address == "other:7233"  # the variable wins over the file
+    assert config.task_queue == "plans-eu"  # partitionKey selects the task queue
+    assert config.activities_per_second == 100  # 50 runs per 500 ms tick
+    assert config.channels.email.port == 2525
+    assert config.policies.on_daily_limit == "defer_next_day"
+
+
+def test_the_process_environment_is_read_through_pydantic_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEE_SMTP_HOST", "mail.example")
+    monkeypatch.setenv("DEE_SEARCH_ATTRIBUTES", "false")
+    config = load_config()
+    assert config.channels.email.host == "mail.example"
+    assert config.temporal.search_attributes is False
+
+
+def test_a_bad_variable_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError) as caught:
+        load_config(env={"DEE_SMTP_PORT": "twenty-five"})
+    assert caught.value.lines[0].startswith("configuration DEE_SMTP_PORT:")
+
+
+def test_a_bad_file_value_names_the_file_and_field(tmp_path: Path) -> None:
+    file = tmp_path / "dee.yaml"
+    file.write_text("scheduler: {tickInterval: 0}\n")
+    with pytest.raises(DocumentError) as caught:
+        load_config(file, env={})
+    assert list(caught.value.lines) == [
+        f"configuration {file}: scheduler.tickInterval: Input should be greater than or equal to 1"
+    ]

@@ -1,0 +1,9 @@
+"""Run a DEE worker: ``python worker.py`` (the same as ``dee worker``).
+
+Configuration comes from ``$DEE_CONFIG`` and ``DEE_*`` variables (see README).
+"""
+
+from dee.cli.main import run
+
+if __name__ == "__main__":
+    run(["worker"])

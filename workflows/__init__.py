@@ -1,0 +1,1 @@
+"""workflows room (see ARCHITECTURE.md)."""

@@ -1,0 +1,426 @@
+"""``PlanRunWorkflow``: one generic workflow that runs any plan with the step machine.
+
+Every input — start, timer, policy decision, send result, ingested event,
+operator action — is fed to the pure machine synchronously, in the order
+Temporal delivers it, so a replay of the history recomputes the same decisions
+and the same audit hashes. The loop below only *performs* the machine's
+commands: activities for policy checks and sends (each carrying the audit
+entries not yet persisted, written before acting), durable timers for waits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as c
+    from interpreter import (
+        GENESIS_HASH,
+        CheckPolicy,
+        Command,
+        CompleteRun,
+        Event,
+        EventIngested,
+        FailRun,
+        Input,
+        MachineConfig,
+        MachineError,
+        OperatorAction,
+        PolicyDecided,
+        Record,
+        RunContext,
+        RunState,
+        SendCompleted,
+        SendEmail,
+        SendVoice,
+        Start,
+        Status,
+        TimerFired,
+        canonical_json,
+        chain,
+        compile_plan,
+        operator_problem,
+        parse_plan,
+        step,
+    )
+    from interpreter.snapshot import state_from_dict, state_to_dict
+    from workflows import search_attributes as sa
+
+# A send is attempted exactly once: fail-closed, never a silent retry.
+SEND_RETRY = RetryPolicy(maximum_attempts=1)
+# Policy checks and audit writes are idempotent (keyed by run, step, visit / run, seq),
+# so retrying them after a crash or an outage repeats nothing; a run whose audit
+# store is down waits here — visibly, as a pending activity — rather than acting.
+IDEMPOTENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=60)
+)
+ACTIVITY_TIMEOUT = timedelta(seconds=60)
+# A send that waits longer than this for a worker (a rate-limited or crowded queue) is
+# not attempted: its policy decision (calling hours, the day's counter) would be stale.
+SEND_SCHEDULE_TIMEOUT = timedelta(minutes=5)
+FINAL = (Status.COMPLETED, Status.CANCELED)
+OperatorKind = Literal["pause", "resume", "cancel", "retry", "resolve"]
+
+
+@workflow.defn(name=c.WORKFLOW_NAME)
+class PlanRunWorkflow:
+    @workflow.init
+    def __init__(self, inp: c.RunInput) -> None:
+        plan = parse_plan(inp.plan, source=f"run {inp.run_id}")
+        if plan.content_hash != inp.plan_hash:
+            raise ApplicationError(
+                f"plan snapshot hash {plan.content_hash} does not match {inp.plan_hash}",
+                type="PlanError",
+                non_retryable=True,
+            )
+        config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
+        self._inp = inp
+        self._ctx = RunContext(
+            compile_plan(plan, inp.tick_interval_ms), inp.contact, inp.variables, config
+        )
+        self._origin_ms = (
+            inp.origin_epoch_ms
+            if inp.origin_epoch_ms is not None
+            else int(workflow.info().workflow_start_time.timestamp() * 1000)
+        )
+        self._queue: list[Command] = []
+        self._seq = inp.chain_seq
+        self._head = inp.chain_head or GENESIS_HASH
+        self._unpersisted: list[dict[str, Any]] = list(inp.unpersisted)
+        self._shown: tuple[str, str | None, str] | None = None
+        self._last = ""
+        if inp.state is None:
+            self._state = RunState()
+            self._feed(Start(inp.start_tick))
+        else:
+            self._state = state_from_dict(inp.state)
+
+    # --- the main loop ----------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: c.RunInput) -> c.RunResult:
+        while True:
+            await self._perform_queue()
+            state = self._state
+            if state.status in FINAL:
+                await self._flush()
+                return c.RunResult(
+                    inp.run_id, state.status.value, state.outcome, self._seq, self._head
+                )
+            if self._should_continue_as_new():
+                await self._flush()
+                if self._queue:  # handlers ran during the flush: perform their commands first
+                    continue
+                workflow.continue_as_new(self._carry())
+            timer = state.timer if state.phase == "timer" else None
+            if timer is None:
+                await self._flush()  # nothing else will carry these records for a while
+                await workflow.wait_condition(lambda: bool(self._queue))
+                continue
+            await self._flush()
+            delay = self._seconds_until(timer.until_tick)
+            try:
+                if delay > 0:
+                    await workflow.wait_condition(
+                        lambda: bool(self._queue), timeout=timedelta(seconds=delay)
+                    )
+                    continue
+            except TimeoutError:
+                pass
+            if self._state.timer is timer:  # nothing moved the run on while we slept
+                self._feed(TimerFired(max(self._tick(), timer.until_tick), timer.timer_id))
+
+    async def _perform_queue(self) -> None:
+        while self._queue:
+            cmd = self._queue.pop(0)
+            match cmd:
+                case Record(entry=entry):
+                    self._last = f"{entry.step_id}: {entry.action} → {entry.outcome}"
+                    chained = chain(
+                        self._inp.run_id, [entry], start_seq=self._seq + 1, prev_hash=self._head
+                    )[0]
+                    self._seq, self._head = chained.seq, chained.hash
+                    self._unpersisted.append(chained.as_dict())
+                case CheckPolicy():
+                    self._feed(await self._check_policy(cmd))
+                case SendEmail() | SendVoice():
+                    self._feed(await self._send(cmd))
+                case CompleteRun() | FailRun():
+                    await self._flush()
+                case _:
+                    pass  # StartTimer / CancelRun: the state says what to wait for
+        self._show()
+
+    # --- activities -------------------------------------------------------
+
+    def _batch(self) -> c.AuditBatch:
+        s, plan = self._state, self._ctx.plan.plan
+        failure = s.failure.reason if s.failure else None
+        row = c.RunRow(
+            self._inp.run_id,
+            self._inp.tenant,
+            plan.id,
+            plan.version,
+            str(self._inp.contact.get("id", "")),
+            s.status.value,
+            s.step_id,
+            s.outcome,
+            failure,
+        )
+        return c.AuditBatch(row, list(self._unpersisted))
+
+    def _persisted(self, through_seq: int) -> None:
+        self._unpersisted = [e for e in self._unpersisted if e["seq"] > through_seq]
+
+    async def _flush(self) -> None:
+        if not self._unpersisted:
+            return
+        ack = await workflow.execute_local_activity(
+            c.APPEND_AUDIT,
+            self._batch(),
+            result_type=c.AuditAck,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=IDEMPOTENT_RETRY,
+        )
+        self._persisted(ack.persisted_through_seq)
+
+    async def _check_policy(self, cmd: CheckPolicy) -> Input:
+        step_def = self._ctx.plan.steps[cmd.step_id]
+        max_seconds = getattr(getattr(step_def, "max_duration", None), "total_seconds", 0)
+        request = c.PolicyRequest(
+            self._batch(),
+            self._inp.run_id,
+            self._inp.tenant,
+            self._ctx.plan.plan.id,
+            dict(self._inp.contact),
+            cmd.channel,
+            cmd.step_id,
+            cmd.visit,
+            self._now_ms(),
+            int(max_seconds),
+        )
+        resp = await workflow.execute_activity(
+            c.CHECK_POLICIES,
+            request,
+            result_type=c.PolicyResponse,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=IDEMPOTENT_RETRY,
+        )
+        self._persisted(resp.persisted_through_seq)
+        until = None if resp.until_epoch_ms is None else self._tick_at(resp.until_epoch_ms)
+        decision: Literal["allow", "defer", "deny"] = "deny"  # anything unknown fails closed
+        if resp.decision == "allow":
+            decision = "allow"
+        elif resp.decision == "defer":
+            decision = "defer"
+            if until is None or until <= self._tick():
+                until = self._tick() + 1  # a deferral always moves time forward, recorded
+        return PolicyDecided(
+            self._tick(), cmd.step_id, decision, resp.policy, resp.reason, until, resp.detail
+        )
+
+    async def _send(self, cmd: SendEmail | SendVoice) -> Input:
+        inp, plan_id = self._inp, self._ctx.plan.plan.id
+        request: c.EmailRequest | c.VoiceRequest
+        if isinstance(cmd, SendEmail):
+            name = c.SEND_EMAIL
+            request = c.EmailRequest(
+                self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
+                cmd.template_id, cmd.subject, cmd.reply_to, cmd.track_opens, cmd.track_clicks,
+                dict(inp.contact), dict(inp.variables),
+            )  # fmt: skip
+        else:
+            name = c.SEND_VOICE
+            request = c.VoiceRequest(
+                self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
+                cmd.script_id, cmd.caller_id, cmd.max_duration_seconds, cmd.detect_voicemail,
+                cmd.voicemail_message_id, dict(inp.contact), dict(inp.variables),
+            )  # fmt: skip
+        try:
+            resp = await workflow.execute_activity(
+                name,
+                request,
+                result_type=c.SendResponse,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_start_timeout=SEND_SCHEDULE_TIMEOUT,
+                retry_policy=SEND_RETRY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            reason = f"{type(cause).__name__}: {cause}" if cause else str(err)
+            return SendCompleted(self._tick(), cmd.step_id, "failed", reason)
+        self._persisted(resp.persisted_through_seq)
+        detail: dict[str, Any] = {}
+        for key, value in (
+            ("provider", resp.provider),
+            ("providerMessageId", resp.provider_message_id),
+            ("cost", resp.cost),
+        ):
+            if value is not None:
+                detail[key] = value
+        if resp.status == "delivered":
+            return SendCompleted(self._tick(), cmd.step_id, "delivered", resp.reason, detail)
+        return SendCompleted(self._tick(), cmd.step_id, "failed", resp.reason or "failed", detail)
+
+    # --- signals, updates, query ------------------------------------------
+
+    @workflow.signal
+    def ingest_event(self, event: c.EventSignal) -> None:
+        if self._state.status in FINAL:
+            workflow.logger.warning("event %s arrived after the run ended; not ingested", event.id)
+            return
+        tick = self._tick()
+        data = event.data
+        try:
+            canonical_json(data)
+        except Exception as err:
+            # The event is still ingested and recorded (never lost), but its payload is
+            # replaced by the reason: it could not enter the hash-chained audit log.
+            data = {"invalidData": f"{type(err).__name__}: {err}"[:500]}
+        self._feed(EventIngested(tick, Event(event.type, tick, event.id, event.step_id, data)))
+
+    def _operator(self, action: OperatorKind, req: c.OperatorRequest) -> OperatorAction:
+        resolution: Literal["skip", "end"] | None = None
+        if req.resolution == "skip":
+            resolution = "skip"
+        elif req.resolution == "end":
+            resolution = "end"
+        return OperatorAction(self._tick(), action, req.by, req.reason, resolution, req.target)
+
+    def _validate(self, action: OperatorKind, req: c.OperatorRequest) -> None:
+        problem = operator_problem(self._ctx, self._state, self._operator(action, req))
+        if problem is not None:
+            raise ValueError(problem)
+
+    def _apply(self, action: OperatorKind, req: c.OperatorRequest) -> c.RunView:
+        self._feed(self._operator(action, req))
+        return self.state()
+
+    @workflow.update
+    def pause(self, req: c.OperatorRequest) -> c.RunView:
+        return self._apply("pause", req)
+
+    @pause.validator
+    def _pause_ok(self, req: c.OperatorRequest) -> None:
+        self._validate("pause", req)
+
+    @workflow.update
+    def resume(self, req: c.OperatorRequest) -> c.RunView:
+        return self._apply("resume", req)
+
+    @resume.validator
+    def _resume_ok(self, req: c.OperatorRequest) -> None:
+        self._validate("resume", req)
+
+    @workflow.update
+    def cancel(self, req: c.OperatorRequest) -> c.RunView:
+        return self._apply("cancel", req)
+
+    @cancel.validator
+    def _cancel_ok(self, req: c.OperatorRequest) -> None:
+        self._validate("cancel", req)
+
+    @workflow.update
+    def retry(self, req: c.OperatorRequest) -> c.RunView:
+        return self._apply("retry", req)
+
+    @retry.validator
+    def _retry_ok(self, req: c.OperatorRequest) -> None:
+        self._validate("retry", req)
+
+    @workflow.update
+    def resolve(self, req: c.OperatorRequest) -> c.RunView:
+        return self._apply("resolve", req)
+
+    @resolve.validator
+    def _resolve_ok(self, req: c.OperatorRequest) -> None:
+        self._validate("resolve", req)
+
+    @workflow.query
+    def state(self) -> c.RunView:
+        s = self._state
+        failure = None
+        if s.failure is not None:
+            failure = {
+                "stepId": s.failure.step_id,
+                "kind": s.failure.kind,
+                "reason": s.failure.reason,
+            }
+        wake = s.timer.until_tick if s.timer is not None and s.phase == "timer" else None
+        return c.RunView(
+            self._inp.run_id, s.status.value, s.step_id, s.phase, s.tick, s.paused, s.outcome,
+            failure, wake, self._seq, len(s.events), dict(s.visits),
+        )  # fmt: skip
+
+    # --- the machine, the clock and the UI ---------------------------------
+
+    def _feed(self, inp: Input) -> None:
+        try:
+            self._state, commands = step(self._ctx, self._state, inp)
+        except MachineError as err:
+            raise ApplicationError(str(err), type="MachineError", non_retryable=True) from err
+        self._queue.extend(commands)
+
+    def _now_ms(self) -> int:
+        return int(workflow.now().timestamp() * 1000)
+
+    def _tick(self) -> int:
+        elapsed = max(0, self._now_ms() - self._origin_ms)
+        return max(self._state.tick, self._inp.start_tick + elapsed // self._inp.tick_interval_ms)
+
+    def _tick_at(self, epoch_ms: int) -> int:
+        offset = epoch_ms - self._origin_ms
+        return self._inp.start_tick - (-offset // self._inp.tick_interval_ms)
+
+    def _seconds_until(self, tick: int) -> float:
+        target_ms = self._origin_ms + (tick - self._inp.start_tick) * self._inp.tick_interval_ms
+        return max(0.0, (target_ms - self._now_ms()) / 1000)
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            and not self._queue
+            and workflow.all_handlers_finished()
+        )
+
+    def _carry(self) -> c.RunInput:
+        inp = self._inp
+        return c.RunInput(
+            inp.run_id, inp.tenant, inp.plan, inp.plan_hash, inp.contact, inp.variables,
+            inp.start_tick, inp.tick_interval_ms, inp.step_budget, inp.search_attributes,
+            self._origin_ms, state_to_dict(self._state), self._seq, self._head,
+            list(self._unpersisted),
+        )  # fmt: skip
+
+    def _show(self) -> None:
+        s = self._state
+        shown = (s.status.value, s.step_id, self._last)
+        if shown == self._shown:
+            return
+        moved = self._shown is None or shown[:2] != self._shown[:2]
+        self._shown = shown
+        if moved and self._inp.search_attributes:  # one upsert per transition, not per entry
+            workflow.upsert_search_attributes(
+                [sa.DEE_STATUS.value_set(s.status.value), sa.DEE_STEP.value_set(s.step_id or "")]
+            )
+        wake = ""
+        if s.timer is not None and s.phase == "timer":
+            at_ms = (
+                self._origin_ms
+                + (s.timer.until_tick - self._inp.start_tick) * self._inp.tick_interval_ms
+            )
+            wake = f"\n- next wake-up: tick {s.timer.until_tick} ({_iso(at_ms)})"
+        failure = f"\n- failure: {s.failure.reason}" if s.failure else ""
+        workflow.set_current_details(
+            f"**{s.status.value}** at step `{s.step_id or '-'}` (tick {s.tick}){wake}{failure}"
+            f"\n- last decision: {self._last or '-'}\n- audit entries: {self._seq}"
+        )
+
+
+def _iso(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="seconds")
