@@ -12,6 +12,8 @@ the busy timeout instead of failing when a read lock cannot be upgraded.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 from adapters.storage.errors import DatabaseUnavailable, StorageError
 
@@ -179,7 +182,7 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # WAL lets readers proceed while a writer appends; foreign keys are off by default.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _ensure_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
         cursor.close()
@@ -188,6 +191,32 @@ def _sqlite_transactions(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         read_only = conn.get_execution_options().get(_READ_OPTION, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _ensure_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (a persistent setting) unless it already is.
+
+    Switching the journal mode takes an exclusive lock without consulting the busy
+    handler, so processes opening a brand-new file at the same moment get "database is
+    locked" at once. The switch is therefore skipped when the file is already in WAL
+    and otherwise retried, within the busy timeout, until one of them has made it.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    delay = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.fetchall()
+            return
+        except Exception as error:  # the driver's own OperationalError, not yet wrapped
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        # Runs inside SQLAlchemy's greenlet bridge: yield to the event loop while waiting.
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, 0.2)
 
 
 __all__ = ["CONNECT_TIMEOUT", "Database", "Dialect", "normalize_url"]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,14 +34,45 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
 
 
 async def test_concurrent_startups_migrate_once(db_url: str) -> None:
-    databases = [Database(db_url) for _ in range(4)]
+    # Eight processes' worth of first connections to a brand-new database: on SQLite
+    # they also race to switch the file into WAL mode, which ignores the busy timeout.
+    databases = [Database(db_url) for _ in range(8)]
     try:
-        revisions = await asyncio.gather(*(upgrade(db) for db in databases))
+        # return_exceptions: a failure must not leave the other upgrades running on.
+        revisions = await asyncio.gather(*(upgrade(db) for db in databases), return_exceptions=True)
     finally:
         for db in databases:
             await db.dispose()
 
-    assert revisions == ["0001"] * 4
+    assert revisions == ["0001"] * 8
+
+
+async def test_concurrent_processes_migrate_once(db_url: str, cli_env: Mapping[str, str]) -> None:
+    # Separate processes share no in-process lock: only the database's own locking (and,
+    # on SQLite, the retried switch into WAL mode) keeps their first startups apart.
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "dee",
+            "db",
+            "upgrade",
+            env=dict(cli_env),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(6)
+    ]
+    outcomes = [await process.communicate() for process in processes]
+
+    for process, (stdout, stderr) in zip(processes, outcomes, strict=True):
+        assert process.returncode == 0, stderr.decode()
+        assert stdout.decode().endswith("schema at revision 0001\n")
+    database = Database(db_url)
+    try:
+        assert await current_revision(database) == "0001"
+    finally:
+        await database.dispose()
 
 
 async def test_migrated_schema_matches_the_models(database: Database) -> None:
@@ -91,3 +126,31 @@ async def test_plain_driver_names_select_the_async_drivers(tmp_path: Path) -> No
     finally:
         await sqlite.dispose()
         await postgres.dispose()
+
+
+async def test_first_sqlite_connections_racing_into_wal_mode(tmp_path: Path) -> None:
+    # Each thread runs its own event loop, like separate processes: nothing in-process
+    # orders their first connections. The switch into WAL mode ignores the busy
+    # timeout, so without the retry about one round in twenty fails with "locked".
+    def connect(url: str, barrier: threading.Barrier) -> str:
+        async def first_connection() -> str:
+            database = Database(url)
+            try:
+                barrier.wait()
+                async with database.snapshot() as conn:
+                    mode = await conn.exec_driver_sql("PRAGMA journal_mode")
+                    return str(mode.scalar_one())
+            finally:
+                await database.dispose()
+
+        return asyncio.run(first_connection())
+
+    def rounds() -> None:
+        for round_ in range(40):
+            url = f"sqlite+aiosqlite:///{tmp_path / f'round-{round_}.db'}"
+            barrier = threading.Barrier(8)
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                modes = list(pool.map(connect, [url] * 8, [barrier] * 8))
+            assert modes == ["wal"] * 8, f"round {round_}"
+
+    await asyncio.to_thread(rounds)
