@@ -26,7 +26,10 @@ from adapters.channels import (
     idempotency_key,
     message_id,
 )
+from adapters.channels.callbacks import voice_status_url
+from adapters.storage import StorageError
 from adapters.templates import TemplateError, TemplateStore, template_context
+from adapters.tracking import EmailTracking, SendContext
 
 # After a send the budget reservation is settled: the actual cost committed, or the
 # estimate released when nothing was sent. (run_id, step_id, visit, actual or None)
@@ -82,8 +85,14 @@ class Sender:
         sender_address: str,
         message_domain: str,
         settle: Settle | None = None,
+        webhooks_url: str | None = None,
+        tracking: EmailTracking | None = None,
     ) -> None:
         self._settle_fn = settle
+        self._tracking = tracking
+        # The public base URL voice providers report call progress to; None sends
+        # no status callback (the call's outcome then arrives only by ingest_event).
+        self._webhooks_url = webhooks_url
         self._books = bookkeeper
         self._templates = templates
         self._email = email
@@ -120,6 +129,16 @@ class Sender:
             message_id=msg_id,
             headers={"X-DEE-Run": req.run_id, "X-DEE-Step": req.step_id},
         )
+        if self._tracking is not None:  # pixel, links, List-Unsubscribe; Message-ID index
+            contact_id = str(req.contact.get("id", ""))
+            send = SendContext(
+                req.tenant, req.run_id, req.step_id, req.visit, contact_id,
+                req.track_opens, req.track_clicks,
+            )  # fmt: skip
+            try:
+                message = await self._tracking.prepare(message, send)
+            except StorageError as exc:  # unindexed, a reply could not be matched: not sent
+                return SendResponse("failed", persisted, reason=f"message_index: {exc}")
         return await _deliver(self._email.send(message), persisted)
 
     async def send_voice(self, req: VoiceRequest) -> SendResponse:
@@ -152,7 +171,13 @@ class Sender:
             detect_voicemail=req.detect_voicemail,
             voicemail_text=voicemail,
             idempotency_key=idempotency_key(req.run_id, req.step_id, req.visit),
-            status_callback_url=None,
+            status_callback_url=(
+                None
+                if self._webhooks_url is None
+                else voice_status_url(
+                    self._webhooks_url, self._voice.name, req.run_id, req.step_id, req.visit
+                )
+            ),
         )
         return await _deliver(self._voice.place_call(call), persisted)
 

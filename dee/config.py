@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -42,6 +42,25 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_SMTP_PASSWORD": ("channels", "email", "password"),
     "DEE_SMTP_TLS": ("channels", "email", "use_tls"),
     "DEE_EMAIL_FROM": ("channels", "email", "sender"),
+    "DEE_EMAIL_PROVIDER": ("channels", "email", "provider"),
+    "DEE_POSTMARK_SERVER_TOKEN": ("channels", "email", "postmark_server_token"),
+    "DEE_POSTMARK_BASE_URL": ("channels", "email", "postmark_base_url"),
+    "DEE_POSTMARK_MESSAGE_STREAM": ("channels", "email", "postmark_message_stream"),
+    "DEE_VOICE_PROVIDER": ("channels", "voice", "provider"),
+    "DEE_TWILIO_ACCOUNT_SID": ("channels", "voice", "twilio_account_sid"),
+    "DEE_TWILIO_AUTH_TOKEN": ("channels", "voice", "twilio_auth_token"),
+    "DEE_TWILIO_BASE_URL": ("channels", "voice", "twilio_base_url"),
+    "DEE_VONAGE_APPLICATION_ID": ("channels", "voice", "vonage_application_id"),
+    "DEE_VONAGE_PRIVATE_KEY": ("channels", "voice", "vonage_private_key"),
+    "DEE_VONAGE_PRIVATE_KEY_FILE": ("channels", "voice", "vonage_private_key_file"),
+    "DEE_VONAGE_BASE_URL": ("channels", "voice", "vonage_base_url"),
+    "DEE_WEBHOOKS_PUBLIC_URL": ("webhooks", "public_url"),
+    "DEE_WEBHOOKS_SECRET": ("webhooks", "secret"),
+    "DEE_WEBHOOKS_HOST": ("webhooks", "host"),
+    "DEE_WEBHOOKS_PORT": ("webhooks", "port"),
+    "DEE_WEBHOOKS_USERNAME": ("webhooks", "username"),
+    "DEE_WEBHOOKS_PASSWORD": ("webhooks", "password"),
+    "DEE_VONAGE_SIGNATURE_SECRET": ("webhooks", "vonage_signature_secret"),
     "DEE_AUDIT_RETENTION_DAYS": ("audit", "retention", "days"),
     "DEE_AUDIT_ARCHIVE_TO": ("audit", "archive_to"),
 }
@@ -67,7 +86,13 @@ class SchedulerConfig(_Section):
 
 
 class EmailConfig(_Section):
-    provider: Literal["smtp"] = "smtp"
+    """The email provider (``smtp`` or ``postmark``) and its settings.
+
+    Only the chosen provider's fields are used; ``dee.channels`` checks
+    that they are complete when a worker starts.
+    """
+
+    provider: Literal["smtp", "postmark"] = "smtp"
     host: str = "localhost"
     port: int = Field(default=1025, ge=1, le=65535)
     use_tls: bool = False
@@ -76,15 +101,84 @@ class EmailConfig(_Section):
     password: str | None = None
     sender: str = "DEE <dee@localhost>"
     cost_per_email: Decimal = Decimal("0")
+    postmark_server_token: str | None = Field(default=None, repr=False)
+    postmark_base_url: str = "https://api.postmarkapp.com"
+    postmark_message_stream: str = "outbound"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _provider_complete(self) -> EmailConfig:
+        if self.provider == "postmark" and not self.postmark_server_token:
+            raise ValueError(
+                "postmarkServerToken is required when the email provider is postmark "
+                "(set DEE_POSTMARK_SERVER_TOKEN)"
+            )
+        return self
 
 
 class VoiceConfig(_Section):
-    provider: Literal["none"] = "none"
+    """The voice provider (``none``, ``twilio`` or ``vonage``) and its credentials.
+
+    ``none`` keeps voice steps failing closed with ``no_voice_channel``. The base URLs
+    exist so tests (and regional endpoints) can point the adapters elsewhere.
+    """
+
+    provider: Literal["none", "twilio", "vonage"] = "none"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = Field(default=None, repr=False)
+    twilio_base_url: str | None = None
+    vonage_application_id: str | None = None
+    vonage_private_key: str | None = Field(default=None, repr=False)
+    vonage_private_key_file: Path | None = None
+    vonage_base_url: str = "https://api.nexmo.com"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _provider_complete(self) -> VoiceConfig:
+        needed: tuple[tuple[str, object, str], ...] = ()
+        if self.provider == "twilio":
+            needed = (
+                ("twilioAccountSid", self.twilio_account_sid, "DEE_TWILIO_ACCOUNT_SID"),
+                ("twilioAuthToken", self.twilio_auth_token, "DEE_TWILIO_AUTH_TOKEN"),
+            )
+        elif self.provider == "vonage":
+            key = self.vonage_private_key or self.vonage_private_key_file
+            needed = (
+                ("vonageApplicationId", self.vonage_application_id, "DEE_VONAGE_APPLICATION_ID"),
+                ("vonagePrivateKey or vonagePrivateKeyFile", key, "DEE_VONAGE_PRIVATE_KEY"),
+            )
+        for name, value, env in needed:
+            if not value:
+                raise ValueError(
+                    f"{name} is required when the voice provider is {self.provider} (set {env})"
+                )
+        return self
 
 
 class ChannelsConfig(_Section):
     email: EmailConfig = EmailConfig()
     voice: VoiceConfig = VoiceConfig()
+
+
+class WebhooksConfig(_Section):
+    """Where providers call DEE back (status callbacks, answer documents).
+
+    ``secret`` signs the open pixel, click and unsubscribe tokens; without it emails
+    are not tracked. ``host``/``port`` are where ``dee webhooks`` listens (behind a
+    proxy that ``public_url`` names). ``username``/``password`` are the basic-auth
+    credentials the email provider's inbound and event webhooks must present;
+    ``vonage_signature_secret`` verifies Vonage's signed callbacks (Twilio's are
+    verified with ``channels.voice.twilioAuthToken``). A missing credential makes
+    its endpoint refuse every request.
+    """
+
+    public_url: str = "http://localhost:8088"
+    secret: str | None = Field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8088, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    vonage_signature_secret: str | None = Field(default=None, repr=False)
 
 
 class RetentionConfig(_Section):
@@ -119,6 +213,7 @@ class EngineConfig(_Section):
     temporal: TemporalConfig = TemporalConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     channels: ChannelsConfig = ChannelsConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     audit: AuditConfig = AuditConfig()
     policies: PoliciesConfig = PoliciesConfig()
 
@@ -161,6 +256,25 @@ class EnvOverrides(BaseSettings):
     smtp_password: str | None = None
     smtp_tls: str | None = None
     email_from: str | None = None
+    email_provider: str | None = None
+    postmark_server_token: str | None = None
+    postmark_base_url: str | None = None
+    postmark_message_stream: str | None = None
+    voice_provider: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_base_url: str | None = None
+    vonage_application_id: str | None = None
+    vonage_private_key: str | None = None
+    vonage_private_key_file: str | None = None
+    vonage_base_url: str | None = None
+    webhooks_public_url: str | None = None
+    webhooks_secret: str | None = None
+    webhooks_host: str | None = None
+    webhooks_port: str | None = None
+    webhooks_username: str | None = None
+    webhooks_password: str | None = None
+    vonage_signature_secret: str | None = None
     audit_retention_days: str | None = None
     audit_archive_to: str | None = None
 

@@ -12,6 +12,7 @@ keeps everything running for inspection in the Web UI.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import socket
 from pathlib import Path
@@ -22,12 +23,20 @@ from temporalio.client import Client
 
 from adapters.policy import PolicyAdmin
 from dee.cli.run import timeline_lines
-from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig, TemporalConfig
+from dee.config import (
+    ChannelsConfig,
+    EmailConfig,
+    EngineConfig,
+    PoliciesConfig,
+    TemporalConfig,
+    WebhooksConfig,
+)
 from dee.content import load_registry
 from dee.devserver import dev_server, free_port
 from dee.documents import load_plan
 from dee.engine import Engine, ExecutionRun
 from dee.runtime import worker_for
+from dee.webhooks import server as webhook_server
 from interpreter import ExecutionPlan, ensure_valid
 from interpreter.plan import Duration, WaitStep
 
@@ -93,6 +102,7 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
     plan = ensure_valid(_short_plan(), registry=load_registry(ROOT / "templates"))
+    hooks_port = 8088 if serve and _port_free(8088) else free_port()
     try:
         async with dev_server(
             ui_port=8233 if serve else None, log=data_dir / "temporal.log"
@@ -107,6 +117,12 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
                     )
                 ),
                 policies=PoliciesConfig(hours={"voice": None}),  # the demo runs at any hour
+                # A fresh secret per demo: tracking links of an earlier demo stop working.
+                webhooks=WebhooksConfig(
+                    public_url=f"http://127.0.0.1:{hooks_port}",
+                    secret=secrets.token_urlsafe(32),
+                    port=hooks_port,
+                ),
             )
             client = await Client.connect(dev.address)
             engine = await Engine.connect(config, client=client)
@@ -118,13 +134,20 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
                         f"Temporal Web UI: {dev.ui_url or 'start with --serve to keep it up'}"
                     )
                     if serve:
-                        console.print("serving; Ctrl-C stops everything")
-                        await asyncio.Event().wait()
+                        await _serve_webhooks(engine, console)
                     return failures
             finally:
                 await engine.close()
     finally:
         smtp.stop()
+
+
+async def _serve_webhooks(engine: Engine, console: Console) -> None:
+    """Run the webhook receiver (pixels, clicks, unsubscribe, replies) until Ctrl-C."""
+    receiver = webhook_server(engine)
+    console.print(f"webhook receiver: {engine.config.webhooks.public_url}/webhooks/health")
+    console.print("serving; Ctrl-C stops everything")
+    await receiver.serve()
 
 
 async def _drive(engine: Engine, plan: ExecutionPlan, console: Console) -> int:

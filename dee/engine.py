@@ -44,9 +44,9 @@ from adapters.storage import (
 from dee.config import EngineConfig
 from dee.content import load_registry
 from dee.errors import EngineError
-from dee.replay_history import decode_history, fetch_history, replay_run, with_stored_chain
+from dee.replaying import replay_stored, what_if_query
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
-from interpreter.replay import ReplayResult
+from interpreter.replay import ReplayResult, WhatIfReport
 from workflows import search_attributes as sa
 from workflows.plan_run import PlanRunWorkflow
 
@@ -372,21 +372,36 @@ class Engine:
 
         ``dry_run=True`` re-runs the pure interpreter on the run's recorded inputs and
         checks the stored audit chain (every hash and link); ``dry_run=False`` also
-        re-executes the workflow code on the recorded history (Temporal's Replayer,
-        recorded activity results, no provider) and reports where it differs.
-        ``plan``: a what-if on another plan version.
+        checks today's workflow code against the history (Temporal's Replayer) and
+        re-executes it in an isolated time-skipping server whose activities return the
+        recorded results (no provider is contacted), comparing the audit entries it
+        computes with the stored chain. ``plan``: a what-if on another plan version
+        (the workflow code is then not re-executed).
 
         Raises:
             EngineError: unknown run.
             DocumentError: the history is malformed or of another workflow type.
         """
         await self._record(run_id)
-        history = await fetch_history(self.client, run_id)
-        run = await decode_history(history, source=f"run {run_id}")
-        stored = [e.chained().as_dict() for e in await self.get_timeline(run_id)]
-        if stored:
-            run = with_stored_chain(run, stored)
-        return replay_run(run, plan, workflow_code=not dry_run)
+        return await replay_stored(self, run_id, dry_run=dry_run, plan=plan)
+
+    async def what_if(
+        self, plan: ExecutionPlan, query: str = "", *, limit: int | None = None
+    ) -> WhatIfReport:
+        """Play the runs a Temporal visibility query selects through ``plan`` (what-if).
+
+        ``query`` is a List Filter over DEE's search attributes, e.g.
+        ``DeePlanId = 'sales-sequence' AND DeeStatus = 'COMPLETED'``; empty selects
+        every plan run. Reports per run and in aggregate where the paths diverge, how
+        many sends change and the cost difference (an unmade send is costed from the
+        configuration: ``channels.email.costPerEmail``, one minute of
+        ``policies.costPerVoiceMinute``).
+
+        Raises:
+            EngineError: the server refused the query, or a selected run's history
+                cannot be read.
+        """
+        return await what_if_query(self, ensure_valid(plan), query, limit=limit)
 
     # --- policies -----------------------------------------------------------
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.api.history.v1 import HistoryEvent
@@ -44,10 +44,13 @@ from interpreter import (
     compile_plan,
     parse_plan,
 )
-from interpreter.replay import Diff, ReplayResult, replay
+from interpreter.replay import Diff, ReplayResult, compare_entries, replay
 from interpreter.snapshot import state_from_dict
 from interpreter.trace import RUN_SCOPE
 from workflows.plan_run import PlanRunWorkflow
+
+if TYPE_CHECKING:
+    from dee.reexecute import Reexecution
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,10 @@ def carried_entries(history: WorkflowHistory) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _capturing(sink: list[dict[str, Any]]) -> Interceptor:
+def capturing_interceptor(sink: list[dict[str, Any]]) -> Interceptor:
+    """A worker interceptor that collects the audit entries the workflow code computes
+    (every entry travels in the input of an activity or of the ``append_audit`` flush)."""
+
     def capture(args: Sequence[Any]) -> None:
         for arg in args:
             batch = arg if isinstance(arg, c.AuditBatch) else getattr(arg, "batch", None)
@@ -189,7 +195,7 @@ async def decode_history(history: WorkflowHistory, *, source: str = "history") -
     computed: list[dict[str, Any]] = []
     replayer = Replayer(
         workflows=[PlanRunWorkflow],
-        interceptors=[_capturing(computed)],
+        interceptors=[capturing_interceptor(computed)],
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
@@ -249,6 +255,27 @@ def _with_workflow_diffs(result: ReplayResult, run: HistoryRun) -> ReplayResult:
         if again is not None and again != entry:
             step_id, action = str(entry["step_id"]), str(entry["action"])
             extra.append(Diff(step_id, f"{action}.workflow", entry["hash"], again["hash"]))
+    if not extra:
+        return result
+    touched = {d.step for d in extra}
+    steps = tuple(replace(s, identical=False) if s.id in touched else s for s in result.steps)
+    return ReplayResult(False, steps, (*result.diffs, *extra))
+
+
+def with_reexecution(
+    result: ReplayResult, recorded: Sequence[dict[str, Any]], again: Reexecution, after_seq: int
+) -> ReplayResult:
+    """``result`` plus where the re-executed workflow code differs from the record.
+
+    Only entries past ``after_seq`` are compared (a continued run re-executes from its
+    carried state) and none past the record's last (the record may stop mid-run).
+    """
+    last = max((int(e["seq"]) for e in recorded), default=0)
+    mine = [e for e in recorded if int(e["seq"]) > after_seq]
+    theirs = [e for e in again.entries if after_seq < int(e["seq"]) <= last]
+    compared = compare_entries(mine, theirs, label="workflow.")
+    extra = [*compared.diffs]
+    extra += [Diff(RUN_SCOPE, "workflow.reexecution", None, p) for p in again.problems]
     if not extra:
         return result
     touched = {d.step for d in extra}

@@ -14,7 +14,6 @@ from activities.bookkeeping import Bookkeeper
 from activities.policy import PolicyChecker
 from activities.registry import build_activities
 from activities.sending import Sender
-from adapters.channels import SmtpEmailChannel, UnconfiguredVoiceChannel
 from adapters.policy import (
     Costs,
     HoursWindow,
@@ -25,6 +24,8 @@ from adapters.policy import (
 )
 from adapters.storage import AuditStore, Database, RunStore, open_database
 from adapters.templates import TemplateStore
+from adapters.tracking import EmailTracking
+from dee.channels import open_channels
 from dee.config import EngineConfig
 from dee.errors import DocumentError
 from workflows.plan_run import PlanRunWorkflow
@@ -76,35 +77,33 @@ async def worker_for(
 ) -> AsyncIterator[Worker]:
     """A configured (not yet running) worker; closes what it opened on exit."""
     own = database is None
-    db = database or await open_database(config.database_url)
-    try:
-        email_cfg = config.channels.email
-        books = Bookkeeper(AuditStore(db), RunStore(db))
-        sender = Sender(
-            books,
-            TemplateStore(config.templates_dir),
-            SmtpEmailChannel(
-                email_cfg.host,
-                email_cfg.port,
-                use_tls=email_cfg.use_tls,
-                start_tls=email_cfg.start_tls,
-                username=email_cfg.username,
-                password=email_cfg.password,
-                cost_per_email=email_cfg.cost_per_email,
-            ),
-            UnconfiguredVoiceChannel(),
-            sender_address=email_cfg.sender,
-            message_domain=message_domain(email_cfg.sender),
-            settle=PolicyAdmin(db).settle_budget,
-        )
-        checker = PolicyChecker(books, PolicyGate(db, policy_config(config)))
-        yield Worker(
-            client,
-            task_queue=config.task_queue,
-            workflows=[PlanRunWorkflow],
-            activities=build_activities(books, checker, sender),
-            max_task_queue_activities_per_second=config.activities_per_second,
-        )
-    finally:
-        if own:
-            await db.dispose()
+    # Channels first: a provider misconfiguration is refused before anything opens.
+    async with open_channels(config) as channels:
+        db = database or await open_database(config.database_url)
+        try:
+            email_cfg = config.channels.email
+            books = Bookkeeper(AuditStore(db), RunStore(db))
+            sender = Sender(
+                books,
+                TemplateStore(config.templates_dir),
+                channels.email,
+                channels.voice,
+                sender_address=email_cfg.sender,
+                message_domain=message_domain(email_cfg.sender),
+                settle=PolicyAdmin(db).settle_budget,
+                webhooks_url=config.webhooks.public_url,
+                tracking=EmailTracking.create(
+                    config.webhooks.public_url, config.webhooks.secret, db
+                ),
+            )
+            checker = PolicyChecker(books, PolicyGate(db, policy_config(config)))
+            yield Worker(
+                client,
+                task_queue=config.task_queue,
+                workflows=[PlanRunWorkflow],
+                activities=build_activities(books, checker, sender),
+                max_task_queue_activities_per_second=config.activities_per_second,
+            )
+        finally:
+            if own:
+                await db.dispose()

@@ -5,43 +5,29 @@ ingested event, policy decision, send result, fired timer and operator action)
 as the first entry that input produced. ``recorded_inputs`` rebuilds those
 inputs; ``replay`` feeds them to the machine for a plan (the run's own, or
 another version) and compares the replayed trace with the recorded one, step
-visit by step visit, and recomputes every recorded hash. ``what_if`` runs many
-recorded runs' events and results through another plan version and counts what
-would change. Pure: no clock, no I/O, no Temporal.
+visit by step visit, and recomputes every recorded hash. ``compare_entries``
+compares two chains the same way (the workflow code's re-execution against the
+record). ``what_if`` (in ``interpreter.what_if``, re-exported here) runs recorded
+runs through another plan version. Pure: no clock, no I/O, no Temporal.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from typing import Any
 
 from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
-from interpreter.commands import (
-    EventIngested,
-    Input,
-    OperatorAction,
-    PolicyDecided,
-    Record,
-    SendCompleted,
-    Start,
-    TimerFired,
-)
+from interpreter.commands import Input, PolicyDecided, Record, SendCompleted, TimerFired
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
 from interpreter.errors import MachineError
-from interpreter.events import Event
 from interpreter.machine import step
-from interpreter.simulation import simulate
+from interpreter.recorded import Entry, detail_of, recorded_inputs
 from interpreter.state import RunState
 from interpreter.trace import RUN_SCOPE, TraceEntry
+from interpreter.what_if import RecordedRun, RunChange, WhatIfReport, recorded_world, what_if
 
-Entry = Mapping[str, Any]
-"""A recorded audit entry in the export layout (``ChainedEntry.as_dict()``)."""
-
-_SENDS = ("send_email", "send_voice")
-_OPERATOR = ("pause", "resume", "cancel")
 _PLAN_KEYS = ("planId", "planVersion", "planHash")
 
 
@@ -104,56 +90,6 @@ class ReplayResult:
             "steps": [s.as_dict() for s in self.steps],
             "diffs": [d.as_dict() for d in self.diffs],
         }
-
-
-# --- recorded inputs ---------------------------------------------------------
-
-
-def _detail(entry: Entry) -> dict[str, Any]:
-    detail = entry.get("detail") or {}
-    return dict(detail) if isinstance(detail, Mapping) else {}
-
-
-def _input_of(entry: Entry) -> Input | None:
-    """The input whose first record is ``entry``; ``None`` for a derived entry."""
-    tick, step_id = int(entry["tick"]), str(entry["step_id"])
-    action, outcome, detail = str(entry["action"]), str(entry["outcome"]), _detail(entry)
-    late = bool(detail.pop("afterCancel", False))
-    if action == "start":
-        return Start(tick)
-    if action == "event":
-        scope = None if step_id == RUN_SCOPE else step_id
-        data = detail.get("data") or {}
-        event = Event(str(detail.get("type", "")), tick, detail.get("id"), scope, dict(data))
-        return EventIngested(tick, event)
-    if action == "policy_check":
-        decision = {"allowed": "allow", "deferred": "defer", "denied": "deny"}.get(outcome, outcome)
-        if decision not in ("allow", "defer", "deny"):
-            return None
-        policy, reason, until = detail.pop("policy", None), detail.pop("reason", None), None
-        if decision == "defer":
-            until = detail.pop("untilTick", None)
-        return PolicyDecided(tick, step_id, decision, policy, reason, until, detail)  # type: ignore[arg-type]
-    if action in _SENDS and outcome in ("delivered", "failed"):
-        reason = detail.pop("reason", None) if outcome == "failed" or late else None
-        return SendCompleted(tick, step_id, outcome, reason, detail)  # type: ignore[arg-type]
-    if action in ("wait", "defer") and outcome == "completed":
-        return TimerFired(tick, "")  # the id is the replayed run's pending timer
-    by, why = str(detail.get("by", "")), str(detail.get("reason", ""))
-    if action in _OPERATOR and outcome == "accepted":
-        return OperatorAction(tick, action, by, why)  # type: ignore[arg-type]
-    if action == "retry" and outcome == "accepted":
-        return OperatorAction(tick, "retry", by, why)
-    if action == "resolve" and outcome == "skip":
-        return OperatorAction(tick, "resolve", by, why, "skip", detail.get("to"))
-    if action == "resolve" and outcome == "end":
-        return OperatorAction(tick, "resolve", by, why, "end", detail.get("outcome"))
-    return None
-
-
-def recorded_inputs(entries: Sequence[Entry]) -> list[Input]:
-    """The machine inputs a run consumed, in order, rebuilt from its audit entries."""
-    return [inp for inp in map(_input_of, entries) if inp is not None]
 
 
 def _rerun(
@@ -293,7 +229,7 @@ def replay(
     recorded = [
         {
             "stepId": str(e["step_id"]),
-            **_norm(int(e["tick"]), e["action"], e["outcome"], _detail(e)),
+            **_norm(int(e["tick"]), e["action"], e["outcome"], detail_of(e)),
         }
         for e in entries
     ]
@@ -329,152 +265,61 @@ def _last_visit(sid: str, *groups: Mapping[tuple[str, int], object]) -> tuple[st
     return max((k for g in groups for k in g if k[0] == sid), key=lambda k: k[1], default=(sid, 0))
 
 
-# --- what-if ----------------------------------------------------------------
+def compare_entries(
+    recorded: Sequence[Entry], actual: Sequence[Entry], *, label: str = ""
+) -> ReplayResult:
+    """Compare two audit chains of one run, step visit by step visit.
 
-
-@dataclass(frozen=True, slots=True)
-class RecordedRun:
-    """A historical run: its contact, variables and audit entries."""
-
-    run_id: str
-    contact: Mapping[str, Any]
-    entries: Sequence[Entry]
-    variables: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RunChange:
-    """How one run would have gone on the other plan version."""
-
-    run_id: str
-    diverged: bool
-    first_divergence: str | None
-    sends_changed: int
-    cost_difference: Decimal
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "runId": self.run_id,
-            "diverged": self.diverged,
-            "firstDivergence": self.first_divergence,
-            "sendsChanged": self.sends_changed,
-            "costDifference": str(self.cost_difference),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class WhatIfReport:
-    runs: int
-    diverged: int
-    sends_changed: int
-    cost_difference: Decimal
-    changes: tuple[RunChange, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "runs": self.runs,
-            "diverged": self.diverged,
-            "sends_changed": self.sends_changed,
-            "cost_difference": str(self.cost_difference),
-            "divergedRuns": [c.as_dict() for c in self.changes if c.diverged],
-        }
-
-
-def recorded_world(
-    entries: Sequence[Entry],
-) -> tuple[list[Event], dict[str, dict[str, Any]]]:
-    """A run's events and, per step, its first non-default policy or send result.
-
-    This is what ``simulate`` takes: the world as the run met it, without the path.
+    Used for the workflow code's re-execution: ``actual`` is what the code computed
+    again, ``recorded`` what the run recorded. ``label`` prefixes every diff's field
+    (``workflow.`` says the divergence is in the workflow, not the interpreter).
     """
-    events: list[Event] = []
-    results: dict[str, dict[str, Any]] = {}
-    for inp in recorded_inputs(entries):
-        if isinstance(inp, EventIngested):
-            events.append(inp.event)
-        elif isinstance(inp, PolicyDecided) and inp.decision != "allow":
-            spec = results.setdefault(inp.step_id, {})
-            if "policy" not in spec:
-                spec.update(policy=inp.decision, reason=inp.reason, untilTick=inp.until_tick)
-        elif isinstance(inp, SendCompleted) and inp.status == "failed":
-            results.setdefault(inp.step_id, {}).setdefault("status", "failed")
-            results[inp.step_id].setdefault("reason", inp.reason)
-    return events, results
+
+    def norm(entries: Sequence[Entry]) -> list[dict[str, Any]]:
+        return [
+            {
+                "stepId": str(e["step_id"]),
+                **_norm(int(e["tick"]), e["action"], e["outcome"], detail_of(e)),
+                "hash": e.get("hash"),
+            }
+            for e in entries
+        ]
+
+    orig, new = _visits(norm(recorded)), _visits(norm(actual))
+    steps: list[StepComparison] = []
+    diffs: list[Diff] = []
+    for key in [*orig, *(k for k in new if k not in orig)]:
+        sid, visit = key
+        o, r = orig.get(key), new.get(key)
+        if o is None or r is None:
+            found = [Diff(sid, "visit", None if o is None else visit, None if r is None else visit)]
+        else:
+            found = _entry_diffs(sid, o, r)
+            if not found and [e["hash"] for e in o] != [e["hash"] for e in r]:
+                found = [Diff(sid, "hash", o[-1]["hash"], r[-1]["hash"])]
+        found = [Diff(d.step, f"{label}{d.field}", d.expected, d.actual) for d in found]
+        original = None if o is None else _result(visit, _unhashed(o))
+        replayed = None if r is None else _result(visit, _unhashed(r))
+        steps.append(StepComparison(sid, original, replayed, not found))
+        diffs.extend(found)
+    return ReplayResult(not diffs, tuple(steps), tuple(diffs))
 
 
-def _sends(entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[tuple[str, int], Any]:
-    """Send attempts keyed by (step, attempt number), with the recorded cost if any."""
-    out: dict[tuple[str, int], Any] = {}
-    counts: Counter[str] = Counter()
-    for sid, action, detail in entries:
-        if action in _SENDS:
-            counts[sid] += 1
-            out[(sid, counts[sid])] = (action, detail.get("cost"))
-    return out
+def _unhashed(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in e.items() if k != "hash"} for e in group]
 
 
-def _money(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value)) if value is not None else Decimal(0)
-    except InvalidOperation:
-        return Decimal(0)
-
-
-def _cost(send: tuple[str, Any], unit_costs: Mapping[str, Decimal]) -> Decimal:
-    action, recorded = send
-    if recorded is not None:
-        return _money(recorded)
-    return unit_costs.get(action.removeprefix("send_"), Decimal(0))
-
-
-def _compare_run(
-    run: RecordedRun,
-    plan: CompiledPlan,
-    config: MachineConfig,
-    unit_costs: Mapping[str, Decimal],
-) -> RunChange:
-    events, results = recorded_world(run.entries)
-    trace = simulate(plan, run.contact, events, results, run.variables, config=config)
-    path_before = [str(e["step_id"]) for e in run.entries if e["action"] == "enter"]
-    ends_before = [str(e["outcome"]) for e in run.entries if e["action"] in ("end", "run")]
-    path_after = list(trace.path)
-    ends_after = [e.outcome for e in trace.entries if e.action in ("end", "run")]
-    first = next(
-        (a for a, b in zip(path_before, path_after, strict=False) if a != b),
-        None,
-    )
-    if first is None and len(path_before) != len(path_after):
-        longer = path_before if len(path_before) > len(path_after) else path_after
-        first = longer[min(len(path_before), len(path_after))]
-    diverged = first is not None or ends_before != ends_after
-    before = _sends((str(e["step_id"]), str(e["action"]), _detail(e)) for e in run.entries)
-    after = _sends((e.step_id, e.action, e.detail) for e in trace.entries)
-    changed = len(set(before) ^ set(after))
-    cost_before = sum((_cost(v, unit_costs) for v in before.values()), Decimal(0))
-    cost_after = sum((_cost(before.get(k, v), unit_costs) for k, v in after.items()), Decimal(0))
-    return RunChange(run.run_id, diverged, first, changed, cost_after - cost_before)
-
-
-def what_if(
-    runs: Iterable[RecordedRun],
-    plan: CompiledPlan,
-    *,
-    config: MachineConfig = MachineConfig(),
-    unit_costs: Mapping[str, Decimal] | None = None,
-) -> WhatIfReport:
-    """Run historical runs' events and results through ``plan`` and count the changes.
-
-    Each run is simulated on ``plan`` with the events it ingested (at their ticks)
-    and the policy and send results it met; operator actions are not replayed (a
-    counterfactual run has no operator). A send the run never made is costed at
-    ``unit_costs[channel]`` (default 0); a recorded send keeps its recorded cost.
-    """
-    costs = unit_costs or {}
-    changes = tuple(_compare_run(run, plan, config, costs) for run in runs)
-    return WhatIfReport(
-        runs=len(changes),
-        diverged=sum(c.diverged for c in changes),
-        sends_changed=sum(c.sends_changed for c in changes),
-        cost_difference=sum((c.cost_difference for c in changes), Decimal(0)),
-        changes=changes,
-    )
+__all__ = [
+    "Diff",
+    "Entry",
+    "RecordedRun",
+    "ReplayResult",
+    "RunChange",
+    "StepComparison",
+    "WhatIfReport",
+    "compare_entries",
+    "recorded_inputs",
+    "recorded_world",
+    "replay",
+    "what_if",
+]

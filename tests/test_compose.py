@@ -49,3 +49,21 @@ def test_named_volumes_are_declared() -> None:
             source = volume.split(":")[0]
             if not source.startswith((".", "/")):
                 assert source in declared
+
+
+def test_worker_and_receiver_run_the_dee_image_against_the_compose_services() -> None:
+    services = _compose()["services"]
+    worker, hooks = services["worker"], services["webhooks"]
+    assert (ROOT / "Dockerfile").is_file() and worker["build"] == hooks["build"] == "."
+    assert worker["image"] == hooks["image"]
+    assert worker["command"] == ["dee", "worker"]
+    assert hooks["command"][:2] == ["dee", "webhooks"] and "0.0.0.0" in hooks["command"]
+    port = hooks["command"][hooks["command"].index("--port") + 1]
+    assert f"{port}:{port}" in hooks["ports"]
+    for service in (worker, hooks):
+        env = service["environment"]
+        assert env["DEE_TEMPORAL_ADDRESS"] == "temporal:7233"
+        assert "@postgresql:5432/" in env["DEE_DATABASE_URL"]
+        assert env["DEE_SMTP_HOST"] in services  # the mail catcher
+        # the signing secret has no default: compose refuses to start without it
+        assert env["DEE_WEBHOOKS_SECRET"].startswith("${DEE_WEBHOOKS_SECRET:?")

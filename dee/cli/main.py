@@ -22,6 +22,7 @@ from dee.cli import replay as replay_cli
 from dee.cli import run as run_cli
 from dee.cli import runs as runs_cli
 from dee.cli import serve as serve_cli
+from dee.cli import webhooks as webhooks_cli
 from dee.errors import DeeError
 
 # Typer bundles its own copy of click; catch both its exceptions and click's own.
@@ -50,6 +51,7 @@ app.add_typer(policy_cli.limits_app, name="limits")
 app.command("start")(runs_cli.start)
 app.command("server")(serve_cli.server)
 app.command("worker")(serve_cli.worker)
+app.command("webhooks")(webhooks_cli.webhooks)
 app.command("replay")(replay_cli.replay)
 
 

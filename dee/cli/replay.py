@@ -2,7 +2,9 @@
 
 ``--history FILE.json`` needs neither a server nor a database; ``RUN_ID`` fetches
 the run's history from the Temporal server in the configuration. ``--plan``
-replays the run's inputs on another plan version (what-if).
+replays the run's inputs on another plan version (what-if); with ``--runs QUERY``
+it does so for every run a Temporal visibility query selects. ``--execute``
+re-executes the workflow code in an isolated time-skipping server.
 """
 
 from __future__ import annotations
@@ -18,9 +20,17 @@ from rich.table import Table
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
-from dee.replay_history import HistoryRun, decode_history, fetch_history, read_history, replay_run
+from dee.reexecute import reexecute
+from dee.replay_history import (
+    HistoryRun,
+    decode_history,
+    fetch_history,
+    read_history,
+    replay_run,
+    with_reexecution,
+)
 from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, ensure_valid
-from interpreter.replay import RecordedRun, ReplayResult, what_if
+from interpreter.replay import RecordedRun, ReplayResult, WhatIfReport, what_if
 
 HistoryOpt = Annotated[
     Path | None,
@@ -29,6 +39,25 @@ HistoryOpt = Annotated[
 PlanOpt = Annotated[
     Path | None,
     typer.Option("--plan", help="Replay on this plan version instead (what-if)."),
+]
+ExecuteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--execute",
+        help="Also re-execute the workflow code in an isolated time-skipping server "
+        "whose activities return the recorded results (no provider is contacted).",
+    ),
+]
+RunsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--runs",
+        help="With --plan: every run this Temporal visibility query selects, e.g. "
+        "\"DeePlanId = 'sales-sequence'\" ('' for all).",
+    ),
+]
+LimitOpt = Annotated[
+    int | None, typer.Option("--limit", min=1, help="With --runs: at most this many runs.")
 ]
 RunOpt = Annotated[
     str | None,
@@ -40,6 +69,37 @@ async def _from_server(config: Path | None, run_id: str) -> HistoryRun:
     async with engine_session(config) as engine:
         history = await fetch_history(engine.client, run_id)
     return await decode_history(history, source=f"run {run_id}")
+
+
+async def _executed(run: HistoryRun, result: ReplayResult) -> ReplayResult:
+    last = max((int(e["seq"]) for e in run.entries), default=0)
+    again = await reexecute(run.history, run.run_input, through_seq=last)
+    return with_reexecution(result, run.entries, again, run.run_input.chain_seq)
+
+
+async def _bulk(
+    config: Path | None, plan: ExecutionPlan, query: str, limit: int | None
+) -> WhatIfReport:
+    async with engine_session(config) as engine:
+        return await engine.what_if(plan, query, limit=limit)
+
+
+def _print_bulk(console: Console, plan: ExecutionPlan, query: str, report: WhatIfReport) -> None:
+    table = Table("run", "path", "first divergence", "sends changed", "cost difference")
+    for change in report.changes:
+        path = "[red]changes[/]" if change.diverged else "unchanged"
+        first = change.first_divergence or "-"
+        table.add_row(
+            change.run_id, path, first, str(change.sends_changed), str(change.cost_difference)
+        )
+    console.print(
+        f"what-if on plan [bold]{plan.id}[/] v{plan.version} over runs {query or '(all)'!r}"
+    )
+    console.print(table)
+    console.print(
+        f"{report.runs} run(s): {report.diverged} would take another path, "
+        f"{report.sends_changed} send(s) would change, cost difference {report.cost_difference}"
+    )
 
 
 def _plan(path: Path) -> ExecutionPlan:
@@ -56,7 +116,9 @@ def _short(result: dict[str, Any] | None) -> str:
     return f"[{result['tick']}] {result['action']} → {result['outcome']}"
 
 
-def _print(console: Console, run: HistoryRun, result: ReplayResult, what_if: bool) -> None:
+def _print(
+    console: Console, run: HistoryRun, result: ReplayResult, what_if: bool, executed: bool
+) -> None:
     inp = run.run_input
     kind = "what-if replay" if what_if else "replay"
     console.print(
@@ -70,7 +132,10 @@ def _print(console: Console, run: HistoryRun, result: ReplayResult, what_if: boo
         table.add_row(s.id, str(visit), _short(s.original), _short(s.replayed), mark)
     console.print(table)
     if result.identical:
-        console.print("[green]identical[/]: every step and every audit hash replayed the same")
+        again = "; the workflow code re-executed to the same chain" if executed else ""
+        console.print(
+            f"[green]identical[/]: every step and every audit hash replayed the same{again}"
+        )
         return
     diffs = Table("step", "field", "expected (recorded)", "actual (replayed)", title="diffs")
     for d in result.diffs:
@@ -98,18 +163,38 @@ def replay(
     run_id: RunOpt = None,
     history: HistoryOpt = None,
     plan: PlanOpt = None,
+    runs: RunsOpt = None,
+    limit: LimitOpt = None,
+    execute: ExecuteOpt = False,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Replay a run offline and compare it step by step with what was recorded.
 
     On the run's own plan the comparison also covers today's workflow code (Temporal's
-    Replayer re-runs it on the recorded history): exit status 1 on any divergence.
-    A what-if (--plan) reports and exits 0.
+    Replayer re-runs it on the recorded history; --execute also re-executes it in
+    isolation): exit status 1 on any divergence. A what-if (--plan, for one run or
+    for every run --runs selects) reports and exits 0.
     """
+    if runs is not None:
+        if plan is None or run_id is not None or history is not None:
+            raise EngineError(["--runs QUERY goes with --plan NEW.yaml and no RUN_ID or --history"])
+        new_plan = _plan(plan)
+        report = run_async(_bulk(config, new_plan, runs, limit))
+        if json_out:
+            print(
+                json.dumps(
+                    {**report.as_dict(), "changes": [c.as_dict() for c in report.changes]}, indent=2
+                )
+            )
+        else:
+            _print_bulk(Console(), new_plan, runs, report)
+        return
     if (run_id is None) == (history is None):
         raise EngineError(["give either RUN_ID or --history FILE.json"])
     other = None if plan is None else _plan(plan)
+    if execute and other is not None:
+        raise EngineError(["--execute re-executes the run on its own plan; leave out --plan"])
     if history is not None:
         text = read_history(history)
         run = run_async(decode_history(text, source=str(history)))
@@ -117,11 +202,13 @@ def replay(
         assert run_id is not None
         run = run_async(_from_server(config, run_id))
     result = replay_run(run, other, workflow_code=other is None)
+    if execute:
+        result = run_async(_executed(run, result))
     if json_out:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:
         console = Console()
-        _print(console, run, result, other is not None)
+        _print(console, run, result, other is not None, execute)
         if other is not None:
             _print_what_if(console, run, other)
     if other is not None and run.replay_error is not None:

@@ -4,21 +4,27 @@ and a worker process killed mid-run and restarted."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
+from typer.testing import CliRunner
 
+from dee.cli.main import app
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
+from dee.errors import EngineError
 from dee.runtime import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps, verify
 from tests.integration.mailsink import SmtpServer, running_mail_sink
@@ -195,3 +201,99 @@ async def test_a_worker_killed_mid_run_and_restarted_loses_nothing_and_sends_onc
         worker.kill()
         worker.wait()
         await engine.close()
+
+
+async def _listed(client: Client, query: str, count: int) -> None:
+    """Visibility is eventually consistent: wait until ``query`` lists ``count`` runs."""
+    for _ in range(100):
+        if len([w async for w in client.list_workflows(query)]) >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{query!r} did not list {count} runs")
+
+
+async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_path: Path) -> None:
+    plan_id = f"wi-{uuid.uuid4().hex[:8]}"
+    config = config.model_copy(
+        update={
+            "channels": config.channels.model_copy(
+                update={
+                    "email": config.channels.email.model_copy(
+                        update={"cost_per_email": Decimal("0.01")}
+                    )
+                }
+            )
+        }
+    )
+    client = await Client.connect(config.temporal.address)
+    engine = await Engine.connect(config, client=client)
+    v1 = _two_emails(1, plan_id)
+    try:
+        async with worker_for(config, client, database=engine.database) as worker, worker:
+            runs = [
+                await engine.execute(v1, contact={**CONTACT, "id": f"c-{n}"}, variables=VARS)
+                for n in range(3)
+            ]
+            await engine.ingest_event(
+                type="email.replied", contact_id="c-0", step_id="first", event_id="r-0"
+            )
+            for run in runs:
+                await _until(engine, run.run_id, {"COMPLETED"})
+            query = f"DeePlanId = '{plan_id}' AND DeeStatus = 'COMPLETED'"
+            await _listed(client, f"WorkflowType = 'PlanRunWorkflow' AND {query}", 3)
+            # v2 no longer ends the sequence on a reply: the replied run gets the second email
+            v2 = v1.model_copy(
+                update={
+                    "version": 2,
+                    "steps": tuple(
+                        s
+                        if s.id != "check"
+                        else steps.branch(
+                            id="check", conditions=[{"when": "default", "goto": "second"}]
+                        )
+                        for s in v1.steps
+                    ),
+                }
+            )
+            report = await engine.what_if(v2, query)
+            with pytest.raises(EngineError, match="the server refused the query"):
+                await engine.what_if(v2, "NoSuchAttribute = 'x'")
+
+            settings = tmp_path / "dee.yaml"
+            settings.write_text(
+                yaml.safe_dump(
+                    {
+                        "database": config.database,
+                        "temporal": {"address": config.temporal.address},
+                        "channels": {"email": {"costPerEmail": "0.01"}},
+                    }
+                )
+            )
+            plan_file = tmp_path / "v2.yaml"
+            plan_file.write_text(yaml.safe_dump(v2.model_dump(mode="json", by_alias=True)))
+            cli = await asyncio.to_thread(
+                CliRunner().invoke,
+                app,
+                [
+                    "replay",
+                    "--plan",
+                    str(plan_file),
+                    "--runs",
+                    query,
+                    "--json",
+                    "--config",
+                    str(settings),
+                ],
+            )
+    finally:
+        await engine.close()
+
+    assert (report.runs, report.diverged, report.sends_changed) == (3, 1, 1)
+    assert report.cost_difference == Decimal("0.01")
+    [changed] = [c for c in report.changes if c.diverged]
+    assert changed.run_id == runs[0].run_id and changed.first_divergence == "done"
+    assert cli.exit_code == 0, cli.output
+    out = json.loads(cli.output)
+    assert (out["runs"], out["diverged"], out["sends_changed"]) == (3, 1, 1)
+    assert out["cost_difference"] == "0.01"
+    assert {c["runId"] for c in out["changes"]} == {r.run_id for r in runs}

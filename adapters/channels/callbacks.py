@@ -1,0 +1,133 @@
+"""Where voice providers call DEE back: the one place the webhook paths are spelled.
+
+Both sides import this module: the voice adapters build the URLs they hand to the
+provider (status callbacks, the Twilio answer document), and the webhook receiver
+routes and parses the same paths. Keeping both directions here means a path cannot
+drift between sender and receiver.
+
+A status path names the run, step and visit in clear (percent-encoded), so the
+receiver can attribute a provider's event to the send that caused it without any
+lookup table; the provider and the request signature, not the path, are what the
+receiver trusts.
+
+Twilio answer documents: Twilio's TwiML has no conditional, so "speak the script to
+a person, leave the voicemail message on a machine" needs TwiML chosen *after*
+answering-machine detection. With synchronous AMD (``MachineDetection=
+DetectMessageEnd``) Twilio holds the call until detection ends (for a machine, after
+the greeting's beep) and then requests the call's ``Url`` with ``AnsweredBy``
+(``human``, ``machine_end_beep``, ...). That URL carries both texts as query
+parameters, so ``answer_twiml`` is a pure function of the request and the receiver
+keeps no state. The texts are what the call speaks anyway; Twilio sees them either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, unquote, urlencode
+
+from twilio.twiml.voice_response import VoiceResponse  # type: ignore[import-untyped]
+
+# Route templates for the receiver, in the {name} syntax most routers accept.
+VOICE_STATUS_ROUTE = "/webhooks/voice/{provider}/{run_id}/{step_id}/{visit}"
+VOICE_ANSWER_ROUTE = VOICE_STATUS_ROUTE + "/answer"
+# Query parameters of the answer document URL.
+SCRIPT_PARAM = "script"
+VOICEMAIL_PARAM = "voicemail"
+# Twilio's AnsweredBy values that mean a machine is listening after its greeting.
+_MACHINE_AFTER_GREETING = frozenset(
+    {"machine_end_beep", "machine_end_silence", "machine_end_other"}
+)
+
+
+@dataclass(frozen=True)
+class VoiceCallbackTarget:
+    """The send a voice callback belongs to."""
+
+    provider: str
+    run_id: str
+    step_id: str
+    visit: int
+
+
+def voice_status_path(provider: str, run_id: str, step_id: str, visit: int) -> str:
+    """The status-callback path of one send, e.g. ``/webhooks/voice/twilio/r1/call/0``.
+
+    Raises:
+        ValueError: ``visit`` is negative or ``provider`` is not a plain word.
+    """
+    if visit < 0:
+        raise ValueError(f"visit must be >= 0, got {visit}")
+    if not provider.isidentifier():
+        raise ValueError(f"provider {provider!r} is not a plain name")
+    return VOICE_STATUS_ROUTE.format(
+        provider=provider,
+        run_id=quote(run_id, safe=""),
+        step_id=quote(step_id, safe=""),
+        visit=visit,
+    )
+
+
+def voice_status_url(base_url: str, provider: str, run_id: str, step_id: str, visit: int) -> str:
+    """``base_url`` (the public webhook base, e.g. ``https://hooks.example.com``) plus the path."""
+    return base_url.rstrip("/") + voice_status_path(provider, run_id, step_id, visit)
+
+
+def parse_voice_path(provider: str, run_id: str, step_id: str, visit: str) -> VoiceCallbackTarget:
+    """Decode the route's path parameters (as the router captured them, still encoded).
+
+    Raises:
+        ValueError: ``visit`` is not a non-negative integer.
+    """
+    if not visit.isdigit():
+        raise ValueError(f"visit {visit!r} is not a non-negative integer")
+    return VoiceCallbackTarget(provider, unquote(run_id), unquote(step_id), int(visit))
+
+
+def answer_url(status_url: str, script: str, voicemail: str | None) -> str:
+    """The URL Twilio fetches after detection: the status URL + ``/answer`` + both texts."""
+    params = {SCRIPT_PARAM: script}
+    if voicemail is not None:
+        params[VOICEMAIL_PARAM] = voicemail
+    return f"{status_url}/answer?{urlencode(params)}"
+
+
+def answer_twiml(query: Mapping[str, str], answered_by: str | None) -> str:
+    """The TwiML for an answered call: the voicemail for a machine, else the script.
+
+    ``query`` is the answer URL's query parameters, ``answered_by`` Twilio's
+    ``AnsweredBy`` form field. An unknown machine state (``machine_start``, ``fax``)
+    gets nothing said: a message cut into a greeting is worse than none.
+    """
+    response = VoiceResponse()
+    if answered_by in _MACHINE_AFTER_GREETING:
+        voicemail = query.get(VOICEMAIL_PARAM)
+        if voicemail:
+            response.say(voicemail)
+    elif answered_by in {None, "", "human", "unknown"}:
+        response.say(query.get(SCRIPT_PARAM, ""))
+    response.hangup()
+    return str(response)
+
+
+def script_twiml(script: str) -> str:
+    """Inline TwiML for a call without machine detection: speak the script, hang up."""
+    response = VoiceResponse()
+    response.say(script)
+    response.hangup()
+    return str(response)
+
+
+__all__ = [
+    "SCRIPT_PARAM",
+    "VOICEMAIL_PARAM",
+    "VOICE_ANSWER_ROUTE",
+    "VOICE_STATUS_ROUTE",
+    "VoiceCallbackTarget",
+    "answer_twiml",
+    "answer_url",
+    "parse_voice_path",
+    "script_twiml",
+    "voice_status_path",
+    "voice_status_url",
+]

@@ -1,0 +1,211 @@
+"""Twilio voice channel on the official ``twilio`` SDK (``calls.create``).
+
+Boundary: one ``VoiceCall`` in, one ``POST .../Calls.json`` out, a ``SendReceipt``
+back whose provider id is the call SID. The SDK talks through ``HttpxTwilioClient``,
+an implementation of the SDK's own ``AsyncHttpClient`` hook (``Client(http_client=...)``):
+it keeps one HTTP stack (httpx) across providers, never retries (the SDK's aiohttp
+client can), and can send the SDK's requests to another origin, which is how tests
+reach a local stand-in of the Twilio REST API without touching SDK internals.
+
+What a call does: without machine detection the TwiML is inline (speak the script,
+hang up). With ``detect_voicemail`` the call uses synchronous answering-machine
+detection (``MachineDetection=DetectMessageEnd``): Twilio waits for a machine's
+greeting to end, then fetches the call's ``Url`` with ``AnsweredBy``; that URL is
+DEE's answer document (``callbacks.answer_url``), which speaks the script to a person
+and the voicemail message after the beep. Status callbacks (initiated, ringing,
+answered, completed) go to the send's status URL, which names run, step and visit:
+Twilio has no idempotency key for creating calls, so the URL is how the receiver ties
+every event to exactly one send.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from twilio.base.exceptions import (  # type: ignore[import-untyped]
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
+from twilio.http import AsyncHttpClient  # type: ignore[import-untyped]
+from twilio.http.response import Response  # type: ignore[import-untyped]
+from twilio.rest import Client  # type: ignore[import-untyped]
+
+from adapters.channels.base import SendReceipt, VoiceCall
+from adapters.channels.callbacks import answer_url, script_twiml
+from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+
+_log = logging.getLogger(__name__)
+STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
+_TOO_MANY_REQUESTS = 429
+
+
+class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
+    """The SDK's async HTTP hook on httpx, optionally re-rooted at ``base_url``.
+
+    Args:
+        timeout: Seconds allowed for connecting and for the answer.
+        base_url: When set, every request goes to this origin (same path and query)
+            instead of ``*.twilio.com``.
+        transport: An httpx transport, for embedding.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(logger=_log, is_async=True, timeout=timeout)
+        self._origin = urlsplit(base_url) if base_url else None
+        self._client = httpx.AsyncClient(
+            timeout=timeout, transport=transport, follow_redirects=False
+        )
+
+    async def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Perform one request for the SDK; httpx errors propagate to the channel."""
+        answer = await self._client.request(
+            method,
+            self._rooted(uri),
+            params=params,  # type: ignore[arg-type]
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout if timeout is not None else self.timeout,
+            follow_redirects=allow_redirects,
+        )
+        return Response(answer.status_code, answer.text, answer.headers)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _rooted(self, uri: str) -> str:
+        if self._origin is None:
+            return uri
+        parts = urlsplit(uri)
+        base_path = self._origin.path.rstrip("/")
+        return urlunsplit(
+            (self._origin.scheme, self._origin.netloc, base_path + parts.path, parts.query, "")
+        )
+
+
+class TwilioVoiceChannel:
+    """Places calls through Twilio's Programmable Voice API.
+
+    Args:
+        account_sid: The account (``AC...``) the calls are billed to.
+        auth_token: The account's auth token (HTTP basic auth password).
+        base_url: The REST API origin; tests point it at a local stand-in.
+        timeout: Seconds allowed for the create request.
+        cost_per_minute: The estimate per started minute of the call's cap.
+        transport: An httpx transport, for embedding.
+    """
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        cost_per_minute: Decimal = Decimal("0"),
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not account_sid or not auth_token:
+            raise ValueError("a Twilio account SID and auth token are required")
+        self._http = HttpxTwilioClient(timeout=timeout, base_url=base_url, transport=transport)
+        # ``environment={}``: configuration is passed in, never read from TWILIO_* here.
+        self._client = Client(account_sid, auth_token, http_client=self._http, environment={})
+        self._sid = account_sid
+        self._cost_per_minute = cost_per_minute
+
+    def __repr__(self) -> str:
+        return f"TwilioVoiceChannel(account_sid={self._sid!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def place_call(self, call: VoiceCall) -> SendReceipt:
+        """Create the call once.
+
+        Raises:
+            ChannelRejected: Twilio refused the request (invalid number, unverified
+                caller id, bad credentials, any 4xx but 429), or voicemail detection
+                was asked for without a webhook URL to serve the answer document.
+            ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
+        """
+        options: dict[str, object] = {"to": call.to, "from_": call.caller_id}
+        options["time_limit"] = call.max_duration_seconds
+        if call.status_callback_url is not None:
+            options["status_callback"] = call.status_callback_url
+            options["status_callback_event"] = list(STATUS_EVENTS)
+            options["status_callback_method"] = "POST"
+        if call.detect_voicemail:
+            if call.status_callback_url is None:
+                raise ChannelRejected(
+                    "voicemail detection needs webhooks.public_url: Twilio fetches the "
+                    "answer document from DEE once it knows who answered",
+                    code="twilio_no_answer_url",
+                )
+            options["machine_detection"] = "DetectMessageEnd"
+            options["url"] = answer_url(
+                call.status_callback_url, call.script_text, call.voicemail_text
+            )
+        else:
+            options["twiml"] = script_twiml(call.script_text)
+        try:
+            created = await self._client.calls.create_async(**options)
+        except httpx.TimeoutException as exc:
+            raise ChannelUnavailable(
+                f"Twilio: no answer in time ({type(exc).__name__}); "
+                "the call may or may not have been placed",
+                code="twilio_timeout",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(
+                f"Twilio: {type(exc).__name__}: {exc}", code="twilio_connect_failed"
+            ) from exc
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _error(exc) from exc
+        except (TwilioException, ValueError) as exc:  # an answer the SDK could not read
+            raise ChannelUnavailable(
+                f"Twilio: unreadable answer: {exc}", code="twilio_bad_response"
+            ) from exc
+        minutes = math.ceil(call.max_duration_seconds / 60)
+        return SendReceipt(
+            provider=self.name,
+            provider_message_id=str(created.sid),
+            accepted=True,
+            estimated_cost=self._cost_per_minute * minutes,
+        )
+
+
+def _error(exc: TwilioRestException | TwilioServiceException) -> ChannelError:
+    status = int(exc.status)
+    service = isinstance(exc, TwilioServiceException)
+    detail = (exc.detail or exc.title) if service else exc.msg
+    text = f"Twilio refused the call: HTTP {status}, error {exc.code}: {detail}"
+    if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        return ChannelUnavailable(text, code=f"twilio_http_{status}")
+    return ChannelRejected(text, code=f"twilio_error_{exc.code}")
+
+
+__all__ = ["STATUS_EVENTS", "HttpxTwilioClient", "TwilioVoiceChannel"]

@@ -1,0 +1,182 @@
+"""Vonage voice channel on its Voice API (``POST /v1/calls``) over httpx.
+
+The second voice provider, there to prove that plans do not depend on the first:
+the same ``VoiceCall`` becomes a Vonage call with an inline NCCO. Vonage
+authenticates applications with a short-lived JWT (RS256, signed with the
+application's private key, claims ``application_id``, ``iat``, ``exp``, ``jti``),
+minted per request with PyJWT.
+
+What a call does: the NCCO speaks the script (``talk``); ``length_timer`` caps the
+call at the step's ``maxDuration``; call events go to the send's status URL
+(``event_url``), which names run, step and visit. With ``detect_voicemail`` the call
+asks for advanced machine detection in synchronous beep mode, so the NCCO starts
+only after a machine's beep and the receiver learns ``human``/``machine`` from the
+events. Unlike Twilio, Vonage gives no TwiML-like fetch carrying the detection
+result, so speaking the *voicemail* text instead of the script to a machine would
+need the receiver to transfer the live call to a new NCCO; that step is not built.
+
+Errors: 401/403 and other 4xx (but 429) are ``ChannelRejected`` with Vonage's
+``title``/``detail``; 429, 5xx, connection failures and timeouts are
+``ChannelUnavailable``. Nothing is retried here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import jwt
+
+from adapters.channels.base import SendReceipt, VoiceCall
+from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+
+DEFAULT_BASE_URL = "https://api.nexmo.com"
+_TOKEN_SECONDS = 300
+_TOO_MANY_REQUESTS = 429
+# Vonage's documented minimum wait for a voicemail beep.
+_BEEP_TIMEOUT_SECONDS = 45
+
+
+class VonageVoiceChannel:
+    """Places calls through the Vonage Voice API.
+
+    Args:
+        application_id: The Vonage application the calls belong to.
+        private_key: The application's RSA private key (PEM text).
+        base_url: The API origin; tests point it at a local stand-in.
+        timeout: Seconds allowed for the create request.
+        cost_per_minute: The estimate per started minute of the call's cap.
+        transport: An httpx transport, for embedding.
+
+    Raises:
+        ValueError: An id or key is missing, or the key is not a usable PEM key.
+    """
+
+    name = "vonage"
+
+    def __init__(
+        self,
+        application_id: str,
+        private_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        cost_per_minute: Decimal = Decimal("0"),
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not application_id or not private_key:
+            raise ValueError("a Vonage application id and private key are required")
+        self._application_id = application_id
+        self._key = private_key
+        try:  # fail at start-up, not at the first call, on a key that cannot sign
+            self._token()
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise ValueError(f"the Vonage private key cannot sign RS256 tokens: {exc}") from exc
+        self._base_url = base_url.rstrip("/")
+        self._cost_per_minute = cost_per_minute
+        self._client = httpx.AsyncClient(
+            base_url=self._base_url, timeout=timeout, transport=transport, follow_redirects=False
+        )
+
+    def __repr__(self) -> str:
+        return f"VonageVoiceChannel(application_id={self._application_id!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    async def place_call(self, call: VoiceCall) -> SendReceipt:
+        """Create the call once.
+
+        Raises:
+            ChannelRejected: Vonage refused the request (bad credentials, invalid
+                number or NCCO, any 4xx but 429).
+            ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
+        """
+        headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+        try:
+            response = await self._client.post("/v1/calls", json=_body(call), headers=headers)
+        except httpx.TimeoutException as exc:
+            raise ChannelUnavailable(
+                f"Vonage: no answer in time ({type(exc).__name__}); "
+                "the call may or may not have been placed",
+                code="vonage_timeout",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(
+                f"Vonage: {type(exc).__name__}: {exc}", code="vonage_connect_failed"
+            ) from exc
+        answer = _json(response)
+        if response.status_code not in (httpx.codes.OK, httpx.codes.CREATED):
+            raise _error(response.status_code, answer)
+        call_uuid = answer.get("uuid")
+        if not isinstance(call_uuid, str) or not call_uuid:
+            raise ChannelUnavailable(
+                f"Vonage answered {response.status_code} without a call uuid",
+                code="vonage_bad_response",
+            )
+        minutes = math.ceil(call.max_duration_seconds / 60)
+        return SendReceipt(
+            provider=self.name,
+            provider_message_id=call_uuid,
+            accepted=True,
+            estimated_cost=self._cost_per_minute * minutes,
+        )
+
+    def _token(self) -> str:
+        # I/O-side code: the wall clock and a random jti are what Vonage requires.
+        now = int(time.time())
+        claims = {
+            "application_id": self._application_id,
+            "iat": now,
+            "exp": now + _TOKEN_SECONDS,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, self._key, algorithm="RS256")
+
+
+def _number(e164: str) -> str:
+    # Vonage writes numbers in E.164 without the leading plus.
+    return e164.removeprefix("+")
+
+
+def _body(call: VoiceCall) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "to": [{"type": "phone", "number": _number(call.to)}],
+        "from": {"type": "phone", "number": _number(call.caller_id)},
+        "ncco": [{"action": "talk", "text": call.script_text}],
+        "length_timer": call.max_duration_seconds,
+    }
+    if call.status_callback_url is not None:
+        body["event_url"] = [call.status_callback_url]
+        body["event_method"] = "POST"
+    if call.detect_voicemail:
+        body["advanced_machine_detection"] = {
+            "behavior": "continue",
+            "mode": "detect_beep",
+            "beep_timeout": _BEEP_TIMEOUT_SECONDS,
+        }
+    return body
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def _error(status: int, answer: dict[str, Any]) -> ChannelError:
+    detail = answer.get("detail") or answer.get("title") or "no detail"
+    text = f"Vonage refused the call: HTTP {status}: {detail}"
+    if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        return ChannelUnavailable(text, code=f"vonage_http_{status}")
+    return ChannelRejected(text, code=f"vonage_http_{status}")
+
+
+__all__ = ["DEFAULT_BASE_URL", "VonageVoiceChannel"]

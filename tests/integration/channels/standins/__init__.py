@@ -1,0 +1,1 @@
+"""Local HTTP stand-ins of the providers' REST APIs (Postmark, Twilio, Vonage)."""

@@ -1,0 +1,151 @@
+"""A stand-in of the Vonage Voice API's ``POST /v1/calls``.
+
+Checked as the real API does: a Bearer JWT signed RS256 with the application's
+private key, carrying ``application_id``, ``iat`` and ``jti`` and not expired (401);
+a JSON body with ``to`` (a list of phone endpoints, digits without ``+``), ``from``
+(a number the application owns), exactly one of ``ncco`` / ``answer_url``,
+``event_url`` a one-element list, ``length_timer`` within 1..7200 and a valid
+``advanced_machine_detection`` (400 with ``type``/``title``/``detail``/
+``invalid_parameters``). Success is 201 ``{uuid, status: started, direction:
+outbound, conversation_uuid}``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.integration.channels.standins.server import (
+    Answer,
+    Behaviour,
+    Recorded,
+    StandInHandler,
+    serving,
+)
+
+APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
+OWNED_NUMBERS = ("15551234567", "15557654321")
+_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PRIVATE_KEY_PEM = _KEY.private_bytes(
+    serialization.Encoding.PEM,
+    serialization.PrivateFormat.PKCS8,
+    serialization.NoEncryption(),
+).decode()
+_PUBLIC_KEY = _KEY.public_key()
+
+
+@dataclass
+class VonageStandIn:
+    url: str
+    behaviour: Behaviour
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _bad(detail: str, name: str | None = None) -> Answer:
+    body: dict[str, Any] = {
+        "type": "https://developer.nexmo.com/api-errors#bad-request",
+        "title": "Bad Request",
+        "detail": detail,
+    }
+    if name is not None:
+        body["invalid_parameters"] = [{"name": name, "reason": detail}]
+    return Answer(400, body)
+
+
+def _unauthorized(detail: str) -> Answer:
+    return Answer(
+        401,
+        {
+            "type": "https://developer.nexmo.com/api-errors#unauthorized",
+            "title": "Unauthorized",
+            "detail": detail,
+        },
+    )
+
+
+def _check_token(request: Recorded) -> None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise _unauthorized("You did not provide correct credentials.")
+    try:
+        claims = jwt.decode(
+            header[7:], _PUBLIC_KEY, algorithms=["RS256"], options={"require": ["iat", "jti"]}
+        )
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(f"Invalid token: {exc}") from None
+    if claims.get("application_id") != APPLICATION_ID:
+        raise _unauthorized("Invalid token: unknown application")
+
+
+def _check_body(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise _bad("Request body must be a JSON object")
+    to = body.get("to")
+    if not (isinstance(to, list) and len(to) == 1 and to[0].get("type") == "phone"):
+        raise _bad("to must be a list with one phone endpoint", "to")
+    if not str(to[0].get("number", "")).isdigit():
+        raise _bad("to.number must be digits in E.164 without +", "to")
+    sender = body.get("from")
+    if not isinstance(sender, dict) or sender.get("number") not in OWNED_NUMBERS:
+        raise _bad("from must be a number linked to the application", "from")
+    if ("ncco" in body) == ("answer_url" in body):
+        raise _bad("Exactly one of ncco and answer_url is required", "ncco")
+    ncco = body.get("ncco", [])
+    if not isinstance(ncco, list) or not all(
+        isinstance(a, dict) and a.get("action") == "talk" and a.get("text") for a in ncco
+    ):
+        raise _bad("ncco must be a list of actions; talk needs text", "ncco")
+    events = body.get("event_url", [])
+    if not (isinstance(events, list) and len(events) <= 1):
+        raise _bad("event_url must be a list with one URL", "event_url")
+    timer = body.get("length_timer", 7200)
+    if not (isinstance(timer, int) and 1 <= timer <= 7200):
+        raise _bad("length_timer must be between 1 and 7200", "length_timer")
+    amd = body.get("advanced_machine_detection")
+    if amd is not None and (
+        amd.get("behavior") not in {"continue", "hangup"}
+        or amd.get("mode") not in {"default", "detect", "detect_beep"}
+        or not 45 <= amd.get("beep_timeout", 45) <= 120
+    ):
+        raise _bad("advanced_machine_detection is invalid", "advanced_machine_detection")
+
+
+@contextmanager
+def running_vonage() -> Iterator[VonageStandIn]:
+    behaviour = Behaviour()
+    calls: list[dict[str, Any]] = []
+
+    class Handler(StandInHandler):
+        def handle_request(self, request: Recorded) -> tuple[int, Any]:
+            if request.method != "POST" or request.path != "/v1/calls":
+                raise Answer(404, {"title": "Not Found", "detail": request.path})
+            _check_token(request)
+            if "application/json" not in request.headers.get("Content-Type", ""):
+                raise _bad("Content-Type must be application/json")
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                raise _bad("Request body is not valid JSON") from None
+            _check_body(body)
+            calls.append(body)
+            return 201, {
+                "uuid": str(uuid.uuid4()),
+                "status": "started",
+                "direction": "outbound",
+                "conversation_uuid": f"CON-{uuid.uuid4()}",
+            }
+
+        def outage_body(self, status: int) -> Any:
+            return {"title": "Service Unavailable", "detail": "try later"}
+
+    Handler.behaviour = behaviour
+    with serving(Handler) as url:
+        yield VonageStandIn(url, behaviour, calls)

@@ -1,0 +1,181 @@
+"""The Twilio adapter (official SDK) against a local stand-in of the Twilio REST API.
+
+The SDK reaches the stand-in through its own HTTP client hook (``http_client=``),
+so what is tested is the SDK's real request: URL, basic auth, form fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from adapters.channels import ChannelRejected, ChannelUnavailable, VoiceCall
+from adapters.channels.callbacks import (
+    answer_twiml,
+    parse_voice_path,
+    voice_status_path,
+    voice_status_url,
+)
+from adapters.channels.twilio_voice import TwilioVoiceChannel
+from tests.integration.channels.standins import twilio_api
+from tests.integration.channels.standins.twilio_api import TwilioStandIn, running_twilio
+
+STATUS_URL = voice_status_url("https://hooks.example.com", "twilio", "run:1", "call", 0)
+
+
+@pytest.fixture(scope="module")
+def _twilio() -> Iterator[TwilioStandIn]:
+    with running_twilio() as standin:
+        yield standin
+
+
+@pytest.fixture
+def twilio(_twilio: TwilioStandIn) -> TwilioStandIn:
+    _twilio.behaviour.reset()
+    _twilio.calls.clear()
+    return _twilio
+
+
+@pytest.fixture
+async def channel(twilio: TwilioStandIn) -> AsyncIterator[TwilioVoiceChannel]:
+    ch = TwilioVoiceChannel(
+        twilio_api.ACCOUNT_SID,
+        twilio_api.AUTH_TOKEN,
+        base_url=twilio.url,
+        timeout=2,
+        cost_per_minute=Decimal("0.014"),
+    )
+    yield ch
+    await ch.aclose()
+
+
+def _call(
+    *, detect: bool = False, to: str = "+442071838750", caller: str = "+15551234567"
+) -> VoiceCall:
+    return VoiceCall(
+        to=to,
+        caller_id=caller,
+        script_text="Hello Ada, this is DEE.",
+        max_duration_seconds=150,
+        detect_voicemail=detect,
+        voicemail_text="Sorry we missed you." if detect else None,
+        idempotency_key="k" * 32,
+        status_callback_url=STATUS_URL,
+    )
+
+
+def _one(form: dict[str, list[str]]) -> dict[str, str]:
+    return {k: v[0] for k, v in form.items()}
+
+
+async def test_creates_the_call_with_inline_twiml(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    receipt = await channel.place_call(_call())
+
+    [request] = twilio.behaviour.requests
+    assert request.path == f"/2010-04-01/Accounts/{twilio_api.ACCOUNT_SID}/Calls.json"
+    [form] = twilio.calls
+    fields = _one(form)
+    assert fields["To"] == "+442071838750"
+    assert fields["From"] == "+15551234567"
+    assert fields["TimeLimit"] == "150"
+    assert "<Say>Hello Ada, this is DEE.</Say>" in fields["Twiml"]
+    assert "MachineDetection" not in fields
+    assert fields["StatusCallback"] == STATUS_URL
+    assert form["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert receipt.provider == "twilio"
+    assert receipt.provider_message_id.startswith("CA")
+    assert receipt.estimated_cost == Decimal("0.014") * 3  # 150 s is 3 started minutes
+
+
+async def test_voicemail_detection_fetches_the_answer_document(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    await channel.place_call(_call(detect=True))
+
+    fields = _one(twilio.calls[0])
+    assert fields["MachineDetection"] == "DetectMessageEnd"
+    assert "Twiml" not in fields
+    url = urlsplit(fields["Url"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == STATUS_URL + "/answer"
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    # What Twilio gets back once it knows who answered:
+    human = answer_twiml(query, "human")
+    machine = answer_twiml(query, "machine_end_beep")
+    assert "<Say>Hello Ada, this is DEE.</Say>" in human
+    assert "Sorry we missed you." not in human
+    assert "<Say>Sorry we missed you.</Say>" in machine
+    assert "Hello Ada" not in machine
+    assert "<Say>" not in answer_twiml(query, "fax")
+
+
+def test_status_path_round_trips() -> None:
+    path = voice_status_path("twilio", "run/with:odd chars", "call", 2)
+    provider, run_id, step_id, visit = path.removeprefix("/webhooks/voice/").split("/")
+    target = parse_voice_path(provider, run_id, step_id, visit)
+    assert (target.provider, target.run_id, target.step_id, target.visit) == (
+        "twilio",
+        "run/with:odd chars",
+        "call",
+        2,
+    )
+    with pytest.raises(ValueError, match="visit"):
+        parse_voice_path("twilio", "r", "s", "-1")
+
+
+async def test_detection_without_webhook_url_is_refused(channel: TwilioVoiceChannel) -> None:
+    call = _call(detect=True)
+    call = VoiceCall(**{**call.__dict__, "status_callback_url": None})
+    with pytest.raises(ChannelRejected) as err:
+        await channel.place_call(call)
+    assert err.value.code == "twilio_no_answer_url"
+
+
+async def test_invalid_number_is_rejected_with_twilios_code(channel: TwilioVoiceChannel) -> None:
+    with pytest.raises(ChannelRejected) as err:
+        await channel.place_call(_call(to="+0123"))
+    assert err.value.code == "twilio_error_21211"
+    assert "Invalid 'To' Phone Number" in err.value.message
+
+
+async def test_unowned_caller_id_is_rejected(channel: TwilioVoiceChannel) -> None:
+    with pytest.raises(ChannelRejected) as err:
+        await channel.place_call(_call(caller="+15550000000"))
+    assert err.value.code == "twilio_error_21210"
+
+
+async def test_bad_credentials_are_rejected(twilio: TwilioStandIn) -> None:
+    ch = TwilioVoiceChannel(twilio_api.ACCOUNT_SID, "wrong", base_url=twilio.url)
+    try:
+        with pytest.raises(ChannelRejected) as err:
+            await ch.place_call(_call())
+    finally:
+        await ch.aclose()
+    assert err.value.code == "twilio_error_20003"
+
+
+async def test_server_error_is_unavailable_and_not_retried(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    twilio.behaviour.outage = 503
+    with pytest.raises(ChannelUnavailable) as err:
+        await channel.place_call(_call())
+    assert err.value.code == "twilio_http_503"
+    assert len(twilio.behaviour.requests) == 1
+
+
+async def test_slow_api_is_a_timeout(twilio: TwilioStandIn) -> None:
+    twilio.behaviour.delay = 1.0
+    ch = TwilioVoiceChannel(
+        twilio_api.ACCOUNT_SID, twilio_api.AUTH_TOKEN, base_url=twilio.url, timeout=0.2
+    )
+    try:
+        with pytest.raises(ChannelUnavailable) as err:
+            await ch.place_call(_call())
+    finally:
+        await ch.aclose()
+    assert err.value.code == "twilio_timeout"

@@ -1,0 +1,125 @@
+"""The Vonage adapter against a local stand-in that verifies its JWT and request body."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from adapters.channels import ChannelRejected, ChannelUnavailable, VoiceCall
+from adapters.channels.vonage import VonageVoiceChannel
+from tests.integration.channels.standins import vonage_api
+from tests.integration.channels.standins.vonage_api import VonageStandIn, running_vonage
+
+EVENT_URL = "https://hooks.example.com/webhooks/voice/vonage/r1/call/0"
+
+
+@pytest.fixture(scope="module")
+def _vonage() -> Iterator[VonageStandIn]:
+    with running_vonage() as standin:
+        yield standin
+
+
+@pytest.fixture
+def vonage(_vonage: VonageStandIn) -> VonageStandIn:
+    _vonage.behaviour.reset()
+    _vonage.calls.clear()
+    return _vonage
+
+
+@pytest.fixture
+async def channel(vonage: VonageStandIn) -> AsyncIterator[VonageVoiceChannel]:
+    ch = VonageVoiceChannel(
+        vonage_api.APPLICATION_ID,
+        vonage_api.PRIVATE_KEY_PEM,
+        base_url=vonage.url,
+        timeout=2,
+        cost_per_minute=Decimal("0.0139"),
+    )
+    yield ch
+    await ch.aclose()
+
+
+def _call(*, detect: bool = False, caller: str = "+15551234567") -> VoiceCall:
+    return VoiceCall(
+        to="+442071838750",
+        caller_id=caller,
+        script_text="Hello Ada, this is DEE.",
+        max_duration_seconds=300,
+        detect_voicemail=detect,
+        voicemail_text="Sorry we missed you." if detect else None,
+        idempotency_key="k" * 32,
+        status_callback_url=EVENT_URL,
+    )
+
+
+async def test_creates_the_call_with_an_ncco(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    receipt = await channel.place_call(_call())
+
+    [body] = vonage.calls
+    assert body == {
+        "to": [{"type": "phone", "number": "442071838750"}],
+        "from": {"type": "phone", "number": "15551234567"},
+        "ncco": [{"action": "talk", "text": "Hello Ada, this is DEE."}],
+        "length_timer": 300,
+        "event_url": [EVENT_URL],
+        "event_method": "POST",
+    }
+    assert receipt.provider == "vonage"
+    assert len(receipt.provider_message_id) == 36
+    assert receipt.estimated_cost == Decimal("0.0139") * 5
+
+
+async def test_voicemail_detection_asks_for_beep_detection(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    await channel.place_call(_call(detect=True))
+    assert vonage.calls[0]["advanced_machine_detection"] == {
+        "behavior": "continue",
+        "mode": "detect_beep",
+        "beep_timeout": 45,
+    }
+
+
+async def test_a_token_signed_with_another_key_is_rejected(vonage: VonageStandIn) -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = other.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    ch = VonageVoiceChannel(vonage_api.APPLICATION_ID, pem, base_url=vonage.url)
+    try:
+        with pytest.raises(ChannelRejected) as err:
+            await ch.place_call(_call())
+    finally:
+        await ch.aclose()
+    assert err.value.code == "vonage_http_401"
+    assert "Invalid token" in err.value.message
+
+
+async def test_unlinked_number_is_rejected_with_the_detail(channel: VonageVoiceChannel) -> None:
+    with pytest.raises(ChannelRejected) as err:
+        await channel.place_call(_call(caller="+15550000000"))
+    assert err.value.code == "vonage_http_400"
+    assert "from must be a number linked" in err.value.message
+
+
+async def test_server_error_is_unavailable(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    vonage.behaviour.outage = 500
+    with pytest.raises(ChannelUnavailable) as err:
+        await channel.place_call(_call())
+    assert err.value.code == "vonage_http_500"
+    assert len(vonage.behaviour.requests) == 1
+
+
+def test_a_key_that_cannot_sign_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="cannot sign"):
+        VonageVoiceChannel(vonage_api.APPLICATION_ID, "not a key")

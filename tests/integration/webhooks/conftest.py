@@ -1,0 +1,136 @@
+"""Fixtures for the webhook receiver: the time-skipping server, a mail sink, the Twilio
+stand-in, an engine with its worker, and the receiver under real uvicorn on a free port.
+
+The receiver's public URL is known before the worker starts (the worker signs it into
+every email and call), so its port is chosen first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from dee.config import (
+    ChannelsConfig,
+    EmailConfig,
+    EngineConfig,
+    PoliciesConfig,
+    TemporalConfig,
+    VoiceConfig,
+    WebhooksConfig,
+)
+from dee.devserver import free_port
+from dee.engine import Engine
+from dee.runtime import worker_for
+from dee.webhooks import server
+from tests.integration.channels.standins.twilio_api import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    TwilioStandIn,
+    running_twilio,
+)
+from tests.integration.mailsink import SmtpServer, running_mail_sink
+from tests.integration.runtime.conftest import _end_runs
+from tests.integration.temporal_env import time_skipping_server_path
+
+ROOT = Path(__file__).resolve().parents[3]
+SECRET = "webhook-test-secret"
+USER, PASSWORD = "postmark", "inbound-pass"
+
+
+@dataclass
+class Receiver:
+    """The running receiver: its base URL and an HTTP client for it."""
+
+    url: str
+    http: httpx.AsyncClient
+
+
+@pytest.fixture(scope="module")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=time_skipping_server_path()
+    ) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[SmtpServer]:
+    with running_mail_sink() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def twilio() -> Iterator[TwilioStandIn]:
+    with running_twilio() as standin:
+        yield standin
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def config(tmp_path: Path, mail: SmtpServer, twilio: TwilioStandIn, port: int) -> EngineConfig:
+    mail.handler.received.clear()
+    twilio.calls.clear()
+    return EngineConfig(
+        database=f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
+        templates_dir=ROOT / "templates",
+        temporal=TemporalConfig(task_queue=f"q-{uuid.uuid4()}", search_attributes=False),
+        channels=ChannelsConfig(
+            email=EmailConfig(host=mail.host, port=mail.port, sender="Sales <sales@example.com>"),
+            voice=VoiceConfig(
+                provider="twilio",
+                twilio_account_sid=ACCOUNT_SID,
+                twilio_auth_token=AUTH_TOKEN,
+                twilio_base_url=twilio.url,
+            ),
+        ),
+        webhooks=WebhooksConfig(
+            public_url=f"http://127.0.0.1:{port}",
+            secret=SECRET,
+            port=port,
+            username=USER,
+            password=PASSWORD,
+        ),
+        policies=PoliciesConfig(hours={"voice": None}),  # calls at any hour of the test
+    )
+
+
+@pytest.fixture
+async def engine(env: WorkflowEnvironment, config: EngineConfig) -> AsyncIterator[Engine]:
+    engine = await Engine.connect(config, client=env.client)
+    try:
+        async with worker_for(config, env.client, database=engine.database) as worker, worker:
+            yield engine
+            await _end_runs(engine)
+    finally:
+        await engine.close()
+
+
+@pytest.fixture
+async def receiver(engine: Engine, port: int) -> AsyncIterator[Receiver]:
+    """``dee webhooks`` as deployed: uvicorn over a real socket, in this event loop."""
+    uv = server(engine, host="127.0.0.1", port=port)
+    task = asyncio.create_task(uv.serve())
+    for _ in range(200):
+        if uv.started:
+            break
+        await asyncio.sleep(0.02)
+    assert uv.started, "uvicorn did not start"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            yield Receiver(base, http)
+    finally:
+        uv.should_exit = True
+        await task

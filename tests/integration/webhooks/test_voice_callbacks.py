@@ -1,0 +1,113 @@
+"""Voice: a call placed on the Twilio stand-in, its signed status callback posted back
+over HTTP, ``callOutcome`` routing the run; forged and replayed callbacks refused.
+Vonage's signed callbacks are checked on their JWT."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from twilio.request_validator import RequestValidator
+
+from dee.engine import Engine
+from dee.webhooks.auth import Refused, check_vonage
+from dee.webhooks.voice_routes import twilio_events
+from tests.integration.channels.standins.twilio_api import AUTH_TOKEN, TwilioStandIn
+from tests.integration.webhooks.conftest import Receiver
+from tests.integration.webhooks.helpers import CONTACT, VARS, call_plan
+
+
+def _signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)}
+
+
+async def test_a_voicemail_callback_routes_the_run_and_forgeries_are_refused(
+    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn, receiver: Receiver
+) -> None:
+    await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
+    run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
+    await env.sleep(timedelta(minutes=5))
+    [call] = twilio.calls
+    status_url = call["StatusCallback"][0]
+    assert status_url == f"{receiver.url}/webhooks/voice/twilio/{run.run_id}/call/1"
+    params = {
+        "CallSid": "CA" + "1" * 32,
+        "AccountSid": "AC" + "0123456789abcdef" * 2,
+        "CallStatus": "in-progress",
+        "AnsweredBy": "machine_start",
+        "To": CONTACT["phone"],
+        "From": "+15551234567",
+    }
+    http = receiver.http
+    forged = await http.post(status_url, data=params, headers=_signed(status_url, params, "x"))
+    assert forged.status_code == 403 and "does not match" in forged.json()["error"]
+    unsigned = await http.post(status_url, data=params)
+    assert unsigned.status_code == 403 and "missing X-Twilio-Signature" in unsigned.text
+    other_run = status_url.replace(run.run_id, "run-other")  # a signature is per URL
+    moved = await http.post(other_run, data=params, headers=_signed(status_url, params))
+    assert moved.status_code == 403
+    good = await http.post(status_url, data=params, headers=_signed(status_url, params))
+    assert good.status_code == 200, good.text
+    replayed = await http.post(status_url, data=params, headers=_signed(status_url, params))
+    assert replayed.status_code == 403 and "replayed" in replayed.json()["error"]
+    # The answer document Twilio fetches after detection: the voicemail for a machine.
+    answer_url = call["Url"][0]
+    beep = {"CallSid": params["CallSid"], "AnsweredBy": "machine_end_beep"}
+    twiml = await http.post(answer_url, data=beep, headers=_signed(answer_url, beep))
+    assert twiml.status_code == 200 and "<Say>" in twiml.text and "<Hangup" in twiml.text
+    await env.sleep(timedelta(hours=2))
+    final = await engine.get_run(run.run_id)
+    assert (final.status, final.outcome) == ("COMPLETED", "voicemail")
+    timeline = await engine.get_timeline(run.run_id)
+    events = [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"]
+    assert events == [("voice.voicemail", "ingested")]  # the replay and the TwiML added none
+
+
+def test_twilio_statuses_map_to_canonical_events() -> None:
+    def kinds(**fields: str) -> list[str]:
+        return [kind for kind, _ in twilio_events({"CallSid": "CA1", **fields})]
+
+    assert kinds(CallStatus="in-progress", AnsweredBy="human") == ["voice.answered"]
+    assert kinds(CallStatus="completed", AnsweredBy="machine_end_beep") == [
+        "voice.voicemail",
+        "voice.completed",
+    ]
+    assert kinds(CallStatus="no-answer") == ["voice.no_answer"]
+    assert kinds(CallStatus="busy") == ["voice.busy"]
+    assert kinds(CallStatus="failed") == ["voice.failed"]
+    assert kinds(CallStatus="ringing") == []
+    with pytest.raises(Refused, match="not a Twilio call status"):
+        twilio_events({"CallSid": "CA1", "CallStatus": "exploded"})
+
+
+def _vonage_jwt(secret: str, body: bytes, iat: float) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = {"iat": int(iat), "jti": "j-1", "payload_hash": hashlib.sha256(body).hexdigest()}
+    payload = b64(json.dumps(claims).encode())
+    mac = hmac.new(secret.encode(), f"{head}.{payload}".encode(), hashlib.sha256).digest()
+    return f"Bearer {head}.{payload}.{b64(mac)}"
+
+
+def test_vonage_signed_callbacks_are_verified() -> None:
+    body, now = b'{"status": "machine", "uuid": "u-1"}', time.time()
+    assert check_vonage("sig", _vonage_jwt("sig", body, now), body, now) == "j-1"
+    cases = {
+        "signature does not match": _vonage_jwt("other", body, now),
+        "payload_hash does not match": _vonage_jwt("sig", b"{}", now),
+        "expired": _vonage_jwt("sig", body, now - 3600),
+        "missing Vonage bearer token": "",
+    }
+    for why, header in cases.items():
+        with pytest.raises(Refused, match=why):
+            check_vonage("sig", header, body, now)
+    with pytest.raises(Refused, match="vonageSignatureSecret is not set"):
+        check_vonage(None, _vonage_jwt("sig", body, now), body, now)
