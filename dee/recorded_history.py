@@ -35,7 +35,7 @@ class Recorded:
 
 @dataclass(frozen=True, slots=True)
 class External:
-    """A recorded signal or update, with the time it arrived."""
+    """A recorded signal or update, with the time the workflow code handled it."""
 
     kind: str  # "signal" | "update"
     name: str
