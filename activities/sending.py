@@ -178,6 +178,8 @@ class Sender:
                     self._webhooks_url, self._voice.name, req.run_id, req.step_id, req.visit
                 )
             ),
+            # The webhook key: what the status URL carries is signed with it (Vonage).
+            callback_key=None if self._tracking is None else self._tracking.secret,
         )
         return await _deliver(self._voice.place_call(call), persisted)
 

@@ -83,6 +83,26 @@ def template_context(
     return {**variables, "contact": contact}
 
 
+def renderable_ids(root: Path, kind: str) -> frozenset[str]:
+    """The ids under ``root/<kind>`` that ``TemplateStore`` can render.
+
+    An email template or a voice script is its required ``<id>.txt.j2``; an HTML body
+    alone (``<id>.html.j2``) renders nothing, so it does not make an id, and neither
+    does a name the store would refuse as an id.
+    """
+    folder = root / kind
+    if not folder.is_dir():
+        return frozenset()
+    suffix = ".txt.j2"
+    return frozenset(
+        p.name.removesuffix(suffix)
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.name.endswith(suffix)
+        and _TEMPLATE_ID.fullmatch(p.name.removesuffix(suffix))
+    )
+
+
 class TemplateStore:
     """Renders the templates under ``root`` (the folder holding ``email/`` and ``voice/``)."""
 
@@ -223,4 +243,10 @@ def _template_line(exc: BaseException, template: jinja2.Template) -> int | None:
     return line
 
 
-__all__ = ["RenderedEmail", "TemplateError", "TemplateStore", "template_context"]
+__all__ = [
+    "RenderedEmail",
+    "TemplateError",
+    "TemplateStore",
+    "renderable_ids",
+    "template_context",
+]

@@ -163,8 +163,9 @@ class ChannelsConfig(_Section):
 class WebhooksConfig(_Section):
     """Where providers call DEE back (status callbacks, answer documents).
 
-    ``secret`` signs the open pixel, click and unsubscribe tokens; without it emails
-    are not tracked. ``host``/``port`` are where ``dee webhooks`` listens (behind a
+    ``secret`` signs the open pixel, click and unsubscribe tokens and signed callback
+    parameters; without it DEE generates one and keeps it in the database, which the
+    worker and the receiver share. ``host``/``port`` are where ``dee webhooks`` listens (behind a
     proxy that ``public_url`` names). ``username``/``password`` are the basic-auth
     credentials the email provider's inbound and event webhooks must present;
     ``vonage_signature_secret`` verifies Vonage's signed callbacks (Twilio's are

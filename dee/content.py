@@ -2,10 +2,13 @@
 
 Layout of the templates directory (``DEE_TEMPLATES_DIR``, default ``templates``)::
 
-    templates/email/<templateId>.<ext>   email bodies (e.g. tmpl_intro.html.j2, tmpl_intro.txt.j2)
-    templates/voice/<scriptId>.<ext>     call scripts and voicemail messages
+    templates/email/<templateId>.txt.j2   email text body (required); <templateId>.html.j2
+                                          is an optional HTML alternative
+    templates/voice/<scriptId>.txt.j2     call scripts and voicemail messages
 
-An id is the file name up to its first dot.
+The registry lists only what the renderer (``adapters.templates``) can render, so a
+plan naming a template that has only an HTML file is refused when it is validated,
+not when its run reaches the send.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from adapters.templates import renderable_ids
 from dee.errors import DocumentError
 from interpreter import ContentRegistry
 
@@ -25,19 +29,13 @@ def templates_dir(explicit: Path | None = None) -> Path:
     return Path(os.environ.get("DEE_TEMPLATES_DIR", DEFAULT_TEMPLATES_DIR))
 
 
-def _ids(folder: Path) -> frozenset[str]:
-    if not folder.is_dir():
-        return frozenset()
-    return frozenset(p.name.split(".", 1)[0] for p in folder.iterdir() if p.is_file())
-
-
 def load_registry(root: Path) -> ContentRegistry:
     """Scan ``root`` for templates and scripts; a missing directory is an error."""
     if not root.is_dir():
         raise DocumentError(
             [f"{root}: templates directory not found (set DEE_TEMPLATES_DIR or pass --templates)"]
         )
-    voice = _ids(root / "voice")
+    voice = renderable_ids(root, "voice")
     return ContentRegistry(
-        email_templates=_ids(root / "email"), voice_scripts=voice, voice_messages=voice
+        email_templates=renderable_ids(root, "email"), voice_scripts=voice, voice_messages=voice
     )

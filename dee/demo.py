@@ -12,7 +12,6 @@ keeps everything running for inspection in the Web UI.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import shutil
 import socket
 from pathlib import Path
@@ -117,11 +116,10 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
                     )
                 ),
                 policies=PoliciesConfig(hours={"voice": None}),  # the demo runs at any hour
-                # A fresh secret per demo: tracking links of an earlier demo stop working.
+                # No webhooks.secret: the signing key is generated into the demo's fresh
+                # database, as on any embedded default, so earlier demos' links stop working.
                 webhooks=WebhooksConfig(
-                    public_url=f"http://127.0.0.1:{hooks_port}",
-                    secret=secrets.token_urlsafe(32),
-                    port=hooks_port,
+                    public_url=f"http://127.0.0.1:{hooks_port}", port=hooks_port
                 ),
             )
             client = await Client.connect(dev.address)

@@ -92,7 +92,7 @@ async def worker_for(
                 message_domain=message_domain(email_cfg.sender),
                 settle=PolicyAdmin(db).settle_budget,
                 webhooks_url=config.webhooks.public_url,
-                tracking=EmailTracking.create(
+                tracking=await EmailTracking.create(
                     config.webhooks.public_url, config.webhooks.secret, db
                 ),
             )

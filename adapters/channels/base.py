@@ -42,6 +42,9 @@ _DOMAIN = re.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
 _MSG_ID = re.compile(r"<[^<>@\s]+@[^<>@\s]+>")
+# The header carrying the signed reference to a send (``adapters.tracking`` sets it);
+# HTTP email providers copy it into the metadata their event webhooks echo back.
+REF_HEADER = "X-DEE-Ref"
 
 
 def _frozen_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
@@ -84,7 +87,11 @@ class EmailMessage:
 
 @dataclass(frozen=True)
 class VoiceCall:
-    """One outbound call: what to say, and what to do when a machine answers."""
+    """One outbound call: what to say, and what to do when a machine answers.
+
+    ``callback_key`` signs what the status URL carries that the provider's own
+    signature does not cover (Vonage signs its callbacks' bodies, not their URLs).
+    """
 
     to: str
     caller_id: str
@@ -94,6 +101,7 @@ class VoiceCall:
     voicemail_text: str | None
     idempotency_key: str
     status_callback_url: str | None
+    callback_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,7 @@ def message_id(run_id: str, step_id: str, visit: int, domain: str) -> str:
 
 
 __all__ = [
+    "REF_HEADER",
     "RESERVED_HEADERS",
     "EmailChannel",
     "EmailMessage",

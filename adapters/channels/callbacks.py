@@ -18,13 +18,24 @@ the greeting's beep) and then requests the call's ``Url`` with ``AnsweredBy``
 (``human``, ``machine_end_beep``, ...). That URL carries both texts as query
 parameters, so ``answer_twiml`` is a pure function of the request and the receiver
 keeps no state. The texts are what the call speaks anyway; Twilio sees them either way.
+
+Vonage voicemail: Vonage reports the machine-detection verdict and the beep as events
+and has no answer-document fetch, so the receiver leaves the voicemail message by
+transferring the live call to a new NCCO. The text rides in the call's event URL as
+a query parameter; Vonage signs only the body of its callbacks, not the URL, so the
+parameter carries DEE's own HMAC (the webhook signing key, bound to the status path),
+and the receiver never speaks a text it did not sign (``signed_voicemail_url`` /
+``verified_voicemail``).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from twilio.twiml.voice_response import VoiceResponse  # type: ignore[import-untyped]
 
@@ -34,6 +45,8 @@ VOICE_ANSWER_ROUTE = VOICE_STATUS_ROUTE + "/answer"
 # Query parameters of the answer document URL.
 SCRIPT_PARAM = "script"
 VOICEMAIL_PARAM = "voicemail"
+VOICEMAIL_SIGNATURE_PARAM = "voicemail_sig"
+_VOICEMAIL_MAC_VERSION = b"dee-voicemail-v1"
 # Twilio's AnsweredBy values that mean a machine is listening after its greeting.
 _MACHINE_AFTER_GREETING = frozenset(
     {"machine_end_beep", "machine_end_silence", "machine_end_other"}
@@ -110,6 +123,42 @@ def answer_twiml(query: Mapping[str, str], answered_by: str | None) -> str:
     return str(response)
 
 
+def _voicemail_mac(key: bytes, path: str, text: str) -> str:
+    message = b"\x00".join((_VOICEMAIL_MAC_VERSION, path.encode(), text.encode()))
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def signed_voicemail_url(status_url: str, voicemail: str, key: bytes) -> str:
+    """``status_url`` with the voicemail text and its HMAC (bound to the URL's path).
+
+    Raises:
+        ValueError: ``key`` is empty.
+    """
+    if not key:
+        raise ValueError("the callback signing key is empty")
+    mac = _voicemail_mac(key, urlsplit(status_url).path, voicemail)
+    query = urlencode({VOICEMAIL_PARAM: voicemail, VOICEMAIL_SIGNATURE_PARAM: mac})
+    return f"{status_url}?{query}"
+
+
+def verified_voicemail(path: str, query: Mapping[str, str], key: bytes) -> str | None:
+    """The voicemail text a status URL carries, ``None`` when it carries none.
+
+    ``path`` is the request's path as sent (still percent-encoded).
+
+    Raises:
+        ValueError: The text is there but its signature is missing or wrong.
+    """
+    text = query.get(VOICEMAIL_PARAM)
+    if text is None:
+        return None
+    given = query.get(VOICEMAIL_SIGNATURE_PARAM, "")
+    if not hmac.compare_digest(given, _voicemail_mac(key, path, text)):
+        raise ValueError(f"the {VOICEMAIL_PARAM!r} parameter is not signed by DEE")
+    return text
+
+
 def script_twiml(script: str) -> str:
     """Inline TwiML for a call without machine detection: speak the script, hang up."""
     response = VoiceResponse()
@@ -121,6 +170,7 @@ def script_twiml(script: str) -> str:
 __all__ = [
     "SCRIPT_PARAM",
     "VOICEMAIL_PARAM",
+    "VOICEMAIL_SIGNATURE_PARAM",
     "VOICE_ANSWER_ROUTE",
     "VOICE_STATUS_ROUTE",
     "VoiceCallbackTarget",
@@ -128,6 +178,8 @@ __all__ = [
     "answer_url",
     "parse_voice_path",
     "script_twiml",
+    "signed_voicemail_url",
+    "verified_voicemail",
     "voice_status_path",
     "voice_status_url",
 ]

@@ -9,6 +9,13 @@ mapped here (``raise ... from exc``): a refusal of the request (401 token, 422
 invalid message or inactive recipient, other 4xx) is ``ChannelRejected`` with
 Postmark's own message; 429, 5xx, connection failures and timeouts are
 ``ChannelUnavailable``. Nothing is retried here.
+
+A tracked message's signed send reference (the ``X-DEE-Ref`` header) also goes in the
+message's ``Metadata``: Postmark echoes a message's metadata, not its headers, in its
+delivery, bounce and complaint webhooks, which is how those events find their run.
+Postmark limits metadata to 10 fields with names of at most 20 and values of at most
+80 characters, and a reference is longer than 80, so it travels in ordered chunks
+(``dee_ref_0``, ``dee_ref_1``, ...) that ``ref_from_metadata`` joins again.
 """
 
 from __future__ import annotations
@@ -18,11 +25,44 @@ from typing import Any
 
 import httpx
 
-from adapters.channels.base import EmailMessage, SendReceipt
+from adapters.channels.base import REF_HEADER, EmailMessage, SendReceipt
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
 _TOO_MANY_REQUESTS = 429
+# The metadata keys the send reference is split over, and Postmark's limits on them.
+REF_METADATA_PREFIX = "dee_ref_"
+METADATA_MAX_FIELDS = 10
+METADATA_MAX_VALUE = 80
+
+
+def ref_metadata(ref: str) -> dict[str, str]:
+    """``ref`` as Postmark metadata fields of at most 80 characters each.
+
+    Raises:
+        ChannelRejected: the reference would need more fields than Postmark allows.
+    """
+    chunks = [ref[i : i + METADATA_MAX_VALUE] for i in range(0, len(ref), METADATA_MAX_VALUE)]
+    if len(chunks) > METADATA_MAX_FIELDS:
+        raise ChannelRejected(
+            f"the send reference ({len(ref)} characters) does not fit Postmark's metadata "
+            f"({METADATA_MAX_FIELDS} fields of {METADATA_MAX_VALUE} characters)",
+            code="postmark_metadata_too_long",
+        )
+    return {f"{REF_METADATA_PREFIX}{n}": chunk for n, chunk in enumerate(chunks)}
+
+
+def ref_from_metadata(metadata: object) -> str | None:
+    """The send reference an event's ``Metadata`` carries (``None`` when it has none)."""
+    if not isinstance(metadata, dict):
+        return None
+    parts: list[str] = []
+    for n in range(METADATA_MAX_FIELDS):
+        chunk = metadata.get(f"{REF_METADATA_PREFIX}{n}")
+        if not isinstance(chunk, str) or not chunk:
+            break
+        parts.append(chunk)
+    return "".join(parts) or None
 
 
 class PostmarkEmailChannel:
@@ -133,6 +173,9 @@ def _body(message: EmailMessage, stream: str) -> dict[str, Any]:
         body["HtmlBody"] = message.html
     if message.reply_to is not None:
         body["ReplyTo"] = message.reply_to
+    ref = message.headers.get(REF_HEADER)
+    if ref:
+        body["Metadata"] = ref_metadata(ref)
     return body
 
 
@@ -157,4 +200,4 @@ def _error(status: int, answer: dict[str, Any]) -> ChannelError:
     return ChannelRejected(text, code=f"postmark_http_{status}")
 
 
-__all__ = ["DEFAULT_BASE_URL", "PostmarkEmailChannel"]
+__all__ = ["DEFAULT_BASE_URL", "PostmarkEmailChannel", "ref_from_metadata", "ref_metadata"]

@@ -9,11 +9,12 @@ minted per request with PyJWT.
 What a call does: the NCCO speaks the script (``talk``); ``length_timer`` caps the
 call at the step's ``maxDuration``; call events go to the send's status URL
 (``event_url``), which names run, step and visit. With ``detect_voicemail`` the call
-asks for advanced machine detection in synchronous beep mode, so the NCCO starts
-only after a machine's beep and the receiver learns ``human``/``machine`` from the
-events. Unlike Twilio, Vonage gives no TwiML-like fetch carrying the detection
-result, so speaking the *voicemail* text instead of the script to a machine would
-need the receiver to transfer the live call to a new NCCO; that step is not built.
+asks for advanced machine detection in beep mode, and the receiver learns
+``human``/``machine`` and the beep from the events. Vonage gives no TwiML-like fetch
+carrying the detection result, so the voicemail message is left by the receiver:
+at the beep it transfers the live call to a new NCCO that speaks the message
+(``play_voicemail``, ``PUT /v1/calls/{uuid}``). The text travels in the event URL,
+signed with the call's ``callback_key`` (``callbacks.signed_voicemail_url``).
 
 Errors: 401/403 and other 4xx (but 429) are ``ChannelRejected`` with Vonage's
 ``title``/``detail``; 429, 5xx, connection failures and timeouts are
@@ -23,6 +24,7 @@ Errors: 401/403 and other 4xx (but 429) are ``ChannelRejected`` with Vonage's
 from __future__ import annotations
 
 import math
+import re
 import time
 import uuid
 from decimal import Decimal
@@ -32,6 +34,7 @@ import httpx
 import jwt
 
 from adapters.channels.base import SendReceipt, VoiceCall
+from adapters.channels.callbacks import signed_voicemail_url
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
 
 DEFAULT_BASE_URL = "https://api.nexmo.com"
@@ -39,6 +42,8 @@ _TOKEN_SECONDS = 300
 _TOO_MANY_REQUESTS = 429
 # Vonage's documented minimum wait for a voicemail beep.
 _BEEP_TIMEOUT_SECONDS = 45
+# A call uuid goes into a URL path: nothing but what Vonage's uuids are made of.
+_CALL_UUID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 class VonageVoiceChannel:
@@ -97,19 +102,7 @@ class VonageVoiceChannel:
                 number or NCCO, any 4xx but 429).
             ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
         """
-        headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
-        try:
-            response = await self._client.post("/v1/calls", json=_body(call), headers=headers)
-        except httpx.TimeoutException as exc:
-            raise ChannelUnavailable(
-                f"Vonage: no answer in time ({type(exc).__name__}); "
-                "the call may or may not have been placed",
-                code="vonage_timeout",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(
-                f"Vonage: {type(exc).__name__}: {exc}", code="vonage_connect_failed"
-            ) from exc
+        response = await self._request("POST", "/v1/calls", _body(call))
         answer = _json(response)
         if response.status_code not in (httpx.codes.OK, httpx.codes.CREATED):
             raise _error(response.status_code, answer)
@@ -126,6 +119,40 @@ class VonageVoiceChannel:
             accepted=True,
             estimated_cost=self._cost_per_minute * minutes,
         )
+
+    async def play_voicemail(self, call_uuid: str, text: str) -> None:
+        """Leave ``text`` on a live call: transfer it to an NCCO that speaks it.
+
+        Raises:
+            ChannelRejected: Vonage refused (unknown or ended call, bad NCCO, 4xx).
+            ChannelUnavailable: No answer, 429, or 5xx.
+        """
+        if not _CALL_UUID.fullmatch(call_uuid):
+            raise ChannelRejected(
+                f"Vonage call uuid {call_uuid!r} is not valid", code="vonage_uuid"
+            )
+        body = {
+            "action": "transfer",
+            "destination": {"type": "ncco", "ncco": [{"action": "talk", "text": text}]},
+        }
+        response = await self._request("PUT", f"/v1/calls/{call_uuid}", body)
+        if response.status_code not in (httpx.codes.OK, httpx.codes.NO_CONTENT):
+            raise _error(response.status_code, _json(response), "the voicemail transfer")
+
+    async def _request(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+        try:
+            return await self._client.request(method, path, json=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise ChannelUnavailable(
+                f"Vonage: no answer in time ({type(exc).__name__}); "
+                "the request may or may not have taken effect",
+                code="vonage_timeout",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(
+                f"Vonage: {type(exc).__name__}: {exc}", code="vonage_connect_failed"
+            ) from exc
 
     def _token(self) -> str:
         # I/O-side code: the wall clock and a random jti are what Vonage requires.
@@ -152,7 +179,15 @@ def _body(call: VoiceCall) -> dict[str, Any]:
         "length_timer": call.max_duration_seconds,
     }
     if call.status_callback_url is not None:
-        body["event_url"] = [call.status_callback_url]
+        event_url = call.status_callback_url
+        if call.detect_voicemail and call.voicemail_text:
+            if not call.callback_key:
+                raise ChannelRejected(
+                    "Vonage: a voicemail message needs a callback signing key",
+                    code="vonage_no_callback_key",
+                )
+            event_url = signed_voicemail_url(event_url, call.voicemail_text, call.callback_key)
+        body["event_url"] = [event_url]
         body["event_method"] = "POST"
     if call.detect_voicemail:
         body["advanced_machine_detection"] = {
@@ -171,9 +206,9 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {}
 
 
-def _error(status: int, answer: dict[str, Any]) -> ChannelError:
+def _error(status: int, answer: dict[str, Any], what: str = "the call") -> ChannelError:
     detail = answer.get("detail") or answer.get("title") or "no detail"
-    text = f"Vonage refused the call: HTTP {status}: {detail}"
+    text = f"Vonage refused {what}: HTTP {status}: {detail}"
     if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
         return ChannelUnavailable(text, code=f"vonage_http_{status}")
     return ChannelRejected(text, code=f"vonage_http_{status}")

@@ -31,6 +31,7 @@ from adapters.storage.migrations import upgrade
 from adapters.storage.plans import PlanStore
 from adapters.storage.retention import ArchivedSegment, Retention, RetentionReport
 from adapters.storage.runs import RunRecord, RunStore
+from adapters.storage.secrets import SecretStore
 
 
 async def open_database(url: str, *, search_path: str | None = None) -> Database:
@@ -66,6 +67,7 @@ __all__ = [
     "RunRecord",
     "RunStore",
     "S3Archive",
+    "SecretStore",
     "StorageError",
     "StoredEntry",
     "UnknownPlan",

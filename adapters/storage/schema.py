@@ -268,6 +268,39 @@ class BudgetReservation(Base):
     updated_at: Mapped[dt.datetime]
 
 
+class SentMessage(Base):
+    """The Message-ID index: which send a reply's ``In-Reply-To`` names.
+
+    A Message-ID's left part is a one-way hash of ``(run, step, visit)``, so it cannot
+    be decoded: the send activity writes the row before the message leaves, and the
+    webhook receiver looks replies up here. Not part of the audited record.
+    """
+
+    __tablename__ = "dee_sent_messages"
+
+    message_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(ID)
+    run_id: Mapped[str] = mapped_column(ID)
+    step_id: Mapped[str] = mapped_column(ID)
+    visit: Mapped[int] = mapped_column(Integer)
+    contact_id: Mapped[str] = mapped_column(ID)
+    recorded_at: Mapped[dt.datetime]
+
+
+class Secret(Base):
+    """A secret DEE generated for itself (the webhook signing key when none is configured).
+
+    Written once, insert-if-absent, so processes starting at the same moment all read
+    the one row that won; never updated, so tokens signed earlier keep verifying.
+    """
+
+    __tablename__ = "dee_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))  # base64url of the key bytes
+    created_at: Mapped[dt.datetime]
+
+
 metadata = Base.metadata
 
 __all__ = [
@@ -279,9 +312,11 @@ __all__ = [
     "ConsentRecord",
     "Plan",
     "Run",
+    "Secret",
     "SendCounter",
     "SendLimit",
     "SendReservation",
+    "SentMessage",
     "Suppression",
     "UTCDateTime",
     "metadata",

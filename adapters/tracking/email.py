@@ -1,22 +1,19 @@
 """``EmailTracking``: what the send activity applies to a rendered email before sending.
 
 * every message is indexed by its Message-ID key, so a reply can be matched;
-* with a tracking secret configured: ``List-Unsubscribe`` (RFC 8058 one-click) on
-  every message, an ``X-DEE-Ref`` header (a signed reference providers can echo in
-  their event webhooks), and, as the plan's ``tracking`` asks, an open pixel and
-  click redirects.
+* every message gets ``List-Unsubscribe`` (RFC 8058 one-click) and an ``X-DEE-Ref``
+  header (a signed reference providers echo in their event webhooks), and, as the
+  plan's ``tracking`` asks, an open pixel and click redirects.
 
-Without a secret nothing is rewritten: the plan's tracking flags cannot be honoured,
-which is logged once per process rather than failing every send of a deployment
-that has no webhook receiver.
+There is always a signing key (``secret.signing_key``: configured, or generated and
+stored in the database), so nothing here is ever skipped.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 
-from adapters.channels.base import EmailMessage
+from adapters.channels.base import REF_HEADER, EmailMessage
 from adapters.storage import Database
 from adapters.tracking.messages import MessageIndex, SentMessage, message_key
 from adapters.tracking.rewrite import (
@@ -26,10 +23,8 @@ from adapters.tracking.rewrite import (
     track_text,
     unsubscribe_headers,
 )
+from adapters.tracking.secret import signing_key
 from adapters.tracking.tokens import Ref, sign
-
-REF_HEADER = "X-DEE-Ref"
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +32,11 @@ class TrackingSettings:
     """Where the webhook receiver is reachable from the internet, and the signing secret."""
 
     public_url: str
-    secret: bytes | None
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if not self.secret:
+            raise ValueError("the tracking secret is empty")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +58,22 @@ class EmailTracking:
     def __init__(self, settings: TrackingSettings, index: MessageIndex | None) -> None:
         self._settings = settings
         self._index = index
-        self._warned = False
 
     @classmethod
-    def create(cls, public_url: str, secret: str | None, database: Database) -> EmailTracking:
-        """Tracking for a worker: the receiver's public URL, its secret, the index's database."""
-        key = secret.encode() if secret else None
+    async def create(cls, public_url: str, secret: str | None, database: Database) -> EmailTracking:
+        """Tracking for a worker: the receiver's public URL, the configured secret (or,
+        when ``None``, the one stored in ``database``), and the index in ``database``.
+
+        Raises:
+            StorageError: No secret is configured and none could be stored.
+        """
+        key = await signing_key(secret, database)
         return cls(TrackingSettings(public_url, key), MessageIndex(database))
+
+    @property
+    def secret(self) -> bytes:
+        """The signing key (voice callbacks sign their parameters with it too)."""
+        return self._settings.secret
 
     async def prepare(self, message: EmailMessage, send: SendContext) -> EmailMessage:
         """The message as it must leave: tracked and indexed (index written first)."""
@@ -81,11 +89,6 @@ class EmailTracking:
     def rewrite(self, message: EmailMessage, send: SendContext) -> EmailMessage:
         """The pure part of ``prepare``: same inputs, byte-identical message."""
         secret = self._settings.secret
-        if secret is None:
-            if (send.track_opens or send.track_clicks) and not self._warned:
-                self._warned = True
-                log.warning("tracking requested but webhooks.secret is not set: not tracked")
-            return message
         ref = Ref(send.run_id, send.step_id, send.visit)
         links = Links(self._settings.public_url, secret, ref)
         text, html = message.text, message.html

@@ -6,32 +6,22 @@ here before the message leaves, and the webhook receiver looks a reply's referen
 up. The row is written idempotently (a retried send writes the same row), and it is
 written *before* sending, so no message can be out without its index entry.
 
-The table lives beside the storage package's tables but is created here
-(``CREATE TABLE IF NOT EXISTS``): it is an index, not part of the audited schema.
+The table (``dee_sent_messages``) is part of the storage schema and its migrations.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.storage import Database, StorageError
+from adapters.storage import Database
+from adapters.storage.schema import SentMessage as SentMessageRow
 
-_METADATA = MetaData()
-SENT_MESSAGES = Table(
-    "dee_sent_messages",
-    _METADATA,
-    Column("message_key", String(64), primary_key=True),
-    Column("tenant", String(255), nullable=False),
-    Column("run_id", String(255), nullable=False),
-    Column("step_id", String(255), nullable=False),
-    Column("visit", Integer, nullable=False),
-    Column("contact_id", String(255), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-)
+SENT_MESSAGES = cast(Table, SentMessageRow.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,24 +50,9 @@ class MessageIndex:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._ready = False
-
-    async def _ensure(self) -> None:
-        if self._ready:
-            return
-        try:
-            async with self._db.transaction() as conn:
-                await conn.run_sync(_METADATA.create_all, checkfirst=True)
-        except StorageError:
-            # Another process created it between the check and the CREATE: fine if it
-            # is there now; anything else is a real failure and raises again here.
-            async with self._db.transaction() as conn:
-                await conn.run_sync(_METADATA.create_all, checkfirst=True)
-        self._ready = True
 
     async def record(self, sent: SentMessage) -> None:
         """Index one send (idempotent on its key)."""
-        await self._ensure()
         insert = (postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert)(
             SENT_MESSAGES
         )
@@ -98,7 +73,6 @@ class MessageIndex:
         keys = [k for k in (message_key(m) for m in msg_ids) if k is not None]
         if not keys:
             return None
-        await self._ensure()
         m = SENT_MESSAGES.c
         query = select(SENT_MESSAGES).where(m.message_key.in_(keys))
         async with self._db.snapshot() as conn:

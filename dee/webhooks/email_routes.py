@@ -1,21 +1,19 @@
 """Email endpoints: open pixel, click redirect, one-click unsubscribe, inbound replies,
-and the HTTP email provider's (Postmark's) event webhook.
+and the HTTP email provider's event webhook (``postmark_events``).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from adapters.policy import PolicyError
-from adapters.tracking import InvalidToken, verify
 from adapters.tracking.rewrite import CLICK_ROUTE, CLICK_URL_PARAM, OPEN_ROUTE, UNSUBSCRIBE_ROUTE
-from dee.webhooks.auth import Refused, check_basic_auth, forbidden
+from dee.webhooks.auth import Refused, check_basic_auth
 from dee.webhooks.parsing import (
     bad_request,
     form_fields,
@@ -25,21 +23,13 @@ from dee.webhooks.parsing import (
     msg_ids,
     text_field,
 )
+from dee.webhooks.postmark_events import POSTMARK_EVENTS_ROUTE, postmark_events
 from dee.webhooks.receiver import Receiver, accepted
 
 INBOUND_ROUTE = "/webhooks/email/inbound"
-POSTMARK_EVENTS_ROUTE = "/webhooks/email/events/postmark"
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache"}
 SNIPPET_CHARS = 200
-# Postmark's RecordType -> the canonical event type.
-POSTMARK_TYPES = {
-    "Delivery": "email.delivered",
-    "Bounce": "email.bounced",
-    "SpamComplaint": "email.complained",
-    "Open": "email.opened",
-    "Click": "email.clicked",
-}
 
 
 def _receiver(request: Request) -> Receiver:
@@ -49,7 +39,7 @@ def _receiver(request: Request) -> Receiver:
 
 async def open_pixel(request: Request) -> Response:
     receiver = _receiver(request)
-    ref = receiver.verify_token("open", request.path_params["token"])
+    ref = await receiver.verify_token("open", request.path_params["token"])
     event_id = f"email.opened:{ref.run_id}:{ref.step_id}:{ref.visit}"
     # A pixel is fetched on every view; one event per send is what hasOpen needs.
     if event_id not in receiver.guard:
@@ -63,7 +53,7 @@ async def click(request: Request) -> Response:
     target = request.query_params.get(CLICK_URL_PARAM)
     if not target:
         raise bad_request(f"query parameter {CLICK_URL_PARAM!r} is missing")
-    ref = receiver.verify_token("click", request.path_params["token"], target)
+    ref = await receiver.verify_token("click", request.path_params["token"], target)
     digest = hashlib.sha256(target.encode()).hexdigest()[:16]
     event_id = f"email.clicked:{ref.run_id}:{ref.step_id}:{ref.visit}:{digest}"
     if event_id not in receiver.guard:
@@ -74,7 +64,7 @@ async def click(request: Request) -> Response:
 
 async def unsubscribe(request: Request) -> Response:
     receiver = _receiver(request)
-    ref = receiver.verify_token("unsubscribe", request.path_params["token"])
+    ref = await receiver.verify_token("unsubscribe", request.path_params["token"])
     if request.method == "GET":
         # RFC 8058: a GET (a link scanner, a preview) must not unsubscribe; it shows a
         # button that POSTs, which is also what one-click clients send directly.
@@ -129,42 +119,6 @@ async def inbound(request: Request) -> Response:
     event_id = "email.replied:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
     data = {"from": sender, "subject": subject, "snippet": text.strip()[:SNIPPET_CHARS]}
     event = await receiver.ingest(sent.run_id, sent.step_id, "email.replied", event_id, data)
-    return JSONResponse(accepted([event]))
-
-
-async def postmark_events(request: Request) -> Response:
-    """Postmark's delivery/bounce/complaint/open/click webhook.
-
-    The send is named by ``Metadata.dee_ref``, the signed reference every tracked
-    message carries (``X-DEE-Ref``), which the Postmark adapter passes as metadata.
-    """
-    receiver = _receiver(request)
-    hooks = receiver.config.webhooks
-    check_basic_auth(request.headers.get("authorization"), hooks.username, hooks.password)
-    body, _raw = await json_object(request)
-    record_type = text_field(body, "RecordType")
-    event_type = POSTMARK_TYPES.get(record_type)
-    if event_type is None:
-        known = ", ".join(sorted(POSTMARK_TYPES))
-        raise bad_request(f"RecordType {record_type!r} is not one of {known}")
-    metadata = body.get("Metadata") or {}
-    token = metadata.get("dee_ref") if isinstance(metadata, dict) else None
-    if not isinstance(token, str) or not token:
-        raise bad_request("Metadata.dee_ref is missing: the event names no DEE send")
-    secret = hooks.secret
-    if not secret:
-        raise forbidden("tracking is disabled: webhooks.secret is not set")
-    try:
-        ref = verify(secret.encode(), "ref", token)
-    except InvalidToken as exc:
-        raise forbidden(f"invalid Metadata.dee_ref: {exc}") from None
-    provider_id = body.get("ID") or body.get("MessageID") or ""
-    event_id = f"postmark:{record_type}:{provider_id}:{body.get('ReceivedAt', '')}"
-    data: dict[str, Any] = {"provider": "postmark", "messageId": str(body.get("MessageID", ""))}
-    for key in ("Type", "Description", "OriginalLink", "DeliveredAt", "BouncedAt"):
-        if isinstance(body.get(key), str):
-            data[key[0].lower() + key[1:]] = body[key]
-    event = await receiver.ingest(ref.run_id, ref.step_id, event_type, event_id, data)
     return JSONResponse(accepted([event]))
 
 

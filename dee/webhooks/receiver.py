@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.storage import RunRecord, UnknownRun
-from adapters.tracking import InvalidToken, MessageIndex, Ref, verify
+from adapters.storage import RunRecord, StorageError, UnknownRun
+from adapters.tracking import InvalidToken, MessageIndex, Ref, signing_key, verify
 from dee.config import EngineConfig
 from dee.engine import Engine, IngestedEvent
 from dee.errors import EngineError
@@ -27,14 +27,24 @@ class Receiver:
     config: EngineConfig
     index: MessageIndex
     guard: ReplayGuard = field(default_factory=ReplayGuard)
+    _key: bytes | None = field(default=None, repr=False)
 
-    def verify_token(self, purpose: str, token: str, bound: str = "") -> Ref:
+    async def signing_key(self) -> bytes:
+        """The key the worker signs with: configured, or the one stored in the database.
+
+        Read once: a stored key is never replaced, and a configured one needs a restart.
+        """
+        if self._key is None:
+            try:
+                self._key = await signing_key(self.config.webhooks.secret, self.engine.database)
+            except StorageError as exc:  # nothing can be verified without it
+                raise Refused(503, f"the webhook signing key is unavailable: {exc}") from None
+        return self._key
+
+    async def verify_token(self, purpose: str, token: str, bound: str = "") -> Ref:
         """The send a tracking token names; 403 for a forged or foreign token."""
-        secret = self.config.webhooks.secret
-        if not secret:
-            raise forbidden("tracking is disabled: webhooks.secret is not set")
         try:
-            return verify(secret.encode(), purpose, token, bound)
+            return verify(await self.signing_key(), purpose, token, bound)
         except InvalidToken as exc:
             raise forbidden(f"invalid {purpose} token: {exc}") from None
 

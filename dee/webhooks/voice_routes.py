@@ -1,4 +1,5 @@
-"""Voice endpoints: Twilio's status callbacks and answer document, Vonage's events.
+"""Voice endpoints: Twilio's status callbacks and answer document, Vonage's events
+(``vonage_events``).
 
 The paths are ``adapters.channels.callbacks``' (run, step and visit in clear); what
 the receiver trusts is the provider's signature over the whole request, checked
@@ -9,7 +10,6 @@ built from the provider's call id, so a retried callback is a duplicate.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from starlette.requests import Request
@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.channels.callbacks import answer_twiml, parse_voice_path
-from dee.webhooks.auth import Refused, check_twilio, check_vonage, forbidden
-from dee.webhooks.parsing import bad_request, form_fields, json_object, text_field
+from dee.webhooks.auth import Refused, check_twilio, forbidden
+from dee.webhooks.parsing import bad_request, form_fields, text_field
 from dee.webhooks.receiver import Receiver, accepted
+from dee.webhooks.vonage_events import vonage_event
 
 PREFIX = "/webhooks/voice/"
 TWILIO_STATUS = {
@@ -32,18 +33,6 @@ TWILIO_STATUS = {
     "canceled": "voice.failed",
 }
 TWILIO_PENDING = frozenset({"queued", "initiated", "ringing"})
-VONAGE_STATUS = {
-    "answered": "voice.answered",
-    "human": "voice.answered",
-    "machine": "voice.voicemail",
-    "completed": "voice.completed",
-    "busy": "voice.busy",
-    "timeout": "voice.no_answer",
-    "unanswered": "voice.no_answer",
-    "failed": "voice.failed",
-    "rejected": "voice.failed",
-    "cancelled": "voice.failed",
-}
 
 
 def answered_by_event(answered_by: str) -> str | None:
@@ -99,7 +88,7 @@ async def voice_callback(request: Request) -> Response:
     if provider == "twilio":
         return await _twilio(request, receiver, run_id, step_id, answer)
     if provider == "vonage" and not answer:
-        return await _vonage(request, receiver, run_id, step_id)
+        return await vonage_event(request, receiver, run_id, step_id)
     raise Refused(404, f"no {provider!r} voice callback at {request.url.path}")
 
 
@@ -128,24 +117,6 @@ async def _twilio(
 def _twilio_data(fields: dict[str, str]) -> dict[str, Any]:
     keep = ("CallSid", "CallStatus", "AnsweredBy", "CallDuration", "SipResponseCode")
     return {"provider": "twilio", **{k: fields[k] for k in keep if fields.get(k)}}
-
-
-async def _vonage(request: Request, receiver: Receiver, run_id: str, step_id: str) -> Response:
-    body = await request.body()
-    secret = receiver.config.webhooks.vonage_signature_secret
-    jti = check_vonage(secret, request.headers.get("authorization"), body, time.time())
-    if f"vonage:{jti}" in receiver.guard:
-        raise forbidden("replayed Vonage callback: this signed request was already accepted")
-    payload, _raw = await json_object(request)
-    call = text_field(payload, "uuid")
-    status = text_field(payload, "status", required=False)
-    kind = VONAGE_STATUS.get(status)
-    events = []
-    if kind is not None:
-        data = {"provider": "vonage", "uuid": call, "status": status}
-        events.append(await receiver.ingest(run_id, step_id, kind, f"vonage:{call}:{status}", data))
-    receiver.guard.remember(f"vonage:{jti}")
-    return JSONResponse(accepted(events))
 
 
 routes = [Route(PREFIX + "{rest:path}", voice_callback, methods=["GET", "POST"])]

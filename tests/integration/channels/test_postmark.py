@@ -6,6 +6,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from adapters.channels import ChannelRejected, ChannelUnavailable, EmailMessage, message_id
@@ -180,3 +181,31 @@ async def test_unreachable_api_is_unavailable() -> None:
 def test_token_stays_out_of_repr() -> None:
     ch = PostmarkEmailChannel("secret-token", base_url="http://127.0.0.1:9")
     assert "secret-token" not in repr(ch)
+
+
+async def test_the_send_reference_rides_in_metadata(
+    channel: PostmarkEmailChannel, postmark: PostmarkStandIn
+) -> None:
+    # Postmark's event webhooks echo Metadata, not headers: the reference must be there.
+    message = _message()
+    tracked = EmailMessage(
+        **{**message.__dict__, "headers": {**message.headers, "X-DEE-Ref": "payload.mac"}}
+    )
+    await channel.send(tracked)
+    assert postmark.sent[0]["Metadata"] == {"dee_ref_0": "payload.mac"}
+    await channel.send(message)
+    assert "Metadata" not in postmark.sent[1]  # untracked: no empty object either
+
+
+def test_the_stand_in_refuses_metadata_that_is_not_a_flat_string_map(
+    postmark: PostmarkStandIn,
+) -> None:
+    base = {"From": "s@example.com", "To": "a@example.org", "Subject": "x", "TextBody": "y"}
+    headers = {"X-Postmark-Server-Token": postmark_api.TOKEN}
+    for metadata in ({"ref": {"run": "r"}}, {"n": 1}, ["x"], {"K": "a", "k": "b"}):
+        answer = httpx.post(
+            f"{postmark.url}/email", json={**base, "Metadata": metadata}, headers=headers
+        )
+        assert answer.status_code == 422 and answer.json()["ErrorCode"] == 403, metadata
+    ok = httpx.post(f"{postmark.url}/email", json={**base, "Metadata": {"k": "v"}}, headers=headers)
+    assert ok.status_code == 200

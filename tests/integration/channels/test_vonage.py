@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.channels import ChannelRejected, ChannelUnavailable, VoiceCall
+from adapters.channels.callbacks import verified_voicemail
 from adapters.channels.vonage import VonageVoiceChannel
 from tests.integration.channels.standins import vonage_api
 from tests.integration.channels.standins.vonage_api import VonageStandIn, running_vonage
+from tests.integration.channels.standins.vonage_events import EventScript
 
 EVENT_URL = "https://hooks.example.com/webhooks/voice/vonage/r1/call/0"
+KEY = b"webhook-signing-key"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +31,9 @@ def _vonage() -> Iterator[VonageStandIn]:
 def vonage(_vonage: VonageStandIn) -> VonageStandIn:
     _vonage.behaviour.reset()
     _vonage.calls.clear()
+    _vonage.transfers.clear()
+    # The adapter's requests are what is tested here; hooks.example.com is not ours to call.
+    _vonage.script = EventScript(post_events=False)
     return _vonage
 
 
@@ -43,7 +50,9 @@ async def channel(vonage: VonageStandIn) -> AsyncIterator[VonageVoiceChannel]:
     await ch.aclose()
 
 
-def _call(*, detect: bool = False, caller: str = "+15551234567") -> VoiceCall:
+def _call(
+    *, detect: bool = False, caller: str = "+15551234567", key: bytes | None = KEY
+) -> VoiceCall:
     return VoiceCall(
         to="+442071838750",
         caller_id=caller,
@@ -53,6 +62,7 @@ def _call(*, detect: bool = False, caller: str = "+15551234567") -> VoiceCall:
         voicemail_text="Sorry we missed you." if detect else None,
         idempotency_key="k" * 32,
         status_callback_url=EVENT_URL,
+        callback_key=key,
     )
 
 
@@ -84,6 +94,41 @@ async def test_voicemail_detection_asks_for_beep_detection(
         "mode": "detect_beep",
         "beep_timeout": 45,
     }
+    # The voicemail text rides in the event URL, signed for that path only.
+    url = urlsplit(vonage.calls[0]["event_url"][0])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == EVENT_URL
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert verified_voicemail(url.path, query, KEY) == "Sorry we missed you."
+    with pytest.raises(ValueError, match="not signed by DEE"):
+        verified_voicemail(url.path, {**query, "voicemail": "Send money."}, KEY)
+    with pytest.raises(ValueError, match="not signed by DEE"):
+        verified_voicemail(url.path.replace("/r1/", "/r2/"), query, KEY)
+    assert verified_voicemail(url.path, {}, KEY) is None
+
+
+async def test_a_voicemail_without_a_signing_key_is_refused(channel: VonageVoiceChannel) -> None:
+    with pytest.raises(ChannelRejected) as err:
+        await channel.place_call(_call(detect=True, key=None))
+    assert err.value.code == "vonage_no_callback_key"
+
+
+async def test_play_voicemail_transfers_the_live_call(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    receipt = await channel.place_call(_call(detect=True))
+    await channel.play_voicemail(receipt.provider_message_id, "Sorry we missed you.")
+    ncco = [{"action": "talk", "text": "Sorry we missed you."}]
+    assert vonage.transfers == [
+        (
+            receipt.provider_message_id,
+            {"action": "transfer", "destination": {"type": "ncco", "ncco": ncco}},
+        )
+    ]
+    with pytest.raises(ChannelRejected) as err:  # an ended or unknown call
+        await channel.play_voicemail("00000000-0000-4000-8000-000000000000", "x")
+    assert err.value.code == "vonage_http_404"
+    with pytest.raises(ChannelRejected, match="not valid"):
+        await channel.play_voicemail("../v1/calls", "x")
 
 
 async def test_a_token_signed_with_another_key_is_rejected(vonage: VonageStandIn) -> None:

@@ -10,12 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from adapters.storage import Database, DatabaseUnavailable, open_database, upgrade
-from adapters.storage.migrations import current_revision, head_revision
+from adapters.storage.migrations import alembic_config, current_revision, head_revision
 from adapters.storage.schema import metadata
 from dee.devserver import free_port
 
@@ -26,9 +28,9 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
     database = Database(db_url)
     try:
         assert await current_revision(database) is None
-        assert await upgrade(database) == head_revision() == "0001"
-        assert await upgrade(database) == "0001"
-        assert await current_revision(database) == "0001"
+        assert await upgrade(database) == head_revision() == "0002"
+        assert await upgrade(database) == "0002"
+        assert await current_revision(database) == "0002"
     finally:
         await database.dispose()
 
@@ -44,7 +46,7 @@ async def test_concurrent_startups_migrate_once(db_url: str) -> None:
         for db in databases:
             await db.dispose()
 
-    assert revisions == ["0001"] * 8
+    assert revisions == ["0002"] * 8
 
 
 async def test_concurrent_processes_migrate_once(db_url: str, cli_env: Mapping[str, str]) -> None:
@@ -67,10 +69,10 @@ async def test_concurrent_processes_migrate_once(db_url: str, cli_env: Mapping[s
 
     for process, (stdout, stderr) in zip(processes, outcomes, strict=True):
         assert process.returncode == 0, stderr.decode()
-        assert stdout.decode().endswith("schema at revision 0001\n")
+        assert stdout.decode().endswith("schema at revision 0002\n")
     database = Database(db_url)
     try:
-        assert await current_revision(database) == "0001"
+        assert await current_revision(database) == "0002"
     finally:
         await database.dispose()
 
@@ -154,3 +156,39 @@ async def test_first_sqlite_connections_racing_into_wal_mode(tmp_path: Path) -> 
             assert modes == ["wal"] * 8, f"round {round_}"
 
     await asyncio.to_thread(rounds)
+
+
+async def test_an_index_created_before_the_migration_is_kept(db_url: str) -> None:
+    # Earlier code created dee_sent_messages itself on first use; 0002 must adopt that
+    # table, rows and all, instead of failing on "table already exists".
+    def to_0001(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+
+    database = Database(db_url)
+    try:
+        async with database.transaction() as conn:
+            if database.search_path:
+                await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{database.search_path}"')
+            await conn.run_sync(to_0001)
+            await conn.exec_driver_sql(
+                "CREATE TABLE dee_sent_messages (message_key VARCHAR(64) PRIMARY KEY, "
+                "tenant VARCHAR(255) NOT NULL, run_id VARCHAR(255) NOT NULL, "
+                "step_id VARCHAR(255) NOT NULL, visit INTEGER NOT NULL, "
+                "contact_id VARCHAR(255) NOT NULL, "
+                "recorded_at TIMESTAMP WITH TIME ZONE NOT NULL)"
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO dee_sent_messages VALUES "
+                    "('k1', 't', 'r1', 's', 0, 'c', '2026-01-01 00:00:00+00:00')"
+                )
+            )
+        assert await upgrade(database) == "0002"
+        async with database.snapshot() as conn:
+            rows = (await conn.exec_driver_sql("SELECT run_id FROM dee_sent_messages")).all()
+            secrets = (await conn.exec_driver_sql("SELECT count(*) FROM dee_secrets")).scalar()
+        assert [tuple(r) for r in rows] == [("r1",)] and secrets == 0
+    finally:
+        await database.dispose()

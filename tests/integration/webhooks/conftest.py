@@ -36,6 +36,7 @@ from tests.integration.channels.standins.twilio_api import (
     TwilioStandIn,
     running_twilio,
 )
+from tests.integration.channels.standins.twilio_callbacks import CallScript
 from tests.integration.mailsink import SmtpServer, running_mail_sink
 from tests.integration.runtime.conftest import _end_runs
 from tests.integration.temporal_env import time_skipping_server_path
@@ -82,6 +83,8 @@ def port() -> int:
 def config(tmp_path: Path, mail: SmtpServer, twilio: TwilioStandIn, port: int) -> EngineConfig:
     mail.handler.received.clear()
     twilio.calls.clear()
+    twilio.callbacks.clear()
+    twilio.script = CallScript()
     return EngineConfig(
         database=f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
         templates_dir=ROOT / "templates",

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.channels.postmark import ref_metadata
 from adapters.tracking import Ref, sign
 from adapters.tracking.rewrite import Links
 from dee.engine import Engine
@@ -101,14 +102,18 @@ async def test_postmark_events_reach_the_run_named_by_the_signed_reference(
         "RecordType": "Bounce",
         "ID": 4323372036854775807,
         "Type": "HardBounce",
+        "Email": CONTACT["email"],
         "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
         "Description": "The server was unable to deliver your message",
-        "Metadata": {"dee_ref": ref_token},
+        "Metadata": ref_metadata(ref_token),
     }
     path = "/webhooks/email/events/postmark"
+    no_email = {k: v for k, v in bounce.items() if k != "Email"}
+    missing = await receiver.http.post(path, json=no_email, headers=AUTH)
+    assert missing.status_code == 400 and "'Email' is missing" in missing.json()["error"]
     first = await receiver.http.post(path, json=bounce, headers=AUTH)
     assert first.status_code == 200, first.text
-    forged = {**bounce, "Metadata": {"dee_ref": ref_token[:-3] + "abc"}}
+    forged = {**bounce, "Metadata": ref_metadata(ref_token[:-3] + "abc")}
     assert (await receiver.http.post(path, json=forged, headers=AUTH)).status_code == 403
     assert (await receiver.http.post(path, json=bounce, headers=AUTH)).status_code == 200
     await env.sleep(timedelta(minutes=1))

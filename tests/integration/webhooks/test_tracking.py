@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from adapters.channels import EmailMessage
-from adapters.storage import Database
+from adapters.storage import Database, SecretStore
 from adapters.tracking import (
     EmailTracking,
     InvalidToken,
@@ -15,6 +17,7 @@ from adapters.tracking import (
     SentMessage,
     TrackingSettings,
     sign,
+    signing_key,
     verify,
 )
 from adapters.tracking.rewrite import Links, html_from_text, track_html, track_text
@@ -71,8 +74,13 @@ def test_tracking_is_deterministic_and_adds_rfc8058_headers() -> None:
     assert first.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert first.headers["List-Unsubscribe"].startswith(f"<{BASE}/webhooks/email/unsubscribe/")
     assert "/webhooks/email/open/" in first.html and "/click/" in first.text
-    off = EmailTracking(TrackingSettings(BASE, None), None).rewrite(_message(None), send)
-    assert off == _message(None)  # no secret: nothing is rewritten
+    plain = SendContext("t", "run-1", "intro", 1, "c-1", False, False)
+    untracked = tracking.rewrite(_message(None), plain)  # no pixel or links asked for ...
+    assert untracked.html is None and "/click/" not in untracked.text
+    assert untracked.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # ... yet
+    assert verify(SECRET, "ref", untracked.headers["X-DEE-Ref"]) == REF
+    with pytest.raises(ValueError, match="secret is empty"):
+        TrackingSettings(BASE, b"")
 
 
 async def test_the_message_index_is_idempotent_and_finds_replies(database: Database) -> None:
@@ -82,3 +90,21 @@ async def test_the_message_index_is_idempotent_and_finds_replies(database: Datab
     await index.record(sent)  # a retried send writes the same row, no error
     assert await MessageIndex(database).find(["<zzz@x.example>", "<abc234@mail.example>"]) == sent
     assert await index.find(["<unknown@x.example>", "not-a-msg-id"]) is None
+
+
+async def test_without_a_configured_secret_every_process_gets_the_same_stored_one(
+    database: Database,
+) -> None:
+    # Eight processes' worth of first starts (separate engines, so separate
+    # connections): the insert-if-absent must leave them all with the one key.
+    url = database.url.render_as_string(hide_password=False)
+    others = [Database(url, search_path=database.search_path) for _ in range(8)]
+    try:
+        keys = await asyncio.gather(*(signing_key(None, db) for db in others))
+    finally:
+        for db in others:
+            await db.dispose()
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert await signing_key(None, database) == keys[0]  # stored: a restart keeps it
+    assert await signing_key("configured", database) == b"configured"  # configured wins
+    assert await SecretStore(database).get_or_create("another") != keys[0]

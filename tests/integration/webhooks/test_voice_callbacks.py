@@ -1,9 +1,11 @@
-"""Voice: a call placed on the Twilio stand-in, its signed status callback posted back
-over HTTP, ``callOutcome`` routing the run; forged and replayed callbacks refused.
-Vonage's signed callbacks are checked on their JWT."""
+"""Voice: a call placed on the Twilio stand-in, which posts its own signed status
+callbacks and fetches the answer document over HTTP; ``callOutcome`` routes the run;
+forged and replayed callbacks are refused. Vonage's signed callbacks are checked on
+their JWT."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -19,6 +21,7 @@ from dee.engine import Engine
 from dee.webhooks.auth import Refused, check_vonage
 from dee.webhooks.voice_routes import twilio_events
 from tests.integration.channels.standins.twilio_api import AUTH_TOKEN, TwilioStandIn
+from tests.integration.channels.standins.twilio_callbacks import CallScript
 from tests.integration.webhooks.conftest import Receiver
 from tests.integration.webhooks.helpers import CONTACT, VARS, call_plan
 
@@ -27,15 +30,68 @@ def _signed(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> dict[s
     return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)}
 
 
-async def test_a_voicemail_callback_routes_the_run_and_forgeries_are_refused(
-    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn, receiver: Receiver
+@pytest.mark.parametrize(
+    ("answered_by", "spoken"),
+    [
+        # Detection decided at the greeting's start: nothing is said (it would be cut).
+        ("machine_start", None),
+        # After the beep: the voicemail message is left.
+        ("machine_end_beep", "Grace about DEE"),
+    ],
+)
+async def test_the_stand_ins_own_callbacks_route_the_run_on_voicemail(
+    engine: Engine,
+    env: WorkflowEnvironment,
+    twilio: TwilioStandIn,
+    receiver: Receiver,
+    answered_by: str,
+    spoken: str | None,
 ) -> None:
+    twilio.script = CallScript(answered_by=answered_by)
     await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
     run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
     await env.sleep(timedelta(minutes=5))
     [call] = twilio.calls
     status_url = call["StatusCallback"][0]
     assert status_url == f"{receiver.url}/webhooks/voice/twilio/{run.run_id}/call/1"
+    await asyncio.to_thread(twilio.callbacks.wait_finished, 1)
+    made = twilio.callbacks.requests
+    assert [(c.params["CallStatus"], c.status) for c in made] == [
+        ("initiated", 200),
+        ("ringing", 200),
+        ("in-progress", 200),  # the answer document, fetched with AnsweredBy
+        ("in-progress", 200),
+        ("completed", 200),
+    ], [c.body for c in made]
+    twiml = made[2]
+    assert twiml.url == call["Url"][0] and twiml.params["AnsweredBy"] == answered_by
+    if spoken is None:
+        assert "<Say>" not in twiml.body and "<Hangup" in twiml.body
+    else:
+        assert spoken in twiml.body and "<Hangup" in twiml.body
+    await env.sleep(timedelta(hours=2))
+    final = await engine.get_run(run.run_id)
+    assert (final.status, final.outcome) == ("COMPLETED", "voicemail")
+    timeline = await engine.get_timeline(run.run_id)
+    events = [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"]
+    # "completed" repeats the verdict under the same id: a duplicate, not a second event.
+    assert events == [
+        ("voice.voicemail", "ingested"),
+        ("voice.voicemail", "duplicate"),
+        ("voice.completed", "ingested"),
+    ]
+
+
+async def test_forged_and_replayed_callbacks_are_refused(
+    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn, receiver: Receiver
+) -> None:
+    twilio.script = CallScript(answered_by="human")
+    await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
+    run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
+    await env.sleep(timedelta(minutes=5))
+    await asyncio.to_thread(twilio.callbacks.wait_finished, 1)
+    [call] = twilio.calls
+    status_url = call["StatusCallback"][0]
     params = {
         "CallSid": "CA" + "1" * 32,
         "AccountSid": "AC" + "0123456789abcdef" * 2,
@@ -52,21 +108,19 @@ async def test_a_voicemail_callback_routes_the_run_and_forgeries_are_refused(
     other_run = status_url.replace(run.run_id, "run-other")  # a signature is per URL
     moved = await http.post(other_run, data=params, headers=_signed(status_url, params))
     assert moved.status_code == 403
-    good = await http.post(status_url, data=params, headers=_signed(status_url, params))
-    assert good.status_code == 200, good.text
-    replayed = await http.post(status_url, data=params, headers=_signed(status_url, params))
+    # The stand-in's genuine "answered" callback, sent again byte for byte.
+    answered = next(c for c in twilio.callbacks.requests if c.url == status_url
+                    and c.params["CallStatus"] == "in-progress")  # fmt: skip
+    replayed = await http.post(
+        answered.url, data=answered.params, headers={"X-Twilio-Signature": answered.signature}
+    )
     assert replayed.status_code == 403 and "replayed" in replayed.json()["error"]
-    # The answer document Twilio fetches after detection: the voicemail for a machine.
-    answer_url = call["Url"][0]
-    beep = {"CallSid": params["CallSid"], "AnsweredBy": "machine_end_beep"}
-    twiml = await http.post(answer_url, data=beep, headers=_signed(answer_url, beep))
-    assert twiml.status_code == 200 and "<Say>" in twiml.text and "<Hangup" in twiml.text
     await env.sleep(timedelta(hours=2))
     final = await engine.get_run(run.run_id)
-    assert (final.status, final.outcome) == ("COMPLETED", "voicemail")
+    assert (final.status, final.outcome) == ("COMPLETED", "talked")
     timeline = await engine.get_timeline(run.run_id)
-    events = [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"]
-    assert events == [("voice.voicemail", "ingested")]  # the replay and the TwiML added none
+    events = [e.detail["type"] for e in timeline if e.action == "event"]
+    assert "voice.voicemail" not in events  # none of the refused requests got through
 
 
 def test_twilio_statuses_map_to_canonical_events() -> None:

@@ -4,7 +4,9 @@ Documented behaviour reproduced here: the ``X-Postmark-Server-Token`` header is
 required (401, ErrorCode 10); the body must be JSON (422, ErrorCode 402/409); From,
 To, Subject and a body are required (422, ErrorCode 300); From must be a verified
 sender signature (422, ErrorCode 400); an inactive (bounced) recipient is refused
-(422, ErrorCode 406); an unknown message stream is refused (422, ErrorCode 1235).
+(422, ErrorCode 406); an unknown message stream is refused (422, ErrorCode 1235);
+``Metadata`` must be a flat object of string values with unique (case-insensitive)
+keys, at most 10 fields, names up to 20 and values up to 80 characters (422, ErrorCode 403).
 Success is 200 with ``{To, SubmittedAt, MessageID, ErrorCode: 0, Message: "OK"}``.
 """
 
@@ -56,6 +58,7 @@ def _check_body(body: Any) -> dict[str, Any]:
         isinstance(h, dict) and set(h) == {"Name", "Value"} for h in headers
     ):
         raise _unprocessable(403, "Incompatible JSON: Headers is a list of {Name, Value}")
+    _check_metadata(body.get("Metadata", {}))
     sender = parseaddr(body["From"])[1]
     if sender.rpartition("@")[2] != VERIFIED_DOMAIN:
         raise _unprocessable(
@@ -70,6 +73,18 @@ def _check_body(body: Any) -> dict[str, Any]:
     if body.get("MessageStream", "outbound") not in STREAMS:
         raise _unprocessable(1235, "The message stream for the provided 'ID' was not found.")
     return body
+
+
+def _check_metadata(metadata: Any) -> None:
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise _unprocessable(403, "Incompatible JSON: Metadata is an object of string values")
+    if len({k.lower() for k in metadata}) != len(metadata):
+        raise _unprocessable(403, "Metadata keys must be unique (case-insensitive)")
+    # Postmark's documented limits: 10 fields, names up to 20, values up to 80 characters.
+    if len(metadata) > 10 or any(len(k) > 20 or len(v) > 80 for k, v in metadata.items()):
+        raise _unprocessable(403, "Metadata: at most 10 fields, names <= 20, values <= 80 chars")
 
 
 @contextmanager

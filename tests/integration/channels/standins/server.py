@@ -67,6 +67,9 @@ class StandInHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve()
 
+    def do_PUT(self) -> None:
+        self._serve()
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
@@ -80,10 +83,11 @@ class StandInHandler(BaseHTTPRequestHandler):
             status, answer = self.handle_request(recorded)
         except Answer as exc:
             status, answer = exc.status, exc.body
-        payload = json.dumps(answer).encode()
+        payload = b"" if status == 204 else json.dumps(answer).encode()  # 204 has no body
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            if payload:
+                self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -7,6 +7,10 @@ a valid number (400, 21211), ``From`` a number the account owns (400, 21210);
 exactly one of ``Url`` / ``Twiml`` (400, 21205); ``MachineDetection`` and
 ``StatusCallbackEvent`` from their documented values. Success is 201 with the call
 resource as JSON (``sid`` ``CA`` + 32 hex digits, ``status`` ``queued``).
+
+After answering, the stand-in calls the application back as Twilio would (signed
+status callbacks, the answer document with ``AnsweredBy``): see ``twilio_callbacks``;
+``TwilioStandIn.script`` says how the calls go.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from tests.integration.channels.standins.server import (
     StandInHandler,
     serving,
 )
+from tests.integration.channels.standins.twilio_callbacks import (
+    CallbackLog,
+    CallScript,
+    call_back,
+)
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "twilio-auth-token-9a8b"
@@ -41,6 +50,8 @@ class TwilioStandIn:
     url: str
     behaviour: Behaviour
     calls: list[dict[str, list[str]]] = field(default_factory=list)
+    script: CallScript = field(default_factory=CallScript)
+    callbacks: CallbackLog = field(default_factory=CallbackLog)
 
 
 def _bad(code: int, message: str, status: int = 400) -> Answer:
@@ -87,6 +98,7 @@ def _check_form(form: dict[str, list[str]]) -> None:
 def running_twilio() -> Iterator[TwilioStandIn]:
     behaviour = Behaviour()
     calls: list[dict[str, list[str]]] = []
+    standin = TwilioStandIn("", behaviour, calls)
 
     class Handler(StandInHandler):
         def handle_request(self, request: Recorded) -> tuple[int, Any]:
@@ -103,6 +115,10 @@ def running_twilio() -> Iterator[TwilioStandIn]:
             _check_form(form)
             calls.append(form)
             sid = "CA" + uuid.uuid4().hex
+            call_back(
+                standin.callbacks, standin.script, AUTH_TOKEN, sid,
+                {**form, "AccountSid": [ACCOUNT_SID]},
+            )  # fmt: skip
             return 201, {
                 "sid": sid,
                 "account_sid": ACCOUNT_SID,
@@ -119,4 +135,5 @@ def running_twilio() -> Iterator[TwilioStandIn]:
 
     Handler.behaviour = behaviour
     with serving(Handler) as url:
-        yield TwilioStandIn(url, behaviour, calls)
+        standin.url = url
+        yield standin

@@ -8,11 +8,17 @@ a JSON body with ``to`` (a list of phone endpoints, digits without ``+``), ``fro
 ``advanced_machine_detection`` (400 with ``type``/``title``/``detail``/
 ``invalid_parameters``). Success is 201 ``{uuid, status: started, direction:
 outbound, conversation_uuid}``.
+
+``PUT /v1/calls/{uuid}`` modifies a live call (``transfer`` to an inline NCCO is
+what DEE uses to leave a voicemail): same token; an unknown call is 404, a body that
+is not a valid action 400; success is 204. After creating a call the stand-in posts
+the call's signed events to its ``event_url`` (``vonage_events``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +36,7 @@ from tests.integration.channels.standins.server import (
     StandInHandler,
     serving,
 )
+from tests.integration.channels.standins.vonage_events import EventLog, EventScript, report
 
 APPLICATION_ID = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 OWNED_NUMBERS = ("15551234567", "15557654321")
@@ -47,6 +54,9 @@ class VonageStandIn:
     url: str
     behaviour: Behaviour
     calls: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    script: EventScript = field(default_factory=EventScript)
+    events: EventLog = field(default_factory=EventLog)
 
 
 def _bad(detail: str, name: str | None = None) -> Answer:
@@ -118,26 +128,65 @@ def _check_body(body: Any) -> None:
         raise _bad("advanced_machine_detection is invalid", "advanced_machine_detection")
 
 
+_CALL_ACTIONS = {"hangup", "mute", "unmute", "earmuff", "unearmuff", "transfer"}
+
+
+def _check_modify(body: Any) -> None:
+    if not isinstance(body, dict) or body.get("action") not in _CALL_ACTIONS:
+        raise _bad(f"action must be one of {', '.join(sorted(_CALL_ACTIONS))}", "action")
+    if body["action"] != "transfer":
+        return
+    destination = body.get("destination")
+    if not isinstance(destination, dict) or destination.get("type") != "ncco":
+        raise _bad("destination.type must be ncco", "destination")
+    ncco = destination.get("ncco")
+    has_ncco = isinstance(ncco, list) and bool(ncco)
+    if has_ncco == ("url" in destination):
+        raise _bad("destination needs exactly one of ncco and url", "destination")
+    if ncco is not None and not all(
+        isinstance(a, dict) and a.get("action") == "talk" and a.get("text") for a in ncco
+    ):
+        raise _bad("ncco must be a list of actions; talk needs text", "destination.ncco")
+
+
+def _json_body(request: Recorded) -> Any:
+    if "application/json" not in request.headers.get("Content-Type", ""):
+        raise _bad("Content-Type must be application/json")
+    try:
+        return json.loads(request.body)
+    except ValueError:
+        raise _bad("Request body is not valid JSON") from None
+
+
 @contextmanager
 def running_vonage() -> Iterator[VonageStandIn]:
     behaviour = Behaviour()
     calls: list[dict[str, Any]] = []
+    standin = VonageStandIn("", behaviour, calls)
+    live: set[str] = set()
 
     class Handler(StandInHandler):
         def handle_request(self, request: Recorded) -> tuple[int, Any]:
+            modify = re.fullmatch(r"/v1/calls/([^/]+)", request.path)
+            if request.method == "PUT" and modify is not None:
+                _check_token(request)
+                if modify.group(1) not in live:
+                    raise Answer(404, {"title": "Not Found", "detail": "call not found"})
+                body = _json_body(request)
+                _check_modify(body)
+                standin.transfers.append((modify.group(1), body))
+                return 204, None
             if request.method != "POST" or request.path != "/v1/calls":
                 raise Answer(404, {"title": "Not Found", "detail": request.path})
             _check_token(request)
-            if "application/json" not in request.headers.get("Content-Type", ""):
-                raise _bad("Content-Type must be application/json")
-            try:
-                body = json.loads(request.body)
-            except ValueError:
-                raise _bad("Request body is not valid JSON") from None
+            body = _json_body(request)
             _check_body(body)
             calls.append(body)
+            call_uuid = str(uuid.uuid4())
+            live.add(call_uuid)
+            report(standin.events, standin.script, call_uuid, body)
             return 201, {
-                "uuid": str(uuid.uuid4()),
+                "uuid": call_uuid,
                 "status": "started",
                 "direction": "outbound",
                 "conversation_uuid": f"CON-{uuid.uuid4()}",
@@ -148,4 +197,5 @@ def running_vonage() -> Iterator[VonageStandIn]:
 
     Handler.behaviour = behaviour
     with serving(Handler) as url:
-        yield VonageStandIn(url, behaviour, calls)
+        standin.url = url
+        yield standin

@@ -1,0 +1,113 @@
+"""The benchmark harness, cheaply: its report files, and that scenario 1 compares like with like.
+
+Not a timed test: the figures themselves come from ``make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import contracts as c
+from bench.fakes import Call, bench_activities
+from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
+from bench.handwritten import HandWrittenSalesWorkflow
+from bench.overhead import run_input, summarize
+from bench.report import rows, write_all
+from tests.integration.temporal_env import time_skipping_server_path
+from workflows.plan_run import PlanRunWorkflow
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _results() -> dict[str, object]:
+    raw = {
+        "per_round": {
+            "dee": [{"runs_per_second": 10.0, "cpu_per_run": 0.05, "events": 57}],
+            "handwritten": [{"runs_per_second": 11.0, "cpu_per_run": 0.04, "events": 54}],
+        },
+        "ratios": [10 / 11],
+        "cpu_ratios": [1.25],
+    }
+    breakdown = {"dee": {"a": 57}, "dee_without_search_attributes": {"a": 54},
+                 "handwritten": {"a": 54}}  # fmt: skip
+    return {
+        "mode": "test",
+        "when": "now",
+        "overhead": summarize(raw, breakdown),
+        "event_latency": {
+            "p50_ms": 10.0,
+            "p90_ms": 20.0,
+            "p99_ms": 60.0,
+            "met": {"p99": False},
+        },
+        "memory": {
+            "runs": 10,
+            "default_cache": {
+                "rss_idle_mb": 100.0,
+                "rss_with_runs_mb": 110.0,
+                "kb_per_cached_run": 1024.0,
+            },
+            "all_cached": {
+                "rss_idle_mb": 100.0,
+                "rss_with_runs_mb": 110.0,
+                "kb_per_cached_run": 1024.0,
+            },
+        },
+        "skipped": {"audit_append": "PostgreSQL unreachable"},
+    }
+
+
+def test_the_report_writes_json_markdown_and_a_png(tmp_path: Path) -> None:
+    results = _results()
+    json_path, md_path, png_path = write_all(results, tmp_path)
+
+    assert json.loads(json_path.read_text())["overhead"]["ratio_dee_to_handwritten"] == 0.909
+    table = md_path.read_text()
+    assert "| scenario | figure | value | target | met |" in table
+    assert "| 1 overhead | ratio (median of rounds) | 0.909 | >= 0.95 | **no** |" in table
+    assert "| 4 event latency | p99 ms | 60.0 | <= 50 | **no** |" in table
+    assert "Skipped: audit_append: PostgreSQL unreachable" in table
+    assert len(rows(results)) == 10  # six overhead, two latency, two memory rows
+    assert png_path.read_bytes().startswith(PNG_SIGNATURE)
+    assert png_path.stat().st_size > 10_000
+
+
+async def test_the_hand_written_workflow_makes_the_same_activity_calls() -> None:
+    calls: list[Call] = []
+    queue = f"bench-{uuid.uuid4()}"
+    seen: dict[str, list[Call]] = {}
+    async with (
+        await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=time_skipping_server_path()
+        ) as env,
+        Worker(
+            env.client,
+            task_queue=queue,
+            workflows=[PlanRunWorkflow, HandWrittenSalesWorkflow],
+            activities=bench_activities(calls),
+        ),
+    ):
+        for name in (c.WORKFLOW_NAME, HAND_WRITTEN):
+            calls.clear()
+            run_id = f"{name}-{uuid.uuid4().hex[:6]}"
+            result = await env.client.execute_workflow(
+                name,
+                run_input(run_id, 1, search_attributes=False),
+                id=run_id,
+                task_queue=queue,
+                result_type=c.RunResult,
+            )
+            assert (result.status, result.outcome) == ("COMPLETED", "called")
+            seen[name] = list(calls)
+
+    assert seen[c.WORKFLOW_NAME] == seen[HAND_WRITTEN]
+    assert [step for name, step in seen[HAND_WRITTEN] if name.startswith("send")] == [
+        "intro-email",
+        "cold-email",
+        "call",
+    ]
