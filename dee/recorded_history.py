@@ -27,10 +27,12 @@ _RESULT_TYPES: dict[str, type] = {
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """One recorded activity outcome: a result, or a failure's message and type."""
+    """One recorded activity outcome: a result, or a failure's message and type, and
+    when the workflow code handled it (its tick is stamped then)."""
 
     value: Any = None
     failure: tuple[str, str] | None = None
+    at_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,7 @@ def script_of(history: WorkflowHistory) -> Script:
             key = scheduled[done.scheduled_event_id]
             payloads = list(done.result.payloads)
             (value,) = _CONVERT.from_payloads(payloads, [_RESULT_TYPES[key[0]]])
-            results[key].append(Recorded(value))
+            results[key].append(Recorded(value, at_ms=_seen_at(history, event)))
             order.append("a")
         elif kind in (
             "activity_task_failed_event_attributes",
@@ -112,7 +114,8 @@ def script_of(history: WorkflowHistory) -> Script:
             failed = getattr(event, kind)
             info = failed.failure.application_failure_info
             failure = (failed.failure.message, info.type or "ActivityFailure")
-            results[scheduled[failed.scheduled_event_id]].append(Recorded(failure=failure))
+            seen = _seen_at(history, event)
+            results[scheduled[failed.scheduled_event_id]].append(Recorded(None, failure, seen))
             order.append("a")
         elif kind == "workflow_execution_signaled_event_attributes":
             sig = event.workflow_execution_signaled_event_attributes

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import (
+    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowHistory,
@@ -49,6 +50,9 @@ from workflows.plan_run import PlanRunWorkflow
 # Real seconds to wait for the re-executed code to reach a point the history reached
 # (an activity call, the end); longer means it went another way.
 REACH_TIMEOUT = 30.0
+# Real seconds a re-executed activity result may be held back to reach the tick the
+# record handled it in (the activity timeout bounds how long a recorded one took).
+SLOW_RESULT_LIMIT = 65.0
 
 
 def time_skipping_server() -> str:
@@ -73,6 +77,7 @@ class Reexecution:
 
     entries: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    ended: bool = False  # the record ends with the run's completion
 
 
 class _Turns:
@@ -81,7 +86,7 @@ class _Turns:
     def __init__(self, order: Sequence[str]) -> None:
         self._order = list(order)
         self._pos = 0
-        self._lost = False
+        self.lost = False
         self._moved = asyncio.Condition()
 
     async def take(self, kind: str, timeout: float = REACH_TIMEOUT) -> bool:
@@ -90,13 +95,12 @@ class _Turns:
         def ready() -> bool:
             return self._pos >= len(self._order) or self._order[self._pos] == kind
 
-        if self._lost:  # it has gone another way once: do not wait the full time again
+        if self.lost:  # it has gone another way once: do not wait the full time again
             timeout = min(timeout, 1.0)
         async with self._moved:
             try:
                 await asyncio.wait_for(self._moved.wait_for(ready), timeout)
             except TimeoutError:
-                self._lost = True
                 return False
             return True
 
@@ -110,7 +114,9 @@ class _Turns:
         return self._pos >= len(self._order)
 
 
-def _stubs(script: Script, turns: _Turns, shift_ms: int) -> list[Callable[..., Any]]:
+def _stubs(
+    script: Script, turns: _Turns, shift_ms: int, clock: Callable[[int], Awaitable[None]]
+) -> list[Callable[..., Any]]:
     async def answer(name: str, req: Any) -> Any:
         queue = script.results.get(activity_key(name, req))
         if not queue:
@@ -121,6 +127,9 @@ def _stubs(script: Script, turns: _Turns, shift_ms: int) -> list[Callable[..., A
             )
         recorded = queue.popleft()
         await turns.take("a")
+        # The workflow stamps a result with the tick it handles it in: a result that
+        # took time (a slow provider) must come back in that tick here too.
+        await clock(recorded.at_ms)
         await turns.done()
         if recorded.failure is not None:
             message, kind = recorded.failure
@@ -202,11 +211,17 @@ async def _reexecute(
     captured: list[dict[str, Any]] = []
     queue = f"dee-reexecute-{uuid.uuid4()}"
     inp = replace(run_input, search_attributes=False, origin_epoch_ms=new_origin)
+    out.ended = script.completed
+
+    async def clock(at_ms: int) -> None:
+        if at_ms:
+            await _wait_for_time(env, _target_ms(at_ms, inp, origin))
+
     async with Worker(
         env.client,
         task_queue=queue,
         workflows=list(workflows),
-        activities=_stubs(script, turns, shift),
+        activities=_stubs(script, turns, shift, clock),
         interceptors=[capturing_interceptor(captured)],
         workflow_runner=runner or SandboxedWorkflowRunner(),
     ):
@@ -239,6 +254,22 @@ def _target_ms(at_ms: int, inp: c.RunInput, origin: int) -> int:
     return inp.origin_epoch_ms + tick * interval + min(1, interval - 1)
 
 
+async def _wait_for_time(env: WorkflowEnvironment, target_ms: int) -> None:
+    """Wait, in real time, until the server's clock reaches ``target_ms``.
+
+    Used while an activity is in flight, when the test server does not skip time: a
+    result the record shows handled ticks later than it was asked for (a slow send)
+    costs that much real time to re-execute, up to ``SLOW_RESULT_LIMIT``.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SLOW_RESULT_LIMIT
+    while loop.time() < deadline:
+        now_ms = int((await env.get_current_time()).timestamp() * 1000)
+        if now_ms >= target_ms:
+            return
+        await asyncio.sleep(min(0.05, (target_ms - now_ms) / 1000))
+
+
 async def _skip_to(env: WorkflowEnvironment, target_ms: int) -> None:
     now_ms = int((await env.get_current_time()).timestamp() * 1000)
     if target_ms > now_ms:
@@ -258,19 +289,20 @@ async def _deliver(
     for external in script.inputs:
         # Time first: the activity calls that preceded this input may wait on timers.
         await _skip_to(env, _target_ms(external.at_ms, inp, inp.origin_epoch_ms - shift))
-        if not await turns.take("i"):
+        if not await _reach(turns, "i", handle):
             out.problems.append(
                 f"the workflow did not reach the point where {external.kind} "
                 f"{external.name} arrived"
             )
-        if external.kind == "signal":
-            await handle.signal(external.name, external.arg)
-        else:
-            try:
+        try:
+            if external.kind == "signal":
+                await handle.signal(external.name, external.arg)
+            else:
                 await handle.execute_update(external.name, external.arg)
-            except WorkflowUpdateFailedError as exc:
-                cause = exc.cause or exc
-                out.problems.append(f"update {external.name} refused: {cause}")
+        except WorkflowUpdateFailedError as exc:
+            out.problems.append(f"update {external.name} refused: {exc.cause or exc}")
+        except RPCError as exc:  # the re-executed run had already ended
+            out.problems.append(f"{external.kind} {external.name} not delivered: {exc}")
         await turns.done()
 
 
@@ -298,13 +330,28 @@ async def _finish(
     # An open, continued or stopped run: follow it to the history's last event, then
     # until the code has handed over the entries the record has.
     await _skip_to(env, script.end_ms + shift)
-    if not await turns.take("end"):
+    if not await _reach(turns, "end", handle):
         out.problems.append("the workflow did not make every activity call the history has")
     for _ in range(int(REACH_TIMEOUT / 0.05)):
         if max((int(e["seq"]) for e in captured), default=0) >= through_seq:
             return
         await asyncio.sleep(0.05)
     out.problems.append(f"the workflow did not reach audit entry {through_seq}")
+
+
+async def _reach(turns: _Turns, kind: str, handle: WorkflowHandle[Any, c.RunResult]) -> bool:
+    """Wait for ``kind``'s turn, but stop waiting as soon as the re-executed run has
+    closed: code that ended early will never make the calls the record has."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REACH_TIMEOUT
+    while loop.time() < deadline:
+        if await turns.take(kind, timeout=0.5):
+            return True
+        described = await handle.describe()
+        if described.status != WorkflowExecutionStatus.RUNNING:
+            return await turns.take(kind, timeout=0.5)
+    turns.lost = True
+    return False
 
 
 async def _stop(handle: WorkflowHandle[Any, c.RunResult]) -> None:

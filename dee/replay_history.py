@@ -268,9 +268,11 @@ def with_reexecution(
     """``result`` plus where the re-executed workflow code differs from the record.
 
     Only entries past ``after_seq`` are compared (a continued run re-executes from its
-    carried state) and none past the record's last (the record may stop mid-run).
+    carried state), and for a record that stops mid-run none past its last entry.
     """
     last = max((int(e["seq"]) for e in recorded), default=0)
+    if again.ended:  # the record is complete: anything the code adds is a divergence
+        last = max(last, *(int(e["seq"]) for e in again.entries), 0)
     mine = [e for e in recorded if int(e["seq"]) > after_seq]
     theirs = [e for e in again.entries if after_seq < int(e["seq"]) <= last]
     compared = compare_entries(mine, theirs, label="workflow.")
@@ -288,11 +290,25 @@ def with_stored_chain(run: HistoryRun, stored: list[dict[str, Any]]) -> HistoryR
 
     A stored chain that starts at seq 1 is replayed from the run's start, even when
     the history is of a later run of a continue-as-new chain (plan, contact and
-    variables carry over unchanged).
+    variables carry over unchanged). A stored chain that starts later (retention
+    archived its head) can only be replayed from a history whose carried state is
+    exactly where the stored entries begin.
+
+    Raises:
+        DocumentError: the stored chain starts where no recorded state does.
     """
     run_input = run.run_input
-    if stored and stored[0].get("seq") == 1 and run_input.state is not None:
+    first = int(stored[0].get("seq", 1)) if stored else 1
+    if first == 1 and run_input.state is not None:
         run_input = replace(run_input, state=None, chain_seq=0, chain_head=None, unpersisted=[])
+    elif first != 1 and (run_input.state is None or run_input.chain_seq != first - 1):
+        raise DocumentError(
+            [
+                f"run {run_input.run_id}: its stored audit chain starts at seq {first} "
+                "(older entries were archived by retention), and no recorded state starts "
+                "there; replay the run from its archived export and exported history instead"
+            ]
+        )
     return replace(run, run_input=run_input, entries=list(stored))
 
 

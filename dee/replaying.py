@@ -87,9 +87,16 @@ async def _recorded(engine: Engine, run_id: str) -> RecordedRun:
     entries: list[dict[str, Any]]
     if stored and stored[0].get("seq") == 1:
         entries = stored
-    else:  # nothing persisted yet, or only a continued run's tail: ask the history
+    elif run_input.state is None:  # nothing stored: the history holds the whole run
         run: HistoryRun = await decode_history(history, source=f"run {run_id}")
         entries = run.entries
+    else:
+        raise EngineError(
+            [
+                f"run {run_id}: its audit chain from seq 1 is neither stored nor in its "
+                "latest history (it continued as new, or retention archived its head)"
+            ]
+        )
     return RecordedRun(run_id, run_input.contact, entries, run_input.variables)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from interpreter.commands import EventIngested, PolicyDecided, SendCompleted
+from interpreter.commands import EventIngested, OperatorAction, PolicyDecided, SendCompleted
 from interpreter.compiled import CompiledPlan, MachineConfig
 from interpreter.events import Event
 from interpreter.recorded import SENDS, Entry, detail_of, recorded_inputs
@@ -74,9 +74,12 @@ def recorded_world(
     """A run's events and, per step, its first non-default policy or send result.
 
     This is what ``simulate`` takes: the world as the run met it, without the path.
+    A failure an operator retried is not part of that world: the retry's own result
+    is what the step finally met (``simulate`` has no operator to retry it).
     """
     events: list[Event] = []
     results: dict[str, dict[str, Any]] = {}
+    failed: str | None = None  # the step whose failure an operator may retry next
     for inp in recorded_inputs(entries):
         if isinstance(inp, EventIngested):
             events.append(inp.event)
@@ -84,18 +87,48 @@ def recorded_world(
             spec = results.setdefault(inp.step_id, {})
             if "policy" not in spec:
                 spec.update(policy=inp.decision, reason=inp.reason, untilTick=inp.until_tick)
+            failed = inp.step_id if inp.decision == "deny" else failed
         elif isinstance(inp, SendCompleted) and inp.status == "failed":
             results.setdefault(inp.step_id, {}).setdefault("status", "failed")
             results[inp.step_id].setdefault("reason", inp.reason)
+            failed = inp.step_id
+        elif isinstance(inp, OperatorAction) and inp.action == "retry" and failed is not None:
+            results.pop(failed, None)
+            failed = None
     return events, results
 
 
-def _sends(entries: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[tuple[str, int], Any]:
-    """Send attempts keyed by (step, attempt number), with the recorded cost if any."""
+def _ends(entries: Sequence[Entry]) -> list[str]:
+    """How the run ended, in order: a failure an operator retried is not an end."""
+    ends: list[str] = []
+    for e in entries:
+        if e["action"] in ("end", "run"):
+            ends.append(str(e["outcome"]))
+        elif e["action"] == "retry" and e["outcome"] == "accepted" and ends[-1:] == ["failed"]:
+            ends.pop()
+    return ends
+
+
+def _final(entries: Sequence[Entry]) -> bool:
+    """Whether the recorded run had ended (an open or failed run's record stops early)."""
+    for e in entries:
+        action, outcome = e["action"], e["outcome"]
+        if action == "end" or (action, outcome) in (("cancel", "accepted"), ("resolve", "end")):
+            return True
+    return False
+
+
+def _sends(
+    entries: Iterable[tuple[str, str, str, Mapping[str, Any]]],
+) -> dict[tuple[str, int], Any]:
+    """Delivered sends keyed by (step, send number), with the recorded cost if any.
+
+    A failed attempt sent nothing, so it is not a send that could change.
+    """
     out: dict[tuple[str, int], Any] = {}
     counts: Counter[str] = Counter()
-    for sid, action, detail in entries:
-        if action in SENDS:
+    for sid, action, outcome, detail in entries:
+        if action in SENDS and outcome == "delivered":
             counts[sid] += 1
             out[(sid, counts[sid])] = (action, detail.get("cost"))
     return out
@@ -123,10 +156,15 @@ def _compare_run(
 ) -> RunChange:
     events, results = recorded_world(run.entries)
     trace = simulate(plan, run.contact, events, results, run.variables, config=config)
+    simulated = list(trace.entries)
+    if not _final(run.entries) and run.entries:
+        # The run is still open (or waits for an operator): compare only as far as it got.
+        last_tick = max(int(e["tick"]) for e in run.entries)
+        simulated = [e for e in simulated if e.tick <= last_tick]
     path_before = [str(e["step_id"]) for e in run.entries if e["action"] == "enter"]
-    ends_before = [str(e["outcome"]) for e in run.entries if e["action"] in ("end", "run")]
-    path_after = list(trace.path)
-    ends_after = [e.outcome for e in trace.entries if e.action in ("end", "run")]
+    ends_before = _ends(run.entries)
+    path_after = [e.step_id for e in simulated if e.action == "enter"]
+    ends_after = [str(e.outcome) for e in simulated if e.action in ("end", "run")]
     first = next(
         (a for a, b in zip(path_before, path_after, strict=False) if a != b),
         None,
@@ -135,8 +173,10 @@ def _compare_run(
         longer = path_before if len(path_before) > len(path_after) else path_after
         first = longer[min(len(path_before), len(path_after))]
     diverged = first is not None or ends_before != ends_after
-    before = _sends((str(e["step_id"]), str(e["action"]), detail_of(e)) for e in run.entries)
-    after = _sends((e.step_id, e.action, e.detail) for e in trace.entries)
+    before = _sends(
+        (str(e["step_id"]), str(e["action"]), str(e["outcome"]), detail_of(e)) for e in run.entries
+    )
+    after = _sends((e.step_id, e.action, e.outcome, e.detail) for e in simulated)
     changed = len(set(before) ^ set(after))
     cost_before = sum((_cost(v, unit_costs) for v in before.values()), Decimal(0))
     cost_after = sum((_cost(before.get(k, v), unit_costs) for k, v in after.items()), Decimal(0))

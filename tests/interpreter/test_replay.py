@@ -257,3 +257,31 @@ def test_what_if_over_ten_thousand_runs_counts_divergence_sends_and_cost() -> No
     report = changed.as_dict()
     assert report["runs"] == 10_000 and len(report["divergedRuns"]) == opened_only
     assert report["divergedRuns"][0]["firstDivergence"] == "warm-follow-up"
+
+
+def test_what_if_compares_an_open_run_only_as_far_as_it_got() -> None:
+    # Cut at the first wait: the run is still waiting for a reply.
+    entries = _opened()
+    waiting = [e for e in entries if int(e["tick"]) < WAIT]
+    assert ("wait-for-reply", "wait", "started") in [
+        (e["step_id"], e["action"], e["outcome"]) for e in waiting
+    ]
+    assert "check-response" not in [e["step_id"] for e in waiting]
+    open_run = RecordedRun("open", CONTACT, waiting)
+
+    same = what_if([open_run], _own())
+    other = what_if([open_run], _changed(_no_wait))
+
+    assert (same.diverged, same.sends_changed) == (0, 0)
+    assert other.diverged == 1 and other.changes[0].first_divergence == "wait-for-reply"
+
+
+def test_what_if_counts_a_retried_failure_as_what_the_retry_met() -> None:
+    # The intro email failed, an operator retried it, the retry was delivered: on its
+    # own plan the run is no change at all (what-if has no operator, so a failure left
+    # in place would have stopped the simulated run at the intro email).
+    retried = RecordedRun("retried", CONTACT, _drive(_own(), OPERATOR_RUN[:8]))
+
+    report = what_if([retried], _own())
+
+    assert (report.diverged, report.sends_changed) == (0, 0)

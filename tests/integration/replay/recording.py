@@ -7,6 +7,7 @@ replay tests and ``scripts/make_histories.py`` share it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -40,6 +41,18 @@ class Scenario:
     fail_sends: dict[str, str] = field(default_factory=dict)
     policy: dict[str, c.PolicyResponse] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    # Real seconds every send takes (a slow provider): its result is handled ticks later.
+    send_seconds: float = 0.0
+
+
+class _Delay:
+    """Stands where ``FakeWorld.send_gate`` waits: a send that takes real time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.seconds)
 
 
 def sleep(seconds: int) -> Action:
@@ -67,6 +80,8 @@ async def record(
     if isinstance(plan, str):
         plan = load_plan(ROOT / "plans" / plan)
     world = FakeWorld(fail_sends=dict(scenario.fail_sends), policy=dict(scenario.policy))
+    if scenario.send_seconds:
+        world.send_gate = _Delay(scenario.send_seconds)  # type: ignore[assignment]
     run_id = workflow_id or f"{scenario.name}-{uuid.uuid4().hex[:8]}"
     run_input = c.RunInput(
         run_id, "acme", plan.to_document(), plan.content_hash, scenario.contact,

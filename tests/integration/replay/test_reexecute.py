@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 from typer.testing import CliRunner
 
+from activities import contracts as c
 from dee.cli.main import app
 from dee.reexecute import reexecute
 from dee.replay_history import decode_history, read_history, replay_run, with_reexecution
 from interpreter.replay import ReplayResult
+from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 from tests.integration.replay.test_corpus import Unguarded
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"
@@ -104,3 +107,48 @@ async def test_dee_replay_execute_re_executes_an_exported_history_offline() -> N
     assert readable.exit_code == 0, readable.output
     assert "re-executed" in readable.output
     assert json.loads(as_json.output)["identical"] is True
+
+
+async def test_a_result_handled_ticks_after_it_was_asked_for_re_executes_in_its_tick(
+    env: WorkflowEnvironment,
+) -> None:
+    # Every send takes 2.5 s of real time (a slow provider), so the workflow stamps its
+    # result two ticks after it asked; the re-executed run must see it in the same tick.
+    slow = Scenario(
+        "slow-sends",
+        actions=[sleep(3_600), event("o-1", "email.opened", "intro-email"), sleep(4 * DAY)],
+        send_seconds=2.5,
+    )
+    history, chain = await record(env, slow)
+    sent = next(e for e in chain if e["action"] == "send_email")
+    assert sent["tick"] >= 2  # the record really has the late tick
+
+    result = await _reexecuted(env, history)
+
+    assert result.identical, [(d.step, d.field, d.expected, d.actual) for d in result.diffs]
+
+
+@workflow.defn(name=c.WORKFLOW_NAME)
+class EndsAtOnce:
+    """Changed code that ends every run at once: the recorded inputs find it closed."""
+
+    @workflow.run
+    async def run(self, inp: c.RunInput) -> c.RunResult:
+        return c.RunResult(inp.run_id, "COMPLETED", None, 0, "0" * 64)
+
+    @workflow.signal
+    def ingest_event(self, event: c.EventSignal) -> None:
+        pass
+
+
+async def test_code_that_ends_the_run_early_is_a_divergence_not_an_error(
+    env: WorkflowEnvironment,
+) -> None:
+    result = await _reexecuted(
+        env, read_history(HISTORIES / "sales-opened.json"), workflows=(EndsAtOnce,)
+    )
+
+    assert not result.identical
+    problems = [d.actual for d in result.diffs if d.field == "workflow.reexecution"]
+    assert any("signal ingest_event not delivered" in str(p) for p in problems), problems
+    assert ("intro-email", "workflow.visit") in [(d.step, d.field) for d in result.diffs]

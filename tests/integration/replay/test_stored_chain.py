@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from dee.errors import DocumentError
 from dee.replay_history import decode_history, replay_run, with_stored_chain
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 
@@ -50,3 +52,10 @@ async def test_a_continued_run_replays_from_its_start_against_the_whole_chain() 
     result = replay_run(with_stored_chain(latest, whole))
     assert result.identical
     assert result.steps[1].id == "first" and result.steps[-1].id == "done"
+
+
+async def test_a_stored_chain_whose_head_was_archived_is_refused_by_name() -> None:
+    run = await decode_history(_load("sales-opened.json"))
+
+    with pytest.raises(DocumentError, match=r"stored audit chain starts at seq 3 \(older"):
+        with_stored_chain(run, run.entries[2:])
