@@ -22,10 +22,11 @@ keeps no state. The texts are what the call speaks anyway; Twilio sees them eith
 Vonage voicemail: Vonage reports the machine-detection verdict and the beep as events
 and has no answer-document fetch, so the receiver leaves the voicemail message by
 transferring the live call to a new NCCO. The text rides in the call's event URL as
-a query parameter; Vonage signs only the body of its callbacks, not the URL, so the
-parameter carries DEE's own HMAC (the webhook signing key, bound to the status path),
-and the receiver never speaks a text it did not sign (``signed_voicemail_url`` /
-``verified_voicemail``).
+a query parameter, with a flag saying the call uses machine detection (so the
+receiver waits for the verdict instead of reporting ``answered``); Vonage signs only
+the body of its callbacks, not the URL, so the parameters carry DEE's own HMAC (the
+webhook signing key, bound to the status path), and the receiver never speaks a text
+it did not sign (``signed_event_url`` / ``verified_event_params``).
 """
 
 from __future__ import annotations
@@ -42,11 +43,14 @@ from twilio.twiml.voice_response import VoiceResponse  # type: ignore[import-unt
 # Route templates for the receiver, in the {name} syntax most routers accept.
 VOICE_STATUS_ROUTE = "/webhooks/voice/{provider}/{run_id}/{step_id}/{visit}"
 VOICE_ANSWER_ROUTE = VOICE_STATUS_ROUTE + "/answer"
+VOICE_PATH_PREFIX = "/webhooks/voice/"
 # Query parameters of the answer document URL.
 SCRIPT_PARAM = "script"
 VOICEMAIL_PARAM = "voicemail"
 VOICEMAIL_SIGNATURE_PARAM = "voicemail_sig"
-_VOICEMAIL_MAC_VERSION = b"dee-voicemail-v1"
+MACHINE_DETECTION_PARAM = "amd"
+# v2 signs the machine-detection flag too; v1 URLs (text only) are no longer accepted.
+_EVENT_MAC_VERSION = b"dee-voice-event-v2"
 # Twilio's AnsweredBy values that mean a machine is listening after its greeting.
 _MACHINE_AFTER_GREETING = frozenset(
     {"machine_end_beep", "machine_end_silence", "machine_end_other"}
@@ -123,40 +127,70 @@ def answer_twiml(query: Mapping[str, str], answered_by: str | None) -> str:
     return str(response)
 
 
-def _voicemail_mac(key: bytes, path: str, text: str) -> str:
-    message = b"\x00".join((_VOICEMAIL_MAC_VERSION, path.encode(), text.encode()))
+def canonical_voice_path(path: str) -> str:
+    """``path`` from ``/webhooks/voice/`` on: what the public URL and the receiver share.
+
+    A public URL may carry a path prefix (``https://example.com/dee``) that a reverse
+    proxy strips, or not, before the receiver sees the request; signing and checking
+    only the route's own part makes both agree either way. Run and step are quoted
+    without ``/``, so the last occurrence of the prefix is the route's.
+    """
+    at = path.rfind(VOICE_PATH_PREFIX)
+    return path[at:] if at >= 0 else path
+
+
+def _event_mac(key: bytes, path: str, voicemail: str | None) -> str:
+    # The flag and the text's presence are in the MAC: neither can be added or dropped.
+    text = b"-" if voicemail is None else b"+" + voicemail.encode()
+    message = b"\x00".join((_EVENT_MAC_VERSION, canonical_voice_path(path).encode(), text))
     digest = hmac.new(key, message, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def signed_voicemail_url(status_url: str, voicemail: str, key: bytes) -> str:
-    """``status_url`` with the voicemail text and its HMAC (bound to the URL's path).
+@dataclass(frozen=True)
+class SignedEventParams:
+    """What DEE signed into a Vonage event URL: machine detection, the voicemail text."""
+
+    machine_detection: bool = False
+    voicemail: str | None = None
+
+
+def signed_event_url(status_url: str, key: bytes, voicemail: str | None = None) -> str:
+    """``status_url`` marked as a machine-detection call, with the voicemail text if any.
+
+    The parameters carry an HMAC bound to the route's path (``canonical_voice_path``).
 
     Raises:
         ValueError: ``key`` is empty.
     """
     if not key:
         raise ValueError("the callback signing key is empty")
-    mac = _voicemail_mac(key, urlsplit(status_url).path, voicemail)
-    query = urlencode({VOICEMAIL_PARAM: voicemail, VOICEMAIL_SIGNATURE_PARAM: mac})
-    return f"{status_url}?{query}"
+    params = {MACHINE_DETECTION_PARAM: "1"}
+    if voicemail is not None:
+        params[VOICEMAIL_PARAM] = voicemail
+    params[VOICEMAIL_SIGNATURE_PARAM] = _event_mac(key, urlsplit(status_url).path, voicemail)
+    return f"{status_url}?{urlencode(params)}"
 
 
-def verified_voicemail(path: str, query: Mapping[str, str], key: bytes) -> str | None:
-    """The voicemail text a status URL carries, ``None`` when it carries none.
+def verified_event_params(path: str, query: Mapping[str, str], key: bytes) -> SignedEventParams:
+    """What an event URL carries, checked: nothing signed means no machine detection.
 
-    ``path`` is the request's path as sent (still percent-encoded).
+    ``path`` is the request's path as sent (still percent-encoded), with or without
+    the public URL's prefix.
 
     Raises:
-        ValueError: The text is there but its signature is missing or wrong.
+        ValueError: A parameter is there but its signature is missing, not ASCII or wrong.
     """
-    text = query.get(VOICEMAIL_PARAM)
-    if text is None:
-        return None
+    signed = (MACHINE_DETECTION_PARAM, VOICEMAIL_PARAM, VOICEMAIL_SIGNATURE_PARAM)
+    if not any(name in query for name in signed):
+        return SignedEventParams()
+    voicemail = query.get(VOICEMAIL_PARAM)
     given = query.get(VOICEMAIL_SIGNATURE_PARAM, "")
-    if not hmac.compare_digest(given, _voicemail_mac(key, path, text)):
-        raise ValueError(f"the {VOICEMAIL_PARAM!r} parameter is not signed by DEE")
-    return text
+    # Ours are ASCII; compare_digest raises TypeError on any other str.
+    genuine = given.isascii() and hmac.compare_digest(given, _event_mac(key, path, voicemail))
+    if not genuine or query.get(MACHINE_DETECTION_PARAM) != "1":
+        raise ValueError("the event URL's parameters are not signed by DEE")
+    return SignedEventParams(machine_detection=True, voicemail=voicemail)
 
 
 def script_twiml(script: str) -> str:
@@ -168,18 +202,22 @@ def script_twiml(script: str) -> str:
 
 
 __all__ = [
+    "MACHINE_DETECTION_PARAM",
     "SCRIPT_PARAM",
     "VOICEMAIL_PARAM",
     "VOICEMAIL_SIGNATURE_PARAM",
     "VOICE_ANSWER_ROUTE",
+    "VOICE_PATH_PREFIX",
     "VOICE_STATUS_ROUTE",
+    "SignedEventParams",
     "VoiceCallbackTarget",
     "answer_twiml",
     "answer_url",
+    "canonical_voice_path",
     "parse_voice_path",
     "script_twiml",
-    "signed_voicemail_url",
-    "verified_voicemail",
+    "signed_event_url",
+    "verified_event_params",
     "voice_status_path",
     "voice_status_url",
 ]

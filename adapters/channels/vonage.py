@@ -13,8 +13,9 @@ asks for advanced machine detection in beep mode, and the receiver learns
 ``human``/``machine`` and the beep from the events. Vonage gives no TwiML-like fetch
 carrying the detection result, so the voicemail message is left by the receiver:
 at the beep it transfers the live call to a new NCCO that speaks the message
-(``play_voicemail``, ``PUT /v1/calls/{uuid}``). The text travels in the event URL,
-signed with the call's ``callback_key`` (``callbacks.signed_voicemail_url``).
+(``play_voicemail``, ``PUT /v1/calls/{uuid}``). The text travels in the event URL
+with a flag marking the call as a detection call, both signed with the call's
+``callback_key`` (``callbacks.signed_event_url``).
 
 Errors: 401/403 and other 4xx (but 429) are ``ChannelRejected`` with Vonage's
 ``title``/``detail``; 429, 5xx, connection failures and timeouts are
@@ -34,7 +35,7 @@ import httpx
 import jwt
 
 from adapters.channels.base import SendReceipt, VoiceCall
-from adapters.channels.callbacks import signed_voicemail_url
+from adapters.channels.callbacks import signed_event_url
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
 
 DEFAULT_BASE_URL = "https://api.nexmo.com"
@@ -93,6 +94,11 @@ class VonageVoiceChannel:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` has run (the channel cannot be used after)."""
+        return self._client.is_closed
 
     async def place_call(self, call: VoiceCall) -> SendReceipt:
         """Create the call once.
@@ -179,15 +185,7 @@ def _body(call: VoiceCall) -> dict[str, Any]:
         "length_timer": call.max_duration_seconds,
     }
     if call.status_callback_url is not None:
-        event_url = call.status_callback_url
-        if call.detect_voicemail and call.voicemail_text:
-            if not call.callback_key:
-                raise ChannelRejected(
-                    "Vonage: a voicemail message needs a callback signing key",
-                    code="vonage_no_callback_key",
-                )
-            event_url = signed_voicemail_url(event_url, call.voicemail_text, call.callback_key)
-        body["event_url"] = [event_url]
+        body["event_url"] = [_event_url(call, call.status_callback_url)]
         body["event_method"] = "POST"
     if call.detect_voicemail:
         body["advanced_machine_detection"] = {
@@ -196,6 +194,22 @@ def _body(call: VoiceCall) -> dict[str, Any]:
             "beep_timeout": _BEEP_TIMEOUT_SECONDS,
         }
     return body
+
+
+def _event_url(call: VoiceCall, status_url: str) -> str:
+    text = call.voicemail_text or None
+    if not call.detect_voicemail:
+        return status_url
+    if not call.callback_key:
+        if text is not None:  # an unsigned text would be a text anyone could make us say
+            raise ChannelRejected(
+                "Vonage: a voicemail message needs a callback signing key",
+                code="vonage_no_callback_key",
+            )
+        # Unmarked, the receiver reports "answered" as for a call without detection.
+        return status_url
+    # Marked as a detection call, so the receiver waits for the human/machine verdict.
+    return signed_event_url(status_url, call.callback_key, text)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

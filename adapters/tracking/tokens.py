@@ -71,8 +71,11 @@ def verify(secret: bytes, purpose: str, token: str, bound: str = "") -> Ref:
     """The reference a genuine token carries.
 
     Raises:
-        InvalidToken: with the reason (malformed, or a signature that does not match).
+        InvalidToken: with the reason (malformed or not ASCII, or a signature that does
+            not match).
     """
+    if not token.isascii():  # ours never are; compare_digest would raise on such a str
+        raise InvalidToken("token is not ASCII (not a token of ours)")
     payload, dot, mac = token.partition(".")
     if not dot or not payload or not mac:
         raise InvalidToken("token is not of the form <payload>.<signature>")

@@ -1,13 +1,17 @@
-"""The ASGI application: routes, the one error handler, and how to serve it.
+"""The ASGI application: routes, the error handlers, and how to serve it.
 
-Every refusal is a JSON ``{"error": ...}`` with a 4xx status naming what was wrong,
-and nothing was ingested for it. Handlers share nothing mutable but the replay
-memory, so a bad request cannot disturb a good one arriving beside it.
+Every refusal is a JSON ``{"error": ...}`` naming what was wrong, and nothing was
+ingested for it: 4xx for the request's fault, 503 when DEE cannot take the event now
+(Temporal or the database unreachable, an endpoint not configured), so the provider
+retries. Handlers share nothing mutable but the replay memory and the voice channel,
+so a bad request cannot disturb a good one arriving beside it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import uvicorn
 from starlette.applications import Starlette
@@ -15,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.storage import DatabaseUnavailable
 from adapters.tracking import MessageIndex
 from dee.engine import Engine
 from dee.webhooks import email_routes, voice_routes
@@ -30,21 +35,37 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": exc.message}, status_code=exc.status)
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    # Reads outside ``Receiver.ingest`` (the reply index, consent) can meet it too.
+    log.warning("database unavailable for %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"error": f"the database is unavailable: {exc}"}, status_code=503)
+
+
 async def _health(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
 def create_app(engine: Engine) -> Starlette:
     """The receiver for ``engine`` (its configuration's ``webhooks`` and credentials)."""
+    receiver = Receiver(engine, engine.config, MessageIndex(engine.database))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:  # the voice channel's connection pool, if a voicemail built it
+            await receiver.aclose()
+
     app = Starlette(
         routes=[
             Route("/webhooks/health", _health, methods=["GET"]),
             *email_routes.routes,
             *voice_routes.routes,
         ],
-        exception_handlers={Refused: _refused},
+        exception_handlers={Refused: _refused, DatabaseUnavailable: _unavailable},
+        lifespan=lifespan,
     )
-    app.state.receiver = Receiver(engine, engine.config, MessageIndex(engine.database))
+    app.state.receiver = receiver
     return app
 
 
@@ -56,7 +77,7 @@ def server(engine: Engine, *, host: str | None = None, port: int | None = None) 
         host=host or hooks.host,
         port=port or hooks.port,
         log_level="warning",
-        lifespan="off",
+        lifespan="on",
     )
     return uvicorn.Server(config)
 

@@ -38,16 +38,28 @@ def forbidden(message: str) -> Refused:
     return Refused(403, message)
 
 
+def disabled(setting: str) -> Refused:
+    """An endpoint whose credentials are not configured: 503, not 403.
+
+    The fault is ours, not the caller's, and providers give up on a 403 (Postmark
+    stops retrying) but retry a 503, so events survive until the setting is fixed.
+    """
+    return Refused(503, f"endpoint disabled: {setting} is not set")
+
+
 def check_basic_auth(header: str | None, username: str | None, password: str | None) -> None:
-    """Raises ``Refused`` (403) unless ``header`` carries exactly the configured pair."""
+    """Raises ``Refused`` (403) unless ``header`` carries exactly the configured pair.
+
+    503 when no pair is configured (``disabled``).
+    """
     if not username or not password:
-        raise forbidden("endpoint disabled: webhooks.username and webhooks.password are not set")
+        raise disabled("webhooks.username or webhooks.password")
     scheme, _, encoded = (header or "").partition(" ")
     if scheme.lower() != "basic" or not encoded:
         raise forbidden("missing basic-auth credentials")
     try:
         given_user, colon, given_password = base64.b64decode(encoded).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, non-ASCII input and undecodable bytes alike
         raise forbidden("malformed basic-auth credentials") from None
     ok_user = hmac.compare_digest(given_user.encode(), username.encode())
     ok_password = hmac.compare_digest(given_password.encode(), password.encode())
@@ -60,7 +72,7 @@ def check_twilio(
 ) -> None:
     """Raises ``Refused`` (403) unless Twilio signed ``url`` + ``params`` with the token."""
     if not auth_token:
-        raise forbidden("endpoint disabled: channels.voice.twilioAuthToken is not set")
+        raise disabled("channels.voice.twilioAuthToken")
     if not signature:
         raise forbidden("missing X-Twilio-Signature")
     if not RequestValidator(auth_token).validate(url, dict(params), signature):
@@ -78,7 +90,7 @@ def check_vonage(secret: str | None, authorization: str | None, body: bytes, now
         Refused: 403 naming the failed check.
     """
     if not secret:
-        raise forbidden("endpoint disabled: webhooks.vonageSignatureSecret is not set")
+        raise disabled("webhooks.vonageSignatureSecret")
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or token.count(".") != 2:
         raise forbidden("missing Vonage bearer token")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -26,6 +27,7 @@ from dee.webhooks.parsing import (
 from dee.webhooks.postmark_events import POSTMARK_EVENTS_ROUTE, postmark_events
 from dee.webhooks.receiver import Receiver, accepted
 
+log = logging.getLogger(__name__)
 INBOUND_ROUTE = "/webhooks/email/inbound"
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache"}
@@ -57,8 +59,15 @@ async def click(request: Request) -> Response:
     digest = hashlib.sha256(target.encode()).hexdigest()[:16]
     event_id = f"email.clicked:{ref.run_id}:{ref.step_id}:{ref.visit}:{digest}"
     if event_id not in receiver.guard:
-        await receiver.ingest(ref.run_id, ref.step_id, "email.clicked", event_id, {"url": target})
-        receiver.guard.remember(event_id)
+        try:
+            data = {"url": target}
+            await receiver.ingest(ref.run_id, ref.step_id, "email.clicked", event_id, data)
+            receiver.guard.remember(event_id)
+        except Exception:
+            # A person is waiting for the page, and the target is ours (signed): send
+            # them on. No one retries a browser's request, so this click's event is
+            # lost (a later click of the same link records it).
+            log.warning("click on %s not recorded for run %s", target, ref.run_id, exc_info=True)
     return RedirectResponse(target, status_code=302, headers=NO_STORE)
 
 

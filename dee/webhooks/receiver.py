@@ -3,20 +3,39 @@
 Routes authenticate and parse; this resolves the run (an unknown run is a 404, never
 an event for somebody else) and signals the event under a stable id, so a provider's
 retry of the same event is a recorded duplicate, not a second event.
+
+Failures that are not the request's fault (Temporal or the database unreachable)
+answer 503: providers retry 5xx but drop an event answered with a 4xx.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from adapters.storage import RunRecord, StorageError, UnknownRun
+from temporalio.service import RPCError, RPCStatusCode
+
+from adapters.channels import VoiceChannel
+from adapters.storage import DatabaseUnavailable, RunRecord, StorageError, UnknownRun
 from adapters.tracking import InvalidToken, MessageIndex, Ref, signing_key, verify
+from dee.channels import voice_channel
 from dee.config import EngineConfig
 from dee.engine import Engine, IngestedEvent
 from dee.errors import EngineError
 from dee.webhooks.auth import Refused, ReplayGuard, forbidden
+
+log = logging.getLogger(__name__)
+
+
+def _temporal_unreachable(exc: EngineError) -> bool:
+    # Engine.ingest_event wraps the signal's RPCError (``from None`` keeps it as the
+    # context). A refused argument is the event's fault; anything else is Temporal's.
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, RPCError) and cause.status != RPCStatusCode.INVALID_ARGUMENT
 
 
 @dataclass
@@ -28,6 +47,28 @@ class Receiver:
     index: MessageIndex
     guard: ReplayGuard = field(default_factory=ReplayGuard)
     _key: bytes | None = field(default=None, repr=False)
+    _voice: VoiceChannel | None = field(default=None, init=False, repr=False)
+    _voice_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def voice(self) -> VoiceChannel:
+        """The configured voice channel, built on first use and kept (one pool).
+
+        Raises:
+            DocumentError: The voice configuration is incomplete or unusable.
+        """
+        async with self._voice_lock:
+            if self._voice is None:
+                # Building it may read the private key file: not on the event loop.
+                cfg = self.config.channels.voice
+                self._voice = await asyncio.to_thread(voice_channel, cfg, Decimal(0))
+        return self._voice
+
+    async def aclose(self) -> None:
+        """Close the voice channel's connection pool, if one was built."""
+        voice, self._voice = self._voice, None
+        aclose = getattr(voice, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
     async def signing_key(self) -> bytes:
         """The key the worker signs with: configured, or the one stored in the database.
@@ -53,6 +94,8 @@ class Receiver:
             return await self.engine.runs.get(run_id)
         except UnknownRun:
             raise Refused(404, f"unknown run {run_id!r}") from None
+        except DatabaseUnavailable as exc:
+            raise Refused(503, f"cannot look up run {run_id!r}: {exc}") from None
 
     async def ingest(
         self,
@@ -62,7 +105,12 @@ class Receiver:
         event_id: str,
         data: Mapping[str, Any] | None = None,
     ) -> IngestedEvent:
-        """Signal one event to its run. 404: unknown run; 422: the engine refused it."""
+        """Signal one event to its run.
+
+        Raises:
+            Refused: 404 unknown run; 422 the engine refused the event; 503 Temporal or
+                the database cannot be reached (the provider should retry).
+        """
         record = await self.run(run_id)
         try:
             return await self.engine.ingest_event(
@@ -74,7 +122,14 @@ class Receiver:
                 event_id=event_id,
             )
         except EngineError as exc:
-            raise Refused(422, "; ".join(exc.lines)) from None
+            status = 503 if _temporal_unreachable(exc) else 422
+            raise Refused(status, "; ".join(exc.lines)) from None
+        except DatabaseUnavailable as exc:
+            raise Refused(503, f"cannot record the event: {exc}") from None
+        except RuntimeError as exc:
+            # temporalio raises a bare RuntimeError when its client cannot connect at all.
+            log.warning("event %s for run %s not signalled", event_id, run_id, exc_info=True)
+            raise Refused(503, f"cannot reach Temporal: {exc}") from None
 
 
 def accepted(events: list[IngestedEvent]) -> dict[str, Any]:

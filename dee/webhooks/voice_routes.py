@@ -16,13 +16,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.channels.callbacks import answer_twiml, parse_voice_path
+from adapters.channels.callbacks import (
+    VOICE_PATH_PREFIX,
+    answer_twiml,
+    canonical_voice_path,
+    parse_voice_path,
+)
 from dee.webhooks.auth import Refused, check_twilio, forbidden
-from dee.webhooks.parsing import bad_request, form_fields, text_field
+from dee.webhooks.parsing import MAX_CALLBACK_BYTES, bad_request, form_fields, text_field
 from dee.webhooks.receiver import Receiver, accepted
 from dee.webhooks.vonage_events import vonage_event
 
-PREFIX = "/webhooks/voice/"
+PREFIX = VOICE_PATH_PREFIX
 TWILIO_STATUS = {
     "in-progress": "voice.answered",
     "answered": "voice.answered",
@@ -60,10 +65,19 @@ def twilio_events(fields: dict[str, str]) -> list[tuple[str, str]]:
     return events
 
 
+def _raw_path(request: Request) -> str:
+    """The path as sent (percent-encoded), from the route's prefix on.
+
+    Behind a proxy that keeps a public prefix (a mount, ``root_path``) the raw path
+    still carries it; the route's part is the same either way.
+    """
+    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    return canonical_voice_path(raw)
+
+
 def _target(request: Request) -> tuple[str, str, str, int, bool]:
     """Provider, run, step, visit and whether it is the answer document, from the raw path."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    parts = raw.decode("latin-1").removeprefix(PREFIX).split("/")
+    parts = _raw_path(request).removeprefix(PREFIX).split("/")
     answer = len(parts) == 5 and parts[4] == "answer"
     if len(parts) != 4 and not answer:
         raise Refused(404, f"no voice callback at {request.url.path}")
@@ -76,7 +90,7 @@ def _target(request: Request) -> tuple[str, str, str, int, bool]:
 
 def _public_url(request: Request, receiver: Receiver) -> str:
     """The URL as the provider called it (what it signed), behind any proxy."""
-    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    raw = _raw_path(request)
     query = request.scope.get("query_string", b"").decode("latin-1")
     base = receiver.config.webhooks.public_url.rstrip("/")
     return base + raw + (f"?{query}" if query else "")
@@ -95,7 +109,7 @@ async def voice_callback(request: Request) -> Response:
 async def _twilio(
     request: Request, receiver: Receiver, run_id: str, step_id: str, answer: bool
 ) -> Response:
-    fields = await form_fields(request) if request.method == "POST" else {}
+    fields = await form_fields(request, MAX_CALLBACK_BYTES) if request.method == "POST" else {}
     signature = request.headers.get("x-twilio-signature")
     token = receiver.config.channels.voice.twilio_auth_token
     check_twilio(token, _public_url(request, receiver), fields, signature)

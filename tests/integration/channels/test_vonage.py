@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -11,7 +12,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.channels import ChannelRejected, ChannelUnavailable, VoiceCall
-from adapters.channels.callbacks import verified_voicemail
+from adapters.channels.callbacks import (
+    SignedEventParams,
+    signed_event_url,
+    verified_event_params,
+)
 from adapters.channels.vonage import VonageVoiceChannel
 from tests.integration.channels.standins import vonage_api
 from tests.integration.channels.standins.vonage_api import VonageStandIn, running_vonage
@@ -94,16 +99,41 @@ async def test_voicemail_detection_asks_for_beep_detection(
         "mode": "detect_beep",
         "beep_timeout": 45,
     }
-    # The voicemail text rides in the event URL, signed for that path only.
+    # The voicemail text rides in the event URL with the detection flag, signed for that
+    # path only.
     url = urlsplit(vonage.calls[0]["event_url"][0])
     assert f"{url.scheme}://{url.netloc}{url.path}" == EVENT_URL
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
-    assert verified_voicemail(url.path, query, KEY) == "Sorry we missed you."
+    expected = SignedEventParams(machine_detection=True, voicemail="Sorry we missed you.")
+    assert verified_event_params(url.path, query, KEY) == expected
+    for forged in (
+        {**query, "voicemail": "Send money."},
+        {k: v for k, v in query.items() if k != "voicemail"},  # the text dropped
+        {**query, "voicemail_sig": "\u00e9" * 22},  # not ASCII: refused, not a TypeError
+    ):
+        with pytest.raises(ValueError, match="not signed by DEE"):
+            verified_event_params(url.path, forged, KEY)
     with pytest.raises(ValueError, match="not signed by DEE"):
-        verified_voicemail(url.path, {**query, "voicemail": "Send money."}, KEY)
-    with pytest.raises(ValueError, match="not signed by DEE"):
-        verified_voicemail(url.path.replace("/r1/", "/r2/"), query, KEY)
-    assert verified_voicemail(url.path, {}, KEY) is None
+        verified_event_params(url.path.replace("/r1/", "/r2/"), query, KEY)
+    assert verified_event_params(url.path, {}, KEY) == SignedEventParams()
+
+
+async def test_detection_without_a_message_still_marks_the_event_url(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    await channel.place_call(dataclasses.replace(_call(detect=True), voicemail_text=None))
+    url = urlsplit(vonage.calls[0]["event_url"][0])
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert "voicemail" not in query
+    assert verified_event_params(url.path, query, KEY) == SignedEventParams(True, None)
+
+
+def test_the_signature_ignores_a_public_path_prefix() -> None:
+    """A proxy may strip the public URL's prefix, or pass it on: both verify."""
+    signed = signed_event_url("https://example.com/dee/webhooks/voice/vonage/r1/call/0", KEY, "Hi.")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(signed).query).items()}
+    for seen in ("/dee/webhooks/voice/vonage/r1/call/0", "/webhooks/voice/vonage/r1/call/0"):
+        assert verified_event_params(seen, query, KEY).voicemail == "Hi."
 
 
 async def test_a_voicemail_without_a_signing_key_is_refused(channel: VonageVoiceChannel) -> None:

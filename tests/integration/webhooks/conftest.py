@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from dee.config import (
@@ -48,10 +51,11 @@ USER, PASSWORD = "postmark", "inbound-pass"
 
 @dataclass
 class Receiver:
-    """The running receiver: its base URL and an HTTP client for it."""
+    """The running receiver: its base URL, an HTTP client for it, and the ASGI app."""
 
     url: str
     http: httpx.AsyncClient
+    app: Any = None
 
 
 @pytest.fixture(scope="module")
@@ -120,20 +124,27 @@ async def engine(env: WorkflowEnvironment, config: EngineConfig) -> AsyncIterato
         await engine.close()
 
 
-@pytest.fixture
-async def receiver(engine: Engine, port: int) -> AsyncIterator[Receiver]:
-    """``dee webhooks`` as deployed: uvicorn over a real socket, in this event loop."""
-    uv = server(engine, host="127.0.0.1", port=port)
+@asynccontextmanager
+async def serving(uv: uvicorn.Server, base: str) -> AsyncIterator[Receiver]:
+    """Run ``uv`` in this event loop until the block ends (then shut it down)."""
     task = asyncio.create_task(uv.serve())
     for _ in range(200):
         if uv.started:
             break
         await asyncio.sleep(0.02)
     assert uv.started, "uvicorn did not start"
-    base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            yield Receiver(base, http)
+            yield Receiver(base, http, uv.config.app)
     finally:
         uv.should_exit = True
         await task
+
+
+@pytest.fixture
+async def receiver(engine: Engine, port: int) -> AsyncIterator[Receiver]:
+    """``dee webhooks`` as deployed: uvicorn over a real socket, in this event loop."""
+    async with serving(
+        server(engine, host="127.0.0.1", port=port), f"http://127.0.0.1:{port}"
+    ) as r:
+        yield r

@@ -9,13 +9,20 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.channels.vonage import VonageVoiceChannel
 from dee.config import EngineConfig, VoiceConfig
 from dee.engine import Engine
+from dee.webhooks import create_app, server
 from tests.integration.channels.standins import vonage_api
 from tests.integration.channels.standins.vonage_api import VonageStandIn, running_vonage
 from tests.integration.channels.standins.vonage_events import (
@@ -23,7 +30,7 @@ from tests.integration.channels.standins.vonage_events import (
     EventScript,
     signed,
 )
-from tests.integration.webhooks.conftest import Receiver
+from tests.integration.webhooks.conftest import Receiver, serving
 from tests.integration.webhooks.helpers import CONTACT, VARS, call_plan
 
 VOICEMAIL = "Hi Ada, it's Grace about DEE. I'll follow up by email. Thanks!"
@@ -36,7 +43,13 @@ def vonage() -> Iterator[VonageStandIn]:
 
 
 @pytest.fixture
-def config(config: EngineConfig, vonage: VonageStandIn) -> EngineConfig:
+def prefix() -> str:
+    """A path the public URL adds before ``/webhooks`` (a reverse proxy's mount point)."""
+    return ""
+
+
+@pytest.fixture
+def config(config: EngineConfig, vonage: VonageStandIn, prefix: str) -> EngineConfig:
     vonage.calls.clear()
     vonage.transfers.clear()
     vonage.events.clear()
@@ -46,7 +59,10 @@ def config(config: EngineConfig, vonage: VonageStandIn) -> EngineConfig:
         vonage_private_key=vonage_api.PRIVATE_KEY_PEM,
         vonage_base_url=vonage.url,
     )
-    hooks = config.webhooks.model_copy(update={"vonage_signature_secret": SIGNATURE_SECRET})
+    public_url = config.webhooks.public_url + prefix
+    hooks = config.webhooks.model_copy(
+        update={"vonage_signature_secret": SIGNATURE_SECRET, "public_url": public_url}
+    )
     channels = config.channels.model_copy(update={"voice": voice})
     return config.model_copy(update={"channels": channels, "webhooks": hooks})
 
@@ -62,24 +78,27 @@ async def _call(engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn)
     return run.run_id
 
 
-async def test_a_machine_gets_the_voicemail_and_the_run_routes_on_it(
-    engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn, receiver: Receiver
+def _played(answer: str) -> bool:
+    return bool(json.loads(answer)["voicemailPlayed"])
+
+
+async def _check_voicemail_left(
+    engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn, run_id: str
 ) -> None:
-    vonage.script = EventScript(answered_by="machine")
-    run_id = await _call(engine, env, vonage)
-    [created] = vonage.calls
-    assert created["event_url"][0].startswith(f"{receiver.url}/webhooks/voice/vonage/{run_id}/")
     answers = [(e.body["status"], e.body.get("sub_state"), e.status) for e in vonage.events.events]
-    assert answers == [
-        ("started", None, 200),
-        ("ringing", None, 200),
-        ("answered", None, 200),
-        ("machine", None, 200),
-        ("machine", "beep_start", 200),
-        ("completed", None, 200),
-    ], [e.answer for e in vonage.events.events]
-    played = [json.loads(e.answer)["voicemailPlayed"] for e in vonage.events.events]
-    assert played == [False, False, False, False, True, False]  # at the beep, once
+    assert sorted(answers, key=str) == sorted(
+        [
+            ("started", None, 200),
+            ("ringing", None, 200),
+            ("answered", None, 200),
+            ("machine", None, 200),
+            ("machine", "beep_start", 200),
+            ("completed", None, 200),
+        ],
+        key=str,
+    ), [e.answer for e in vonage.events.events]
+    played = [e.body.get("sub_state") for e in vonage.events.events if _played(e.answer)]
+    assert played == ["beep_start"]  # at the beep, once
     [(call_uuid, transfer)] = vonage.transfers
     assert call_uuid == vonage.events.events[0].body["uuid"]
     assert transfer == {
@@ -91,24 +110,48 @@ async def test_a_machine_gets_the_voicemail_and_the_run_routes_on_it(
     assert (final.status, final.outcome) == ("COMPLETED", "voicemail")
     timeline = await engine.get_timeline(run_id)
     events = [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"]
+    # A detection call reports who answered by the verdict alone: no voice.answered,
+    # whichever of "answered" and "machine" arrives first.
     assert events == [
-        ("voice.answered", "ingested"),
         ("voice.voicemail", "ingested"),
         ("voice.voicemail", "duplicate"),  # the beep: same status, same event id
         ("voice.completed", "ingested"),
     ]
 
 
-async def test_a_person_gets_no_voicemail(
-    engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn, receiver: Receiver
+@pytest.mark.parametrize("verdict_first", [False, True])
+async def test_a_machine_gets_the_voicemail_and_the_run_routes_on_it(
+    engine: Engine,
+    env: WorkflowEnvironment,
+    vonage: VonageStandIn,
+    receiver: Receiver,
+    verdict_first: bool,
 ) -> None:
-    vonage.script = EventScript(answered_by="human")
+    vonage.script = EventScript(answered_by="machine", verdict_first=verdict_first)
+    run_id = await _call(engine, env, vonage)
+    [created] = vonage.calls
+    assert created["event_url"][0].startswith(f"{receiver.url}/webhooks/voice/vonage/{run_id}/")
+    await _check_voicemail_left(engine, env, vonage, run_id)
+
+
+@pytest.mark.parametrize("verdict_first", [False, True])
+async def test_a_person_gets_no_voicemail(
+    engine: Engine,
+    env: WorkflowEnvironment,
+    vonage: VonageStandIn,
+    receiver: Receiver,
+    verdict_first: bool,
+) -> None:
+    vonage.script = EventScript(answered_by="human", verdict_first=verdict_first)
     run_id = await _call(engine, env, vonage)
     assert all(e.status == 200 for e in vonage.events.events)
     assert vonage.transfers == []
     await env.sleep(timedelta(hours=2))
     final = await engine.get_run(run_id)
     assert (final.status, final.outcome) == ("COMPLETED", "talked")
+    timeline = await engine.get_timeline(run_id)
+    events = [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"]
+    assert events == [("voice.answered", "ingested"), ("voice.completed", "ingested")]
 
 
 async def test_forged_replayed_and_tampered_events_are_refused(
@@ -152,3 +195,73 @@ async def test_forged_replayed_and_tampered_events_are_refused(
     await env.sleep(timedelta(hours=2))
     timeline = await engine.get_timeline(run_id)
     assert [e.detail["type"] for e in timeline if e.action == "event"] == ["voice.answered"]
+
+
+def _strip(prefix: str, app: ASGIApp) -> ASGIApp:
+    """What nginx's ``proxy_pass http://backend/;`` does: the backend never sees ``prefix``."""
+
+    async def proxy(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope["raw_path"]
+            assert raw.startswith(prefix.encode() + b"/"), raw
+            stripped = raw[len(prefix) :]
+            scope = {**scope, "raw_path": stripped, "path": scope["path"][len(prefix) :]}
+        await app(scope, receive, send)
+
+    return proxy
+
+
+@pytest.mark.parametrize("prefix", ["/prefix"])
+@pytest.mark.parametrize("proxy", ["strip", "mount"])
+async def test_a_public_url_with_a_path_prefix_still_leaves_the_voicemail(
+    engine: Engine,
+    env: WorkflowEnvironment,
+    vonage: VonageStandIn,
+    config: EngineConfig,
+    port: int,
+    prefix: str,
+    proxy: str,
+) -> None:
+    """Behind a proxy that strips the prefix, or passes it on to a mounted app."""
+    app = create_app(engine)
+    served = _strip(prefix, app) if proxy == "strip" else Starlette(routes=[Mount(prefix, app)])
+    uv = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=port, log_level="warning"))
+    async with serving(uv, config.webhooks.public_url):
+        vonage.script = EventScript(answered_by="machine")
+        run_id = await _call(engine, env, vonage)
+        event_url = vonage.calls[0]["event_url"][0]
+        assert event_url.startswith(f"http://127.0.0.1:{port}/prefix/webhooks/voice/vonage/")
+        await _check_voicemail_left(engine, env, vonage, run_id)
+
+
+async def test_the_voice_channel_is_built_once_and_closed_at_shutdown(
+    engine: Engine,
+    env: WorkflowEnvironment,
+    vonage: VonageStandIn,
+    config: EngineConfig,
+    port: int,
+    tmp_path: Path,
+) -> None:
+    """The receiver reads the key file once (off the event loop) and keeps one pool."""
+    key_file = tmp_path / "vonage.pem"
+    key_file.write_text(vonage_api.PRIVATE_KEY_PEM, encoding="ascii")
+    voice = config.channels.voice.model_copy(
+        update={"vonage_private_key": None, "vonage_private_key_file": key_file}
+    )
+    channels = config.channels.model_copy(update={"voice": voice})
+    engine.config = config.model_copy(update={"channels": channels})
+    vonage.script = EventScript(answered_by="machine")
+    await engine.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
+    uv = server(engine, host="127.0.0.1", port=port)
+    async with serving(uv, config.webhooks.public_url) as receiver:
+        await _call(engine, env, vonage)
+        assert len(vonage.transfers) == 1
+        key_file.unlink()  # a second read would fail: the next voicemail needs none
+        bob = {**CONTACT, "id": "c-bob", "phone": "+15555550102"}
+        await engine.execute(call_plan(), contact=bob, variables=VARS)
+        await env.sleep(timedelta(minutes=5))
+        await asyncio.to_thread(vonage.events.wait_finished, 2)
+        assert len(vonage.transfers) == 2, [e.answer for e in vonage.events.events]
+        channel = await receiver.app.state.receiver.voice()
+        assert isinstance(channel, VonageVoiceChannel) and not channel.closed
+    assert channel.closed

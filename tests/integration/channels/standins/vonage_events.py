@@ -34,6 +34,8 @@ class EventScript:
     answered_by: str = "human"
     final_status: str = "completed"
     post_events: bool = True
+    # Vonage posts events independently: the verdict may arrive before ``answered``.
+    verdict_first: bool = False
 
 
 @dataclass
@@ -111,11 +113,14 @@ def _run(log: EventLog, script: EventScript, call_uuid: str, request: dict[str, 
     if script.final_status in UNANSWERED:
         post(script.final_status)
     else:
-        post("answered")
-        if "advanced_machine_detection" in request:
+        detects = "advanced_machine_detection" in request
+        if detects and script.verdict_first:
             post(script.answered_by)
-            if script.answered_by == "machine":
-                post("machine", sub_state="beep_start")
+        post("answered")
+        if detects and not script.verdict_first:
+            post(script.answered_by)
+        if detects and script.answered_by == "machine":
+            post("machine", sub_state="beep_start")
         post("completed", duration="27")
     log.finished_calls.append(call_uuid)
 
