@@ -11,8 +11,12 @@ so that a failed archive write deletes nothing at all:
    records each run's new head (last archived seq and hash) in ``audit_heads``, from
    which ``AuditStore.verify`` continues.
 
-The database lets the DELETE through only inside that transaction: PostgreSQL checks
-the transaction-local setting ``dee.retention``, SQLite a row in ``audit_retention_grant``.
+The database refuses every other DELETE. On PostgreSQL the rows are removed by the
+SECURITY DEFINER function ``dee_retention_delete`` (migration 0003), which re-checks
+that the segment still starts at the head and ends in the archived hash, deletes it
+and moves the head; the role running retention needs EXECUTE on it and SELECT, never
+DELETE. SQLite has no roles: a DELETE passes while ``audit_retention_grant`` holds a
+row, which this transaction inserts and removes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage.archive import Archive, segment_key
@@ -146,53 +150,62 @@ class Retention:
     async def _remove(self, segments: list[ArchivedSegment]) -> None:
         # The archive copies are kept even if this fails: a failed commit may still have
         # committed, and a duplicate copy is harmless where a missing one is not.
-        archived_at = datetime.now(UTC)
         async with self._db.transaction() as conn:
-            await self._grant(conn)
-            for segment in segments:
-                await self._remove_segment(conn, segment, archived_at)
-            await self._revoke(conn)
-
-    async def _remove_segment(
-        self, conn: AsyncConnection, segment: ArchivedSegment, archived_at: datetime
-    ) -> None:
-        removed = await conn.execute(
-            delete(ENTRIES).where(
-                ENTRIES.c.run_id == segment.run_id,
-                ENTRIES.c.seq.between(segment.first_seq, segment.last_seq),
-            )
-        )
-        dialect_insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
-        statement = dialect_insert(HEADS).values(
-            run_id=segment.run_id,
-            seq=segment.last_seq,
-            hash=segment.last_hash,
-            archived_at=archived_at,
-            archive_uri=segment.uri,
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["run_id"],
-            set_={c: statement.excluded[c] for c in ("seq", "hash", "archived_at", "archive_uri")},
-            where=HEADS.c.seq == segment.first_seq - 1,
-        )
-        moved = await conn.execute(statement)
-        if removed.rowcount != segment.entries or moved.rowcount != 1:
-            raise StorageError(
-                f"run {segment.run_id}: entries {segment.first_seq}..{segment.last_seq} changed "
-                "while they were archived (another retention pass?); nothing was removed"
-            )
-
-    async def _grant(self, conn: AsyncConnection) -> None:
-        if self._db.dialect == "postgresql":
-            await conn.execute(text("SELECT set_config('dee.retention', 'on', true)"))
-        else:
+            if self._db.dialect == "postgresql":
+                for segment in segments:
+                    await _remove_through_function(conn, segment)
+                return
+            archived_at = datetime.now(UTC)
             await conn.execute(text("INSERT INTO audit_retention_grant (id) VALUES (1)"))
-
-    async def _revoke(self, conn: AsyncConnection) -> None:
-        if self._db.dialect == "postgresql":
-            await conn.execute(text("SELECT set_config('dee.retention', 'off', true)"))
-        else:
+            for segment in segments:
+                await _remove_segment_sqlite(conn, segment, archived_at)
             await conn.execute(text("DELETE FROM audit_retention_grant"))
+
+
+def _changed(segment: ArchivedSegment) -> StorageError:
+    return StorageError(
+        f"run {segment.run_id}: entries {segment.first_seq}..{segment.last_seq} changed "
+        "while they were archived (another retention pass?); nothing was removed"
+    )
+
+
+async def _remove_through_function(conn: AsyncConnection, segment: ArchivedSegment) -> None:
+    """PostgreSQL: the function checks, deletes and moves the head, or raises."""
+    removed = await conn.scalar(
+        select(
+            func.dee_retention_delete(
+                segment.run_id, segment.first_seq, segment.last_seq, segment.last_hash, segment.uri
+            )
+        )
+    )
+    if removed != segment.entries:
+        raise _changed(segment)
+
+
+async def _remove_segment_sqlite(
+    conn: AsyncConnection, segment: ArchivedSegment, archived_at: datetime
+) -> None:
+    removed = await conn.execute(
+        delete(ENTRIES).where(
+            ENTRIES.c.run_id == segment.run_id,
+            ENTRIES.c.seq.between(segment.first_seq, segment.last_seq),
+        )
+    )
+    statement = sqlite.insert(HEADS).values(
+        run_id=segment.run_id,
+        seq=segment.last_seq,
+        hash=segment.last_hash,
+        archived_at=archived_at,
+        archive_uri=segment.uri,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["run_id"],
+        set_={c: statement.excluded[c] for c in ("seq", "hash", "archived_at", "archive_uri")},
+        where=HEADS.c.seq == segment.first_seq - 1,
+    )
+    moved = await conn.execute(statement)
+    if removed.rowcount != segment.entries or moved.rowcount != 1:
+        raise _changed(segment)
 
 
 __all__ = ["ArchivedSegment", "Retention", "RetentionReport"]

@@ -166,8 +166,9 @@ async def test_verify_all_reports_only_the_tampered_run(database: Database) -> N
 
 
 async def _grant_retention(conn: AsyncConnection, database: Database) -> None:
+    # What dee_retention_delete sets while it runs (the test runs as the table owner).
     if database.dialect == "postgresql":
-        await conn.execute(text("SELECT set_config('dee.retention', 'on', true)"))
+        await conn.execute(text("SELECT set_config('dee.retention_function', 'on', true)"))
     else:
         await conn.execute(text("INSERT INTO audit_retention_grant (id) VALUES (1)"))
 

@@ -28,9 +28,9 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
     database = Database(db_url)
     try:
         assert await current_revision(database) is None
-        assert await upgrade(database) == head_revision() == "0002"
-        assert await upgrade(database) == "0002"
-        assert await current_revision(database) == "0002"
+        assert await upgrade(database) == head_revision() == "0003"
+        assert await upgrade(database) == "0003"
+        assert await current_revision(database) == "0003"
     finally:
         await database.dispose()
 
@@ -46,7 +46,7 @@ async def test_concurrent_startups_migrate_once(db_url: str) -> None:
         for db in databases:
             await db.dispose()
 
-    assert revisions == ["0002"] * 8
+    assert revisions == ["0003"] * 8
 
 
 async def test_concurrent_processes_migrate_once(db_url: str, cli_env: Mapping[str, str]) -> None:
@@ -69,10 +69,10 @@ async def test_concurrent_processes_migrate_once(db_url: str, cli_env: Mapping[s
 
     for process, (stdout, stderr) in zip(processes, outcomes, strict=True):
         assert process.returncode == 0, stderr.decode()
-        assert stdout.decode().endswith("schema at revision 0002\n")
+        assert stdout.decode().endswith("schema at revision 0003\n")
     database = Database(db_url)
     try:
-        assert await current_revision(database) == "0002"
+        assert await current_revision(database) == "0003"
     finally:
         await database.dispose()
 
@@ -185,10 +185,40 @@ async def test_an_index_created_before_the_migration_is_kept(db_url: str) -> Non
                     "('k1', 't', 'r1', 's', 0, 'c', '2026-01-01 00:00:00+00:00')"
                 )
             )
-        assert await upgrade(database) == "0002"
+        assert await upgrade(database) == "0003"
         async with database.snapshot() as conn:
             rows = (await conn.exec_driver_sql("SELECT run_id FROM dee_sent_messages")).all()
             secrets = (await conn.exec_driver_sql("SELECT count(*) FROM dee_secrets")).scalar()
         assert [tuple(r) for r in rows] == [("r1",)] and secrets == 0
     finally:
         await database.dispose()
+
+
+async def test_downgrade_to_0002_and_back(database: Database) -> None:
+    # 0003 is PostgreSQL-only (the retention function and the stricter trigger); on
+    # SQLite both directions only move the revision.
+    def downgrade_to_0002(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+
+    async def retention_function() -> tuple[object, object]:
+        async with database.snapshot() as conn:
+            found = await conn.exec_driver_sql(
+                "SELECT to_regprocedure('dee_retention_delete(text, bigint, bigint, text, text)'),"
+                " (SELECT proconfig FROM pg_proc WHERE oid = 'dee_refuse_change'::regproc)"
+            )
+            function, guard_config = found.one()
+            return function, guard_config
+
+    async with database.transaction() as conn:
+        await conn.run_sync(downgrade_to_0002)
+    assert await current_revision(database) == "0002"
+    if database.dialect == "postgresql":
+        assert await retention_function() == (None, None)
+
+    assert await upgrade(database) == "0003"
+    if database.dialect == "postgresql":
+        function, guard_config = await retention_function()
+        assert function is not None
+        assert guard_config == ["search_path=pg_catalog, pg_temp"]

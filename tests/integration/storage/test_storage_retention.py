@@ -2,13 +2,18 @@
 
 Entries become "old" by running retention with a ``now`` past the window instead of
 waiting: ``now = moment + days`` makes everything recorded before ``moment`` old.
+
+On PostgreSQL the tests also connect as throwaway LOGIN roles that own nothing, as
+production roles should, to show that only ``dee_retention_delete`` removes rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from sqlalchemy import func, select, text
 from storage_helpers import continue_chain, load_verifier, make_chain, tamper, unique
 
 from adapters.storage import (
@@ -29,10 +35,12 @@ from adapters.storage import (
     archive_for,
 )
 from dee.devserver import free_port
+from tests.integration.databases import empty_database_url, migrated
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 DAYS = 30
 verify_export = load_verifier().main
+RETENTION_FUNCTION = "dee_retention_delete(text, bigint, bigint, text, text)"
 
 
 async def _moment() -> datetime:
@@ -167,6 +175,137 @@ async def test_misconfigured_retention_is_named() -> None:
 async def test_retention_window_must_be_positive(database: Database) -> None:
     with pytest.raises(StorageError, match="at least 1 day"):
         Retention(database, FileArchive(Path("unused")), days=0)
+
+
+@pytest.fixture
+async def pg_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated PostgreSQL schema, owned by the (superuser) test role."""
+    async with (
+        empty_database_url("postgresql", tmp_path, "dee_test") as url,
+        migrated(url) as database,
+    ):
+        yield database
+
+
+@asynccontextmanager
+async def _login_role(owner: Database, *grants: str) -> AsyncIterator[Database]:
+    """A connection as a new LOGIN role holding only USAGE on the schema and ``grants``."""
+    role = f"dee_role_{uuid.uuid4().hex[:12]}"
+    schema = owner.search_path
+    assert schema is not None
+    async with owner.transaction() as conn:
+        await conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        await conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        for grant in grants:
+            await conn.exec_driver_sql(f'GRANT {grant} TO "{role}"')
+    url = owner.url.set(username=role).render_as_string(hide_password=False)
+    database = Database(url, search_path=schema)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        async with owner.transaction() as conn:
+            await conn.exec_driver_sql(f'DROP OWNED BY "{role}"')  # its grants
+            await conn.exec_driver_sql(f'DROP ROLE "{role}"')
+
+
+async def test_an_application_role_cannot_delete_audit_rows(
+    pg_database: Database, tmp_path: Path
+) -> None:
+    store = AuditStore(pg_database)
+    run_id = unique()
+    entries = make_chain(run_id, 5)
+    await store.append(entries)
+    moment = await _moment()
+    # DELETE granted by mistake: the privilege check passes, so the trigger decides.
+    tables = "audit_entries, audit_heads"
+    async with _login_role(pg_database, f"SELECT, INSERT, DELETE ON {tables}") as app:
+        with pytest.raises(
+            StorageError, match="DELETE on audit_entries refused: the table is append-only"
+        ):
+            async with app.transaction() as conn:
+                # The old switch, and the flag the function sets, are anyone's to set.
+                await conn.exec_driver_sql("SET dee.retention = 'on'")
+                await conn.exec_driver_sql("SET dee.retention_function = 'on'")
+                await conn.execute(
+                    text("DELETE FROM audit_entries WHERE run_id = :r"), {"r": run_id}
+                )
+        with pytest.raises(StorageError, match="permission denied for function"):
+            async with app.transaction() as conn:
+                await conn.scalar(
+                    select(func.dee_retention_delete(run_id, 1, 5, entries[-1].hash, "file:///x"))
+                )
+        with pytest.raises(StorageError, match="permission denied for function"):
+            await Retention(app, FileArchive(tmp_path), days=DAYS).run(
+                now=moment + timedelta(days=DAYS)
+            )
+
+    assert await store.entries(run_id) == entries
+    assert await store.head(run_id) is None
+
+
+async def test_a_role_with_execute_removes_only_what_the_function_allows(
+    pg_database: Database, tmp_path: Path
+) -> None:
+    store = AuditStore(pg_database)
+    run_id, other = unique(), unique("other")
+    old = make_chain(run_id, 6)
+    await store.append([*old, *make_chain(other, 4)])
+    moment = await _moment()
+    young = continue_chain(old, 2)
+    await store.append(young)
+    grants = ("SELECT ON audit_entries, audit_heads", f"EXECUTE ON FUNCTION {RETENTION_FUNCTION}")
+
+    async with _login_role(pg_database, *grants) as retention_role:
+        report = await Retention(retention_role, FileArchive(tmp_path), days=DAYS).run(
+            now=moment + timedelta(days=DAYS)
+        )
+        assert {(s.run_id, s.first_seq, s.last_seq) for s in report.archived} == {
+            (run_id, 1, 6),
+            (other, 1, 4),
+        }
+        # Anything but "the next segment after the head, ending in the archived hash":
+        refused = {
+            "does not continue the head": (run_id, 8, 8, young[-1].hash),
+            "already archived": (run_id, 1, 6, old[-1].hash),
+            "not the stored hash": (run_id, 7, 8, young[0].hash),
+            "beyond the stored chain": (run_id, 7, 9, young[-1].hash),
+            "backwards": (run_id, 8, 7, young[-1].hash),
+        }
+        for case, args in refused.items():
+            with pytest.raises(StorageError, match=f"retention of run {run_id} refused"):
+                async with retention_role.transaction() as conn:
+                    await conn.scalar(select(func.dee_retention_delete(*args, "file:///x")))
+            assert await store.entries(run_id) == young, case
+        with pytest.raises(StorageError, match="permission denied for table audit_entries"):
+            async with retention_role.transaction() as conn:
+                await conn.execute(
+                    text("DELETE FROM audit_entries WHERE run_id = :r"), {"r": run_id}
+                )
+
+    result = await store.verify(run_id)
+    assert result.ok and result.head is not None and (result.head.seq, result.entries) == (6, 2)
+    assert result.head.hash == old[-1].hash and result.head.archive_uri.startswith("file://")
+    assert (await store.verify(other)).ok and await store.count(other) == 0
+
+
+async def test_the_function_opens_the_trigger_only_while_it_runs(pg_database: Database) -> None:
+    # Even the owner, who may call the function, cannot delete directly afterwards in
+    # the same transaction: the function's flag is restored when it returns.
+    store = AuditStore(pg_database)
+    run_id = unique()
+    entries = make_chain(run_id, 4)
+    await store.append(entries)
+
+    with pytest.raises(StorageError, match="DELETE on audit_entries refused"):
+        async with pg_database.transaction() as conn:
+            removed = await conn.scalar(
+                select(func.dee_retention_delete(run_id, 1, 2, entries[1].hash, "file:///x"))
+            )
+            assert removed == 2
+            await conn.execute(text("DELETE FROM audit_entries WHERE run_id = :r"), {"r": run_id})
+
+    assert await store.entries(run_id) == entries
 
 
 @pytest.fixture(scope="module")
