@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -43,6 +43,7 @@ from adapters.storage import (
 )
 from dee.config import EngineConfig
 from dee.content import load_registry
+from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.replaying import replay_stored, what_if_query
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
@@ -132,6 +133,45 @@ class Engine:
         contact_id = contact.get("id")
         if not isinstance(contact_id, str) or not contact_id:
             raise EngineError(["contact: a contact needs a non-empty string 'id'"])
+        await self.register_plan(plan)
+        run_id = _run_id(tenant, plan.id, idempotency_key)
+        record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")
+        if idempotency_key is not None:
+            existing = await self.existing_run(run_id, record)
+            if existing is not None:
+                return existing
+        # Start first, then record: a failed start leaves no phantom run behind, and the
+        # workflow's first activity writes the same row anyway (idempotent upsert).
+        await self.start_run(run_id, tenant, plan, dict(contact), dict(variables or {}), start_at)
+        await self.runs.create(record)
+        return await self.get_run(run_id)
+
+    async def execute_many(
+        self,
+        plan: ExecutionPlan,
+        contacts: Sequence[Mapping[str, Any]],
+        *,
+        variables: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        tenant: str | None = None,
+        on_started: Callable[[], None] | None = None,
+    ) -> list[ExecutionRun | EngineError]:
+        """Start ``plan`` for many contacts at once (see ``dee.enrolment``).
+
+        Returns one outcome per contact, in order: the run as recorded (``PENDING``),
+        or the ``EngineError`` that kept that contact from starting.
+        """
+        return await execute_many(
+            self, plan, contacts, variables=variables, idempotency_key=idempotency_key,
+            tenant=tenant, on_started=on_started,
+        )  # fmt: skip
+
+    async def register_plan(self, plan: ExecutionPlan) -> None:
+        """Validate ``plan`` (with the content registry) and store it, once per version.
+
+        Raises:
+            EngineError: the plan is invalid, or another body holds its version.
+        """
         try:
             ensure_valid(plan, registry=load_registry(self.config.templates_dir))
             await self.plans.put(plan)
@@ -139,19 +179,8 @@ class Engine:
             raise EngineError([str(p) for p in exc.problems]) from None
         except StorageError as exc:
             raise EngineError([str(exc)]) from None
-        run_id = _run_id(tenant, plan.id, idempotency_key)
-        record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")
-        if idempotency_key is not None:
-            existing = await self._existing(run_id, record)
-            if existing is not None:
-                return existing
-        # Start first, then record: a failed start leaves no phantom run behind, and the
-        # workflow's first activity writes the same row anyway (idempotent upsert).
-        await self._start(run_id, tenant, plan, dict(contact), dict(variables or {}), start_at)
-        await self.runs.create(record)
-        return await self.get_run(run_id)
 
-    async def _existing(self, run_id: str, record: RunRecord) -> ExecutionRun | None:
+    async def existing_run(self, run_id: str, record: RunRecord) -> ExecutionRun | None:
         try:
             stored = await self.runs.get(run_id)
         except UnknownRun:
@@ -170,15 +199,16 @@ class Engine:
             )
         return await self.get_run(run_id)
 
-    async def _start(
+    async def start_run(
         self,
         run_id: str,
         tenant: str,
         plan: ExecutionPlan,
         contact: dict[str, Any],
         variables: dict[str, Any],
-        start_at: datetime | None,
+        start_at: datetime | None = None,
     ) -> None:
+        """Start the run's workflow (no record, no validation: ``execute`` does those)."""
         cfg = self.config
         run_input = c.RunInput(
             run_id=run_id,

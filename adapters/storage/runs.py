@@ -22,6 +22,8 @@ from adapters.storage.schema import Plan, Run
 RUNS = cast(Table, Run.__table__)
 PLANS = cast(Table, Plan.__table__)
 _IDENTITY = ("tenant", "plan_id", "plan_version", "contact_id")
+# Rows per INSERT: well under SQLite's bound-parameter limit (nine columns a row).
+_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +91,24 @@ class RunStore:
                 "a run's tenant, plan and contact never change"
             )
         return _record(row)
+
+    async def create_many(self, records: Sequence[RunRecord]) -> None:
+        """Record many new runs in one transaction (a bulk enrolment's starts).
+
+        Like ``create``, never changes a stored row; the caller derived every run id
+        freshly or checked it first, so a conflict means the row is already right.
+        """
+        if not records:
+            return
+        dialect_insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
+        async with self._db.transaction() as conn:
+            for start in range(0, len(records), _BATCH):
+                rows = [_values(r) for r in records[start : start + _BATCH]]
+                await conn.execute(
+                    dialect_insert(RUNS)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["run_id"])
+                )
 
     async def create(self, record: RunRecord) -> RunRecord:
         """Record a new run unless it is already recorded (then return what is stored).

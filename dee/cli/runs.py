@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 from pathlib import Path
@@ -17,12 +16,14 @@ from rich.table import Table
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, to_json
 from dee.documents import load_plan, read_document
 from dee.engine import Engine, ExecutionRun
+from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
 from interpreter import InputError, parse_mapping
 
 runs_app = typer.Typer(help="List runs.", no_args_is_help=True)
 event_app = typer.Typer(help="Feed external events into runs.", no_args_is_help=True)
-BULK_CONCURRENCY = 64
+# bench/ compares the bulk start with a raw start loop at the same concurrency.
+BULK_CONCURRENCY = CONCURRENCY
 
 RunArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="The run id.")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who takes the action (audited).")]
@@ -106,25 +107,20 @@ async def _start_all(
                     plan, contact=people[0], variables=variables, idempotency_key=key
                 )
             ]
-        gate = asyncio.Semaphore(BULK_CONCURRENCY)
         with Progress(transient=True) as progress:
             task = progress.add_task("starting runs", total=len(people))
-
-            async def one(person: dict[str, Any]) -> ExecutionRun:
-                async with gate:
-                    each = f"{key}:{person['id']}" if key else None
-                    run = await engine.execute(
-                        plan, contact=person, variables=variables, idempotency_key=each
-                    )
-                    progress.advance(task)
-                    return run
-
-            outcomes = await asyncio.gather(*(one(p) for p in people), return_exceptions=True)
+            outcomes = await engine.execute_many(
+                plan,
+                people,
+                variables=variables,
+                idempotency_key=key,
+                on_started=lambda: progress.advance(task),
+            )
         started = [o for o in outcomes if isinstance(o, ExecutionRun)]
         failed = [
-            (p["id"], o)
+            (p.get("id"), o)
             for p, o in zip(people, outcomes, strict=True)
-            if isinstance(o, BaseException)
+            if isinstance(o, EngineError)
         ]
         if failed:
             # Report what did start as well as what did not: a bulk start is never silent.
