@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -114,7 +115,12 @@ async def test_search_attributes_and_ui_fields_show_where_a_run_stands(
             assert await described.static_summary() == "Two emails (v1) for contact c-dev"
             meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
             assert "**WAITING** at step `pause`" in meta.current_details
-            assert "next wake-up: tick 600" in meta.current_details
+            # The wait starts in the tick the email's result came back in (a slow send
+            # on a busy machine takes more than a tick), and ends 600 ticks later.
+            started = re.search(r"at step `pause` \(tick (\d+)\)", meta.current_details)
+            assert started is not None, meta.current_details
+            wake = int(started.group(1)) + 600
+            assert f"next wake-up: tick {wake}" in meta.current_details
             query = (
                 f"DeeContactId = 'c-dev' AND DeeStatus = 'WAITING' AND WorkflowId = '{run.run_id}'"
             )
