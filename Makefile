@@ -31,11 +31,11 @@ test: $(STAMP)
 test-interpreter: $(STAMP)
 	$(BIN)/pytest tests/interpreter
 
+# Every scenario of bench/ (embedded dev server, PostgreSQL when reachable), written to
+# bench/results/latest.{json,md,png}. `make bench QUICK=1` is a small smoke run;
+# BENCH_ARGS passes more options (e.g. BENCH_ARGS=--only=overhead,memory).
 bench: $(STAMP)
-	$(BIN)/python -m bench.simulate_speed
-	$(BIN)/python -m bench.audit_cost
-	$(BIN)/python -m bench.audit_append
-	$(BIN)/python -m bench.whatif_speed
+	$(BIN)/python -m bench.run_all $(if $(QUICK),--quick,) $(BENCH_ARGS)
 
 # Regenerate the Replayer corpus in tests/histories from real runs (fake activities).
 histories: $(STAMP)

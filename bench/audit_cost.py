@@ -45,9 +45,9 @@ async def measure() -> dict[str, object]:
             PlanRunWorkflow.run, run_input, id="bench-run", task_queue=queue
         )
         result = await handle.result()
-        kinds = Counter()
+        kinds: Counter[str] = Counter()
         async for event in handle.fetch_history_events():
-            kinds[event.WhichOneof("attributes").removesuffix("_event_attributes")] += 1
+            kinds[str(event.WhichOneof("attributes")).removesuffix("_event_attributes")] += 1
     entries = len(world.chain("bench-run"))
     steps = sum(1 for e in world.chain("bench-run") if e["action"] == "enter")
     return {

@@ -29,7 +29,7 @@ TARGET_STEPS_PER_SECOND = 100_000
 
 
 def _round(compiled: object, runs: int) -> tuple[float, int]:
-    patterns = (
+    patterns: tuple[list[Event], ...] = (
         [],
         [Event("email.opened", 60, "o", "intro-email")],
         [Event("email.replied", 60, "r", "intro-email")],

@@ -10,8 +10,10 @@ it; the caller's state object is never touched.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Literal, assert_never
+from functools import lru_cache
+from typing import Any, Literal, assert_never
 
 from interpreter.commands import (
     CancelRun,
@@ -31,16 +33,48 @@ from interpreter.commands import (
     StartTimer,
     TimerFired,
 )
-from interpreter.compiled import RunContext
+from interpreter.compiled import CompiledPlan, RunContext, compile_plan
 from interpreter.conditions import evaluate_branch
-from interpreter.errors import ConditionError, MachineError
+from interpreter.errors import ConditionError, MachineError, PlanError
 from interpreter.events import EventSnapshot
+from interpreter.loading import parse_plan
 from interpreter.plan import BranchStep, EndStep, SendEmailStep, SendVoiceStep, WaitStep
 from interpreter.state import FINAL_STATUSES, Failure, FailureKind, PendingTimer, RunState, Status
 from interpreter.trace import RUN_SCOPE, TraceEntry
 
 Out = list[Command]
 SendStep = SendEmailStep | SendVoiceStep
+
+
+def compiled_snapshot(
+    document: Mapping[str, Any], tick_interval_ms: int, *, source: str
+) -> CompiledPlan:
+    """The machine's plan for a run's plan snapshot, compiled once per process.
+
+    Every run of a plan carries the same snapshot, and parsing, hashing and compiling
+    it (pydantic, RFC 8785, CEL) was the largest part of a run's own CPU time in the
+    worker profile (``bench/profile.py``). The workflow module is re-imported for each
+    run by Temporal's sandbox while ``interpreter`` is passed through, so the cache
+    lives here. The key is the document's JSON text in its own key order: two
+    snapshots with the same text are the same value, and the result is a pure
+    function of it, so a hit changes nothing a run decides.
+
+    Raises:
+        PlanError: the snapshot does not parse (named after ``source``).
+    """
+    try:
+        text = json.dumps(document, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):  # not plain JSON: parse it the slow way (and fail there)
+        return compile_plan(parse_plan(document, source=source), tick_interval_ms)
+    try:
+        return _compiled(text, tick_interval_ms)
+    except PlanError:  # errors are not cached; report them under this run's name
+        return compile_plan(parse_plan(document, source=source), tick_interval_ms)
+
+
+@lru_cache(maxsize=64)
+def _compiled(text: str, tick_interval_ms: int) -> CompiledPlan:
+    return compile_plan(parse_plan(json.loads(text), source="plan snapshot"), tick_interval_ms)
 
 
 def step(ctx: RunContext, state: RunState, inp: Input) -> tuple[RunState, list[Command]]:

@@ -43,11 +43,10 @@ with workflow.unsafe.imports_passed_through():
         TimerFired,
         canonical_json,
         chain,
-        compile_plan,
         operator_problem,
-        parse_plan,
         step,
     )
+    from interpreter.machine import compiled_snapshot
     from interpreter.snapshot import state_from_dict, state_to_dict
     from workflows import search_attributes as sa
 
@@ -71,18 +70,18 @@ OperatorKind = Literal["pause", "resume", "cancel", "retry", "resolve"]
 class PlanRunWorkflow:
     @workflow.init
     def __init__(self, inp: c.RunInput) -> None:
-        plan = parse_plan(inp.plan, source=f"run {inp.run_id}")
-        if plan.content_hash != inp.plan_hash:
+        # Parsed, hashed and compiled once per plan per worker process (see
+        # ``compiled_snapshot``): the same work as before, minus its repetition.
+        compiled = compiled_snapshot(inp.plan, inp.tick_interval_ms, source=f"run {inp.run_id}")
+        if compiled.content_hash != inp.plan_hash:
             raise ApplicationError(
-                f"plan snapshot hash {plan.content_hash} does not match {inp.plan_hash}",
+                f"plan snapshot hash {compiled.content_hash} does not match {inp.plan_hash}",
                 type="PlanError",
                 non_retryable=True,
             )
         config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
         self._inp = inp
-        self._ctx = RunContext(
-            compile_plan(plan, inp.tick_interval_ms), inp.contact, inp.variables, config
-        )
+        self._ctx = RunContext(compiled, inp.contact, inp.variables, config)
         self._origin_ms = (
             inp.origin_epoch_ms
             if inp.origin_epoch_ms is not None

@@ -1,0 +1,159 @@
+"""Scenario 5: bulk enrolment, ``dee start --contacts`` against a raw ``start_workflow`` loop.
+
+Both sides start N runs of a wait-first plan (the runs park on a timer at once, so
+the figure is about starting) on the dev server, with the worker DEE ships running
+in its own process (the engine answers ``get_run`` from the live workflow, and both
+sides' runs take their first workflow task there):
+
+* ``cli``: the real command, ``dee start PLAN --contacts FILE.csv --config C --json``,
+  as a subprocess, timed end to end (process start included): it validates the
+  plan, stores it and each run's row, starts each workflow with its search
+  attributes and reads each run back, 64 at a time.
+* ``raw``: ``Client.start_workflow(PlanRunWorkflow.run, RunInput(...))`` for the same
+  contacts with the same plan snapshot, 64 at a time, nothing else.
+
+Rounds alternate which side goes first; between sides the worker is left to drain.
+
+    python -m bench.enrolment [--contacts 5000] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+from temporalio.client import Client
+
+from activities import contracts as c
+from bench.infra import bench_database, settle
+from bench.plans import wait_first_plan
+from bench.proc import WorkerProcess, worker_process
+from dee.cli.runs import BULK_CONCURRENCY
+from dee.devserver import dev_server
+from workflows.plan_run import PlanRunWorkflow
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.9
+
+
+def _write_inputs(folder: Path, contacts: int, address: str, queue: str, db_url: str) -> None:
+    (folder / "plan.yaml").write_text(yaml.safe_dump(wait_first_plan().to_document()))
+    with (folder / "contacts.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "email"])
+        writer.writerows([f"bulk-{i}", f"bulk{i}@example.com"] for i in range(contacts))
+    settings = {
+        "database": db_url,
+        "templatesDir": str(ROOT / "templates"),
+        "temporal": {"address": address, "taskQueue": queue},
+    }
+    (folder / "config.yaml").write_text(yaml.safe_dump(settings))
+
+
+async def _cli(folder: Path) -> float:
+    dee = Path(sys.executable).parent / "dee"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEE_")}
+    args = [
+        str(dee), "start", str(folder / "plan.yaml"), "--contacts", str(folder / "contacts.csv"),
+        "--config", str(folder / "config.yaml"), "--json",
+    ]  # fmt: skip
+    begin = time.perf_counter()
+    # Waited on in a thread (not an asyncio subprocess; see bench.proc.worker_process).
+    done = await asyncio.to_thread(
+        subprocess.run, args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dee start failed: {done.stderr.decode()[-2000:]}")
+    return time.perf_counter() - begin
+
+
+async def _raw(client: Client, queue: str, contacts: int) -> float:
+    plan = wait_first_plan()
+    document, digest = plan.to_document(), plan.content_hash
+    gate = asyncio.Semaphore(BULK_CONCURRENCY)
+    prefix = uuid.uuid4().hex[:8]
+
+    async def one(i: int) -> None:
+        run_id = f"raw-{prefix}-{i}"
+        contact = {"id": f"bulk-{i}", "email": f"bulk{i}@example.com"}
+        async with gate:
+            await client.start_workflow(
+                PlanRunWorkflow.run,
+                c.RunInput(run_id, "default", document, digest, contact),
+                id=run_id,
+                task_queue=queue,
+            )
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(contacts)))
+    return time.perf_counter() - begin
+
+
+async def _rounds(
+    client: Client, worker: WorkerProcess, folder: Path, queue: str, contacts: int, rounds: int
+) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {"cli": [], "raw": []}
+    for r in range(rounds):
+        order = ["cli", "raw"] if r % 2 == 0 else ["raw", "cli"]
+        for side in order:
+            seconds = await (_cli(folder) if side == "cli" else _raw(client, queue, contacts))
+            rates[side].append(contacts / seconds)
+            print(f"  round {r + 1}/{rounds} {side}: {contacts / seconds:.1f} starts/s")
+            await settle(worker)
+    return rates
+
+
+async def run(address: str, contacts: int, rounds: int) -> dict[str, Any]:
+    queue = f"bench-enrol-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="dee-bench-") as scratch:
+        folder = Path(scratch)
+        async with bench_database(folder) as db:
+            _write_inputs(folder, contacts, address, queue, db.url)
+            async with worker_process(address, queue, kind="real", database=db.url) as worker:
+                client = await Client.connect(address)
+                rates = await _rounds(client, worker, folder, queue, contacts, rounds)
+    ratios = [a / b for a, b in zip(rates["cli"], rates["raw"], strict=True)]
+    ratio = statistics.median(ratios)
+    return {
+        "contacts": contacts,
+        "rounds": rounds,
+        "database": db.backend,
+        "concurrency": BULK_CONCURRENCY,
+        "cli_starts_per_second": round(statistics.median(rates["cli"]), 1),
+        "raw_starts_per_second": round(statistics.median(rates["raw"]), 1),
+        "ratio_cli_to_raw": round(ratio, 3),
+        "ratio_per_round": [round(x, 3) for x in ratios],
+        "target_ratio": TARGET_RATIO,
+        "met": {"ratio": ratio >= TARGET_RATIO},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    async def go() -> dict[str, Any]:
+        async with dev_server(ui=False) as dev:
+            return await run(dev.address, args.contacts, args.rounds)
+
+    result = asyncio.run(go())
+    (ROOT / "bench" / "results" / "enrolment.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

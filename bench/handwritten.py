@@ -1,0 +1,164 @@
+"""Scenario 1's baseline: the short sales plan written by hand as a Temporal workflow.
+
+It makes the same activity calls as ``PlanRunWorkflow`` running
+``bench.plans.short_sales_plan`` (policy check then send for each of the three
+sends, with the same request types and retry options), starts the same two timers,
+branches on the same signal, and keeps the same audit trail: the same entries,
+hash-chained with the same function and flushed by the same local activity before
+each timer and at the end. What it does *not* have is the generic part — no plan
+parsing or compilation, no step machine, no CEL, no command queue, no UI details —
+so the difference between the two is what the interpreter costs.
+
+No ``from __future__ import annotations``: Temporal resolves the signal's type hints
+at run time, inside the workflow sandbox.
+"""
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as c
+
+    # From the package, as the engine's workflow does: importing the submodule
+    # ``interpreter.chain`` inside the sandbox would rebind the package's ``chain``
+    # attribute (the function) to the module, for every workflow in the worker.
+    from interpreter import GENESIS_HASH, TraceEntry, chain
+    from workflows.plan_run import (
+        ACTIVITY_TIMEOUT,
+        IDEMPOTENT_RETRY,
+        SEND_RETRY,
+        SEND_SCHEDULE_TIMEOUT,
+    )
+
+WORKFLOW_NAME = "HandWrittenSalesWorkflow"
+PLAN_ID = "bench-short-sales"
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class HandWrittenSalesWorkflow:
+    def __init__(self) -> None:
+        self._opened = False
+        self._seq = 0
+        self._head = GENESIS_HASH
+        self._pending: list[dict[str, Any]] = []
+        self._step = "intro-email"
+
+    @workflow.signal
+    def ingest_event(self, event: c.EventSignal) -> None:
+        if event.type == "email.opened" and event.step_id == "intro-email":
+            self._opened = True
+
+    @workflow.run
+    async def run(self, inp: c.RunInput) -> c.RunResult:
+        self._inp = inp
+        self._start = workflow.now()
+        self._record("@run", "start", "started", {"planId": PLAN_ID, "contactId": "c"})
+        await self._email("intro-email", "tmpl_intro", "Introducing {{ product }}", opens=True)
+        await self._wait("wait-1", seconds=1)
+        self._enter("check-open")
+        target = "warm-email" if self._opened else "cold-email"
+        self._record("check-open", "evaluate", f"branch:{target}", {})
+        if self._opened:
+            await self._email("warm-email", "tmpl_warm_follow_up", "Following up")
+        else:
+            await self._email("cold-email", "tmpl_cold_follow_up", "Quick question")
+        await self._wait("wait-2", seconds=1)
+        await self._call("call")
+        self._enter("end")
+        self._record("end", "end", "called", {})
+        await self._flush("COMPLETED")
+        return c.RunResult(inp.run_id, "COMPLETED", "called", self._seq, self._head)
+
+    # --- the audit trail, by hand -------------------------------------------
+
+    def _tick(self) -> int:
+        return int((workflow.now() - self._start).total_seconds())
+
+    def _record(self, step_id: str, action: str, outcome: str, detail: dict[str, Any]) -> None:
+        entry = TraceEntry(self._tick(), step_id, action, outcome, detail)
+        chained = chain(self._inp.run_id, [entry], start_seq=self._seq + 1, prev_hash=self._head)
+        self._seq, self._head = chained[0].seq, chained[0].hash
+        self._pending.append(chained[0].as_dict())
+
+    def _enter(self, step_id: str) -> None:
+        self._step = step_id
+        self._record(step_id, "enter", "visit:1", {})
+
+    def _batch(self, status: str = "RUNNING") -> c.AuditBatch:
+        inp = self._inp
+        row = c.RunRow(inp.run_id, inp.tenant, PLAN_ID, 1, "c", status, self._step)
+        batch = c.AuditBatch(row, self._pending)
+        self._pending = []
+        return batch
+
+    async def _flush(self, status: str) -> None:
+        await workflow.execute_local_activity(
+            c.APPEND_AUDIT,
+            self._batch(status),
+            result_type=c.AuditAck,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=IDEMPOTENT_RETRY,
+        )
+
+    # --- the steps -----------------------------------------------------------
+
+    async def _wait(self, step_id: str, *, seconds: int) -> None:
+        self._enter(step_id)
+        self._record(step_id, "wait", "started", {"untilTick": self._tick() + seconds})
+        await self._flush("WAITING")
+        await workflow.sleep(seconds)
+        self._record(step_id, "wait", "completed", {})
+
+    async def _policy(self, step_id: str, channel: str) -> None:
+        inp = self._inp
+        request = c.PolicyRequest(
+            self._batch(), inp.run_id, inp.tenant, PLAN_ID, dict(inp.contact), channel,
+            step_id, 1, int(workflow.now().timestamp() * 1000),
+        )  # fmt: skip
+        resp = await workflow.execute_activity(
+            c.CHECK_POLICIES,
+            request,
+            result_type=c.PolicyResponse,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=IDEMPOTENT_RETRY,
+        )
+        if resp.decision != "allow":
+            raise ApplicationError(f"policy {resp.decision}", non_retryable=True)
+        self._record(step_id, "policy_check", "allowed", {})
+
+    async def _email(self, step_id: str, template: str, subject: str, opens: bool = False) -> None:
+        self._enter(step_id)
+        await self._policy(step_id, "email")
+        inp = self._inp
+        request = c.EmailRequest(
+            self._batch(), inp.run_id, inp.tenant, PLAN_ID, step_id, 1, template, subject,
+            None, opens, False, dict(inp.contact), dict(inp.variables),
+        )  # fmt: skip
+        await self._send(c.SEND_EMAIL, request, step_id, "send_email")
+
+    async def _call(self, step_id: str) -> None:
+        self._enter(step_id)
+        await self._policy(step_id, "voice")
+        inp = self._inp
+        request = c.VoiceRequest(
+            self._batch(), inp.run_id, inp.tenant, PLAN_ID, step_id, 1, "script_follow_up",
+            "+15551234567", 300, False, None, dict(inp.contact), dict(inp.variables),
+        )  # fmt: skip
+        await self._send(c.SEND_VOICE, request, step_id, "send_voice")
+
+    async def _send(
+        self, name: str, request: c.EmailRequest | c.VoiceRequest, step_id: str, action: str
+    ) -> None:
+        resp = await workflow.execute_activity(
+            name,
+            request,
+            result_type=c.SendResponse,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            schedule_to_start_timeout=SEND_SCHEDULE_TIMEOUT,
+            retry_policy=SEND_RETRY,
+        )
+        if resp.status != "delivered":
+            raise ApplicationError(f"{step_id}: {resp.reason}", non_retryable=True)
+        self._record(step_id, action, "delivered", {})

@@ -1,0 +1,68 @@
+"""What the server-backed scenarios share: the database to use, and waiting for quiet."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from bench.proc import WorkerProcess
+
+PG_URL = os.environ.get(
+    "DEE_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+@dataclass(frozen=True)
+class BenchDatabase:
+    url: str
+    backend: str  # "postgresql" or "sqlite"
+    note: str
+
+
+async def postgres_problem() -> str | None:
+    """Why PostgreSQL cannot be used (``None`` when it can)."""
+    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://", 1)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+        await conn.close()
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        return f"PostgreSQL at {PG_URL} is unreachable ({exc}); used SQLite instead"
+    return None
+
+
+@asynccontextmanager
+async def bench_database(scratch: Path) -> AsyncIterator[BenchDatabase]:
+    """PostgreSQL (a scratch schema, dropped afterwards) when reachable, else SQLite."""
+    problem = await postgres_problem()
+    if problem is not None:
+        yield BenchDatabase(f"sqlite+aiosqlite:///{scratch / 'bench.db'}", "sqlite", problem)
+        return
+    schema = f"dee_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        yield BenchDatabase(f"{PG_URL}?search_path={schema}", "postgresql", PG_URL)
+    finally:
+        dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://", 1)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+async def settle(worker: WorkerProcess, *, idle_share: float = 0.05, limit: float = 600) -> None:
+    """Wait until the worker has (almost) nothing left to do: under ``idle_share`` of a
+    core over one second. Keeps one side's backlog out of the next side's round."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline:
+        before = worker.cpu()
+        await asyncio.sleep(1.0)
+        if worker.cpu() - before < idle_share:
+            return

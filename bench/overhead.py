@@ -1,0 +1,196 @@
+"""Scenario 1: the interpreter's overhead against the same steps written by hand.
+
+N runs of the short-wait sales plan (``bench.plans.short_sales_plan``: email, wait
+1 s, branch on open, email, wait 1 s, call, end) through ``PlanRunWorkflow``, and N
+runs of ``bench.handwritten.HandWrittenSalesWorkflow``, on one server, one task
+queue and one worker process with the same settings and the same instant activities
+(``bench.fakes``). Rounds alternate which side goes first (A B, B A, ...), so drift
+and warmth favour neither. Per round and side: runs/s (N over the time from the
+first start to the last result), worker CPU seconds per run (from /proc, the worker
+being its own process), and the history length of one run.
+
+    python -m bench.overhead [--runs 300] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from activities import contracts as c
+from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
+from bench.plans import short_sales_plan
+from bench.proc import WorkerProcess, worker_process
+from dee.devserver import dev_server
+
+ROOT = Path(__file__).resolve().parents[1]
+START_CONCURRENCY = 64
+RUN_TIMEOUT = timedelta(minutes=10)
+TARGET_RATIO = 0.95
+TARGET_EXTRA_EVENTS_PER_STEP = 1.0
+STEPS_PER_RUN = 7  # intro-email, wait-1, check-open, cold-email, wait-2, call, end
+SIDES = {"dee": c.WORKFLOW_NAME, "handwritten": HAND_WRITTEN}
+
+
+def run_input(run_id: str, i: int, *, search_attributes: bool = True) -> c.RunInput:
+    plan = short_sales_plan()
+    contact = {"id": f"c-{i}", "email": f"c{i}@example.com", "phone": "+15555550100"}
+    return c.RunInput(
+        run_id, "bench", plan.to_document(), plan.content_hash, contact, {"product": "DEE"},
+        search_attributes=search_attributes,
+    )  # fmt: skip
+
+
+async def history_kinds(client: Client, run_id: str) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    async for event in client.get_workflow_handle(run_id).fetch_history_events():
+        kinds[str(event.WhichOneof("attributes")).removesuffix("_event_attributes")] += 1
+    return kinds
+
+
+async def run_batch(
+    client: Client, workflow: str, queue: str, runs: int, *, search_attributes: bool = True
+) -> tuple[float, list[str]]:
+    """Start ``runs`` runs, wait for all of them; seconds from first start to last result."""
+    prefix = f"{workflow}-{uuid.uuid4().hex[:8]}"
+    gate = asyncio.Semaphore(START_CONCURRENCY)
+
+    async def one(i: int) -> str:
+        run_id = f"{prefix}-{i}"
+        async with gate:
+            handle = await client.start_workflow(
+                workflow,
+                run_input(run_id, i, search_attributes=search_attributes),
+                id=run_id,
+                task_queue=queue,
+                result_type=c.RunResult,
+                execution_timeout=RUN_TIMEOUT,  # a broken run fails the bench, never hangs it
+            )
+        result: c.RunResult = await handle.result()
+        if result.status != "COMPLETED":
+            raise RuntimeError(f"{run_id} ended {result.status}")
+        return run_id
+
+    start = time.perf_counter()
+    ids = await asyncio.gather(*(one(i) for i in range(runs)))
+    return time.perf_counter() - start, ids
+
+
+async def one_side(
+    client: Client, worker: WorkerProcess, side: str, queue: str, runs: int
+) -> dict[str, float]:
+    cpu = worker.cpu()
+    seconds, ids = await run_batch(client, SIDES[side], queue, runs)
+    cpu = worker.cpu() - cpu
+    events = sum((await history_kinds(client, ids[0])).values())
+    return {"runs_per_second": runs / seconds, "cpu_per_run": cpu / runs, "events": events}
+
+
+async def measure_rounds(
+    client: Client,
+    worker: WorkerProcess,
+    queue: str,
+    runs: int,
+    rounds: int,
+    between: Callable[[], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    await run_batch(client, SIDES["dee"], queue, min(runs, 30))  # warm-up, not counted
+    await run_batch(client, SIDES["handwritten"], queue, min(runs, 30))
+    per: dict[str, list[dict[str, float]]] = {"dee": [], "handwritten": []}
+    ratios, cpu_ratios = [], []
+    for r in range(rounds):
+        order = ["dee", "handwritten"] if r % 2 == 0 else ["handwritten", "dee"]
+        got = {side: await one_side(client, worker, side, queue, runs) for side in order}
+        for side, figures in got.items():
+            per[side].append(figures)
+        ratios.append(got["dee"]["runs_per_second"] / got["handwritten"]["runs_per_second"])
+        cpu_ratios.append(got["dee"]["cpu_per_run"] / got["handwritten"]["cpu_per_run"])
+        print(f"  round {r + 1}/{rounds}: " + json.dumps({k: _rounded(v) for k, v in got.items()}))
+        if between is not None:
+            await between()
+    return {"per_round": per, "ratios": ratios, "cpu_ratios": cpu_ratios}
+
+
+def _rounded(figures: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in figures.items()}
+
+
+async def event_breakdown(client: Client, queue: str) -> dict[str, dict[str, int]]:
+    """History events of one run per variant, by type (the engine with and without its
+    search-attribute upserts, and the hand-written workflow)."""
+    out = {}
+    for name, workflow, attrs in (
+        ("dee", SIDES["dee"], True),
+        ("dee_without_search_attributes", SIDES["dee"], False),
+        ("handwritten", SIDES["handwritten"], True),
+    ):
+        _, ids = await run_batch(client, workflow, queue, 1, search_attributes=attrs)
+        out[name] = dict(sorted((await history_kinds(client, ids[0])).items()))
+    return out
+
+
+def summarize(raw: dict[str, Any], breakdown: dict[str, dict[str, int]]) -> dict[str, Any]:
+    def med(side: str, key: str) -> float:
+        return float(statistics.median(f[key] for f in raw["per_round"][side]))
+
+    events = {name: sum(kinds.values()) for name, kinds in breakdown.items()}
+    extra_per_step = (events["dee"] - events["handwritten"]) / STEPS_PER_RUN
+    ratio = statistics.median(raw["ratios"])
+    return {
+        "dee_runs_per_second": round(med("dee", "runs_per_second"), 2),
+        "handwritten_runs_per_second": round(med("handwritten", "runs_per_second"), 2),
+        "ratio_dee_to_handwritten": round(ratio, 3),
+        "ratio_per_round": [round(x, 3) for x in raw["ratios"]],
+        "dee_worker_cpu_seconds_per_run": round(med("dee", "cpu_per_run"), 5),
+        "handwritten_worker_cpu_seconds_per_run": round(med("handwritten", "cpu_per_run"), 5),
+        "cpu_ratio_dee_to_handwritten": round(statistics.median(raw["cpu_ratios"]), 3),
+        "history_events_per_run": events,
+        "history_events_by_type": breakdown,
+        "steps_per_run": STEPS_PER_RUN,
+        "extra_history_events_per_step": round(extra_per_step, 3),
+        "targets": {"ratio": TARGET_RATIO, "extra_events_per_step": TARGET_EXTRA_EVENTS_PER_STEP},
+        "met": {
+            "ratio": ratio >= TARGET_RATIO,
+            "extra_events_per_step": extra_per_step <= TARGET_EXTRA_EVENTS_PER_STEP,
+        },
+    }
+
+
+async def measure(address: str, *, runs: int, rounds: int) -> dict[str, Any]:
+    client = await Client.connect(address)
+    queue = f"bench-overhead-{uuid.uuid4().hex[:8]}"
+    async with worker_process(address, queue) as worker:
+        raw = await measure_rounds(client, worker, queue, runs, rounds)
+        breakdown = await event_breakdown(client, queue)
+    return {"runs": runs, "rounds": rounds, **summarize(raw, breakdown)}
+
+
+async def main_async(runs: int, rounds: int) -> dict[str, Any]:
+    async with dev_server(ui=False) as dev:
+        return await measure(dev.address, runs=runs, rounds=rounds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    result = asyncio.run(main_async(args.runs, args.rounds))
+    out = ROOT / "bench" / "results" / "overhead.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "history_events_by_type"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
