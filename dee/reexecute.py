@@ -44,7 +44,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities import contracts as c
 from dee.errors import EngineError
 from dee.recorded_history import Script, activity_key, script_of
-from dee.replay_history import capturing_interceptor
+from dee.replay_history import HistoryRun, capturing_interceptor, last_seq, with_reexecution
+from interpreter.replay import ReplayResult
 from workflows.plan_run import PlanRunWorkflow
 
 # Real seconds to wait for the re-executed code to reach a point the history reached
@@ -134,7 +135,7 @@ def _stubs(
         if recorded.failure is not None:
             message, kind = recorded.failure
             raise ApplicationError(message, type=kind, non_retryable=True)
-        through = max((int(e["seq"]) for e in req.batch.entries), default=0)
+        through = last_seq(req.batch.entries)
         value = replace(recorded.value, persisted_through_seq=through)
         if isinstance(value, c.PolicyResponse) and value.until_epoch_ms is not None:
             value = replace(value, until_epoch_ms=value.until_epoch_ms + shift_ms)
@@ -142,7 +143,7 @@ def _stubs(
 
     @activity.defn(name=c.APPEND_AUDIT)
     async def append_audit(batch: c.AuditBatch) -> c.AuditAck:
-        return c.AuditAck(max((int(e["seq"]) for e in batch.entries), default=0))
+        return c.AuditAck(last_seq(batch.entries))
 
     @activity.defn(name=c.CHECK_POLICIES)
     async def check_policies(req: c.PolicyRequest) -> c.PolicyResponse:
@@ -160,6 +161,19 @@ def _stubs(
         return value
 
     return [append_audit, check_policies, send_email, send_voice]
+
+
+async def reexecuted_against_record(
+    run: HistoryRun, result: ReplayResult, run_input: c.RunInput | None = None
+) -> ReplayResult:
+    """``result`` plus what re-executing ``run``'s history shows against ``run.entries``.
+
+    ``run_input``: the start input as the history records it, when ``run`` has been
+    re-based on a stored chain (``with_stored_chain``); by default ``run``'s own.
+    """
+    inp = run_input or run.run_input
+    again = await reexecute(run.history, inp, through_seq=last_seq(run.entries))
+    return with_reexecution(result, run.entries, again, inp.chain_seq)
 
 
 async def reexecute(
@@ -333,7 +347,7 @@ async def _finish(
     if not await _reach(turns, "end", handle):
         out.problems.append("the workflow did not make every activity call the history has")
     for _ in range(int(REACH_TIMEOUT / 0.05)):
-        if max((int(e["seq"]) for e in captured), default=0) >= through_seq:
+        if last_seq(captured) >= through_seq:
             return
         await asyncio.sleep(0.05)
     out.problems.append(f"the workflow did not reach audit entry {through_seq}")

@@ -14,7 +14,7 @@ interpreter (``interpreter.replay``) on the run's own plan or another version.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -262,6 +262,11 @@ def _with_workflow_diffs(result: ReplayResult, run: HistoryRun) -> ReplayResult:
     return ReplayResult(False, steps, (*result.diffs, *extra))
 
 
+def last_seq(entries: Sequence[Mapping[str, Any]]) -> int:
+    """The highest audit seq among ``entries`` (0 for none)."""
+    return max((int(e["seq"]) for e in entries), default=0)
+
+
 def with_reexecution(
     result: ReplayResult, recorded: Sequence[dict[str, Any]], again: Reexecution, after_seq: int
 ) -> ReplayResult:
@@ -270,9 +275,9 @@ def with_reexecution(
     Only entries past ``after_seq`` are compared (a continued run re-executes from its
     carried state), and for a record that stops mid-run none past its last entry.
     """
-    last = max((int(e["seq"]) for e in recorded), default=0)
+    last = last_seq(recorded)
     if again.ended:  # the record is complete: anything the code adds is a divergence
-        last = max(last, *(int(e["seq"]) for e in again.entries), 0)
+        last = max(last, last_seq(again.entries))
     mine = [e for e in recorded if int(e["seq"]) > after_seq]
     theirs = [e for e in again.entries if after_seq < int(e["seq"]) <= last]
     compared = compare_entries(mine, theirs, label="workflow.")

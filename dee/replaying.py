@@ -18,14 +18,13 @@ from temporalio.service import RPCError
 
 from activities import contracts as c
 from dee.errors import EngineError
-from dee.reexecute import reexecute
+from dee.reexecute import reexecuted_against_record
 from dee.replay_history import (
     HistoryRun,
     decode_history,
     fetch_history,
     replay_run,
     run_input_of,
-    with_reexecution,
     with_stored_chain,
 )
 from interpreter import ExecutionPlan, MachineConfig, compile_plan
@@ -48,9 +47,7 @@ async def replay_stored(
     result = replay_run(run, plan, workflow_code=not dry_run)
     if dry_run or plan is not None:
         return result
-    last = max((int(e["seq"]) for e in run.entries), default=0)
-    again = await reexecute(run.history, own_input, through_seq=last)
-    return with_reexecution(result, run.entries, again, own_input.chain_seq)
+    return await reexecuted_against_record(run, result, own_input)
 
 
 def visibility_query(query: str) -> str:

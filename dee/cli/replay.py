@@ -20,14 +20,13 @@ from rich.table import Table
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
-from dee.reexecute import reexecute
+from dee.reexecute import reexecuted_against_record
 from dee.replay_history import (
     HistoryRun,
     decode_history,
     fetch_history,
     read_history,
     replay_run,
-    with_reexecution,
 )
 from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, ensure_valid
 from interpreter.replay import RecordedRun, ReplayResult, WhatIfReport, what_if
@@ -69,12 +68,6 @@ async def _from_server(config: Path | None, run_id: str) -> HistoryRun:
     async with engine_session(config) as engine:
         history = await fetch_history(engine.client, run_id)
     return await decode_history(history, source=f"run {run_id}")
-
-
-async def _executed(run: HistoryRun, result: ReplayResult) -> ReplayResult:
-    last = max((int(e["seq"]) for e in run.entries), default=0)
-    again = await reexecute(run.history, run.run_input, through_seq=last)
-    return with_reexecution(result, run.entries, again, run.run_input.chain_seq)
 
 
 async def _bulk(
@@ -203,7 +196,7 @@ def replay(
         run = run_async(_from_server(config, run_id))
     result = replay_run(run, other, workflow_code=other is None)
     if execute:
-        result = run_async(_executed(run, result))
+        result = run_async(reexecuted_against_record(run, result))
     if json_out:
         print(json.dumps(result.as_dict(), indent=2, default=str))
     else:

@@ -18,7 +18,13 @@ from typer.testing import CliRunner
 from activities import contracts as c
 from dee.cli.main import app
 from dee.reexecute import reexecute
-from dee.replay_history import decode_history, read_history, replay_run, with_reexecution
+from dee.replay_history import (
+    decode_history,
+    last_seq,
+    read_history,
+    replay_run,
+    with_reexecution,
+)
 from interpreter.replay import ReplayResult
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 from tests.integration.replay.test_corpus import Unguarded
@@ -36,7 +42,7 @@ async def _reexecuted(
     """Re-execute ``history``'s inputs and compare with ``record``'s chain (default: its own)."""
     recorded = await decode_history(record or history)
     run = await decode_history(history)
-    last = max(int(e["seq"]) for e in recorded.entries)
+    last = last_seq(recorded.entries)
     kwargs: dict[str, Any] = {}
     if workflows is not None:  # a test's own workflow class: outside the sandbox
         kwargs = {"workflows": workflows, "runner": UnsandboxedWorkflowRunner()}

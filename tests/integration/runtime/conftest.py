@@ -1,11 +1,12 @@
-"""Fixtures for the runtime tests: the time-skipping server, a mail sink, an engine."""
+"""Fixtures for the runtime tests: an engine configured for the shared time-skipping server
+and mail sink (tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,24 +16,9 @@ from temporalio.testing import WorkflowEnvironment
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.engine import Engine
 from dee.runtime import worker_for
-from tests.integration.mailsink import SmtpServer, running_mail_sink
-from tests.integration.temporal_env import time_skipping_server_path
+from tests.integration.mailsink import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server_path()
-    ) as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def mail() -> Iterator[SmtpServer]:
-    with running_mail_sink() as server:
-        yield server
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
 from dee.runtime import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps, verify
-from tests.integration.mailsink import SmtpServer, running_mail_sink
+from tests.integration.mailsink import SmtpServer
 from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,12 +64,6 @@ async def server() -> AsyncIterator[DevServer]:
     dynamic = {"limit.historyCount.suggestContinueAsNew": "60"}
     async with dev_server(ui=False, dynamic_config=dynamic) as dev:
         yield dev
-
-
-@pytest.fixture(scope="module")
-def mail() -> Iterator[SmtpServer]:
-    with running_mail_sink() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -15,19 +14,10 @@ from temporalio.worker import Worker
 from activities import contracts as c
 from interpreter import Event, simulate, verify
 from tests.integration.runtime.fakes import FakeWorld
-from tests.integration.temporal_env import time_skipping_server_path
 from tests.interpreter.helpers import sales_plan
 from workflows.plan_run import PlanRunWorkflow
 
 WAIT = 3 * 86_400 + 12 * 3_600
-
-
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server_path()
-    ) as env:
-        yield env
 
 
 def _input(run_id: str) -> c.RunInput:

@@ -40,9 +40,8 @@ from tests.integration.channels.standins.twilio_api import (
     running_twilio,
 )
 from tests.integration.channels.standins.twilio_callbacks import CallScript
-from tests.integration.mailsink import SmtpServer, running_mail_sink
+from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.conftest import _end_runs
-from tests.integration.temporal_env import time_skipping_server_path
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "webhook-test-secret"
@@ -56,20 +55,6 @@ class Receiver:
     url: str
     http: httpx.AsyncClient
     app: Any = None
-
-
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server_path()
-    ) as env:
-        yield env
-
-
-@pytest.fixture(scope="module")
-def mail() -> Iterator[SmtpServer]:
-    with running_mail_sink() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
