@@ -1,4 +1,4 @@
-"""Persisting what the workflow decided: audit entries first, then the run row.
+"""Persisting what the workflow decided: audit entries and the run row, together.
 
 Every activity that acts on the world calls ``persist`` before acting, so a
 send never happens without its record. Appends are idempotent on (run, seq):
@@ -14,6 +14,7 @@ from activities.contracts import AuditBatch
 from adapters.storage import (
     AuditDivergence,
     AuditStore,
+    Database,
     DatabaseUnavailable,
     RunRecord,
     RunStore,
@@ -25,9 +26,10 @@ from interpreter import ChainedEntry
 class Bookkeeper:
     """Writes audit batches and run rows through the storage adapters."""
 
-    def __init__(self, audit: AuditStore, runs: RunStore) -> None:
-        self._audit = audit
-        self._runs = runs
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._audit = AuditStore(database)
+        self._runs = RunStore(database)
 
     async def persist(self, batch: AuditBatch) -> int:
         """Store the batch; return the highest seq now persisted for the run (0 if none).
@@ -37,20 +39,22 @@ class Bookkeeper:
                 look), retryable for an unavailable database.
         """
         entries = [ChainedEntry(**entry) for entry in batch.entries]
+        run = batch.run
+        record = RunRecord(
+            run.run_id,
+            run.tenant,
+            run.plan_id,
+            run.plan_version,
+            run.contact_id,
+            run.status,
+            run.step_id,
+        )
         try:
-            await self._audit.append(entries)
-            run = batch.run
-            await self._runs.upsert(
-                RunRecord(
-                    run.run_id,
-                    run.tenant,
-                    run.plan_id,
-                    run.plan_version,
-                    run.contact_id,
-                    run.status,
-                    run.step_id,
-                )
-            )
+            # One transaction, one commit: entries and row land together, and a local
+            # activity on every event's path waits for one commit, not two.
+            async with self._db.transaction() as conn:
+                await self._audit.append_in(conn, entries)
+                await self._runs.upsert_in(conn, record)
         except AuditDivergence as exc:
             raise ApplicationError(str(exc), type="AuditDivergence", non_retryable=True) from exc
         except DatabaseUnavailable as exc:  # transient: the activity retries, nothing acts

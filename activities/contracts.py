@@ -20,6 +20,10 @@ CHECK_POLICIES = "check_policies"
 SEND_EMAIL = "send_email"
 SEND_VOICE = "send_voice"
 APPEND_AUDIT = "append_audit"
+# The answered form of the ``ingest_event`` signal (a workflow update).
+INGEST_UPDATE = "ingest"
+# The error type an update validator refuses an event with once the run has ended.
+RUN_ENDED = "RunEnded"
 
 
 @dataclass
@@ -122,7 +126,7 @@ class SendResponse:
 
 @dataclass
 class EventSignal:
-    """An external event for the run (``ingest_event`` signal)."""
+    """An external event for the run (``ingest`` update or ``ingest_event`` signal)."""
 
     id: str
     type: str

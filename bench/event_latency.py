@@ -3,10 +3,14 @@
 A few runs of a wait-first plan are started through the ``Engine`` on the dev
 server, with the worker DEE ships (``bench.worker_proc --kind real``: audit log in
 PostgreSQL when reachable) in its own process. Then, one at a time, events go to
-the runs in turn; each is timed from the call to ``ingest_event`` (which looks the
-run up in the database and signals it) until the run's ``state`` query shows the
-event ingested — by then the machine has recorded it and its audit entry is chained.
-The query is repeated back to back, so the figure includes one query round trip.
+the runs in turn. ``ingest_event`` looks the run up in the database and delivers
+the event as the ``ingest`` update, which returns once the run has decided on it
+and its audit entry is stored. Two figures per event:
+
+- ``ack``: until ``ingest_event`` returns with the run's state after the event;
+- ``visible`` (the target's figure): until a separate ``state`` query, sent once
+  ``ingest_event`` returned and repeated back to back, shows the event ingested —
+  so it adds one query round trip to ``ack``.
 
     python -m bench.event_latency [--events 1000] [--runs 10]
 """
@@ -54,7 +58,9 @@ async def _wait_until(engine: Engine, run_id: str, events: int, limit: float = 3
     raise TimeoutError(f"{run_id}: event {events} not visible within {limit} s")
 
 
-async def measure(address: str, database_url: str, events: int, runs: int) -> list[float]:
+async def measure(
+    address: str, database_url: str, events: int, runs: int
+) -> tuple[list[float], list[float]]:
     queue = f"bench-events-{uuid.uuid4().hex[:8]}"
     config = EngineConfig(
         database=database_url,
@@ -72,44 +78,57 @@ async def measure(address: str, database_url: str, events: int, runs: int) -> li
             for run in started:
                 await _wait_until(engine, run.run_id, 0)
             seen = dict.fromkeys((r.run_id for r in started), 0)
-            latencies = []
+            acks, visible = [], []
             for n in range(events):
                 run = started[n % runs]
                 begin = time.perf_counter()
-                await engine.ingest_event(
+                got = await engine.ingest_event(
                     type="email.opened", contact_id=run.contact_id, run_id=run.run_id,
                     step_id="mail", event_id=f"evt-{n}",
                 )  # fmt: skip
+                acks.append((time.perf_counter() - begin) * 1000)
                 seen[run.run_id] += 1
+                outcomes = [d.outcome for d in got.deliveries]
+                if outcomes != ["handled"]:  # a fallback would time another path
+                    raise RuntimeError(f"event {n}: delivered as {outcomes}, not handled")
                 await _wait_until(engine, run.run_id, seen[run.run_id])
-                latencies.append((time.perf_counter() - begin) * 1000)
-            return latencies
+                visible.append((time.perf_counter() - begin) * 1000)
+            return acks, visible
         finally:
             await engine.close()
 
 
-def summarize(latencies: list[float], runs: int, backend: str, note: str) -> dict[str, Any]:
-    p99 = percentile(latencies, 0.99)
+def _figures(latencies: list[float]) -> dict[str, float]:
     return {
-        "events": len(latencies),
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p90_ms": round(percentile(latencies, 0.90), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+        "max_ms": round(max(latencies), 2),
+        "mean_ms": round(statistics.fmean(latencies), 2),
+    }
+
+
+def summarize(
+    acks: list[float], visible: list[float], runs: int, backend: str, note: str
+) -> dict[str, Any]:
+    figures = _figures(visible)
+    return {
+        "events": len(visible),
         "runs": runs,
         "database": backend,
         "database_note": note,
-        "p50_ms": round(percentile(latencies, 0.50), 2),
-        "p90_ms": round(percentile(latencies, 0.90), 2),
-        "p99_ms": round(p99, 2),
-        "max_ms": round(max(latencies), 2),
-        "mean_ms": round(statistics.fmean(latencies), 2),
+        **figures,
+        "ack": _figures(acks),
         "target_p99_ms": TARGET_P99_MS,
-        "met": {"p99": p99 <= TARGET_P99_MS},
+        "met": {"p99": figures["p99_ms"] <= TARGET_P99_MS},
     }
 
 
 async def run(address: str, events: int, runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dee-bench-") as scratch:
         async with bench_database(Path(scratch)) as db:
-            latencies = await measure(address, db.url, events, runs)
-            return summarize(latencies, runs, db.backend, db.note)
+            acks, visible = await measure(address, db.url, events, runs)
+            return summarize(acks, visible, runs, db.backend, db.note)
 
 
 def main() -> None:

@@ -77,6 +77,9 @@ class TemporalConfig(_Section):
     namespace: str = "default"
     task_queue: str = TASK_QUEUE
     search_attributes: bool = True
+    # How long ingest_event waits for a run to take an event as an update before it
+    # sends the event as a signal instead (kept by the server until a worker polls).
+    event_ack_timeout: float = Field(default=5.0, gt=0)
 
 
 class SchedulerConfig(_Section):

@@ -7,6 +7,7 @@ entries live in the configured database, so ``get_run``, ``list_runs`` and
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -45,6 +46,7 @@ from dee.config import EngineConfig
 from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
+from dee.event_delivery import Delivery, deliver
 from dee.replaying import replay_stored, what_if_query
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
 from interpreter.replay import ReplayResult, WhatIfReport
@@ -75,10 +77,16 @@ class ExecutionRun:
 
 @dataclass(frozen=True, slots=True)
 class IngestedEvent:
-    """Which runs an event was delivered to (with the event id used for de-duplication)."""
+    """Which runs an event was delivered to (with the event id used for de-duplication).
+
+    ``deliveries`` says, per run, whether the run has already decided on the event and
+    stored its audit entries (``handled``, with the run's state then), or keeps it to be
+    handled later (``accepted``, ``queued``); runs that had ended are not listed.
+    """
 
     event_id: str
     run_ids: tuple[str, ...]
+    deliveries: tuple[Delivery, ...] = ()
 
 
 class Engine:
@@ -497,7 +505,12 @@ class Engine:
         data: Mapping[str, Any] | None = None,
         event_id: str | None = None,
     ) -> IngestedEvent:
-        """Signal an event to ``run_id``, or to every active run of the contact."""
+        """Deliver an event to ``run_id``, or to every active run of the contact.
+
+        Each run gets it as the ``ingest`` update, so this returns once the runs have
+        decided on it, or as the durable signal when no worker takes it within
+        ``temporal.event_ack_timeout`` seconds (``dee.event_delivery``).
+        """
         if not type:
             raise EngineError(["event: type is required"])
         if not contact_id:
@@ -525,15 +538,16 @@ class Engine:
                 tenant=self.config.tenant, contact_id=contact_id, statuses=ACTIVE, limit=None
             )
             targets = sorted(r.run_id for r in active)
-        delivered = []
-        for target in targets:
-            try:
-                await self._handle(target).signal(PlanRunWorkflow.ingest_event, event)
-                delivered.append(target)
-            except RPCError as exc:
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise EngineError([f"event for run {target}: {exc}"]) from None
-        return IngestedEvent(event.id, tuple(delivered))
+        wait = self.config.temporal.event_ack_timeout
+        results = await asyncio.gather(
+            *(deliver(self._handle(target), event, wait) for target in targets),
+            return_exceptions=True,
+        )
+        for result in results:  # every run was tried; the first failure is reported
+            if isinstance(result, BaseException):
+                raise result
+        taken = tuple(r for r in results if isinstance(r, Delivery) and r.outcome != "ended")
+        return IngestedEvent(event.id, tuple(r.run_id for r in taken), taken)
 
 
 _BROKEN = (

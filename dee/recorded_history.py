@@ -124,7 +124,8 @@ def script_of(history: WorkflowHistory) -> Script:
             order.append("i")
         elif kind == "workflow_execution_update_accepted_event_attributes":
             req = event.workflow_execution_update_accepted_event_attributes.accepted_request.input
-            (arg,) = _CONVERT.from_payloads(list(req.args.payloads), [c.OperatorRequest])
+            arg_type = c.EventSignal if req.name == c.INGEST_UPDATE else c.OperatorRequest
+            (arg,) = _CONVERT.from_payloads(list(req.args.payloads), [arg_type])
             inputs.append(External("update", req.name, arg, _seen_at(history, event)))
             order.append("i")
     last = history.events[-1].WhichOneof("attributes")

@@ -22,7 +22,7 @@ from adapters.policy import (
     PolicyError,
     PolicyGate,
 )
-from adapters.storage import AuditStore, Database, RunStore, open_database
+from adapters.storage import Database, open_database
 from adapters.templates import TemplateStore
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
@@ -82,7 +82,7 @@ async def worker_for(
         db = database or await open_database(config.database_url)
         try:
             email_cfg = config.channels.email
-            books = Bookkeeper(AuditStore(db), RunStore(db))
+            books = Bookkeeper(db)
             sender = Sender(
                 books,
                 TemplateStore(config.templates_dir),

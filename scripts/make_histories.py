@@ -24,7 +24,15 @@ from temporalio.testing import WorkflowEnvironment
 from activities import contracts as c
 from dee.devserver import dev_server
 from interpreter import ExecutionPlan, PlanMetadata, steps
-from tests.integration.replay.recording import DAY, Scenario, event, operator, record, sleep
+from tests.integration.replay.recording import (
+    DAY,
+    Scenario,
+    answered,
+    event,
+    operator,
+    record,
+    sleep,
+)
 from tests.integration.temporal_env import time_skipping_server_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +47,15 @@ SCENARIOS = [
             sleep(3_600),
             event("o-1", "email.opened", "intro-email"),
             event("r-1", "email.replied", "intro-email", text="Tell me more"),
+            sleep(4 * DAY),
+        ],
+    ),
+    Scenario(
+        "sales-replied-answered",
+        actions=[
+            sleep(3_600),
+            answered("o-1", "email.opened", "intro-email"),
+            answered("r-1", "email.replied", "intro-email", text="Tell me more"),
             sleep(4 * DAY),
         ],
     ),

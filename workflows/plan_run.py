@@ -92,6 +92,7 @@ class PlanRunWorkflow:
         self._head = inp.chain_head or GENESIS_HASH
         self._unpersisted: list[dict[str, Any]] = list(inp.unpersisted)
         self._shown: tuple[str, str | None, str] | None = None
+        self._wake = False  # set only by the ingest update (see there)
         self._last = ""
         if inp.state is None:
             self._state = RunState()
@@ -117,16 +118,17 @@ class PlanRunWorkflow:
                     continue
                 workflow.continue_as_new(self._carry())
             timer = state.timer if state.phase == "timer" else None
+            self._wake = False
             if timer is None:
                 await self._flush()  # nothing else will carry these records for a while
-                await workflow.wait_condition(lambda: bool(self._queue))
+                await workflow.wait_condition(lambda: bool(self._queue) or self._wake)
                 continue
             await self._flush()
             delay = self._seconds_until(timer.until_tick)
             try:
                 if delay > 0:
                     await workflow.wait_condition(
-                        lambda: bool(self._queue), timeout=timedelta(seconds=delay)
+                        lambda: bool(self._queue) or self._wake, timeout=timedelta(seconds=delay)
                     )
                     continue
             except TimeoutError:
@@ -273,6 +275,36 @@ class PlanRunWorkflow:
         if self._state.status in FINAL:
             workflow.logger.warning("event %s arrived after the run ended; not ingested", event.id)
             return
+        self._take(event)
+
+    @workflow.update(name=c.INGEST_UPDATE)
+    async def ingest(self, event: c.EventSignal) -> c.RunView:
+        """The ``ingest_event`` signal, answered: the update completes once the run has
+        decided on the event and its audit entries are in the database, and returns the
+        run's state then. Temporal dispatches an update straight to the worker, where a
+        signal waits for the history service's transfer queue (``Engine.ingest_event``
+        falls back to the durable signal when no worker takes the update in time)."""
+        self._take(event)
+        # Entries are chained in queue order, so the event's own are in by this seq.
+        through = self._seq + sum(1 for cmd in self._queue if isinstance(cmd, Record))
+        await workflow.wait_condition(
+            lambda: self._seq >= through and all(e["seq"] > through for e in self._unpersisted)
+        )
+        if workflow.info().is_continue_as_new_suggested():
+            # The loop skipped continue-as-new while this handler was unfinished and
+            # now waits for a timer or input: wake it to continue as new.
+            self._wake = True
+        return self.state()
+
+    @ingest.validator
+    def _ingest_ok(self, event: c.EventSignal) -> None:
+        if self._state.status in FINAL:
+            status = self._state.status.value.lower()
+            raise ApplicationError(
+                f"the run is {status}; it takes no more events", type=c.RUN_ENDED
+            )
+
+    def _take(self, event: c.EventSignal) -> None:
         tick = self._tick()
         data = event.data
         try:

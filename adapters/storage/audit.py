@@ -131,19 +131,27 @@ class AuditStore:
         """
         if not entries:
             return AppendResult(0, 0)
+        async with self._db.transaction() as conn:
+            return await self.append_in(conn, entries)
+
+    async def append_in(
+        self, conn: AsyncConnection, entries: Sequence[ChainedEntry]
+    ) -> AppendResult:
+        """``append`` inside the caller's transaction (a run row can share it)."""
+        if not entries:
+            return AppendResult(0, 0)
         groups = _append.group_batch(entries)
         recorded_at = datetime.now(UTC)
-        async with self._db.transaction() as conn:
-            await _append.check_links(conn, groups)
-            if self._db.dialect == "postgresql":
-                # Runs in a fixed order: two batches touching the same runs then take
-                # their row locks in the same order and cannot deadlock.
-                ordered = [e for run_id in sorted(groups) for e in groups[run_id]]
-                inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
-            else:
-                inserted = await _append.insert_sqlite(conn, groups, recorded_at)
-            if inserted < len(entries):
-                await _append.refuse_differences(conn, entries)
+        await _append.check_links(conn, groups)
+        if self._db.dialect == "postgresql":
+            # Runs in a fixed order: two batches touching the same runs then take
+            # their row locks in the same order and cannot deadlock.
+            ordered = [e for run_id in sorted(groups) for e in groups[run_id]]
+            inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
+        else:
+            inserted = await _append.insert_sqlite(conn, groups, recorded_at)
+        if inserted < len(entries):
+            await _append.refuse_differences(conn, entries)
         return AppendResult(inserted, len(entries) - inserted)
 
     async def entries(self, run_id: str) -> list[ChainedEntry]:

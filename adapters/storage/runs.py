@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, exc, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage.database import Database
 from adapters.storage.errors import StorageError, UnknownRun
@@ -56,6 +57,11 @@ class RunStore:
             StorageError: The run exists with a different identity, or its plan
                 version is not stored (a run refers to a published plan).
         """
+        async with self._db.transaction() as conn:
+            return await self.upsert_in(conn, record)
+
+    async def upsert_in(self, conn: AsyncConnection, record: RunRecord) -> RunRecord:
+        """``upsert`` inside the caller's transaction (the audit append shares it)."""
         values = _values(record)
         dialect_insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
         insert_run = dialect_insert(RUNS).values(values)
@@ -71,20 +77,20 @@ class RunStore:
             & (RUNS.c.plan_version == insert_run.excluded.plan_version)
             & (RUNS.c.contact_id == insert_run.excluded.contact_id),
         ).returning(*RUNS.c)
-        async with self._db.transaction() as conn:
-            plan_known = await conn.execute(
-                select(PLANS.c.version).where(
-                    PLANS.c.plan_id == record.plan_id, PLANS.c.version == record.plan_version
-                )
-            )
-            if plan_known.first() is None:
-                raise StorageError(
-                    f"run {record.run_id}: plan {record.plan_id} version {record.plan_version} "
-                    "is not stored; store the plan before its runs"
-                )
+        try:
             row = (await conn.execute(statement)).mappings().first()
+        except exc.IntegrityError as error:
+            # The foreign key to plans is the only constraint a well-formed row can
+            # break; checking it here instead of reading first saves a round trip.
+            if "foreign key" not in str(error.orig).lower():
+                raise
+            raise StorageError(
+                f"run {record.run_id}: plan {record.plan_id} version {record.plan_version} "
+                "is not stored; store the plan before its runs"
+            ) from None
         if row is None:
-            stored = await self.get(record.run_id)
+            found = await conn.execute(select(RUNS).where(RUNS.c.run_id == record.run_id))
+            stored = _record(found.mappings().one())
             differing = [n for n in _IDENTITY if getattr(stored, n) != getattr(record, n)]
             raise StorageError(
                 f"run {record.run_id} exists with a different {', '.join(differing)}: "

@@ -18,6 +18,7 @@ from dee.documents import load_plan, read_document
 from dee.engine import Engine, ExecutionRun
 from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
+from dee.event_delivery import Delivery
 from interpreter import InputError, parse_mapping
 
 runs_app = typer.Typer(help="List runs.", no_args_is_help=True)
@@ -279,8 +280,16 @@ def ingest(
     if as_json:
         print(to_json(result))
     else:
-        targets = " ".join(result.run_ids)
-        print(f"event {result.event_id} delivered to {len(result.run_ids)} run(s): {targets}")
+        print(f"event {result.event_id} delivered to {len(result.run_ids)} run(s)")
+        for delivery in result.deliveries:
+            print(f"  {delivery.run_id}: {_delivered(delivery)}")
+
+
+def _delivered(delivery: Delivery) -> str:
+    view = delivery.state
+    if view is None:
+        return f"{delivery.outcome} (the run will handle it when it gets to it)"
+    return f"handled; now {view.status} at {view.step_id or '-'} ({view.events} event(s))"
 
 
 def attach(run_app: typer.Typer) -> None:

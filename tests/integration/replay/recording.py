@@ -63,6 +63,11 @@ def event(event_id: str, kind: str, step_id: str | None = None, **data: Any) -> 
     return ("signal", c.EventSignal(event_id, kind, step_id, dict(data)))
 
 
+def answered(event_id: str, kind: str, step_id: str | None = None, **data: Any) -> Action:
+    """An event delivered as ``Engine.ingest_event`` does: the ``ingest`` update."""
+    return ("update", (c.INGEST_UPDATE, c.EventSignal(event_id, kind, step_id, dict(data))))
+
+
 def operator(action: str, **request: Any) -> Action:
     return ("update", (action, c.OperatorRequest(by="ops@example.com", **request)))
 

@@ -28,6 +28,7 @@ HISTORIES = Path(__file__).resolve().parents[2] / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
 REQUIRED = {
     "sales-replied",
+    "sales-replied-answered",
     "sales-opened",
     "sales-cold",
     "sales-failed-retried",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -55,11 +56,12 @@ async def test_start_status_list_and_ingest_through_the_cli(
     await env.sleep(timedelta(minutes=1))
     status = _dee(config, env, "run", "status", runs[0]["runId"], "--json")
     assert json.loads(status.stdout)["status"] == "WAITING"
-    ingested = _dee(
-        config, env, "event", "ingest", "--type", "email.replied", "--contact", "c-1",
+    # In a thread: the worker shares this event loop and must take the event's update.
+    ingested = await asyncio.to_thread(
+        _dee, config, env, "event", "ingest", "--type", "email.replied", "--contact", "c-1",
         "--step", "intro-email", "--id", "cli-reply",
     )  # fmt: skip
-    assert ingested.returncode == 0 and runs[0]["runId"] in ingested.stdout
+    assert ingested.returncode == 0 and f"{runs[0]['runId']}: handled; now " in ingested.stdout
     await env.sleep(timedelta(days=4))
     listed = json.loads(_dee(config, env, "runs", "list", "--json").stdout)
     by_contact = {r["contact_id"]: r["status"] for r in listed}
