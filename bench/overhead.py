@@ -184,7 +184,7 @@ async def main_async(runs: int, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     result = asyncio.run(main_async(args.runs, args.rounds))
     out = ROOT / "bench" / "results" / "overhead.json"

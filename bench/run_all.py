@@ -32,7 +32,7 @@ from dee.devserver import dev_server
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 FULL = {
-    "overhead": {"runs": 300, "rounds": 5},
+    "overhead": {"runs": 300, "rounds": 7},
     "simulate": {"rounds": 7, "runs": 5000},
     "audit_append": {"entries": 200_000, "batch": 2000},
     "event_latency": {"events": 1000, "runs": 10},

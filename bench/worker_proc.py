@@ -30,6 +30,7 @@ from bench.handwritten import HandWrittenSalesWorkflow
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig, TemporalConfig
 from dee.devserver import free_port
 from dee.runtime import worker_for
+from dee.sandbox import workflow_runner
 from workflows.plan_run import PlanRunWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +75,9 @@ async def serve(args: argparse.Namespace) -> None:
                 workflows=[PlanRunWorkflow, HandWrittenSalesWorkflow],
                 activities=bench_activities(),
                 max_cached_workflows=args.cache,
+                # The worker DEE ships passes its workflow modules through the sandbox;
+                # the baseline's module gets the same treatment.
+                workflow_runner=workflow_runner("bench.handwritten"),
             )
         )
     async with ctx as worker, worker:

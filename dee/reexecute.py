@@ -39,12 +39,12 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import contracts as c
 from dee.errors import EngineError
 from dee.recorded_history import Script, activity_key, script_of
 from dee.replay_history import HistoryRun, capturing_interceptor, last_seq, with_reexecution
+from dee.sandbox import workflow_runner
 from interpreter.replay import ReplayResult
 from workflows.plan_run import PlanRunWorkflow
 
@@ -237,7 +237,7 @@ async def _reexecute(
         workflows=list(workflows),
         activities=_stubs(script, turns, shift, clock),
         interceptors=[capturing_interceptor(captured)],
-        workflow_runner=runner or SandboxedWorkflowRunner(),
+        workflow_runner=runner or workflow_runner(),
     ):
         handle = await env.client.start_workflow(
             c.WORKFLOW_NAME,

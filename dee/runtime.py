@@ -28,6 +28,7 @@ from adapters.tracking import EmailTracking
 from dee.channels import open_channels
 from dee.config import EngineConfig
 from dee.errors import DocumentError
+from dee.sandbox import workflow_runner
 from workflows.plan_run import PlanRunWorkflow
 
 
@@ -103,6 +104,7 @@ async def worker_for(
                 workflows=[PlanRunWorkflow],
                 activities=build_activities(books, checker, sender),
                 max_task_queue_activities_per_second=config.activities_per_second,
+                workflow_runner=workflow_runner(),
             )
         finally:
             if own:

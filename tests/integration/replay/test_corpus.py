@@ -17,9 +17,11 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import contracts as c
 from dee.replay_history import decode_history, replay_run
+from dee.sandbox import workflow_runner
 from interpreter import Input, RunContext, TimerFired, compile_plan, parse_plan
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 from workflows.plan_run import PlanRunWorkflow
@@ -58,9 +60,14 @@ def test_the_corpus_covers_every_plan_and_path_that_matters() -> None:
     assert {"sales", "collections", "notification", "continue"} <= plans
 
 
+@pytest.mark.parametrize("sandbox", ["worker", "strict"])
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_every_history_replays_deterministically(path: Path) -> None:
-    replayer = Replayer(workflows=[PlanRunWorkflow])  # as the worker: default converter, sandbox
+async def test_every_history_replays_deterministically(path: Path, sandbox: str) -> None:
+    # As the worker runs it (default converter, ``workflows`` passed through the
+    # sandbox), and in the default sandbox, which re-imports the module for every run
+    # and refuses clock and randomness reads at run time.
+    runner = workflow_runner() if sandbox == "worker" else SandboxedWorkflowRunner()
+    replayer = Replayer(workflows=[PlanRunWorkflow], workflow_runner=runner)
     result = await replayer.replay_workflow(_load(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
