@@ -9,7 +9,7 @@ and warmth favour neither. Per round and side: runs/s (N over the time from the
 first start to the last result), worker CPU seconds per run (from /proc, the worker
 being its own process), and the history length of one run.
 
-    python -m bench.overhead [--runs 300] [--rounds 5]
+    python -m bench.overhead [--runs 300] [--rounds 7]
 """
 
 from __future__ import annotations
