@@ -35,6 +35,8 @@ from dee.devserver import dev_server
 ROOT = Path(__file__).resolve().parents[1]
 # The workflow code under test: the engine's and the baseline's (not the bench harness).
 OURS = ("workflows/", "interpreter/", "bench/handwritten.py")
+# Where the sandbox imports a run's workflow module (for every run, unless passed through).
+SANDBOX_IMPORT = "_WorkflowWorker._create_workflow_instance"
 _FRAME = re.compile(r"^(?P<fn>.*) \((?P<file>[^:()]+)(:\d+)?\)$")
 
 
@@ -55,7 +57,7 @@ def summarize(collapsed: str, top: int = 15) -> dict[str, Any]:
     total = 0
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    ours = 0
+    ours = imports = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -68,6 +70,8 @@ def summarize(collapsed: str, top: int = 15) -> dict[str, Any]:
         own[frames[-1]] += count
         if any(any(f"({p}" in name for p in OURS) for name in frames):
             ours += count
+        if any(name.startswith(SANDBOX_IMPORT) for name in frames):
+            imports += count
 
     def share(counter: Counter[str]) -> list[dict[str, Any]]:
         return [
@@ -78,6 +82,7 @@ def summarize(collapsed: str, top: int = 15) -> dict[str, Any]:
     return {
         "samples": total,
         "share_in_dee_code": round(ours / total, 4) if total else 0.0,
+        "share_in_sandbox_import": round(imports / total, 4) if total else 0.0,
         "top_inclusive_dee": share(ours_inclusive),
         "top_self": share(own),
     }

@@ -36,6 +36,7 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_TEMPORAL_NAMESPACE": ("temporal", "namespace"),
     "DEE_TASK_QUEUE": ("temporal", "task_queue"),
     "DEE_SEARCH_ATTRIBUTES": ("temporal", "search_attributes"),
+    "DEE_EVENT_ACK_TIMEOUT": ("temporal", "event_ack_timeout"),
     "DEE_SMTP_HOST": ("channels", "email", "host"),
     "DEE_SMTP_PORT": ("channels", "email", "port"),
     "DEE_SMTP_USERNAME": ("channels", "email", "username"),
@@ -254,6 +255,7 @@ class EnvOverrides(BaseSettings):
     temporal_namespace: str | None = None
     task_queue: str | None = None
     search_attributes: str | None = None
+    event_ack_timeout: str | None = None
     smtp_host: str | None = None
     smtp_port: str | None = None
     smtp_username: str | None = None

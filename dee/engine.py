@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,7 @@ from workflows.plan_run import PlanRunWorkflow
 
 T = TypeVar("T")
 ACTIVE = ("PENDING", "RUNNING", "WAITING", "PAUSED", "FAILED")
+_CONTACTS_KEPT = 100_000  # run ids whose contact ingest_event remembers (~20 MB at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,9 @@ class Engine:
         self.plans = PlanStore(database)
         self.runs = RunStore(database)
         self.audit = AuditStore(database)
+        # Run id -> contact id, for ingest_event's ownership check: a run's contact never
+        # changes (RunStore refuses that), and a receiver sends a run several events.
+        self._contacts: OrderedDict[str, str] = OrderedDict()
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:
@@ -215,14 +220,21 @@ class Engine:
         contact: dict[str, Any],
         variables: dict[str, Any],
         start_at: datetime | None = None,
+        *,
+        plan_hash: str | None = None,
     ) -> None:
-        """Start the run's workflow (no record, no validation: ``execute`` does those)."""
+        """Start the run's workflow (no record, no validation: ``execute`` does those).
+
+        ``plan_hash``: the plan's ``content_hash`` when the caller has it already (a
+        bulk enrolment hashes the plan once, not once per contact).
+        """
         cfg = self.config
+        digest = plan_hash or plan.content_hash
         run_input = c.RunInput(
             run_id=run_id,
             tenant=tenant,
             plan=plan.to_document(),
-            plan_hash=plan.content_hash,
+            plan_hash=digest,
             contact=contact,
             variables=variables,
             tick_interval_ms=cfg.scheduler.tick_interval,
@@ -256,7 +268,7 @@ class Engine:
                 start_delay=delay,
                 static_summary=f"{plan.name} (v{plan.version}) for contact {contact['id']}",
                 static_details=(
-                    f"plan `{plan.id}` v{plan.version} `{plan.content_hash}`\n"
+                    f"plan `{plan.id}` v{plan.version} `{digest}`\n"
                     f"contact `{contact['id']}`, tenant `{tenant}`"
                 ),
             )
@@ -313,6 +325,17 @@ class Engine:
             return await self.runs.get(run_id)
         except UnknownRun:
             raise EngineError([f"unknown run {run_id!r}"]) from None
+
+    async def _contact_of(self, run_id: str) -> str:
+        owner = self._contacts.get(run_id)
+        if owner is None:
+            owner = (await self._record(run_id)).contact_id
+            self._contacts[run_id] = owner
+            if len(self._contacts) > _CONTACTS_KEPT:
+                self._contacts.popitem(last=False)
+        else:
+            self._contacts.move_to_end(run_id)
+        return owner
 
     async def _query(self, run_id: str) -> c.RunView | None:
         handle = self._handle(run_id)
@@ -526,9 +549,8 @@ class Engine:
             event_id or f"evt-{uuid.uuid4().hex}", type, step_id, dict(data or {})
         )
         if run_id is not None:
-            record = await self._record(run_id)
-            if record.contact_id != contact_id:
-                owner = record.contact_id
+            owner = await self._contact_of(run_id)
+            if owner != contact_id:
                 raise EngineError(
                     [f"event: run {run_id} belongs to contact {owner}, not {contact_id}"]
                 )

@@ -49,6 +49,7 @@ async def execute_many(
 
     tenant = tenant or engine.config.tenant
     await engine.register_plan(plan)
+    digest = plan.content_hash  # hashed once: it is a sha256 of the whole plan each time
     gate = asyncio.Semaphore(CONCURRENCY)
     fresh: list[RunRecord] = []
 
@@ -65,7 +66,9 @@ async def execute_many(
                     existing = await engine.existing_run(run_id, record)
                     if existing is not None:
                         return existing
-                await engine.start_run(run_id, tenant, plan, dict(contact), dict(variables or {}))
+                await engine.start_run(
+                    run_id, tenant, plan, dict(contact), dict(variables or {}), plan_hash=digest
+                )
         except EngineError as exc:
             return exc
         fresh.append(record)

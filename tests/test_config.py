@@ -60,3 +60,17 @@ def test_a_bad_file_value_names_the_file_and_field(tmp_path: Path) -> None:
     assert list(caught.value.lines) == [
         f"configuration {file}: scheduler.tickInterval: Input should be greater than or equal to 1"
     ]
+
+
+def test_the_event_acknowledgement_timeout_comes_from_the_file_or_a_variable(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "dee.yaml"
+    file.write_text("temporal: {eventAckTimeout: 1.5}\n")
+    assert load_config(file, env={}).temporal.event_ack_timeout == 1.5
+    assert load_config(env={"DEE_EVENT_ACK_TIMEOUT": "0.25"}).temporal.event_ack_timeout == 0.25
+    with pytest.raises(DocumentError) as caught:
+        load_config(env={"DEE_EVENT_ACK_TIMEOUT": "0"})
+    assert list(caught.value.lines) == [
+        "configuration DEE_EVENT_ACK_TIMEOUT: Input should be greater than 0"
+    ]

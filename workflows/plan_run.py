@@ -109,6 +109,9 @@ class PlanRunWorkflow:
             state = self._state
             if state.status in FINAL:
                 await self._flush()
+                # An ingest update waiting for that flush is answered before the run
+                # completes, never left unfinished. Sync handlers are always finished.
+                await workflow.wait_condition(workflow.all_handlers_finished)
                 return c.RunResult(
                     inp.run_id, state.status.value, state.outcome, self._seq, self._head
                 )

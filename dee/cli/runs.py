@@ -256,7 +256,7 @@ def ingest(
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Signal an event to a run, or to every active run of the contact."""
+    """Deliver an event to a run, or to every active run of the contact."""
     payload: dict[str, Any] = {}
     if data is not None:
         try:

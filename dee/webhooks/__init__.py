@@ -2,7 +2,7 @@
 
 Boundary: an ASGI app (Starlette, served by uvicorn) whose every route authenticates
 the request first (HMAC tokens, provider signatures, basic auth), then turns it into
-one signal per event under a stable id. It owns no state but a per-process replay
+one ``ingest_event`` per event under a stable id. It owns no state but a per-process replay
 memory; consent changes go through the policy admin, events through the engine.
 """
 

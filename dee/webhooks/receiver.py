@@ -1,7 +1,7 @@
 """The receiver's one piece of work: turn an authenticated request into ``ingest_event``.
 
 Routes authenticate and parse; this resolves the run (an unknown run is a 404, never
-an event for somebody else) and signals the event under a stable id, so a provider's
+an event for somebody else) and ingests the event under a stable id, so a provider's
 retry of the same event is a recorded duplicate, not a second event.
 
 Failures that are not the request's fault (Temporal or the database unreachable)
@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 
 def _temporal_unreachable(exc: EngineError) -> bool:
-    # Engine.ingest_event wraps the signal's RPCError (``from None`` keeps it as the
-    # context). A refused argument is the event's fault; anything else is Temporal's.
+    # Engine.ingest_event wraps the update's or the signal's RPCError as the cause. A
+    # refused argument is the event's fault; anything else is Temporal's.
     cause = exc.__cause__ or exc.__context__
     return isinstance(cause, RPCError) and cause.status != RPCStatusCode.INVALID_ARGUMENT
 
@@ -128,7 +128,7 @@ class Receiver:
             raise Refused(503, f"cannot record the event: {exc}") from None
         except RuntimeError as exc:
             # temporalio raises a bare RuntimeError when its client cannot connect at all.
-            log.warning("event %s for run %s not signalled", event_id, run_id, exc_info=True)
+            log.warning("event %s for run %s not delivered", event_id, run_id, exc_info=True)
             raise Refused(503, f"cannot reach Temporal: {exc}") from None
 
 

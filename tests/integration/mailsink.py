@@ -7,6 +7,7 @@ server covers the happy path and the refusal paths.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,10 +19,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from dee.devserver import free_port
 
 HOST = "127.0.0.1"
+SLOW_SECONDS = 2.0
 
 
 class CollectingHandler:
-    """Keeps every accepted envelope; ``nobody@``, ``busy@`` and ``spamtrap@`` are refused."""
+    """Keeps every accepted envelope; ``nobody@``, ``busy@`` and ``spamtrap@`` are refused,
+    ``slow@`` is accepted after ``SLOW_SECONDS``."""
 
     def __init__(self) -> None:
         self.received: list[Envelope] = []
@@ -40,6 +43,8 @@ class CollectingHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if any(rcpt.startswith("spamtrap@") for rcpt in envelope.rcpt_tos):
             return "554 Message rejected as spam"
+        if any(rcpt.startswith("slow@") for rcpt in envelope.rcpt_tos):
+            await asyncio.sleep(SLOW_SECONDS)  # a provider that takes its time
         self.received.append(envelope)
         return "250 Message accepted for delivery"
 

@@ -5,12 +5,14 @@ Real worker and activities, SQLite, aiosmtpd, the shared time-skipping server.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
 from dee.engine import Engine
-from tests.integration.mailsink import SmtpServer
+from tests.integration.mailsink import SLOW_SECONDS, SmtpServer
+from tests.integration.runtime.plans import one_email
 from tests.interpreter.helpers import sales_plan
 
 CONTACT = {"id": "c-ada", "email": "ada@example.com", "first_name": "Ada", "company": "Analytical"}
@@ -81,3 +83,21 @@ async def test_an_ended_run_is_not_a_delivery(
     assert (await engine.get_run(run_id)).status == "COMPLETED"
     late = await engine.ingest_event(type="email.opened", contact_id="c-ada", run_id=run_id)
     assert late.run_ids == () and late.deliveries == ()
+
+
+async def test_an_event_taken_while_the_last_send_runs_is_answered_when_the_run_ends(
+    engine: Engine, env: WorkflowEnvironment, mail: SmtpServer
+) -> None:
+    contact = {**CONTACT, "id": "c-slow", "email": "slow@example.com"}
+    run = await engine.execute(one_email("slow-last-send"), contact=contact, variables=VARS)
+    await asyncio.sleep(SLOW_SECONDS / 2)  # the only send is in flight (real time)
+    got = await engine.ingest_event(
+        type="email.opened", contact_id="c-slow", run_id=run.run_id, event_id="mid-send"
+    )
+    # The run decided on the event, then ended with the send; the answer came with it.
+    [delivery] = got.deliveries
+    assert delivery.outcome == "handled" and delivery.state is not None
+    assert (delivery.state.status, delivery.state.events) == ("COMPLETED", 1)
+    timeline = await engine.get_timeline(run.run_id)
+    assert len(_ingested(timeline, "mid-send")) == 1
+    assert timeline[-1].seq == delivery.state.audit_seq
