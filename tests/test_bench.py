@@ -43,7 +43,7 @@ def _results() -> dict[str, object]:
             "p50_ms": 10.0,
             "p90_ms": 20.0,
             "p99_ms": 60.0,
-            "ack": {"p50_ms": 8.0, "p99_ms": 52.5},
+            "confirmed_by_query": {"p50_ms": 8.0, "p99_ms": 52.5},
             "met": {"p99": False},
         },
         "memory": {
@@ -72,7 +72,7 @@ def test_the_report_writes_json_markdown_and_a_png(tmp_path: Path) -> None:
     assert "| scenario | figure | value | target | met |" in table
     assert "| 1 overhead | ratio (median of rounds) | 0.909 | >= 0.95 | **no** |" in table
     assert "| 4 event latency | p99 ms | 60.0 | <= 50 | **no** |" in table
-    assert "| 4 event latency | ingest_event answered, p50 / p99 ms | 8.0 / 52.5 |" in table
+    assert "| 4 event latency | confirmed by a state query, p50 / p99 ms | 8.0 / 52.5 |" in table
     assert "Skipped: audit_append: PostgreSQL unreachable" in table
     assert len(rows(results)) == 11  # six overhead, three latency, two memory rows
     assert png_path.read_bytes().startswith(PNG_SIGNATURE)
