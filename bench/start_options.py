@@ -1,0 +1,135 @@
+"""What each option ``dee start`` passes to ``start_workflow`` costs on the dev server.
+
+Scenario 5 compares ``dee start --contacts`` with a bare ``start_workflow`` loop. This
+splits the difference: N starts of the wait-first plan (64 at a time, the worker
+DEE ships running), each variant on a fresh dev server, with the bare loop first and
+last as a drift check:
+
+- ``bare``: ``RunInput`` only, as scenario 5's raw side;
+- ``search_attributes``: plus the five DEE search attributes the engine sets at start;
+- ``summary``: plus the UI's static summary and details;
+- ``conflict_policy``: plus ``id_conflict_policy=USE_EXISTING``;
+- ``all``: everything ``Engine.start_run`` passes.
+
+    python -m bench.start_options [--starts 2000]
+
+Writes ``bench/results/start_options.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
+
+from activities import contracts as c
+from bench.infra import bench_database, settle
+from bench.plans import wait_first_plan
+from bench.proc import worker_process
+from dee.cli.runs import BULK_CONCURRENCY
+from dee.devserver import dev_server
+from workflows import search_attributes as sa
+from workflows.plan_run import PlanRunWorkflow
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS: dict[str, tuple[bool, bool, bool]] = {  # search attributes, summary, policy
+    "bare": (False, False, False),
+    "search_attributes": (True, False, False),
+    "summary": (False, True, False),
+    "conflict_policy": (False, False, True),
+    "all": (True, True, True),
+    "bare_again": (False, False, False),
+}
+
+
+def _options(contact_id: str, digest: str, chosen: tuple[bool, bool, bool]) -> dict[str, Any]:
+    attributes, summary, policy = chosen
+    options: dict[str, Any] = {}
+    if attributes:
+        options["search_attributes"] = TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.DEE_TENANT, "default"),
+                SearchAttributePair(sa.DEE_PLAN_ID, "bench-wait-first"),
+                SearchAttributePair(sa.DEE_PLAN_VERSION, 1),
+                SearchAttributePair(sa.DEE_CONTACT_ID, contact_id),
+                SearchAttributePair(sa.DEE_STATUS, "PENDING"),
+            ]
+        )
+    if summary:
+        options["static_summary"] = f"Wait, then email (bench) (v1) for contact {contact_id}"
+        options["static_details"] = f"plan `bench-wait-first` v1 `{digest}`\ncontact `{contact_id}`"
+    if policy:
+        options["id_conflict_policy"] = WorkflowIDConflictPolicy.USE_EXISTING
+    return options
+
+
+async def _starts(
+    client: Client, queue: str, starts: int, chosen: tuple[bool, bool, bool]
+) -> float:
+    plan = wait_first_plan()
+    document, digest = plan.to_document(), plan.content_hash
+    gate = asyncio.Semaphore(BULK_CONCURRENCY)
+    prefix = uuid.uuid4().hex[:8]
+
+    async def one(i: int) -> None:
+        run_id = f"opt-{prefix}-{i}"
+        contact = {"id": f"bulk-{i}", "email": f"bulk{i}@example.com"}
+        async with gate:
+            await client.start_workflow(
+                PlanRunWorkflow.run,
+                c.RunInput(run_id, "default", document, digest, contact),
+                id=run_id,
+                task_queue=queue,
+                **_options(contact["id"], digest, chosen),
+            )
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(starts)))
+    return starts / (time.perf_counter() - begin)
+
+
+async def run(starts: int) -> dict[str, Any]:
+    rates: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="dee-bench-") as scratch:
+        async with bench_database(Path(scratch)) as db:
+            for name, chosen in VARIANTS.items():
+                async with dev_server(ui=False) as dev:
+                    queue = f"bench-options-{uuid.uuid4().hex[:8]}"
+                    async with worker_process(
+                        dev.address, queue, kind="real", database=db.url
+                    ) as worker:
+                        await settle(worker)
+                        client = await Client.connect(dev.address)
+                        rates[name] = round(await _starts(client, queue, starts, chosen), 1)
+                print(f"  {name}: {rates[name]} starts/s", flush=True)
+    bare = (rates["bare"] + rates["bare_again"]) / 2
+    return {
+        "starts": starts,
+        "starts_per_second": rates,
+        "relative_to_bare": {k: round(v / bare, 3) for k, v in rates.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--starts", type=int, default=2000)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.starts))
+    (ROOT / "bench" / "results" / "start_options.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
