@@ -32,6 +32,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +83,14 @@ async def _cli(folder: Path) -> float:
     return time.perf_counter() - begin
 
 
-async def _raw(client: Client, queue: str, contacts: int) -> float:
+StartOptions = Callable[[str, str], dict[str, Any]]  # (contact id, plan hash) -> kwargs
+
+
+async def raw_starts(
+    client: Client, queue: str, contacts: int, options: StartOptions | None = None
+) -> float:
+    """Seconds to start ``contacts`` runs with bare ``start_workflow`` calls, 64 at a
+    time; ``options`` adds keyword arguments to each call (``bench.start_options``)."""
     plan = wait_first_plan()
     document, digest = plan.to_document(), plan.content_hash
     gate = asyncio.Semaphore(BULK_CONCURRENCY)
@@ -90,12 +99,14 @@ async def _raw(client: Client, queue: str, contacts: int) -> float:
     async def one(i: int) -> None:
         run_id = f"raw-{prefix}-{i}"
         contact = {"id": f"bulk-{i}", "email": f"bulk{i}@example.com"}
+        extra = options(contact["id"], digest) if options is not None else {}
         async with gate:
             await client.start_workflow(
                 PlanRunWorkflow.run,
                 c.RunInput(run_id, "default", document, digest, contact),
                 id=run_id,
                 task_queue=queue,
+                **extra,
             )
 
     begin = time.perf_counter()
@@ -103,22 +114,30 @@ async def _raw(client: Client, queue: str, contacts: int) -> float:
     return time.perf_counter() - begin
 
 
-async def _side(side: str, folder: Path, db_url: str, contacts: int) -> float:
-    """One side's starts per second, on a dev server and worker of its own.
+@asynccontextmanager
+async def fresh_worker(db_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A dev server of its own with the worker DEE ships polling a new queue, both
+    idle: yields (address, queue).
 
-    A fresh server per side: the 5,000 runs one side leaves open (and the server's
-    work on them) must not slow the next side. Measured: on a shared server the
-    side in the fourth slot of A B B A was 35-45 % slower whichever it was.
+    A fresh server per measured side: the 5,000 runs one side leaves open (and the
+    server's work on them) must not slow the next side. Measured: on a shared server
+    the side in the fourth slot of A B B A was 35-45 % slower whichever it was.
     """
     async with dev_server(ui=False) as dev:
         queue = f"bench-enrol-{uuid.uuid4().hex[:8]}"
-        _write_inputs(folder, contacts, dev.address, queue, db_url)
         async with worker_process(dev.address, queue, kind="real", database=db_url) as worker:
             await settle(worker)  # the worker's start-up, and the server's, are done
-            if side == "cli":
-                seconds = await _cli(folder)
-            else:
-                seconds = await _raw(await Client.connect(dev.address), queue, contacts)
+            yield dev.address, queue
+
+
+async def _side(side: str, folder: Path, db_url: str, contacts: int) -> float:
+    """One side's starts per second, on a dev server and worker of its own."""
+    async with fresh_worker(db_url) as (address, queue):
+        _write_inputs(folder, contacts, address, queue, db_url)
+        if side == "cli":
+            seconds = await _cli(folder)
+        else:
+            seconds = await raw_starts(await Client.connect(address), queue, contacts)
     return contacts / seconds
 
 

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import tempfile
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +33,9 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
 )
 
-from activities import contracts as c
-from bench.infra import bench_database, settle
-from bench.plans import wait_first_plan
-from bench.proc import worker_process
-from dee.cli.runs import BULK_CONCURRENCY
-from dee.devserver import dev_server
+from bench.enrolment import fresh_worker, raw_starts
+from bench.infra import bench_database
 from workflows import search_attributes as sa
-from workflows.plan_run import PlanRunWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {  # search attributes, summary, policy
@@ -75,44 +69,16 @@ def _options(contact_id: str, digest: str, chosen: tuple[bool, bool, bool]) -> d
     return options
 
 
-async def _starts(
-    client: Client, queue: str, starts: int, chosen: tuple[bool, bool, bool]
-) -> float:
-    plan = wait_first_plan()
-    document, digest = plan.to_document(), plan.content_hash
-    gate = asyncio.Semaphore(BULK_CONCURRENCY)
-    prefix = uuid.uuid4().hex[:8]
-
-    async def one(i: int) -> None:
-        run_id = f"opt-{prefix}-{i}"
-        contact = {"id": f"bulk-{i}", "email": f"bulk{i}@example.com"}
-        async with gate:
-            await client.start_workflow(
-                PlanRunWorkflow.run,
-                c.RunInput(run_id, "default", document, digest, contact),
-                id=run_id,
-                task_queue=queue,
-                **_options(contact["id"], digest, chosen),
-            )
-
-    begin = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(starts)))
-    return starts / (time.perf_counter() - begin)
-
-
 async def run(starts: int) -> dict[str, Any]:
     rates: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="dee-bench-") as scratch:
         async with bench_database(Path(scratch)) as db:
             for name, chosen in VARIANTS.items():
-                async with dev_server(ui=False) as dev:
-                    queue = f"bench-options-{uuid.uuid4().hex[:8]}"
-                    async with worker_process(
-                        dev.address, queue, kind="real", database=db.url
-                    ) as worker:
-                        await settle(worker)
-                        client = await Client.connect(dev.address)
-                        rates[name] = round(await _starts(client, queue, starts, chosen), 1)
+                async with fresh_worker(db.url) as (address, queue):
+                    client = await Client.connect(address)
+                    options = functools.partial(_options, chosen=chosen)
+                    seconds = await raw_starts(client, queue, starts, options)
+                rates[name] = round(starts / seconds, 1)
                 print(f"  {name}: {rates[name]} starts/s", flush=True)
     bare = (rates["bare"] + rates["bare_again"]) / 2
     return {

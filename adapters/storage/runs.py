@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage.database import Database
 from adapters.storage.errors import StorageError, UnknownRun
-from adapters.storage.schema import Plan, Run
+from adapters.storage.schema import Run
 
 RUNS = cast(Table, Run.__table__)
-PLANS = cast(Table, Plan.__table__)
 _IDENTITY = ("tenant", "plan_id", "plan_version", "contact_id")
 # Rows per executemany call: bounds the memory one call holds.
 _BATCH = 500
@@ -89,8 +88,7 @@ class RunStore:
                 "is not stored; store the plan before its runs"
             ) from None
         if row is None:
-            found = await conn.execute(select(RUNS).where(RUNS.c.run_id == record.run_id))
-            stored = _record(found.mappings().one())
+            stored = _record(await _row(conn, record.run_id))
             differing = [n for n in _IDENTITY if getattr(stored, n) != getattr(record, n)]
             raise StorageError(
                 f"run {record.run_id} exists with a different {', '.join(differing)}: "
@@ -149,9 +147,7 @@ class RunStore:
             UnknownRun: No run with this id is recorded.
         """
         async with self._db.snapshot() as conn:
-            row = (
-                (await conn.execute(select(RUNS).where(RUNS.c.run_id == run_id))).mappings().first()
-            )
+            row = await _row(conn, run_id)
         if row is None:
             raise UnknownRun(run_id, what="no run record exists for it")
         return _record(row)
@@ -195,6 +191,11 @@ def _values(record: RunRecord) -> dict[str, Any]:
         "created_at": now,
         "updated_at": now,
     }
+
+
+async def _row(conn: AsyncConnection, run_id: str) -> Any:
+    """The run's row as a mapping, or None."""
+    return (await conn.execute(select(RUNS).where(RUNS.c.run_id == run_id))).mappings().first()
 
 
 def _record(row: Any) -> RunRecord:
