@@ -16,7 +16,7 @@ sides' runs take their first workflow task there):
 Rounds alternate which side goes first, and every side runs on a dev server and worker
 of its own (see ``_side``).
 
-    python -m bench.enrolment [--contacts 5000] [--rounds 2]
+    python -m bench.enrolment [--contacts 5000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ async def run(contacts: int, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--contacts", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
 
     result = asyncio.run(run(args.contacts, args.rounds))

@@ -45,6 +45,9 @@ def rows(results: dict[str, Any]) -> list[Row]:
     if s:
         out.append(("2 simulate", "steps/s on one core", f"{s['steps_per_second_median']:,}",
                     ">= 100,000", _met(s["meets_target"])))  # fmt: skip
+        if loop := s.get("reference_loop_seconds"):  # how fast the core was that day
+            out.append(("2 simulate", "reference loop, s (before, after)",
+                        " / ".join(f"{x:.3f}" for x in loop), "", ""))  # fmt: skip
     a = results.get("audit_append")
     if a:
         out += [

@@ -36,7 +36,7 @@ FULL = {
     "simulate": {"rounds": 7, "runs": 5000},
     "audit_append": {"entries": 200_000, "batch": 2000},
     "event_latency": {"events": 1000, "runs": 10},
-    "enrolment": {"contacts": 5000, "rounds": 2},
+    "enrolment": {"contacts": 5000, "rounds": 4},
     "memory": {"runs": 5000},
 }
 QUICK = {

@@ -42,6 +42,22 @@ def _round(compiled: object, runs: int) -> tuple[float, int]:
     return time.perf_counter() - start, executed
 
 
+def reference_loop_seconds() -> float:
+    """Best of three timings of a fixed pure-Python loop (5M integer additions).
+
+    The shared vCPU this runs on is not equally fast every day (the same interpreter
+    measured 90,759 steps/s one day and 43,965 the next): this figure, taken before
+    and after the rounds, says how fast the core was, so two days' figures compare.
+    """
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.perf_counter(), 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -53,11 +69,13 @@ def main() -> None:
     plan = ensure_valid(parse_plan(yaml.safe_load(source.read_text()), source=str(source)))
     compiled = compile_plan(plan)
     _round(compiled, 500)  # warm-up
+    reference = [reference_loop_seconds()]
     rates, run_rates = [], []
     for _ in range(args.rounds):
         seconds, executed = _round(compiled, args.runs)
         rates.append(executed / seconds)
         run_rates.append(args.runs / seconds)
+    reference.append(reference_loop_seconds())
     result = {
         "benchmark": "simulate_speed",
         "plan": plan.id,
@@ -69,6 +87,7 @@ def main() -> None:
         "runs_per_second_median": round(statistics.median(run_rates)),
         "target_steps_per_second": TARGET_STEPS_PER_SECOND,
         "meets_target": statistics.median(rates) >= TARGET_STEPS_PER_SECOND,
+        "reference_loop_seconds": [round(x, 3) for x in reference],
         "python": platform.python_version(),
         "machine": platform.machine(),
     }

@@ -6,10 +6,11 @@ DEE ships running), each variant on a fresh dev server, with the bare loop first
 last as a drift check:
 
 - ``bare``: ``RunInput`` only, as scenario 5's raw side;
-- ``search_attributes``: plus the five DEE search attributes the engine sets at start;
+- ``search_attributes``: plus the five DEE search attributes a start can carry (the
+  engine sends them with a delayed start only: ``dee.start_attributes``);
 - ``summary``: plus the UI's static summary and details;
 - ``conflict_policy``: plus ``id_conflict_policy=USE_EXISTING``;
-- ``all``: everything ``Engine.start_run`` passes.
+- ``all``: everything ``Engine.start_run`` passes for a delayed start.
 
     python -m bench.start_options [--starts 2000]
 
@@ -27,15 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.enrolment import fresh_worker, raw_starts
 from bench.infra import bench_database
-from workflows import search_attributes as sa
+from dee.start_attributes import start_attributes
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {  # search attributes, summary, policy
@@ -52,14 +49,8 @@ def _options(contact_id: str, digest: str, chosen: tuple[bool, bool, bool]) -> d
     attributes, summary, policy = chosen
     options: dict[str, Any] = {}
     if attributes:
-        options["search_attributes"] = TypedSearchAttributes(
-            [
-                SearchAttributePair(sa.DEE_TENANT, "default"),
-                SearchAttributePair(sa.DEE_PLAN_ID, "bench-wait-first"),
-                SearchAttributePair(sa.DEE_PLAN_VERSION, 1),
-                SearchAttributePair(sa.DEE_CONTACT_ID, contact_id),
-                SearchAttributePair(sa.DEE_STATUS, "PENDING"),
-            ]
+        options["search_attributes"] = start_attributes(
+            "default", "bench-wait-first", 1, contact_id
         )
     if summary:
         options["static_summary"] = f"Wait, then email (bench) (v1) for contact {contact_id}"

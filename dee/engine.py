@@ -24,8 +24,6 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
 from temporalio.service import RPCStatusCode
@@ -48,12 +46,14 @@ from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
-from dee.replaying import replay_stored, what_if_query
+from dee.start_attributes import StartAttributes
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
 from interpreter.replay import ReplayResult, WhatIfReport
-from workflows import search_attributes as sa
 from workflows.plan_run import PlanRunWorkflow
 
+# _LAZY: replay and what-if (``dee.replaying``) bring Temporal's worker and test-server
+# modules; they are imported where used, so a process that only starts runs (every
+# ``dee start``) does not load them.
 T = TypeVar("T")
 ACTIVE = ("PENDING", "RUNNING", "WAITING", "PAUSED", "FAILED")
 _CONTACTS_KEPT = 100_000  # run ids whose contact ingest_event remembers (~20 MB at most)
@@ -104,6 +104,9 @@ class Engine:
         # Run id -> contact id, for ingest_event's ownership check: a run's contact never
         # changes (RunStore refuses that), and a receiver sends a run several events.
         self._contacts: OrderedDict[str, str] = OrderedDict()
+        self._start_attributes = StartAttributes(
+            client, config.temporal.namespace, enabled=config.temporal.search_attributes
+        )
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:
@@ -222,18 +225,20 @@ class Engine:
         start_at: datetime | None = None,
         *,
         plan_hash: str | None = None,
+        plan_document: dict[str, Any] | None = None,
     ) -> None:
         """Start the run's workflow (no record, no validation: ``execute`` does those).
 
-        ``plan_hash``: the plan's ``content_hash`` when the caller has it already (a
-        bulk enrolment hashes the plan once, not once per contact).
+        ``plan_hash`` and ``plan_document``: the plan's ``content_hash`` and
+        ``to_document()`` when the caller has them already (a bulk enrolment makes
+        them once, not once per contact; the document is only read).
         """
         cfg = self.config
         digest = plan_hash or plan.content_hash
         run_input = c.RunInput(
             run_id=run_id,
             tenant=tenant,
-            plan=plan.to_document(),
+            plan=plan_document if plan_document is not None else plan.to_document(),
             plan_hash=digest,
             contact=contact,
             variables=variables,
@@ -243,17 +248,14 @@ class Engine:
             # A delayed start begins its logical clock when it starts, not when requested.
             origin_epoch_ms=None if start_at is None else int(start_at.timestamp() * 1000),
         )
-        attributes = None
-        if cfg.temporal.search_attributes:
-            attributes = TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.DEE_TENANT, tenant),
-                    SearchAttributePair(sa.DEE_PLAN_ID, plan.id),
-                    SearchAttributePair(sa.DEE_PLAN_VERSION, plan.version),
-                    SearchAttributePair(sa.DEE_CONTACT_ID, str(contact["id"])),
-                    SearchAttributePair(sa.DEE_STATUS, "PENDING"),
-                ]
-            )
+        attributes = await self._start_attributes.for_start(
+            run_id,
+            tenant=tenant,
+            plan_id=plan.id,
+            plan_version=plan.version,
+            contact_id=str(contact["id"]),
+            delayed=start_at is not None,
+        )
         delay = None
         if start_at is not None:
             delay = max(timedelta(0), start_at - datetime.now(UTC))
@@ -444,6 +446,8 @@ class Engine:
             DocumentError: the history is malformed or of another workflow type.
         """
         await self._record(run_id)
+        from dee.replaying import replay_stored  # noqa: PLC0415 - see _LAZY
+
         return await replay_stored(self, run_id, dry_run=dry_run, plan=plan)
 
     async def what_if(
@@ -462,6 +466,8 @@ class Engine:
             EngineError: the server refused the query, or a selected run's history
                 cannot be read.
         """
+        from dee.replaying import what_if_query  # noqa: PLC0415 - see _LAZY
+
         return await what_if_query(self, ensure_valid(plan), query, limit=limit)
 
     # --- policies -----------------------------------------------------------

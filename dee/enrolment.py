@@ -49,7 +49,8 @@ async def execute_many(
 
     tenant = tenant or engine.config.tenant
     await engine.register_plan(plan)
-    digest = plan.content_hash  # hashed once: it is a sha256 of the whole plan each time
+    # Made once: a sha256 and a pydantic dump of the whole plan each time.
+    digest, document = plan.content_hash, plan.to_document()
     gate = asyncio.Semaphore(CONCURRENCY)
     fresh: list[RunRecord] = []
 
@@ -67,7 +68,13 @@ async def execute_many(
                     if existing is not None:
                         return existing
                 await engine.start_run(
-                    run_id, tenant, plan, dict(contact), dict(variables or {}), plan_hash=digest
+                    run_id,
+                    tenant,
+                    plan,
+                    dict(contact),
+                    dict(variables or {}),
+                    plan_hash=digest,
+                    plan_document=document,
                 )
         except EngineError as exc:
             return exc

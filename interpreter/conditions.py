@@ -35,18 +35,28 @@ class CompiledCondition:
 class CompiledBranch:
     step_id: str
     conditions: tuple[CompiledCondition, ...]
+    # The variables and functions the conditions name: only those are put in the CEL
+    # context (converting a contact of many fields, and making every function's
+    # closure, for each evaluation was most of its cost). A name a condition uses
+    # always appears in its text, so the text is a safe over-approximation.
+    variables: tuple[str, ...] = ()
+    functions: tuple[str, ...] = ()
 
 
 def compile_branch(step: BranchStep) -> CompiledBranch:
     """Compile every condition of a validated branch."""
+    conditions = tuple(
+        CompiledCondition(
+            c.when, c.goto, None if c.when.strip() == DEFAULT else cel.compile(c.when)
+        )
+        for c in step.conditions
+    )
+    text = " ".join(c.when for c in conditions if c.program is not None)
     return CompiledBranch(
         step.id,
-        tuple(
-            CompiledCondition(
-                c.when, c.goto, None if c.when.strip() == DEFAULT else cel.compile(c.when)
-            )
-            for c in step.conditions
-        ),
+        conditions,
+        tuple(name for name in VARIABLES if name in text),
+        tuple(name for name in _FUNCTIONS if name in text),
     )
 
 
@@ -56,24 +66,42 @@ def _step_arg(name: str, value: object) -> str:
     return value
 
 
-def _functions(snapshot: EventSnapshot, visits: Mapping[str, int]) -> dict[str, Callable[..., Any]]:
-    def has(kind: str, name: str) -> Callable[[object, object], bool]:
+def _has(kind: str, name: str) -> _Maker:
+    def make(snapshot: EventSnapshot, _visits: Mapping[str, int]) -> Callable[..., Any]:
         return lambda _receiver, step: snapshot.has(kind, _step_arg(name, step))
 
+    return make
+
+
+def _has_event(snapshot: EventSnapshot, _visits: Mapping[str, int]) -> Callable[..., Any]:
     def has_event(_receiver: object, event_type: object, step: object) -> bool:
         if not isinstance(event_type, str):
             raise TypeError("hasEvent expects an event type string")
         return snapshot.has(event_type, _step_arg("hasEvent", step))
 
-    return {
-        "hasOpen": has("email.opened", "hasOpen"),
-        "hasReply": has("email.replied", "hasReply"),
-        "hasClick": has("email.clicked", "hasClick"),
-        "hasBounce": has("email.bounced", "hasBounce"),
-        "hasEvent": has_event,
-        "callOutcome": lambda _r, step: snapshot.call_outcome(_step_arg("callOutcome", step)),
-        "visits": lambda _r, step: visits.get(_step_arg("visits", step), 0),
-    }
+    return has_event
+
+
+def _call_outcome(snapshot: EventSnapshot, _visits: Mapping[str, int]) -> Callable[..., Any]:
+    return lambda _r, step: snapshot.call_outcome(_step_arg("callOutcome", step))
+
+
+def _visits(_snapshot: EventSnapshot, visits: Mapping[str, int]) -> Callable[..., Any]:
+    return lambda _r, step: visits.get(_step_arg("visits", step), 0)
+
+
+_Maker = Callable[[EventSnapshot, Mapping[str, int]], Callable[..., Any]]
+# Each function a condition may call, made for one evaluation's snapshot and visits.
+_FUNCTIONS: dict[str, _Maker] = {
+    "hasOpen": _has("email.opened", "hasOpen"),
+    "hasReply": _has("email.replied", "hasReply"),
+    "hasClick": _has("email.clicked", "hasClick"),
+    "hasBounce": _has("email.bounced", "hasBounce"),
+    "hasEvent": _has_event,
+    "callOutcome": _call_outcome,
+    "visits": _visits,
+}
+VARIABLES = ("contact", "vars", "events", "run")
 
 
 def evaluate_branch(
@@ -94,9 +122,10 @@ def evaluate_branch(
         if cond.program is None:
             return index, cond
         if context is None:
+            values = {"contact": contact, "vars": variables, "events": {}, "run": {}}
             context = cel.Context(
-                variables={"contact": contact, "vars": variables, "events": {}, "run": {}},
-                functions=_functions(snapshot, visits),
+                variables={name: values[name] for name in branch.variables},
+                functions={name: _FUNCTIONS[name](snapshot, visits) for name in branch.functions},
             )
         try:
             result = cond.program.execute(context)

@@ -32,7 +32,7 @@ from interpreter.commands import (
 )
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext, compile_plan
 from interpreter.events import Event
-from interpreter.machine import step
+from interpreter.machine import advance
 from interpreter.plan import ExecutionPlan
 from interpreter.registry import ContentRegistry
 from interpreter.state import RunState, Status
@@ -88,8 +88,9 @@ class _Driver:
         self.finished = False
 
     def feed(self, inp: Input) -> None:
-        self.state, commands = step(self.ctx, self.state, inp)
-        self.perform(commands, inp.tick)
+        # The driver's state is its own and an error ends the simulation, so the
+        # machine may change it in place (no operator actions are fed here).
+        self.perform(advance(self.ctx, self.state, inp), inp.tick)
 
     def perform(self, commands: list[Command], tick: int) -> None:
         follow_ups: list[Input] = []

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -436,11 +436,16 @@ class PlanRunWorkflow:
         shown = (s.status.value, s.step_id, self._last)
         if shown == self._shown:
             return
-        moved = self._shown is None or shown[:2] != self._shown[:2]
-        self._shown = shown
+        previous, self._shown = self._shown, shown
+        first = previous is None
+        moved = previous is None or shown[:2] != previous[:2]
         if moved and self._inp.search_attributes:  # one upsert per transition, not per entry
             workflow.upsert_search_attributes(
-                [sa.DEE_STATUS.value_set(s.status.value), sa.DEE_STEP.value_set(s.step_id or "")]
+                [
+                    *(self._missing_identity() if first else ()),
+                    sa.DEE_STATUS.value_set(s.status.value),
+                    sa.DEE_STEP.value_set(s.step_id or ""),
+                ]
             )
         wake = ""
         if s.timer is not None and s.phase == "timer":
@@ -454,6 +459,28 @@ class PlanRunWorkflow:
             f"**{s.status.value}** at step `{s.step_id or '-'}` (tick {s.tick}){wake}{failure}"
             f"\n- last decision: {self._last or '-'}\n- audit entries: {self._seq}"
         )
+
+    def _missing_identity(self) -> list[SearchAttributeUpdate[Any]]:
+        """The identity search attributes this run did not start with.
+
+        An immediate start carries none (``Engine.start_run``: they made every start
+        14 % slower on the frontend), so the run's first upsert, which it makes
+        anyway, sets them. A run that started with them (a delayed start, every
+        engine start recorded before this) gets none here, so its upsert is unchanged;
+        the start event decides either way. A run recorded before this that started
+        without them (a raw ``start_workflow``) replays as well: Temporal matches an
+        upsert on replay by its kind, not by its attributes
+        (``tests/histories/started-without-search-attributes.json``).
+        """
+        have = workflow.info().typed_search_attributes
+        plan = self._ctx.plan.plan
+        identity: tuple[tuple[SearchAttributeKey[Any], Any], ...] = (
+            (sa.DEE_TENANT, self._inp.tenant),
+            (sa.DEE_PLAN_ID, plan.id),
+            (sa.DEE_PLAN_VERSION, plan.version),
+            (sa.DEE_CONTACT_ID, str(self._inp.contact.get("id", ""))),
+        )
+        return [key.value_set(value) for key, value in identity if have.get(key) is None]
 
 
 def _iso(epoch_ms: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,16 +20,14 @@ from rich.table import Table
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
-from dee.reexecute import reexecuted_against_record
-from dee.replay_history import (
-    HistoryRun,
-    decode_history,
-    fetch_history,
-    read_history,
-    replay_run,
-)
 from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, ensure_valid
 from interpreter.replay import RecordedRun, ReplayResult, WhatIfReport, what_if
+
+if TYPE_CHECKING:
+    from dee.replay_history import HistoryRun
+
+# Replaying needs Temporal's worker (its Replayer) and, for --execute, its test
+# server: imported in the commands below, so the rest of ``dee`` starts without them.
 
 HistoryOpt = Annotated[
     Path | None,
@@ -65,6 +63,8 @@ RunOpt = Annotated[
 
 
 async def _from_server(config: Path | None, run_id: str) -> HistoryRun:
+    from dee.replay_history import decode_history, fetch_history  # noqa: PLC0415
+
     async with engine_session(config) as engine:
         history = await fetch_history(engine.client, run_id)
     return await decode_history(history, source=f"run {run_id}")
@@ -183,6 +183,9 @@ def replay(
         else:
             _print_bulk(Console(), new_plan, runs, report)
         return
+    from dee.reexecute import reexecuted_against_record  # noqa: PLC0415 - see above
+    from dee.replay_history import decode_history, read_history, replay_run  # noqa: PLC0415
+
     if (run_id is None) == (history is None):
         raise EngineError(["give either RUN_ID or --history FILE.json"])
     other = None if plan is None else _plan(plan)

@@ -108,7 +108,10 @@ async def _start_all(
                     plan, contact=people[0], variables=variables, idempotency_key=key
                 )
             ]
-        with Progress(transient=True) as progress:
+        # On stderr, so stdout stays the run ids (or JSON); and only on a terminal,
+        # where someone watches it: into a pipe or a log it would be noise and work.
+        console = Console(stderr=True)
+        with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
             task = progress.add_task("starting runs", total=len(people))
             outcomes = await engine.execute_many(
                 plan,

@@ -12,7 +12,6 @@ from temporalio.client import Client
 from dee.cli.common import ConfigOpt, config_of, run_async
 from dee.devserver import dev_server
 from dee.errors import EngineError
-from dee.runtime import worker_for
 
 
 def server(
@@ -39,6 +38,10 @@ def server(
 
 def worker(config: ConfigOpt = None) -> None:
     """Run a DEE worker (workflow + activities) until interrupted."""
+    # The worker's modules (channel adapters, Temporal's worker) load only here, not
+    # for every ``dee`` command.
+    from dee.runtime import worker_for  # noqa: PLC0415
+
     cfg = config_of(config)
 
     async def work() -> None:

@@ -20,18 +20,23 @@ from __future__ import annotations
 import asyncio
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
 from adapters.storage.database import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 # Any constant works; it only has to be the same in every DEE process.
 _ADVISORY_LOCK_KEY = 0x0DEE_5C4E
+
+# The newest revision in ``versions/`` (a test holds it to Alembic's own head). A
+# database already there is recognised without importing Alembic, which was a tenth
+# of every ``dee`` command's start-up; Alembic is imported when there is work to do.
+HEAD_REVISION = "0003"
 
 # Alembic keeps the running migration's environment in a module-global proxy
 # (``alembic.context``), so two upgrades in one process, even of different databases,
@@ -51,19 +56,26 @@ def _process_lock() -> asyncio.Lock:
 
 def alembic_config() -> Config:
     """An Alembic configuration pointing at this package's revisions."""
+    from alembic.config import Config  # noqa: PLC0415 - see HEAD_REVISION
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     return config
 
 
 def head_revision() -> str:
-    """The newest revision this code knows."""
+    """The newest revision this code knows, as Alembic reads it from ``versions/``."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - see HEAD_REVISION
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def _upgrade(connection: Connection) -> str | None:
+    from alembic import command  # noqa: PLC0415 - see HEAD_REVISION
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -86,6 +98,8 @@ async def upgrade(database: Database | str) -> str | None:
     """
     db = Database(database) if isinstance(database, str) else database
     try:
+        if await _at_head(db):
+            return HEAD_REVISION
         async with _process_lock(), db.transaction() as conn:
             if db.dialect == "postgresql":
                 await conn.execute(
@@ -100,12 +114,25 @@ async def upgrade(database: Database | str) -> str | None:
             await db.dispose()
 
 
+async def _at_head(db: Database) -> bool:
+    """Whether the schema is at ``HEAD_REVISION`` already (then nothing is to be done,
+    so the read needs no lock; any other answer goes to the locked upgrade)."""
+    try:
+        async with db.snapshot() as conn:
+            rows = await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return [row[0] for row in rows] == [HEAD_REVISION]
+    except exc.DBAPIError:  # no version table yet, no schema yet: the upgrade decides
+        return False
+
+
 async def current_revision(database: Database) -> str | None:
     """The revision the database is at (``None`` before the first upgrade)."""
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
     async with database.snapshot() as conn:
         return await conn.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
 
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = ["HEAD_REVISION", "alembic_config", "current_revision", "head_revision", "upgrade"]

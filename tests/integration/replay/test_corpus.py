@@ -42,6 +42,11 @@ REQUIRED = {
     "continue-as-new-1",
     "continue-as-new-2",
 }
+# Not made by ``make histories``: recorded by the code before immediate starts stopped
+# carrying search attributes, for a run started without them (a raw start, as the
+# benchmarks make). Today's code upserts the run's identity in that first upsert, and
+# the history must still replay.
+LEGACY = {"started-without-search-attributes"}
 PATCH = "opens-go-cold"
 
 
@@ -51,7 +56,7 @@ def _load(path: Path) -> WorkflowHistory:
 
 def test_the_corpus_covers_every_plan_and_path_that_matters() -> None:
     names = {p.stem for p in FILES}
-    assert names >= REQUIRED, f"missing histories: {sorted(REQUIRED - names)}"
+    assert names >= REQUIRED | LEGACY, f"missing histories: {sorted(REQUIRED | LEGACY - names)}"
     plans = set()
     for path in FILES:
         start = _load(path).events[0].workflow_execution_started_event_attributes

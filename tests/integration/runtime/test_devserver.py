@@ -12,12 +12,15 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
+from google.protobuf.duration_pb2 import Duration
 from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from typer.testing import CliRunner
 
@@ -125,6 +128,67 @@ async def test_search_attributes_and_ui_fields_show_where_a_run_stands(
         await engine.close()
 
 
+async def test_a_delayed_run_is_named_at_start_an_immediate_one_by_its_first_task(
+    config: EngineConfig,
+) -> None:
+    client = await Client.connect(config.temporal.address)
+    engine = await Engine.connect(config, client=client)
+    identity = {
+        sa.DEE_TENANT: "default",
+        sa.DEE_PLAN_ID: "named-plan",
+        sa.DEE_PLAN_VERSION: 1,
+        sa.DEE_CONTACT_ID: "c-dev",
+    }
+
+    async def named(run_id: str) -> dict[object, object]:
+        attrs = (await client.get_workflow_handle(run_id).describe()).typed_search_attributes
+        return {key: attrs.get(key) for key in identity}
+
+    plan = _two_emails(600, "named-plan")
+    try:
+        # No worker yet: what the runs carry is what their starts gave them.
+        later = datetime.now(UTC) + timedelta(hours=1)
+        delayed = await engine.execute(plan, contact=CONTACT, variables=VARS, start_at=later)
+        assert await named(delayed.run_id) == identity  # findable while it waits to start
+        now = await engine.execute(plan, contact=CONTACT, variables=VARS)
+        assert await named(now.run_id) == dict.fromkeys(identity)  # its start carries none
+        async with worker_for(config, client, database=engine.database) as worker, worker:
+            await _until(engine, now.run_id, {"WAITING"})
+            assert await named(now.run_id) == identity  # its first workflow task set them
+        for run in (delayed, now):
+            await client.get_workflow_handle(run.run_id).terminate("test over")
+    finally:
+        await engine.close()
+
+
+async def test_a_namespace_without_dee_search_attributes_refuses_the_start(
+    config: EngineConfig,
+) -> None:
+    # An immediate start carries no search attributes, so the server would take it and
+    # the run's first upsert would fail on every attempt: the engine looks first.
+    client = await Client.connect(config.temporal.address)
+    namespace = f"bare-{uuid.uuid4().hex[:8]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    bare = config.model_copy(
+        update={"temporal": config.temporal.model_copy(update={"namespace": namespace})}
+    )
+    engine = await Engine.connect(bare)
+    try:
+        for _ in range(2):  # the answer is kept: the second start is refused the same way
+            with pytest.raises(EngineError) as refused:
+                await engine.execute(_two_emails(600), contact=CONTACT, variables=VARS)
+            (line,) = refused.value.lines
+            assert "Temporal refused the start" in line
+            assert f"namespace '{namespace}' has no search attribute DeeTenant, DeePlanId" in line
+        assert await engine.list_runs() == []
+    finally:
+        await engine.close()
+
+
 async def test_continue_as_new_carries_state_events_and_the_audit_chain(
     config: EngineConfig, mail: SmtpServer
 ) -> None:
@@ -146,6 +210,8 @@ async def test_continue_as_new_carries_state_events_and_the_audit_chain(
             final = await _until(engine, run.run_id, {"COMPLETED"}, seconds=60)
         histories = [w async for w in client.list_workflows(f"WorkflowId = '{run.run_id}'")]
         assert len(histories) >= 2, "the run should have continued as new at least once"
+        for execution in histories:  # every execution of the run stays findable as the run's
+            assert execution.typed_search_attributes.get(sa.DEE_CONTACT_ID) == "c-dev"
         assert final.outcome == "finished"  # the reply, ingested before the new run, was seen
         timeline = await engine.get_timeline(run.run_id)
         assert verify([e.chained().as_dict() for e in timeline]) is None

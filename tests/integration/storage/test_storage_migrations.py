@@ -17,7 +17,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from adapters.storage import Database, DatabaseUnavailable, open_database, upgrade
-from adapters.storage.migrations import alembic_config, current_revision, head_revision
+from adapters.storage.migrations import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    head_revision,
+)
 from adapters.storage.schema import metadata
 from dee.devserver import free_port
 
@@ -31,6 +36,31 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
         assert await upgrade(database) == head_revision() == "0003"
         assert await upgrade(database) == "0003"
         assert await current_revision(database) == "0003"
+    finally:
+        await database.dispose()
+
+
+def test_the_head_constant_is_alembics_head() -> None:
+    # upgrade() skips Alembic when the database is at HEAD_REVISION: a new revision that
+    # forgot to move the constant would never be applied to an existing database.
+    assert head_revision() == HEAD_REVISION
+
+
+def _downgrade_to(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def test_a_database_behind_head_is_upgraded_past_the_fast_path(db_url: str) -> None:
+    database = Database(db_url)
+    try:
+        await upgrade(database)
+        async with database.transaction() as conn:  # a database the newest revision is new to
+            await conn.run_sync(_downgrade_to, "0002")
+        assert await current_revision(database) == "0002"
+        assert await upgrade(database) == HEAD_REVISION
+        assert await current_revision(database) == HEAD_REVISION
     finally:
         await database.dispose()
 
