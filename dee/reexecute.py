@@ -17,7 +17,6 @@ difference between the two runs' clock origins, so ticks stay equal.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -181,7 +180,6 @@ async def reexecute(
     run_input: c.RunInput,
     *,
     through_seq: int = 0,
-    env: WorkflowEnvironment | None = None,
     workflows: Sequence[type] = (PlanRunWorkflow,),
     runner: WorkflowRunner | None = None,
 ) -> Reexecution:
@@ -193,18 +191,16 @@ async def reexecute(
         through_seq: The last audit entry the record has; for a history that does not
             end with the run's completion, the re-execution goes on until the code has
             computed that entry.
-        env: A time-skipping environment to reuse; by default a private one is
-            started and stopped.
         workflows: The workflow code to run (today's ``PlanRunWorkflow``).
         runner: The workflow runner; by default the sandbox the worker uses.
     """
-    if env is None:
-        path = time_skipping_server()
-        async with await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=path
-        ) as own:
-            return await _reexecute(own, history, run_input, workflows, through_seq, runner)
-    return await _reexecute(env, history, run_input, workflows, through_seq, runner)
+    # Always a server of its own (about 0.1 s to start). The test server never frees
+    # the time-skipping lock of an activity that was scheduled or running when its
+    # workflow was terminated, so a shared server's clock could stay stuck for good
+    # after a re-execution that went another way; a private one dies with it.
+    path = time_skipping_server()
+    async with await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path) as env:
+        return await _reexecute(env, history, run_input, workflows, through_seq, runner)
 
 
 async def _reexecute(
@@ -246,11 +242,10 @@ async def _reexecute(
             task_queue=queue,
             result_type=c.RunResult,
         )
-        try:
-            await _deliver(env, handle, script, turns, inp, shift, out)
-            await _finish(env, handle, script, turns, shift, out, captured, through_seq)
-        finally:
-            await _stop(handle)
+        # No terminate at the end: the worker's shutdown cancels any stand-in still
+        # waiting, and the private server goes with everything it still holds.
+        await _deliver(env, handle, script, turns, inp, shift, out)
+        await _finish(env, handle, script, turns, shift, out, captured, through_seq)
     by_seq: dict[int, dict[str, Any]] = {}
     for entry in captured:
         by_seq.setdefault(int(entry["seq"]), entry)
@@ -366,8 +361,3 @@ async def _reach(turns: _Turns, kind: str, handle: WorkflowHandle[Any, c.RunResu
             return await turns.take(kind, timeout=0.5)
     turns.lost = True
     return False
-
-
-async def _stop(handle: WorkflowHandle[Any, c.RunResult]) -> None:
-    with contextlib.suppress(RPCError):  # it already ended
-        await handle.terminate("re-execution over")

@@ -34,7 +34,6 @@ FILES = sorted(HISTORIES.glob("*.json"))
 
 
 async def _reexecuted(
-    env: WorkflowEnvironment,
     history: WorkflowHistory,
     record: WorkflowHistory | None = None,
     workflows: tuple[type, ...] | None = None,
@@ -46,21 +45,19 @@ async def _reexecuted(
     kwargs: dict[str, Any] = {}
     if workflows is not None:  # a test's own workflow class: outside the sandbox
         kwargs = {"workflows": workflows, "runner": UnsandboxedWorkflowRunner()}
-    again = await reexecute(run.history, run.run_input, through_seq=last, env=env, **kwargs)
+    again = await reexecute(run.history, run.run_input, through_seq=last, **kwargs)
     return with_reexecution(replay_run(recorded), recorded.entries, again, run.run_input.chain_seq)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_every_history_re_executes_to_the_same_chain(
-    env: WorkflowEnvironment, path: Path
-) -> None:
-    result = await _reexecuted(env, read_history(path))
+async def test_every_history_re_executes_to_the_same_chain(path: Path) -> None:
+    result = await _reexecuted(read_history(path))
     assert result.identical, [(d.step, d.field, d.expected, d.actual) for d in result.diffs]
     assert result.steps and all(s.identical for s in result.steps)
 
 
 async def test_a_tampered_activity_result_is_a_diff_at_its_step_and_field(
-    env: WorkflowEnvironment, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     original = HISTORIES / "sales-replied.json"
     data = json.loads(original.read_text(encoding="utf-8"))
@@ -76,7 +73,7 @@ async def test_a_tampered_activity_result_is_a_diff_at_its_step_and_field(
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(data), encoding="utf-8")
 
-    result = await _reexecuted(env, read_history(tampered), record=read_history(original))
+    result = await _reexecuted(read_history(tampered), record=read_history(original))
 
     assert not result.identical
     at_steps = [(d.step, d.field, d.expected, d.actual) for d in result.diffs if d.step != "@run"]
@@ -87,13 +84,11 @@ async def test_a_tampered_activity_result_is_a_diff_at_its_step_and_field(
     assert problems == ["the workflow did not end where the recorded run ended"]
 
 
-async def test_a_changed_workflow_code_is_caught_at_the_step_it_changes(
-    env: WorkflowEnvironment,
-) -> None:
+async def test_a_changed_workflow_code_is_caught_at_the_step_it_changes() -> None:
     # ``Unguarded`` makes opens count for nothing once a timer fires: an opened run
     # then goes cold. Re-executing the recorded "opened" run with it diverges there.
     result = await _reexecuted(
-        env, read_history(HISTORIES / "sales-opened.json"), workflows=(Unguarded,)
+        read_history(HISTORIES / "sales-opened.json"), workflows=(Unguarded,)
     )
 
     assert not result.identical
@@ -129,7 +124,7 @@ async def test_a_result_handled_ticks_after_it_was_asked_for_re_executes_in_its_
     sent = next(e for e in chain if e["action"] == "send_email")
     assert sent["tick"] >= 2  # the record really has the late tick
 
-    result = await _reexecuted(env, history)
+    result = await _reexecuted(history)
 
     assert result.identical, [(d.step, d.field, d.expected, d.actual) for d in result.diffs]
 
@@ -147,11 +142,9 @@ class EndsAtOnce:
         pass
 
 
-async def test_code_that_ends_the_run_early_is_a_divergence_not_an_error(
-    env: WorkflowEnvironment,
-) -> None:
+async def test_code_that_ends_the_run_early_is_a_divergence_not_an_error() -> None:
     result = await _reexecuted(
-        env, read_history(HISTORIES / "sales-opened.json"), workflows=(EndsAtOnce,)
+        read_history(HISTORIES / "sales-opened.json"), workflows=(EndsAtOnce,)
     )
 
     assert not result.identical
