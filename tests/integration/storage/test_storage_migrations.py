@@ -40,7 +40,7 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
         await database.dispose()
 
 
-def test_the_head_constant_is_alembics_head() -> None:
+async def test_the_head_constant_is_alembics_head() -> None:
     # upgrade() skips Alembic when the database is at HEAD_REVISION: a new revision that
     # forgot to move the constant would never be applied to an existing database.
     assert head_revision() == HEAD_REVISION
