@@ -2,8 +2,10 @@
 
 The machine is a functional core: it never performs a side effect. A driver (the
 Temporal workflow, the simulator, the replayer) performs the commands in order
-and feeds the results back as inputs. ``Record`` commands come first in every
-batch, so a driver that persists them before acting never acts unrecorded.
+and feeds the results back as inputs. A ``TraceEntry`` is itself the command to
+record it (a wrapper per entry was a twentieth of the simulator's time); entries come
+first in every batch, so a driver that persists them before acting never acts
+unrecorded.
 
 Inputs and commands are values: nobody mutates one after creating it. They are
 plain slotted dataclasses rather than frozen ones because a frozen dataclass
@@ -87,11 +89,6 @@ Input = Start | TimerFired | PolicyDecided | SendCompleted | EventIngested | Ope
 
 
 @dataclass(slots=True)
-class Record:
-    entry: TraceEntry
-
-
-@dataclass(slots=True)
 class CheckPolicy:
     """Ask the policy gate whether the send at ``step_id`` (this ``visit``) may go."""
 
@@ -151,5 +148,12 @@ class CancelRun:
 
 
 Command = (
-    Record | CheckPolicy | SendEmail | SendVoice | StartTimer | CompleteRun | FailRun | CancelRun
+    TraceEntry
+    | CheckPolicy
+    | SendEmail
+    | SendVoice
+    | StartTimer
+    | CompleteRun
+    | FailRun
+    | CancelRun
 )

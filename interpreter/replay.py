@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
-from interpreter.commands import Input, PolicyDecided, Record, SendCompleted, TimerFired
+from interpreter.commands import Input, PolicyDecided, SendCompleted, TimerFired
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
 from interpreter.errors import MachineError
 from interpreter.machine import step
@@ -110,7 +110,7 @@ def _rerun(
         except MachineError as err:
             refused.append(Diff(_scope(inp, state), "input", type(inp).__name__, str(err)))
             continue
-        out.extend(c.entry for c in commands if type(c) is Record)
+        out.extend(c for c in commands if isinstance(c, TraceEntry))
     return out, refused
 
 

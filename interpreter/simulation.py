@@ -22,7 +22,6 @@ from interpreter.commands import (
     FailRun,
     Input,
     PolicyDecided,
-    Record,
     SendCompleted,
     SendEmail,
     SendVoice,
@@ -95,11 +94,10 @@ class _Driver:
     def perform(self, commands: list[Command], tick: int) -> None:
         follow_ups: list[Input] = []
         for cmd in commands:
-            if type(cmd) is Record:  # most commands are records: keep that path short
-                entry = cmd.entry
-                self.entries.append(entry)
-                if entry.action == "enter":
-                    self.path.append(entry.step_id)
+            if type(cmd) is TraceEntry:  # most commands are entries: keep that path short
+                self.entries.append(cmd)
+                if cmd.action == "enter":
+                    self.path.append(cmd.step_id)
                 continue
             match cmd:
                 case CheckPolicy():

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
         MachineError,
         OperatorAction,
         PolicyDecided,
-        Record,
         RunContext,
         RunState,
         SendCompleted,
@@ -41,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Start,
         Status,
         TimerFired,
+        TraceEntry,
         canonical_json,
         chain,
         operator_problem,
@@ -143,7 +143,7 @@ class PlanRunWorkflow:
         while self._queue:
             cmd = self._queue.pop(0)
             match cmd:
-                case Record(entry=entry):
+                case TraceEntry() as entry:
                     self._last = f"{entry.step_id}: {entry.action} → {entry.outcome}"
                     chained = chain(
                         self._inp.run_id, [entry], start_seq=self._seq + 1, prev_hash=self._head
@@ -289,7 +289,7 @@ class PlanRunWorkflow:
         falls back to the durable signal when no worker takes the update in time)."""
         self._take(event)
         # Entries are chained in queue order, so the event's own are in by this seq.
-        through = self._seq + sum(1 for cmd in self._queue if isinstance(cmd, Record))
+        through = self._seq + sum(1 for cmd in self._queue if isinstance(cmd, TraceEntry))
         await workflow.wait_condition(
             lambda: self._seq >= through and all(e["seq"] > through for e in self._unpersisted)
         )

@@ -20,7 +20,6 @@ from interpreter import (
     OperatorAction,
     PlanMetadata,
     PolicyDecided,
-    Record,
     RunContext,
     RunState,
     SendCompleted,
@@ -30,6 +29,7 @@ from interpreter import (
     StartTimer,
     Status,
     TimerFired,
+    TraceEntry,
     compile_plan,
     ensure_valid,
     step,
@@ -77,13 +77,11 @@ def _ctx(contact: dict[str, Any] | None = None, **config: int) -> RunContext:
 
 
 def _records(cmds: list[Command]) -> list[tuple[str, str, str]]:
-    return [
-        (c.entry.step_id, c.entry.action, c.entry.outcome) for c in cmds if isinstance(c, Record)
-    ]
+    return [(c.step_id, c.action, c.outcome) for c in cmds if isinstance(c, TraceEntry)]
 
 
 def _effects(cmds: list[Command]) -> list[Command]:
-    return [c for c in cmds if not isinstance(c, Record)]
+    return [c for c in cmds if not isinstance(c, TraceEntry)]
 
 
 def _op(tick: int, action: str, **kw: Any) -> OperatorAction:
@@ -112,7 +110,7 @@ def test_records_come_before_the_effect_they_justify() -> None:
     s, _ = step(ctx, RunState(), Start(0))
     _, cmds = step(ctx, s, PolicyDecided(0, "mail", "allow"))
     kinds = [type(c).__name__ for c in cmds]
-    assert kinds == ["Record", "SendEmail"]
+    assert kinds == ["TraceEntry", "SendEmail"]
 
 
 def test_a_wait_is_a_timer_and_the_run_is_waiting() -> None:
@@ -364,5 +362,5 @@ def test_a_late_send_result_after_cancel_keeps_its_detail() -> None:
     s, _ = step(ctx, s, _op(1, "cancel", reason="stop"))
     detail = {"providerMessageId": "<m@x>", "cost": "0.01"}
     _, cmds = step(ctx, s, SendCompleted(2, "mail", "delivered", None, detail))
-    [record] = [c for c in cmds if isinstance(c, Record)]
-    assert record.entry.detail == {**detail, "afterCancel": True}
+    [record] = [c for c in cmds if isinstance(c, TraceEntry)]
+    assert record.detail == {**detail, "afterCancel": True}

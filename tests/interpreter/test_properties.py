@@ -38,7 +38,6 @@ from interpreter import (
     MachineError,
     OperatorAction,
     PolicyDecided,
-    Record,
     RunContext,
     RunState,
     SendCompleted,
@@ -48,6 +47,7 @@ from interpreter import (
     StartTimer,
     Status,
     TimerFired,
+    TraceEntry,
     chain,
     compile_plan,
     operator_problem,
@@ -357,7 +357,7 @@ def _drive_checked(case: RunCase, data: Any, max_inputs: int = 80) -> RunState:
                     queue.append(SendCompleted(inp.tick, cmd.step_id, ok, "boom"))
                 case StartTimer():
                     timer = cmd
-                case Record() | CompleteRun() | FailRun() | CancelRun():
+                case TraceEntry() | CompleteRun() | FailRun() | CancelRun():
                     pass
         state = new_state
     return state

@@ -16,12 +16,12 @@ from interpreter import (
     Input,
     OperatorAction,
     PolicyDecided,
-    Record,
     RunContext,
     RunState,
     SendCompleted,
     Start,
     TimerFired,
+    TraceEntry,
     chain,
     compile_plan,
     parse_plan,
@@ -109,7 +109,7 @@ def _drive(plan: CompiledPlan, inputs: list[Input]) -> list[dict[str, Any]]:
             assert state.timer is not None
             inp = TimerFired(given.tick, state.timer.timer_id)
         state, commands = step(ctx, state, inp)
-        records += [c.entry for c in commands if isinstance(c, Record)]
+        records += [c for c in commands if isinstance(c, TraceEntry)]
     return [e.as_dict() for e in chain("run-op", records)]
 
 
