@@ -63,9 +63,13 @@ def compile_plan(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunContext:
-    """What stays fixed for the life of a run: plan, contact, variables, limits."""
+    """What stays fixed for the life of a run: plan, contact, variables, limits.
+
+    A value nobody changes once made; not frozen because a frozen dataclass costs
+    several times as much to construct, and the simulator makes one per run.
+    """
 
     plan: CompiledPlan
     contact: Mapping[str, Any]
