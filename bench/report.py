@@ -48,6 +48,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
         if loop := s.get("reference_loop_seconds"):  # how fast the core was that day
             out.append(("2 simulate", "reference loop, s (before, after)",
                         " / ".join(f"{x:.3f}" for x in loop), "", ""))  # fmt: skip
+        if count := s.get("instructions_per_step"):  # the same on a fast or a slow day
+            out.append(("2 simulate", "instructions per step (callgrind)", f"{count:,}", "", ""))
     a = results.get("audit_append")
     if a:
         out += [

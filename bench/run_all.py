@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 FULL = {
     "overhead": {"runs": 300, "rounds": 7},
-    "simulate": {"rounds": 7, "runs": 5000},
+    "simulate": {"rounds": 7, "runs": 5000, "instructions": 1000},
     "audit_append": {"entries": 200_000, "batch": 2000},
     "event_latency": {"events": 1000, "runs": 10},
     "enrolment": {"contacts": 5000, "rounds": 4},
@@ -41,7 +41,7 @@ FULL = {
 }
 QUICK = {
     "overhead": {"runs": 40, "rounds": 2},
-    "simulate": {"rounds": 3, "runs": 1000},
+    "simulate": {"rounds": 3, "runs": 1000, "instructions": 100},
     "audit_append": {"entries": 20_000, "batch": 2000},
     "event_latency": {"events": 100, "runs": 5},
     "enrolment": {"contacts": 200, "rounds": 2},

@@ -6,6 +6,8 @@ Not a timed test: the figures themselves come from ``make bench``.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -18,10 +20,12 @@ from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
 from bench.handwritten import HandWrittenSalesWorkflow
 from bench.overhead import run_input, summarize
 from bench.report import rows, write_all
+from bench.simulate_speed import instructions_per_step
 from tests.integration.temporal_env import time_skipping_server_path
 from workflows.plan_run import PlanRunWorkflow
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _results() -> dict[str, object]:
@@ -113,3 +117,15 @@ async def test_the_hand_written_workflow_makes_the_same_activity_calls() -> None
         "cold-email",
         "call",
     ]
+
+
+def test_the_simulate_bench_counts_instructions_per_step_with_callgrind() -> None:
+    # A count, not a timing: callgrind gives the same number on a busy or an idle host.
+    # The process it counts simulates exactly the runs asked for (each event pattern
+    # thrice: no event goes cold, an open warm, a reply ends at once) ...
+    args = [sys.executable, "-m", "bench.simulate_speed", "--count-only", "9"]
+    counted = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT)
+    assert counted.stdout.split() == ["steps", str(3 * (6 + 5 + 4))]
+    # ... and what a step costs is what 30 more runs add to a process that simulates 30.
+    per_step = instructions_per_step(30, warm=30)
+    assert per_step is not None and 5_000 < per_step < 500_000, per_step
