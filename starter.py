@@ -5,7 +5,7 @@ The same as ``dee start``; configuration from ``$DEE_CONFIG`` and ``DEE_*`` vari
 
 import sys
 
-from dee.cli.main import run
+from dee.cli.main import main
 
 if __name__ == "__main__":
-    run(["start", *sys.argv[1:]])
+    main(["start", *sys.argv[1:]])

@@ -3,7 +3,7 @@
 Configuration comes from ``$DEE_CONFIG`` and ``DEE_*`` variables (see README).
 """
 
-from dee.cli.main import run
+from dee.cli.main import main
 
 if __name__ == "__main__":
-    run(["worker"])
+    main(["worker"])

@@ -1,3 +1,3 @@
-from dee.cli.main import run
+from dee.cli.main import main
 
-run()
+main()

@@ -7,6 +7,8 @@ reaching the user is a bug.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from typing import Annotated
 
@@ -65,8 +67,33 @@ def demo(
     raise typer.Exit(code=min(demo_main(serve=serve), 1))
 
 
+def main(argv: list[str] | None = None) -> None:
+    """The ``dee`` script, ``python -m dee``, ``worker.py``, ``starter.py``: ``run``, then
+    leave without tearing the interpreter down.
+
+    Finalizing the interpreter after a command (freeing every module, stopping the
+    Temporal SDK's Rust runtime) took 0.25-0.5 s, a second start-up's worth for a
+    one-shot command, and the SDK's threads can abort it outright ("PyGILState_Release").
+    Every command has closed what it opened by the time ``run`` returns (its engine,
+    database and client live in ``async with`` blocks), so only the output is left to
+    flush.
+    """
+    try:
+        run(argv)
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):  # sys.exit("message")
+        print(code, file=sys.stderr)
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 def run(argv: list[str] | None = None) -> None:
-    """Run the CLI and exit; used by the ``dee`` script and ``python -m dee``."""
+    """Run the CLI and exit (``SystemExit``): what ``main`` runs; tests call it in-process."""
     try:
         result = app(args=argv, standalone_mode=False)
     except DeeError as exc:

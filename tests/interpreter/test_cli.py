@@ -52,6 +52,20 @@ def test_the_installed_entry_point_exits_cleanly_on_bad_input(tmp_path: Path) ->
     assert result.stdout.startswith(f"{SALES}: ok")
 
 
+def test_the_entry_point_flushes_everything_a_command_printed_before_it_exits() -> None:
+    # ``main`` leaves with os._exit (no interpreter teardown): what the command wrote
+    # into a pipe must all arrive, and the exit status must be the command's.
+    plans = sorted(str(p) for p in (ROOT / "plans").glob("*.yaml"))
+    env = {**os.environ, "DEE_TEMPLATES_DIR": str(ROOT / "templates"), "COLUMNS": "200"}
+    args = ["plan", "validate", *plans]
+    result = subprocess.run(
+        [sys.executable, "-m", "dee", *args], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == dee(*args).stdout
+    assert result.stdout.count(": ok (") == len(plans) >= 3
+
+
 def test_validate_accepts_every_example_plan() -> None:
     plans = sorted(str(p) for p in (ROOT / "plans").glob("*.yaml"))
     result = dee("plan", "validate", *plans)
