@@ -113,15 +113,15 @@ def advance(ctx: RunContext, s: RunState, inp: Input) -> list[Command]:
         raise MachineError(f"tick {inp.tick} is before the run's current tick {s.tick}")
     out: Out = []
     s.tick = inp.tick
-    match inp:
-        case Start():
-            _start(ctx, s, inp.tick, out)
-        case TimerFired():
-            _timer_fired(ctx, s, inp, out)
+    match inp:  # the commonest inputs first: each case is an isinstance check
         case PolicyDecided():
             _policy_decided(ctx, s, inp, out)
         case SendCompleted():
             _send_completed(ctx, s, inp, out)
+        case TimerFired():
+            _timer_fired(ctx, s, inp, out)
+        case Start():
+            _start(ctx, s, inp.tick, out)
         case EventIngested():
             _ingest(s, inp, out)
         case OperatorAction():
@@ -232,13 +232,13 @@ def _start_timer(s: RunState, step_id: str, until: int, purpose: str, out: Out) 
 
 def _check_policy(s: RunState, step_def: SendStep, out: Out) -> None:
     channel: Literal["email", "voice"] = "email" if type(step_def) is SendEmailStep else "voice"
-    out.append(CheckPolicy(step_def.id, s.visit(step_def.id), channel))
+    out.append(CheckPolicy(step_def.id, s.visits.get(step_def.id, 0), channel))
     s.phase, s.held, s.timer = "policy", None, None
     s.status = _PAUSED if s.paused else _RUNNING
 
 
 def _send_command(s: RunState, step_def: SendStep) -> Command:
-    visit = s.visit(step_def.id)
+    visit = s.visits.get(step_def.id, 0)
     if type(step_def) is SendEmailStep:
         return SendEmail(
             step_def.id,
@@ -291,7 +291,9 @@ _POLICY_OUTCOMES = {"allow": "allowed", "defer": "deferred", "deny": "denied"}
 
 
 def _policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) -> None:
-    if _late_result(s, inp, "policy_check", _POLICY_OUTCOMES[inp.decision], out):
+    # A result after a cancel is rare: checking the status first spares a call.
+    outcome = _POLICY_OUTCOMES[inp.decision]
+    if s.status is _CANCELED and _late_result(s, inp, "policy_check", outcome, out):
         return
     step_def = _awaited_send(ctx, s, "policy", inp.step_id)
     detail: dict[str, object] = dict(inp.detail)
@@ -327,7 +329,7 @@ def _policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) 
 def _send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) -> None:
     sent = ctx.plan.steps.get(inp.step_id)
     action = "send_email" if type(sent) is SendEmailStep else "send_voice"
-    if _late_result(s, inp, action, inp.status, out):
+    if s.status is _CANCELED and _late_result(s, inp, action, inp.status, out):
         return
     _awaited_send(ctx, s, "send", inp.step_id)
     detail: dict[str, object] = dict(inp.detail)

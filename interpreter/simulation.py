@@ -17,7 +17,6 @@ from typing import Any
 from interpreter.commands import (
     CancelRun,
     CheckPolicy,
-    Command,
     CompleteRun,
     EventIngested,
     FailRun,
@@ -92,17 +91,17 @@ class _Driver:
         self.finished = False
 
     def feed(self, inp: Input) -> None:
+        """Feed ``inp``, perform what it asks for, then feed the results back."""
         # The driver's state is its own and an error ends the simulation, so the
         # machine may change it in place (no operator actions are fed here).
-        self.perform(advance(self.ctx, self.state, inp), inp.tick)
-
-    def perform(self, commands: list[Command], tick: int) -> None:
+        tick = inp.tick
+        entries, path = self.entries, self.path
         follow_ups: list[Input] = []
-        for cmd in commands:
+        for cmd in advance(self.ctx, self.state, inp):
             if type(cmd) is TraceEntry:  # most commands are entries: keep that path short
-                self.entries.append(cmd)
+                entries.append(cmd)
                 if cmd.action == "enter":
-                    self.path.append(cmd.step_id)
+                    path.append(cmd.step_id)
                 continue
             match cmd:
                 case CheckPolicy():
@@ -113,8 +112,8 @@ class _Driver:
                     self.timer = cmd
                 case CompleteRun() | FailRun() | CancelRun():
                     self.finished = True
-        for inp in follow_ups:
-            self.feed(inp)
+        for follow_up in follow_ups:
+            self.feed(follow_up)
 
     def policy(self, cmd: CheckPolicy, tick: int) -> PolicyDecided:
         spec = self.results.get(cmd.step_id)
