@@ -68,16 +68,16 @@ def compile_branch(step: BranchStep) -> CompiledBranch:
 
 # ``events.hasX("step")`` and nothing else; a step id never needs escaping in a string
 # literal (validation allows only [A-Za-z0-9_.:-]). Anything else is left to CEL.
-_EVENT_TEST = re.compile(
-    r"\s*events\.(hasOpen|hasReply|hasClick|hasBounce)\(\s*"
-    r"(?:\"([A-Za-z0-9_.:-]+)\"|'([A-Za-z0-9_.:-]+)')\s*\)\s*"
-)
 _EVENT_TYPES = {
     "hasOpen": "email.opened",
     "hasReply": "email.replied",
     "hasClick": "email.clicked",
     "hasBounce": "email.bounced",
 }
+_EVENT_TEST = re.compile(
+    rf"\s*events\.({'|'.join(_EVENT_TYPES)})\(\s*"
+    r"(?:\"([A-Za-z0-9_.:-]+)\"|'([A-Za-z0-9_.:-]+)')\s*\)\s*"
+)
 
 
 def _native(when: str) -> Callable[[EventSnapshot], bool] | None:

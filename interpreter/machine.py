@@ -232,13 +232,13 @@ def _start_timer(s: RunState, step_id: str, until: int, purpose: str, out: Out) 
 
 def _check_policy(s: RunState, step_def: SendStep, out: Out) -> None:
     channel: Literal["email", "voice"] = "email" if type(step_def) is SendEmailStep else "voice"
-    out.append(CheckPolicy(step_def.id, s.visits.get(step_def.id, 0), channel))
+    out.append(CheckPolicy(step_def.id, s.visit(step_def.id), channel))
     s.phase, s.held, s.timer = "policy", None, None
     s.status = _PAUSED if s.paused else _RUNNING
 
 
 def _send_command(s: RunState, step_def: SendStep) -> Command:
-    visit = s.visits.get(step_def.id, 0)
+    visit = s.visit(step_def.id)
     if type(step_def) is SendEmailStep:
         return SendEmail(
             step_def.id,
@@ -291,9 +291,7 @@ _POLICY_OUTCOMES = {"allow": "allowed", "defer": "deferred", "deny": "denied"}
 
 
 def _policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) -> None:
-    # A result after a cancel is rare: checking the status first spares a call.
-    outcome = _POLICY_OUTCOMES[inp.decision]
-    if s.status is _CANCELED and _late_result(s, inp, "policy_check", outcome, out):
+    if _late_result(s, inp, "policy_check", _POLICY_OUTCOMES[inp.decision], out):
         return
     step_def = _awaited_send(ctx, s, "policy", inp.step_id)
     detail: dict[str, object] = dict(inp.detail)
@@ -329,7 +327,7 @@ def _policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) 
 def _send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) -> None:
     sent = ctx.plan.steps.get(inp.step_id)
     action = "send_email" if type(sent) is SendEmailStep else "send_voice"
-    if s.status is _CANCELED and _late_result(s, inp, action, inp.status, out):
+    if _late_result(s, inp, action, inp.status, out):
         return
     _awaited_send(ctx, s, "send", inp.step_id)
     detail: dict[str, object] = dict(inp.detail)
