@@ -47,6 +47,7 @@ from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
 from dee.start_attributes import StartAttributes
+from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
 from interpreter.replay import ReplayResult, WhatIfReport
 from workflows.plan_run import PlanRunWorkflow
@@ -226,12 +227,14 @@ class Engine:
         *,
         plan_hash: str | None = None,
         plan_document: dict[str, Any] | None = None,
+        encoder: InputEncoder | None = None,
     ) -> None:
         """Start the run's workflow (no record, no validation: ``execute`` does those).
 
         ``plan_hash`` and ``plan_document``: the plan's ``content_hash`` and
         ``to_document()`` when the caller has them already (a bulk enrolment makes
-        them once, not once per contact; the document is only read).
+        them once, not once per contact; the document is only read). ``encoder``: a
+        bulk enrolment's ``InputEncoder`` for that document.
         """
         cfg = self.config
         digest = plan_hash or plan.content_hash
@@ -261,8 +264,8 @@ class Engine:
             delay = max(timedelta(0), start_at - datetime.now(UTC))
         try:
             await self.client.start_workflow(
-                PlanRunWorkflow.run,
-                run_input,
+                c.WORKFLOW_NAME,
+                run_input if encoder is None else encoder(run_input),
                 id=run_id,
                 task_queue=cfg.task_queue,
                 search_attributes=attributes,

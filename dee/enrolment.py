@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.storage import RunRecord, StorageError
 from dee.errors import EngineError
+from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ async def execute_many(
     await engine.register_plan(plan)
     # Made once: a sha256 and a pydantic dump of the whole plan each time.
     digest, document = plan.content_hash, plan.to_document()
+    encoder = InputEncoder(engine.client.data_converter, document)
     gate = asyncio.Semaphore(CONCURRENCY)
     fresh: list[RunRecord] = []
 
@@ -75,6 +77,7 @@ async def execute_many(
                     dict(variables or {}),
                     plan_hash=digest,
                     plan_document=document,
+                    encoder=encoder,
                 )
         except EngineError as exc:
             return exc

@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cel
-
+from interpreter import cel_runtime
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
 from interpreter.plan import BranchStep
 
+cel = cel_runtime.load()
 DEFAULT = "default"
 
 

@@ -2,8 +2,9 @@
 
 A command's start-up is paid on each call (the bulk-enrolment benchmark times
 ``dee start`` end to end). The worker's channel adapters, Temporal's worker and
-test server (replay, re-execution) and Alembic (only when a schema is behind) are
-imported by the commands that use them, not by all of them.
+test server (replay, re-execution), Alembic (only when a schema is behind) and the
+``cel`` package's interactive shell are imported by what uses them, not by every
+command; and a command line loads only the CLI module of the command it names.
 """
 
 from __future__ import annotations
@@ -20,15 +21,34 @@ DEFERRED = (
     "temporalio.testing",  # dee replay --execute
     "dee.reexecute",
     "dee.replaying",
+    "cel.cli",  # the cel package's shell: interpreter.cel_runtime loads only its evaluator
+    "prompt_toolkit",
 )
+CLI_MODULES = ("plan", "run", "runs", "audit", "db", "policy", "serve", "webhooks", "replay")
 
 
-def test_the_cli_loads_no_worker_replay_or_migration_modules() -> None:
-    probe = (
-        "import json, sys, dee.cli.main\n"
-        f"print(json.dumps([m for m in {list(DEFERRED)!r} if m in sys.modules]))"
-    )
+def _loaded(code: str, names: list[str]) -> list[str]:
+    probe = f"import json, sys\n{code}\nprint(json.dumps([m for m in {names!r} if m in sys.modules]))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
-    assert json.loads(done.stdout) == []
+    loaded: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_the_cli_loads_no_worker_replay_or_migration_modules() -> None:
+    assert _loaded("import dee.cli.main", list(DEFERRED)) == []
+
+
+def test_a_command_line_loads_only_its_own_cli_module() -> None:
+    modules = [f"dee.cli.{name}" for name in CLI_MODULES]
+    run_help = (
+        "from dee.cli import main\n"
+        "try:\n    main.run(['start', '--help'])\n"
+        "except SystemExit:\n    pass"
+    )
+
+    assert _loaded(run_help, modules) == ["dee.cli.runs"]
+    assert _loaded(run_help.replace("'start'", "'plan'"), modules) == ["dee.cli.plan"]
+    # No command named (or a typo): the whole CLI, so its help lists everything.
+    assert _loaded(run_help.replace("'start', ", ""), modules) == modules
