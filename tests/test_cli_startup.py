@@ -28,7 +28,9 @@ CLI_MODULES = ("plan", "run", "runs", "audit", "db", "policy", "serve", "webhook
 
 
 def _loaded(code: str, names: list[str]) -> list[str]:
-    probe = f"import json, sys\n{code}\nprint(json.dumps([m for m in {names!r} if m in sys.modules]))"
+    probe = (
+        f"import json, sys\n{code}\nprint(json.dumps([m for m in {names!r} if m in sys.modules]))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
