@@ -13,6 +13,7 @@ No ``from __future__ import annotations``: Temporal resolves the signal's type h
 at run time, inside the workflow sandbox.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -53,7 +54,8 @@ class HandWrittenSalesWorkflow:
     @workflow.run
     async def run(self, inp: c.RunInput) -> c.RunResult:
         self._inp = inp
-        self._start = workflow.now()
+        # The engine's plan clock: tick 0 is the workflow's start, a tick is a second.
+        self._start = workflow.info().workflow_start_time
         self._record("@run", "start", "started", {"planId": PLAN_ID, "contactId": "c"})
         await self._email("intro-email", "tmpl_intro", "Introducing {{ product }}", opens=True)
         await self._wait("wait-1", seconds=1)
@@ -106,9 +108,14 @@ class HandWrittenSalesWorkflow:
 
     async def _wait(self, step_id: str, *, seconds: int) -> None:
         self._enter(step_id)
-        self._record(step_id, "wait", "started", {"untilTick": self._tick() + seconds})
+        until = self._tick() + seconds
+        self._record(step_id, "wait", "started", {"untilTick": until})
         await self._flush("WAITING")
-        await workflow.sleep(seconds)
+        # The engine's timer: a wait ends at its tick on the plan clock (tick boundary
+        # ``until``), not a fixed duration after the flush.
+        delay = (self._start + timedelta(seconds=until) - workflow.now()).total_seconds()
+        if delay > 0:
+            await workflow.sleep(delay)
         self._record(step_id, "wait", "completed", {})
 
     async def _policy(self, step_id: str, channel: str) -> None:

@@ -36,6 +36,10 @@ def rows(results: dict[str, Any]) -> list[Row]:
             ("1 overhead", "worker CPU s/run, engine / hand-written",
              f"{o['dee_worker_cpu_seconds_per_run']} / "
              f"{o['handwritten_worker_cpu_seconds_per_run']}", "", ""),
+            *([("1 overhead", "server CPU s/run, engine / hand-written",
+                f"{o['dee_server_cpu_seconds_per_run']} / "
+                f"{o['handwritten_server_cpu_seconds_per_run']}", "", "")]
+              if "dee_server_cpu_seconds_per_run" in o else []),
             ("1 overhead", "history events/run, engine / hand-written",
              f"{ev['dee']} / {ev['handwritten']}", "", ""),
             ("1 overhead", "extra history events per step", f"{o['extra_history_events_per_step']}",

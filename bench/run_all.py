@@ -69,7 +69,7 @@ async def collect(
     results: dict[str, Any] = {"skipped": {}}
     pg = await postgres_problem()
     steps: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
-        ("overhead", lambda: _served(lambda a: overhead.measure(a, **sizes["overhead"]))),
+        ("overhead", lambda: overhead.measure(**sizes["overhead"])),  # a server per side
         ("event_latency",
          lambda: _served(lambda a: event_latency.run(a, **sizes["event_latency"]))),
         ("enrolment", lambda: enrolment.run(**sizes["enrolment"])),  # a server per side

@@ -31,8 +31,22 @@ ROOT = Path(__file__).resolve().parents[1]
 def _results() -> dict[str, object]:
     raw = {
         "per_round": {
-            "dee": [{"runs_per_second": 10.0, "cpu_per_run": 0.05, "events": 57}],
-            "handwritten": [{"runs_per_second": 11.0, "cpu_per_run": 0.04, "events": 54}],
+            "dee": [
+                {
+                    "runs_per_second": 10.0,
+                    "cpu_per_run": 0.05,
+                    "server_cpu_per_run": 0.06,
+                    "events": 57,
+                }
+            ],
+            "handwritten": [
+                {
+                    "runs_per_second": 11.0,
+                    "cpu_per_run": 0.04,
+                    "server_cpu_per_run": 0.05,
+                    "events": 54,
+                }
+            ],
         },
         "ratios": [10 / 11],
         "cpu_ratios": [1.25],
