@@ -92,7 +92,8 @@ def test_the_report_writes_json_markdown_and_a_png(tmp_path: Path) -> None:
     assert "| 4 event latency | p99 ms | 60.0 | <= 50 | **no** |" in table
     assert "| 4 event latency | confirmed by a state query, p50 / p99 ms | 8.0 / 52.5 |" in table
     assert "Skipped: audit_append: PostgreSQL unreachable" in table
-    assert len(rows(results)) == 11  # six overhead, three latency, two memory rows
+    assert len(rows(results)) == 12  # seven overhead, three latency, two memory rows
+    assert "| 1 overhead | server CPU s/run, engine / hand-written | 0.06 / 0.05 |" in table
     assert png_path.read_bytes().startswith(PNG_SIGNATURE)
     assert png_path.stat().st_size > 10_000
 
