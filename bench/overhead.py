@@ -10,7 +10,7 @@ neither. Per round and side: runs/s (N over the time from the first start to the
 last result), worker and server CPU seconds per run (from /proc, each being its own
 process), and the history length of one run.
 
-    python -m bench.overhead [--runs 300] [--rounds 7]
+    python -m bench.overhead [--runs 300] [--rounds 11]
 """
 
 from __future__ import annotations
@@ -107,11 +107,13 @@ async def fresh_side() -> AsyncIterator[tuple[Client, WorkerProcess, int, str]]:
             yield client, worker, dev.process.pid, queue
 
 
-async def one_side(side: str, runs: int) -> dict[str, float]:
+async def one_side(workflow: str, runs: int, *, search_attributes: bool = True) -> dict[str, float]:
+    """One measured batch of ``workflow`` on a server and worker of its own."""
+    attrs = search_attributes
     async with fresh_side() as (client, worker, server_pid, queue):
-        await run_batch(client, SIDES[side], queue, min(runs, 30))  # warm-up, not counted
+        await run_batch(client, workflow, queue, min(runs, 30), search_attributes=attrs)  # warm-up
         cpu, server_cpu = worker.cpu(), cpu_seconds(server_pid)
-        seconds, ids = await run_batch(client, SIDES[side], queue, runs)
+        seconds, ids = await run_batch(client, workflow, queue, runs, search_attributes=attrs)
         cpu, server_cpu = worker.cpu() - cpu, cpu_seconds(server_pid) - server_cpu
         events = sum((await history_kinds(client, ids[0])).values())
     return {
@@ -127,7 +129,7 @@ async def measure_rounds(runs: int, rounds: int) -> dict[str, Any]:
     ratios, cpu_ratios = [], []
     for r in range(rounds):
         order = ["dee", "handwritten"] if r % 2 == 0 else ["handwritten", "dee"]
-        got = {side: await one_side(side, runs) for side in order}
+        got = {side: await one_side(SIDES[side], runs) for side in order}
         for side, figures in got.items():
             per[side].append(figures)
         ratios.append(got["dee"]["runs_per_second"] / got["handwritten"]["runs_per_second"])
@@ -196,7 +198,7 @@ async def measure(*, runs: int, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
     result = asyncio.run(measure(runs=args.runs, rounds=args.rounds))
     out = ROOT / "bench" / "results" / "overhead.json"
