@@ -13,6 +13,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from dee.cli import main
+from dee.cli import run as run_cli
+
 DEFERRED = (
     "alembic",  # adapters.storage.migrations: only when the schema is behind
     "dee.channels",  # dee worker
@@ -54,3 +59,12 @@ def test_a_command_line_loads_only_its_own_cli_module() -> None:
     assert _loaded(run_help.replace("'start'", "'plan'"), modules) == ["dee.cli.plan"]
     # No command named (or a typo): the whole CLI, so its help lists everything.
     assert _loaded(run_help.replace("'start', ", ""), modules) == modules
+
+
+def test_building_a_command_line_twice_registers_each_command_once() -> None:
+    for argv in (["run", "--help"], ["run", "--help"], ["--help"]):
+        with pytest.raises(SystemExit):
+            main.run(argv)
+    names = [command.name for command in run_cli.app.registered_commands]
+
+    assert names.count("status") == 1 and "resolve" in names

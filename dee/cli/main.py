@@ -60,8 +60,6 @@ def _build(names: Iterable[str]) -> typer.Typer:
     for name in names:
         module_name, attribute, group = _COMMANDS[name]
         module = importlib.import_module(f"dee.cli.{module_name}")
-        if name == "run":  # the operator commands live beside ``dee start``
-            importlib.import_module("dee.cli.runs").attach(module.app)
         if group:
             cli.add_typer(getattr(module, attribute), name=name)
         else:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dee.cli.db import run_storage, storage
+from dee.cli.runs import attach
 from interpreter import RUN_SCOPE
 
 if TYPE_CHECKING:
@@ -80,5 +81,9 @@ def timeline(
     for line in timeline_lines(entries):
         print(line)
 
+
+# The operator commands (status, pause, ...) live beside ``dee start``; added once, here,
+# after ``timeline`` so the help lists them in the same order as before.
+attach(app)
 
 __all__ = ["app", "timeline_lines"]
