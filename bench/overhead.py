@@ -98,7 +98,8 @@ async def fresh_side() -> AsyncIterator[tuple[Client, WorkerProcess, int, str]]:
     scenario, every batch left 300 closed runs in its in-memory database and the
     rounds drifted apart: the same side measured 12.9 to 24.2 runs/s, per-round ratios
     ran from 0.72 to 1.38, and the CPU idled 15-39 % in the slow batches. With a server
-    per batch: 20.8 to 24.3 runs/s, ratios 0.93 to 1.04, the CPU busy (5-11 % idle).
+    per batch the CPU stays busy (5-11 % idle); a round's ratio still moved between
+    0.74 and 1.16 over that day's runs, which is why the scenario takes 11 rounds.
     """
     async with dev_server(ui=False) as dev:
         client = await Client.connect(dev.address)
