@@ -5,12 +5,13 @@ N runs of the short-wait sales plan (``bench.plans.short_sales_plan``: email, wa
 runs of ``bench.handwritten.HandWrittenSalesWorkflow``, each batch on a dev server
 and worker process of its own (``fresh_side``), started the same way, with the same
 worker settings and the same instant activities (``bench.fakes``), after 30 warm-up
-runs. Rounds alternate which side goes first (A B, B A, ...), so drift favours
-neither. Per round and side: runs/s (N over the time from the first start to the
-last result), worker and server CPU seconds per run (from /proc, each being its own
-process), and the history length of one run.
+runs. A round measures both at the same time, each pinned to a core of its own, the
+cores swapping every round (``bench.paired``: the host's speed changes reach both
+sides alike). Per round and side: runs/s on its core (N over the time from the first
+start to the last result), worker and server CPU seconds per run (from /proc, each
+being its own process), and the history length of one run.
 
-    python -m bench.overhead [--runs 300] [--rounds 11]
+    python -m bench.overhead [--runs 300] [--rounds 6]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import statistics
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 from temporalio.client import Client
 
 from activities import contracts as c
+from bench import paired
 from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
 from bench.plans import short_sales_plan
 from bench.proc import WorkerProcess, cpu_seconds, worker_process
@@ -42,7 +44,6 @@ RUN_TIMEOUT = timedelta(minutes=10)
 TARGET_RATIO = 0.95
 TARGET_EXTRA_EVENTS_PER_STEP = 1.0
 STEPS_PER_RUN = 7  # intro-email, wait-1, check-open, cold-email, wait-2, call, end
-SIDES = {"dee": c.WORKFLOW_NAME, "handwritten": HAND_WRITTEN}
 
 
 def run_input(run_id: str, i: int, *, search_attributes: bool = True) -> c.RunInput:
@@ -98,8 +99,8 @@ async def fresh_side() -> AsyncIterator[tuple[Client, WorkerProcess, int, str]]:
     scenario, every batch left 300 closed runs in its in-memory database and the
     rounds drifted apart: the same side measured 12.9 to 24.2 runs/s, per-round ratios
     ran from 0.72 to 1.38, and the CPU idled 15-39 % in the slow batches. With a server
-    per batch the CPU stays busy (5-11 % idle); a round's ratio still moved between
-    0.74 and 1.16 over that day's runs, which is why the scenario takes 11 rounds.
+    per batch the CPU stays busy (5-11 % idle); measured one after the other, a round's
+    ratio still moved between 0.74 and 1.16 over a day, which ``bench.paired`` ends.
     """
     async with dev_server(ui=False) as dev:
         client = await Client.connect(dev.address)
@@ -108,15 +109,28 @@ async def fresh_side() -> AsyncIterator[tuple[Client, WorkerProcess, int, str]]:
             yield client, worker, dev.process.pid, queue
 
 
-async def one_side(workflow: str, runs: int, *, search_attributes: bool = True) -> dict[str, float]:
-    """One measured batch of ``workflow`` on a server and worker of its own."""
-    attrs = search_attributes
-    async with fresh_side() as (client, worker, server_pid, queue):
-        await run_batch(client, workflow, queue, min(runs, 30), search_attributes=attrs)  # warm-up
-        cpu, server_cpu = worker.cpu(), cpu_seconds(server_pid)
-        seconds, ids = await run_batch(client, workflow, queue, runs, search_attributes=attrs)
-        cpu, server_cpu = worker.cpu() - cpu, cpu_seconds(server_pid) - server_cpu
-        events = sum((await history_kinds(client, ids[0])).values())
+VARIANTS = {  # name: (workflow, search attributes in the run's input)
+    "dee": (c.WORKFLOW_NAME, True),
+    "dee_without_search_attributes": (c.WORKFLOW_NAME, False),
+    "handwritten": (HAND_WRITTEN, True),
+}
+
+
+def variant_of(name: str) -> tuple[str, bool]:
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; one of {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+async def measure_batch(
+    client: Client, worker: WorkerProcess, server_pid: int, queue: str, variant: str, runs: int
+) -> dict[str, float]:
+    """One measured batch of ``variant``: runs/s, worker and server CPU per run, events."""
+    workflow, attrs = variant_of(variant)
+    cpu, server_cpu = worker.cpu(), cpu_seconds(server_pid)
+    seconds, ids = await run_batch(client, workflow, queue, runs, search_attributes=attrs)
+    cpu, server_cpu = worker.cpu() - cpu, cpu_seconds(server_pid) - server_cpu
+    events = sum((await history_kinds(client, ids[0])).values())
     return {
         "runs_per_second": runs / seconds,
         "cpu_per_run": cpu / runs,
@@ -125,12 +139,30 @@ async def one_side(workflow: str, runs: int, *, search_attributes: bool = True) 
     }
 
 
+@asynccontextmanager
+async def paired_side(
+    variant: str, runs: int, options: Mapping[str, str]
+) -> AsyncIterator[tuple[paired.Measure, paired.Fill]]:
+    """A ``bench.paired`` side: a server and worker of its own, warmed up with 30 runs;
+    measures one batch of ``runs``, fills with batches of 30."""
+    workflow, attrs = variant_of(variant)
+    async with fresh_side() as (client, worker, server_pid, queue):
+        await run_batch(client, workflow, queue, min(runs, 30), search_attributes=attrs)
+
+        async def measure() -> dict[str, float]:
+            return await measure_batch(client, worker, server_pid, queue, variant, runs)
+
+        async def fill() -> None:
+            await run_batch(client, workflow, queue, 30, search_attributes=attrs)
+
+        yield measure, fill
+
+
 async def measure_rounds(runs: int, rounds: int) -> dict[str, Any]:
     per: dict[str, list[dict[str, float]]] = {"dee": [], "handwritten": []}
     ratios, cpu_ratios = [], []
     for r in range(rounds):
-        order = ["dee", "handwritten"] if r % 2 == 0 else ["handwritten", "dee"]
-        got = {side: await one_side(SIDES[side], runs) for side in order}
+        got = await paired.pair("bench.overhead", "dee", "handwritten", runs, swap=r % 2 == 1)
         for side, figures in got.items():
             per[side].append(figures)
         ratios.append(got["dee"]["runs_per_second"] / got["handwritten"]["runs_per_second"])
@@ -147,11 +179,7 @@ async def event_breakdown(client: Client, queue: str) -> dict[str, dict[str, int
     """History events of one run per variant, by type (the engine with and without its
     search-attribute upserts, and the hand-written workflow)."""
     out = {}
-    for name, workflow, attrs in (
-        ("dee", SIDES["dee"], True),
-        ("dee_without_search_attributes", SIDES["dee"], False),
-        ("handwritten", SIDES["handwritten"], True),
-    ):
+    for name, (workflow, attrs) in VARIANTS.items():
         _, ids = await run_batch(client, workflow, queue, 1, search_attributes=attrs)
         out[name] = dict(sorted((await history_kinds(client, ids[0])).items()))
     return out
@@ -192,14 +220,14 @@ async def measure(*, runs: int, rounds: int) -> dict[str, Any]:
     raw = await measure_rounds(runs, rounds)
     async with fresh_side() as (client, _, _, queue):
         breakdown = await event_breakdown(client, queue)
-    return {"runs": runs, "rounds": rounds, "fresh_server_per_side": True,
-            **summarize(raw, breakdown)}  # fmt: skip
+    design = "paired, a core per side" if paired.cores() else "sequential (fewer than 2 cores)"
+    return {"runs": runs, "rounds": rounds, "design": design, **summarize(raw, breakdown)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     result = asyncio.run(measure(runs=args.runs, rounds=args.rounds))
     out = ROOT / "bench" / "results" / "overhead.json"

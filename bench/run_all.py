@@ -32,9 +32,9 @@ from dee.devserver import dev_server
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 FULL = {
-    # A round's ratio moves by up to ±10 % on a shared 2-core host even with a server
-    # per batch (0.83-1.16 on 2026-11-22): 11 rounds keep the median steadier than 7.
-    "overhead": {"runs": 300, "rounds": 11},
+    # Paired rounds (``bench.paired``): an even number, so each side spends as many
+    # rounds on either core.
+    "overhead": {"runs": 300, "rounds": 6},
     "simulate": {"rounds": 7, "runs": 5000, "instructions": 1000},
     "audit_append": {"entries": 200_000, "batch": 2000},
     "event_latency": {"events": 1000, "runs": 10},

@@ -1,14 +1,16 @@
-"""What DEE's search attributes cost scenario 1's throughput.
+"""What DEE's search attributes cost scenario 1's throughput, and what is left.
 
 Scenario 1 compares ``PlanRunWorkflow`` with a hand-written workflow that upserts no
-search attributes. This measures three sides, each batch on a dev server and worker
-of its own as scenario 1 does (``bench.overhead.one_side``), rotating which goes
-first each round: the engine as shipped (its three upserts per
-run set status, step and, in the first, the run's identity), the engine with
-``search_attributes`` off in its input (``temporal.searchAttributes: false``), and
-the hand-written workflow.
+search attributes. This splits that ratio in two with ``bench.paired`` rounds (both
+variants at once, each on a core of its own, the cores swapping every round):
 
-    python -m bench.search_attribute_cost [--runs 300] [--rounds 5]
+* ``dee`` against ``dee_without_search_attributes`` (``temporal.searchAttributes:
+  false``): what the three upserts per run cost (status and step at each rest, the
+  run's identity with the first);
+* ``dee_without_search_attributes`` against ``handwritten``: what is left, the
+  interpreter's own cost.
+
+    python -m bench.search_attribute_cost [--runs 300] [--rounds 4]
 
 Writes ``bench/results/search_attribute_cost.json``.
 """
@@ -22,49 +24,47 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.overhead import SIDES, one_side
+from bench import paired
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = (  # name, workflow, search attributes in the run's input
-    ("dee", SIDES["dee"], True),
-    ("dee_without_search_attributes", SIDES["dee"], False),
-    ("handwritten", SIDES["handwritten"], True),
+PAIRS = (  # (name of the ratio, variant over variant)
+    ("search_attributes", "dee", "dee_without_search_attributes"),
+    ("interpreter", "dee_without_search_attributes", "handwritten"),
 )
 
 
 async def run(runs: int, rounds: int) -> dict[str, Any]:
-    rates: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
-    cpu: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
-    server_cpu: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
+    ratios: dict[str, list[float]] = {name: [] for name, _, _ in PAIRS}
+    figures: dict[str, dict[str, list[dict[str, float]]]] = {
+        name: {a: [], b: []} for name, a, b in PAIRS
+    }
     for r in range(rounds):
-        for name, workflow, attributes in VARIANTS[r % 3 :] + VARIANTS[: r % 3]:
-            got = await one_side(workflow, runs, search_attributes=attributes)
-            rates[name].append(got["runs_per_second"])
-            cpu[name].append(got["cpu_per_run"])
-            server_cpu[name].append(got["server_cpu_per_run"])
-        print(f"  round {r + 1}/{rounds}: " + json.dumps(
-            {name: round(rates[name][-1], 3) for name in rates}
-        ), flush=True)  # fmt: skip
+        for name, a, b in PAIRS:
+            got = await paired.pair("bench.overhead", a, b, runs, swap=r % 2 == 1)
+            figures[name][a].append(got[a])
+            figures[name][b].append(got[b])
+            ratios[name].append(got[a]["runs_per_second"] / got[b]["runs_per_second"])
+            print(f"  round {r + 1}/{rounds} {a} / {b}: {ratios[name][-1]:.3f}", flush=True)
 
-    def ratios(name: str) -> list[float]:
-        return [a / b for a, b in zip(rates[name], rates["handwritten"], strict=True)]
+    def med(rows: list[dict[str, float]], key: str, digits: int) -> float:
+        return round(statistics.median(row[key] for row in rows), digits)
 
     return {
         "runs": runs,
         "rounds": rounds,
-        "runs_per_second_median": {n: round(statistics.median(v), 2) for n, v in rates.items()},
-        "worker_cpu_seconds_per_run_median": {
-            n: round(statistics.median(v), 5) for n, v in cpu.items()
-        },
-        "server_cpu_seconds_per_run_median": {
-            n: round(statistics.median(v), 5) for n, v in server_cpu.items()
-        },
-        "fresh_server_per_batch": True,
-        "ratio_to_handwritten_median": {
-            n: round(statistics.median(ratios(n)), 3) for n, _, _ in VARIANTS[:2]
-        },
-        "ratio_to_handwritten_per_round": {
-            n: [round(x, 3) for x in ratios(n)] for n, _, _ in VARIANTS[:2]
+        "design": "paired, a core per side" if paired.cores() else "sequential",
+        "ratio_median": {name: round(statistics.median(v), 3) for name, v in ratios.items()},
+        "ratio_per_round": {name: [round(x, 3) for x in v] for name, v in ratios.items()},
+        "per_pair": {
+            name: {
+                variant: {
+                    "runs_per_second": med(rows, "runs_per_second", 2),
+                    "worker_cpu_seconds_per_run": med(rows, "cpu_per_run", 5),
+                    "server_cpu_seconds_per_run": med(rows, "server_cpu_per_run", 5),
+                }
+                for variant, rows in sides.items()
+            }
+            for name, sides in figures.items()
         },
     }
 
@@ -72,7 +72,7 @@ async def run(runs: int, rounds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     result = asyncio.run(run(args.runs, args.rounds))
     out = ROOT / "bench" / "results" / "search_attribute_cost.json"

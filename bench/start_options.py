@@ -65,10 +65,10 @@ async def run(starts: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dee-bench-") as scratch:
         async with bench_database(Path(scratch)) as db:
             for name, chosen in VARIANTS.items():
-                async with fresh_worker(db.url) as (address, queue):
-                    client = await Client.connect(address)
+                async with fresh_worker(db.url) as side:
+                    client = await Client.connect(side.address)
                     options = functools.partial(_options, chosen=chosen)
-                    seconds = await raw_starts(client, queue, starts, options)
+                    seconds = await raw_starts(client, side.queue, starts, options)
                 rates[name] = round(starts / seconds, 1)
                 print(f"  {name}: {rates[name]} starts/s", flush=True)
     bare = (rates["bare"] + rates["bare_again"]) / 2
