@@ -29,6 +29,7 @@ from temporalio.converter import (
 )
 
 from activities import contracts as c
+from adapters.json_text import encode_with
 
 _FIELDS = sorted(f.name for f in dataclasses.fields(c.RunInput))
 # The fields sorted before and after "plan", the one that is pasted in.
@@ -38,8 +39,8 @@ _ENCODING = {"encoding": JSONPlainPayloadConverter().encoding.encode()}
 
 
 # ``json.dumps`` as the SDK's JSON converter calls it, with the encoder made once
-# (``json.dumps(cls=...)`` builds one per call).
-_dumps = AdvancedJSONEncoder(separators=(",", ":"), sort_keys=True).encode
+# (``json.dumps(cls=...)`` builds one per call, and ``encode`` a C encoder per call).
+_dumps = encode_with(AdvancedJSONEncoder(separators=(",", ":"), sort_keys=True))
 
 
 class InputEncoder:

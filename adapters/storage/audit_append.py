@@ -26,6 +26,7 @@ import rfc8785
 from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.json_text import encode_with
 from adapters.storage.errors import AuditDivergence
 from adapters.storage.schema import AuditEntry, AuditHead
 from interpreter.chain import GENESIS_HASH, ChainedEntry
@@ -55,15 +56,15 @@ def _plain(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-# One encoder for all calls: json.dumps with options builds a new one each time.
-_DETAIL_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain
+# One C encoder for all calls (``adapters.json_text``): this runs once per stored entry.
+_detail_encode = encode_with(
+    json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
 )
 
 
 def detail_json(detail: Mapping[str, Any]) -> str:
     """The JSON text stored for ``detail`` (any JSON text works: the hash is over JCS)."""
-    return _DETAIL_ENCODER.encode(detail)
+    return _detail_encode(detail)
 
 
 def group_batch(entries: Sequence[ChainedEntry]) -> dict[str, list[ChainedEntry]]:
