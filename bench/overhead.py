@@ -100,7 +100,7 @@ async def fresh_side() -> AsyncIterator[tuple[Client, WorkerProcess, int, str]]:
     rounds drifted apart: the same side measured 12.9 to 24.2 runs/s, per-round ratios
     ran from 0.72 to 1.38, and the CPU idled 15-39 % in the slow batches. With a server
     per batch the CPU stays busy (5-11 % idle); measured one after the other, a round's
-    ratio still moved between 0.74 and 1.16 over a day, which ``bench.paired`` ends.
+    ratio still moved between 0.74 and 1.16 over a day, which ``bench.paired`` narrows.
     """
     async with dev_server(ui=False) as dev:
         client = await Client.connect(dev.address)
