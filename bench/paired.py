@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -68,13 +70,18 @@ async def pair(
     """One round of ``scenario`` (a module with ``paired_side``): variants ``a`` and ``b``
     at once, ``a`` on the first core unless ``swap``. Without two cores, one after the
     other in this process."""
+    if a == b:
+        raise ValueError(f"a pair needs two different variants, not {a!r} twice")
     opts = dict(options or {})
     pinned = cores()
     if pinned is None:
-        return {v: await _alone(scenario, v, size, opts) for v in (a, b)}
+        order = (b, a) if swap else (a, b)
+        return {v: await _alone(scenario, v, size, opts) for v in order}
     first, second = pinned if not swap else pinned[::-1]
-    sides = {a: _spawn(first, scenario, a, size, opts), b: _spawn(second, scenario, b, size, opts)}
+    sides: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        sides[a] = _spawn(first, scenario, a, size, opts)
+        sides[b] = _spawn(second, scenario, b, size, opts)
         await asyncio.gather(*(asyncio.to_thread(_expect, p, "ready") for p in sides.values()))
         for proc in sides.values():
             _say(proc, "go")
@@ -86,10 +93,23 @@ async def pair(
                 raise RuntimeError(f"a bench side exited with status {proc.returncode}")
         return dict(zip(sides, got, strict=True))
     finally:
-        for proc in sides.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        await asyncio.to_thread(_end, list(sides.values()))
+
+
+def _end(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop what is left of the sides: each side's whole process group (its dev server,
+    worker and command with it; a side is a session of its own), politely first."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        left = [p for p in procs if p.poll() is None]
+        for proc in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+        for proc in left:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=15)
+    for proc in procs:  # children that outlived a side that had already exited
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _side_of(scenario: str) -> PairedSide:
@@ -111,7 +131,11 @@ def _spawn(
     args += ["--variant", variant, "--size", str(size)]
     for key, value in options.items():
         args += ["--option", f"{key}={value}"]
-    return subprocess.Popen(args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    # A session of its own, so that an interrupted round can stop the side's whole
+    # process group (``_end``).
+    return subprocess.Popen(
+        args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+    )
 
 
 def _line(stream: IO[bytes] | None) -> str:
@@ -122,15 +146,23 @@ def _line(stream: IO[bytes] | None) -> str:
 def _expect(proc: subprocess.Popen[bytes], word: str) -> None:
     got = _line(proc.stdout)
     if got != word:
-        raise RuntimeError(f"a bench side said {got!r} instead of {word!r} (exit {proc.poll()})")
+        raise RuntimeError(f"a bench side said {got!r} instead of {word!r} ({_status(proc)})")
 
 
 def _result(proc: subprocess.Popen[bytes]) -> Figures:
     got = _line(proc.stdout)
     if not got.startswith("{"):
-        raise RuntimeError(f"a bench side gave no result (exit {proc.poll()})")
+        raise RuntimeError(f"a bench side gave no result ({_status(proc)})")
     figures: Figures = json.loads(got)
     return figures
+
+
+def _status(proc: subprocess.Popen[bytes]) -> str:
+    """How a side that stopped talking ended (it closed its output, so it is ending)."""
+    try:
+        return f"exit status {proc.wait(timeout=10)}"
+    except subprocess.TimeoutExpired:
+        return "still running"
 
 
 def _say(proc: subprocess.Popen[bytes], word: str) -> None:
@@ -146,7 +178,12 @@ async def _side(scenario: str, variant: str, size: int, options: Mapping[str, st
         if await asyncio.to_thread(sys.stdin.readline) != "go\n":
             raise SystemExit("no 'go' from the bench")
         stopped = threading.Event()
-        threading.Thread(target=lambda: (sys.stdin.readline(), stopped.set()), daemon=True).start()
+
+        def until_stop() -> None:
+            sys.stdin.readline()  # "stop", or the end of input if the bench went away
+            stopped.set()
+
+        threading.Thread(target=until_stop, daemon=True).start()
         print(json.dumps(await measure()), flush=True)
         while not stopped.is_set():
             await fill()
@@ -163,6 +200,11 @@ def main() -> None:
     options: dict[str, Any] = dict(o.split("=", 1) for o in args.option)
     os.sched_setaffinity(0, {args.core})  # before anything starts: children inherit it
     asyncio.run(_side(args.scenario, args.variant, args.size, options))
+    # Everything the side opened is closed by now. Leave without the interpreter's
+    # teardown: the Temporal SDK's threads can abort it ("PyGILState_Release",
+    # bench/worker_proc.py), which would throw away a round already measured.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

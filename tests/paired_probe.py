@@ -27,7 +27,8 @@ async def paired_side(
     async def measure() -> dict[str, float]:
         begin = time.time()
         await asyncio.sleep(SECONDS[variant])
-        (core,) = os.sched_getaffinity(0)
+        allowed = os.sched_getaffinity(0)
+        core = next(iter(allowed)) if len(allowed) == 1 else -1  # -1: not pinned
         return {"core": core, "begin": begin, "end": time.time(), "size": size}
 
     async def fill() -> None:

@@ -44,3 +44,19 @@ def test_cores_names_two_allowed_cores() -> None:
     assert cores is not None
     assert len(cores) == 2
     assert set(cores) <= os.sched_getaffinity(0)
+
+
+async def test_without_two_cores_the_sides_run_one_after_the_other_in_the_swapped_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(paired, "cores", lambda: None)
+    options = {"folder": str(tmp_path)}
+    got = await paired.pair(PROBE, "fast", "slow", 1, swap=True, options=options)
+    assert got["slow"]["end"] <= got["fast"]["begin"]  # b first when swapped
+    got = await paired.pair(PROBE, "fast", "slow", 1, swap=False, options=options)
+    assert got["fast"]["end"] <= got["slow"]["begin"]
+
+
+async def test_a_pair_of_one_variant_is_refused() -> None:
+    with pytest.raises(ValueError, match="two different variants"):
+        await paired.pair(PROBE, "fast", "fast", 1, swap=False)

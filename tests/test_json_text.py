@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -29,18 +29,31 @@ ENCODERS = {
     ),
     "SDK payload": AdvancedJSONEncoder(separators=(",", ":"), sort_keys=True),
 }
+# Infinities and NaN too (one encoder refuses them), and mappings JSON does not know
+# (the audit encoder's ``default`` turns them into dicts; the SDK's refuses them).
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(), inner, max_size=4)
+        | st.dictionaries(st.text(), inner, max_size=3).map(MappingProxyType)
+    ),
     max_leaves=20,
 )
 
 
+def _outcome(encode: Callable[[Any], str], value: Any) -> tuple[str, str]:
+    try:
+        return "text", encode(value)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc)
+
+
 @pytest.mark.parametrize("name", sorted(ENCODERS))
 @given(value=JSON)
-def test_the_text_is_the_encoders_own(name: str, value: Any) -> None:
+def test_the_outcome_is_the_encoders_own(name: str, value: Any) -> None:
     encoder = ENCODERS[name]
-    assert encode_with(encoder)(value) == encoder.encode(value)
+    assert _outcome(encode_with(encoder), value) == _outcome(encoder.encode, value)
 
 
 def test_default_still_applies_to_values_json_does_not_know() -> None:
