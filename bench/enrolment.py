@@ -175,7 +175,7 @@ async def paired_side(
                 # The starts return before the worker has taken each run's first
                 # task; count that backlog too, or the faster side would leave more
                 # of it uncounted. (Only this side's worker: the other side is busy.)
-                await settle(ours.worker, machine_share=float(os.cpu_count() or 1) + 1)
+                await settle(ours.worker, machine_share=None)
                 server, worker = cpu_seconds(ours.server_pid) - server, ours.worker.cpu() - worker
                 return {
                     "starts_per_second": contacts / seconds,

@@ -67,13 +67,14 @@ async def settle(
     worker: WorkerProcess,
     *,
     idle_share: float = 0.05,
-    machine_share: float = 0.25,
+    machine_share: float | None = 0.25,
     limit: float = 600,
 ) -> None:
     """Wait until the worker has (almost) nothing left to do — under ``idle_share`` of a
     core over one second — and the machine as a whole is under ``machine_share`` of a
     core: the dev server works off its own backlog (visibility, transfer tasks) after
-    the worker is done, and that must not land in the next side's round either."""
+    the worker is done, and that must not land in the next side's round either.
+    ``machine_share=None``: the worker alone (another side may be busy beside it)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     cores = os.cpu_count() or 1
@@ -82,5 +83,6 @@ async def settle(
         await asyncio.sleep(1.0)
         busy_after, total_after = _machine_busy()
         machine = (busy_after - busy) / max((total_after - total) / cores, 1e-9)
-        if worker.cpu() - before < idle_share and machine < machine_share:
+        quiet = machine_share is None or machine < machine_share
+        if worker.cpu() - before < idle_share and quiet:
             return

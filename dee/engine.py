@@ -226,22 +226,21 @@ class Engine:
         start_at: datetime | None = None,
         *,
         plan_hash: str | None = None,
-        plan_document: dict[str, Any] | None = None,
         encoder: InputEncoder | None = None,
     ) -> None:
         """Start the run's workflow (no record, no validation: ``execute`` does those).
 
-        ``plan_hash`` and ``plan_document``: the plan's ``content_hash`` and
-        ``to_document()`` when the caller has them already (a bulk enrolment makes
-        them once, not once per contact; the document is only read). ``encoder``: a
-        bulk enrolment's ``InputEncoder`` for that document.
+        ``plan_hash``: the plan's ``content_hash`` when the caller has it already.
+        ``encoder``: a bulk enrolment's ``InputEncoder``, which holds the plan's
+        ``to_document()`` made once for the batch (only read) and encodes the input
+        around it; without one, the document is made here.
         """
         cfg = self.config
         digest = plan_hash or plan.content_hash
         run_input = c.RunInput(
             run_id=run_id,
             tenant=tenant,
-            plan=plan_document if plan_document is not None else plan.to_document(),
+            plan=encoder.document if encoder is not None else plan.to_document(),
             plan_hash=digest,
             contact=contact,
             variables=variables,

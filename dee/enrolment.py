@@ -76,7 +76,6 @@ async def execute_many(
                     dict(contact),
                     dict(variables or {}),
                     plan_hash=digest,
-                    plan_document=document,
                     encoder=encoder,
                 )
         except EngineError as exc:

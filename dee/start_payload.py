@@ -47,7 +47,7 @@ class InputEncoder:
     """Encodes the ``RunInput`` of each start of one plan snapshot (``document``)."""
 
     def __init__(self, converter: DataConverter, document: dict[str, Any]) -> None:
-        self._document = document
+        self.document = document
         # Only the default converter's output is known here; any other gets the input.
         self._plan_json = (
             _dumps(document)
@@ -58,7 +58,7 @@ class InputEncoder:
     def __call__(self, inp: c.RunInput) -> c.RunInput | RawValue:
         """The start argument for ``inp``: a finished payload when its plan is this
         batch's document (the same object), else ``inp`` itself for the SDK."""
-        if self._plan_json is None or inp.plan is not self._document:
+        if self._plan_json is None or inp.plan is not self.document:
             return inp
         # Nested values need no asdict: the SDK's encoder turns a dataclass found
         # inside a dict or list into the same JSON asdict would have made.
