@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,47 @@ async def test_search_attributes_and_ui_fields_show_where_a_run_stands(
             found = [w.id async for w in client.list_workflows(query)]
             assert found == [run.run_id]
             await engine.cancel_run(run.run_id, "test over", by="tests")
+    finally:
+        await engine.close()
+
+
+def _metadata_reads(server: DevServer) -> float:
+    """How often the server has read its cluster metadata from its store (Prometheus)."""
+    with urllib.request.urlopen(server.metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    reads = 0.0
+    for line in text.splitlines():
+        if line.startswith("persistence_requests{") and (
+            'operation="GetCurrentClusterMetadata"' in line
+        ):
+            reads += float(line.rsplit(" ", 1)[1])
+    return reads
+
+
+async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadata(
+    config: EngineConfig, server: DevServer
+) -> None:
+    # The CLI's dev server turns its search-attribute cache off by default: each of
+    # these runs' upserts and visibility writes would read the metadata again (24 reads
+    # per run of the bench's sales plan). DEE's keeps the cache on.
+    client = await Client.connect(config.temporal.address)
+    engine = await Engine.connect(config, client=client)
+    try:
+        async with worker_for(config, client, database=engine.database) as worker, worker:
+            before = await asyncio.to_thread(_metadata_reads, server)
+            runs = [
+                await engine.execute(_two_emails(600, "cached"), contact=CONTACT, variables=VARS)
+                for _ in range(5)
+            ]
+            for run in runs:
+                await _until(engine, run.run_id, {"WAITING"})
+            query = "DeePlanId = 'cached' AND DeeStatus = 'WAITING' AND DeeStep = 'pause'"
+            await _listed(client, query, 5)  # the upserts took effect
+            reads = await asyncio.to_thread(_metadata_reads, server) - before
+            # At most a refresh per service when its cache expires (each 60 s) in between.
+            assert reads < 10, f"{reads:.0f} cluster metadata reads for 5 runs"
+            for run in runs:
+                await engine.cancel_run(run.run_id, "test over", by="tests")
     finally:
         await engine.close()
 
