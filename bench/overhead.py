@@ -25,9 +25,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from temporalio.client import Client
 
@@ -36,13 +38,15 @@ from bench import paired
 from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
 from bench.plans import short_sales_plan
 from bench.proc import WorkerProcess, cpu_seconds, worker_process
-from dee.devserver import dev_server
+from bench.server_metrics import persistence_requests
+from dee.devserver import DevServer, dev_server
 
 ROOT = Path(__file__).resolve().parents[1]
 START_CONCURRENCY = 64
 RUN_TIMEOUT = timedelta(minutes=10)
 TARGET_RATIO = 0.95
 TARGET_EXTRA_EVENTS_PER_STEP = 1.0
+METADATA_READ = "GetCurrentClusterMetadata"  # the search-attribute cache's misses
 STEPS_PER_RUN = 7  # intro-email, wait-1, check-open, cold-email, wait-2, call, end
 
 
@@ -90,10 +94,18 @@ async def run_batch(
     return time.perf_counter() - start, ids
 
 
+@dataclass(frozen=True)
+class Side:
+    client: Client
+    worker: WorkerProcess
+    server: DevServer
+    queue: str
+
+
 @asynccontextmanager
-async def fresh_side() -> AsyncIterator[tuple[Client, WorkerProcess, int, str]]:
-    """A dev server of its own with the bench worker polling a new queue: yields
-    (client, worker, the server's pid, queue).
+async def fresh_side(dynamic_config: Mapping[str, str] | None = None) -> AsyncIterator[Side]:
+    """A dev server of its own (DEE's settings, ``dynamic_config`` over them) with the
+    bench worker polling a new queue.
 
     One per measured batch, as scenario 5 does. On one server for the whole
     scenario, every batch left 300 closed runs in its in-memory database and the
@@ -102,39 +114,53 @@ async def fresh_side() -> AsyncIterator[tuple[Client, WorkerProcess, int, str]]:
     per batch the CPU stays busy (5-11 % idle); measured one after the other, a round's
     ratio still moved between 0.74 and 1.16 over a day, which ``bench.paired`` narrows.
     """
-    async with dev_server(ui=False) as dev:
+    async with dev_server(ui=False, dynamic_config=dict(dynamic_config or {})) as dev:
         client = await Client.connect(dev.address)
         queue = f"bench-overhead-{uuid.uuid4().hex[:8]}"
         async with worker_process(dev.address, queue) as worker:
-            yield client, worker, dev.process.pid, queue
+            yield Side(client, worker, dev, queue)
 
 
-VARIANTS = {  # name: (workflow, search attributes in the run's input)
-    "dee": (c.WORKFLOW_NAME, True),
-    "dee_without_search_attributes": (c.WORKFLOW_NAME, False),
-    "handwritten": (HAND_WRITTEN, True),
+class Variant(NamedTuple):
+    workflow: str
+    search_attributes: bool  # in the run's input
+    server: Mapping[str, str] = MappingProxyType({})  # dynamic config over DEE's defaults
+
+
+VARIANTS = {
+    "dee": Variant(c.WORKFLOW_NAME, True),
+    "dee_without_search_attributes": Variant(c.WORKFLOW_NAME, False),
+    "handwritten": Variant(HAND_WRITTEN, True),
+    # The engine on a dev server with the CLI's default, its search-attribute cache off
+    # (``dee.devserver``): what DEE's server setting saves.
+    "dee_on_a_cache_off_server": Variant(
+        c.WORKFLOW_NAME, True, {"system.forceSearchAttributesCacheRefreshOnRead": "true"}
+    ),
 }
 
 
-def variant_of(name: str) -> tuple[str, bool]:
+def variant_of(name: str) -> Variant:
     if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; one of {', '.join(VARIANTS)}")
     return VARIANTS[name]
 
 
-async def measure_batch(
-    client: Client, worker: WorkerProcess, server_pid: int, queue: str, variant: str, runs: int
-) -> dict[str, float]:
-    """One measured batch of ``variant``: runs/s, worker and server CPU per run, events."""
-    workflow, attrs = variant_of(variant)
-    cpu, server_cpu = worker.cpu(), cpu_seconds(server_pid)
-    seconds, ids = await run_batch(client, workflow, queue, runs, search_attributes=attrs)
-    cpu, server_cpu = worker.cpu() - cpu, cpu_seconds(server_pid) - server_cpu
-    events = sum((await history_kinds(client, ids[0])).values())
+async def measure_batch(side: Side, variant: str, runs: int) -> dict[str, float]:
+    """One measured batch of ``variant``: runs/s, worker and server CPU per run, the
+    server's reads of its cluster metadata per run, and the history length of a run."""
+    workflow, attrs, _ = variant_of(variant)
+    server_pid, metrics = side.server.process.pid, side.server.metrics_url
+    reads = await asyncio.to_thread(persistence_requests, metrics, METADATA_READ)
+    cpu, server_cpu = side.worker.cpu(), cpu_seconds(server_pid)
+    seconds, ids = await run_batch(side.client, workflow, side.queue, runs, search_attributes=attrs)
+    cpu, server_cpu = side.worker.cpu() - cpu, cpu_seconds(server_pid) - server_cpu
+    reads = await asyncio.to_thread(persistence_requests, metrics, METADATA_READ) - reads
+    events = sum((await history_kinds(side.client, ids[0])).values())
     return {
         "runs_per_second": runs / seconds,
         "cpu_per_run": cpu / runs,
         "server_cpu_per_run": server_cpu / runs,
+        "metadata_reads_per_run": reads / runs,
         "events": events,
     }
 
@@ -145,15 +171,15 @@ async def paired_side(
 ) -> AsyncIterator[tuple[paired.Measure, paired.Fill]]:
     """A ``bench.paired`` side: a server and worker of its own, warmed up with 30 runs;
     measures one batch of ``runs``, fills with batches of 30."""
-    workflow, attrs = variant_of(variant)
-    async with fresh_side() as (client, worker, server_pid, queue):
-        await run_batch(client, workflow, queue, min(runs, 30), search_attributes=attrs)
+    workflow, attrs, server = variant_of(variant)
+    async with fresh_side(server) as side:
+        await run_batch(side.client, workflow, side.queue, min(runs, 30), search_attributes=attrs)
 
         async def measure() -> dict[str, float]:
-            return await measure_batch(client, worker, server_pid, queue, variant, runs)
+            return await measure_batch(side, variant, runs)
 
         async def fill() -> None:
-            await run_batch(client, workflow, queue, 30, search_attributes=attrs)
+            await run_batch(side.client, workflow, side.queue, 30, search_attributes=attrs)
 
         yield measure, fill
 
@@ -179,7 +205,9 @@ async def event_breakdown(client: Client, queue: str) -> dict[str, dict[str, int
     """History events of one run per variant, by type (the engine with and without its
     search-attribute upserts, and the hand-written workflow)."""
     out = {}
-    for name, (workflow, attrs) in VARIANTS.items():
+    for name, (workflow, attrs, server) in VARIANTS.items():
+        if server:
+            continue  # the server's settings leave the history as it is
         _, ids = await run_batch(client, workflow, queue, 1, search_attributes=attrs)
         out[name] = dict(sorted((await history_kinds(client, ids[0])).items()))
     return out
@@ -218,8 +246,8 @@ def summarize(raw: dict[str, Any], breakdown: dict[str, dict[str, int]]) -> dict
 
 async def measure(*, runs: int, rounds: int) -> dict[str, Any]:
     raw = await measure_rounds(runs, rounds)
-    async with fresh_side() as (client, _, _, queue):
-        breakdown = await event_breakdown(client, queue)
+    async with fresh_side() as side:
+        breakdown = await event_breakdown(side.client, side.queue)
     design = "paired, a core per side" if paired.cores() else "sequential (fewer than 2 cores)"
     return {"runs": runs, "rounds": rounds, "design": design, **summarize(raw, breakdown)}
 

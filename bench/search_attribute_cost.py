@@ -8,7 +8,10 @@ variants at once, each on a core of its own, the cores swapping every round):
   false``): what the three upserts per run cost (status and step at each rest, the
   run's identity with the first);
 * ``dee_without_search_attributes`` against ``handwritten``: what is left, the
-  interpreter's own cost.
+  interpreter's own cost;
+* ``dee`` against ``dee_on_a_cache_off_server``: what DEE's dev server saves by
+  keeping its search-attribute cache on, which the CLI's default turns off
+  (``dee.devserver``).
 
     python -m bench.search_attribute_cost [--runs 300] [--rounds 4]
 
@@ -30,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAIRS = (  # (name of the ratio, variant over variant)
     ("search_attributes", "dee", "dee_without_search_attributes"),
     ("interpreter", "dee_without_search_attributes", "handwritten"),
+    ("search_attribute_cache", "dee", "dee_on_a_cache_off_server"),
 )
 
 
@@ -61,6 +65,7 @@ async def run(runs: int, rounds: int) -> dict[str, Any]:
                     "runs_per_second": med(rows, "runs_per_second", 2),
                     "worker_cpu_seconds_per_run": med(rows, "cpu_per_run", 5),
                     "server_cpu_seconds_per_run": med(rows, "server_cpu_per_run", 5),
+                    "cluster_metadata_reads_per_run": med(rows, "metadata_reads_per_run", 1),
                 }
                 for variant, rows in sides.items()
             }

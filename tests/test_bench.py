@@ -18,7 +18,7 @@ from activities import contracts as c
 from bench.fakes import Call, bench_activities
 from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
 from bench.handwritten import HandWrittenSalesWorkflow
-from bench.overhead import run_input, summarize
+from bench.overhead import fresh_side, measure_batch, run_input, summarize, variant_of
 from bench.report import rows, write_all
 from bench.simulate_speed import instructions_per_step
 from tests.integration.temporal_env import time_skipping_server_path
@@ -134,6 +134,19 @@ async def test_the_hand_written_workflow_makes_the_same_activity_calls() -> None
         "cold-email",
         "call",
     ]
+
+
+async def test_only_the_cache_off_variant_has_its_server_reread_the_cluster_metadata() -> None:
+    # bench.search_attribute_cost sets DEE's dev server against one with the CLI's
+    # default (its search-attribute cache off); a measured batch shows the difference.
+    figures = {}
+    for variant in ("dee", "dee_on_a_cache_off_server"):
+        async with fresh_side(variant_of(variant).server) as side:
+            figures[variant] = await measure_batch(side, variant, 2)
+    # A fresh server fills each service's cache once; after that it answers from memory.
+    assert figures["dee"]["metadata_reads_per_run"] < 5
+    assert figures["dee_on_a_cache_off_server"]["metadata_reads_per_run"] > 10
+    assert figures["dee"]["events"] == figures["dee_on_a_cache_off_server"]["events"] == 57
 
 
 def test_the_simulate_bench_counts_instructions_per_step_with_callgrind() -> None:

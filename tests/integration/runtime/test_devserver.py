@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from typer.testing import CliRunner
 
+from bench.server_metrics import persistence_requests
 from dee.cli.main import app
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.devserver import DevServer, dev_server
@@ -38,6 +38,7 @@ from workflows import search_attributes as sa
 ROOT = Path(__file__).resolve().parents[3]
 CONTACT = {"id": "c-dev", "email": "dev@example.com", "first_name": "Dev", "company": "Ops"}
 VARS = {"product": "DEE", "sender_name": "Sam"}
+METADATA = "GetCurrentClusterMetadata"
 
 
 def _two_emails(wait_seconds: int, plan_id: str = "two-emails") -> ExecutionPlan:
@@ -129,19 +130,6 @@ async def test_search_attributes_and_ui_fields_show_where_a_run_stands(
         await engine.close()
 
 
-def _metadata_reads(server: DevServer) -> float:
-    """How often the server has read its cluster metadata from its store (Prometheus)."""
-    with urllib.request.urlopen(server.metrics_url, timeout=10) as response:
-        text = response.read().decode()
-    reads = 0.0
-    for line in text.splitlines():
-        if line.startswith("persistence_requests{") and (
-            'operation="GetCurrentClusterMetadata"' in line
-        ):
-            reads += float(line.rsplit(" ", 1)[1])
-    return reads
-
-
 async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadata(
     config: EngineConfig, server: DevServer
 ) -> None:
@@ -152,7 +140,7 @@ async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadat
     engine = await Engine.connect(config, client=client)
     try:
         async with worker_for(config, client, database=engine.database) as worker, worker:
-            before = await asyncio.to_thread(_metadata_reads, server)
+            before = await asyncio.to_thread(persistence_requests, server.metrics_url, METADATA)
             runs = [
                 await engine.execute(_two_emails(600, "cached"), contact=CONTACT, variables=VARS)
                 for _ in range(5)
@@ -161,7 +149,8 @@ async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadat
                 await _until(engine, run.run_id, {"WAITING"})
             query = "DeePlanId = 'cached' AND DeeStatus = 'WAITING' AND DeeStep = 'pause'"
             await _listed(client, query, 5)  # the upserts took effect
-            reads = await asyncio.to_thread(_metadata_reads, server) - before
+            reads = await asyncio.to_thread(persistence_requests, server.metrics_url, METADATA)
+            reads -= before
             # At most a refresh per service when its cache expires (each 60 s) in between.
             assert reads < 10, f"{reads:.0f} cluster metadata reads for 5 runs"
             for run in runs:
