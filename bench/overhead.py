@@ -38,15 +38,14 @@ from bench import paired
 from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
 from bench.plans import short_sales_plan
 from bench.proc import WorkerProcess, cpu_seconds, worker_process
-from bench.server_metrics import persistence_requests
-from dee.devserver import DevServer, dev_server
+from bench.server_metrics import CLUSTER_METADATA_READ, persistence_requests
+from dee.devserver import FORCE_SEARCH_ATTRIBUTE_REFRESH, DevServer, dev_server
 
 ROOT = Path(__file__).resolve().parents[1]
 START_CONCURRENCY = 64
 RUN_TIMEOUT = timedelta(minutes=10)
 TARGET_RATIO = 0.95
 TARGET_EXTRA_EVENTS_PER_STEP = 1.0
-METADATA_READ = "GetCurrentClusterMetadata"  # the search-attribute cache's misses
 STEPS_PER_RUN = 7  # intro-email, wait-1, check-open, cold-email, wait-2, call, end
 
 
@@ -134,7 +133,7 @@ VARIANTS = {
     # The engine on a dev server with the CLI's default, its search-attribute cache off
     # (``dee.devserver``): what DEE's server setting saves.
     "dee_on_a_cache_off_server": Variant(
-        c.WORKFLOW_NAME, True, {"system.forceSearchAttributesCacheRefreshOnRead": "true"}
+        c.WORKFLOW_NAME, True, {FORCE_SEARCH_ATTRIBUTE_REFRESH: "true"}
     ),
 }
 
@@ -150,11 +149,11 @@ async def measure_batch(side: Side, variant: str, runs: int) -> dict[str, float]
     server's reads of its cluster metadata per run, and the history length of a run."""
     workflow, attrs, _ = variant_of(variant)
     server_pid, metrics = side.server.process.pid, side.server.metrics_url
-    reads = await asyncio.to_thread(persistence_requests, metrics, METADATA_READ)
+    reads = await asyncio.to_thread(persistence_requests, metrics, CLUSTER_METADATA_READ)
     cpu, server_cpu = side.worker.cpu(), cpu_seconds(server_pid)
     seconds, ids = await run_batch(side.client, workflow, side.queue, runs, search_attributes=attrs)
     cpu, server_cpu = side.worker.cpu() - cpu, cpu_seconds(server_pid) - server_cpu
-    reads = await asyncio.to_thread(persistence_requests, metrics, METADATA_READ) - reads
+    reads = await asyncio.to_thread(persistence_requests, metrics, CLUSTER_METADATA_READ) - reads
     events = sum((await history_kinds(side.client, ids[0])).values())
     return {
         "runs_per_second": runs / seconds,

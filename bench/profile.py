@@ -109,11 +109,13 @@ async def profile(address: str, runs: int, label: str) -> dict[str, Any]:
     result: dict[str, Any] = {"runs": runs, "label": label}
     async with worker_process(address, queue) as worker:
         for side in ("dee", "handwritten"):
-            await run_batch(client, variant_of(side)[0], queue, 20)  # warm-up
+            await run_batch(client, variant_of(side).workflow, queue, 20)  # warm-up
         for side in ("dee", "handwritten"):
             raw = Path(tempfile.gettempdir()) / f"dee-profile-{label}-{side}.txt"
             cpu = worker.cpu()
-            text = await _profiled_batch(client, worker.pid, variant_of(side)[0], queue, runs, raw)
+            text = await _profiled_batch(
+                client, worker.pid, variant_of(side).workflow, queue, runs, raw
+            )
             result[side] = {
                 "worker_cpu_seconds_per_run": round((worker.cpu() - cpu) / runs, 5),
                 **summarize(text),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import urllib.request
 
+# The store operation a search-attribute cache miss makes.
+CLUSTER_METADATA_READ = "GetCurrentClusterMetadata"
+
 
 def persistence_requests(metrics_url: str, operation: str) -> float:
     """How often the server's services have made ``operation`` on its store so far.

@@ -55,8 +55,10 @@ def free_port() -> int:
         return port
 
 
+# "true" is the CLI's default: the server re-reads its search attributes on every use.
+FORCE_SEARCH_ATTRIBUTE_REFRESH = "system.forceSearchAttributesCacheRefreshOnRead"
 # Dynamic config DEE's dev server runs with unless the caller sets the key itself.
-DEFAULT_DYNAMIC_CONFIG = {"system.forceSearchAttributesCacheRefreshOnRead": "false"}
+DEFAULT_DYNAMIC_CONFIG = {FORCE_SEARCH_ATTRIBUTE_REFRESH: "false"}
 
 
 @dataclass(frozen=True, slots=True)

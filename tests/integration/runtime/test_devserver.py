@@ -24,7 +24,7 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from typer.testing import CliRunner
 
-from bench.server_metrics import persistence_requests
+from bench.server_metrics import CLUSTER_METADATA_READ, persistence_requests
 from dee.cli.main import app
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.devserver import DevServer, dev_server
@@ -38,7 +38,6 @@ from workflows import search_attributes as sa
 ROOT = Path(__file__).resolve().parents[3]
 CONTACT = {"id": "c-dev", "email": "dev@example.com", "first_name": "Dev", "company": "Ops"}
 VARS = {"product": "DEE", "sender_name": "Sam"}
-METADATA = "GetCurrentClusterMetadata"
 
 
 def _two_emails(wait_seconds: int, plan_id: str = "two-emails") -> ExecutionPlan:
@@ -140,7 +139,9 @@ async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadat
     engine = await Engine.connect(config, client=client)
     try:
         async with worker_for(config, client, database=engine.database) as worker, worker:
-            before = await asyncio.to_thread(persistence_requests, server.metrics_url, METADATA)
+            before = await asyncio.to_thread(
+                persistence_requests, server.metrics_url, CLUSTER_METADATA_READ
+            )
             runs = [
                 await engine.execute(_two_emails(600, "cached"), contact=CONTACT, variables=VARS)
                 for _ in range(5)
@@ -149,7 +150,9 @@ async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadat
                 await _until(engine, run.run_id, {"WAITING"})
             query = "DeePlanId = 'cached' AND DeeStatus = 'WAITING' AND DeeStep = 'pause'"
             await _listed(client, query, 5)  # the upserts took effect
-            reads = await asyncio.to_thread(persistence_requests, server.metrics_url, METADATA)
+            reads = await asyncio.to_thread(
+                persistence_requests, server.metrics_url, CLUSTER_METADATA_READ
+            )
             reads -= before
             # At most a refresh per service when its cache expires (each 60 s) in between.
             assert reads < 10, f"{reads:.0f} cluster metadata reads for 5 runs"
