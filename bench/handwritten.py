@@ -5,9 +5,14 @@ It makes the same activity calls as ``PlanRunWorkflow`` running
 sends, with the same request types and retry options), starts the same two timers,
 branches on the same signal, and keeps the same audit trail: the same entries,
 hash-chained with the same function and flushed by the same local activity before
-each timer and at the end. What it does *not* have is the generic part — no plan
-parsing or compilation, no step machine, no CEL, no command queue, no UI details —
-so the difference between the two is what the interpreter costs.
+each timer and at the end. When its input asks for search attributes (as the
+engine's does by default), it upserts the same ones at the same points: status and
+step as the run comes to rest at each wait and at its end, the run's identity with
+the first, so the Web UI finds and filters both alike. What it does *not* have is the
+generic part — no plan parsing or compilation, no step machine, no CEL, no command
+queue, no UI details — so the difference between the two is what the interpreter
+costs. With ``search_attributes=False`` it is the bare baseline: activities, timers
+and the audit trail only.
 
 No ``from __future__ import annotations``: Temporal resolves the signal's type hints
 at run time, inside the workflow sandbox.
@@ -26,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     # ``interpreter.chain`` inside the sandbox would rebind the package's ``chain``
     # attribute (the function) to the module, for every workflow in the worker.
     from interpreter import GENESIS_HASH, TraceEntry, chain
+    from workflows import search_attributes as sa
     from workflows.plan_run import (
         ACTIVITY_TIMEOUT,
         IDEMPOTENT_RETRY,
@@ -35,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
 
 WORKFLOW_NAME = "HandWrittenSalesWorkflow"
 PLAN_ID = "bench-short-sales"
+PLAN_VERSION = 1
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -45,6 +52,7 @@ class HandWrittenSalesWorkflow:
         self._head = GENESIS_HASH
         self._pending: list[dict[str, Any]] = []
         self._step = "intro-email"
+        self._shown = False
 
     @workflow.signal
     def ingest_event(self, event: c.EventSignal) -> None:
@@ -71,6 +79,7 @@ class HandWrittenSalesWorkflow:
         self._enter("end")
         self._record("end", "end", "called", {})
         await self._flush("COMPLETED")
+        self._show("COMPLETED")
         return c.RunResult(inp.run_id, "COMPLETED", "called", self._seq, self._head)
 
     # --- the audit trail, by hand -------------------------------------------
@@ -90,7 +99,7 @@ class HandWrittenSalesWorkflow:
 
     def _batch(self, status: str = "RUNNING") -> c.AuditBatch:
         inp = self._inp
-        row = c.RunRow(inp.run_id, inp.tenant, PLAN_ID, 1, "c", status, self._step)
+        row = c.RunRow(inp.run_id, inp.tenant, PLAN_ID, PLAN_VERSION, "c", status, self._step)
         batch = c.AuditBatch(row, self._pending)
         self._pending = []
         return batch
@@ -104,12 +113,33 @@ class HandWrittenSalesWorkflow:
             retry_policy=IDEMPOTENT_RETRY,
         )
 
+    def _show(self, status: str) -> None:
+        """The Web UI's search attributes as the run rests, by hand."""
+        inp = self._inp
+        if not inp.search_attributes:
+            return
+        identity = [
+            sa.DEE_TENANT.value_set(inp.tenant),
+            sa.DEE_PLAN_ID.value_set(PLAN_ID),
+            sa.DEE_PLAN_VERSION.value_set(PLAN_VERSION),
+            sa.DEE_CONTACT_ID.value_set(str(inp.contact.get("id", ""))),
+        ]
+        workflow.upsert_search_attributes(
+            [
+                *(identity if not self._shown else ()),
+                sa.DEE_STATUS.value_set(status),
+                sa.DEE_STEP.value_set(self._step),
+            ]
+        )
+        self._shown = True
+
     # --- the steps -----------------------------------------------------------
 
     async def _wait(self, step_id: str, *, seconds: int) -> None:
         self._enter(step_id)
         until = self._tick() + seconds
         self._record(step_id, "wait", "started", {"untilTick": until})
+        self._show("WAITING")
         await self._flush("WAITING")
         # The engine's timer: a wait ends at its tick on the plan clock (tick boundary
         # ``until``), not a fixed duration after the flush.

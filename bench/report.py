@@ -23,6 +23,18 @@ def _met(flag: object) -> str:
     return "" if flag is None else ("yes" if flag else "**no**")
 
 
+def _against_bare(bare: dict[str, Any] | None) -> list[Row]:
+    """The engine against the hand-written workflow upserting no search attributes."""
+    if not bare:
+        return []
+    return [
+        ("1 overhead", "ratio against the bare hand-written (no Web UI upserts)",
+         f"{bare['ratio_dee_to_handwritten']}", "", ""),
+        ("1 overhead", "extra history events per step against it",
+         f"{bare['extra_history_events_per_step']}", "", ""),
+    ]  # fmt: skip
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     out: list[Row] = []
     o = results.get("overhead")
@@ -34,8 +46,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
             ("1 overhead", f"PlanRunWorkflow runs/s{each}", f"{o['dee_runs_per_second']}", "", ""),
             ("1 overhead", f"hand-written runs/s{each}", f"{o['handwritten_runs_per_second']}",
              "", ""),
-            ("1 overhead", "ratio (median of rounds)", f"{o['ratio_dee_to_handwritten']}",
-             ">= 0.95", _met(o["met"]["ratio"])),
+            ("1 overhead", "ratio, like for like (median of rounds)",
+             f"{o['ratio_dee_to_handwritten']}", ">= 0.95", _met(o["met"]["ratio"])),
             ("1 overhead", "worker CPU s/run, engine / hand-written",
              f"{o['dee_worker_cpu_seconds_per_run']} / "
              f"{o['handwritten_worker_cpu_seconds_per_run']}", "", ""),
@@ -47,6 +59,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
              f"{ev['dee']} / {ev['handwritten']}", "", ""),
             ("1 overhead", "extra history events per step", f"{o['extra_history_events_per_step']}",
              "<= 1", _met(o["met"]["extra_events_per_step"])),
+            *_against_bare(o.get("against_bare_baseline")),
         ]  # fmt: skip
     s = results.get("simulate")
     if s:
@@ -126,11 +139,16 @@ def chart(results: dict[str, Any], path: Path) -> None:
     panels = iter(axes.flat)
     o = results.get("overhead")
     if o:
+        bare = o.get("against_bare_baseline")
         _bars(
             next(panels),
             "1. runs/s (short sales plan)",
-            ["engine", "hand-written"],
-            [o["dee_runs_per_second"], o["handwritten_runs_per_second"]],
+            ["engine", "hand-written", *(["bare hand-written"] if bare else [])],
+            [
+                o["dee_runs_per_second"],
+                o["handwritten_runs_per_second"],
+                *([bare["handwritten_runs_per_second"]] if bare else []),
+            ],
             "runs/s",
         )
         _bars(
@@ -189,7 +207,8 @@ def _target_shares(results: dict[str, Any]) -> dict[str, float]:
     out: dict[str, float] = {}
     if o := results.get("overhead"):
         out["overhead ratio"] = o["ratio_dee_to_handwritten"] / 0.95
-        out["extra events/step"] = 1.0 / max(o["extra_history_events_per_step"], 1e-3)
+        # None extra (like for like) would be an endless bar: three times the target will do.
+        out["extra events/step"] = min(1.0 / max(o["extra_history_events_per_step"], 1e-3), 3.0)
     if s := results.get("simulate"):
         out["simulate steps/s"] = s["steps_per_second_median"] / 100_000
     if a := results.get("audit_append"):
