@@ -8,9 +8,10 @@ attributes created while it runs are usable at once: every visibility write and 
 upsert's validation then re-read the cluster metadata (and the namespace) from its
 SQLite store, 24 and 7 reads per run of the bench's sales plan. DEE registers all of
 its attributes as the server starts, so it keeps the cache on, as a production cluster
-has it: the engine's server CPU per run fell by 3-8 % (four paired rounds of 300 runs,
-2026-11-22). An attribute someone adds by hand while the server runs is accepted
-within the cache's refresh, a minute at most.
+has it: on a slow host the engine's server CPU per run fell by 3-8 % (four paired
+rounds of 300 runs, 2026-11-22); on a faster one the same pair showed no difference
+(``bench.search_attribute_cost``). An attribute someone adds by hand while the
+server runs is accepted within the cache's refresh, a minute at most.
 """
 
 from __future__ import annotations
