@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -81,6 +82,17 @@ def config(tmp_path: Path, server: DevServer, mail: SmtpServer) -> EngineConfig:
     )
 
 
+@asynccontextmanager
+async def _connected(config: EngineConfig) -> AsyncIterator[tuple[Client, Engine]]:
+    """A Temporal client and an Engine on it, closed at the end."""
+    client = await Client.connect(config.temporal.address)
+    engine = await Engine.connect(config, client=client)
+    try:
+        yield client, engine
+    finally:
+        await engine.close()
+
+
 async def _until(
     engine: Engine, run_id: str, statuses: set[str], seconds: float = 30
 ) -> ExecutionRun:
@@ -95,38 +107,35 @@ async def _until(
 async def test_search_attributes_and_ui_fields_show_where_a_run_stands(
     config: EngineConfig,
 ) -> None:
-    client = await Client.connect(config.temporal.address)
-    engine = await Engine.connect(config, client=client)
-    try:
-        async with worker_for(config, client, database=engine.database) as worker, worker:
-            run = await engine.execute(_two_emails(600), contact=CONTACT, variables=VARS)
-            await _until(engine, run.run_id, {"WAITING"})
-            handle = client.get_workflow_handle(run.run_id)
-            described = await handle.describe()
-            attrs = described.typed_search_attributes
-            assert attrs.get(sa.DEE_STATUS) == "WAITING"
-            assert attrs.get(sa.DEE_STEP) == "pause"
-            assert attrs.get(sa.DEE_TENANT) == "default"
-            assert attrs.get(sa.DEE_PLAN_ID) == "two-emails"
-            assert attrs.get(sa.DEE_PLAN_VERSION) == 1
-            assert attrs.get(sa.DEE_CONTACT_ID) == "c-dev"
-            assert await described.static_summary() == "Two emails (v1) for contact c-dev"
-            meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-            assert "**WAITING** at step `pause`" in meta.current_details
-            # The wait starts in the tick the email's result came back in (a slow send
-            # on a busy machine takes more than a tick), and ends 600 ticks later.
-            started = re.search(r"at step `pause` \(tick (\d+)\)", meta.current_details)
-            assert started is not None, meta.current_details
-            wake = int(started.group(1)) + 600
-            assert f"next wake-up: tick {wake}" in meta.current_details
-            query = (
-                f"DeeContactId = 'c-dev' AND DeeStatus = 'WAITING' AND WorkflowId = '{run.run_id}'"
-            )
-            found = [w.id async for w in client.list_workflows(query)]
-            assert found == [run.run_id]
-            await engine.cancel_run(run.run_id, "test over", by="tests")
-    finally:
-        await engine.close()
+    async with (
+        _connected(config) as (client, engine),
+        worker_for(config, client, database=engine.database) as worker,
+        worker,
+    ):
+        run = await engine.execute(_two_emails(600), contact=CONTACT, variables=VARS)
+        await _until(engine, run.run_id, {"WAITING"})
+        handle = client.get_workflow_handle(run.run_id)
+        described = await handle.describe()
+        attrs = described.typed_search_attributes
+        assert attrs.get(sa.DEE_STATUS) == "WAITING"
+        assert attrs.get(sa.DEE_STEP) == "pause"
+        assert attrs.get(sa.DEE_TENANT) == "default"
+        assert attrs.get(sa.DEE_PLAN_ID) == "two-emails"
+        assert attrs.get(sa.DEE_PLAN_VERSION) == 1
+        assert attrs.get(sa.DEE_CONTACT_ID) == "c-dev"
+        assert await described.static_summary() == "Two emails (v1) for contact c-dev"
+        meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert "**WAITING** at step `pause`" in meta.current_details
+        # The wait starts in the tick the email's result came back in (a slow send
+        # on a busy machine takes more than a tick), and ends 600 ticks later.
+        started = re.search(r"at step `pause` \(tick (\d+)\)", meta.current_details)
+        assert started is not None, meta.current_details
+        wake = int(started.group(1)) + 600
+        assert f"next wake-up: tick {wake}" in meta.current_details
+        query = f"DeeContactId = 'c-dev' AND DeeStatus = 'WAITING' AND WorkflowId = '{run.run_id}'"
+        found = [w.id async for w in client.list_workflows(query)]
+        assert found == [run.run_id]
+        await engine.cancel_run(run.run_id, "test over", by="tests")
 
 
 async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadata(
@@ -135,38 +144,35 @@ async def test_runs_upserting_their_attributes_do_not_reread_the_cluster_metadat
     # The CLI's dev server turns its search-attribute cache off by default: each of
     # these runs' upserts and visibility writes would read the metadata again (24 reads
     # per run of the bench's sales plan). DEE's keeps the cache on.
-    client = await Client.connect(config.temporal.address)
-    engine = await Engine.connect(config, client=client)
-    try:
-        async with worker_for(config, client, database=engine.database) as worker, worker:
-            before = await asyncio.to_thread(
-                persistence_requests, server.metrics_url, CLUSTER_METADATA_READ
-            )
-            runs = [
-                await engine.execute(_two_emails(600, "cached"), contact=CONTACT, variables=VARS)
-                for _ in range(5)
-            ]
-            for run in runs:
-                await _until(engine, run.run_id, {"WAITING"})
-            query = "DeePlanId = 'cached' AND DeeStatus = 'WAITING' AND DeeStep = 'pause'"
-            await _listed(client, query, 5)  # the upserts took effect
-            reads = await asyncio.to_thread(
-                persistence_requests, server.metrics_url, CLUSTER_METADATA_READ
-            )
-            reads -= before
-            # At most a refresh per service when its cache expires (each 60 s) in between.
-            assert reads < 10, f"{reads:.0f} cluster metadata reads for 5 runs"
-            for run in runs:
-                await engine.cancel_run(run.run_id, "test over", by="tests")
-    finally:
-        await engine.close()
+    async with (
+        _connected(config) as (client, engine),
+        worker_for(config, client, database=engine.database) as worker,
+        worker,
+    ):
+        before = await asyncio.to_thread(
+            persistence_requests, server.metrics_url, CLUSTER_METADATA_READ
+        )
+        runs = [
+            await engine.execute(_two_emails(600, "cached"), contact=CONTACT, variables=VARS)
+            for _ in range(5)
+        ]
+        for run in runs:
+            await _until(engine, run.run_id, {"WAITING"})
+        query = "DeePlanId = 'cached' AND DeeStatus = 'WAITING' AND DeeStep = 'pause'"
+        await _listed(client, query, 5)  # the upserts took effect
+        reads = await asyncio.to_thread(
+            persistence_requests, server.metrics_url, CLUSTER_METADATA_READ
+        )
+        reads -= before
+        # At most a refresh per service when its cache expires (each 60 s) in between.
+        assert reads < 10, f"{reads:.0f} cluster metadata reads for 5 runs"
+        for run in runs:
+            await engine.cancel_run(run.run_id, "test over", by="tests")
 
 
 async def test_a_delayed_run_is_named_at_start_an_immediate_one_by_its_first_task(
     config: EngineConfig,
 ) -> None:
-    client = await Client.connect(config.temporal.address)
-    engine = await Engine.connect(config, client=client)
     identity = {
         sa.DEE_TENANT: "default",
         sa.DEE_PLAN_ID: "named-plan",
@@ -179,7 +185,7 @@ async def test_a_delayed_run_is_named_at_start_an_immediate_one_by_its_first_tas
         return {key: attrs.get(key) for key in identity}
 
     plan = _two_emails(600, "named-plan")
-    try:
+    async with _connected(config) as (client, engine):
         # No worker yet: what the runs carry is what their starts gave them.
         later = datetime.now(UTC) + timedelta(hours=1)
         delayed = await engine.execute(plan, contact=CONTACT, variables=VARS, start_at=later)
@@ -191,8 +197,6 @@ async def test_a_delayed_run_is_named_at_start_an_immediate_one_by_its_first_tas
             assert await named(now.run_id) == identity  # its first workflow task set them
         for run in (delayed, now):
             await client.get_workflow_handle(run.run_id).terminate("test over")
-    finally:
-        await engine.close()
 
 
 async def test_a_namespace_without_dee_search_attributes_refuses_the_start(
@@ -226,9 +230,7 @@ async def test_a_namespace_without_dee_search_attributes_refuses_the_start(
 async def test_continue_as_new_carries_state_events_and_the_audit_chain(
     config: EngineConfig, mail: SmtpServer
 ) -> None:
-    client = await Client.connect(config.temporal.address)
-    engine = await Engine.connect(config, client=client)
-    try:
+    async with _connected(config) as (client, engine):
         async with worker_for(config, client, database=engine.database) as worker, worker:
             run = await engine.execute(_two_emails(20, "can-plan"), contact=CONTACT, variables=VARS)
             await _until(engine, run.run_id, {"WAITING"})
@@ -252,8 +254,6 @@ async def test_continue_as_new_carries_state_events_and_the_audit_chain(
         ingested = [e for e in timeline if (e.action, e.outcome) == ("event", "ingested")]
         assert len(ingested) == 31
         assert len(mail.received) == 1
-    finally:
-        await engine.close()
 
 
 def _worker_process(config: EngineConfig) -> subprocess.Popen[bytes]:
@@ -334,68 +334,67 @@ async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_p
             )
         }
     )
-    client = await Client.connect(config.temporal.address)
-    engine = await Engine.connect(config, client=client)
     v1 = _two_emails(1, plan_id)
-    try:
-        async with worker_for(config, client, database=engine.database) as worker, worker:
-            runs = [
-                await engine.execute(v1, contact={**CONTACT, "id": f"c-{n}"}, variables=VARS)
-                for n in range(3)
-            ]
-            await engine.ingest_event(
-                type="email.replied", contact_id="c-0", step_id="first", event_id="r-0"
-            )
-            for run in runs:
-                await _until(engine, run.run_id, {"COMPLETED"})
-            query = f"DeePlanId = '{plan_id}' AND DeeStatus = 'COMPLETED'"
-            await _listed(client, f"WorkflowType = 'PlanRunWorkflow' AND {query}", 3)
-            # v2 no longer ends the sequence on a reply: the replied run gets the second email
-            v2 = v1.model_copy(
-                update={
-                    "version": 2,
-                    "steps": tuple(
-                        s
-                        if s.id != "check"
-                        else steps.branch(
-                            id="check", conditions=[{"when": "default", "goto": "second"}]
-                        )
-                        for s in v1.steps
-                    ),
+    async with (
+        _connected(config) as (client, engine),
+        worker_for(config, client, database=engine.database) as worker,
+        worker,
+    ):
+        runs = [
+            await engine.execute(v1, contact={**CONTACT, "id": f"c-{n}"}, variables=VARS)
+            for n in range(3)
+        ]
+        await engine.ingest_event(
+            type="email.replied", contact_id="c-0", step_id="first", event_id="r-0"
+        )
+        for run in runs:
+            await _until(engine, run.run_id, {"COMPLETED"})
+        query = f"DeePlanId = '{plan_id}' AND DeeStatus = 'COMPLETED'"
+        await _listed(client, f"WorkflowType = 'PlanRunWorkflow' AND {query}", 3)
+        # v2 no longer ends the sequence on a reply: the replied run gets the second email
+        v2 = v1.model_copy(
+            update={
+                "version": 2,
+                "steps": tuple(
+                    s
+                    if s.id != "check"
+                    else steps.branch(
+                        id="check", conditions=[{"when": "default", "goto": "second"}]
+                    )
+                    for s in v1.steps
+                ),
+            }
+        )
+        report = await engine.what_if(v2, query)
+        with pytest.raises(EngineError, match="the server refused the query"):
+            await engine.what_if(v2, "NoSuchAttribute = 'x'")
+
+        settings = tmp_path / "dee.yaml"
+        settings.write_text(
+            yaml.safe_dump(
+                {
+                    "database": config.database,
+                    "temporal": {"address": config.temporal.address},
+                    "channels": {"email": {"costPerEmail": "0.01"}},
                 }
             )
-            report = await engine.what_if(v2, query)
-            with pytest.raises(EngineError, match="the server refused the query"):
-                await engine.what_if(v2, "NoSuchAttribute = 'x'")
-
-            settings = tmp_path / "dee.yaml"
-            settings.write_text(
-                yaml.safe_dump(
-                    {
-                        "database": config.database,
-                        "temporal": {"address": config.temporal.address},
-                        "channels": {"email": {"costPerEmail": "0.01"}},
-                    }
-                )
-            )
-            plan_file = tmp_path / "v2.yaml"
-            plan_file.write_text(yaml.safe_dump(v2.model_dump(mode="json", by_alias=True)))
-            cli = await asyncio.to_thread(
-                CliRunner().invoke,
-                app,
-                [
-                    "replay",
-                    "--plan",
-                    str(plan_file),
-                    "--runs",
-                    query,
-                    "--json",
-                    "--config",
-                    str(settings),
-                ],
-            )
-    finally:
-        await engine.close()
+        )
+        plan_file = tmp_path / "v2.yaml"
+        plan_file.write_text(yaml.safe_dump(v2.model_dump(mode="json", by_alias=True)))
+        cli = await asyncio.to_thread(
+            CliRunner().invoke,
+            app,
+            [
+                "replay",
+                "--plan",
+                str(plan_file),
+                "--runs",
+                query,
+                "--json",
+                "--config",
+                str(settings),
+            ],
+        )
 
     assert (report.runs, report.diverged, report.sends_changed) == (3, 1, 1)
     assert report.cost_difference == Decimal("0.01")
