@@ -118,20 +118,16 @@ class HandWrittenSalesWorkflow:
         inp = self._inp
         if not inp.search_attributes:
             return
-        identity = [
-            sa.DEE_TENANT.value_set(inp.tenant),
-            sa.DEE_PLAN_ID.value_set(PLAN_ID),
-            sa.DEE_PLAN_VERSION.value_set(PLAN_VERSION),
-            sa.DEE_CONTACT_ID.value_set(str(inp.contact.get("id", ""))),
-        ]
-        workflow.upsert_search_attributes(
-            [
-                *(identity if not self._shown else ()),
-                sa.DEE_STATUS.value_set(status),
-                sa.DEE_STEP.value_set(self._step),
+        updates = [sa.DEE_STATUS.value_set(status), sa.DEE_STEP.value_set(self._step)]
+        if not self._shown:  # the run's identity goes with its first upsert, as the engine's
+            updates[:0] = [
+                sa.DEE_TENANT.value_set(inp.tenant),
+                sa.DEE_PLAN_ID.value_set(PLAN_ID),
+                sa.DEE_PLAN_VERSION.value_set(PLAN_VERSION),
+                sa.DEE_CONTACT_ID.value_set(str(inp.contact.get("id", ""))),
             ]
-        )
-        self._shown = True
+            self._shown = True
+        workflow.upsert_search_attributes(updates)
 
     # --- the steps -----------------------------------------------------------
 
