@@ -100,7 +100,7 @@ async def measure(
             await engine.close()
 
 
-def _figures(latencies: list[float]) -> dict[str, float]:
+def latency_figures(latencies: list[float]) -> dict[str, float]:
     return {
         "p50_ms": round(percentile(latencies, 0.50), 2),
         "p90_ms": round(percentile(latencies, 0.90), 2),
@@ -113,14 +113,14 @@ def _figures(latencies: list[float]) -> dict[str, float]:
 def summarize(
     acks: list[float], visible: list[float], runs: int, backend: str, note: str
 ) -> dict[str, Any]:
-    figures = _figures(acks)
+    figures = latency_figures(acks)
     return {
         "events": len(acks),
         "runs": runs,
         "database": backend,
         "database_note": note,
         **figures,
-        "confirmed_by_query": _figures(visible),
+        "confirmed_by_query": latency_figures(visible),
         "target_p99_ms": TARGET_P99_MS,
         "met": {"p99": figures["p99_ms"] <= TARGET_P99_MS},
     }

@@ -28,7 +28,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from bench.event_latency import TARGET_P99_MS, percentile
+from bench.event_latency import TARGET_P99_MS, latency_figures
 from bench.floor_workflow import WORKFLOW_NAME, UpdateFloorWorkflow, noop
 from dee.devserver import dev_server
 
@@ -64,12 +64,7 @@ async def variant(client: Client, sandboxed: bool, with_la: bool, updates: int) 
         client, task_queue=queue, workflows=[UpdateFloorWorkflow], activities=[noop], **runner
     ):
         latencies = await _latencies(client, queue, updates, with_la)
-    return {
-        "updates_counted": len(latencies),
-        "p50_ms": round(percentile(latencies, 0.50), 2),
-        "p90_ms": round(percentile(latencies, 0.90), 2),
-        "p99_ms": round(percentile(latencies, 0.99), 2),
-    }
+    return {"updates_counted": len(latencies), **latency_figures(latencies)}
 
 
 async def run(updates: int) -> dict[str, Any]:
