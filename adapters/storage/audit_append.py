@@ -87,9 +87,29 @@ def group_batch(entries: Sequence[ChainedEntry]) -> dict[str, list[ChainedEntry]
     return groups
 
 
+# Rule 2's lookups in one prepared statement and one round trip: each run's stored
+# hash at ``seq - 1`` (none at seq 1) beside its archived head, if any. A stored
+# predecessor lies above any archived head, so reading both changes no verdict.
+_PG_LINKS = """
+SELECT u.r, e.hash, h.seq, h.hash, h.archive_uri
+FROM unnest($1::text[], $2::int[]) AS u(r, s)
+LEFT JOIN audit_entries e ON e.run_id = u.r AND e.seq = u.s
+LEFT JOIN audit_heads h ON h.run_id = u.r
+"""
+
+
 async def check_links(conn: AsyncConnection, groups: Mapping[str, list[ChainedEntry]]) -> None:
     """Refuse a batch whose first entry does not continue the stored chain."""
     firsts = {run_id: group[0] for run_id, group in groups.items()}
+    if conn.dialect.name == "postgresql":
+        result = await conn.exec_driver_sql(
+            _PG_LINKS, ([*firsts], [e.seq - 1 for e in firsts.values()])
+        )
+        for row in result:
+            run_id, stored_hash, head_seq, head_hash, uri = tuple(row)
+            head = None if head_seq is None else (head_seq, head_hash, uri)
+            _check_first(run_id, firsts[run_id], stored_hash, head)
+        return
     wanted = [(run_id, e.seq - 1) for run_id, e in firsts.items() if e.seq > 1]
     stored: dict[str, str] = {}
     if wanted:

@@ -61,23 +61,10 @@ class RunStore:
 
     async def upsert_in(self, conn: AsyncConnection, record: RunRecord) -> RunRecord:
         """``upsert`` inside the caller's transaction (the audit append shares it)."""
-        values = _values(record)
-        dialect_insert = postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert
-        insert_run = dialect_insert(RUNS).values(values)
-        statement = insert_run.on_conflict_do_update(
-            index_elements=["run_id"],
-            set_={
-                "status": insert_run.excluded.status,
-                "current_step": insert_run.excluded.current_step,
-                "updated_at": insert_run.excluded.updated_at,
-            },
-            where=(RUNS.c.tenant == insert_run.excluded.tenant)
-            & (RUNS.c.plan_id == insert_run.excluded.plan_id)
-            & (RUNS.c.plan_version == insert_run.excluded.plan_version)
-            & (RUNS.c.contact_id == insert_run.excluded.contact_id),
-        ).returning(*RUNS.c)
         try:
-            row = (await conn.execute(statement)).mappings().first()
+            row = (
+                (await conn.execute(_UPSERT[self._db.dialect], _values(record))).mappings().first()
+            )
         except exc.IntegrityError as error:
             # The foreign key to plans is the only constraint a well-formed row can
             # break; checking it here instead of reading first saves a round trip.
@@ -176,6 +163,30 @@ class RunStore:
             query = query.limit(limit)
         async with self._db.snapshot() as conn:
             return [_record(row) for row in (await conn.execute(query)).mappings()]
+
+
+def _upsert(dialect_insert: Any) -> Any:
+    """Insert the run, or update its status and step when its identity matches.
+
+    Built once per dialect and executed with each row's values: building it per call
+    (its ``excluded`` column proxies) cost more than the statement's round trip.
+    """
+    insert_run = dialect_insert(RUNS)
+    return insert_run.on_conflict_do_update(
+        index_elements=["run_id"],
+        set_={
+            "status": insert_run.excluded.status,
+            "current_step": insert_run.excluded.current_step,
+            "updated_at": insert_run.excluded.updated_at,
+        },
+        where=(RUNS.c.tenant == insert_run.excluded.tenant)
+        & (RUNS.c.plan_id == insert_run.excluded.plan_id)
+        & (RUNS.c.plan_version == insert_run.excluded.plan_version)
+        & (RUNS.c.contact_id == insert_run.excluded.contact_id),
+    ).returning(*RUNS.c)
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
 def _values(record: RunRecord) -> dict[str, Any]:
