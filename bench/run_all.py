@@ -102,11 +102,17 @@ async def collect(
         elif reuse and (RESULTS / f"{name}.json").exists():
             results[name] = json.loads((RESULTS / f"{name}.json").read_text())
             results[name]["reused_from_an_earlier_run"] = True
-    if "context" in only:  # the figures make bench already produced: history cost, what-if
+    if "context" in only:  # figures beside the scenarios: history cost, what-if, persist
         results["audit_cost"] = await asyncio.to_thread(
             _module, "audit_cost", {}, "audit_cost.json"
         )
         results["whatif"] = await asyncio.to_thread(_module, "whatif_speed", {}, "whatif.json")
+        if pg is None:  # the per-event audit transaction against the driver's floor
+            results["persist_cost"] = await asyncio.to_thread(
+                _module, "persist_cost", {}, "persist_cost.json"
+            )
+        else:
+            results["skipped"]["persist_cost"] = pg
     results["database_for_scenarios_3_to_5"] = "postgresql" if pg is None else f"sqlite ({pg})"
     return results
 
