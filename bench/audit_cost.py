@@ -11,21 +11,18 @@ send); only waits and the end flush them with a local activity (one marker each)
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections import Counter
-from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import contracts as c
+from bench.results_file import publish
 from tests.integration.runtime.fakes import FakeWorld
 from tests.integration.temporal_env import time_skipping_server_path
 from tests.interpreter.helpers import sales_plan
 from workflows.plan_run import PlanRunWorkflow
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 async def measure() -> dict[str, object]:
@@ -66,9 +63,7 @@ async def measure() -> dict[str, object]:
 
 def main() -> None:
     result = asyncio.run(measure())
-    out = ROOT / "bench" / "results" / "audit_cost.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("audit_cost", result)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import json
 import os
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ from bench import paired
 from bench.infra import bench_database, settle
 from bench.plans import wait_first_plan
 from bench.proc import WorkerProcess, cpu_seconds, worker_process
+from bench.results_file import publish
 from dee.cli.runs import BULK_CONCURRENCY
 from dee.devserver import dev_server
 from workflows.plan_run import PlanRunWorkflow
@@ -245,8 +245,7 @@ def main() -> None:
     args = parser.parse_args()
 
     result = asyncio.run(run(args.contacts, args.rounds))
-    (ROOT / "bench" / "results" / "enrolment.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    publish("enrolment", result)
 
 
 if __name__ == "__main__":

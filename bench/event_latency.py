@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
 import time
@@ -34,6 +33,7 @@ from temporalio.client import Client
 from bench.infra import bench_database
 from bench.plans import wait_first_plan
 from bench.proc import worker_process
+from bench.results_file import publish
 from dee.config import EngineConfig, TemporalConfig
 from dee.devserver import dev_server
 from dee.engine import Engine
@@ -144,8 +144,7 @@ def main() -> None:
             return await run(dev.address, args.events, args.runs)
 
     result = asyncio.run(go())
-    (ROOT / "bench" / "results" / "event_latency.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    publish("event_latency", result)
 
 
 if __name__ == "__main__":

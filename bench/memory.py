@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
@@ -27,10 +25,10 @@ from activities import contracts as c
 from bench.infra import settle
 from bench.plans import wait_first_plan
 from bench.proc import worker_process
+from bench.results_file import publish
 from dee.devserver import dev_server
 from workflows.plan_run import PlanRunWorkflow
 
-ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 
 
@@ -100,8 +98,7 @@ def main() -> None:
             return await run(dev.address, args.runs)
 
     result = asyncio.run(go())
-    (ROOT / "bench" / "results" / "memory.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    publish("memory", result)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -43,10 +42,10 @@ from bench import paired
 from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
 from bench.plans import short_sales_plan
 from bench.proc import WorkerProcess, cpu_seconds, worker_process
+from bench.results_file import publish
 from bench.server_metrics import CLUSTER_METADATA_READ, persistence_requests
 from dee.devserver import FORCE_SEARCH_ATTRIBUTE_REFRESH, DevServer, dev_server
 
-ROOT = Path(__file__).resolve().parents[1]
 START_CONCURRENCY = 64
 RUN_TIMEOUT = timedelta(minutes=10)
 TARGET_RATIO = 0.95
@@ -300,9 +299,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     result = asyncio.run(measure(runs=args.runs, rounds=args.rounds))
-    out = ROOT / "bench" / "results" / "overhead.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "history_events_by_type"}, indent=2))
+    publish("overhead", result, {k: v for k, v in result.items() if k != "history_events_by_type"})
 
 
 if __name__ == "__main__":

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -32,10 +30,10 @@ from adapters.storage.audit_append import detail_json
 from bench.event_latency import latency_figures
 from bench.infra import PG_URL
 from bench.plans import wait_first_plan
+from bench.results_file import publish
 from interpreter.chain import ChainedEntry, chain
 from interpreter.trace import TraceEntry
 
-ROOT = Path(__file__).resolve().parents[1]
 PER_RUN = 20  # entries per run: a run's chain grows one event at a time
 WARM_UP = 50
 # The floor's statements: what persist's transaction asks PostgreSQL, minus its checks.
@@ -123,9 +121,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=2000)
     args = parser.parse_args()
     result = asyncio.run(measure(args.entries))
-    out = ROOT / "bench" / "results" / "persist_cost.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("persist_cost", result)
 
 
 if __name__ == "__main__":

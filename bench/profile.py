@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import signal
 import sys
@@ -30,6 +29,7 @@ from temporalio.client import Client
 
 from bench.overhead import run_batch, variant_of
 from bench.proc import worker_process
+from bench.results_file import publish
 from dee.devserver import dev_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,9 +134,7 @@ def main() -> None:
             return await profile(dev.address, args.runs, args.label)
 
     result = asyncio.run(go())
-    out = ROOT / "bench" / "results" / f"profile-{args.label}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish(f"profile-{args.label}", result)
 
 
 if __name__ == "__main__":

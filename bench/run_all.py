@@ -27,10 +27,10 @@ from typing import Any
 from bench import enrolment, event_latency, memory, overhead
 from bench.infra import postgres_problem
 from bench.report import markdown, write_all
+from bench.results_file import RESULTS
 from dee.devserver import dev_server
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 FULL = {
     # Paired rounds (``bench.paired``): an even number, so each side spends as many
     # rounds on either core.

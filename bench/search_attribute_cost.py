@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-from pathlib import Path
 from typing import Any
 
 from bench import paired
+from bench.results_file import publish
 
-ROOT = Path(__file__).resolve().parents[1]
 PAIRS = (  # (name of the ratio, variant over variant)
     ("search_attributes", "dee", "dee_without_search_attributes"),
     ("interpreter", "dee_without_search_attributes", "handwritten_without_search_attributes"),
@@ -82,9 +80,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     result = asyncio.run(run(args.runs, args.rounds))
-    out = ROOT / "bench" / "results" / "search_attribute_cost.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("search_attribute_cost", result)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ steps/s is what the target asks for.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -33,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from bench.results_file import publish
 from interpreter import Event, compile_plan, ensure_valid, parse_plan, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,10 +142,7 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    out = ROOT / "bench" / "results" / "simulate.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("simulate", result)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,9 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.enrolment import fresh_worker, raw_starts
 from bench.infra import bench_database
+from bench.results_file import publish
 from dee.start_attributes import start_attributes
 
-ROOT = Path(__file__).resolve().parents[1]
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {  # search attributes, summary, policy
     "bare": (False, False, False),
     "search_attributes": (True, False, False),
@@ -84,8 +83,7 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=2000)
     args = parser.parse_args()
     result = asyncio.run(run(args.starts))
-    (ROOT / "bench" / "results" / "start_options.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    publish("start_options", result)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
@@ -30,9 +28,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.event_latency import TARGET_P99_MS, latency_figures
 from bench.floor_workflow import WORKFLOW_NAME, UpdateFloorWorkflow, noop
+from bench.results_file import publish
 from dee.devserver import dev_server
 
-ROOT = Path(__file__).resolve().parents[1]
 RUNS = 10
 VARIANTS = {  # name: (sandboxed, with a local activity)
     "bare": (False, False),
@@ -82,9 +80,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=1000)
     args = parser.parse_args()
     result = asyncio.run(run(args.updates))
-    out = ROOT / "bench" / "results" / "update_floor.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("update_floor", result)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Prints the median over rounds and writes ``bench/results/whatif.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from bench.results_file import publish
 from interpreter import CompiledPlan, Event, chain, compile_plan, ensure_valid, parse_plan, simulate
 from interpreter.replay import RecordedRun, WhatIfReport, what_if
 
@@ -97,10 +97,7 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    out = ROOT / "bench" / "results" / "whatif.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("whatif", result)
 
 
 if __name__ == "__main__":
