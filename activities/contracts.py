@@ -43,10 +43,17 @@ class RunRow:
 
 @dataclass
 class AuditBatch:
-    """Chained audit entries (``ChainedEntry.as_dict()`` form) plus the run row."""
+    """Chained audit entries (``ChainedEntry.as_dict()`` form) plus the run row.
+
+    ``entries`` are committed history: appended to the append-only table. ``pending``
+    (``None`` from workflows before the pending tail existed) is what the current,
+    not yet committed workflow task computed: it replaces the run's pending tail, and
+    an empty list clears what ``entries`` now commits (docs/audit.md).
+    """
 
     run: RunRow
     entries: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -93,6 +100,9 @@ class EmailRequest:
     track_clicks: bool
     contact: dict[str, Any]
     variables: dict[str, Any]
+    # An operator's retry with --resend: send again even where the provider cannot be
+    # asked whether the earlier, unknown attempt went out (SMTP).
+    resend: bool = False
 
 
 @dataclass
@@ -110,18 +120,21 @@ class VoiceRequest:
     voicemail_message_id: str | None
     contact: dict[str, Any]
     variables: dict[str, Any]
+    resend: bool = False
 
 
 @dataclass
 class SendResponse:
     """A send's outcome; failures are values (recorded by the run), not exceptions."""
 
-    status: str  # delivered | failed
+    status: str  # delivered | failed | unknown (the provider may or may not have it)
     persisted_through_seq: int
     reason: str | None = None
     provider: str | None = None
     provider_message_id: str | None = None
     cost: str | None = None  # a decimal as text: money is never a float
+    # delivered, as the provider confirmed when asked after an unknown attempt
+    reconciled: bool = False
 
 
 @dataclass
@@ -138,7 +151,7 @@ class EventSignal:
 class OperatorRequest:
     by: str
     reason: str = ""
-    resolution: str | None = None  # resolve: skip | end
+    resolution: str | None = None  # resolve: skip | end | mark_sent; retry: resend
     target: str | None = None
 
 

@@ -1,10 +1,12 @@
 """Channel sends: render, then hand a provider-neutral message to the configured port.
 
-A send is attempted once (the workflow sets ``maximum_attempts=1``); every
-failure comes back as a ``failed`` result with a reason the run records, never
-as a silent retry or a fallback. The provider gets a Message-ID / idempotency
-key derived from run, step and visit, so an operator's retry of a send whose
-first outcome was unknown cannot deliver twice at a provider that deduplicates.
+Every provider call goes through the send ledger (``activities.ledgered``): its
+intent and attempt are recorded before the call, its outcome after, so an attempt
+whose answer was lost is reported ``unknown`` (never ``failed``) and is never sent
+again blindly. Every failure comes back as a result with a reason the run records,
+never as a silent retry or a fallback. The provider gets a Message-ID / idempotency
+key derived from run, step and visit: the ledger's key, and what reconciliation asks
+the provider about.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from decimal import Decimal
 
 from activities.bookkeeping import Bookkeeper
 from activities.contracts import EmailRequest, SendResponse, VoiceRequest
+from activities.ledgered import LOOKUP_SLACK, LedgeredSend, heartbeating
 from adapters.channels import (
     ChannelError,
     EmailChannel,
     EmailMessage,
+    SendLookup,
     SendReceipt,
     VoiceCall,
     VoiceChannel,
@@ -27,7 +31,7 @@ from adapters.channels import (
     message_id,
 )
 from adapters.channels.callbacks import voice_status_url
-from adapters.storage import StorageError
+from adapters.storage import LedgerRow, SendKey, SendLedger, StorageError
 from adapters.templates import TemplateError, TemplateStore, template_context
 from adapters.tracking import EmailTracking, SendContext
 
@@ -82,6 +86,7 @@ class Sender:
         email: EmailChannel,
         voice: VoiceChannel,
         *,
+        ledger: SendLedger,
         sender_address: str,
         message_domain: str,
         settle: Settle | None = None,
@@ -89,6 +94,7 @@ class Sender:
         tracking: EmailTracking | None = None,
     ) -> None:
         self._settle_fn = settle
+        self._ledgered = LedgeredSend(ledger)
         self._tracking = tracking
         # The public base URL voice providers report call progress to; None sends
         # no status callback (the call's outcome then arrives only by ingest_event).
@@ -101,8 +107,9 @@ class Sender:
         self._domain = message_domain
 
     async def send_email(self, req: EmailRequest) -> SendResponse:
-        response = await self._send_email(req)
-        await self._settle(req.run_id, req.step_id, req.visit, response)
+        async with heartbeating():
+            response = await self._send_email(req)
+            await self._settle(req.run_id, req.step_id, req.visit, response)
         return response
 
     async def _send_email(self, req: EmailRequest) -> SendResponse:
@@ -139,11 +146,26 @@ class Sender:
                 message = await self._tracking.prepare(message, send)
             except StorageError as exc:  # unindexed, a reply could not be matched: not sent
                 return SendResponse("failed", persisted, reason=f"message_index: {exc}")
-        return await _deliver(self._email.send(message), persisted)
+        email = self._email
+
+        async def find(row: LedgerRow) -> SendLookup:
+            return await email.find_sent(msg_id, to, row.intent_at - LOOKUP_SLACK)
+
+        return await self._ledgered.send(
+            SendKey(req.run_id, req.step_id, req.visit),
+            channel="email",
+            provider=email.name,
+            message_key=msg_id,
+            resend=req.resend,
+            persisted=persisted,
+            call=lambda: _deliver(email.send(message), persisted),
+            lookup=find,
+        )
 
     async def send_voice(self, req: VoiceRequest) -> SendResponse:
-        response = await self._send_voice(req)
-        await self._settle(req.run_id, req.step_id, req.visit, response)
+        async with heartbeating():
+            response = await self._send_voice(req)
+            await self._settle(req.run_id, req.step_id, req.visit, response)
         return response
 
     async def _send_voice(self, req: VoiceRequest) -> SendResponse:
@@ -181,11 +203,27 @@ class Sender:
             # The webhook key: what the status URL carries is signed with it (Vonage).
             callback_key=None if self._tracking is None else self._tracking.secret,
         )
-        return await _deliver(self._voice.place_call(call), persisted)
+        voice = self._voice
+
+        async def find(row: LedgerRow) -> SendLookup:
+            return await voice.find_call(
+                call.idempotency_key, to, call.caller_id, row.intent_at - LOOKUP_SLACK
+            )
+
+        return await self._ledgered.send(
+            SendKey(req.run_id, req.step_id, req.visit),
+            channel="voice",
+            provider=voice.name,
+            message_key=call.idempotency_key,
+            resend=req.resend,
+            persisted=persisted,
+            call=lambda: _deliver(voice.place_call(call), persisted),
+            lookup=find,
+        )
 
     async def _settle(self, run_id: str, step_id: str, visit: int, response: SendResponse) -> None:
-        if self._settle_fn is None:
-            return
+        if self._settle_fn is None or response.status == "unknown":
+            return  # unknown: the estimate stays reserved until the send is known
         actual = (
             Decimal(response.cost) if response.status == "delivered" and response.cost else None
         )

@@ -33,9 +33,11 @@ from adapters.policy import ConsentEntry, PolicyAdmin, PolicyError, SuppressionE
 from adapters.storage import (
     AuditStore,
     Database,
+    LedgerRow,
     PlanStore,
     RunRecord,
     RunStore,
+    SendLedger,
     StorageError,
     StoredEntry,
     UnknownRun,
@@ -92,6 +94,11 @@ class IngestedEvent:
     deliveries: tuple[Delivery, ...] = ()
 
 
+# Providers that cannot be asked whether a message went out: an unknown send through
+# one is resent only on the operator's explicit, audited --resend.
+BLIND = frozenset({"smtp"})
+
+
 class Engine:
     """Connect with ``await Engine.connect(config)``; close with ``await engine.close()``."""
 
@@ -102,6 +109,7 @@ class Engine:
         self.plans = PlanStore(database)
         self.runs = RunStore(database)
         self.audit = AuditStore(database)
+        self.ledger = SendLedger(database)
         # Run id -> contact id, for ingest_event's ownership check: a run's contact never
         # changes (RunStore refuses that), and a receiver sends a run several events.
         self._contacts: OrderedDict[str, str] = OrderedDict()
@@ -411,9 +419,42 @@ class Engine:
         return await self._operate(run_id, "cancel", c.OperatorRequest(by, reason))
 
     async def retry_run(
-        self, run_id: str, *, by: str = "operator", reason: str = ""
+        self, run_id: str, *, by: str = "operator", reason: str = "", resend: bool = False
     ) -> ExecutionRun:
-        return await self._operate(run_id, "retry", c.OperatorRequest(by, reason))
+        """Retry a failed run's step. A send whose outcome is unknown is first looked up
+        at its provider (found: recorded delivered, not sent again); ``resend`` sends it
+        again where the provider cannot be asked (SMTP), recorded with who and why.
+
+        Raises:
+            EngineError: the run is not failed, or its unknown send went through a
+                provider that cannot be asked and ``resend`` was not given.
+        """
+        if not resend:
+            await self._refuse_blind_resend(run_id)
+        request = c.OperatorRequest(by, reason, "resend" if resend else None)
+        return await self._operate(run_id, "retry", request)
+
+    async def _refuse_blind_resend(self, run_id: str) -> None:
+        run = await self.get_run(run_id)
+        failure = run.failure or {}
+        if "send_outcome_unknown" not in str(failure.get("reason", "")):
+            return
+        step_id = str(failure.get("stepId", ""))
+        for sent in await self.sends(run_id):
+            if sent.step_id == step_id and sent.outcome != "delivered" and sent.provider in BLIND:
+                raise EngineError(
+                    [
+                        f"run {run_id}: retry refused: step {step_id} went through "
+                        f"{sent.provider}, which cannot be asked whether the unknown attempt "
+                        "went out; retry --resend sends it again (recorded), "
+                        "resolve --mark-sent records that it did"
+                    ]
+                )
+
+    async def sends(self, run_id: str) -> list[LedgerRow]:
+        """What the send ledger knows of a run's sends (intent, attempts, outcome)."""
+        await self._record(run_id)
+        return await self.ledger.for_run(run_id)
 
     async def resolve_run(
         self,
@@ -424,7 +465,9 @@ class Engine:
         by: str = "operator",
         reason: str = "",
     ) -> ExecutionRun:
-        """Resolve a failed run: ``skip`` to step ``target``, or ``end`` with outcome ``target``."""
+        """Resolve a failed run: ``skip`` to step ``target``, ``end`` with outcome ``target``,
+        or ``mark_sent`` (no target): the operator checked that the failed or unknown
+        send went out, so the run continues after it as if delivered."""
         request = c.OperatorRequest(by, reason, resolution, target)
         return await self._operate(run_id, "resolve", request)
 

@@ -96,12 +96,16 @@ def script_of(history: WorkflowHistory) -> Script:
         if kind == "activity_task_scheduled_event_attributes":
             attrs = event.activity_task_scheduled_event_attributes
             name = attrs.activity_type.name
+            if name == c.APPEND_AUDIT:  # a run's last flush: bookkeeping, not an input
+                continue
             request_type = {c.CHECK_POLICIES: c.PolicyRequest, c.SEND_EMAIL: c.EmailRequest}
             arg_type = request_type.get(name, c.VoiceRequest)
             (arg,) = _CONVERT.from_payloads(list(attrs.input.payloads), [arg_type])
             scheduled[event.event_id] = activity_key(name, arg)
         elif kind == "activity_task_completed_event_attributes":
             done = event.activity_task_completed_event_attributes
+            if done.scheduled_event_id not in scheduled:  # an append_audit flush
+                continue
             key = scheduled[done.scheduled_event_id]
             payloads = list(done.result.payloads)
             (value,) = _CONVERT.from_payloads(payloads, [_RESULT_TYPES[key[0]]])
@@ -112,6 +116,8 @@ def script_of(history: WorkflowHistory) -> Script:
             "activity_task_timed_out_event_attributes",
         ):
             failed = getattr(event, kind)
+            if failed.scheduled_event_id not in scheduled:
+                continue
             info = failed.failure.application_failure_info
             failure = (failed.failure.message, info.type or "ActivityFailure")
             seen = _seen_at(history, event)

@@ -134,7 +134,7 @@ def _stubs(
         if recorded.failure is not None:
             message, kind = recorded.failure
             raise ApplicationError(message, type=kind, non_retryable=True)
-        through = last_seq(req.batch.entries)
+        through = last_seq([*req.batch.entries, *(req.batch.pending or ())])
         value = replace(recorded.value, persisted_through_seq=through)
         if isinstance(value, c.PolicyResponse) and value.until_epoch_ms is not None:
             value = replace(value, until_epoch_ms=value.until_epoch_ms + shift_ms)
@@ -142,7 +142,7 @@ def _stubs(
 
     @activity.defn(name=c.APPEND_AUDIT)
     async def append_audit(batch: c.AuditBatch) -> c.AuditAck:
-        return c.AuditAck(last_seq(batch.entries))
+        return c.AuditAck(last_seq([*batch.entries, *(batch.pending or ())]))
 
     @activity.defn(name=c.CHECK_POLICIES)
     async def check_policies(req: c.PolicyRequest) -> c.PolicyResponse:

@@ -143,7 +143,10 @@ def carried_entries(history: WorkflowHistory) -> dict[int, dict[str, Any]]:
         if event.WhichOneof("attributes") != kind:
             continue
         for arg in _payloads(event, kind):
-            batch = arg.get("batch") if isinstance(arg, dict) else None
+            if not isinstance(arg, dict):
+                continue
+            # A policy or send request carries a batch; a run's last flush is one.
+            batch = arg.get("batch") if "batch" in arg else arg
             for entry in (batch or {}).get("entries") or ():
                 out.setdefault(int(entry["seq"]), entry)
     return out
@@ -158,6 +161,7 @@ def capturing_interceptor(sink: list[dict[str, Any]]) -> Interceptor:
             batch = arg if isinstance(arg, c.AuditBatch) else getattr(arg, "batch", None)
             if isinstance(batch, c.AuditBatch):
                 sink.extend(batch.entries)
+                sink.extend(batch.pending or ())
 
     class Outbound(WorkflowOutboundInterceptor):
         def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:

@@ -22,7 +22,7 @@ from adapters.policy import (
     PolicyError,
     PolicyGate,
 )
-from adapters.storage import Database, open_database
+from adapters.storage import Database, SendLedger, open_database
 from adapters.templates import TemplateStore
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
@@ -89,6 +89,7 @@ async def worker_for(
                 TemplateStore(config.templates_dir),
                 channels.email,
                 channels.voice,
+                ledger=SendLedger(db),
                 sender_address=email_cfg.sender,
                 message_domain=message_domain(email_cfg.sender),
                 settle=PolicyAdmin(db).settle_budget,

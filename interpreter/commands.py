@@ -56,7 +56,8 @@ class PolicyDecided:
 class SendCompleted:
     tick: int
     step_id: str
-    status: Literal["delivered", "failed"]
+    # unknown: the provider may or may not have the message (a lost completion, a crash)
+    status: Literal["delivered", "failed", "unknown"]
     reason: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
 
@@ -71,15 +72,18 @@ class EventIngested:
 class OperatorAction:
     """An operator's intervention; who and why are recorded in the audit log.
 
-    ``resolve`` takes ``resolution`` = ``skip`` (continue at step ``target``) or
-    ``end`` (complete with outcome ``target``).
+    ``resolve`` takes ``resolution`` = ``skip`` (continue at step ``target``),
+    ``end`` (complete with outcome ``target``) or ``mark_sent`` (the operator checked
+    that a send whose outcome was unknown went out: it counts as delivered). ``retry``
+    takes ``resend`` to send again where the provider cannot be asked about the earlier
+    attempt (SMTP); the choice is recorded with who made it and why.
     """
 
     tick: int
     action: Literal["pause", "resume", "cancel", "retry", "resolve"]
     by: str
     reason: str = ""
-    resolution: Literal["skip", "end"] | None = None
+    resolution: Literal["skip", "end", "mark_sent", "resend"] | None = None
     target: str | None = None
 
 

@@ -287,6 +287,7 @@ def _late_result(
     return True
 
 
+_SEND_FAILURES = ("send_failed", "send_outcome_unknown")
 _POLICY_OUTCOMES = {"allow": "allowed", "defer": "deferred", "deny": "denied"}
 
 
@@ -336,6 +337,14 @@ def _send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) 
         detail["reason"] = reason
         _record(out, inp.tick, inp.step_id, action, "failed", detail)
         _fail(s, inp.step_id, "send_failed", reason, inp.tick, out)
+        return
+    if inp.status == "unknown":
+        # Never "failed": the message may have gone out. The run stops until an operator
+        # retries (which asks the provider first) or resolves it.
+        reason = f"send_outcome_unknown: {inp.reason or 'no answer about the send'}"
+        detail["reason"] = reason
+        _record(out, inp.tick, inp.step_id, action, "unknown", detail)
+        _fail(s, inp.step_id, "send_outcome_unknown", reason, inp.tick, out)
         return
     out.append(TraceEntry(inp.tick, inp.step_id, action, "delivered", detail))
     _enter(ctx, s, ctx.plan.next[inp.step_id], inp.tick, out)
@@ -428,7 +437,10 @@ def _operator(ctx: RunContext, s: RunState, inp: OperatorAction, out: Out) -> No
         case "retry":
             assert s.failure is not None
             failed = s.failure
-            _record(out, tick, failed.step_id, "retry", "accepted", {**who, "kind": failed.kind})
+            detail = {**who, "kind": failed.kind}
+            if inp.resolution == "resend":
+                detail["resend"] = True
+            _record(out, tick, failed.step_id, "retry", "accepted", detail)
             s.status, s.failure, s.step_id = Status.RUNNING, None, failed.step_id
             _enter(ctx, s, _run_step(ctx, s, tick, out), tick, out)
         case "resolve":
@@ -438,6 +450,10 @@ def _operator(ctx: RunContext, s: RunState, inp: OperatorAction, out: Out) -> No
             if inp.resolution == "skip":
                 _record(out, tick, failed_step, "resolve", "skip", {**who, "to": inp.target})
                 _enter(ctx, s, inp.target, tick, out)
+                return
+            if inp.resolution == "mark_sent":
+                _record(out, tick, failed_step, "resolve", "mark_sent", who)
+                _enter(ctx, s, ctx.plan.next[failed_step], tick, out)
                 return
             _record(out, tick, failed_step, "resolve", "end", {**who, "outcome": inp.target})
             out.append(CompleteRun(inp.target))
@@ -473,11 +489,22 @@ def operator_problem(ctx: RunContext, state: RunState, inp: OperatorAction) -> s
                 return (
                     "the run exhausted its step budget; a retry would loop again: resolve or cancel"
                 )
+            if inp.resolution not in (None, "resend"):
+                return "retry takes no resolution but 'resend'"
+            if inp.resolution == "resend" and state.failure.kind not in _SEND_FAILURES:
+                return "retry --resend applies to a failed send; this run failed otherwise"
         case "resolve":
             if status != Status.FAILED or state.failure is None:
                 return f"only a failed run can be resolved; this run is {status.value}"
+            if inp.resolution == "mark_sent":
+                if state.failure.kind not in _SEND_FAILURES:
+                    return "resolve --mark-sent applies to a failed send; this run failed otherwise"
+                return None
             if inp.resolution not in ("skip", "end"):
-                return "resolve needs resolution 'skip' (to a step) or 'end' (with an outcome)"
+                return (
+                    "resolve needs resolution 'skip' (to a step), 'end' (with an outcome) "
+                    "or 'mark_sent' (a send the operator checked went out)"
+                )
             if not inp.target:
                 return "resolve needs a target: the step to skip to, or the outcome to end with"
             if inp.resolution == "skip" and inp.target not in ctx.plan.steps:

@@ -55,8 +55,10 @@ def _input_of(entry: Entry) -> Input | None:
         if decision == "defer":
             until = detail.pop("untilTick", None)
         return PolicyDecided(tick, step_id, decision, policy, reason, until, detail)  # type: ignore[arg-type]
-    if action in SENDS and outcome in ("delivered", "failed"):
-        reason = detail.pop("reason", None) if outcome == "failed" or late else None
+    if action in SENDS and outcome in ("delivered", "failed", "unknown"):
+        reason = detail.pop("reason", None) if outcome != "delivered" or late else None
+        if outcome == "unknown" and isinstance(reason, str):
+            reason = reason.removeprefix("send_outcome_unknown: ")
         return SendCompleted(tick, step_id, outcome, reason, detail)  # type: ignore[arg-type]
     if action in ("wait", "defer") and outcome == "completed":
         return TimerFired(tick, "")  # the id is the replayed run's pending timer
@@ -64,11 +66,13 @@ def _input_of(entry: Entry) -> Input | None:
     if action in _OPERATOR and outcome == "accepted":
         return OperatorAction(tick, action, by, why)  # type: ignore[arg-type]
     if action == "retry" and outcome == "accepted":
-        return OperatorAction(tick, "retry", by, why)
+        return OperatorAction(tick, "retry", by, why, "resend" if detail.get("resend") else None)
     if action == "resolve" and outcome == "skip":
         return OperatorAction(tick, "resolve", by, why, "skip", detail.get("to"))
     if action == "resolve" and outcome == "end":
         return OperatorAction(tick, "resolve", by, why, "end", detail.get("outcome"))
+    if action == "resolve" and outcome == "mark_sent":
+        return OperatorAction(tick, "resolve", by, why, "mark_sent")
     return None
 
 

@@ -30,7 +30,9 @@ FINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELED})
 #   failed  - stopped fail-closed, waiting for an operator
 #   done    - completed or canceled
 Phase = Literal["new", "policy", "send", "timer", "held", "failed", "done"]
-FailureKind = Literal["send_failed", "policy_denied", "condition_error", "step_budget"]
+FailureKind = Literal[
+    "send_failed", "send_outcome_unknown", "policy_denied", "condition_error", "step_budget"
+]
 
 
 @dataclass(frozen=True, slots=True)

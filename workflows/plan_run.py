@@ -6,6 +6,13 @@ Temporal delivers it, so a replay of the history recomputes the same decisions
 and the same audit hashes. The loop below only *performs* the machine's
 commands: activities for policy checks and sends (each carrying the audit
 entries not yet persisted, written before acting), durable timers for waits.
+
+Which entries are committed history (since ``DURABLE``): an entry computed in an
+earlier workflow task than the current one is, because this instance only holds
+state from committed tasks (a lost task's successor replays committed history), and
+so is everything a regular activity carries (its input is in the committed history).
+Entries of the current task are written by the local-activity flush as the run's
+*pending* tail, which the next batch replaces or confirms (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -52,6 +59,22 @@ with workflow.unsafe.imports_passed_through():
 
 # A send is attempted exactly once: fail-closed, never a silent retry.
 SEND_RETRY = RetryPolicy(maximum_attempts=1)
+# Since ``DURABLE``: an attempt may be retried, because the send ledger makes a retry
+# safe. A retry that finds an earlier attempt without an outcome reports ``unknown``
+# and sends nothing; one that finds no attempt (the worker died before the provider
+# call, the audit store was down) sends. The heartbeat makes a dead worker's send
+# surface within seconds instead of at the start-to-close timeout.
+LEDGERED_SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+SEND_HEARTBEAT = timedelta(seconds=5)
+# The local-activity flush gives up after a few quick tries and hands its batch to a
+# regular activity, which retries for as long as it takes: an audit store that is down
+# shows as a pending activity with its last failure, never as a dead run.
+FLUSH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
+# The patch under which entries are staged until committed, sends are ledgered and
+# retried, and a run's last entries are written by a regular activity.
+DURABLE = "durable-audit-and-send-ledger"
 # Policy checks and audit writes are idempotent (keyed by run, step, visit / run, seq),
 # so retrying them after a crash or an outage repeats nothing; a run whose audit
 # store is down waits here — visibly, as a pending activity — rather than acting.
@@ -90,7 +113,14 @@ class PlanRunWorkflow:
         self._queue: list[Command] = []
         self._seq = inp.chain_seq
         self._head = inp.chain_head or GENESIS_HASH
+        # Entries not yet in the append-only table, and the history length at which each
+        # was chained (-1: carried across continue-as-new, so committed).
         self._unpersisted: list[dict[str, Any]] = list(inp.unpersisted)
+        self._chained_at: list[int] = [-1] * len(inp.unpersisted)
+        self._written_seq = inp.chain_seq - len(inp.unpersisted)  # in the database, at all
+        self._pending_rows = bool(inp.unpersisted)  # a pending tail may be stored
+        self._durable = False  # decided by ``workflow.patched`` when ``run`` starts
+        self._resend: tuple[str, int] | None = None  # an operator's retry --resend
         self._shown: tuple[str, str | None, str] | None = None
         self._wake = False  # set only by the ingest update (see there)
         self._last = ""
@@ -104,11 +134,12 @@ class PlanRunWorkflow:
 
     @workflow.run
     async def run(self, inp: c.RunInput) -> c.RunResult:
+        self._durable = workflow.patched(DURABLE)
         while True:
             await self._perform_queue()
             state = self._state
             if state.status in FINAL:
-                await self._flush()
+                await self._flush(last=True)
                 # An ingest update waiting for that flush is answered before the run
                 # completes, never left unfinished. Sync handlers are always finished.
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -150,22 +181,45 @@ class PlanRunWorkflow:
                     )[0]
                     self._seq, self._head = chained.seq, chained.hash
                     self._unpersisted.append(chained.as_dict())
+                    self._chained_at.append(workflow.info().get_current_history_length())
                 case CheckPolicy():
                     self._feed(await self._check_policy(cmd))
                 case SendEmail() | SendVoice():
                     self._feed(await self._send(cmd))
-                case CompleteRun() | FailRun():
+                case FailRun():
                     await self._flush()
+                case CompleteRun():
+                    if not self._durable:  # since DURABLE the run's last flush writes them
+                        await self._flush()
                 case _:
                     pass  # StartTimer / CancelRun: the state says what to wait for
         self._show()
 
     # --- activities -------------------------------------------------------
 
-    def _batch(self) -> c.AuditBatch:
+    def _batch(self, *, local: bool = False) -> c.AuditBatch:
+        """The entries to write and the run row.
+
+        ``local``: for the local-activity flush, which runs before this task commits:
+        entries chained in this task go as the pending tail. Otherwise (a regular
+        activity's input, itself committed history) every entry is committed.
+        """
+        row = self._row()
+        if not self._durable:
+            return c.AuditBatch(row, list(self._unpersisted))
+        if not local:
+            return c.AuditBatch(row, list(self._unpersisted), [] if self._pending_rows else None)
+        now = workflow.info().get_current_history_length()
+        split = sum(1 for at in self._chained_at if at < now)  # chained_at never decreases
+        pending = self._unpersisted[split:]
+        return c.AuditBatch(
+            row, self._unpersisted[:split], pending if pending or self._pending_rows else None
+        )
+
+    def _row(self) -> c.RunRow:
         s, plan = self._state, self._ctx.plan.plan
         failure = s.failure.reason if s.failure else None
-        row = c.RunRow(
+        return c.RunRow(
             self._inp.run_id,
             self._inp.tenant,
             plan.id,
@@ -176,15 +230,50 @@ class PlanRunWorkflow:
             s.outcome,
             failure,
         )
-        return c.AuditBatch(row, list(self._unpersisted))
 
-    def _persisted(self, through_seq: int) -> None:
-        self._unpersisted = [e for e in self._unpersisted if e["seq"] > through_seq]
+    def _persisted(self, through_seq: int, batch: c.AuditBatch | None = None) -> None:
+        """Forget what is now committed; ``batch``: the local flush's, whose tail is pending."""
+        self._written_seq = max(self._written_seq, through_seq)
+        committed = through_seq
+        if batch is not None and batch.pending is not None:
+            committed = batch.entries[-1]["seq"] if batch.entries else 0
+            self._pending_rows = bool(batch.pending)
+        elif batch is None:
+            self._pending_rows = False
+        keep = sum(1 for e in self._unpersisted if e["seq"] > committed)
+        cut = len(self._unpersisted) - keep
+        self._unpersisted, self._chained_at = self._unpersisted[cut:], self._chained_at[cut:]
 
-    async def _flush(self) -> None:
+    async def _flush(self, *, last: bool = False) -> None:
         if not self._unpersisted:
             return
-        ack = await workflow.execute_local_activity(
+        if self._durable and last:  # the run ends in this task: no later task confirms
+            await self._flush_committed()
+            return
+        batch = self._batch(local=True)
+        try:
+            ack = await workflow.execute_local_activity(
+                c.APPEND_AUDIT,
+                batch,
+                result_type=c.AuditAck,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=FLUSH_RETRY if self._durable else IDEMPOTENT_RETRY,
+            )
+        except ActivityError:
+            if not self._durable:
+                raise
+            await self._flush_committed()
+            return
+        if not self._durable:
+            self._persisted(ack.persisted_through_seq)
+        elif batch.pending is not None:
+            self._persisted(ack.persisted_through_seq, batch)
+        else:  # nothing pending: the batch was all committed entries
+            self._persisted(ack.persisted_through_seq)
+
+    async def _flush_committed(self) -> None:
+        """Write every entry as committed through a regular activity, retried until done."""
+        ack = await workflow.execute_activity(
             c.APPEND_AUDIT,
             self._batch(),
             result_type=c.AuditAck,
@@ -236,7 +325,7 @@ class PlanRunWorkflow:
             request = c.EmailRequest(
                 self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
                 cmd.template_id, cmd.subject, cmd.reply_to, cmd.track_opens, cmd.track_clicks,
-                dict(inp.contact), dict(inp.variables),
+                dict(inp.contact), dict(inp.variables), self._resend == (cmd.step_id, cmd.visit),
             )  # fmt: skip
         else:
             name = c.SEND_VOICE
@@ -244,7 +333,9 @@ class PlanRunWorkflow:
                 self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
                 cmd.script_id, cmd.caller_id, cmd.max_duration_seconds, cmd.detect_voicemail,
                 cmd.voicemail_message_id, dict(inp.contact), dict(inp.variables),
+                self._resend == (cmd.step_id, cmd.visit),
             )  # fmt: skip
+        self._resend = None
         try:
             resp = await workflow.execute_activity(
                 name,
@@ -252,12 +343,16 @@ class PlanRunWorkflow:
                 result_type=c.SendResponse,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 schedule_to_start_timeout=SEND_SCHEDULE_TIMEOUT,
-                retry_policy=SEND_RETRY,
+                retry_policy=LEDGERED_SEND_RETRY if self._durable else SEND_RETRY,
+                heartbeat_timeout=SEND_HEARTBEAT if self._durable else None,
             )
         except ActivityError as err:
             cause = err.cause
             reason = f"{type(cause).__name__}: {cause}" if cause else str(err)
-            return SendCompleted(self._tick(), cmd.step_id, "failed", reason)
+            # The activity ended without a result (a timeout, a crash, a bug): whether the
+            # provider has the message is not known here; the ledger and the provider say.
+            status: Literal["failed", "unknown"] = "unknown" if self._durable else "failed"
+            return SendCompleted(self._tick(), cmd.step_id, status, reason)
         self._persisted(resp.persisted_through_seq)
         detail: dict[str, Any] = {}
         for key, value in (
@@ -267,8 +362,12 @@ class PlanRunWorkflow:
         ):
             if value is not None:
                 detail[key] = value
+        if resp.reconciled:  # the provider confirmed a send whose outcome was unknown
+            detail["reconciled"] = True
         if resp.status == "delivered":
             return SendCompleted(self._tick(), cmd.step_id, "delivered", resp.reason, detail)
+        if resp.status == "unknown" and self._durable:
+            return SendCompleted(self._tick(), cmd.step_id, "unknown", resp.reason, detail)
         return SendCompleted(self._tick(), cmd.step_id, "failed", resp.reason or "failed", detail)
 
     # --- signals, updates, query ------------------------------------------
@@ -290,9 +389,7 @@ class PlanRunWorkflow:
         self._take(event)
         # Entries are chained in queue order, so the event's own are in by this seq.
         through = self._seq + sum(1 for cmd in self._queue if isinstance(cmd, TraceEntry))
-        await workflow.wait_condition(
-            lambda: self._seq >= through and all(e["seq"] > through for e in self._unpersisted)
-        )
+        await workflow.wait_condition(lambda: self._written_seq >= through)
         if workflow.info().is_continue_as_new_suggested():
             # The loop skipped continue-as-new while this handler was unfinished and
             # now waits for a timer or input: wake it to continue as new.
@@ -319,11 +416,7 @@ class PlanRunWorkflow:
         self._feed(EventIngested(tick, Event(event.type, tick, event.id, event.step_id, data)))
 
     def _operator(self, action: OperatorKind, req: c.OperatorRequest) -> OperatorAction:
-        resolution: Literal["skip", "end"] | None = None
-        if req.resolution == "skip":
-            resolution = "skip"
-        elif req.resolution == "end":
-            resolution = "end"
+        resolution = _RESOLUTIONS.get(req.resolution or "")
         return OperatorAction(self._tick(), action, req.by, req.reason, resolution, req.target)
 
     def _validate(self, action: OperatorKind, req: c.OperatorRequest) -> None:
@@ -332,7 +425,10 @@ class PlanRunWorkflow:
             raise ValueError(problem)
 
     def _apply(self, action: OperatorKind, req: c.OperatorRequest) -> c.RunView:
+        failure = self._state.failure
         self._feed(self._operator(action, req))
+        if action == "retry" and req.resolution == "resend" and failure is not None:
+            self._resend = (failure.step_id, self._state.visits.get(failure.step_id, 0))
         return self.state()
 
     @workflow.update
@@ -481,6 +577,14 @@ class PlanRunWorkflow:
             (sa.DEE_CONTACT_ID, str(self._inp.contact.get("id", ""))),
         )
         return [key.value_set(value) for key, value in identity if have.get(key) is None]
+
+
+_RESOLUTIONS: dict[str, Literal["skip", "end", "mark_sent", "resend"]] = {
+    "skip": "skip",
+    "end": "end",
+    "mark_sent": "mark_sent",
+    "resend": "resend",
+}
 
 
 def _iso(epoch_ms: int) -> str:

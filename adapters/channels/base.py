@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from adapters.channels.errors import ChannelNotConfigured
 
@@ -112,6 +112,19 @@ class SendReceipt:
     provider_message_id: str
     accepted: bool
     estimated_cost: Decimal
+
+
+LookupStatus = Literal["found", "not_found", "cannot_ask"]
+
+
+@dataclass(frozen=True)
+class SendLookup:
+    """What the provider says about a send whose outcome DEE does not know."""
+
+    status: LookupStatus
+    provider: str
+    provider_message_id: str | None = None
+    detail: str = ""
 
 
 @runtime_checkable

@@ -32,6 +32,7 @@ from adapters.storage.plans import PlanStore
 from adapters.storage.retention import ArchivedSegment, Retention, RetentionReport
 from adapters.storage.runs import RunRecord, RunStore
 from adapters.storage.secrets import SecretStore
+from adapters.storage.send_ledger import LedgerRow, SendKey, SendLedger
 
 
 async def open_database(url: str, *, search_path: str | None = None) -> Database:
@@ -60,6 +61,7 @@ __all__ = [
     "Database",
     "DatabaseUnavailable",
     "FileArchive",
+    "LedgerRow",
     "PlanConflict",
     "PlanStore",
     "Retention",
@@ -68,6 +70,8 @@ __all__ = [
     "RunStore",
     "S3Archive",
     "SecretStore",
+    "SendKey",
+    "SendLedger",
     "StorageError",
     "StoredEntry",
     "UnknownPlan",

@@ -18,6 +18,7 @@ from sqlalchemy import RowMapping, func, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage import audit_append as _append
+from adapters.storage import audit_pending as _pending
 from adapters.storage.audit_append import ENTRIES, HEADS
 from adapters.storage.database import Database
 from adapters.storage.errors import UnknownRun
@@ -41,6 +42,8 @@ class StoredEntry:
     detail: Mapping[str, Any]
     prev_hash: str
     hash: str
+    # Written by a workflow task whose commit was not yet known (``audit_pending``).
+    pending: bool = False
 
     def chained(self) -> ChainedEntry:
         return ChainedEntry(
@@ -81,6 +84,7 @@ class VerifyResult:
         first_seq: Where the stored chain starts (1, or the archived head's seq + 1).
         head: The archived head the check started from, if any.
         broken: The first break, or ``None``.
+        pending: How many of ``entries`` are the pending tail (not yet committed).
     """
 
     run_id: str
@@ -88,6 +92,7 @@ class VerifyResult:
     first_seq: int
     head: ChainHead | None
     broken: ChainBreak | None
+    pending: int = 0
 
     @property
     def ok(self) -> bool:
@@ -100,8 +105,10 @@ class VerifyResult:
         if self.entries == 0:
             return f"run {self.run_id}: ok, no stored entries{anchor}"
         last = self.first_seq + self.entries - 1
+        pending = f", the last {self.pending} pending commit" if self.pending else ""
         return (
-            f"run {self.run_id}: ok, {self.entries} entries (seq {self.first_seq}..{last}){anchor}"
+            f"run {self.run_id}: ok, {self.entries} entries (seq {self.first_seq}..{last})"
+            f"{anchor}{pending}"
         )
 
 
@@ -154,16 +161,38 @@ class AuditStore:
             await _append.refuse_differences(conn, entries)
         return AppendResult(inserted, len(entries) - inserted)
 
+    async def stage_in(
+        self,
+        conn: AsyncConnection,
+        run_id: str,
+        pending: Sequence[ChainedEntry],
+        *,
+        committed_through: int,
+    ) -> None:
+        """Replace the run's pending tail (see ``audit_pending``) in the caller's transaction.
+
+        Call after appending the batch's committed entries, which the tail continues.
+        """
+        await _pending.replace(
+            conn, run_id, pending, datetime.now(UTC), committed_through=committed_through
+        )
+
     async def entries(self, run_id: str) -> list[ChainedEntry]:
         """A run's stored entries in seq order (``UnknownRun`` when it has none)."""
         return [e.chained() for e in await self.timeline(run_id)]
 
     async def timeline(self, run_id: str) -> list[StoredEntry]:
-        """A run's stored entries in seq order, with the time each was recorded."""
+        """A run's stored entries in seq order, with the time each was recorded.
+
+        The committed entries, then the pending tail (``StoredEntry.pending``).
+        """
         async with self._db.snapshot() as conn:
             head = await read_head(conn, run_id)
             rows = await conn.execute(select_run(run_id))
             found = [stored_entry(row) for row in rows.mappings()]
+            last = found[-1].seq if found else (head.seq if head else 0)
+            tail = await _pending.tail(conn, run_id, last)
+            found.extend(stored_entry(row, pending=True) for row in tail)
         if not found and head is None:
             raise UnknownRun(run_id)
         return found
@@ -175,9 +204,11 @@ class AuditStore:
 
     async def run_ids(self) -> list[str]:
         """Every run with stored entries or an archived head, sorted."""
-        query = union(select(ENTRIES.c.run_id).distinct(), select(HEADS.c.run_id)).order_by(
-            "run_id"
-        )
+        query = union(
+            select(ENTRIES.c.run_id).distinct(),
+            select(HEADS.c.run_id),
+            select(_pending.PENDING.c.run_id).distinct(),
+        ).order_by("run_id")
         async with self._db.snapshot() as conn:
             return list((await conn.execute(query)).scalars())
 
@@ -202,9 +233,15 @@ class AuditStore:
                 checked += len(dicts)
                 prev_hash = dicts[-1]["hash"]
             await result.close()
+            pending = 0
+            if broken is None:  # the pending tail must continue the committed chain
+                tail = await _pending.tail(conn, run_id, first_seq + checked - 1)
+                broken = verify_chain(tail, start_seq=first_seq + checked, prev_hash=prev_hash)
+                pending = len(tail) if broken is None else broken.seq - first_seq - checked
+                checked += pending
         if checked == 0 and broken is None and head is None:
             raise UnknownRun(run_id)
-        return VerifyResult(run_id, checked, first_seq, head, broken)
+        return VerifyResult(run_id, checked, first_seq, head, broken, pending)
 
     async def verify_all(self) -> list[VerifyResult]:
         """Verify every run (each in its own snapshot), in run id order."""
@@ -243,7 +280,7 @@ def select_run(run_id: str) -> Any:
     return select(ENTRIES).where(ENTRIES.c.run_id == run_id).order_by(ENTRIES.c.seq)
 
 
-def stored_entry(row: RowMapping) -> StoredEntry:
+def stored_entry(row: RowMapping | Mapping[str, Any], *, pending: bool = False) -> StoredEntry:
     return StoredEntry(
         run_id=row["run_id"],
         seq=row["seq"],
@@ -255,6 +292,7 @@ def stored_entry(row: RowMapping) -> StoredEntry:
         detail=row["detail"],
         prev_hash=row["prev_hash"],
         hash=row["hash"],
+        pending=pending,
     )
 
 

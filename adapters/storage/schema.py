@@ -128,6 +128,60 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(HASH)
 
 
+class AuditPending(Base):
+    """Entries a workflow task wrote before the worker could know the task committed.
+
+    A task's entries can only be final once its commit is known (a retried or dropped
+    task recomputes them with another ``workflow.now()``); until then they live here,
+    mutable: a later task's batch replaces them, and moves the committed ones into
+    ``audit_entries``. The rule is in docs/audit.md ("Committed and pending entries").
+    """
+
+    __tablename__ = "audit_pending"
+
+    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tick: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[dt.datetime]
+    step_id: Mapped[str] = mapped_column(ID)
+    action: Mapped[str] = mapped_column(ID)
+    outcome: Mapped[str] = mapped_column(String(1000))
+    detail: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(HASH)
+    hash: Mapped[str] = mapped_column(HASH)
+
+
+class SendLedgerEntry(Base):
+    """One send's ledger row: its intent, each attempt, and what became of it.
+
+    Written before the provider is called (intent and attempt) and after it answers
+    (outcome), keyed like the Message-ID by ``(run, step, visit)``: a send attempt that
+    finds an attempt without an outcome knows the provider may have the message, and
+    reports ``unknown`` instead of sending again (docs/audit.md, "The send ledger").
+    """
+
+    __tablename__ = "send_ledger"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ('delivered', 'failed', 'unknown')", name="outcome"
+        ),
+    )
+
+    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    step_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    visit: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(64))
+    message_key: Mapped[str] = mapped_column(String(998))  # Message-ID or idempotency key
+    intent_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_at: Mapped[dt.datetime | None]
+    provider_message_id: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]]
+
+
 class AuditHead(Base):
     """Where a run's stored chain starts after retention archived its older entries."""
 
@@ -306,6 +360,7 @@ metadata = Base.metadata
 __all__ = [
     "AuditEntry",
     "AuditHead",
+    "AuditPending",
     "Base",
     "Budget",
     "BudgetReservation",
@@ -314,6 +369,7 @@ __all__ = [
     "Run",
     "Secret",
     "SendCounter",
+    "SendLedgerEntry",
     "SendLimit",
     "SendReservation",
     "SentMessage",

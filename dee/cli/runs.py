@@ -189,24 +189,49 @@ def cancel(
 
 
 def retry(
-    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
+    run_id: RunArg,
+    by: ByOpt = "cli",
+    reason: ReasonOpt = "",
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend",
+            help="Send again although the provider cannot be asked whether the unknown "
+            "attempt went out (SMTP); recorded with --by and --reason.",
+        ),
+    ] = False,
+    config: ConfigOpt = None,
 ) -> None:
-    """Retry the failed step of a failed run (once)."""
-    _show(run_async(_call(config, lambda e: e.retry_run(run_id, by=by, reason=reason))), False)
+    """Retry the failed step of a failed run (once); an unknown send is looked up first."""
+    _show(
+        run_async(
+            _call(config, lambda e: e.retry_run(run_id, by=by, reason=reason, resend=resend))
+        ),
+        False,
+    )
 
 
 def resolve(
     run_id: RunArg,
     skip_to: Annotated[str | None, typer.Option("--skip-to", help="Continue at this step.")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Complete with this outcome.")] = None,
+    mark_sent: Annotated[
+        bool,
+        typer.Option(
+            "--mark-sent",
+            help="The failed or unknown send did go out (you checked): continue after it.",
+        ),
+    ] = False,
     by: ByOpt = "cli",
     reason: ReasonOpt = "",
     config: ConfigOpt = None,
 ) -> None:
-    """Resolve a failed run: skip to a step, or end it with an outcome."""
-    if (skip_to is None) == (end is None):
-        raise DocumentError(["give exactly one of --skip-to STEP or --end OUTCOME"])
+    """Resolve a failed run: skip to a step, end it with an outcome, or mark its send sent."""
+    if sum((skip_to is not None, end is not None, mark_sent)) != 1:
+        raise DocumentError(["give exactly one of --skip-to STEP, --end OUTCOME or --mark-sent"])
     resolution, target = ("skip", skip_to) if skip_to else ("end", end)
+    if mark_sent:
+        resolution, target = "mark_sent", ""
 
     async def action(engine: Engine) -> ExecutionRun:
         assert target is not None

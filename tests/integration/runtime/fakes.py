@@ -17,6 +17,7 @@ class FakeWorld:
     """Records what the workflow asked of the world; answers as configured."""
 
     audit: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     runs: dict[str, c.RunRow] = field(default_factory=dict)
     sends: list[tuple[str, str, int]] = field(default_factory=list)
     policy: dict[str, c.PolicyResponse] = field(default_factory=dict)
@@ -28,11 +29,17 @@ class FakeWorld:
             existing = self.audit[entry["run_id"]].get(entry["seq"])
             assert existing is None or existing == entry, f"divergent audit entry {entry}"
             self.audit[entry["run_id"]][entry["seq"]] = entry
-        self.runs[batch.run.run_id] = batch.run
-        return max((e["seq"] for e in batch.entries), default=0)
+        run_id = batch.run.run_id
+        if batch.pending is not None:  # the tail replaces the last one, as the store does
+            self.pending[run_id] = list(batch.pending)
+        self.runs[run_id] = batch.run
+        return max((e["seq"] for e in (*batch.entries, *(batch.pending or ()))), default=0)
 
     def chain(self, run_id: str) -> list[dict[str, Any]]:
-        return [self.audit[run_id][k] for k in sorted(self.audit[run_id])]
+        """The committed entries, then the pending tail past them."""
+        committed = [self.audit[run_id][k] for k in sorted(self.audit[run_id])]
+        last = committed[-1]["seq"] if committed else 0
+        return committed + [e for e in self.pending.get(run_id, []) if e["seq"] > last]
 
     def activities(self) -> list[Any]:
         @activity.defn(name=c.APPEND_AUDIT)
