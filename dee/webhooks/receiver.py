@@ -2,10 +2,12 @@
 
 Routes authenticate and parse; this resolves the run (an unknown run is a 404, never
 an event for somebody else) and ingests the event under a stable id, so a provider's
-retry of the same event is a recorded duplicate, not a second event. The answer
-marks an event ``duplicate`` when this process has already delivered its id; the run
-de-duplicates by id regardless (another receiver process, or this one restarted,
-cannot tell and says ``false``).
+retry of the same event is a recorded duplicate, not a second event. A retry is
+answered like the first delivery (200), never refused: a provider that meets a 4xx
+stops retrying, and re-sending a signed request changes nothing the run has not
+already recorded. The answer marks an event ``duplicate`` when this process has
+already delivered its id; the run de-duplicates by id regardless (another receiver
+process, or this one restarted, cannot tell and says ``false``).
 
 Failures that are not the request's fault (Temporal or the database unreachable)
 answer 503: providers retry 5xx but drop an event answered with a 4xx.
@@ -30,7 +32,7 @@ from dee.channels import voice_channel
 from dee.config import EngineConfig
 from dee.engine import Engine, IngestedEvent
 from dee.errors import EngineError
-from dee.webhooks.auth import Refused, ReplayGuard, forbidden
+from dee.webhooks.auth import Refused, forbidden
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +78,14 @@ class Receipt:
 @dataclass
 class Receiver:
     """What every route shares: the engine, its configuration, the index, and the
-    per-process memories (events delivered, signed requests accepted)."""
+    per-process memories (events delivered, Vonage calls' callback paths, voicemails left)."""
 
     engine: Engine
     config: EngineConfig
     index: MessageIndex
     delivered: Recent = field(default_factory=Recent)
-    guard: ReplayGuard = field(default_factory=ReplayGuard)
+    vonage_calls: Recent = field(default_factory=Recent)
+    voicemails_left: Recent = field(default_factory=Recent)
     _key: bytes | None = field(default=None, repr=False)
     _voice: VoiceChannel | None = field(default=None, init=False, repr=False)
     _voice_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
