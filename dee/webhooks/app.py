@@ -3,8 +3,8 @@
 Every refusal is a JSON ``{"error": ...}`` naming what was wrong, and nothing was
 ingested for it: 4xx for the request's fault, 503 when DEE cannot take the event now
 (Temporal or the database unreachable, an endpoint not configured), so the provider
-retries. Handlers share nothing mutable but the replay memory and the voice channel,
-so a bad request cannot disturb a good one arriving beside it.
+retries. Handlers share nothing mutable but the receiver's per-process memories and
+the voice channel, so a bad request cannot disturb a good one arriving beside it.
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@
 * the HMAC tokens of pixels and links are verified by ``adapters.tracking``.
 
 ``Refused`` carries the HTTP status and a message naming what was wrong.
+
+A second sight of a request that verifies is not refused: it is the provider retrying
+(a timeout, a lost answer), and its event goes in again under the same stable id,
+which the run records as a duplicate. A copy sent to another run's path still is:
+Twilio's signature covers the URL, and ``vonage_events`` binds each Vonage call to
+its event URL (Vonage signs only the body).
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections import OrderedDict
 from collections.abc import Mapping
 
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
@@ -83,8 +88,8 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def check_vonage(secret: str | None, authorization: str | None, body: bytes, now: float) -> str:
-    """Verify Vonage's signed callback; returns the token's ``jti`` (for replay checks).
+def check_vonage(secret: str | None, authorization: str | None, body: bytes, now: float) -> None:
+    """Verify Vonage's signed callback: it signs the body, not the URL.
 
     Raises:
         Refused: 403 naming the failed check.
@@ -115,34 +120,10 @@ def check_vonage(secret: str | None, authorization: str | None, body: bytes, now
         now - VONAGE_MAX_AGE_SECONDS <= issued <= now + 60
     ):
         raise forbidden("Vonage token is expired or not yet valid (replayed?)")
-    return str(claims.get("jti") or hashlib.sha256(token.encode()).hexdigest())
-
-
-class ReplayGuard:
-    """Remembers accepted signed requests so an identical one is refused as a replay.
-
-    Per process and bounded; across receivers the stable event id still de-duplicates.
-    Remember only after the event is ingested, so a provider retry of a request that
-    failed half-way is not refused.
-    """
-
-    def __init__(self, capacity: int = 100_000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._seen
-
-    def remember(self, key: str) -> None:
-        self._seen[key] = None
-        self._seen.move_to_end(key)
-        while len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
 
 
 __all__ = [
     "Refused",
-    "ReplayGuard",
     "check_basic_auth",
     "check_twilio",
     "check_vonage",

@@ -44,9 +44,8 @@ async def open_pixel(request: Request) -> Response:
     ref = await receiver.verify_token("open", request.path_params["token"])
     event_id = f"email.opened:{ref.run_id}:{ref.step_id}:{ref.visit}"
     # A pixel is fetched on every view; one event per send is what hasOpen needs.
-    if event_id not in receiver.guard:
+    if not receiver.was_delivered(ref.run_id, event_id):
         await receiver.ingest(ref.run_id, ref.step_id, "email.opened", event_id)
-        receiver.guard.remember(event_id)
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
@@ -58,11 +57,10 @@ async def click(request: Request) -> Response:
     ref = await receiver.verify_token("click", request.path_params["token"], target)
     digest = hashlib.sha256(target.encode()).hexdigest()[:16]
     event_id = f"email.clicked:{ref.run_id}:{ref.step_id}:{ref.visit}:{digest}"
-    if event_id not in receiver.guard:
+    if not receiver.was_delivered(ref.run_id, event_id):
         try:
             data = {"url": target}
             await receiver.ingest(ref.run_id, ref.step_id, "email.clicked", event_id, data)
-            receiver.guard.remember(event_id)
         except Exception:
             # A person is waiting for the page, and the target is ours (signed): send
             # them on. No one retries a browser's request, so this click's event is

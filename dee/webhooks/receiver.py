@@ -2,7 +2,12 @@
 
 Routes authenticate and parse; this resolves the run (an unknown run is a 404, never
 an event for somebody else) and ingests the event under a stable id, so a provider's
-retry of the same event is a recorded duplicate, not a second event.
+retry of the same event is a recorded duplicate, not a second event. A retry is
+answered like the first delivery (200), never refused: a provider that meets a 4xx
+stops retrying, and re-sending a signed request changes nothing the run has not
+already recorded. The answer marks an event ``duplicate`` when this process has
+already delivered its id; the run de-duplicates by id regardless (another receiver
+process, or this one restarted, cannot tell and says ``false``).
 
 Failures that are not the request's fault (Temporal or the database unreachable)
 answer 503: providers retry 5xx but drop an event answered with a 4xx.
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +32,7 @@ from dee.channels import voice_channel
 from dee.config import EngineConfig
 from dee.engine import Engine, IngestedEvent
 from dee.errors import EngineError
-from dee.webhooks.auth import Refused, ReplayGuard, forbidden
+from dee.webhooks.auth import Refused, forbidden
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +44,48 @@ def _temporal_unreachable(exc: EngineError) -> bool:
     return isinstance(cause, RPCError) and cause.status != RPCStatusCode.INVALID_ARGUMENT
 
 
+class Recent:
+    """A bounded, per-process memory of keys (each with a value), oldest forgotten first."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._seen: OrderedDict[str, str] = OrderedDict()
+        self._capacity = capacity
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._seen
+
+    def get(self, key: str) -> str | None:
+        return self._seen.get(key)
+
+    def remember(self, key: str, value: str = "") -> None:
+        self._seen[key] = value
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self._seen.pop(key, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """An ingested event, and whether this process had already delivered its id."""
+
+    event: IngestedEvent
+    duplicate: bool
+
+
 @dataclass
 class Receiver:
-    """What every route shares: the engine, its configuration, the index, replay memory."""
+    """What every route shares: the engine, its configuration, the index, and the
+    per-process memories (events delivered, Vonage calls' callback paths, voicemails left)."""
 
     engine: Engine
     config: EngineConfig
     index: MessageIndex
-    guard: ReplayGuard = field(default_factory=ReplayGuard)
+    delivered: Recent = field(default_factory=Recent)
+    vonage_calls: Recent = field(default_factory=Recent)
+    voicemails_left: Recent = field(default_factory=Recent)
     _key: bytes | None = field(default=None, repr=False)
     _voice: VoiceChannel | None = field(default=None, init=False, repr=False)
     _voice_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
@@ -104,16 +144,17 @@ class Receiver:
         event_type: str,
         event_id: str,
         data: Mapping[str, Any] | None = None,
-    ) -> IngestedEvent:
-        """Signal one event to its run.
+    ) -> Receipt:
+        """Signal one event to its run; remembered as delivered once the engine took it.
 
         Raises:
             Refused: 404 unknown run; 422 the engine refused the event; 503 Temporal or
                 the database cannot be reached (the provider should retry).
         """
         record = await self.run(run_id)
+        duplicate = self.was_delivered(run_id, event_id)
         try:
-            return await self.engine.ingest_event(
+            event = await self.engine.ingest_event(
                 type=event_type,
                 contact_id=record.contact_id,
                 run_id=run_id,
@@ -130,14 +171,30 @@ class Receiver:
             # temporalio raises a bare RuntimeError when its client cannot connect at all.
             log.warning("event %s for run %s not delivered", event_id, run_id, exc_info=True)
             raise Refused(503, f"cannot reach Temporal: {exc}") from None
+        # Only now: a request that failed half-way is retried as a first delivery.
+        self.delivered.remember(_delivery_key(run_id, event_id))
+        return Receipt(event, duplicate)
+
+    def was_delivered(self, run_id: str, event_id: str) -> bool:
+        """Whether this process already delivered ``event_id`` to ``run_id``."""
+        return _delivery_key(run_id, event_id) in self.delivered
 
 
-def accepted(events: list[IngestedEvent]) -> dict[str, Any]:
-    """The JSON answer: which event ids went to which runs (empty: the run has ended)."""
+def _delivery_key(run_id: str, event_id: str) -> str:
+    # Runs de-duplicate per run: the same id sent to another run is no duplicate there.
+    return f"{run_id}\x00{event_id}"
+
+
+def accepted(receipts: list[Receipt]) -> dict[str, Any]:
+    """The JSON answer: which event ids went to which runs (empty: the run has ended),
+    and whether each is a re-delivery this process had already taken (``duplicate``)."""
     return {
         "accepted": True,
-        "events": [{"id": e.event_id, "runs": list(e.run_ids)} for e in events],
+        "events": [
+            {"id": r.event.event_id, "runs": list(r.event.run_ids), "duplicate": r.duplicate}
+            for r in receipts
+        ],
     }
 
 
-__all__ = ["Receiver", "accepted"]
+__all__ = ["Receipt", "Receiver", "Recent", "accepted"]

@@ -5,7 +5,8 @@ The paths are ``adapters.channels.callbacks``' (run, step and visit in clear); w
 the receiver trusts is the provider's signature over the whole request, checked
 before the body means anything. Each provider status becomes at most two canonical
 events (the machine-detection verdict and the call status), each under a stable id
-built from the provider's call id, so a retried callback is a duplicate.
+built from the provider's call id, so a retried callback is answered 200 and recorded
+as a duplicate.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from adapters.channels.callbacks import (
     canonical_voice_path,
     parse_voice_path,
 )
-from dee.webhooks.auth import Refused, check_twilio, forbidden
+from dee.webhooks.auth import Refused, check_twilio
 from dee.webhooks.parsing import MAX_CALLBACK_BYTES, bad_request, form_fields, text_field
 from dee.webhooks.receiver import Receiver, accepted
 from dee.webhooks.vonage_events import vonage_event
@@ -116,15 +117,14 @@ async def _twilio(
     if answer:  # the TwiML Twilio plays after answering-machine detection
         query = {k: v for k, v in request.query_params.items()}
         return Response(answer_twiml(query, fields.get("AnsweredBy")), media_type="text/xml")
-    replay_key = f"twilio:{signature}"
-    if replay_key in receiver.guard:
-        raise forbidden("replayed Twilio callback: this signed request was already accepted")
+    # Twilio's signature has no timestamp or nonce: a second copy of a signed request
+    # is Twilio retrying, and it is signed over this URL (run, step, visit) and every
+    # field, so it can only repeat events under the ids they already have.
     sid = text_field(fields, "CallSid")
     events = [
         await receiver.ingest(run_id, step_id, kind, f"twilio:{sid}:{suffix}", _twilio_data(fields))
         for kind, suffix in twilio_events(fields)
     ]
-    receiver.guard.remember(replay_key)
     return JSONResponse(accepted(events))
 
 

@@ -1,9 +1,15 @@
 """Vonage's call events: canonical voice events, and the voicemail left at the beep.
 
 Every request is verified first (Vonage's HS256 JWT over the body, see
-``auth.check_vonage``) and refused as a replay once accepted. Each status becomes at
-most one event under ``vonage:<call uuid>:<status>``, so a retry, or the second
-``machine`` event that beep detection sends, is a recorded duplicate.
+``auth.check_vonage``). Each status becomes at most one event under
+``vonage:<call uuid>:<status>``, so a retry, or the second ``machine`` event that beep
+detection sends, is answered 200 and recorded as a duplicate.
+
+Vonage signs the body, not the URL, so a signed event copied to another run's path
+would verify. A call's events all go to the one event URL it was created with, so
+the receiver binds each call to the path its first ingested event came to and
+refuses (403) the call's events anywhere else. The binding is per process, and a
+copy that arrives before any genuine event of its call is not caught.
 
 Voicemail: with beep detection Vonage reports ``status: machine`` and then, when the
 greeting ends, ``status: machine`` with ``sub_state: beep_start``. At the beep the
@@ -11,7 +17,8 @@ receiver transfers the live call to an NCCO speaking the voicemail message, whic
 the event URL carries signed by DEE (``callbacks.verified_event_params``), beside a
 signed flag saying the call uses machine detection. The event is ingested first; a
 transfer that fails answers 502 and is not remembered, so Vonage's retry ingests a
-duplicate and tries the transfer again.
+duplicate and tries the transfer again. A transfer that succeeded is remembered per
+call: a re-delivered beep event does not start the message again.
 """
 
 from __future__ import annotations
@@ -23,7 +30,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.channels import ChannelError
-from adapters.channels.callbacks import SignedEventParams, verified_event_params
+from adapters.channels.callbacks import (
+    SignedEventParams,
+    canonical_voice_path,
+    verified_event_params,
+)
 from adapters.channels.vonage import VonageVoiceChannel
 from dee.errors import DocumentError
 from dee.webhooks.auth import Refused, check_vonage, forbidden
@@ -57,8 +68,12 @@ def event_kind(status: str, machine_detection: bool) -> str | None:
     return VONAGE_STATUS.get(status)
 
 
+def _raw_path(request: Request) -> str:
+    return (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+
+
 async def _event_params(request: Request, receiver: Receiver) -> SignedEventParams:
-    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    raw = _raw_path(request)
     query = dict(request.query_params.items())
     try:
         return verified_event_params(raw, query, await receiver.signing_key())
@@ -82,24 +97,40 @@ async def _play(receiver: Receiver, call_uuid: str, text: str) -> None:
 async def vonage_event(request: Request, receiver: Receiver, run_id: str, step_id: str) -> Response:
     body = await read_body(request, MAX_CALLBACK_BYTES)
     secret = receiver.config.webhooks.vonage_signature_secret
-    jti = check_vonage(secret, request.headers.get("authorization"), body, time.time())
-    if f"vonage:{jti}" in receiver.guard:
-        raise forbidden("replayed Vonage callback: this signed request was already accepted")
+    check_vonage(secret, request.headers.get("authorization"), body, time.time())
     payload = parse_json_object(body)
     params = await _event_params(request, receiver)
     call = text_field(payload, "uuid")
+    path = canonical_voice_path(_raw_path(request))
+    bound = receiver.vonage_calls.get(call)
+    if bound is not None and bound != path:
+        raise forbidden(f"Vonage call {call!r} reports to another event URL, not this one")
     status = text_field(payload, "status", required=False)
     beep = status == "machine" and payload.get("sub_state") == BEEP
     voicemail = params.voicemail if beep else None
     kind = event_kind(status, params.machine_detection)
     events = []
     if kind is not None:
+        if bound is None:  # claimed before the await: a concurrent copy elsewhere is refused
+            receiver.vonage_calls.remember(call, path)
         data: dict[str, Any] = {"provider": "vonage", "uuid": call, "status": status}
-        events.append(await receiver.ingest(run_id, step_id, kind, f"vonage:{call}:{status}", data))
-    if voicemail:
-        await _play(receiver, call, voicemail)
-    receiver.guard.remember(f"vonage:{jti}")
-    return JSONResponse({**accepted(events), "voicemailPlayed": bool(voicemail)})
+        try:
+            event_id = f"vonage:{call}:{status}"
+            events.append(await receiver.ingest(run_id, step_id, kind, event_id, data))
+        except BaseException:
+            if bound is None:  # not ingested (an unknown run, say): this path proved nothing
+                receiver.vonage_calls.forget(call)
+            raise
+    played = False
+    if voicemail and call not in receiver.voicemails_left:
+        receiver.voicemails_left.remember(call)  # claimed before the await, as above
+        try:
+            await _play(receiver, call, voicemail)
+        except BaseException:
+            receiver.voicemails_left.forget(call)  # Vonage's retry tries the transfer again
+            raise
+        played = True
+    return JSONResponse({**accepted(events), "voicemailPlayed": played})
 
 
 __all__ = ["VONAGE_STATUS", "event_kind", "vonage_event"]

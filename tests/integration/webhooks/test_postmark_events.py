@@ -1,6 +1,6 @@
 """Postmark end to end: the send carries ``Metadata.dee_ref_*``, Postmark's bounce and
 complaint webhooks find the run through it, and the address is suppressed so the
-policy gate denies the next email to it."""
+policy gate denies the next email to it. A re-delivered event is a duplicate."""
 
 from __future__ import annotations
 
@@ -84,9 +84,14 @@ async def test_a_hard_bounce_reaches_the_run_and_suppresses_the_address(
     }
     answer = await receiver.http.post(EVENTS, json=bounce, headers=AUTH)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["events"][0]["runs"] == [run.run_id]
+    event_id = f"postmark:Bounce:{bounce['ID']}:"
+    assert answer.json()["events"] == [{"id": event_id, "runs": [run.run_id], "duplicate": False}]
+    # Postmark retrying (our answer lost, say): accepted again, the same event id.
+    again = await receiver.http.post(EVENTS, json=bounce, headers=AUTH)
+    assert again.status_code == 200, again.text
+    assert again.json()["events"] == [{"id": event_id, "runs": [run.run_id], "duplicate": True}]
 
-    [entry] = await engine.list_suppressions()
+    [entry] = await engine.list_suppressions()  # one suppression, not two
     assert (entry.scope, entry.scope_key, entry.contact_key) == (
         "channel",
         "email",
@@ -95,7 +100,7 @@ async def test_a_hard_bounce_reaches_the_run_and_suppresses_the_address(
     assert entry.source == "postmark-hard-bounce"
     assert entry.reason.startswith("postmark Bounce HardBounce: The server was unable")
     events = await _sent_and_denied(engine, env, postmark, run.run_id)
-    assert events == [("email.bounced", "ingested")]
+    assert events == [("email.bounced", "ingested"), ("email.bounced", "duplicate")]
     bounced = next(e for e in await engine.get_timeline(run.run_id) if e.action == "event")
     assert bounced.step_id == "first"
     assert bounced.detail["data"]["suppressed"]["source"] == "postmark-hard-bounce"

@@ -1,7 +1,7 @@
 """Voice: a call placed on the Twilio stand-in, which posts its own signed status
 callbacks and fetches the answer document over HTTP; ``callOutcome`` routes the run;
-forged and replayed callbacks are refused. Vonage's signed callbacks are checked on
-their JWT."""
+a re-delivered callback is a duplicate, forged ones are refused. Vonage's signed
+callbacks are checked on their JWT."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ import hmac
 import json
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 from twilio.request_validator import RequestValidator
 
+from dee.devserver import free_port
 from dee.engine import Engine
+from dee.webhooks import server
 from dee.webhooks.auth import Refused, check_vonage
 from dee.webhooks.voice_routes import twilio_events
 from tests.integration.channels.standins.twilio_api import AUTH_TOKEN, TwilioStandIn
-from tests.integration.channels.standins.twilio_callbacks import CallScript
-from tests.integration.webhooks.conftest import Receiver
+from tests.integration.channels.standins.twilio_callbacks import Callback, CallScript
+from tests.integration.webhooks.conftest import Receiver, serving
 from tests.integration.webhooks.helpers import CONTACT, VARS, call_plan
 
 
@@ -82,9 +85,11 @@ async def test_the_stand_ins_own_callbacks_route_the_run_on_voicemail(
     ]
 
 
-async def test_forged_and_replayed_callbacks_are_refused(
-    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn, receiver: Receiver
-) -> None:
+async def _answered_call(
+    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn
+) -> tuple[str, Callback]:
+    """A call a person answered, every stand-in callback posted; its run, and the
+    stand-in's genuine "answered" status callback."""
     twilio.script = CallScript(answered_by="human")
     await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
     run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
@@ -92,35 +97,88 @@ async def test_forged_and_replayed_callbacks_are_refused(
     await asyncio.to_thread(twilio.callbacks.wait_finished, 1)
     [call] = twilio.calls
     status_url = call["StatusCallback"][0]
-    params = {
-        "CallSid": "CA" + "1" * 32,
-        "AccountSid": "AC" + "0123456789abcdef" * 2,
-        "CallStatus": "in-progress",
-        "AnsweredBy": "machine_start",
-        "To": CONTACT["phone"],
-        "From": "+15551234567",
-    }
-    http = receiver.http
-    forged = await http.post(status_url, data=params, headers=_signed(status_url, params, "x"))
-    assert forged.status_code == 403 and "does not match" in forged.json()["error"]
-    unsigned = await http.post(status_url, data=params)
-    assert unsigned.status_code == 403 and "missing X-Twilio-Signature" in unsigned.text
-    other_run = status_url.replace(run.run_id, "run-other")  # a signature is per URL
-    moved = await http.post(other_run, data=params, headers=_signed(status_url, params))
-    assert moved.status_code == 403
-    # The stand-in's genuine "answered" callback, sent again byte for byte.
     answered = next(c for c in twilio.callbacks.requests if c.url == status_url
                     and c.params["CallStatus"] == "in-progress")  # fmt: skip
-    replayed = await http.post(
-        answered.url, data=answered.params, headers={"X-Twilio-Signature": answered.signature}
-    )
-    assert replayed.status_code == 403 and "replayed" in replayed.json()["error"]
+    assert answered.status == 200 and answered.params["AnsweredBy"] == "human"
+    return run.run_id, answered
+
+
+async def _events(engine: Engine, env: WorkflowEnvironment, run_id: str) -> list[tuple[str, str]]:
+    """After the run's wait: it routed on the person, and the events it recorded."""
     await env.sleep(timedelta(hours=2))
-    final = await engine.get_run(run.run_id)
+    final = await engine.get_run(run_id)
     assert (final.status, final.outcome) == ("COMPLETED", "talked")
-    timeline = await engine.get_timeline(run.run_id)
-    events = [e.detail["type"] for e in timeline if e.action == "event"]
-    assert "voice.voicemail" not in events  # none of the refused requests got through
+    timeline = await engine.get_timeline(run_id)
+    return [(e.detail["id"], e.outcome) for e in timeline if e.action == "event"]
+
+
+async def test_a_redelivered_callback_is_a_duplicate_and_forgeries_are_refused(
+    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn, receiver: Receiver
+) -> None:
+    run_id, answered = await _answered_call(engine, env, twilio)
+    sid = answered.params["CallSid"]
+    genuine = {"X-Twilio-Signature": answered.signature}
+    http = receiver.http
+
+    # Twilio retrying: the stand-in's callback again, byte for byte.
+    again = await http.post(answered.url, data=answered.params, headers=genuine)
+    assert again.status_code == 200, again.text
+    assert again.json()["events"] == [
+        {"id": f"twilio:{sid}:answered-by", "runs": [run_id], "duplicate": True}
+    ]
+
+    # Forgeries: each is still refused, whatever the receiver has seen before.
+    changed = {**answered.params, "AnsweredBy": "machine_start"}  # altered after signing
+    forged_body = await http.post(answered.url, data=changed, headers=genuine)
+    assert forged_body.status_code == 403 and "does not match" in forged_body.json()["error"]
+    wrong = _signed(answered.url, answered.params, "not-the-auth-token")
+    forged = await http.post(answered.url, data=answered.params, headers=wrong)
+    assert forged.status_code == 403 and "does not match" in forged.json()["error"]
+    unsigned = await http.post(answered.url, data=answered.params)
+    assert unsigned.status_code == 403 and "missing X-Twilio-Signature" in unsigned.text
+    # The signature covers the URL: the same request for another run, step or visit.
+    for moved_url in (
+        answered.url.replace(run_id, "run-other"),
+        answered.url.replace("/call/1", "/wait/1"),
+        answered.url.replace("/call/1", "/call/2"),
+    ):
+        assert moved_url != answered.url
+        moved = await http.post(moved_url, data=answered.params, headers=genuine)
+        assert moved.status_code == 403, (moved_url, moved.text)
+        assert "does not match" in moved.json()["error"]
+
+    assert await _events(engine, env, run_id) == [
+        (f"twilio:{sid}:answered-by", "ingested"),
+        (f"twilio:{sid}:answered-by", "duplicate"),  # "completed" repeats the verdict
+        (f"twilio:{sid}:completed", "ingested"),
+        (f"twilio:{sid}:answered-by", "duplicate"),  # the re-delivery; no forgery got in
+    ]
+
+
+async def test_a_receiver_that_never_saw_the_callback_still_records_a_duplicate(
+    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn, receiver: Receiver
+) -> None:
+    """Another receiver process (or this one restarted) has no memory of the first
+    delivery: it cannot say "duplicate", but the run still de-duplicates by id."""
+    run_id, answered = await _answered_call(engine, env, twilio)
+    sid = answered.params["CallSid"]
+    other_port = free_port()
+    other = server(engine, host="127.0.0.1", port=other_port)
+    # Providers sign the public URL; which receiver behind it answers does not matter.
+    async with serving(other, f"http://127.0.0.1:{other_port}") as fresh:
+        path = urlsplit(answered.url).path
+        headers = {"X-Twilio-Signature": answered.signature}
+        again = await fresh.http.post(path, data=answered.params, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["events"] == [
+        {"id": f"twilio:{sid}:answered-by", "runs": [run_id], "duplicate": False}
+    ]
+    assert await _events(engine, env, run_id) == [
+        (f"twilio:{sid}:answered-by", "ingested"),
+        (f"twilio:{sid}:answered-by", "duplicate"),
+        (f"twilio:{sid}:completed", "ingested"),
+        (f"twilio:{sid}:answered-by", "duplicate"),
+    ]
 
 
 def test_twilio_statuses_map_to_canonical_events() -> None:
@@ -153,7 +211,7 @@ def _vonage_jwt(secret: str, body: bytes, iat: float) -> str:
 
 def test_vonage_signed_callbacks_are_verified() -> None:
     body, now = b'{"status": "machine", "uuid": "u-1"}', time.time()
-    assert check_vonage("sig", _vonage_jwt("sig", body, now), body, now) == "j-1"
+    check_vonage("sig", _vonage_jwt("sig", body, now), body, now)  # verifies: no Refused
     cases = {
         "signature does not match": _vonage_jwt("other", body, now),
         "payload_hash does not match": _vonage_jwt("sig", b"{}", now),

@@ -1,7 +1,9 @@
 """Vonage end to end over HTTP: a voice step on the Vonage stand-in, which posts its own
 signed events (HS256 JWT with ``payload_hash``) to the receiver; at the beep the
 receiver leaves the voicemail by transferring the live call, and ``callOutcome``
-routes the run. Forged, replayed and tampered events are refused."""
+routes the run. A re-delivered event is a duplicate (the voicemail is left once);
+forged and tampered events, and a call's events sent to another run's path, are
+refused."""
 
 from __future__ import annotations
 
@@ -154,7 +156,7 @@ async def test_a_person_gets_no_voicemail(
     assert events == [("voice.answered", "ingested"), ("voice.completed", "ingested")]
 
 
-async def test_forged_replayed_and_tampered_events_are_refused(
+async def test_forged_moved_and_tampered_events_are_refused_and_a_redelivery_is_not(
     engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn, receiver: Receiver
 ) -> None:
     vonage.script = EventScript(post_events=False)
@@ -189,12 +191,72 @@ async def test_forged_replayed_and_tampered_events_are_refused(
 
     human = json.dumps({"uuid": "u-1", "status": "human"}).encode()
     auth = {**json_headers, "Authorization": signed(human)}
-    assert (await http.post(event_url, content=human, headers=auth)).status_code == 200
-    replayed = await http.post(event_url, content=human, headers=auth)
-    assert replayed.status_code == 403 and "replayed" in replayed.json()["error"]
+    first = await http.post(event_url, content=human, headers=auth)
+    assert first.status_code == 200, first.text
+    assert first.json()["events"] == [
+        {"id": "vonage:u-1:human", "runs": [run_id], "duplicate": False}
+    ]
+    # Vonage retrying: the same request again, and the same event signed anew.
+    for retry in (auth, {**json_headers, "Authorization": signed(human)}):
+        again = await http.post(event_url, content=human, headers=retry)
+        assert again.status_code == 200, again.text
+        assert again.json()["events"] == [
+            {"id": "vonage:u-1:human", "runs": [run_id], "duplicate": True}
+        ]
+
+    # Vonage signs the body only. Another run's event URL, genuine too (DEE signed its
+    # parameters), with this call's genuine event: the call is bound to its own URL.
+    await engine.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
+    bob = {**CONTACT, "id": "c-bob", "phone": "+15555550102"}
+    bob_run = await engine.execute(call_plan(), contact=bob, variables=VARS)
+    await env.sleep(timedelta(minutes=5))
+    bob_url = vonage.calls[1]["event_url"][0]
+    assert bob_run.run_id in bob_url
+    step_moved = event_url.split("?")[0].replace("/call/1", "/wait/1")
+    for moved_url in (bob_url, bob_url.split("?")[0], step_moved):
+        moved = await http.post(moved_url, content=human, headers=auth)
+        assert moved.status_code == 403, (moved_url, moved.text)
+        assert "another event URL" in moved.json()["error"]
+
     await env.sleep(timedelta(hours=2))
     timeline = await engine.get_timeline(run_id)
-    assert [e.detail["type"] for e in timeline if e.action == "event"] == ["voice.answered"]
+    assert [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"] == [
+        ("voice.answered", "ingested"),
+        ("voice.answered", "duplicate"),
+        ("voice.answered", "duplicate"),
+    ]
+    bob_timeline = await engine.get_timeline(bob_run.run_id)
+    assert [e for e in bob_timeline if e.action == "event"] == []
+
+
+async def test_a_redelivered_beep_is_a_duplicate_and_leaves_no_second_voicemail(
+    engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn, receiver: Receiver
+) -> None:
+    vonage.script = EventScript(answered_by="machine")
+    run_id = await _call(engine, env, vonage)
+    [beep] = [e for e in vonage.events.events if e.body.get("sub_state") == "beep_start"]
+    assert beep.status == 200 and _played(beep.answer)
+    call = beep.body["uuid"]
+    # The stand-in's own event again, byte for byte (it posted json.dumps of the body).
+    headers = {"Content-Type": "application/json", "Authorization": beep.authorization}
+    again = await receiver.http.post(beep.url, content=json.dumps(beep.body), headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json() == {
+        "accepted": True,
+        "events": [{"id": f"vonage:{call}:machine", "runs": [run_id], "duplicate": True}],
+        "voicemailPlayed": False,
+    }
+    assert len(vonage.transfers) == 1  # the message was not started again
+    await env.sleep(timedelta(hours=2))
+    final = await engine.get_run(run_id)
+    assert (final.status, final.outcome) == ("COMPLETED", "voicemail")
+    timeline = await engine.get_timeline(run_id)
+    assert [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"] == [
+        ("voice.voicemail", "ingested"),
+        ("voice.voicemail", "duplicate"),  # the beep: same status, same event id
+        ("voice.completed", "ingested"),
+        ("voice.voicemail", "duplicate"),  # the beep re-delivered
+    ]
 
 
 def _strip(prefix: str, app: ASGIApp) -> ASGIApp:
