@@ -175,11 +175,22 @@ class EmailChannel(Protocol):
 
 @runtime_checkable
 class VoiceChannel(Protocol):
-    """Places one call, once. Raises ``ChannelRejected`` or ``ChannelUnavailable``."""
+    """Places one call, once, and can say afterwards whether a call exists.
+
+    ``place_call`` raises ``ChannelRejected`` or ``ChannelUnavailable``. ``find_call``
+    asks the provider for a call from ``caller_id`` to ``to`` created at or after
+    ``since`` (no later than the first attempt began, with room for clock skew);
+    ``idempotency_key`` is the send's key, for providers that can search by it. It
+    raises the same errors when the provider cannot be asked now.
+    """
 
     name: str
 
     async def place_call(self, call: VoiceCall) -> SendReceipt: ...
+
+    async def find_call(
+        self, idempotency_key: str, to: str, caller_id: str, since: datetime
+    ) -> SendLookup: ...
 
 
 class UnconfiguredVoiceChannel:
@@ -194,6 +205,22 @@ class UnconfiguredVoiceChannel:
             ChannelNotConfigured: Always, with code ``no_voice_channel``.
         """
         raise ChannelNotConfigured("no voice channel configured", code="no_voice_channel")
+
+    async def find_call(
+        self, idempotency_key: str, to: str, caller_id: str, since: datetime
+    ) -> SendLookup:
+        """Answer ``cannot_ask``: with no provider configured there is nobody to ask.
+
+        The call in doubt may have gone out through a provider configured at the
+        time, so "not found" would be a guess.
+
+        Raises:
+            ValueError: ``since`` is naive.
+        """
+        lookup_since(since)
+        return SendLookup(
+            "cannot_ask", self.name, detail="no voice channel configured: nobody to ask"
+        )
 
 
 def idempotency_key(run_id: str, step_id: str, visit: int) -> str:

@@ -199,3 +199,14 @@ def test_a_lookup_window_starts_at_an_instant() -> None:
     )
     with pytest.raises(ValueError, match="timezone-aware"):
         lookup_since(datetime(2026, 5, 1, 12))  # noqa: DTZ001
+
+
+async def test_the_unconfigured_voice_channel_cannot_be_asked() -> None:
+    lookup = await UnconfiguredVoiceChannel().find_call(
+        idempotency_key("run", "call", 1), "+15551230000", "+15559870000", datetime.now(UTC)
+    )
+    assert (lookup.status, lookup.provider, lookup.provider_message_id) == (
+        "cannot_ask",
+        "unconfigured",
+        None,
+    )
