@@ -1,6 +1,7 @@
 """Channels: provider-neutral ports (email, voice) and their provider adapters.
 
-Boundary: callers see ``EmailMessage`` / ``VoiceCall`` in, ``SendReceipt`` out, and
+Boundary: callers see ``EmailMessage`` / ``VoiceCall`` in, ``SendReceipt`` out (and
+``SendLookup`` from asking a provider whether a send in doubt exists), and
 ``ChannelError`` subclasses on failure; no provider type or exception leaves this
 package. Adapters send exactly once and never retry: retry is an audited operator
 action, decided above this layer. Configuration is passed in; nothing here reads the
@@ -13,6 +14,7 @@ from adapters.channels.base import (
     RESERVED_HEADERS,
     EmailChannel,
     EmailMessage,
+    LookupStatus,
     SendLookup,
     SendReceipt,
     UnconfiguredVoiceChannel,
@@ -37,6 +39,7 @@ __all__ = [
     "ChannelUnavailable",
     "EmailChannel",
     "EmailMessage",
+    "LookupStatus",
     "SendLookup",
     "SendReceipt",
     "SmtpEmailChannel",

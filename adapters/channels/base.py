@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, Protocol, runtime_checkable
@@ -119,30 +120,77 @@ LookupStatus = Literal["found", "not_found", "cannot_ask"]
 
 @dataclass(frozen=True)
 class SendLookup:
-    """What the provider says about a send whose outcome DEE does not know."""
+    """What the provider says about a send whose outcome DEE does not know.
+
+    ``found``: the provider holds the message or call (``provider_message_id`` is its
+    id, as a receipt would have carried it). ``not_found``: the provider was asked and
+    has no such send since the given moment. ``cannot_ask``: the provider keeps no
+    record DEE can query (SMTP), so only an operator can decide. Failing to ask (the
+    provider down or refusing the query) is an exception, never a lookup.
+
+    Raises:
+        ValueError: ``found`` without a provider id, or another status with one.
+    """
 
     status: LookupStatus
     provider: str
     provider_message_id: str | None = None
     detail: str = ""
 
+    def __post_init__(self) -> None:
+        if (self.status == "found") != bool(self.provider_message_id):
+            raise ValueError(
+                f"a {self.status!r} lookup {'needs' if self.status == 'found' else 'has no'} "
+                "provider_message_id"
+            )
+
+
+def lookup_since(since: datetime) -> datetime:
+    """``since`` in UTC; a lookup window must be an instant, not a wall-clock reading.
+
+    Raises:
+        ValueError: ``since`` is naive (no time zone).
+    """
+    if since.tzinfo is None or since.utcoffset() is None:
+        raise ValueError(f"since must be timezone-aware, got {since!r}")
+    return since.astimezone(UTC)
+
 
 @runtime_checkable
 class EmailChannel(Protocol):
-    """Sends one email, once. Raises ``ChannelRejected`` or ``ChannelUnavailable``."""
+    """Sends one email, once, and can say afterwards whether a message exists.
+
+    ``send`` raises ``ChannelRejected`` or ``ChannelUnavailable``. ``find_sent`` asks
+    the provider whether the message with this Message-ID went to ``to`` at or after
+    ``since`` (pass a moment no later than the first attempt began, with room for
+    clock skew); it raises the same errors when the provider cannot be asked now.
+    """
 
     name: str
 
     async def send(self, message: EmailMessage) -> SendReceipt: ...
 
+    async def find_sent(self, message_id: str, to: str, since: datetime) -> SendLookup: ...
+
 
 @runtime_checkable
 class VoiceChannel(Protocol):
-    """Places one call, once. Raises ``ChannelRejected`` or ``ChannelUnavailable``."""
+    """Places one call, once, and can say afterwards whether a call exists.
+
+    ``place_call`` raises ``ChannelRejected`` or ``ChannelUnavailable``. ``find_call``
+    asks the provider for a call from ``caller_id`` to ``to`` created at or after
+    ``since`` (no later than the first attempt began, with room for clock skew);
+    ``idempotency_key`` is the send's key, for providers that can search by it. It
+    raises the same errors when the provider cannot be asked now.
+    """
 
     name: str
 
     async def place_call(self, call: VoiceCall) -> SendReceipt: ...
+
+    async def find_call(
+        self, idempotency_key: str, to: str, caller_id: str, since: datetime
+    ) -> SendLookup: ...
 
 
 class UnconfiguredVoiceChannel:
@@ -157,6 +205,22 @@ class UnconfiguredVoiceChannel:
             ChannelNotConfigured: Always, with code ``no_voice_channel``.
         """
         raise ChannelNotConfigured("no voice channel configured", code="no_voice_channel")
+
+    async def find_call(
+        self, idempotency_key: str, to: str, caller_id: str, since: datetime
+    ) -> SendLookup:
+        """Answer ``cannot_ask``: with no provider configured there is nobody to ask.
+
+        The call in doubt may have gone out through a provider configured at the
+        time, so "not found" would be a guess.
+
+        Raises:
+            ValueError: ``since`` is naive.
+        """
+        lookup_since(since)
+        return SendLookup(
+            "cannot_ask", self.name, detail="no voice channel configured: nobody to ask"
+        )
 
 
 def idempotency_key(run_id: str, step_id: str, visit: int) -> str:
@@ -198,10 +262,13 @@ __all__ = [
     "RESERVED_HEADERS",
     "EmailChannel",
     "EmailMessage",
+    "LookupStatus",
+    "SendLookup",
     "SendReceipt",
     "UnconfiguredVoiceChannel",
     "VoiceCall",
     "VoiceChannel",
     "idempotency_key",
+    "lookup_since",
     "message_id",
 ]

@@ -16,16 +16,32 @@ delivery, bounce and complaint webhooks, which is how those events find their ru
 Postmark limits metadata to 10 fields with names of at most 20 and values of at most
 80 characters, and a reference is longer than 80, so it travels in ordered chunks
 (``dee_ref_0``, ``dee_ref_1``, ...) that ``ref_from_metadata`` joins again.
+
+Every message also carries its Message-ID in ``Metadata`` (``dee_message_id``, without
+the angle brackets): Postmark's message search filters on one metadata field
+(``GET /messages/outbound?metadata_dee_message_id=...``) but not on headers, so this
+is how ``find_sent`` asks whether a send whose outcome was lost was accepted. That
+field takes one of the ten, leaving nine for the reference.
 """
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from decimal import Decimal
+from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from adapters.channels.base import REF_HEADER, EmailMessage, SendReceipt
+from adapters.channels.base import (
+    REF_HEADER,
+    EmailMessage,
+    SendLookup,
+    SendReceipt,
+    lookup_since,
+)
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
@@ -34,6 +50,14 @@ _TOO_MANY_REQUESTS = 429
 REF_METADATA_PREFIX = "dee_ref_"
 METADATA_MAX_FIELDS = 10
 METADATA_MAX_VALUE = 80
+# The metadata field naming the message, searched by ``find_sent``.
+MESSAGE_ID_METADATA_KEY = "dee_message_id"
+_REF_MAX_FIELDS = METADATA_MAX_FIELDS - 1
+# Postmark's search reads ``fromdate`` as Eastern Time, not UTC.
+_POSTMARK_TIME = ZoneInfo("America/New_York")
+# Search pages: Postmark allows at most 500 per page and count + offset <= 10,000.
+_SEARCH_PAGE = 100
+_SEARCH_WINDOW = 10_000
 
 
 def ref_metadata(ref: str) -> dict[str, str]:
@@ -43,10 +67,11 @@ def ref_metadata(ref: str) -> dict[str, str]:
         ChannelRejected: the reference would need more fields than Postmark allows.
     """
     chunks = [ref[i : i + METADATA_MAX_VALUE] for i in range(0, len(ref), METADATA_MAX_VALUE)]
-    if len(chunks) > METADATA_MAX_FIELDS:
+    if len(chunks) > _REF_MAX_FIELDS:
         raise ChannelRejected(
             f"the send reference ({len(ref)} characters) does not fit Postmark's metadata "
-            f"({METADATA_MAX_FIELDS} fields of {METADATA_MAX_VALUE} characters)",
+            f"({_REF_MAX_FIELDS} fields of {METADATA_MAX_VALUE} characters beside the "
+            "message id)",
             code="postmark_metadata_too_long",
         )
     return {f"{REF_METADATA_PREFIX}{n}": chunk for n, chunk in enumerate(chunks)}
@@ -63,6 +88,19 @@ def ref_from_metadata(metadata: object) -> str | None:
             break
         parts.append(chunk)
     return "".join(parts) or None
+
+
+def message_id_metadata(message_id: str) -> str:
+    """The ``dee_message_id`` metadata value of a message: its msg-id without brackets.
+
+    A msg-id longer than a metadata value allows (a very long domain) is named by its
+    SHA-256 instead; either way the value is a function of the Message-ID alone, so a
+    lookup computes it without the message.
+    """
+    bare = message_id.removeprefix("<").removesuffix(">")
+    if len(bare) <= METADATA_MAX_VALUE:
+        return bare
+    return "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
 
 
 class PostmarkEmailChannel:
@@ -157,6 +195,100 @@ class PostmarkEmailChannel:
             estimated_cost=self._cost,
         )
 
+    async def find_sent(self, message_id: str, to: str, since: datetime) -> SendLookup:
+        """Ask Postmark whether it accepted the message with ``message_id`` for ``to``.
+
+        Searches the outbound messages of this stream (``GET /messages/outbound``)
+        sent to ``to`` from ``since`` on, filtered by the ``dee_message_id`` metadata
+        every send carries, and checks each answer's metadata and recipients itself:
+        a filter the API ignored must not turn every message to ``to`` into a match.
+        Messages older than the server's retention (45 days by default) are gone.
+
+        Raises:
+            ValueError: ``since`` is naive.
+            ChannelRejected: Postmark refused the query (bad token, invalid filter).
+            ChannelUnavailable: No answer, 429, 5xx, or an answer without a message list.
+        """
+        start = lookup_since(since)
+        recipient = parseaddr(to)[1] or to
+        wanted = message_id_metadata(message_id)
+        params: dict[str, str | int] = {
+            "recipient": recipient,
+            "fromdate": start.astimezone(_POSTMARK_TIME).strftime("%Y-%m-%dT%H:%M:%S"),
+            "messagestream": self._stream,
+            f"metadata_{MESSAGE_ID_METADATA_KEY}": wanted,
+        }
+        matches: list[dict[str, Any]] = []
+        offset, total = 0, 1
+        while offset < min(total, _SEARCH_WINDOW):
+            count = min(_SEARCH_PAGE, _SEARCH_WINDOW - offset)
+            page, total = await self._search({**params, "count": count, "offset": offset})
+            matches += [m for m in page if _is_the_message(m, wanted, recipient)]
+            if not page:
+                break
+            offset += len(page)
+        if not matches and total > _SEARCH_WINDOW:
+            return SendLookup(
+                "cannot_ask",
+                self.name,
+                detail=f"{total} messages match the search and Postmark serves only the "
+                f"first {_SEARCH_WINDOW}",
+            )
+        if not matches:
+            return SendLookup(
+                "not_found",
+                self.name,
+                detail=f"no message {message_id} to {recipient} on stream {self._stream} "
+                f"since {start.isoformat()}",
+            )
+        # Newest first: the last is the earliest, the one the lost attempt created.
+        first = matches[-1]
+        more = f"; {len(matches)} messages carry this Message-ID" if len(matches) > 1 else ""
+        return SendLookup(
+            "found",
+            self.name,
+            str(first["MessageID"]),
+            detail=f"status {first.get('Status', '?')}, received {first.get('ReceivedAt', '?')}"
+            + more,
+        )
+
+    async def _search(self, params: dict[str, str | int]) -> tuple[list[dict[str, Any]], int]:
+        try:
+            response = await self._client.get("/messages/outbound", params=params)
+        except httpx.TimeoutException as exc:
+            raise ChannelUnavailable(
+                f"Postmark {self._base_url}: no answer in time to the message search "
+                f"({type(exc).__name__})",
+                code="postmark_timeout",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(
+                f"Postmark {self._base_url}: {type(exc).__name__}: {exc}",
+                code="postmark_connect_failed",
+            ) from exc
+        answer = _json(response)
+        if response.status_code != httpx.codes.OK:
+            raise _error(response.status_code, answer, "the message search")
+        messages, total = answer.get("Messages"), answer.get("TotalCount")
+        if not isinstance(messages, list) or not isinstance(total, int):
+            raise ChannelUnavailable(
+                "Postmark answered the message search without Messages and TotalCount",
+                code="postmark_bad_response",
+            )
+        return [m if isinstance(m, dict) else {} for m in messages], total
+
+
+def _is_the_message(found: dict[str, Any], wanted: str, recipient: str) -> bool:
+    if not isinstance(found.get("MessageID"), str) or not found["MessageID"]:
+        return False
+    metadata = found.get("Metadata")
+    if not isinstance(metadata, dict) or metadata.get(MESSAGE_ID_METADATA_KEY) != wanted:
+        return False
+    recipients = found.get("Recipients")
+    return isinstance(recipients, list) and any(
+        isinstance(r, str) and r.lower() == recipient.lower() for r in recipients
+    )
+
 
 def _body(message: EmailMessage, stream: str) -> dict[str, Any]:
     headers = [{"Name": "Message-ID", "Value": message.message_id}]
@@ -173,9 +305,11 @@ def _body(message: EmailMessage, stream: str) -> dict[str, Any]:
         body["HtmlBody"] = message.html
     if message.reply_to is not None:
         body["ReplyTo"] = message.reply_to
+    metadata = {MESSAGE_ID_METADATA_KEY: message_id_metadata(message.message_id)}
     ref = message.headers.get(REF_HEADER)
     if ref:
-        body["Metadata"] = ref_metadata(ref)
+        metadata.update(ref_metadata(ref))
+    body["Metadata"] = metadata
     return body
 
 
@@ -187,10 +321,10 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return answer if isinstance(answer, dict) else {}
 
 
-def _error(status: int, answer: dict[str, Any]) -> ChannelError:
+def _error(status: int, answer: dict[str, Any], what: str = "the email") -> ChannelError:
     error_code = answer.get("ErrorCode")
     detail = answer.get("Message") or "no message"
-    text = f"Postmark refused the email: HTTP {status}, ErrorCode {error_code}: {detail}"
+    text = f"Postmark refused {what}: HTTP {status}, ErrorCode {error_code}: {detail}"
     if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
         return ChannelUnavailable(text, code=f"postmark_http_{status}")
     if status == httpx.codes.UNAUTHORIZED:
@@ -200,4 +334,11 @@ def _error(status: int, answer: dict[str, Any]) -> ChannelError:
     return ChannelRejected(text, code=f"postmark_http_{status}")
 
 
-__all__ = ["DEFAULT_BASE_URL", "PostmarkEmailChannel", "ref_from_metadata", "ref_metadata"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MESSAGE_ID_METADATA_KEY",
+    "PostmarkEmailChannel",
+    "message_id_metadata",
+    "ref_from_metadata",
+    "ref_metadata",
+]

@@ -11,12 +11,13 @@ connection, timeout), so no aiosmtplib type leaves this module.
 from __future__ import annotations
 
 import email.utils
+from datetime import datetime
 from decimal import Decimal
 from email.message import EmailMessage as MimeMessage
 
 import aiosmtplib
 
-from adapters.channels.base import EmailMessage, SendReceipt
+from adapters.channels.base import EmailMessage, SendLookup, SendReceipt, lookup_since
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
 
 # Reply-code families (RFC 5321 section 4.2.1): 4yz may succeed later, 5yz will not.
@@ -122,6 +123,23 @@ class SmtpEmailChannel:
             provider_message_id=message.message_id,
             accepted=True,
             estimated_cost=self._cost,
+        )
+
+    async def find_sent(self, message_id: str, to: str, since: datetime) -> SendLookup:
+        """``cannot_ask``: SMTP has no command to ask a server what it accepted.
+
+        A relay may well have queued the message before the connection was lost;
+        only its logs (or the recipient) can say, so the decision is an operator's.
+
+        Raises:
+            ValueError: ``since`` is naive.
+        """
+        lookup_since(since)
+        return SendLookup(
+            "cannot_ask",
+            self.name,
+            detail=f"SMTP {self._host}:{self._port} keeps no record DEE can query; "
+            f"check the relay's logs for Message-ID {message_id}",
         )
 
     def _map_error(self, exc: aiosmtplib.SMTPException | OSError) -> ChannelError:

@@ -16,13 +16,22 @@ and the voicemail message after the beep. Status callbacks (initiated, ringing,
 answered, completed) go to the send's status URL, which names run, step and visit:
 Twilio has no idempotency key for creating calls, so the URL is how the receiver ties
 every event to exactly one send.
+
+Lookup (``find_call``): Twilio keeps neither an idempotency key nor the status URL on
+the call resource, so a call in doubt is recognised by what the list endpoint filters
+on (``GET .../Calls.json?To=..&From=..&StartTime>=..``): from DEE's caller id to the
+contact, created at or after the attempt began. ``StartTime`` filters by day, and a
+call not dialled yet has no start time, so the lookup lists the calls started since
+that day plus those still ``queued``, then keeps those created since the instant.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -35,13 +44,16 @@ from twilio.http import AsyncHttpClient  # type: ignore[import-untyped]
 from twilio.http.response import Response  # type: ignore[import-untyped]
 from twilio.rest import Client  # type: ignore[import-untyped]
 
-from adapters.channels.base import SendReceipt, VoiceCall
+from adapters.channels.base import SendLookup, SendReceipt, VoiceCall, lookup_since
 from adapters.channels.callbacks import answer_url, script_twiml
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
 
 _log = logging.getLogger(__name__)
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 _TOO_MANY_REQUESTS = 429
+# Calls list paging: records per page, and how many pages a lookup reads at most.
+_LIST_PAGE = 100
+_LIST_MAX_PAGES = 20
 
 
 class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]
@@ -197,12 +209,110 @@ class TwilioVoiceChannel:
             estimated_cost=self._cost_per_minute * minutes,
         )
 
+    async def find_call(
+        self, idempotency_key: str, to: str, caller_id: str, since: datetime
+    ) -> SendLookup:
+        """Ask Twilio for a call from ``caller_id`` to ``to`` created since ``since``.
 
-def _error(exc: TwilioRestException | TwilioServiceException) -> ChannelError:
+        ``idempotency_key`` is not searchable on Twilio (see the module notes). Any
+        such call counts as the one in doubt; with several, the earliest is named.
+
+        Raises:
+            ValueError: ``since`` is naive.
+            ChannelRejected: Twilio refused the query (bad credentials, any 4xx but 429).
+            ChannelUnavailable: No answer, 429, 5xx, or an unreadable answer.
+        """
+        # RFC 2822 times carry whole seconds: compare at that precision.
+        start = lookup_since(since).replace(microsecond=0)
+        calls: dict[str, Any] = {}
+        complete = True
+        for window in ({"start_time_after": start.date().isoformat()}, {"status": "queued"}):
+            complete &= await self._list_calls(calls, to=to, from_=caller_id, **window)
+        # Twilio lists newest first and its times have whole seconds: reversed list
+        # order, stably sorted by creation, puts the earliest call first.
+        mine = sorted(
+            (c for c in reversed(calls.values()) if _placed(c, to, caller_id, start)),
+            key=lambda c: c.date_created,
+        )
+        if not mine:
+            if not complete:
+                return SendLookup(
+                    "cannot_ask",
+                    self.name,
+                    detail=f"more than {_LIST_PAGE * _LIST_MAX_PAGES} calls from {caller_id} "
+                    f"to {to} since {start.date()}: too many to read",
+                )
+            return SendLookup(
+                "not_found",
+                self.name,
+                detail=f"no call from {caller_id} to {to} since {start.isoformat()}",
+            )
+        first = mine[0]
+        more = f"; {len(mine)} calls match" if len(mine) > 1 else ""
+        return SendLookup(
+            "found",
+            self.name,
+            str(first.sid),
+            detail=f"status {first.status}, created {first.date_created.isoformat()}" + more,
+        )
+
+    async def _list_calls(self, into: dict[str, Any], **filters: str) -> bool:
+        """Read every page of one filtered list into ``into``; ``False`` if cut short."""
+        try:
+            page = await self._client.calls.page_async(page_size=_LIST_PAGE, **filters)
+            for _ in range(_LIST_MAX_PAGES):
+                into.update((call.sid, call) for call in page)
+                page = await page.next_page_async()
+                if page is None:
+                    return True
+        except httpx.TimeoutException as exc:
+            raise ChannelUnavailable(
+                f"Twilio: no answer in time to the calls list ({type(exc).__name__})",
+                code="twilio_timeout",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(
+                f"Twilio: {type(exc).__name__}: {exc}", code="twilio_connect_failed"
+            ) from exc
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise _error(exc, "the calls list") from exc
+        except (TwilioException, ValueError) as exc:
+            raise _page_error(exc) from exc
+        return False
+
+
+def _placed(call: Any, to: str, caller_id: str, start: datetime) -> bool:
+    # The list was filtered by To and From already; checked again so that a filter
+    # the API dropped cannot make someone else's call look like ours.
+    created = call.date_created
+    return (
+        call.to == to
+        and getattr(call, "_from", None) == caller_id
+        and isinstance(created, datetime)
+        and created >= start
+    )
+
+
+def _page_error(exc: TwilioException | ValueError) -> ChannelError:
+    # A list page that is not 200 comes back from the SDK as a bare TwilioException
+    # carrying the HTTP response, not as a TwilioRestException.
+    response = next((a for a in exc.args if isinstance(a, Response)), None)
+    if response is None:
+        return ChannelUnavailable(f"Twilio: unreadable answer: {exc}", code="twilio_bad_response")
+    status = int(response.status_code)
+    text = f"Twilio refused the calls list: HTTP {status}: {response.text[:200]}"
+    if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        return ChannelUnavailable(text, code=f"twilio_http_{status}")
+    return ChannelRejected(text, code=f"twilio_http_{status}")
+
+
+def _error(
+    exc: TwilioRestException | TwilioServiceException, what: str = "the call"
+) -> ChannelError:
     status = int(exc.status)
     service = isinstance(exc, TwilioServiceException)
     detail = (exc.detail or exc.title) if service else exc.msg
-    text = f"Twilio refused the call: HTTP {status}, error {exc.code}: {detail}"
+    text = f"Twilio refused {what}: HTTP {status}, error {exc.code}: {detail}"
     if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
         return ChannelUnavailable(text, code=f"twilio_http_{status}")
     return ChannelRejected(text, code=f"twilio_error_{exc.code}")

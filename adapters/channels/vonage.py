@@ -17,6 +17,12 @@ at the beep it transfers the live call to a new NCCO that speaks the message
 with a flag marking the call as a detection call, both signed with the call's
 ``callback_key`` (``callbacks.signed_event_url``).
 
+Lookup (``find_call``): Vonage keeps no client reference on a call and its list
+endpoint (``GET /v1/calls``) filters by time and status but not by number, so the
+lookup reads every call since the attempt began (``date_start``, oldest first,
+``page_size``/``record_index`` pages) and keeps the outbound ones from DEE's number
+to the contact.
+
 Errors: 401/403 and other 4xx (but 429) are ``ChannelRejected`` with Vonage's
 ``title``/``detail``; 429, 5xx, connection failures and timeouts are
 ``ChannelUnavailable``. Nothing is retried here.
@@ -28,13 +34,14 @@ import math
 import re
 import time
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import jwt
 
-from adapters.channels.base import SendReceipt, VoiceCall
+from adapters.channels.base import SendLookup, SendReceipt, VoiceCall, lookup_since
 from adapters.channels.callbacks import signed_event_url
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
 
@@ -45,6 +52,9 @@ _TOO_MANY_REQUESTS = 429
 _BEEP_TIMEOUT_SECONDS = 45
 # A call uuid goes into a URL path: nothing but what Vonage's uuids are made of.
 _CALL_UUID = re.compile(r"[A-Za-z0-9-]{1,64}")
+# Calls list paging: Vonage's largest page, and how many pages a lookup reads at most.
+_LIST_PAGE = 100
+_LIST_MAX_PAGES = 20
 
 
 class VonageVoiceChannel:
@@ -126,6 +136,70 @@ class VonageVoiceChannel:
             estimated_cost=self._cost_per_minute * minutes,
         )
 
+    async def find_call(
+        self, idempotency_key: str, to: str, caller_id: str, since: datetime
+    ) -> SendLookup:
+        """Ask Vonage for an outbound call from ``caller_id`` to ``to`` since ``since``.
+
+        ``idempotency_key`` is not searchable on Vonage (see the module notes). Any
+        such call counts as the one in doubt; with several, the earliest is named.
+
+        Raises:
+            ValueError: ``since`` is naive.
+            ChannelRejected: Vonage refused the query (bad credentials, any 4xx but 429).
+            ChannelUnavailable: No answer, 429, 5xx, or an answer without a call list.
+        """
+        start = lookup_since(since).replace(microsecond=0)  # date_start has whole seconds
+        want_to, want_from = _number(to), _number(caller_id)
+        params: dict[str, str | int] = {
+            "date_start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "page_size": _LIST_PAGE,
+            "order": "asc",
+        }
+        matches: list[dict[str, Any]] = []
+        index, count = 0, 1
+        for _ in range(_LIST_MAX_PAGES):
+            if index >= count:
+                break
+            calls, count = await self._list_calls({**params, "record_index": index})
+            matches += [c for c in calls if _placed(c, want_to, want_from)]
+            if not calls:
+                break
+            index += len(calls)
+        else:
+            if index < count and not matches:
+                return SendLookup(
+                    "cannot_ask",
+                    self.name,
+                    detail=f"{count} calls since {start.isoformat()}: too many to read",
+                )
+        if not matches:
+            return SendLookup(
+                "not_found",
+                self.name,
+                detail=f"no call from {caller_id} to {to} since {start.isoformat()}",
+            )
+        first = matches[0]  # oldest first: the one the lost attempt created
+        more = f"; {len(matches)} calls match" if len(matches) > 1 else ""
+        return SendLookup(
+            "found", self.name, str(first["uuid"]), detail=f"status {first.get('status')}{more}"
+        )
+
+    async def _list_calls(self, params: dict[str, str | int]) -> tuple[list[dict[str, Any]], int]:
+        response = await self._request("GET", "/v1/calls", params=params)
+        answer = _json(response)
+        if response.status_code != httpx.codes.OK:
+            raise _error(response.status_code, answer, "the calls list")
+        embedded = answer.get("_embedded")
+        calls = embedded.get("calls") if isinstance(embedded, dict) else None
+        count = answer.get("count")
+        if not isinstance(calls, list) or not isinstance(count, int):
+            raise ChannelUnavailable(
+                "Vonage answered the calls list without _embedded.calls and count",
+                code="vonage_bad_response",
+            )
+        return [c if isinstance(c, dict) else {} for c in calls], count
+
     async def play_voicemail(self, call_uuid: str, text: str) -> None:
         """Leave ``text`` on a live call: transfer it to an NCCO that speaks it.
 
@@ -145,10 +219,18 @@ class VonageVoiceChannel:
         if response.status_code not in (httpx.codes.OK, httpx.codes.NO_CONTENT):
             raise _error(response.status_code, _json(response), "the voicemail transfer")
 
-    async def _request(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str | int] | None = None,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
         try:
-            return await self._client.request(method, path, json=body, headers=headers)
+            return await self._client.request(
+                method, path, json=body, params=params, headers=headers
+            )
         except httpx.TimeoutException as exc:
             raise ChannelUnavailable(
                 f"Vonage: no answer in time ({type(exc).__name__}); "
@@ -175,6 +257,19 @@ class VonageVoiceChannel:
 def _number(e164: str) -> str:
     # Vonage writes numbers in E.164 without the leading plus.
     return e164.removeprefix("+")
+
+
+def _placed(call: dict[str, Any], to: str, caller_id: str) -> bool:
+    def number(endpoint: object) -> object:
+        return endpoint.get("number") if isinstance(endpoint, dict) else None
+
+    return (
+        isinstance(call.get("uuid"), str)
+        and bool(call["uuid"])
+        and call.get("direction") == "outbound"
+        and number(call.get("to")) == to
+        and number(call.get("from")) == caller_id
+    )
 
 
 def _body(call: VoiceCall) -> dict[str, Any]:

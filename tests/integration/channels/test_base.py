@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from adapters.channels import (
     ChannelRejected,
     EmailChannel,
     EmailMessage,
+    SendLookup,
     SmtpEmailChannel,
     UnconfiguredVoiceChannel,
     VoiceCall,
@@ -21,6 +23,7 @@ from adapters.channels import (
     idempotency_key,
     message_id,
 )
+from adapters.channels.base import lookup_since
 
 # RFC 5322 msg-id with dot-atom-text on both sides (no obsolete or quoted forms).
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -35,7 +38,9 @@ def test_public_api_is_pinned() -> None:
         "ChannelUnavailable",
         "EmailChannel",
         "EmailMessage",
+        "LookupStatus",
         "RESERVED_HEADERS",
+        "SendLookup",
         "SendReceipt",
         "SmtpEmailChannel",
         "UnconfiguredVoiceChannel",
@@ -175,3 +180,33 @@ def test_receipt_cost_is_a_decimal() -> None:
     receipt = adapters.channels.SendReceipt("smtp", "<a@b>", True, Decimal("0.001"))
 
     assert receipt.estimated_cost + Decimal("0.002") == Decimal("0.003")
+
+
+def test_a_found_lookup_names_the_providers_id_and_only_then() -> None:
+    found = SendLookup("found", "postmark", "b7bc2f4a", "status Sent")
+    assert (found.status, found.provider_message_id) == ("found", "b7bc2f4a")
+    assert SendLookup("not_found", "twilio").provider_message_id is None
+    with pytest.raises(ValueError, match="needs provider_message_id"):
+        SendLookup("found", "postmark")
+    with pytest.raises(ValueError, match="has no provider_message_id"):
+        SendLookup("cannot_ask", "smtp", "<a@b>")
+
+
+def test_a_lookup_window_starts_at_an_instant() -> None:
+    paris = timezone(timedelta(hours=2))
+    assert lookup_since(datetime(2026, 5, 1, 12, tzinfo=paris)) == datetime(
+        2026, 5, 1, 10, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        lookup_since(datetime(2026, 5, 1, 12))  # noqa: DTZ001
+
+
+async def test_the_unconfigured_voice_channel_cannot_be_asked() -> None:
+    lookup = await UnconfiguredVoiceChannel().find_call(
+        idempotency_key("run", "call", 1), "+15551230000", "+15559870000", datetime.now(UTC)
+    )
+    assert (lookup.status, lookup.provider, lookup.provider_message_id) == (
+        "cannot_ask",
+        "unconfigured",
+        None,
+    )

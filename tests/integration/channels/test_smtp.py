@@ -6,6 +6,7 @@ import asyncio
 import email.policy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.message import EmailMessage as MimeMessage
 from email.parser import BytesParser
@@ -199,3 +200,18 @@ def test_repr_keeps_credentials_out() -> None:
 def test_invalid_options_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must"):
         channel_for(25, **options)
+
+
+async def test_smtp_cannot_be_asked_whether_a_message_was_accepted(
+    smtp_server: SmtpServer,
+) -> None:
+    channel = channel_for(smtp_server.port)
+    await channel.send(make_message())
+
+    lookup = await channel.find_sent(MSG_ID, "ada@example.com", datetime.now(UTC))
+
+    assert lookup.status == "cannot_ask"
+    assert lookup.provider == "smtp"
+    assert lookup.provider_message_id is None
+    assert MSG_ID in lookup.detail  # what the operator looks for in the relay's logs
+    assert len(smtp_server.handler.received) == 1  # asking sent nothing

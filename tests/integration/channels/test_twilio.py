@@ -6,10 +6,13 @@ so what is tested is the SDK's real request: URL, basic auth, form fields.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from adapters.channels import ChannelRejected, ChannelUnavailable, VoiceCall
@@ -36,7 +39,7 @@ def _twilio() -> Iterator[TwilioStandIn]:
 @pytest.fixture
 def twilio(_twilio: TwilioStandIn) -> TwilioStandIn:
     _twilio.behaviour.reset()
-    _twilio.calls.clear()
+    _twilio.clear()
     # The adapter's requests are what is tested here; hooks.example.com is not ours to call.
     _twilio.script = CallScript(post_callbacks=False)
     return _twilio
@@ -182,3 +185,151 @@ async def test_slow_api_is_a_timeout(twilio: TwilioStandIn) -> None:
     finally:
         await ch.aclose()
     assert err.value.code == "twilio_timeout"
+
+
+# --- find_call: asking Twilio whether a call in doubt was placed --------------------
+
+TO, CALLER = "+442071838750", "+15551234567"
+
+
+async def test_a_queued_call_is_found_with_its_sid(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    began = datetime.now(UTC)
+    receipt = await channel.place_call(_call())
+
+    lookup = await channel.find_call("k" * 32, TO, CALLER, began)
+
+    assert (lookup.status, lookup.provider) == ("found", "twilio")
+    assert lookup.provider_message_id == receipt.provider_message_id
+    assert "queued" in lookup.detail
+    lists = [urlsplit(r.path) for r in twilio.behaviour.requests if r.method == "GET"]
+    assert {p.path for p in lists} == {f"/2010-04-01/Accounts/{twilio_api.ACCOUNT_SID}/Calls.json"}
+    queries = [{k: v[0] for k, v in parse_qs(p.query).items()} for p in lists]
+    # The SDK's start_time_after is Twilio's StartTime>=YYYY-MM-DD.
+    assert {"To": TO, "From": CALLER, "StartTime>": began.date().isoformat()}.items() <= (
+        queries[0].items()
+    )
+    assert {"To": TO, "From": CALLER, "Status": "queued"}.items() <= queries[1].items()
+
+
+async def test_a_dialled_call_is_found_by_its_start_day(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    began = datetime.now(UTC)
+    receipt = await channel.place_call(_call())
+    twilio.dial(receipt.provider_message_id, "completed")
+
+    lookup = await channel.find_call("k" * 32, TO, CALLER, began)
+
+    assert lookup.status == "found"
+    assert lookup.provider_message_id == receipt.provider_message_id
+    assert "completed" in lookup.detail
+
+
+async def test_a_call_never_placed_is_not_found(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    began = datetime.now(UTC)
+    await channel.place_call(_call(to="+442071838751"))  # someone else
+    await channel.place_call(_call(caller="+15557654321"))  # from another caller id
+
+    lookup = await channel.find_call("k" * 32, TO, CALLER, began)
+
+    assert lookup.status == "not_found"
+    assert lookup.provider_message_id is None
+
+
+async def test_a_call_created_before_the_attempt_is_not_the_one_in_doubt(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    receipt = await channel.place_call(_call())
+    twilio.dial(receipt.provider_message_id)
+    # Same day, same numbers, but an earlier send: a later attempt must not be hidden.
+    lookup = await channel.find_call("k" * 32, TO, CALLER, datetime.now(UTC) + timedelta(1))
+    assert lookup.status == "not_found"
+
+
+async def test_a_lost_receipt_is_found_and_the_call_is_not_placed_twice(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    # The worker died after Twilio created the call: the SID never reached the audit log.
+    attempt_began = datetime.now(UTC)
+    await channel.place_call(_call())
+    [record] = twilio.records
+    twilio.dial(record.sid, "in-progress")
+
+    retry = TwilioVoiceChannel(twilio_api.ACCOUNT_SID, twilio_api.AUTH_TOKEN, base_url=twilio.url)
+    try:
+        lookup = await retry.find_call("k" * 32, TO, CALLER, attempt_began)
+    finally:
+        await retry.aclose()
+
+    assert (lookup.status, lookup.provider_message_id) == ("found", record.sid)
+    assert len(twilio.calls) == 1  # asking placed nothing
+
+
+async def test_list_pages_are_followed_and_the_earliest_call_is_named(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    began = datetime.now(UTC)
+    for _ in range(101):  # more than one page of the lookup's 100
+        await channel.place_call(_call())
+
+    lookup = await channel.find_call("k" * 32, TO, CALLER, began)
+
+    assert lookup.status == "found"
+    assert lookup.provider_message_id == twilio.records[0].sid
+    assert "101 calls match" in lookup.detail
+    pages = [parse_qs(urlsplit(r.path).query) for r in twilio.behaviour.requests]
+    statuses = [p.get("Page", ["0"])[0] for p in pages if p.get("Status") == ["queued"]]
+    assert statuses == ["0", "1"]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_an_outage_during_the_lookup_is_unavailable(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn, status: int
+) -> None:
+    twilio.behaviour.outage = status
+    with pytest.raises(ChannelUnavailable) as err:
+        await channel.find_call("k" * 32, TO, CALLER, datetime.now(UTC))
+    assert err.value.code == f"twilio_http_{status}"
+
+
+async def test_an_unreachable_api_during_the_lookup_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        ch = TwilioVoiceChannel(
+            twilio_api.ACCOUNT_SID, twilio_api.AUTH_TOKEN, base_url=f"http://127.0.0.1:{port}"
+        )
+        try:
+            with pytest.raises(ChannelUnavailable) as err:
+                await ch.find_call("k" * 32, TO, CALLER, datetime.now(UTC))
+        finally:
+            await ch.aclose()
+    assert err.value.code == "twilio_connect_failed"
+
+
+async def test_bad_credentials_cannot_list_calls(twilio: TwilioStandIn) -> None:
+    ch = TwilioVoiceChannel(twilio_api.ACCOUNT_SID, "wrong", base_url=twilio.url)
+    try:
+        with pytest.raises(ChannelRejected) as err:
+            await ch.find_call("k" * 32, TO, CALLER, datetime.now(UTC))
+    finally:
+        await ch.aclose()
+    assert err.value.code == "twilio_http_401"
+
+
+def test_the_stand_in_list_takes_whole_days_and_known_filters(twilio: TwilioStandIn) -> None:
+    url = f"{twilio.url}/2010-04-01/Accounts/{twilio_api.ACCOUNT_SID}/Calls.json"
+    auth = (twilio_api.ACCOUNT_SID, twilio_api.AUTH_TOKEN)
+    for params in (
+        {"StartTime>": "2026-05-01T10:00:00Z"},
+        {"Statuss": "queued"},
+        {"PageSize": "1001"},
+    ):
+        assert httpx.get(url, params=params, auth=auth).status_code == 400, params
+    ok = httpx.get(url, params={"StartTime>": "2026-05-01"}, auth=auth)
+    assert ok.status_code == 200
+    assert ok.json()["calls"] == [] and ok.json()["next_page_uri"] is None

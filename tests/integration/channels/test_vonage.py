@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,8 +39,7 @@ def _vonage() -> Iterator[VonageStandIn]:
 @pytest.fixture
 def vonage(_vonage: VonageStandIn) -> VonageStandIn:
     _vonage.behaviour.reset()
-    _vonage.calls.clear()
-    _vonage.transfers.clear()
+    _vonage.clear()
     # The adapter's requests are what is tested here; hooks.example.com is not ours to call.
     _vonage.script = EventScript(post_events=False)
     return _vonage
@@ -198,3 +201,156 @@ async def test_server_error_is_unavailable(
 def test_a_key_that_cannot_sign_is_refused_at_construction() -> None:
     with pytest.raises(ValueError, match="cannot sign"):
         VonageVoiceChannel(vonage_api.APPLICATION_ID, "not a key")
+
+
+# --- find_call: asking Vonage whether a call in doubt was placed --------------------
+
+TO, CALLER = "+442071838750", "+15551234567"
+
+
+async def test_a_placed_call_is_found_with_its_uuid(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    began = datetime.now(UTC)
+    receipt = await channel.place_call(_call())
+
+    lookup = await channel.find_call("k" * 32, TO, CALLER, began)
+
+    assert (lookup.status, lookup.provider) == ("found", "vonage")
+    assert lookup.provider_message_id == receipt.provider_message_id
+    [listing] = [r for r in vonage.behaviour.requests if r.method == "GET"]
+    target = urlsplit(listing.path)
+    assert target.path == "/v1/calls"
+    query = {k: v[0] for k, v in parse_qs(target.query).items()}
+    assert query == {
+        "date_start": began.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "page_size": "100",
+        "record_index": "0",
+        "order": "asc",
+    }
+    assert listing.headers["Authorization"].startswith("Bearer ")
+
+
+async def test_a_call_never_placed_is_not_found(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    began = datetime.now(UTC)
+    await channel.place_call(_call(caller="+15557654321"))  # another caller id
+    other = dataclasses.replace(_call(), to="+442071838751")  # someone else
+    await channel.place_call(other)
+
+    lookup = await channel.find_call("k" * 32, TO, CALLER, began)
+
+    assert lookup.status == "not_found"
+    assert lookup.provider_message_id is None
+
+
+async def test_a_call_before_the_window_is_not_the_one_in_doubt(
+    channel: VonageVoiceChannel,
+) -> None:
+    await channel.place_call(_call())
+    lookup = await channel.find_call("k" * 32, TO, CALLER, datetime.now(UTC) + timedelta(1))
+    assert lookup.status == "not_found"
+
+
+async def test_a_lost_receipt_is_found_and_the_call_is_not_placed_twice(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    # The worker died after Vonage created the call: the uuid never reached the audit log.
+    attempt_began = datetime.now(UTC)
+    await channel.place_call(_call())
+
+    retry = VonageVoiceChannel(
+        vonage_api.APPLICATION_ID, vonage_api.PRIVATE_KEY_PEM, base_url=vonage.url
+    )
+    try:
+        lookup = await retry.find_call("k" * 32, TO, CALLER, attempt_began)
+    finally:
+        await retry.aclose()
+
+    [record] = vonage.records
+    assert (lookup.status, lookup.provider_message_id) == ("found", record.uuid)
+    assert len(vonage.calls) == 1  # asking placed nothing
+
+
+async def test_list_pages_are_followed_and_the_earliest_call_is_named(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    began = datetime.now(UTC)
+    for _ in range(100):  # other contacts fill the first page
+        await channel.place_call(dataclasses.replace(_call(), to="+442071838751"))
+    await channel.place_call(_call())
+    await channel.place_call(_call())
+
+    lookup = await channel.find_call("k" * 32, TO, CALLER, began)
+
+    assert lookup.status == "found"
+    assert lookup.provider_message_id == vonage.records[100].uuid
+    assert "2 calls match" in lookup.detail
+    listings = [parse_qs(urlsplit(r.path).query) for r in vonage.behaviour.requests]
+    assert [q["record_index"] for q in listings if "record_index" in q] == [["0"], ["100"]]
+
+
+@pytest.mark.parametrize("status", [500, 503])
+async def test_an_outage_during_the_lookup_is_unavailable(
+    channel: VonageVoiceChannel, vonage: VonageStandIn, status: int
+) -> None:
+    vonage.behaviour.outage = status
+    with pytest.raises(ChannelUnavailable) as err:
+        await channel.find_call("k" * 32, TO, CALLER, datetime.now(UTC))
+    assert err.value.code == f"vonage_http_{status}"
+
+
+async def test_an_unreachable_api_during_the_lookup_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        ch = VonageVoiceChannel(
+            vonage_api.APPLICATION_ID,
+            vonage_api.PRIVATE_KEY_PEM,
+            base_url=f"http://127.0.0.1:{port}",
+        )
+        try:
+            with pytest.raises(ChannelUnavailable) as err:
+                await ch.find_call("k" * 32, TO, CALLER, datetime.now(UTC))
+        finally:
+            await ch.aclose()
+    assert err.value.code == "vonage_connect_failed"
+
+
+async def test_a_key_of_another_application_cannot_list_calls(vonage: VonageStandIn) -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = other.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    ch = VonageVoiceChannel(vonage_api.APPLICATION_ID, pem, base_url=vonage.url)
+    try:
+        with pytest.raises(ChannelRejected) as err:
+            await ch.find_call("k" * 32, TO, CALLER, datetime.now(UTC))
+    finally:
+        await ch.aclose()
+    assert err.value.code == "vonage_http_401"
+    assert "calls list" in err.value.message
+
+
+def test_the_stand_in_list_checks_its_parameters(vonage: VonageStandIn) -> None:
+    now = int(datetime.now(UTC).timestamp())
+    token = jwt.encode(
+        {"application_id": vonage_api.APPLICATION_ID, "iat": now, "jti": "j1"},
+        vonage_api.PRIVATE_KEY_PEM,
+        algorithm="RS256",
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{vonage.url}/v1/calls"
+    for params in (
+        {"page_size": "101"},
+        {"date_start": "2026-05-01 10:00:00"},
+        {"order": "newest"},
+        {"to": "442071838750"},
+    ):
+        assert httpx.get(url, params=params, headers=headers).status_code == 400, params
+    ok = httpx.get(url, params={"date_start": "2026-05-01T10:00:00Z"}, headers=headers)
+    assert ok.status_code == 200
+    assert ok.json()["count"] == 0 and ok.json()["_embedded"] == {"calls": []}

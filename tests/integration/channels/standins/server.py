@@ -5,6 +5,8 @@ provider's API does (path, method, auth, content type, body) and answers with th
 provider's status codes and error bodies. The server runs in a thread, so the
 adapter under test talks to it over a real socket like it would to the provider.
 Every request is recorded; ``outage`` and ``delay`` make the next answers fail.
+A delayed request still takes effect after its client gave up, as a provider's would;
+``reset`` waits for such stragglers, so one test's late request never lands in the next.
 """
 
 from __future__ import annotations
@@ -39,11 +41,29 @@ class Behaviour:
     outage: int | None = None  # answer every request with this 5xx status
     delay: float = 0.0  # seconds to wait before answering
     requests: list[Recorded] = field(default_factory=list)
+    _in_flight: int = field(default=0, repr=False)
+    _idle: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def reset(self) -> None:
+        self.wait_idle()
         self.outage = None
         self.delay = 0.0
         self.requests.clear()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Until every request received so far has been handled and answered."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._in_flight == 0, timeout):
+                raise TimeoutError(f"{self._in_flight} requests still in flight")
+
+    def started(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def finished(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
 
 
 class Answer(Exception):
@@ -71,6 +91,13 @@ class StandInHandler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
+        self.behaviour.started()
+        try:
+            self._serve_one()
+        finally:
+            self.behaviour.finished()
+
+    def _serve_one(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)

@@ -13,6 +13,14 @@ outbound, conversation_uuid}``.
 what DEE uses to leave a voicemail): same token; an unknown call is 404, a body that
 is not a valid action 400; success is 204. After creating a call the stand-in posts
 the call's signed events to its ``event_url`` (``vonage_events``).
+
+``GET /v1/calls`` lists the calls created ("Get details of your calls"): same token;
+filters ``status``, ``date_start`` / ``date_end`` (ISO 8601, e.g.
+``2026-05-01T10:00:00Z``), ``conversation_uuid``; ``page_size`` 1..100 (default 10),
+``record_index`` (default 0), ``order`` ``asc`` (default) or ``desc``; unknown
+parameters are refused (400). Answers ``{count, page_size, record_index, _links,
+_embedded: {calls: [...]}}``, each call with ``uuid``, ``conversation_uuid``, ``to``
+and ``from`` endpoints, ``status`` and ``direction``.
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -49,6 +59,35 @@ PRIVATE_KEY_PEM = _KEY.private_bytes(
 _PUBLIC_KEY = _KEY.public_key()
 
 
+_LIST_FILTERS = {
+    "status", "date_start", "date_end", "page_size", "record_index", "order",
+    "conversation_uuid",
+}  # fmt: skip
+
+
+@dataclass
+class CallRecord:
+    """One call as Vonage keeps it: what the calls list reports."""
+
+    uuid: str
+    conversation_uuid: str
+    to: str
+    from_: str
+    created: datetime
+    status: str = "started"
+
+    def resource(self) -> dict[str, Any]:
+        return {
+            "_links": {"self": {"href": f"/v1/calls/{self.uuid}"}},
+            "uuid": self.uuid,
+            "conversation_uuid": self.conversation_uuid,
+            "to": {"type": "phone", "number": self.to},
+            "from": {"type": "phone", "number": self.from_},
+            "status": self.status,
+            "direction": "outbound",
+        }
+
+
 @dataclass
 class VonageStandIn:
     url: str
@@ -57,6 +96,13 @@ class VonageStandIn:
     transfers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     script: EventScript = field(default_factory=EventScript)
     events: EventLog = field(default_factory=EventLog)
+    # Every call created, oldest first: what the calls list reads.
+    records: list[CallRecord] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.transfers.clear()
+        self.records.clear()
 
 
 def _bad(detail: str, name: str | None = None) -> Answer:
@@ -158,6 +204,50 @@ def _json_body(request: Recorded) -> Any:
         raise _bad("Request body is not valid JSON") from None
 
 
+def _instant(value: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError(value)
+    except ValueError:
+        raise _bad(f"{name} must be an ISO 8601 date-time with a zone", name) from None
+    return moment
+
+
+def _list(records: list[CallRecord], query: dict[str, list[str]]) -> dict[str, Any]:
+    one = {k: v[0] for k, v in query.items()}
+    if set(one) - _LIST_FILTERS:
+        unknown = ", ".join(sorted(set(one) - _LIST_FILTERS))
+        raise _bad(f"Unknown parameter: {unknown}", unknown)
+    size, index = one.get("page_size", "10"), one.get("record_index", "0")
+    if not (size.isdigit() and 1 <= int(size) <= 100):
+        raise _bad("page_size must be between 1 and 100", "page_size")
+    if not index.isdigit():
+        raise _bad("record_index must be a non-negative integer", "record_index")
+    order = one.get("order", "asc")
+    if order not in {"asc", "desc"}:
+        raise _bad("order must be asc or desc", "order")
+    start = _instant(one["date_start"], "date_start") if "date_start" in one else None
+    end = _instant(one["date_end"], "date_end") if "date_end" in one else None
+    found = [
+        r for r in sorted(records, key=lambda r: r.created, reverse=order == "desc")
+        if ("status" not in one or r.status == one["status"])
+        and ("conversation_uuid" not in one or r.conversation_uuid == one["conversation_uuid"])
+        and (start is None or r.created >= start)
+        and (end is None or r.created <= end)
+    ]  # fmt: skip
+    size_n, index_n = int(size), int(index)
+    page = found[index_n : index_n + size_n]
+    href = urlencode({**one, "page_size": size_n, "record_index": index_n, "order": order})
+    return {
+        "count": len(found),
+        "page_size": size_n,
+        "record_index": index_n,
+        "_links": {"self": {"href": f"/v1/calls?{href}"}},
+        "_embedded": {"calls": [r.resource() for r in page]},
+    }
+
+
 @contextmanager
 def running_vonage() -> Iterator[VonageStandIn]:
     behaviour = Behaviour()
@@ -167,6 +257,10 @@ def running_vonage() -> Iterator[VonageStandIn]:
 
     class Handler(StandInHandler):
         def handle_request(self, request: Recorded) -> tuple[int, Any]:
+            target = urlsplit(request.path)
+            if request.method == "GET" and target.path == "/v1/calls":
+                _check_token(request)
+                return 200, _list(standin.records, parse_qs(target.query))
             modify = re.fullmatch(r"/v1/calls/([^/]+)", request.path)
             if request.method == "PUT" and modify is not None:
                 _check_token(request)
@@ -184,12 +278,17 @@ def running_vonage() -> Iterator[VonageStandIn]:
             calls.append(body)
             call_uuid = str(uuid.uuid4())
             live.add(call_uuid)
+            record = CallRecord(
+                call_uuid, f"CON-{uuid.uuid4()}", body["to"][0]["number"],
+                body["from"]["number"], datetime.now(UTC),
+            )  # fmt: skip
+            standin.records.append(record)
             report(standin.events, standin.script, call_uuid, body)
             return 201, {
                 "uuid": call_uuid,
                 "status": "started",
                 "direction": "outbound",
-                "conversation_uuid": f"CON-{uuid.uuid4()}",
+                "conversation_uuid": record.conversation_uuid,
             }
 
         def outage_body(self, status: int) -> Any:
