@@ -11,7 +11,7 @@ what Temporal did.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -20,9 +20,11 @@ from temporalio.client import Client, RPCError, WorkflowExecutionStatus
 from adapters.storage import AuditStore, RunRecord, RunStore, UnknownRun
 from dee.errors import EngineError
 from dee.execution_status import DEAD, Death, all_deaths, death_of, deaths
+from interpreter.state import FINAL_STATUSES, Status
 from workflows.plan_run import PlanRunWorkflow
 
-FINAL = ("COMPLETED", "CANCELED")
+FINAL = sorted(s.value for s in FINAL_STATUSES)
+_NOT_FINAL = sorted(s.value for s in Status if s not in FINAL_STATUSES)
 _PLAN_SCAN = 10_000  # rows read to filter by plan (the run table has no plan index)
 
 
@@ -198,9 +200,6 @@ class RunReader:
             return await self._runs.get(run_id)
         except UnknownRun:
             raise EngineError([f"unknown run {run_id!r}"]) from None
-
-
-_NOT_FINAL: Sequence[str] = ("PENDING", "RUNNING", "WAITING", "PAUSED", "FAILED")
 
 
 def _created(record: RunRecord) -> float:
