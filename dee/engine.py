@@ -12,14 +12,13 @@ import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
     RPCError,
-    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -48,6 +47,7 @@ from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
+from dee.run_reading import ExecutionRun, RunReader
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
@@ -60,24 +60,6 @@ from workflows.plan_run import PlanRunWorkflow
 T = TypeVar("T")
 ACTIVE = ("PENDING", "RUNNING", "WAITING", "PAUSED", "FAILED")
 _CONTACTS_KEPT = 100_000  # run ids whose contact ingest_event remembers (~20 MB at most)
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionRun:
-    """A run as the engine reports it."""
-
-    run_id: str
-    tenant: str
-    plan_id: str
-    plan_version: int
-    contact_id: str
-    status: str
-    current_step: str | None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    outcome: str | None = None
-    failure: Mapping[str, str] | None = None
-    next_wake_tick: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +95,7 @@ class Engine:
         # Run id -> contact id, for ingest_event's ownership check: a run's contact never
         # changes (RunStore refuses that), and a receiver sends a run several events.
         self._contacts: OrderedDict[str, str] = OrderedDict()
+        self._reader = RunReader(client, self.runs, self.audit)
         self._start_attributes = StartAttributes(
             client, config.temporal.namespace, enabled=config.temporal.search_attributes
         )
@@ -290,47 +273,12 @@ class Engine:
     # --- reading runs -------------------------------------------------------
 
     async def get_run(self, run_id: str) -> ExecutionRun:
-        """The run's state: live from the workflow when a worker answers, else from storage."""
-        record = await self._record(run_id)
-        view = await self._query(run_id)
-        if view is None:
-            return await self._from_storage(record)
-        return ExecutionRun(
-            run_id=record.run_id,
-            tenant=record.tenant,
-            plan_id=record.plan_id,
-            plan_version=record.plan_version,
-            contact_id=record.contact_id,
-            status=view.status,
-            current_step=view.step_id,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            outcome=view.outcome,
-            failure=view.failure,
-            next_wake_tick=view.next_wake_tick,
-        )
+        """The run's state: live from the workflow when a worker answers, else from storage.
 
-    async def _from_storage(self, record: RunRecord) -> ExecutionRun:
-        """The stored row, with outcome and failure read back from the audit chain."""
-        run = _from_record(record)
-        if record.status not in ("COMPLETED", "FAILED"):
-            return run
-        outcome: str | None = None
-        failure: dict[str, str] | None = None
-        for entry in await self.get_timeline(record.run_id):
-            if entry.action == "end":
-                outcome = entry.outcome
-            elif (entry.action, entry.outcome) == ("resolve", "end"):
-                outcome = str(entry.detail.get("outcome"))
-            elif (entry.action, entry.outcome) == ("run", "failed"):
-                failure = {
-                    "stepId": str(entry.detail.get("stepId")),
-                    "kind": str(entry.detail.get("kind")),
-                    "reason": str(entry.detail.get("cause")),
-                }
-            elif entry.action in ("retry", "resolve"):
-                failure = None
-        return replace(run, outcome=outcome, failure=failure)
+        A run whose Temporal execution died (terminated, failed, timed out or canceled
+        through Temporal) is ``DEAD``, with ``temporal_status`` and ``temporal_reason``.
+        """
+        return await self._reader.get_run(run_id)
 
     async def _record(self, run_id: str) -> RunRecord:
         try:
@@ -349,28 +297,11 @@ class Engine:
             self._contacts.move_to_end(run_id)
         return owner
 
-    async def _query(self, run_id: str) -> c.RunView | None:
-        handle = self._handle(run_id)
-        try:
-            description = await handle.describe()
-            if description.status in _BROKEN:
-                # The execution itself failed (not the run fail-closed): what storage
-                # says is stale, so report it failed with the execution's status.
-                name = description.status.name.lower() if description.status else "failed"
-                return _broken_view(run_id, f"workflow execution {name}")
-            if description.status != WorkflowExecutionStatus.RUNNING:
-                return None  # ended: its last state was persisted before it ended
-            return await handle.query(PlanRunWorkflow.state, rpc_timeout=timedelta(seconds=2))
-        except RPCError:
-            return None  # no worker to answer, or the server is gone: storage answers
-
     async def list_runs(
         self, *, status: str | None = None, plan: str | None = None, limit: int = 100
     ) -> list[ExecutionRun]:
-        records = await self.runs.list(status=status, limit=limit if plan is None else 10_000)
-        if plan is not None:
-            records = [r for r in records if r.plan_id == plan][:limit]
-        return [_from_record(r) for r in records]
+        """Runs newest first; ``status="DEAD"`` lists those whose execution died."""
+        return await self._reader.list_runs(status=status, plan=plan, limit=limit)
 
     async def get_timeline(self, run_id: str) -> list[StoredEntry]:
         await self._record(run_id)
@@ -623,20 +554,6 @@ class Engine:
         return IngestedEvent(event.id, tuple(r.run_id for r in taken), taken)
 
 
-_BROKEN = (
-    WorkflowExecutionStatus.FAILED,
-    WorkflowExecutionStatus.TERMINATED,
-    WorkflowExecutionStatus.TIMED_OUT,
-)
-
-
-def _broken_view(run_id: str, reason: str) -> c.RunView:
-    return c.RunView(
-        run_id, "FAILED", None, "failed", 0, False, None,
-        {"stepId": "", "kind": "execution", "reason": reason}, None, 0, 0, {},
-    )  # fmt: skip
-
-
 def _run_id(tenant: str, plan_id: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return f"run-{uuid.uuid4().hex}"
@@ -644,15 +561,4 @@ def _run_id(tenant: str, plan_id: str, idempotency_key: str | None) -> str:
     return f"run-{digest[:32]}"
 
 
-def _from_record(record: RunRecord) -> ExecutionRun:
-    return ExecutionRun(
-        run_id=record.run_id,
-        tenant=record.tenant,
-        plan_id=record.plan_id,
-        plan_version=record.plan_version,
-        contact_id=record.contact_id,
-        status=record.status,
-        current_step=record.current_step,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )
+__all__ = ["ACTIVE", "Engine", "ExecutionRun", "IngestedEvent"]

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.storage import RunRecord, StorageError
 from dee.errors import EngineError
+from dee.run_reading import ExecutionRun, from_record
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan
 
 if TYPE_CHECKING:
-    from dee.engine import Engine, ExecutionRun
+    from dee.engine import Engine
 
 # Starts in flight at once: enough to keep the frontend busy without a burst of
 # thousands of open requests from one client.
@@ -46,7 +47,7 @@ async def execute_many(
     Raises:
         EngineError: the plan is invalid or cannot be registered (nothing starts).
     """
-    from dee.engine import _from_record, _run_id  # noqa: PLC0415 - the engine imports us
+    from dee.engine import _run_id  # noqa: PLC0415 - the engine imports us
 
     tenant = tenant or engine.config.tenant
     await engine.register_plan(plan)
@@ -83,7 +84,7 @@ async def execute_many(
         fresh.append(record)
         if on_started is not None:
             on_started()
-        return _from_record(record)
+        return from_record(record)
 
     outcomes = await asyncio.gather(*(one(c) for c in contacts))
     try:

@@ -16,18 +16,34 @@ from dee.settings import Settings
 
 if TYPE_CHECKING:
     from adapters.storage import RetentionReport, VerifyResult
+    from dee.unclosed_runs import ClosingCheck
 
 # The storage package is imported inside the helpers: see dee/cli/db.py.
 
 app = typer.Typer(help="Verify, export and archive the audit log.", no_args_is_help=True)
 
 
-async def _verify(run_id: str | None) -> list[VerifyResult]:
-    from adapters.storage import AuditStore  # noqa: PLC0415
+async def _verify(run_id: str | None) -> tuple[list[VerifyResult], ClosingCheck]:
+    from adapters.storage import AuditStore, UnknownRun, VerifyResult  # noqa: PLC0415
+    from dee.config import load_config  # noqa: PLC0415
+    from dee.unclosed_runs import check_closing  # noqa: PLC0415
 
-    async with storage() as database:
+    config = load_config()
+    async with storage(Settings.from_config(config)) as database:
         store = AuditStore(database)
-        return await store.verify_all() if run_id is None else [await store.verify(run_id)]
+        if run_id is None:
+            results = await store.verify_all()
+        else:
+            try:
+                results = [await store.verify(run_id)]
+            except UnknownRun:
+                # No entries at all: a recorded run that died before its first flush
+                # is still checked below; anything else is unknown, as before.
+                results = [VerifyResult(run_id, 0, 1, None, None)]
+        closing = await check_closing(database, config, run_id)
+        if run_id is not None and not results[0].entries and not closing.unclosed:
+            await store.verify(run_id)  # raises UnknownRun unless an archived head exists
+        return results, closing
 
 
 @app.command()
@@ -35,18 +51,30 @@ def verify(
     run_id: Annotated[str | None, typer.Argument(metavar="RUN_ID", help="The run.")] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="Verify every run.")] = False,
 ) -> None:
-    """Recompute every hash and link; exit 1 naming the first broken entry (run, seq, field)."""
+    """Recompute every hash and link, and check that every ended run's chain is closed.
+
+    Exits 1 naming the first broken entry (run, seq, field) of each broken chain, and
+    each run that ended (its row final, or its Temporal execution dead) without a
+    closing entry.
+    """
     if (run_id is None) == (not all_runs):
         raise EngineError(["give either RUN_ID or --all"])
-    results = run_storage(_verify(None if all_runs else run_id))
-    if not results:
+    results, closing = run_storage(_verify(None if all_runs else run_id))
+    if closing.unasked is not None:
+        print(
+            f"warning: {closing.unasked}; runs whose execution died there were not checked",
+            file=sys.stderr,
+        )
+    if not results and not closing.unclosed:
         print("no audit entries are stored")
+    unclosed = {u.run_id for u in closing.unclosed}
     for result in results:
-        if result.ok:
+        if result.ok and result.run_id not in unclosed:
             print(result.describe())
-    broken = [r.describe() for r in results if not r.ok]
-    if broken:
-        raise EngineError(broken)
+    problems = [r.describe() for r in results if not r.ok]
+    problems += [u.describe() for u in closing.unclosed]
+    if problems:
+        raise EngineError(problems)
 
 
 async def _export(run_id: str, out: Path | None) -> int:

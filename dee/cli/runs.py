@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, to_json
 from dee.documents import load_plan, read_document
@@ -152,10 +153,19 @@ def _show(run: ExecutionRun, as_json: bool) -> None:
         console.print(f"  failure at {run.failure.get('stepId')}: {run.failure.get('reason')}")
     if run.next_wake_tick is not None:
         console.print(f"  next wake-up at tick {run.next_wake_tick}")
+    if run.temporal_status:
+        console.print(f"  Temporal: {_ended_by_temporal(run)}", highlight=False, markup=False)
+
+
+def _ended_by_temporal(run: ExecutionRun) -> str:
+    return f"execution {run.temporal_status}: {run.temporal_reason}"
 
 
 def status(run_id: RunArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Show a run's state (answers from storage when no worker is running)."""
+    """Show a run's state (answers from storage when no worker is running).
+
+    A run whose Temporal execution died shows DEAD and what Temporal said.
+    """
     _show(run_async(_call(config, lambda e: e.get_run(run_id))), as_json)
 
 
@@ -245,7 +255,8 @@ def resolve(
 @runs_app.command("list")
 def list_runs(
     status_filter: Annotated[
-        str | None, typer.Option("--status", help="Only runs in this status.")
+        str | None,
+        typer.Option("--status", help="Only runs in this status (DEAD: the execution died)."),
     ] = None,
     plan: Annotated[str | None, typer.Option(help="Only runs of this plan id.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many.")] = 100,
@@ -259,7 +270,10 @@ def list_runs(
     if as_json:
         print(to_json(runs))
         return
-    table = Table("run", "status", "step", "plan", "contact")
+    # The Temporal column appears only when a listed run's execution died, so the
+    # common listing stays as narrow as before.
+    died = any(r.temporal_status for r in runs)
+    table = Table("run", "status", "step", "plan", "contact", *(["Temporal"] if died else []))
     for r in runs:
         table.add_row(
             r.run_id,
@@ -267,6 +281,7 @@ def list_runs(
             r.current_step or "-",
             f"{r.plan_id} v{r.plan_version}",
             r.contact_id,
+            *([Text(_ended_by_temporal(r) if r.temporal_status else "-")] if died else []),
         )
     Console().print(table)
 

@@ -46,7 +46,7 @@ async def test_a_start_that_temporal_refuses_leaves_no_run_behind(
         await engine.close()
 
 
-async def test_a_terminated_execution_is_reported_failed_not_stale(
+async def test_a_terminated_execution_is_reported_dead_not_stale(
     engine: Engine, env: WorkflowEnvironment
 ) -> None:
     run = await engine.execute(one_email(wait_hours=5), contact=CONTACT, variables=VARS)
@@ -54,5 +54,10 @@ async def test_a_terminated_execution_is_reported_failed_not_stale(
     assert (await engine.get_run(run.run_id)).status == "WAITING"
     await engine.client.get_workflow_handle(run.run_id).terminate("operator pulled the plug")
     broken = await engine.get_run(run.run_id)
-    assert broken.status == "FAILED" and broken.failure is not None
-    assert broken.failure["reason"] == "workflow execution terminated"
+    assert (broken.status, broken.temporal_status) == ("DEAD", "TERMINATED")
+    assert broken.temporal_reason == "operator pulled the plug"
+    # This server has no visibility: the listing describes each run instead.
+    [listed] = await engine.list_runs()
+    assert (listed.status, listed.temporal_reason) == ("DEAD", "operator pulled the plug")
+    assert [r.run_id for r in await engine.list_runs(status="DEAD")] == [run.run_id]
+    assert await engine.list_runs(status="WAITING") == []

@@ -1,0 +1,209 @@
+"""Reading runs for ``Engine.get_run`` and ``Engine.list_runs``.
+
+A run is read from three places: its bookkeeping row (always), its live workflow (the
+``state`` query, when a worker answers) and its Temporal execution's own status. The
+last one matters when Temporal ended the execution from outside: the row is then
+stale, and the run is reported ``DEAD`` with ``temporal_status`` and
+``temporal_reason`` (``dee.execution_status``). A run that had already completed or
+been canceled before its execution died keeps that status; the two fields still say
+what Temporal did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from temporalio.client import Client, RPCError, WorkflowExecutionStatus
+
+from adapters.storage import AuditStore, RunRecord, RunStore, UnknownRun
+from dee.errors import EngineError
+from dee.execution_status import DEAD, Death, all_deaths, death_of, deaths
+from interpreter.state import FINAL_STATUSES, Status
+from workflows.plan_run import PlanRunWorkflow
+
+FINAL = sorted(s.value for s in FINAL_STATUSES)
+_NOT_FINAL = sorted(s.value for s in Status if s not in FINAL_STATUSES)
+_PLAN_SCAN = 10_000  # rows read to filter by plan (the run table has no plan index)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRun:
+    """A run as the engine reports it.
+
+    ``temporal_status`` and ``temporal_reason`` are set only when the run's Temporal
+    execution ended abnormally: the Temporal status (``TERMINATED``, ``FAILED``,
+    ``TIMED_OUT``, ``CANCELED``) and the termination reason, failure message or
+    cancellation reason. ``status`` is then ``DEAD`` unless the run had already ended.
+    """
+
+    run_id: str
+    tenant: str
+    plan_id: str
+    plan_version: int
+    contact_id: str
+    status: str
+    current_step: str | None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    outcome: str | None = None
+    failure: Mapping[str, str] | None = None
+    next_wake_tick: int | None = None
+    temporal_status: str | None = None
+    temporal_reason: str | None = None
+
+
+def from_record(record: RunRecord) -> ExecutionRun:
+    return ExecutionRun(
+        run_id=record.run_id,
+        tenant=record.tenant,
+        plan_id=record.plan_id,
+        plan_version=record.plan_version,
+        contact_id=record.contact_id,
+        status=record.status,
+        current_step=record.current_step,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def with_death(run: ExecutionRun, death: Death | None) -> ExecutionRun:
+    if death is None:
+        return run
+    return replace(
+        run,
+        status=run.status if run.status in FINAL else DEAD,
+        temporal_status=death.status,
+        temporal_reason=death.reason,
+    )
+
+
+class RunReader:
+    """Reads runs from storage and Temporal (see the module docstring)."""
+
+    def __init__(self, client: Client, runs: RunStore, audit: AuditStore) -> None:
+        self._client = client
+        self._runs = runs
+        self._audit = audit
+
+    async def get_run(self, run_id: str) -> ExecutionRun:
+        """The run's state: live from the workflow when a worker answers, else from storage."""
+        record = await self._record(run_id)
+        handle = self._client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
+        try:
+            description = await handle.describe()
+        except RPCError:
+            return await self._from_storage(record)  # not started yet, or the server is gone
+        if description.status in (WorkflowExecutionStatus.COMPLETED, None):
+            return await self._from_storage(record)  # its last state was persisted first
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            death = await death_of(self._client, run_id, description)
+            return with_death(await self._from_storage(record), death)
+        try:
+            view = await handle.query(PlanRunWorkflow.state, rpc_timeout=timedelta(seconds=2))
+        except RPCError:
+            return await self._from_storage(record)  # no worker to answer
+        return ExecutionRun(
+            run_id=record.run_id,
+            tenant=record.tenant,
+            plan_id=record.plan_id,
+            plan_version=record.plan_version,
+            contact_id=record.contact_id,
+            status=view.status,
+            current_step=view.step_id,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            outcome=view.outcome,
+            failure=view.failure,
+            next_wake_tick=view.next_wake_tick,
+        )
+
+    async def list_runs(
+        self, *, status: str | None = None, plan: str | None = None, limit: int = 100
+    ) -> list[ExecutionRun]:
+        """Runs newest first, as stored, with the dead ones reported dead.
+
+        ``status=DEAD`` lists the runs whose execution died. Another status lists the
+        runs stored with it, less the dead ones, reading further rows to fill ``limit``.
+
+        Raises:
+            EngineError: Temporal could not be asked about the runs' executions.
+        """
+        try:
+            if status == DEAD:
+                return await self._dead(plan, limit)
+            fetch = limit
+            while True:
+                records = await self._records(status, plan, fetch)
+                found = await deaths(self._client, [r.run_id for r in records])
+                runs = [with_death(from_record(r), found.get(r.run_id)) for r in records]
+                kept = [r for r in runs if status is None or r.status == status]
+                if len(kept) >= limit or len(records) < fetch:
+                    return kept[:limit]
+                fetch *= 2  # dead runs left the page: read further
+        except RPCError as exc:
+            raise EngineError(
+                [f"cannot ask Temporal whether the runs' executions still live: {exc.message}"]
+            ) from None
+
+    async def _records(self, status: str | None, plan: str | None, limit: int) -> list[RunRecord]:
+        records = await self._runs.list(status=status, limit=limit if plan is None else _PLAN_SCAN)
+        if plan is not None:
+            records = [r for r in records if r.plan_id == plan][:limit]
+        return records
+
+    async def _dead(self, plan: str | None, limit: int) -> list[ExecutionRun]:
+        found = await all_deaths(self._client)
+        if found is None:  # no visibility: describe every run that has not ended
+            active = await self._runs.list(statuses=_NOT_FINAL, limit=None)
+            found = await deaths(self._client, [r.run_id for r in active])
+        records: list[RunRecord] = []
+        for run_id in found:
+            try:
+                records.append(await self._runs.get(run_id))
+            except UnknownRun:
+                continue  # another deployment's run in the same namespace
+        records.sort(key=lambda r: r.run_id)
+        records.sort(key=_created, reverse=True)
+        runs = [with_death(from_record(r), found[r.run_id]) for r in records]
+        return [r for r in runs if r.status == DEAD and plan in (None, r.plan_id)][:limit]
+
+    async def _from_storage(self, record: RunRecord) -> ExecutionRun:
+        """The stored row, with outcome and failure read back from the audit chain."""
+        run = from_record(record)
+        if record.status not in ("COMPLETED", "FAILED"):
+            return run
+        outcome: str | None = None
+        failure: dict[str, str] | None = None
+        try:
+            timeline = await self._audit.timeline(record.run_id)
+        except UnknownRun:
+            timeline = []
+        for entry in timeline:
+            if entry.action == "end":
+                outcome = entry.outcome
+            elif (entry.action, entry.outcome) == ("resolve", "end"):
+                outcome = str(entry.detail.get("outcome"))
+            elif (entry.action, entry.outcome) == ("run", "failed"):
+                failure = {
+                    "stepId": str(entry.detail.get("stepId")),
+                    "kind": str(entry.detail.get("kind")),
+                    "reason": str(entry.detail.get("cause")),
+                }
+            elif entry.action in ("retry", "resolve"):
+                failure = None
+        return replace(run, outcome=outcome, failure=failure)
+
+    async def _record(self, run_id: str) -> RunRecord:
+        try:
+            return await self._runs.get(run_id)
+        except UnknownRun:
+            raise EngineError([f"unknown run {run_id!r}"]) from None
+
+
+def _created(record: RunRecord) -> float:
+    return record.created_at.timestamp() if record.created_at is not None else 0.0
+
+
+__all__ = ["FINAL", "ExecutionRun", "RunReader", "from_record", "with_death"]
