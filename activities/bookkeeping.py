@@ -62,9 +62,7 @@ class Bookkeeper:
                 await self._audit.append_in(conn, entries)
                 if pending is not None:
                     through = entries[-1].seq if entries else 0
-                    await self._audit.stage_in(
-                        conn, run.run_id, pending, committed_through=through
-                    )
+                    await self._audit.stage_in(conn, run.run_id, pending, committed_through=through)
                 await self._runs.upsert_in(conn, record)
         except AuditDivergence as exc:  # nondeterminism or tampering: an operator must look
             raise ApplicationError(str(exc), type="AuditDivergence") from exc

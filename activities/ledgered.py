@@ -105,7 +105,9 @@ class LedgeredSend:
     ) -> SendResponse | None:
         """The answer an earlier attempt already decides, or ``None`` to call the provider."""
         retried = _attempt() > 1  # the same activity again, not an operator's retry
-        if earlier.outcome in ("delivered", "failed") and (retried or earlier.outcome == "delivered"):
+        if earlier.outcome in ("delivered", "failed") and (
+            retried or earlier.outcome == "delivered"
+        ):
             return _recorded(earlier, persisted)
         if earlier.outcome == "failed":  # an operator's retry of a failed send: send again
             await self._ledger.attempt_again(key, why="retry after failed")

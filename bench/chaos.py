@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -148,7 +149,7 @@ class Processes:
             "DEE_TEMPLATES_DIR": str(cfg.templates_dir),
         }
         log = open(self._scratch / "workers.log", "ab")  # noqa: SIM115 - the child keeps it
-        return subprocess.Popen(  # noqa: S603 - our own entry point
+        return subprocess.Popen(
             [sys.executable, "-m", "dee", "worker"], env=env, cwd=ROOT, stdout=log, stderr=log
         )
 
@@ -205,16 +206,20 @@ async def _start_runs(engine: Engine, plan: ExecutionPlan, count: int) -> dict[s
         async with gate:
             run = await _retrying(
                 lambda: engine.execute(
-                    plan, contact=contact, variables={"product": "DEE", "sender_name": "Sam"},
+                    plan,
+                    contact=contact,
+                    variables={"product": "DEE", "sender_name": "Sam"},
                     idempotency_key=f"chaos-{i}",
-                )  # fmt: skip
+                )
             )
             event_id = f"ev-{i}"
             ingested = await _retrying(
                 lambda: engine.ingest_event(
-                    type="email.opened", contact_id=contact["id"], run_id=run.run_id,
+                    type="email.opened",
+                    contact_id=contact["id"],
+                    run_id=run.run_id,
                     event_id=event_id,
-                )  # fmt: skip
+                )
             )
             if ingested.deliveries:
                 taken[run.run_id] = event_id
@@ -308,7 +313,13 @@ async def _surfacing(engine: Engine, run_id: str, step_id: str, recorded: Any) -
     return []
 
 
-async def chaos(settings: ChaosSettings, scratch: Path) -> ChaosReport:
+Aftermath = Callable[[Engine, HoldingSink, ChaosReport], Awaitable[None]]
+
+
+async def chaos(
+    settings: ChaosSettings, scratch: Path, aftermath: Aftermath | None = None
+) -> ChaosReport:
+    """Run the chaos; ``aftermath`` runs on the settled engine before anything stops."""
     rng = random.Random(settings.seed)
     report = ChaosReport(settings.runs)
     began = time.monotonic()
@@ -337,6 +348,9 @@ async def chaos(settings: ChaosSettings, scratch: Path) -> ChaosReport:
                     engine, procs, sorted(taken), settings.settle_seconds
                 )
                 await examine(engine, client, sink, taken, report)
+                if aftermath is not None:
+                    procs.revive()
+                    await aftermath(engine, sink, report)
             finally:
                 await engine.close()
         finally:

@@ -18,8 +18,12 @@ from activities import contracts as c
 Call = tuple[str, str]  # (activity name, step id), for the equivalence test
 
 
+def _entries(batch: c.AuditBatch) -> list[dict[str, Any]]:
+    return [*batch.entries, *(batch.pending or ())]
+
+
 def _through(batch: c.AuditBatch) -> int:
-    return max((int(e["seq"]) for e in batch.entries), default=0)
+    return max((int(e["seq"]) for e in _entries(batch)), default=0)
 
 
 def bench_activities(calls: list[Call] | None = None) -> list[Callable[..., Any]]:
@@ -31,7 +35,8 @@ def bench_activities(calls: list[Call] | None = None) -> list[Callable[..., Any]
 
     @activity.defn(name=c.APPEND_AUDIT)
     async def append_audit(batch: c.AuditBatch) -> c.AuditAck:
-        note(c.APPEND_AUDIT, batch.entries[-1]["step_id"] if batch.entries else "")
+        entries = _entries(batch)
+        note(c.APPEND_AUDIT, entries[-1]["step_id"] if entries else "")
         return c.AuditAck(_through(batch))
 
     @activity.defn(name=c.CHECK_POLICIES)

@@ -34,8 +34,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.plan_run import (
         ACTIVITY_TIMEOUT,
+        DURABLE,
+        FLUSH_RETRY,
         IDEMPOTENT_RETRY,
-        SEND_RETRY,
+        LEDGERED_SEND_RETRY,
+        SEND_HEARTBEAT,
         SEND_SCHEDULE_TIMEOUT,
     )
 
@@ -62,6 +65,8 @@ class HandWrittenSalesWorkflow:
     @workflow.run
     async def run(self, inp: c.RunInput) -> c.RunResult:
         self._inp = inp
+        if inp.search_attributes:  # the engine's patch marker and its version attribute
+            workflow.patched(DURABLE)
         # The engine's plan clock: tick 0 is the workflow's start, a tick is a second.
         self._start = workflow.info().workflow_start_time
         self._record("@run", "start", "started", {"planId": PLAN_ID, "contactId": "c"})
@@ -78,7 +83,13 @@ class HandWrittenSalesWorkflow:
         await self._call("call")
         self._enter("end")
         self._record("end", "end", "called", {})
-        await self._flush("COMPLETED")
+        await workflow.execute_activity(  # the last entries, as committed history
+            c.APPEND_AUDIT,
+            self._batch("COMPLETED"),
+            result_type=c.AuditAck,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=IDEMPOTENT_RETRY,
+        )
         self._show("COMPLETED")
         return c.RunResult(inp.run_id, "COMPLETED", "called", self._seq, self._head)
 
@@ -110,7 +121,7 @@ class HandWrittenSalesWorkflow:
             self._batch(status),
             result_type=c.AuditAck,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=IDEMPOTENT_RETRY,
+            retry_policy=FLUSH_RETRY,
         )
 
     def _show(self, status: str) -> None:
@@ -190,7 +201,8 @@ class HandWrittenSalesWorkflow:
             result_type=c.SendResponse,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             schedule_to_start_timeout=SEND_SCHEDULE_TIMEOUT,
-            retry_policy=SEND_RETRY,
+            retry_policy=LEDGERED_SEND_RETRY,
+            heartbeat_timeout=SEND_HEARTBEAT,
         )
         if resp.status != "delivered":
             raise ApplicationError(f"{step_id}: {resp.reason}", non_retryable=True)

@@ -444,16 +444,17 @@ def _operator(ctx: RunContext, s: RunState, inp: OperatorAction, out: Out) -> No
             s.status, s.failure, s.step_id = Status.RUNNING, None, failed.step_id
             _enter(ctx, s, _run_step(ctx, s, tick, out), tick, out)
         case "resolve":
-            assert s.failure is not None and inp.target is not None
+            assert s.failure is not None
             failed_step = s.failure.step_id
             s.status, s.failure = Status.RUNNING, None
-            if inp.resolution == "skip":
-                _record(out, tick, failed_step, "resolve", "skip", {**who, "to": inp.target})
-                _enter(ctx, s, inp.target, tick, out)
-                return
             if inp.resolution == "mark_sent":
                 _record(out, tick, failed_step, "resolve", "mark_sent", who)
                 _enter(ctx, s, ctx.plan.next[failed_step], tick, out)
+                return
+            assert inp.target is not None
+            if inp.resolution == "skip":
+                _record(out, tick, failed_step, "resolve", "skip", {**who, "to": inp.target})
+                _enter(ctx, s, inp.target, tick, out)
                 return
             _record(out, tick, failed_step, "resolve", "end", {**who, "outcome": inp.target})
             out.append(CompleteRun(inp.target))

@@ -70,6 +70,20 @@ SCENARIOS = [
         actions=[sleep(4 * DAY), operator("retry", reason="provider back"), sleep(DAY)],
     ),
     Scenario(
+        "sales-send-unknown-reconciled",
+        unknown_sends={"intro-email": "the send's worker stopped before the answer"},
+        actions=[sleep(60), operator("retry", reason="asked the provider"), sleep(5 * DAY)],
+    ),
+    Scenario(
+        "sales-send-unknown-marked-sent",
+        unknown_sends={"intro-email": "the send's worker stopped before the answer"},
+        actions=[
+            sleep(60),
+            operator("resolve", resolution="mark_sent", reason="found in the relay log"),
+            sleep(5 * DAY),
+        ],
+    ),
+    Scenario(
         "sales-paused-resumed",
         actions=[
             sleep(3_600),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.storage import audit_pending
 from adapters.storage.audit_append import ENTRIES, HEADS
 from adapters.storage.database import Database
 from adapters.storage.runs import RUNS
@@ -77,6 +78,11 @@ async def _with_last(conn: AsyncConnection, run_id: str, status: str) -> OpenCha
             .limit(1)
         )
     ).first()
+    # A run whose execution died at rest leaves its last task's entries pending.
+    tail = await audit_pending.tail(conn, run_id, last[0] if last is not None else 0)
+    if tail:
+        end = tail[-1]
+        return OpenChain(run_id, status, end["seq"], end["step_id"], end["action"], end["outcome"])
     if last is None:
         return OpenChain(run_id, status)
     return OpenChain(run_id, status, last[0], last[1], last[2], last[3])

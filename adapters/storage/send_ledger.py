@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import RowMapping, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage.database import Database
@@ -91,11 +91,20 @@ class SendLedger:
                 return existing
             await conn.execute(
                 insert(LEDGER).values(
-                    run_id=key.run_id, step_id=key.step_id, visit=key.visit, channel=channel,
-                    provider=provider, message_key=message_key, intent_at=now, attempts=1,
-                    attempted_at=now, outcome=None, outcome_at=None, provider_message_id=None,
+                    run_id=key.run_id,
+                    step_id=key.step_id,
+                    visit=key.visit,
+                    channel=channel,
+                    provider=provider,
+                    message_key=message_key,
+                    intent_at=now,
+                    attempts=1,
+                    attempted_at=now,
+                    outcome=None,
+                    outcome_at=None,
+                    provider_message_id=None,
                     detail={},
-                )  # fmt: skip
+                )
             )
         return None
 
@@ -176,7 +185,7 @@ async def _read(conn: AsyncConnection, key: SendKey, *, lock: bool) -> LedgerRow
     return None if row is None else _row(row)
 
 
-def _row(row: Mapping[str, Any]) -> LedgerRow:
+def _row(row: RowMapping) -> LedgerRow:
     return LedgerRow(
         row["run_id"], row["step_id"], row["visit"], row["channel"], row["provider"],
         row["message_key"], row["intent_at"], row["attempts"], row["attempted_at"],

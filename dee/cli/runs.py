@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from adapters.storage import LedgerRow
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, to_json
 from dee.documents import load_plan, read_document
 from dee.engine import Engine, ExecutionRun
@@ -162,11 +163,33 @@ def _ended_by_temporal(run: ExecutionRun) -> str:
 
 
 def status(run_id: RunArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Show a run's state (answers from storage when no worker is running).
+    """Show a run's state (answers from storage when no worker is running), and what the
+    send ledger knows of its sends: each intent, attempt and outcome.
 
     A run whose Temporal execution died shows DEAD and what Temporal said.
     """
-    _show(run_async(_call(config, lambda e: e.get_run(run_id))), as_json)
+
+    async def read(engine: Engine) -> tuple[ExecutionRun, list[LedgerRow]]:
+        return await engine.get_run(run_id), await engine.sends(run_id)
+
+    run, sends = run_async(_call(config, read))
+    if as_json:
+        shown = json.loads(to_json(run))
+        shown["sends"] = [sent.as_dict() for sent in sends]
+        print(json.dumps(shown, indent=2))
+        return
+    _show(run, False)
+    console = Console(highlight=False)
+    for sent in sends:
+        console.print(
+            f"  send {sent.step_id} #{sent.visit} via {sent.provider}: "
+            f"{sent.outcome or 'attempt open (outcome not known)'}, "
+            f"{sent.attempts} attempt(s), {sent.message_key}",
+            markup=False,
+        )
+        reason = sent.detail.get("reason")
+        if reason:
+            console.print(f"    {reason}", markup=False)
 
 
 async def _call(config: Path | None, action: Any) -> Any:

@@ -32,6 +32,7 @@ from interpreter import (
     TraceEntry,
     compile_plan,
     ensure_valid,
+    operator_problem,
     step,
     steps,
 )
@@ -181,6 +182,45 @@ def test_a_failed_send_then_retry_checks_policy_and_sends_once_with_the_same_vis
         SendEmail("mail", 1, "t", "Hello", None, False, False)
     ]
     assert s.visits["mail"] == 1
+
+
+def test_an_unknown_send_fails_the_run_as_unknown_never_as_failed() -> None:
+    ctx = _ctx()
+    s, _ = step(ctx, RunState(), Start(0))
+    s, _ = step(ctx, s, PolicyDecided(0, "mail", "allow"))
+    s, cmds = step(ctx, s, SendCompleted(0, "mail", "unknown", "worker died", {"provider": "x"}))
+    assert s.status == Status.FAILED and s.failure is not None
+    assert s.failure.kind == "send_outcome_unknown"
+    assert s.failure.reason == "send_outcome_unknown: worker died"
+    assert ("mail", "send_email", "unknown") in _records(cmds)
+    assert ("mail", "send_email", "failed") not in _records(cmds)
+    # retry --resend is recorded with who decided; the send keeps its visit (Message-ID)
+    again, cmds = step(ctx, s, _op(2, "retry", reason="not in the log", resolution="resend"))
+    [retried] = [c for c in cmds if isinstance(c, TraceEntry) and c.action == "retry"]
+    assert retried.detail == {
+        "by": "ops@example.com", "reason": "not in the log", "kind": "send_outcome_unknown",
+        "resend": True,
+    }  # fmt: skip
+    assert _effects(cmds) == [CheckPolicy("mail", 1, "email")]
+    # resolve --mark-sent: the operator checked; the run continues after the send
+    marked, cmds = step(ctx, s, _op(2, "resolve", resolution="mark_sent", reason="in the log"))
+    assert ("mail", "resolve", "mark_sent") in _records(cmds)
+    assert marked.status == Status.WAITING and marked.step_id == "pause-1h"
+
+
+def test_resend_and_mark_sent_apply_to_failed_sends_only() -> None:
+    ctx = _ctx()
+    s, _ = step(ctx, RunState(), Start(0))
+    denied, _ = step(ctx, s, PolicyDecided(0, "mail", "deny", "consent", "no consent"))
+    assert operator_problem(ctx, denied, _op(1, "resolve", resolution="mark_sent")) == (
+        "resolve --mark-sent applies to a failed send; this run failed otherwise"
+    )
+    assert operator_problem(ctx, denied, _op(1, "retry", resolution="resend")) == (
+        "retry --resend applies to a failed send; this run failed otherwise"
+    )
+    assert operator_problem(ctx, denied, _op(1, "retry", resolution="end")) == (
+        "retry takes no resolution but 'resend'"
+    )
 
 
 def test_resolve_skip_continues_at_the_named_step_and_end_completes() -> None:

@@ -39,6 +39,7 @@ class Scenario:
     contact: dict[str, Any] = field(default_factory=lambda: {"id": "c-1", "timezone": "UTC"})
     actions: list[Action] = field(default_factory=list)
     fail_sends: dict[str, str] = field(default_factory=dict)
+    unknown_sends: dict[str, str] = field(default_factory=dict)
     policy: dict[str, c.PolicyResponse] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     # Real seconds every send takes (a slow provider): its result is handled ticks later.
@@ -84,7 +85,11 @@ async def record(
     plan = scenario.plan
     if isinstance(plan, str):
         plan = load_plan(ROOT / "plans" / plan)
-    world = FakeWorld(fail_sends=dict(scenario.fail_sends), policy=dict(scenario.policy))
+    world = FakeWorld(
+        fail_sends=dict(scenario.fail_sends),
+        unknown_sends=dict(scenario.unknown_sends),
+        policy=dict(scenario.policy),
+    )
     if scenario.send_seconds:
         world.send_gate = _Delay(scenario.send_seconds)  # type: ignore[assignment]
     run_id = workflow_id or f"{scenario.name}-{uuid.uuid4().hex[:8]}"
@@ -129,7 +134,8 @@ def edit_carried_entry(text: str, seq: int, edit: Callable[[dict[str, Any]], Non
             continue
         for payload in attrs["input"]["payloads"]:
             arg = json.loads(base64.b64decode(payload["data"]))
-            for entry in arg["batch"]["entries"]:
+            batch = arg.get("batch", arg)  # a run's last flush is a batch itself
+            for entry in batch["entries"]:
                 if entry["seq"] == seq:
                     edit(entry)
             payload["data"] = base64.b64encode(json.dumps(arg).encode()).decode()

@@ -41,6 +41,10 @@ REQUIRED = {
     "notification-unread",
     "continue-as-new-1",
     "continue-as-new-2",
+    # Recorded under the durable-audit-and-send-ledger patch: a send whose outcome was
+    # unknown, then found at the provider on retry, or marked sent by an operator.
+    "sales-send-unknown-reconciled",
+    "sales-send-unknown-marked-sent",
 }
 # Not made by ``make histories``: recorded by the code before immediate starts stopped
 # carrying search attributes, for a run started without them (a raw start, as the

@@ -22,6 +22,9 @@ class FakeWorld:
     sends: list[tuple[str, str, int]] = field(default_factory=list)
     policy: dict[str, c.PolicyResponse] = field(default_factory=dict)
     fail_sends: dict[str, str] = field(default_factory=dict)
+    # step -> reason: its first send's outcome is unknown; the next is found (reconciled)
+    unknown_sends: dict[str, str] = field(default_factory=dict)
+    _unknown_seen: set[str] = field(default_factory=set)
     send_gate: asyncio.Event | None = None
 
     def _persist(self, batch: c.AuditBatch) -> int:
@@ -62,6 +65,15 @@ class FakeWorld:
             reason = self.fail_sends.pop(req.step_id, None)
             if reason:
                 return c.SendResponse("failed", seq, reason=reason)
+            unknown = self.unknown_sends.pop(req.step_id, None)
+            if unknown:
+                self._unknown_seen.add(req.step_id)
+                return c.SendResponse("unknown", seq, reason=unknown, provider="fake")
+            if req.step_id in self._unknown_seen:  # the operator's retry found it
+                return c.SendResponse(
+                    "delivered", seq, provider="fake", provider_message_id=f"m-{req.step_id}",
+                    reconciled=True,
+                )  # fmt: skip
             return c.SendResponse(
                 "delivered", seq, provider="fake", provider_message_id=f"m-{req.step_id}"
             )
