@@ -196,6 +196,7 @@ def test_an_unknown_send_fails_the_run_as_unknown_never_as_failed() -> None:
     assert ("mail", "send_email", "failed") not in _records(cmds)
     # retry --resend is recorded with who decided; the send keeps its visit (Message-ID)
     again, cmds = step(ctx, s, _op(2, "retry", reason="not in the log", resolution="resend"))
+    assert again.status == Status.RUNNING and again.failure is None
     [retried] = [c for c in cmds if isinstance(c, TraceEntry) and c.action == "retry"]
     assert retried.detail == {
         "by": "ops@example.com", "reason": "not in the log", "kind": "send_outcome_unknown",
