@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import AuditBatch
+from activities.contracts import PLAN_MISMATCH, UNKNOWN_PLAN, AuditBatch, RunRow
 from adapters.storage import (
     AuditDivergence,
     AuditStore,
     Database,
     DatabaseUnavailable,
+    PlanStore,
     RunRecord,
     RunStore,
     StorageError,
+    UnknownPlan,
 )
 from interpreter import ChainedEntry
 
@@ -35,6 +37,9 @@ class Bookkeeper:
         self._db = database
         self._audit = AuditStore(database)
         self._runs = RunStore(database)
+        self._plans = PlanStore(database)
+        # (plan id, version) -> stored content hash: plan versions are immutable.
+        self._plan_hashes: dict[tuple[str, int], str] = {}
 
     async def persist(self, batch: AuditBatch) -> int:
         """Store the batch; return the highest seq now persisted for the run (0 if none).
@@ -43,6 +48,7 @@ class Bookkeeper:
             ApplicationError: non-retryable for a divergent chain (an operator must
                 look), retryable for an unavailable database.
         """
+        await self._check_plan(batch.run)
         entries = [ChainedEntry(**entry) for entry in batch.entries]
         pending = None if batch.pending is None else [ChainedEntry(**e) for e in batch.pending]
         run = batch.run
@@ -71,3 +77,36 @@ class Bookkeeper:
         except StorageError as exc:  # identity clash, unknown plan: waits, visibly, for a fix
             raise ApplicationError(str(exc), type=type(exc).__name__) from exc
         return max((e.seq for e in (*entries, *(pending or ()))), default=0)
+
+    async def _check_plan(self, run: RunRow) -> None:
+        """Refuse a run whose plan snapshot is not the stored plan of its id and version.
+
+        A run started straight through Temporal carries its own snapshot; the engine
+        stores the plan before it starts a run. Non-retryable: the workflow fails the
+        start with this reason (``workflows.admission``).
+        """
+        if run.plan_hash is None:
+            return
+        key = (run.plan_id, run.plan_version)
+        stored = self._plan_hashes.get(key)
+        if stored is None:
+            try:
+                stored = await self._plans.content_hash(*key)
+            except UnknownPlan:
+                raise ApplicationError(
+                    f"plan {run.plan_id} version {run.plan_version} is not stored; "
+                    "store it first (dee plan register FILE)",
+                    type=UNKNOWN_PLAN,
+                    non_retryable=True,
+                ) from None
+            except StorageError as exc:  # the database is down: the activity retries
+                raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+            self._plan_hashes[key] = stored
+        if stored != run.plan_hash:
+            raise ApplicationError(
+                f"the run's plan body ({run.plan_hash}) differs from the stored plan "
+                f"{run.plan_id} version {run.plan_version} ({stored}); plans are immutable: "
+                "publish the change as a new version",
+                type=PLAN_MISMATCH,
+                non_retryable=True,
+            )

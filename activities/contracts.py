@@ -24,6 +24,11 @@ APPEND_AUDIT = "append_audit"
 INGEST_UPDATE = "ingest"
 # The error type an update validator refuses an event with once the run has ended.
 RUN_ENDED = "RunEnded"
+# What the bookkeeper refuses a run's first write with when the run's plan snapshot is
+# not the stored plan of its id and version: the workflow fails the start with it.
+PLAN_MISMATCH = "PlanMismatch"
+UNKNOWN_PLAN = "UnknownPlan"
+START_REFUSALS = (PLAN_MISMATCH, UNKNOWN_PLAN)
 
 
 @dataclass
@@ -39,6 +44,8 @@ class RunRow:
     step_id: str | None
     outcome: str | None = None
     failure: str | None = None
+    # the run's plan snapshot hash, checked against the stored plan at the first write
+    plan_hash: str | None = None
 
 
 @dataclass

@@ -40,6 +40,7 @@ from interpreter.loading import parse_plan
 from interpreter.plan import BranchStep, EndStep, SendEmailStep, SendVoiceStep, WaitStep
 from interpreter.state import FINAL_STATUSES, Failure, FailureKind, PendingTimer, RunState, Status
 from interpreter.trace import RUN_SCOPE, TraceEntry
+from interpreter.validation import ensure_valid
 
 Out = list[Command]
 SendStep = SendEmailStep | SendVoiceStep
@@ -63,21 +64,25 @@ def compiled_snapshot(
     function of it, so a hit changes nothing a run decides.
 
     Raises:
-        PlanError: the snapshot does not parse (named after ``source``).
+        PlanError: the snapshot does not parse or does not validate (named after
+            ``source``): a run started straight through Temporal is checked like one
+            the engine starts (template ids aside: the worker's registry checks those
+            when it renders).
     """
     try:
         text = json.dumps(document, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # not plain JSON: parse it the slow way (and fail there)
-        return compile_plan(parse_plan(document, source=source), tick_interval_ms)
+        return compile_plan(ensure_valid(parse_plan(document, source=source)), tick_interval_ms)
     try:
         return _compiled(text, tick_interval_ms)
     except PlanError:  # errors are not cached; report them under this run's name
-        return compile_plan(parse_plan(document, source=source), tick_interval_ms)
+        return compile_plan(ensure_valid(parse_plan(document, source=source)), tick_interval_ms)
 
 
 @lru_cache(maxsize=64)
 def _compiled(text: str, tick_interval_ms: int) -> CompiledPlan:
-    return compile_plan(parse_plan(json.loads(text), source="plan snapshot"), tick_interval_ms)
+    plan = ensure_valid(parse_plan(json.loads(text), source="plan snapshot"))
+    return compile_plan(plan, tick_interval_ms)
 
 
 def step(ctx: RunContext, state: RunState, inp: Input) -> tuple[RunState, list[Command]]:

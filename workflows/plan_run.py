@@ -53,9 +53,9 @@ with workflow.unsafe.imports_passed_through():
         operator_problem,
         step,
     )
-    from interpreter.machine import compiled_snapshot
     from interpreter.snapshot import state_from_dict, state_to_dict
     from workflows import search_attributes as sa
+    from workflows.admission import admitted, refusal
 
 # A send is attempted exactly once: fail-closed, never a silent retry.
 SEND_RETRY = RetryPolicy(maximum_attempts=1)
@@ -91,17 +91,16 @@ OperatorKind = Literal["pause", "resume", "cancel", "retry", "resolve"]
 
 @workflow.defn(name=c.WORKFLOW_NAME)
 class PlanRunWorkflow:
+    # ``Any``: the input is decoded here, so that a malformed one (a raw ``temporal
+    # workflow start``) fails the start with the reason instead of failing every
+    # workflow task forever in the SDK's decoder (``workflows.admission``).
     @workflow.init
-    def __init__(self, inp: c.RunInput) -> None:
-        # Parsed, hashed and compiled once per plan per worker process (see
+    def __init__(self, raw: Any) -> None:
+        self._durable = workflow.patched(DURABLE)
+        # Parsed, validated, hashed and compiled once per plan per worker process (see
         # ``compiled_snapshot``): the same work as before, minus its repetition.
-        compiled = compiled_snapshot(inp.plan, inp.tick_interval_ms, source=f"run {inp.run_id}")
-        if compiled.content_hash != inp.plan_hash:
-            raise ApplicationError(
-                f"plan snapshot hash {compiled.content_hash} does not match {inp.plan_hash}",
-                type="PlanError",
-                non_retryable=True,
-            )
+        workflow_id = workflow.info().workflow_id
+        inp, compiled = admitted(raw, workflow_id if self._durable else raw_run_id(raw))
         config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
         self._inp = inp
         self._ctx = RunContext(compiled, inp.contact, inp.variables, config)
@@ -119,7 +118,6 @@ class PlanRunWorkflow:
         self._chained_at: list[int] = [-1] * len(inp.unpersisted)
         self._written_seq = inp.chain_seq - len(inp.unpersisted)  # in the database, at all
         self._pending_rows = bool(inp.unpersisted)  # a pending tail may be stored
-        self._durable = False  # decided by ``workflow.patched`` when ``run`` starts
         self._resend: tuple[str, int] | None = None  # an operator's retry --resend
         self._shown: tuple[str, str | None, str] | None = None
         self._wake = False  # set only by the ingest update (see there)
@@ -133,8 +131,8 @@ class PlanRunWorkflow:
     # --- the main loop ----------------------------------------------------
 
     @workflow.run
-    async def run(self, inp: c.RunInput) -> c.RunResult:
-        self._durable = workflow.patched(DURABLE)
+    async def run(self, raw: Any) -> c.RunResult:  # the same parameter as __init__
+        inp = self._inp
         while True:
             await self._perform_queue()
             state = self._state
@@ -217,7 +215,7 @@ class PlanRunWorkflow:
         )
 
     def _row(self) -> c.RunRow:
-        s, plan = self._state, self._ctx.plan.plan
+        s, plan, inp = self._state, self._ctx.plan.plan, self._inp
         failure = s.failure.reason if s.failure else None
         return c.RunRow(
             self._inp.run_id,
@@ -229,6 +227,7 @@ class PlanRunWorkflow:
             s.step_id,
             s.outcome,
             failure,
+            inp.plan_hash if self._durable else None,
         )
 
     def _persisted(self, through_seq: int, batch: c.AuditBatch | None = None) -> None:
@@ -259,9 +258,11 @@ class PlanRunWorkflow:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=FLUSH_RETRY if self._durable else IDEMPOTENT_RETRY,
             )
-        except ActivityError:
+        except ActivityError as err:
             if not self._durable:
                 raise
+            if (refused := refusal(err)) is not None:
+                raise refused from None
             await self._flush_committed()
             return
         if not self._durable:
@@ -273,13 +274,16 @@ class PlanRunWorkflow:
 
     async def _flush_committed(self) -> None:
         """Write every entry as committed through a regular activity, retried until done."""
-        ack = await workflow.execute_activity(
-            c.APPEND_AUDIT,
-            self._batch(),
-            result_type=c.AuditAck,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=IDEMPOTENT_RETRY,
-        )
+        try:
+            ack = await workflow.execute_activity(
+                c.APPEND_AUDIT,
+                self._batch(),
+                result_type=c.AuditAck,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=IDEMPOTENT_RETRY,
+            )
+        except ActivityError as err:
+            raise refusal(err) or err from None
         self._persisted(ack.persisted_through_seq)
 
     async def _check_policy(self, cmd: CheckPolicy) -> Input:
@@ -297,13 +301,16 @@ class PlanRunWorkflow:
             self._now_ms(),
             int(max_seconds),
         )
-        resp = await workflow.execute_activity(
-            c.CHECK_POLICIES,
-            request,
-            result_type=c.PolicyResponse,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=IDEMPOTENT_RETRY,
-        )
+        try:
+            resp = await workflow.execute_activity(
+                c.CHECK_POLICIES,
+                request,
+                result_type=c.PolicyResponse,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=IDEMPOTENT_RETRY,
+            )
+        except ActivityError as err:
+            raise refusal(err) or err from None
         self._persisted(resp.persisted_through_seq)
         until = None if resp.until_epoch_ms is None else self._tick_at(resp.until_epoch_ms)
         decision: Literal["allow", "defer", "deny"] = "deny"  # anything unknown fails closed
@@ -585,6 +592,13 @@ _RESOLUTIONS: dict[str, Literal["skip", "end", "mark_sent", "resend"]] = {
     "mark_sent": "mark_sent",
     "resend": "resend",
 }
+
+
+def raw_run_id(raw: Any) -> str:
+    """The run id a start input names (before ``DURABLE``, the workflow id was not checked)."""
+    if isinstance(raw, c.RunInput):
+        return raw.run_id
+    return str(raw.get("run_id", "")) if isinstance(raw, dict) else ""
 
 
 def _iso(epoch_ms: int) -> str:

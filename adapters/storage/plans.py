@@ -90,6 +90,21 @@ class PlanStore:
                 f"stored plan {plan_id} v{row.version} no longer parses: {exc}"
             ) from None
 
+    async def content_hash(self, plan_id: str, version: int) -> str:
+        """The stored content hash of a plan version.
+
+        Raises:
+            UnknownPlan: No such plan version is stored.
+        """
+        query = select(PLANS.c.content_hash).where(
+            PLANS.c.plan_id == plan_id, PLANS.c.version == version
+        )
+        async with self._db.snapshot() as conn:
+            found = (await conn.execute(query)).scalar_one_or_none()
+        if found is None:
+            raise UnknownPlan(f"unknown plan: plan {plan_id!r} version {version} is not stored")
+        return str(found)
+
     async def versions(self, plan_id: str) -> list[int]:
         """The stored versions of a plan, ascending (empty when none)."""
         async with self._db.snapshot() as conn:

@@ -143,3 +143,35 @@ def _print_trace(trace: Trace) -> None:
 
 
 __all__ = ["DeeError", "app"]
+
+
+async def _register(plan: ExecutionPlan) -> tuple[bool, str]:
+    from adapters.storage import PlanStore  # noqa: PLC0415
+    from dee.cli.db import storage  # noqa: PLC0415 - storage loads only for this command
+
+    async with storage() as database:
+        return await PlanStore(database).put(plan), database.display_url
+
+
+@app.command("register")
+def register_cmd(
+    file: Annotated[Path, typer.Argument(help="Plan file (YAML or JSON).")],
+    templates: TemplatesOpt = None,
+    no_registry: NoRegistryOpt = False,
+) -> None:
+    """Validate a plan and store its version without starting a run.
+
+    Runs started straight through Temporal (``temporal workflow start --type
+    PlanRunWorkflow``) must name a stored plan: the worker refuses a start whose plan
+    body differs from the stored version. A version is immutable: storing another body
+    under it fails; storing the same body again changes nothing.
+    """
+    from dee.cli.db import run_storage  # noqa: PLC0415
+
+    plan = load_plan(file)
+    problems = validate(plan, registry=_registry(templates, no_registry))
+    if problems:
+        raise DocumentError([f"{file}: {p}" for p in problems])
+    stored, where = run_storage(_register(plan))
+    state = "stored" if stored else "already stored (same body)"
+    print(f"{file}: {plan.id} v{plan.version} {state} in {where} ({plan.content_hash})")

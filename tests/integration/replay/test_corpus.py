@@ -120,8 +120,8 @@ class Unguarded(PlanRunWorkflow):
         super()._feed(inp)
 
     @workflow.run
-    async def run(self, inp: c.RunInput) -> c.RunResult:
-        return await super().run(inp)
+    async def run(self, raw: Any) -> c.RunResult:
+        return await super().run(raw)
 
 
 @workflow.defn(name=c.WORKFLOW_NAME)
@@ -131,8 +131,8 @@ class Guarded(Unguarded):
     guarded = True
 
     @workflow.run
-    async def run(self, inp: c.RunInput) -> c.RunResult:
-        return await super().run(inp)
+    async def run(self, raw: Any) -> c.RunResult:
+        return await super().run(raw)
 
 
 def _replayer(workflow_class: type) -> Replayer:

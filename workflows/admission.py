@@ -1,0 +1,67 @@
+"""What a start input must be before ``PlanRunWorkflow`` runs it.
+
+A run can be started by anyone with a Temporal client (``temporal workflow start --type
+PlanRunWorkflow``), not only by ``Engine``. A start the engine would have refused must
+fail at once, with the reason as the execution's failure, never as a workflow task
+that fails and is retried forever: an input that does not decode, a workflow id that
+is not the input's run id, a plan snapshot that does not validate or does not hash to
+the input's ``planHash``. (Whether the snapshot is the *stored* plan of its id and
+version is the bookkeeper's check, at the run's first write: ``START_REFUSALS``.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.converter import value_to_type
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as c
+    from interpreter import PlanError
+    from interpreter.compiled import CompiledPlan
+    from interpreter.machine import compiled_snapshot
+
+INPUT_REJECTED = "InputRejected"
+
+
+def rejected(message: str, kind: str = INPUT_REJECTED) -> ApplicationError:
+    """The failure that ends a refused start (non-retryable: nothing would change)."""
+    return ApplicationError(f"start refused: {message}", type=kind, non_retryable=True)
+
+
+def admitted(raw: Any, workflow_id: str) -> tuple[c.RunInput, CompiledPlan]:
+    """The decoded input and its compiled plan; raises ``rejected(...)`` otherwise."""
+    if isinstance(raw, c.RunInput):
+        inp = raw
+    else:
+        try:
+            inp = value_to_type(c.RunInput, raw)
+        except Exception as err:  # the converter raises several kinds; all mean malformed
+            cause = f"{err}: {err.__cause__}" if err.__cause__ else str(err)
+            raise rejected(f"the input is not a PlanRunWorkflow input ({cause})") from None
+    if inp.run_id != workflow_id:
+        raise rejected(f"the workflow id {workflow_id!r} is not the input's runId {inp.run_id!r}")
+    try:
+        compiled = compiled_snapshot(inp.plan, inp.tick_interval_ms, source=f"run {inp.run_id}")
+    except PlanError as err:
+        raise rejected("the plan is invalid: " + "; ".join(map(str, err.problems))) from None
+    if compiled.content_hash != inp.plan_hash:
+        raise ApplicationError(  # the message and type runs before this check recorded
+            f"plan snapshot hash {compiled.content_hash} does not match {inp.plan_hash}",
+            type="PlanError",
+            non_retryable=True,
+        )
+    return inp, compiled
+
+
+def refusal(err: ActivityError) -> ApplicationError | None:
+    """The start refusal an activity reported (the stored plan differs, or is missing)."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in c.START_REFUSALS:
+        return rejected(cause.message, cause.type or INPUT_REJECTED)
+    return None
+
+
+__all__ = ["INPUT_REJECTED", "admitted", "refusal", "rejected"]
