@@ -238,7 +238,9 @@ async def _reexecute(
         handle = await env.client.start_workflow(
             c.WORKFLOW_NAME,
             inp,
-            id=f"reexecute-{run_input.run_id}-{uuid.uuid4().hex[:8]}",
+            # The run's own id: the server is private to this re-execution, and the
+            # workflow refuses a start whose id is not the input's run id.
+            id=run_input.run_id,
             task_queue=queue,
             result_type=c.RunResult,
         )

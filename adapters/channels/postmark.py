@@ -162,22 +162,13 @@ class PostmarkEmailChannel:
                 inactive recipient, any other 4xx but 429).
             ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
         """
-        try:
-            response = await self._client.post("/email", json=_body(message, self._stream))
-        except httpx.TimeoutException as exc:
-            raise ChannelUnavailable(
-                f"Postmark {self._base_url}: no answer in time ({type(exc).__name__}); "
-                "the message may or may not have been accepted",
-                code="postmark_timeout",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(
-                f"Postmark {self._base_url}: {type(exc).__name__}: {exc}",
-                code="postmark_connect_failed",
-            ) from exc
-        answer = _json(response)
-        if response.status_code != httpx.codes.OK:
-            raise _error(response.status_code, answer)
+        answer = await self._request(
+            "POST",
+            "/email",
+            "the email",
+            "; the message may or may not have been accepted",
+            json=_body(message, self._stream),
+        )
         error_code = answer.get("ErrorCode")
         provider_id = answer.get("MessageID")
         if error_code != 0 or not isinstance(provider_id, str) or not provider_id:
@@ -194,6 +185,31 @@ class PostmarkEmailChannel:
             accepted=True,
             estimated_cost=self._cost,
         )
+
+    async def _request(
+        self, method: str, path: str, what: str, doubt: str = "", **kwargs: Any
+    ) -> dict[str, Any]:
+        """One call to Postmark, its errors mapped at the edge; the 200 answer's JSON.
+
+        ``doubt`` is added to a timeout's message (a send may have been accepted).
+        """
+        try:
+            response = await self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ChannelUnavailable(
+                f"Postmark {self._base_url}: no answer in time to {what} "
+                f"({type(exc).__name__}){doubt}",
+                code="postmark_timeout",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ChannelUnavailable(
+                f"Postmark {self._base_url}: {type(exc).__name__}: {exc}",
+                code="postmark_connect_failed",
+            ) from exc
+        answer = _json(response)
+        if response.status_code != httpx.codes.OK:
+            raise _error(response.status_code, answer, what)
+        return answer
 
     async def find_sent(self, message_id: str, to: str, since: datetime) -> SendLookup:
         """Ask Postmark whether it accepted the message with ``message_id`` for ``to``.
@@ -253,22 +269,9 @@ class PostmarkEmailChannel:
         )
 
     async def _search(self, params: dict[str, str | int]) -> tuple[list[dict[str, Any]], int]:
-        try:
-            response = await self._client.get("/messages/outbound", params=params)
-        except httpx.TimeoutException as exc:
-            raise ChannelUnavailable(
-                f"Postmark {self._base_url}: no answer in time to the message search "
-                f"({type(exc).__name__})",
-                code="postmark_timeout",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(
-                f"Postmark {self._base_url}: {type(exc).__name__}: {exc}",
-                code="postmark_connect_failed",
-            ) from exc
-        answer = _json(response)
-        if response.status_code != httpx.codes.OK:
-            raise _error(response.status_code, answer, "the message search")
+        answer = await self._request(
+            "GET", "/messages/outbound", "the message search", params=params
+        )
         messages, total = answer.get("Messages"), answer.get("TotalCount")
         if not isinstance(messages, list) or not isinstance(total, int):
             raise ChannelUnavailable(

@@ -104,7 +104,22 @@ class Run(Base):
     updated_at: Mapped[dt.datetime]
 
 
-class AuditEntry(Base):
+class ChainedColumns:
+    """The columns of a chained audit entry, shared by the committed and pending tables."""
+
+    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tick: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[dt.datetime]
+    step_id: Mapped[str] = mapped_column(ID)
+    action: Mapped[str] = mapped_column(ID)
+    outcome: Mapped[str] = mapped_column(String(1000))
+    detail: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(HASH)
+    hash: Mapped[str] = mapped_column(HASH)
+
+
+class AuditEntry(ChainedColumns, Base):
     """One hash-chained audit entry; append-only (database triggers refuse UPDATE/DELETE).
 
     ``detail`` is ``json`` (text-preserving), not ``jsonb``: jsonb rewrites numbers
@@ -116,19 +131,8 @@ class AuditEntry(Base):
     __tablename__ = "audit_entries"
     __table_args__ = (Index(None, "recorded_at"),)
 
-    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tick: Mapped[int] = mapped_column(BigInteger)
-    recorded_at: Mapped[dt.datetime]
-    step_id: Mapped[str] = mapped_column(ID)
-    action: Mapped[str] = mapped_column(ID)
-    outcome: Mapped[str] = mapped_column(String(1000))
-    detail: Mapped[dict[str, Any]]
-    prev_hash: Mapped[str] = mapped_column(HASH)
-    hash: Mapped[str] = mapped_column(HASH)
 
-
-class AuditPending(Base):
+class AuditPending(ChainedColumns, Base):
     """Entries a workflow task wrote before the worker could know the task committed.
 
     A task's entries can only be final once its commit is known (a retried or dropped
@@ -138,17 +142,6 @@ class AuditPending(Base):
     """
 
     __tablename__ = "audit_pending"
-
-    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tick: Mapped[int] = mapped_column(BigInteger)
-    recorded_at: Mapped[dt.datetime]
-    step_id: Mapped[str] = mapped_column(ID)
-    action: Mapped[str] = mapped_column(ID)
-    outcome: Mapped[str] = mapped_column(String(1000))
-    detail: Mapped[dict[str, Any]]
-    prev_hash: Mapped[str] = mapped_column(HASH)
-    hash: Mapped[str] = mapped_column(HASH)
 
 
 class SendLedgerEntry(Base):
