@@ -17,10 +17,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import PLAN_MISMATCH, UNKNOWN_PLAN, AuditBatch, RunRow
 from adapters.storage import (
-    AuditDivergence,
     AuditStore,
     Database,
-    DatabaseUnavailable,
     PlanStore,
     RunRecord,
     RunStore,
@@ -28,6 +26,18 @@ from adapters.storage import (
     UnknownPlan,
 )
 from interpreter import ChainedEntry
+
+# The server keeps an activity's last failure to show why it waits, and drops one over
+# its size limit (4 KB on the dev server): no driver cause chain, a bounded message.
+FAILURE_MESSAGE_LIMIT = 1000
+
+
+def retryable(exc: StorageError) -> ApplicationError:
+    """A storage error as the retryable failure a waiting activity shows."""
+    message = str(exc)
+    if len(message) > FAILURE_MESSAGE_LIMIT:
+        message = message[: FAILURE_MESSAGE_LIMIT - 3] + "..."
+    return ApplicationError(message, type=type(exc).__name__)
 
 
 class Bookkeeper:
@@ -70,12 +80,10 @@ class Bookkeeper:
                     through = entries[-1].seq if entries else 0
                     await self._audit.stage_in(conn, run.run_id, pending, committed_through=through)
                 await self._runs.upsert_in(conn, record)
-        except AuditDivergence as exc:  # nondeterminism or tampering: an operator must look
-            raise ApplicationError(str(exc), type="AuditDivergence") from exc
-        except DatabaseUnavailable as exc:  # transient: the activity retries, nothing acts
-            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
-        except StorageError as exc:  # identity clash, unknown plan: waits, visibly, for a fix
-            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+        except StorageError as exc:
+            # Divergence (nondeterminism or tampering: an operator must look), the database
+            # down (transient), an identity clash: the activity retries, nothing acts.
+            raise retryable(exc) from None
         return max((e.seq for e in (*entries, *(pending or ()))), default=0)
 
     async def _check_plan(self, run: RunRow) -> None:
@@ -100,7 +108,7 @@ class Bookkeeper:
                     non_retryable=True,
                 ) from None
             except StorageError as exc:  # the database is down: the activity retries
-                raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+                raise retryable(exc) from None
             self._plan_hashes[key] = stored
         if stored != run.plan_hash:
             raise ApplicationError(

@@ -24,8 +24,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.bookkeeping import retryable
 from activities.contracts import SendResponse
 from adapters.channels import ChannelError, SendLookup
 from adapters.storage import LedgerRow, SendKey, SendLedger, StorageError
@@ -87,7 +87,7 @@ class LedgeredSend:
                 if known is not None:
                     return known
         except StorageError as exc:  # nothing was sent: the activity retries
-            raise ApplicationError(f"send ledger: {exc}", type=type(exc).__name__) from exc
+            raise retryable(exc) from None
         response = await call()
         try:
             await self._ledger.settle(

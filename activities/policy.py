@@ -9,9 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from temporalio.exceptions import ApplicationError
-
-from activities.bookkeeping import Bookkeeper
+from activities.bookkeeping import Bookkeeper, retryable
 from activities.contracts import PolicyRequest, PolicyResponse
 from adapters.policy import GateRequest, PolicyGate
 from adapters.policy.errors import PolicyError
@@ -46,7 +44,7 @@ class PolicyChecker:
         except PolicyError as exc:  # bad input is a denial with the reason, fail-closed
             return PolicyResponse("deny", persisted, policy="input", reason=str(exc))
         except StorageError as exc:  # nothing was decided: the activity retries
-            raise ApplicationError(str(exc), type=type(exc).__name__) from exc
+            raise retryable(exc) from None
         until = None
         if decision.until is not None:
             until = int(decision.until.timestamp() * 1000)

@@ -34,6 +34,7 @@ from tests.integration.channels.standins.server import Behaviour
 from tests.integration.channels.standins.twilio_api import TwilioStandIn, running_twilio
 from tests.integration.channels.standins.twilio_callbacks import CallScript
 from tests.integration.mailsink import SmtpServer
+from tests.integration.private_postgres import private_postgres
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTACT = {
@@ -340,3 +341,33 @@ async def test_an_unknown_smtp_send_is_resent_only_on_an_explicit_operator_decis
                 assert decision.detail["resend"] is True
             ids = [m for m in mail.received if "slow@example.org" in m.rcpt_tos]
             assert len(ids) == 1  # once, whichever way the operator went
+
+
+async def test_an_audit_store_that_is_down_keeps_the_run_waiting_visibly_never_dead(
+    tmp_path: Path, server: DevServer, mail: SmtpServer
+) -> None:
+    with private_postgres() as pg:
+        config = _config(tmp_path, server, mail).model_copy(update={"database": pg.url})
+        plan = _plan(f"outage-{uuid.uuid4().hex[:6]}", _email(), wait=3)
+        sent_before = len(mail.received)
+        with _workers(config, tmp_path):
+            async with _engine(config) as (client, engine):
+                run = await engine.execute(plan, contact=CONTACT, variables=VARS)
+                await _until(engine, run.run_id, "WAITING")
+                pg.stop()  # the timer fires into an audit store that is down
+                handle = client.get_workflow_handle(run.run_id)
+                failure = ""
+                for _ in range(600):
+                    described = await handle.describe()
+                    pending = described.raw_description.pending_activities
+                    if pending and pending[0].attempt >= 2:
+                        failure = pending[0].last_failure.message
+                        break
+                    await asyncio.sleep(0.1)
+                assert "database" in failure, failure  # waiting, and saying why
+                assert described.status == WorkflowExecutionStatus.RUNNING
+                pg.start()
+                done = await _until(engine, run.run_id, "COMPLETED", seconds=120)
+                assert done.outcome == "finished"
+                assert (await engine.audit.verify(run.run_id)).ok
+                assert len(mail.received) == sent_before + 1  # sent once, after the outage
