@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-interpreter demo bench histories format clean
+.PHONY: install lint test test-interpreter demo bench chaos histories format clean
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ test-interpreter: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q activities adapters bench dee interpreter workflows
 	$(BIN)/python -m bench.run_all $(if $(QUICK),--quick,) $(BENCH_ARGS)
+
+# Durability under faults: 300 runs while `dee worker` processes (10) and the dev server
+# (2) are SIGKILLed mid-send; exits 1 if any run died, any event was lost or any message
+# went out twice (docs/performance.md). CHAOS_ARGS passes options (e.g. --database URL).
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
 
 # Regenerate the Replayer corpus in tests/histories from real runs (fake activities).
 histories: $(STAMP)
