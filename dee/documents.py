@@ -2,6 +2,8 @@
 
 Every failure becomes a ``DocumentError`` whose lines name the file (and, once
 the interpreter has looked inside, the step and field) — never a traceback.
+Decoding is strict (duplicate keys, deep nesting, YAML 1.1 look-alikes and values
+that cannot be canonicalised are refused): the rules are in ``dee.strict_decode``.
 """
 
 from __future__ import annotations
@@ -13,21 +15,12 @@ from typing import Any
 import yaml
 
 from dee.errors import DocumentError
+from dee.strict_decode import Refused, check_values, decode_json, decode_yaml
 from interpreter import ExecutionPlan, PlanError, parse_plan
 
 
-class _PlanYamlLoader(yaml.SafeLoader):
-    """SafeLoader that keeps timestamps as strings (``createdAt`` is an ISO string)."""
-
-
-_PlanYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def read_document(path: Path) -> Any:
-    """Decode a ``.json``, ``.yaml`` or ``.yml`` file."""
+    """Decode a ``.json``, ``.yaml`` or ``.yml`` file (strictly: see ``dee.strict_decode``)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -36,15 +29,32 @@ def read_document(path: Path) -> Any:
         raise DocumentError([f"{path}: is a directory, expected a file"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError([f"{path}: cannot be read: {exc}"]) from None
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(
-                [f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]
-            ) from None
     try:
-        return yaml.load(text, Loader=_PlanYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        if path.suffix.lower() == ".json":
+            data = _decode_json(path, text)
+        else:
+            data = _decode_yaml(path, text)
+    except Refused as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        raise DocumentError([f"{path}: {where}{exc.problem}"]) from None
+    problems = check_values(data)
+    if problems:
+        raise DocumentError([f"{path}: {p}" for p in problems])
+    return data
+
+
+def _decode_json(path: Path, text: str) -> Any:
+    try:
+        return decode_json(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            [f"{path}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]
+        ) from None
+
+
+def _decode_yaml(path: Path, text: str) -> Any:
+    try:
+        return decode_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""

@@ -203,3 +203,62 @@ def test_usage_errors_print_the_problem_and_exit_2_without_a_traceback(
     result = dee(*args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+_NOTIFICATION = (ROOT / "plans" / "notification.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "dup.yaml",
+            _NOTIFICATION + "steps:\n  - {type: end, id: done, outcome: done}\n",
+            "line 33 column 1: duplicate key 'steps' (first at line 11)",
+        ),
+        (
+            "dup.json",
+            '{"id": "a",\n "id": "b"}',
+            "line 2 column 6: duplicate key 'id' (first at line 1)",
+        ),
+        (
+            "sexagesimal.yaml",
+            _NOTIFICATION.replace("days: 1}", "days: 1:30}"),
+            "account-notification: step 'wait-for-open': duration.days: Input should be",
+        ),
+        (
+            "yes.yaml",
+            _NOTIFICATION.replace("opens: true", "opens: yes"),
+            "account-notification: step 'notice': tracking.opens: Input should be",
+        ),
+        ("deep.yaml", "a: " + "[" * 10_000, "line 1 column 67: nesting deeper than 64 levels"),
+        ("deep.json", "[" * 10_000, "line 1 column 65: nesting deeper than 64 levels"),
+        (
+            "digits.yaml",
+            _NOTIFICATION.replace("days: 1}", "days: " + "9" * 5000 + "}"),
+            "line 19: steps[1].duration.days: integer of 5000 digits is out of range",
+        ),
+        ("digits.json", '{"version": ' + "9" * 5000 + "}", "version: integer of 5000 digits"),
+        (
+            "unsafe.yaml",
+            _NOTIFICATION.replace("version: 1", "version: 9007199254740992"),
+            "version: integer 9007199254740992 is out of range (at most 2^53-1 in magnitude)",
+        ),
+        ("unsafe.json", '{"version": 9007199254740992}', "version: integer 9007199254740992"),
+        (
+            "surrogate.json",
+            '{"name": "\\ud800"}',
+            "name: string contains a lone surrogate (U+D800)",
+        ),
+        ("surrogate.yaml", 'name: "\\ud800"', "name: string contains a lone surrogate (U+D800)"),
+    ],
+)
+def test_validate_refuses_a_hostile_plan_in_one_clean_line(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
+    plan = tmp_path / name
+    plan.write_text(text)
+    result = dee("plan", "validate", str(plan))
+    assert result.returncode == 1 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {plan}: {expected}"), line
