@@ -7,12 +7,13 @@ reader of the text sees. The rules (each refusal names the line, or the field):
   last value silently: a second ``steps:`` would replace the reviewed ones).
 * YAML plain scalars resolve by the YAML 1.2 core schema, not PyYAML's YAML 1.1:
   booleans are only ``true``/``false`` (also ``True``/``TRUE``/``False``/``FALSE``);
-  null is ``null``/``Null``/``NULL``/``~``/empty; integers are decimal
-  (``[-+]?[0-9]+``), ``0o`` octal or ``0x`` hexadecimal; floats are decimal with an
+  null is ``null``/``Null``/``NULL``/``~``/empty; integers are decimal only
+  (``[-+]?[0-9]+``: stricter than 1.2 core, which also reads ``0o``/``0x``, because a
+  reviewer reading ``0x10`` should not get 16 silently); floats are decimal with an
   optional exponent, ``.inf`` and ``.nan``. Everything else is a string:
-  ``yes``/``no``/``on``/``off``, sexagesimal ``1:30``, ``0b101``, ``1_000`` and
-  timestamps stay text (and a schema that wants a number then says so). ``010``
-  is ten, as in YAML 1.2. There are no merge keys (``<<`` is an ordinary key).
+  ``yes``/``no``/``on``/``off``, sexagesimal ``1:30``, ``0b101``, ``0o10``, ``0x10``,
+  ``1_000`` and timestamps stay text (and a schema that wants a number then says so).
+  ``010`` is ten, as in YAML 1.2. There are no merge keys (``<<`` is an ordinary key).
 * Nesting deeper than ``MAX_DEPTH`` levels is refused while the document is
   built (deeper input would exhaust Python's recursion limit).
 * Every value must survive RFC 8785 canonicalisation later: integers beyond
@@ -112,10 +113,6 @@ class StrictYamlLoader(yaml.SafeLoader):
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
         text = str(self.construct_scalar(node))
-        if text.startswith("0o"):
-            return int(text[2:], 8)
-        if text.startswith("0x"):
-            return int(text[2:], 16)
         if len(text) > _MAX_INT_CHARS:
             return _TooLong(text, node.start_mark.line + 1)
         return int(text)
@@ -130,7 +127,7 @@ StrictYamlLoader.add_constructor("tag:yaml.org,2002:bool", StrictYamlLoader.cons
 StrictYamlLoader.yaml_implicit_resolvers = {}
 for _tag, _regexp, _first in (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:int", r"^[-+]?[0-9]+$", "-+0123456789"),
     (
         "tag:yaml.org,2002:float",
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
