@@ -42,6 +42,7 @@ from adapters.storage import (
     UnknownRun,
     open_database,
 )
+from dee import start_values
 from dee.config import EngineConfig
 from dee.content import load_registry
 from dee.enrolment import execute_many
@@ -141,6 +142,8 @@ class Engine:
         contact_id = contact.get("id")
         if not isinstance(contact_id, str) or not contact_id:
             raise EngineError(["contact: a contact needs a non-empty string 'id'"])
+        start_values.check(contact, "contact")
+        start_values.check(variables or {}, "variables")
         await self.register_plan(plan)
         run_id = _run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")

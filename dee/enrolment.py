@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from adapters.storage import RunRecord, StorageError
+from dee import start_values
 from dee.errors import EngineError
 from dee.run_reading import ExecutionRun, from_record
 from dee.start_payload import InputEncoder
@@ -50,6 +51,7 @@ async def execute_many(
     from dee.engine import _run_id  # noqa: PLC0415 - the engine imports us
 
     tenant = tenant or engine.config.tenant
+    start_values.check(variables or {}, "variables")  # shared by all: refuse them all
     await engine.register_plan(plan)
     # Made once: a sha256 and a pydantic dump of the whole plan each time.
     digest, document = plan.content_hash, plan.to_document()
@@ -61,6 +63,9 @@ async def execute_many(
         contact_id = contact.get("id")
         if not isinstance(contact_id, str) or not contact_id:
             return EngineError(["contact: a contact needs a non-empty string 'id'"])
+        bad = start_values.problem(contact, "contact")
+        if bad is not None:
+            return EngineError([bad])
         key = None if idempotency_key is None else f"{idempotency_key}:{contact_id}"
         run_id = _run_id(tenant, plan.id, key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")

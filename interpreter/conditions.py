@@ -6,7 +6,8 @@ CEL sugar for ``hasReply(events, "intro-email")``, so each function below takes
 the receiver as its first argument and answers from the snapshot it closes over.
 Static checks (syntax, types, unknown functions, unknown step ids) happen at
 validation time in ``cel_check``; anything that still goes wrong at run time (a
-missing contact field) raises ``ConditionError`` — never a silent ``false``.
+missing contact field, a contact value CEL cannot take) raises ``ConditionError`` —
+never a silent ``false``, and never another exception escaping the step machine.
 """
 
 from __future__ import annotations
@@ -151,15 +152,20 @@ def evaluate_branch(
             if cond.native(snapshot):
                 return index, cond
             continue
-        if context is None:
-            values = {"contact": contact, "vars": variables, "events": {}, "run": {}}
-            context = cel.Context(
-                variables={name: values[name] for name in branch.variables},
-                functions={name: _FUNCTIONS[name](snapshot, visits) for name in branch.functions},
-            )
         try:
+            if context is None:
+                context = _context(branch, snapshot, contact, variables, visits)
             result = cond.program.execute(context)
+        except _ValueProblem as exc:
+            raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
         except Exception as exc:  # the CEL runtime raises several builtin types
+            raise ConditionError(branch.step_id, index, cond.when, _describe(exc)) from exc
+        except BaseException as exc:
+            # A panic in the Rust binding is raised as pyo3's PanicException, which
+            # derives from BaseException: let it escape and the workflow task retries
+            # forever; as a ConditionError the run fails with the reason recorded.
+            if type(exc).__name__ != "PanicException":
+                raise
             raise ConditionError(branch.step_id, index, cond.when, _describe(exc)) from exc
         if not isinstance(result, bool):
             raise ConditionError(
@@ -174,7 +180,40 @@ def evaluate_branch(
     raise ConditionError(branch.step_id, len(branch.conditions), DEFAULT, "no condition held")
 
 
-def _describe(exc: Exception) -> str:
+class _ValueProblem(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _context(
+    branch: CompiledBranch,
+    snapshot: EventSnapshot,
+    contact: Mapping[str, Any],
+    variables: Mapping[str, Any],
+    visits: Mapping[str, int],
+) -> Any:
+    """The CEL context for one evaluation of ``branch``.
+
+    The contact and variables are checked first: the binding refuses some values with
+    an error that does not say which field (a lone surrogate, a set), quietly rounds
+    others (an integer past 64 bits) and crashes the process on very deep nesting.
+    Runs started through the Engine were checked at the start; a raw Temporal start
+    was not.
+    """
+    values = {"contact": contact, "vars": variables, "events": {}, "run": {}}
+    for name in ("contact", "vars"):
+        if name in branch.variables:
+            problem = cel_runtime.value_problem(values[name], name, cel_runtime.CEL_LIMITS)
+            if problem is not None:
+                raise _ValueProblem(problem)
+    return cel.Context(
+        variables={name: values[name] for name in branch.variables},
+        functions={name: _FUNCTIONS[name](snapshot, visits) for name in branch.functions},
+    )
+
+
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, KeyError):
         return f"no such key: {exc.args[0]!r}"
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
