@@ -107,6 +107,10 @@ def export(
     """Write a run's stored entries as JSON Lines (the format docs/audit.md describes)."""
     if out is not None and not out.parent.is_dir():
         raise DocumentError([f"{out}: directory {out.parent} does not exist"])
+    if out is not None and out.is_dir():
+        # Checked before connecting: the rename at the end would fail only after the
+        # export had been read and written to a temporary file.
+        raise DocumentError([f"{out}: is a directory, expected a file"])
     count = run_storage(_export(run_id, out))
     if out is not None:
         print(f"exported {count} entries of run {run_id} to {out}")

@@ -16,9 +16,31 @@ import typer
 from adapters.storage import StorageError
 from dee.config import EngineConfig, load_config
 from dee.engine import Engine
-from dee.errors import EngineError
+from dee.errors import DocumentError, EngineError
+from dee.strict_decode import Refused, check_values, decode_json
 
 T = TypeVar("T")
+
+
+def strict_json(text: str, source: str) -> Any:
+    """Decode JSON given on the command line or in a file the CLI reads itself, by the
+    same strict rules as ``read_document``: the stdlib decoder recurses (a deeply
+    nested text is a RecursionError) and refuses integers past 4300 digits with a
+    ValueError, both tracebacks rather than errors naming ``source``."""
+    try:
+        data = decode_json(text)
+    except Refused as exc:
+        where = f"{exc.where}: " if exc.where else ""
+        raise DocumentError([f"{source}: {where}{exc.problem}"]) from None
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            [f"{source}: line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]
+        ) from None
+    problems = check_values(data)
+    if problems:
+        raise DocumentError([f"{source}: {p}" for p in problems])
+    return data
+
 
 ConfigOpt = Annotated[
     Path | None,

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async
+from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict_json
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
 from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, ensure_valid
@@ -101,6 +101,25 @@ def _plan(path: Path) -> ExecutionPlan:
         return ensure_valid(plan)
     except PlanError as exc:
         raise DocumentError([f"{path}: {p}" for p in exc.problems]) from None
+
+
+def _strict_history(path: Path) -> None:
+    """Refuse a history file the strict decoder refuses, before ``read_history`` parses it
+    with the stdlib (deep nesting or a 5,000-digit integer there is a traceback).
+
+    A long run's history can hold more values than documents may (MAX_VALUES); that
+    limit guards YAML alias expansion, which JSON has not, so it alone is let through.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # read_history reports these, naming the file
+    try:
+        strict_json(text, str(path))
+    except DocumentError as exc:
+        lines = [line for line in exc.lines if not line.startswith(f"{path}: more than ")]
+        if lines:
+            raise DocumentError(lines) from None
 
 
 def _short(result: dict[str, Any] | None) -> str:
@@ -192,7 +211,14 @@ def replay(
     if execute and other is not None:
         raise EngineError(["--execute re-executes the run on its own plan; leave out --plan"])
     if history is not None:
-        text = read_history(history)
+        _strict_history(history)
+        try:
+            text = read_history(history)
+        except ValueError as exc:
+            # Only past the value count _strict_history lets through: an integer
+            # beyond Python's digit limit that the strict check stopped short of.
+            first = (str(exc) or type(exc).__name__).splitlines()[0]
+            raise DocumentError([f"{history}: {first}"]) from None
         run = run_async(decode_history(text, source=str(history)))
     else:
         assert run_id is not None

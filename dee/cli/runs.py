@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from adapters.storage import LedgerRow
-from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, to_json
+from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict_json, to_json
 from dee.documents import load_plan, read_document
 from dee.engine import Engine, ExecutionRun
 from dee.enrolment import CONCURRENCY
@@ -35,14 +36,49 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited).")]
 
 def _contacts_csv(path: Path) -> list[dict[str, Any]]:
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DocumentError([f"{path}: no such file"]) from None
+    except IsADirectoryError:
+        raise DocumentError([f"{path}: is a directory, expected a file"]) from None
     except OSError as exc:
         raise DocumentError([f"{path}: cannot be read: {exc}"]) from None
+    try:
+        # utf-8-sig: spreadsheets save CSV with a byte-order mark, which would
+        # otherwise become part of the first header ("\ufeffid", so no 'id' column).
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DocumentError(
+            [f"{path}: line {line}: not UTF-8 text ({exc.reason}); save the CSV as UTF-8"]
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, dict[str, Any]]] = []
+    first = 2  # the line each row starts on: a quoted field may span lines
+    try:
+        for row in reader:
+            rows.append((first, row))
+            first = reader.line_num + 1
+    except csv.Error as exc:
+        # e.g. a field over csv.field_size_limit(): refused, never raised as a traceback.
+        raise DocumentError(
+            [f"{path}: line {reader.line_num + 1}: not a valid CSV row: {exc}"]
+        ) from None
     problems = [
-        f"{path}: line {i + 2}: id: every contact needs an id"
-        for i, row in enumerate(rows)
+        f"{path}: line {line}: id: every contact needs an id"
+        for line, row in rows
         if not (row.get("id") or "").strip()
+    ]
+    # One contact listed twice would be started twice (two runs, two sends):
+    # refused before anything starts, naming every line the id is on.
+    lines_of: dict[str, list[int]] = {}
+    for line, row in rows:
+        if (row.get("id") or "").strip():
+            lines_of.setdefault(row["id"], []).append(line)
+    problems += [
+        f"{path}: id {cid!r} is on more than one line: lines {', '.join(map(str, lines))}"
+        for cid, lines in lines_of.items()
+        if len(lines) > 1
     ]
     if not rows:
         problems.append(
@@ -50,7 +86,7 @@ def _contacts_csv(path: Path) -> list[dict[str, Any]]:
         )
     if problems:
         raise DocumentError(problems)
-    return [{k: v for k, v in row.items() if k is not None and v != ""} for row in rows]
+    return [{k: v for k, v in row.items() if k is not None and v != ""} for _, row in rows]
 
 
 def _mapping(path: Path | None, what: str) -> dict[str, Any]:
@@ -325,10 +361,7 @@ def ingest(
     """Deliver an event to a run, or to every active run of the contact."""
     payload: dict[str, Any] = {}
     if data is not None:
-        try:
-            payload = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise DocumentError([f"--data: invalid JSON: {exc.msg}"]) from None
+        payload = strict_json(data, "--data")
         if not isinstance(payload, dict):
             raise DocumentError(["--data: must be a JSON object"])
 
