@@ -182,7 +182,10 @@ def _post_json(http: httpx.AsyncClient, route: str, body: bytes) -> Awaitable[ht
 
 @pytest.mark.parametrize("route", ["inbound", "postmark", "vonage"])
 async def test_deeply_nested_json_is_a_400(in_process: httpx.AsyncClient, route: str) -> None:
-    for body in (DEEP, b'{"a": ' + DEEP + b"}"):
+    bodies = [DEEP, b'{"a": ' + DEEP + b"}"]
+    if route != "vonage":  # past 64 KiB the body is decoded off the event loop
+        bodies.append(b'{"pad": "' + b"x" * 70_000 + b'", "a": ' + DEEP + b"}")
+    for body in bodies:
         answer = await _post_json(in_process, route, body)
         assert answer.status_code == 400, answer.text
         assert "nesting deeper than" in answer.json()["error"]
