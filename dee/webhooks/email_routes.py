@@ -105,12 +105,14 @@ async def inbound(request: Request) -> Response:
     if request.headers.get("content-type", "").lower().startswith("application/json"):
         body, _raw = await json_object(request)
         headers = header_list(body.get("Headers", []))
-        sender = text_field(body, "From", required=False)
+        sender = text_field(body, "From", required=False, line=True)
         subject = text_field(body, "Subject", required=False)
         text = text_field(body, "StrippedTextReply", required=False) or text_field(
             body, "TextBody", required=False
         )
-        own_id = headers.get("message-id") or text_field(body, "MessageID", required=False)
+        own_id = headers.get("message-id") or text_field(
+            body, "MessageID", required=False, line=True
+        )
     else:
         form = await form_fields(request)
         headers = header_block(text_field(form, "headers"))

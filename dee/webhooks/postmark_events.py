@@ -19,7 +19,7 @@ from adapters.channels.postmark import ref_from_metadata
 from adapters.policy import PolicyError
 from adapters.tracking import InvalidToken, verify
 from dee.webhooks.auth import Refused, check_basic_auth, forbidden
-from dee.webhooks.parsing import bad_request, json_object, text_field
+from dee.webhooks.parsing import MAX_EVENT_BYTES, bad_request, json_object, text_field
 from dee.webhooks.receiver import Receiver, accepted
 
 POSTMARK_EVENTS_ROUTE = "/webhooks/email/events/postmark"
@@ -48,7 +48,7 @@ def suppression_cause(record_type: str, body: dict[str, Any]) -> str | None:
 async def _suppress(
     receiver: Receiver, run_id: str, record_type: str, source: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    address = text_field(body, "Email")
+    address = text_field(body, "Email", line=True)
     record = await receiver.run(run_id)
     kind = record_type if record_type != "Bounce" else f"Bounce {body.get('Type')}"
     description = body.get("Description")
@@ -72,8 +72,8 @@ async def postmark_events(request: Request) -> Response:
     receiver: Receiver = request.app.state.receiver
     hooks = receiver.config.webhooks
     check_basic_auth(request.headers.get("authorization"), hooks.username, hooks.password)
-    body, _raw = await json_object(request)
-    record_type = text_field(body, "RecordType")
+    body, _raw = await json_object(request, MAX_EVENT_BYTES)
+    record_type = text_field(body, "RecordType", line=True)
     event_type = POSTMARK_TYPES.get(record_type)
     if event_type is None:
         known = ", ".join(sorted(POSTMARK_TYPES))

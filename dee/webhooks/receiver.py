@@ -16,6 +16,7 @@ answer 503: providers retry 5xx but drop an event answered with a 4xx.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -35,6 +36,10 @@ from dee.errors import EngineError
 from dee.webhooks.auth import Refused, forbidden
 
 log = logging.getLogger(__name__)
+# What one event may carry into its run. Temporal refuses a message over its gRPC limit
+# (4 MB) with an error read as "unreachable" (503), which a provider retries forever;
+# a body's field too large to record is the request's fault (413), refused up front.
+MAX_EVENT_DATA_BYTES = 64 * 1024
 
 
 def _temporal_unreachable(exc: EngineError) -> bool:
@@ -148,9 +153,13 @@ class Receiver:
         """Signal one event to its run; remembered as delivered once the engine took it.
 
         Raises:
-            Refused: 404 unknown run; 422 the engine refused the event; 503 Temporal or
-                the database cannot be reached (the provider should retry).
+            Refused: 413 the event's data is too large; 404 unknown run; 422 the engine
+                refused the event; 503 Temporal or the database cannot be reached (the
+                provider should retry).
         """
+        size = len(json.dumps([event_id, dict(data or {})], default=str).encode())
+        if size > MAX_EVENT_DATA_BYTES:
+            raise Refused(413, f"event data larger than {MAX_EVENT_DATA_BYTES} bytes ({size})")
         record = await self.run(run_id)
         duplicate = self.was_delivered(run_id, event_id)
         try:

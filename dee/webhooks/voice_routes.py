@@ -52,7 +52,7 @@ def answered_by_event(answered_by: str) -> str | None:
 
 def twilio_events(fields: dict[str, str]) -> list[tuple[str, str]]:
     """``(event type, id suffix)`` pairs one Twilio callback reports."""
-    status = text_field(fields, "CallStatus")
+    status = text_field(fields, "CallStatus", line=True)
     if status not in TWILIO_STATUS and status not in TWILIO_PENDING:
         raise bad_request(f"CallStatus {status!r} is not a Twilio call status")
     events: list[tuple[str, str]] = []
@@ -120,7 +120,7 @@ async def _twilio(
     # Twilio's signature has no timestamp or nonce: a second copy of a signed request
     # is Twilio retrying, and it is signed over this URL (run, step, visit) and every
     # field, so it can only repeat events under the ids they already have.
-    sid = text_field(fields, "CallSid")
+    sid = text_field(fields, "CallSid", line=True)
     events = [
         await receiver.ingest(run_id, step_id, kind, f"twilio:{sid}:{suffix}", _twilio_data(fields))
         for kind, suffix in twilio_events(fields)

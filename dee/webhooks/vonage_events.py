@@ -100,12 +100,12 @@ async def vonage_event(request: Request, receiver: Receiver, run_id: str, step_i
     check_vonage(secret, request.headers.get("authorization"), body, time.time())
     payload = parse_json_object(body)
     params = await _event_params(request, receiver)
-    call = text_field(payload, "uuid")
+    call = text_field(payload, "uuid", line=True)
     path = canonical_voice_path(_raw_path(request))
     bound = receiver.vonage_calls.get(call)
     if bound is not None and bound != path:
         raise forbidden(f"Vonage call {call!r} reports to another event URL, not this one")
-    status = text_field(payload, "status", required=False)
+    status = text_field(payload, "status", required=False, line=True)
     beep = status == "machine" and payload.get("sub_state") == BEEP
     voicemail = params.voicemail if beep else None
     kind = event_kind(status, params.machine_detection)

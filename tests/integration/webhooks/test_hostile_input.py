@@ -17,7 +17,8 @@ from twilio.request_validator import RequestValidator
 from dee.config import EngineConfig
 from dee.engine import Engine
 from dee.webhooks import create_app
-from dee.webhooks.parsing import MAX_BODY_BYTES, MAX_CALLBACK_BYTES
+from dee.webhooks.auth import Refused
+from dee.webhooks.parsing import MAX_BODY_BYTES, MAX_CALLBACK_BYTES, MAX_EVENT_BYTES
 from tests.integration.channels.standins.twilio_api import AUTH_TOKEN, TwilioStandIn
 from tests.integration.channels.standins.twilio_callbacks import CallScript
 from tests.integration.channels.standins.vonage_events import SIGNATURE_SECRET, signed
@@ -92,7 +93,7 @@ BASIC = f"Authorization: {AUTH['Authorization']}\r\n"
     ("path", "headers", "limit"),
     [
         (INBOUND, BASIC + JSON, MAX_BODY_BYTES),
-        (EVENTS, BASIC + JSON, MAX_BODY_BYTES),
+        (EVENTS, BASIC + JSON, MAX_EVENT_BYTES),
         (TWILIO, "Content-Type: application/x-www-form-urlencoded\r\n", MAX_CALLBACK_BYTES),
         (VONAGE, JSON, MAX_CALLBACK_BYTES),
     ],
@@ -164,3 +165,71 @@ async def test_a_signed_oversized_callback_is_refused_and_ingests_nothing(
     await env.sleep(timedelta(minutes=1))
     timeline = await engine.get_timeline(run.run_id)
     assert [e for e in timeline if e.action == "event"] == []
+
+
+# Issue 18: malformed or unacceptable bodies sent with valid credentials got a 500 (or a
+# 503 that Postmark retries forever); each now gets a 4xx naming the problem.
+DEEP = b"[" * 10_000 + b"]" * 10_000
+
+
+def _post_json(http: httpx.AsyncClient, route: str, body: bytes) -> Awaitable[httpx.Response]:
+    if route == "vonage":  # signed, so the body is what gets judged
+        headers = {"Authorization": signed(body), "Content-Type": "application/json"}
+        return http.post(VONAGE, content=body, headers=headers)
+    path = INBOUND if route == "inbound" else EVENTS
+    return http.post(path, content=body, headers={**AUTH, "Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("route", ["inbound", "postmark", "vonage"])
+async def test_deeply_nested_json_is_a_400(in_process: httpx.AsyncClient, route: str) -> None:
+    bodies = [DEEP, b'{"a": ' + DEEP + b"}"]
+    if route != "vonage":  # past 64 KiB the body is decoded off the event loop
+        bodies.append(b'{"pad": "' + b"x" * 70_000 + b'", "a": ' + DEEP + b"}")
+    for body in bodies:
+        answer = await _post_json(in_process, route, body)
+        assert answer.status_code == 400, answer.text
+        assert "nesting deeper than" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "why"),
+    [
+        ("Email", "\u0000", "control character (U+0000)"),
+        ("Email", "\ud800", "lone surrogate (U+D800)"),
+        ("RecordType", "\u001b", "control character (U+001B)"),  # none in a one-line field
+    ],
+)
+async def test_a_nul_or_lone_surrogate_in_a_bounce_is_a_400_naming_the_field(
+    in_process: httpx.AsyncClient, field: str, text: str, why: str
+) -> None:
+    bounce = {
+        "RecordType": "Bounce",
+        "Type": "HardBounce",
+        "Email": "ada@example.com",
+        "Metadata": {"dee_ref_0": "x"},
+    }
+    bounce[field] = bounce[field][:3] + text + bounce[field][3:]
+    answer = await _post_json(in_process, "postmark", json.dumps(bounce).encode())
+    assert answer.status_code == 400, answer.text
+    assert field in answer.json()["error"] and why in answer.json()["error"]
+
+
+async def test_a_nul_in_a_form_field_is_a_400_naming_it(in_process: httpx.AsyncClient) -> None:
+    answer = await in_process.post(TWILIO, data={"CallSid": "CA\x001", "CallStatus": "completed"})
+    assert answer.status_code == 400 and "'CallSid'" in answer.json()["error"], answer.text
+
+
+async def test_a_large_postmark_event_is_a_413_not_a_503(in_process: httpx.AsyncClient) -> None:
+    # 4.5 MB passed the inbound cap and overflowed Temporal's message limit (503, retried).
+    bounce = {"RecordType": "Bounce", "Description": "x" * 4_500_000, "Metadata": {}}
+    answer = await _post_json(in_process, "postmark", json.dumps(bounce).encode())
+    assert answer.status_code == 413 and "larger than" in answer.json()["error"], answer.text
+
+
+async def test_event_data_over_its_cap_is_a_413_before_anything_is_ingested(
+    receiver: Receiver,
+) -> None:
+    app_receiver = receiver.app.state.receiver
+    with pytest.raises(Refused) as refused:
+        await app_receiver.ingest("run-x", "s", "email.replied", "e-1", {"subject": "x" * 70_000})
+    assert refused.value.status == 413
