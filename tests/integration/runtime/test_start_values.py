@@ -122,12 +122,18 @@ async def test_dee_start_reports_the_field_on_one_line(
     plan = str(Path(__file__).resolve().parents[3] / "plans" / "notification.yaml")
     # In threads: the worker shares this event loop.
     single = await asyncio.to_thread(_dee, config, env, "start", plan, "--contact", str(contact))
+    # The settings and contact files are read strictly (dee/strict_decode.py): the file
+    # is refused, naming it and the field, before the engine's own check is reached.
     assert single.returncode == 1
-    assert single.stderr.strip() == f"error: {SURROGATE}"
+    assert single.stderr.strip() == (
+        f"error: {contact}: first_name: string contains a lone surrogate (U+D800)"
+    )
     bulk = await asyncio.to_thread(
         _dee, config, env, "start", plan, "--contacts", str(contacts), "--vars", str(variables)
     )
     assert bulk.returncode == 1
-    assert bulk.stderr.strip().startswith("error: variables.score: an integer of 61 bits")
+    assert bulk.stderr.strip() == (
+        f"error: {variables}: score: integer {2**60} is out of range (at most 2^53-1 in magnitude)"
+    )
     assert len(bulk.stderr.strip().splitlines()) == 1
     assert await engine.list_runs() == []
