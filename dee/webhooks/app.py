@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -33,6 +34,13 @@ async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
     log.info("refused %s %s: %s %s", request.method, request.url.path, exc.status, exc.message)
     return JSONResponse({"error": exc.message}, status_code=exc.status)
+
+
+async def _no_route(request: Request, exc: Exception) -> Response:
+    # The router's own refusals (no such path, a method the route does not take) would
+    # otherwise be plain text, unlike every other refusal a provider sees.
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:
@@ -62,7 +70,11 @@ def create_app(engine: Engine) -> Starlette:
             *email_routes.routes,
             *voice_routes.routes,
         ],
-        exception_handlers={Refused: _refused, DatabaseUnavailable: _unavailable},
+        exception_handlers={
+            Refused: _refused,
+            DatabaseUnavailable: _unavailable,
+            HTTPException: _no_route,
+        },
         lifespan=lifespan,
     )
     app.state.receiver = receiver

@@ -120,3 +120,15 @@ async def test_postmark_events_reach_the_run_named_by_the_signed_reference(
     timeline = await engine.get_timeline(run.run_id)
     events = [(e.detail["type"], e.outcome) for e in timeline if e.action == "event"]
     assert events == [("email.bounced", "ingested"), ("email.bounced", "duplicate")]
+
+
+async def test_an_unknown_path_or_method_is_refused_with_a_json_error(receiver: Receiver) -> None:
+    # Found by the fuzz suite (tests/fuzz): the router's 404 and 405 were plain text.
+    http = receiver.http
+    wrong_method = await http.post("/webhooks/email/open/abc.def")
+    assert wrong_method.status_code == 405, wrong_method.text
+    assert wrong_method.json() == {"error": "Method Not Allowed"}
+    assert "GET" in wrong_method.headers["allow"]
+    no_route = await http.get("/webhooks/nothing-here")
+    assert no_route.status_code == 404, no_route.text
+    assert no_route.json() == {"error": "Not Found"}
