@@ -22,6 +22,8 @@ reader of the text sees. The rules (each refusal names the line, or the field):
   types (``!!binary``, ``!!set``, ...) are refused, naming the field.
 * A document of more than ``MAX_VALUES`` values (counting YAML aliases as often
   as they are used) is refused: aliases can expand a small text exponentially.
+  An alias inside the node its anchor names (``a: &x [*x]``) is refused where it
+  stands: it makes a value that contains itself, which no JSON can hold.
 """
 
 from __future__ import annotations
@@ -79,19 +81,46 @@ class StrictYamlLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._open_anchors: set[str] = set()
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         # The composer recurses once per level: count before descending.
         self._depth += 1
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        anchor: str | None = event.anchor
+        where = _line_col(event.start_mark)
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise Refused(_line_col(mark), f"nesting deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)
+                raise Refused(where, f"nesting deeper than {MAX_DEPTH} levels")
+            if isinstance(event, yaml.AliasEvent):
+                if anchor in self._open_anchors:
+                    # PyYAML would build a value that contains itself; counting its
+                    # values (check_values) then took seconds for a ten-byte text.
+                    raise Refused(where, f"alias *{anchor} refers to itself")
+                return super().compose_node(parent, index)
+            if anchor is not None:
+                self._open_anchors.add(anchor)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._open_anchors.discard(anchor or "")
         finally:
             self._depth -= 1
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, AttributeError, IndexError) as exc:
+            # PyYAML converts an explicitly tagged scalar unchecked (``!!float x``,
+            # ``!!int 0x10``, ``!!timestamp x``) and lets Python's own error out.
+            kind = node.tag.rsplit(":", 1)[-1]
+            shown = _shown(node.value)[:80] if isinstance(node.value, str) else "value"
+            problem = f"{shown} is not a valid !!{kind} ({type(exc).__name__})"
+            raise ConstructorError(None, None, problem, node.start_mark) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):  # ``!!set`` on a scalar, say
+            return super().construct_mapping(node, deep=deep)  # a ConstructorError naming it
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)

@@ -199,6 +199,57 @@ def test_values_that_cannot_be_canonicalised_are_refused(
     assert expected in refused(tmp_path, name, text)
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("id: &a [*a]\n", "line 1 column 9"),
+        ("id: &a {k: [1, {j: *a}]}\n", "line 1 column 20"),
+    ],
+)
+def test_an_alias_inside_its_own_anchor_is_refused_where_it_stands(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    # Found by the fuzz harness (bench/fuzzing): PyYAML builds a list that contains
+    # itself, and counting its values up to the cap took seconds for ten bytes.
+    assert refused(tmp_path, "p.yaml", text) == f"{where}: alias *a refers to itself"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "id: !!float x\n",
+            "line 1 column 5: invalid YAML: 'x' is not a valid !!float (ValueError)",
+        ),
+        (
+            "id: !!float ''\n",
+            "line 1 column 5: invalid YAML: '' is not a valid !!float (IndexError)",
+        ),
+        (
+            "id: !!int 0x10\n",
+            "line 1 column 5: invalid YAML: '0x10' is not a valid !!int (ValueError)",
+        ),
+        ("id: !!timestamp x\n", "line 1 column 5: invalid YAML: 'x' is not a valid !!timestamp"),
+        (
+            "id: !!set abc\n",
+            "line 1 column 5: invalid YAML: expected a mapping node, but found scalar",
+        ),
+    ],
+)
+def test_an_explicit_tag_on_a_value_it_cannot_read_is_refused(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    # Found by the fuzz harness: PyYAML converts explicitly tagged scalars unchecked,
+    # and Python's ValueError (IndexError, AttributeError) came out as a traceback.
+    assert refused(tmp_path, "p.yaml", text).startswith(expected)
+
+
+def test_an_alias_used_after_its_anchor_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("a: &a [1, {b: 2}]\nc: [*a, *a]\n")
+    assert read_document(path) == {"a": [1, {"b": 2}], "c": [[1, {"b": 2}], [1, {"b": 2}]]}
+
+
 # Fragments that reach the refusals above (and the parsers' own errors) when spliced in.
 _FRAGMENTS = [
     "[", "]", "{", "}", ":", ",", "\n", "- ", "  ", '"', "'", "\\", "#", "&a ", "*a",
