@@ -175,8 +175,8 @@ class Sender:
             return SendResponse(
                 "failed", persisted, reason="contact_has_no_phone: contact.phone is missing"
             )
-        context = template_context(req.variables, req.contact)
-        try:
+        try:  # the context too: a variable named ``contact`` is a template failure
+            context = template_context(req.variables, req.contact)
             script = self._templates.render_voice(req.script_id, context)
             voicemail = (
                 self._templates.render_voice(req.voicemail_message_id, context)
