@@ -15,19 +15,35 @@ from typing import Any
 import yaml
 
 from dee.errors import DocumentError
-from dee.strict_decode import Refused, check_values, decode_json, decode_yaml
+from dee.strict_decode import (
+    MAX_DOCUMENT_BYTES,
+    Refused,
+    check_values,
+    decode_json,
+    decode_yaml,
+)
 from interpreter import ExecutionPlan, PlanError, parse_plan
 
 
 def read_document(path: Path) -> Any:
-    """Decode a ``.json``, ``.yaml`` or ``.yml`` file (strictly: see ``dee.strict_decode``)."""
+    """Decode a ``.json``, ``.yaml`` or ``.yml`` file (strictly: see ``dee.strict_decode``).
+
+    A file over ``MAX_DOCUMENT_BYTES`` is refused unread: decoding it would take seconds.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_DOCUMENT_BYTES + 1)
     except FileNotFoundError:
         raise DocumentError([f"{path}: no such file"]) from None
     except IsADirectoryError:
         raise DocumentError([f"{path}: is a directory, expected a file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise DocumentError([f"{path}: cannot be read: {exc}"]) from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise DocumentError([f"{path}: larger than {MAX_DOCUMENT_BYTES} bytes"])
+    try:  # line ends as a text-mode read sees them (universal newlines)
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
         raise DocumentError([f"{path}: cannot be read: {exc}"]) from None
     try:
         if path.suffix.lower() == ".json":

@@ -21,7 +21,11 @@ reader of the text sees. The rules (each refusal names the line, or the field):
   floats, strings or keys with lone surrogates, non-string keys and YAML-only
   types (``!!binary``, ``!!set``, ...) are refused, naming the field.
 * A document of more than ``MAX_VALUES`` values (counting YAML aliases as often
-  as they are used) is refused: aliases can expand a small text exponentially.
+  as they are used) is refused: aliases can expand a small text exponentially. A
+  YAML text is refused as soon as its parser has met that many nodes: the pure-Python
+  parser takes tens of microseconds a node, so a big document would otherwise be
+  read whole, for seconds, before being refused. (``dee.documents`` also refuses a
+  file over ``MAX_DOCUMENT_BYTES`` before decoding it.)
   An alias inside the node its anchor names (``a: &x [*x]``) is refused where it
   stands: it makes a value that contains itself, which no JSON can hold.
 """
@@ -41,6 +45,9 @@ from yaml.constructor import ConstructorError
 
 MAX_DEPTH = 64
 MAX_VALUES = 100_000
+# A plan at every ceiling of ``interpreter.limits`` is a few hundred KB; contacts,
+# variables and events files are smaller still.
+MAX_DOCUMENT_BYTES = 1024 * 1024
 MAX_SAFE_INT = 2**53 - 1
 # Python refuses int() of more than 4300 digits; anything past 20 is unsafe anyway.
 _MAX_INT_CHARS = 24
@@ -81,17 +88,21 @@ class StrictYamlLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
         self._open_anchors: set[str] = set()
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         # The composer recurses once per level: count before descending.
         self._depth += 1
+        self._nodes += 1
         event = self.peek_event()  # type: ignore[no-untyped-call]
         anchor: str | None = event.anchor
         where = _line_col(event.start_mark)
         try:
             if self._depth > MAX_DEPTH:
                 raise Refused(where, f"nesting deeper than {MAX_DEPTH} levels")
+            if self._nodes > MAX_VALUES:
+                raise Refused(where, f"more than {MAX_VALUES} values")
             if isinstance(event, yaml.AliasEvent):
                 if anchor in self._open_anchors:
                     # PyYAML would build a value that contains itself; counting its

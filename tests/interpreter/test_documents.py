@@ -284,3 +284,33 @@ def test_mutated_documents_give_a_plan_or_a_document_error(
             "\n".join(exc.lines).encode("utf-8")  # no lone surrogate reaches the terminal
         else:
             assert plan.content_hash.startswith("sha256:")  # canonicalisation cannot fail later
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    # Found by the fuzz harness: a 6 MB plan of small values kept `dee plan validate`
+    # parsing for minutes before the value count refused it.
+    from dee.strict_decode import MAX_DOCUMENT_BYTES
+
+    text = "description: '" + "x" * MAX_DOCUMENT_BYTES + "'\n"
+    assert refused(tmp_path, "p.yaml", text) == f"larger than {MAX_DOCUMENT_BYTES} bytes"
+
+
+def test_a_yaml_text_of_too_many_values_is_refused_where_the_parser_passes_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not after reading it whole: the parser takes seconds for 100,000 values.
+    from dee import strict_decode
+
+    monkeypatch.setattr(strict_decode, "MAX_VALUES", 1000)
+    text = "a: [" + "1," * 5000 + "1]\n"
+    assert refused(tmp_path, "p.yaml", text) == "line 1 column 1999: more than 1000 values"
+
+
+def test_windows_line_ends_are_read_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_bytes(NOTIFICATION_JSON.replace("\n", "\r\n").encode())
+    assert load_plan(path).id == "account-notification"
+    path.write_bytes(b'{\r\n"id": 1,\r\n"id": 2}')
+    with pytest.raises(DocumentError) as caught:
+        load_plan(path)
+    assert caught.value.lines == (f"{path}: line 3 column 5: duplicate key 'id' (first at line 2)",)
