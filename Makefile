@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-interpreter demo bench chaos histories format clean
+.PHONY: install lint test test-interpreter demo bench chaos fuzz histories format clean
 
 install: $(STAMP)
 
@@ -46,6 +46,13 @@ bench: $(STAMP)
 # went out twice (docs/performance.md). CHAOS_ARGS passes options (e.g. --database URL).
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
+
+# Hostile input at every door (plans, CEL, templates, contacts, events, suppressed
+# addresses, CLI calls, webhook requests), thousands per target, each under a 5 s cap;
+# the table of outcomes goes to bench/results/fuzz.json (docs/performance.md).
+# FUZZ_ARGS passes options (e.g. FUZZ_ARGS="--quick" or "--only plan,cli").
+fuzz: $(STAMP)
+	$(BIN)/python -m bench.fuzz $(FUZZ_ARGS)
 
 # Regenerate the Replayer corpus in tests/histories from real runs (fake activities).
 histories: $(STAMP)
