@@ -314,3 +314,30 @@ def test_windows_line_ends_are_read_as_before(tmp_path: Path) -> None:
     with pytest.raises(DocumentError) as caught:
         load_plan(path)
     assert caught.value.lines == (f"{path}: line 3 column 5: duplicate key 'id' (first at line 2)",)
+
+
+_PAD = "#" + "x" * 130_000 + "\n"  # past FAST_PARSE_CHARS: libyaml scans and parses
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: 1\na: 2\n", "line 3 column 1: duplicate key 'a' (first at line 2)"),
+        ("a: &x [*x]\n", "line 2 column 8: alias *x refers to itself"),
+        ("a: " + "[" * 70 + "]" * 70 + "\n", "line 2 column 67: nesting deeper than 64 levels"),
+        ("id: !!float x\n", "line 2 column 5: invalid YAML: 'x' is not a valid !!float"),
+        ("a: 0x10\na: 1\n", "line 3 column 1: duplicate key 'a' (first at line 2)"),
+    ],
+)
+def test_a_big_yaml_text_is_held_to_the_same_rules(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    assert refused(tmp_path, "p.yaml", _PAD + text).startswith(expected)
+
+
+def test_a_big_yaml_text_reads_as_a_small_one_does(tmp_path: Path) -> None:
+    small, big = tmp_path / "small.yaml", tmp_path / "big.yaml"
+    small.write_text(NOTIFICATION)
+    big.write_text(_PAD + NOTIFICATION)
+    assert read_document(big) == read_document(small)
+    assert read_document(small)["version"] == 1  # 1.2 core: still an integer
