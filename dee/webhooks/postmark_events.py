@@ -20,7 +20,7 @@ from adapters.policy import PolicyError
 from adapters.tracking import InvalidToken, verify
 from dee.webhooks.auth import Refused, check_basic_auth, forbidden
 from dee.webhooks.parsing import MAX_EVENT_BYTES, bad_request, json_object, text_field
-from dee.webhooks.receiver import Receiver, accepted
+from dee.webhooks.receiver import Receiver, accepted, check_size
 
 POSTMARK_EVENTS_ROUTE = "/webhooks/email/events/postmark"
 # Postmark's RecordType -> the canonical event type.
@@ -45,17 +45,26 @@ def suppression_cause(record_type: str, body: dict[str, Any]) -> str | None:
     return None
 
 
-async def _suppress(
-    receiver: Receiver, run_id: str, record_type: str, source: str, body: dict[str, Any]
-) -> dict[str, Any]:
-    address = text_field(body, "Email", line=True)
-    record = await receiver.run(run_id)
+def _suppression(record_type: str, source: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What the suppression will record (the entry's fields, the address as given)."""
     kind = record_type if record_type != "Bounce" else f"Bounce {body.get('Type')}"
     description = body.get("Description")
     reason = f"postmark {kind}" + (f": {description}" if isinstance(description, str) else "")
+    return {
+        "scope": "channel",
+        "scopeKey": "email",
+        "contactKey": text_field(body, "Email", line=True),
+        "reason": reason[:1000],
+        "source": source,
+    }
+
+
+async def _suppress(receiver: Receiver, run_id: str, wanted: dict[str, Any]) -> dict[str, Any]:
+    record = await receiver.run(run_id)
+    address = wanted["contactKey"]
     try:
         entry = await receiver.engine.policy_admin().suppress(
-            record.tenant, "channel", "email", address, reason[:1000], source
+            record.tenant, "channel", "email", address, wanted["reason"], wanted["source"]
         )
     except PolicyError as exc:
         raise Refused(422, f"cannot record the suppression of {address!r}: {exc}") from None
@@ -93,7 +102,14 @@ async def postmark_events(request: Request) -> Response:
             data[key[0].lower() + key[1:]] = body[key]
     source = suppression_cause(record_type, body)
     if source is not None:
-        data["suppressed"] = await _suppress(receiver, ref.run_id, record_type, source, body)
+        wanted = _suppression(record_type, source, body)
+        # Refused now if the event will be (a long Description): a suppression stored for
+        # an event then refused would leave the run without it, and Postmark stops retrying
+        # a 413. Room for the stored key, the address canonicalised (lower case can be
+        # longer than the given: "İ").
+        room = {**wanted, "contactKey": wanted["contactKey"] * 2}
+        check_size(event_id, {**data, "suppressed": room})
+        data["suppressed"] = await _suppress(receiver, ref.run_id, wanted)
     event = await receiver.ingest(ref.run_id, ref.step_id, event_type, event_id, data)
     return JSONResponse(accepted([event]))
 

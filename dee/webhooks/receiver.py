@@ -157,9 +157,7 @@ class Receiver:
                 refused the event; 503 Temporal or the database cannot be reached (the
                 provider should retry).
         """
-        size = len(json.dumps([event_id, dict(data or {})], default=str).encode())
-        if size > MAX_EVENT_DATA_BYTES:
-            raise Refused(413, f"event data larger than {MAX_EVENT_DATA_BYTES} bytes ({size})")
+        check_size(event_id, data)
         record = await self.run(run_id)
         duplicate = self.was_delivered(run_id, event_id)
         try:
@@ -189,6 +187,18 @@ class Receiver:
         return _delivery_key(run_id, event_id) in self.delivered
 
 
+def check_size(event_id: str, data: Mapping[str, Any] | None) -> None:
+    """Refuse (413) an event too large to record; a route that records anything before
+    ingesting (a suppression, an opt-out) checks first, so a refusal leaves nothing.
+
+    Raises:
+        Refused: 413 the event's id and data exceed ``MAX_EVENT_DATA_BYTES``.
+    """
+    size = len(json.dumps([event_id, dict(data or {})], default=str).encode())
+    if size > MAX_EVENT_DATA_BYTES:
+        raise Refused(413, f"event data larger than {MAX_EVENT_DATA_BYTES} bytes ({size})")
+
+
 def _delivery_key(run_id: str, event_id: str) -> str:
     # Runs de-duplicate per run: the same id sent to another run is no duplicate there.
     return f"{run_id}\x00{event_id}"
@@ -206,4 +216,4 @@ def accepted(receipts: list[Receipt]) -> dict[str, Any]:
     }
 
 
-__all__ = ["Receipt", "Receiver", "Recent", "accepted"]
+__all__ = ["Receipt", "Receiver", "Recent", "accepted", "check_size"]

@@ -134,3 +134,26 @@ async def test_a_spam_complaint_suppresses_but_a_soft_bounce_does_not(
     assert entry.source == "postmark-spam-complaint" and entry.contact_key == "ada@example.com"
     events = await _sent_and_denied(engine, env, postmark, run.run_id)
     assert events == [("email.bounced", "ingested"), ("email.complained", "ingested")]
+
+
+async def test_a_bounce_too_large_to_record_suppresses_nothing(
+    engine: Engine, env: WorkflowEnvironment, postmark: PostmarkStandIn, receiver: Receiver
+) -> None:
+    # Found by the fuzz harness: the suppression was stored, then the event refused (413),
+    # so the run never saw the bounce and Postmark, answered 413, stopped retrying.
+    run = await engine.execute(two_emails(), contact=CONTACT, variables=VARS)
+    await env.sleep(timedelta(minutes=5))
+    [sent] = postmark.sent
+    bounce = {
+        "RecordType": "Bounce",
+        "ID": 7,
+        "Type": "HardBounce",
+        "Email": CONTACT["email"],
+        "Description": "x" * 100_000,
+        "Metadata": sent["Metadata"],
+    }
+    answer = await receiver.http.post(EVENTS, json=bounce, headers=AUTH)
+    assert answer.status_code == 413, answer.text
+    assert "event data larger than" in answer.json()["error"]
+    assert await engine.list_suppressions() == []
+    assert [e for e in await engine.get_timeline(run.run_id) if e.action == "event"] == []
