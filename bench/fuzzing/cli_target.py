@@ -150,6 +150,9 @@ def run_cli(case: Mapping[str, Any], ctx: Context) -> Verdict:
         return Verdict("crash", f"traceback on stderr: {stderr[-400:]}")
     if code in (0, None):
         return Verdict("accepted", captured.stdout[:120].decode("utf-8", "replace"))
+    stdout = captured.stdout.decode("utf-8", "replace")
+    if code == 2 and stdout.lstrip().startswith("Usage:"):  # no command: the help, as click does
+        return Verdict("refused", "exit 2: usage")
     if not isinstance(code, int) or not stderr.strip():
         return Verdict("crash", f"exit {code!r} without an error message")
     explained = any(

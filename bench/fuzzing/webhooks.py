@@ -204,6 +204,9 @@ class WebhookWorld:
             answer = await asyncio.wait_for(self.http.request(**request), timeout=cap)
         except TimeoutError:
             return Verdict("hang", f"no answer within {cap:g} s", time.perf_counter() - begin)
+        except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
+            # The client will not send it (a 70,000-character URL): no server sees it.
+            return Verdict("refused", f"not sendable: {exc}")
         except Exception as exc:  # the app raised through the transport: a 500
             return Verdict("crash", f"{type(exc).__name__}: {str(exc)[:300]}")
         seconds = time.perf_counter() - begin

@@ -11,7 +11,7 @@ from hypothesis import given
 from bench.fuzzing.cases import STRATEGIES
 from bench.fuzzing.isolation import Isolated
 
-from .conftest import bounded
+from .helpers import bounded
 
 
 @bounded(30)

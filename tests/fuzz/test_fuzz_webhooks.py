@@ -21,7 +21,7 @@ from bench.fuzzing.targets import expectation_met
 from bench.fuzzing.webhooks import RUNS, WebhookWorld
 from tests.integration.temporal_env import time_skipping_server_path
 
-from .conftest import ISOLATED_CAP, bounded
+from .helpers import ISOLATED_CAP, bounded
 
 SEEDS = seeds_for("webhook")
 
