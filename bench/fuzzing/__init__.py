@@ -9,8 +9,9 @@ and the long run ``python -m bench.fuzz`` (thousands per target, ``make fuzz``).
 * ``hostile`` / ``mutation``: pools of hostile values and the Hypothesis strategies
   that mutate a valid document (drop, duplicate, retype, blow up, nest, corrupt
   its text).
-* ``cases``: one strategy per target: plans, CEL conditions, templates, contacts,
-  events, suppressed addresses, CLI calls, webhook requests.
+* ``cases`` / ``calls``: one strategy per target (``strategies.STRATEGIES``): plans,
+  CEL conditions, templates, contacts, events, suppressed addresses; CLI calls and
+  webhook requests.
 * ``targets``: runs one input of a synchronous target and judges it (``Verdict``);
   ``isolation`` runs targets in a child process under a per-input time cap, so a
   hang is counted (and the child replaced) instead of stalling the run.

@@ -18,9 +18,9 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 
-from bench.fuzzing.cases import STRATEGIES
 from bench.fuzzing.isolation import Isolated
 from bench.fuzzing.seeds import Seed, seeds_for
+from bench.fuzzing.strategies import STRATEGIES
 from bench.fuzzing.targets import expectation_met
 from bench.fuzzing.verdict import Tally, Verdict
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from hypothesis import given
 
-from bench.fuzzing.cases import STRATEGIES
 from bench.fuzzing.isolation import Isolated
+from bench.fuzzing.strategies import STRATEGIES
 
 from .helpers import bounded
 

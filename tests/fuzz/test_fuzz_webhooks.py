@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given
 from temporalio.testing import WorkflowEnvironment
 
-from bench.fuzzing.cases import INBOUND, POSTMARK, STRATEGIES
+from bench.fuzzing.calls import INBOUND, POSTMARK
 from bench.fuzzing.seeds import Seed, seeds_for
+from bench.fuzzing.strategies import STRATEGIES
 from bench.fuzzing.targets import expectation_met
 from bench.fuzzing.webhooks import RUNS, WebhookWorld
 from tests.integration.temporal_env import time_skipping_server_path
