@@ -121,10 +121,26 @@ def main(argv: list[str] | None = None) -> None:
     os._exit(code or 0)
 
 
+def _refuse_undecodable(args: list[str]) -> None:
+    """Exit 1 naming the first argument that is not UTF-8 text.
+
+    Python turns command-line bytes that are not UTF-8 into lone surrogates
+    (``surrogateescape``): an id or a status holding one failed in the database driver,
+    and a file name holding one in the output, each with a traceback.
+    """
+    for position, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            print(f"error: argument {position} ({arg!a}) is not UTF-8 text", file=sys.stderr)
+            sys.exit(1)
+
+
 def run(argv: list[str] | None = None) -> None:
     """Run the CLI and exit (``SystemExit``): what ``main`` runs; tests call it in-process."""
+    args = sys.argv[1:] if argv is None else argv
+    _refuse_undecodable(args)
     try:
-        args = sys.argv[1:] if argv is None else argv
         result = _app_for(args)(args=args, standalone_mode=False)
     except DeeError as exc:
         for line in exc.lines:

@@ -146,3 +146,19 @@ def test_audit_export_to_a_directory_is_refused_before_connecting(
         f"{tmp_path}: is a directory, expected a file",
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("audit", "export", "run-\udcff"),
+        ("runs", "list", "--status", "x\udced\udcbf\udcbf"),
+        ("plan", "validate", "\udcfe.yaml"),
+    ],
+    ids=["run-id", "status", "file-name"],
+)
+def test_an_argument_that_is_not_utf8_is_refused_naming_it(args: tuple[str, ...]) -> None:
+    # Found by the fuzz harness: Python reads such bytes as lone surrogates, which then
+    # failed in the database driver (or printing a file name) with a traceback.
+    position = next(i for i, a in enumerate(args, 1) if not a.isascii())
+    _refused(dee(*args), f"argument {position} ({args[position - 1]!a}) is not UTF-8 text")
