@@ -87,7 +87,17 @@ def verify(secret: bytes, purpose: str, token: str, bound: str = "") -> Ref:
         raise InvalidToken("token payload is not [run, step, visit]") from None
     if not (isinstance(run_id, str) and isinstance(step_id, str) and isinstance(visit, int)):
         raise InvalidToken("token payload is not [run, step, visit]")
+    if not (_is_text(run_id) and _is_text(step_id)):  # a lone surrogate: no run has it,
+        raise InvalidToken("token payload is not valid text")  # and the database chokes
     return Ref(run_id, step_id, visit)
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 __all__ = ["PURPOSES", "InvalidToken", "Ref", "sign", "verify"]

@@ -48,6 +48,14 @@ def test_tokens_round_trip_and_are_bound_to_purpose_and_value() -> None:
             verify(secret, purpose, token, bound)
 
 
+def test_a_token_naming_a_run_id_that_is_not_text_is_refused() -> None:
+    # Found by the fuzz harness: a lone surrogate in a (signed) run id reached the
+    # database lookup, which raised, and the receiver answered 500.
+    token = sign(SECRET, "open", Ref("run-\udfff", "intro", 1))
+    with pytest.raises(InvalidToken, match="not valid text"):
+        verify(SECRET, "open", token)
+
+
 def test_links_and_pixel_are_rewritten_and_our_own_links_are_not() -> None:
     links = Links(BASE, SECRET, REF)
     text = track_text("Go to https://example.com/a, or https://example.com/b.", links)
