@@ -195,18 +195,16 @@ class WebhookWorld:
     async def judge(self, case: Mapping[str, Any], cap: float) -> Verdict:
         """Send ``case`` and judge the answer (and, for a refusal, what it left behind)."""
         begin = time.perf_counter()
-        try:
-            request = self.request(case)
-        except (ValueError, TypeError, UnicodeError) as exc:  # not sendable over HTTP at all
-            return Verdict("refused", f"no such request: {type(exc).__name__}: {exc}")
+        try:  # what a client cannot send (a 70,000-character URL, a lone surrogate in a
+            # query: real clients send bytes) no server ever sees
+            request = self.http.build_request(**self.request(case))
+        except (ValueError, TypeError, UnicodeError, httpx.InvalidURL) as exc:
+            return Verdict("refused", f"not sendable: {type(exc).__name__}: {exc}")
         rows, lengths = self.row_counts(), await self.history_lengths()
         try:
-            answer = await asyncio.wait_for(self.http.request(**request), timeout=cap)
+            answer = await asyncio.wait_for(self.http.send(request), timeout=cap)
         except TimeoutError:
             return Verdict("hang", f"no answer within {cap:g} s", time.perf_counter() - begin)
-        except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:
-            # The client will not send it (a 70,000-character URL): no server sees it.
-            return Verdict("refused", f"not sendable: {exc}")
         except Exception as exc:  # the app raised through the transport: a 500
             return Verdict("crash", f"{type(exc).__name__}: {str(exc)[:300]}")
         seconds = time.perf_counter() - begin

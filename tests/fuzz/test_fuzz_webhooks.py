@@ -29,8 +29,10 @@ SEEDS = seeds_for("webhook")
 
 @pytest.fixture(scope="module")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebhookWorld]:
-    # A click the receiver cannot record is logged with its traceback, by design.
-    logging.getLogger("dee.webhooks").setLevel(logging.ERROR)
+    # A click the receiver cannot record is logged with its traceback, by design, and the
+    # form parser logs every malformed multipart body.
+    for name in ("dee.webhooks", "python_multipart"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     async with await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=time_skipping_server_path()
     ) as env:
