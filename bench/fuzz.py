@@ -172,7 +172,6 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "seconds_total": round(time.perf_counter() - begin, 1),
-        "failures_kept_in": str(args.keep),
     }
     publish("fuzz", results, shown={k: v for k, v in results.items() if k != "targets"})
     print(markdown(results))

@@ -293,7 +293,8 @@ def judge(target: str, case: Mapping[str, Any], ctx: Context) -> Verdict:
         frames = traceback.extract_tb(exc.__traceback__)
         where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
         verdict = Verdict("crash", f"{type(exc).__name__} at {where}: {str(exc)[:300]}")
-    return Verdict(verdict.outcome, verdict.detail, time.perf_counter() - begin)
+    detail = verdict.detail.replace(str(ctx.scratch), "<scratch>")  # no machine paths
+    return Verdict(verdict.outcome, detail, time.perf_counter() - begin)
 
 
 def expectation_met(seed: Seed, verdict: Verdict) -> Verdict:
