@@ -7,7 +7,7 @@ wrong. It never evaluates anything: the Rust-backed ``cel`` package does that in
 ``interpreter.conditions``. Standard library only; no I/O, clock or randomness.
 
 The environment is fixed: ``events`` (opaque, with ``hasOpen``/``hasReply``/
-``hasClick``/``hasBounce``/``hasEvent``/``callOutcome``), ``run`` (opaque, with
+``hasAnyReply``/``hasClick``/``hasBounce``/``hasEvent``/``callOutcome``), ``run`` (opaque, with
 ``visits``), and ``contact`` and ``vars`` (``map(string, dyn)``). Operators follow
 the CEL spec overloads with no implicit numeric conversion; ``dyn`` is accepted
 wherever a concrete type would be. One rule goes beyond CEL: ``map()`` and

@@ -21,10 +21,14 @@ class MachineConfig:
     Attributes:
         step_budget: Step executions after which a run that has not ended fails.
         tick_interval_ms: Milliseconds of plan time per tick (1000: a tick is a second).
+        reply_senders: Whether ``hasReply`` (and ``hasEvent`` on ``email.replied``)
+            skips replies the receiver marked ``fromContact: false``. Off only for
+            runs recorded before the check (the workflow decides it by a patch).
     """
 
     step_budget: int = DEFAULT_STEP_BUDGET
     tick_interval_ms: int = DEFAULT_TICK_INTERVAL_MS
+    reply_senders: bool = True
 
 
 def seconds_to_ticks(seconds: int, tick_interval_ms: int) -> int:

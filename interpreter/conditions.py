@@ -75,8 +75,10 @@ _EVENT_TYPES = {
     "hasClick": "email.clicked",
     "hasBounce": "email.bounced",
 }
+# Replies whoever sent them: hasReply counts the contact's only (``EventSnapshot``).
+_ANY_SENDER = {"hasAnyReply": "email.replied"}
 _EVENT_TEST = re.compile(
-    rf"\s*events\.({'|'.join(_EVENT_TYPES)})\(\s*"
+    rf"\s*events\.({'|'.join((*_EVENT_TYPES, *_ANY_SENDER))})\(\s*"
     r"(?:\"([A-Za-z0-9_.:-]+)\"|'([A-Za-z0-9_.:-]+)')\s*\)\s*"
 )
 
@@ -86,7 +88,11 @@ def _native(when: str) -> Callable[[EventSnapshot], bool] | None:
     match = _EVENT_TEST.fullmatch(when)
     if match is None:
         return None
-    event_type, step = _EVENT_TYPES[match[1]], match[2] or match[3]
+    step = match[2] or match[3]
+    if match[1] in _ANY_SENDER:
+        any_type = _ANY_SENDER[match[1]]
+        return lambda snapshot: snapshot.has_any(any_type, step)
+    event_type = _EVENT_TYPES[match[1]]
     return lambda snapshot: snapshot.has(event_type, step)
 
 
@@ -99,6 +105,13 @@ def _step_arg(name: str, value: object) -> str:
 def _has(kind: str, name: str) -> _Maker:
     def make(snapshot: EventSnapshot, _visits: Mapping[str, int]) -> Callable[..., Any]:
         return lambda _receiver, step: snapshot.has(kind, _step_arg(name, step))
+
+    return make
+
+
+def _has_any(kind: str, name: str) -> _Maker:
+    def make(snapshot: EventSnapshot, _visits: Mapping[str, int]) -> Callable[..., Any]:
+        return lambda _receiver, step: snapshot.has_any(kind, _step_arg(name, step))
 
     return make
 
@@ -124,6 +137,7 @@ _Maker = Callable[[EventSnapshot, Mapping[str, int]], Callable[..., Any]]
 # Each function a condition may call, made for one evaluation's snapshot and visits.
 _FUNCTIONS: dict[str, _Maker] = {
     **{name: _has(event_type, name) for name, event_type in _EVENT_TYPES.items()},
+    **{name: _has_any(event_type, name) for name, event_type in _ANY_SENDER.items()},
     "hasEvent": _has_event,
     "callOutcome": _call_outcome,
     "visits": _visits,

@@ -211,7 +211,7 @@ def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: 
     try:
         index, cond = evaluate_branch(
             ctx.plan.branches[step_def.id],
-            snapshot=EventSnapshot(s.events),
+            snapshot=EventSnapshot(s.events, ctx.config.reply_senders),
             contact=ctx.contact,
             variables=ctx.variables,
             visits=s.visits,

@@ -17,6 +17,7 @@ Entries of the current task are written by the local-activity flush as the run's
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -53,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         operator_problem,
         step,
     )
+    from interpreter.events import from_another_sender
     from interpreter.snapshot import state_from_dict, state_to_dict
     from workflows import search_attributes as sa
     from workflows.admission import admitted, refusal
@@ -75,6 +77,11 @@ FLUSH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_
 # The patch under which entries are staged until committed, sends are ledgered and
 # retried, and a run's last entries are written by a regular activity.
 DURABLE = "durable-audit-and-send-ledger"
+# The patch under which a reply the receiver marked ``fromContact: false`` is not the
+# contact's reply (``hasReply``). Asked lazily, when a run first meets such a reply, so
+# runs that never do carry no marker; a history recorded before it (where an event
+# could carry that flag through the API) replays with every reply counted, as then.
+REPLY_SENDERS = "reply-sender-check"
 # Policy checks and audit writes are idempotent (keyed by run, step, visit / run, seq),
 # so retrying them after a crash or an outage repeats nothing; a run whose audit
 # store is down waits here — visibly, as a pending activity — rather than acting.
@@ -101,7 +108,11 @@ class PlanRunWorkflow:
         # ``compiled_snapshot``): the same work as before, minus its repetition.
         workflow_id = workflow.info().workflow_id
         inp, compiled = admitted(raw, workflow_id if self._durable else raw_run_id(raw))
-        config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
+        config = MachineConfig(
+            step_budget=inp.step_budget,
+            tick_interval_ms=inp.tick_interval_ms,
+            reply_senders=False,  # until the run meets another sender's reply
+        )
         self._inp = inp
         self._ctx = RunContext(compiled, inp.contact, inp.variables, config)
         self._origin_ms = (
@@ -127,6 +138,8 @@ class PlanRunWorkflow:
             self._feed(Start(inp.start_tick))
         else:
             self._state = state_from_dict(inp.state)
+            if any(from_another_sender(e) for e in self._state.events):
+                self._check_reply_senders()  # continued as new: the new history asks again
 
     # --- the main loop ----------------------------------------------------
 
@@ -420,7 +433,15 @@ class PlanRunWorkflow:
             # The event is still ingested and recorded (never lost), but its payload is
             # replaced by the reason: it could not enter the hash-chained audit log.
             data = {"invalidData": f"{type(err).__name__}: {err}"[:500]}
-        self._feed(EventIngested(tick, Event(event.type, tick, event.id, event.step_id, data)))
+        ingested = Event(event.type, tick, event.id, event.step_id, data)
+        if from_another_sender(ingested):
+            self._check_reply_senders()
+        self._feed(EventIngested(tick, ingested))
+
+    def _check_reply_senders(self) -> None:
+        """Count only the contact's replies from now on, unless replaying an older run."""
+        if not self._ctx.config.reply_senders and workflow.patched(REPLY_SENDERS):
+            self._ctx.config = replace(self._ctx.config, reply_senders=True)
 
     def _operator(self, action: OperatorKind, req: c.OperatorRequest) -> OperatorAction:
         resolution = _RESOLUTIONS.get(req.resolution or "")
