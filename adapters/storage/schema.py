@@ -318,9 +318,12 @@ class BudgetReservation(Base):
 class SentMessage(Base):
     """The Message-ID index: which send a reply's ``In-Reply-To`` names.
 
-    A Message-ID's left part is a one-way hash of ``(run, step, visit)``, so it cannot
-    be decoded: the send activity writes the row before the message leaves, and the
-    webhook receiver looks replies up here. Not part of the audited record.
+    A Message-ID's left part is a keyed hash of ``(tenant, run, step, visit)``, so it
+    can be neither decoded nor computed without the webhook key: the send activity
+    writes the row before the message leaves, and the webhook receiver looks replies
+    up here. ``recipient_digest`` is a keyed hash of the address the message went to
+    (no address is stored), which a reply's sender is compared with; rows written
+    before it have none. Not part of the audited record.
     """
 
     __tablename__ = "dee_sent_messages"
@@ -331,6 +334,7 @@ class SentMessage(Base):
     step_id: Mapped[str] = mapped_column(ID)
     visit: Mapped[int] = mapped_column(Integer)
     contact_id: Mapped[str] = mapped_column(ID)
+    recipient_digest: Mapped[str | None] = mapped_column(String(64))
     recorded_at: Mapped[dt.datetime]
 
 

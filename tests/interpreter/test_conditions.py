@@ -108,7 +108,10 @@ def test_has_any_reply_counts_every_sender() -> None:
 
 def test_without_the_sender_check_every_reply_counts_as_before() -> None:
     """What a run recorded before the check decided (``MachineConfig.reply_senders``)."""
-    for when in ('events.hasReply("intro-email")', 'events.hasEvent("email.replied", "intro-email")'):
+    for when in (
+        'events.hasReply("intro-email")',
+        'events.hasEvent("email.replied", "intro-email")',
+    ):
         for branch in (_branch(when), _through_cel(_branch(when))):
             _, cond = evaluate_branch(
                 branch,
