@@ -14,8 +14,9 @@ asks for advanced machine detection in beep mode, and the receiver learns
 carrying the detection result, so the voicemail message is left by the receiver:
 at the beep it transfers the live call to a new NCCO that speaks the message
 (``play_voicemail``, ``PUT /v1/calls/{uuid}``). The text travels in the event URL
-with a flag marking the call as a detection call, both signed with the call's
-``callback_key`` (``callbacks.signed_event_url``).
+with a flag marking the call as a detection call. Every event URL is signed with the
+call's ``callback_key`` for its path (``callbacks.signed_event_url``): Vonage signs only
+the events' bodies, so that signature is what binds an event to its run, step and visit.
 
 Lookup (``find_call``): Vonage keeps no client reference on a call and its list
 endpoint (``GET /v1/calls``) filters by time and status but not by number, so the
@@ -292,19 +293,17 @@ def _body(call: VoiceCall) -> dict[str, Any]:
 
 
 def _event_url(call: VoiceCall, status_url: str) -> str:
-    text = call.voicemail_text or None
-    if not call.detect_voicemail:
-        return status_url
     if not call.callback_key:
-        if text is not None:  # an unsigned text would be a text anyone could make us say
-            raise ChannelRejected(
-                "Vonage: a voicemail message needs a callback signing key",
-                code="vonage_no_callback_key",
-            )
-        # Unmarked, the receiver reports "answered" as for a call without detection.
-        return status_url
-    # Marked as a detection call, so the receiver waits for the human/machine verdict.
-    return signed_event_url(status_url, call.callback_key, text)
+        # Vonage signs the events' bodies, not the URL: unsigned, the URL would not bind
+        # them to this send, and the receiver refuses such events.
+        raise ChannelRejected(
+            "Vonage: the call's event URL needs a callback signing key",
+            code="vonage_no_callback_key",
+        )
+    # A detection call is marked, so the receiver waits for the human/machine verdict.
+    detect = call.detect_voicemail
+    text = (call.voicemail_text or None) if detect else None
+    return signed_event_url(status_url, call.callback_key, machine_detection=detect, voicemail=text)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
