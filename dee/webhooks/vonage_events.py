@@ -145,7 +145,7 @@ async def vonage_event(request: Request, receiver: Receiver, target: SendKey) ->
         events.append(await receiver.ingest(target.run_id, target.step_id, kind, event_id, data))
     played = False
     if voicemail and call not in receiver.voicemails_left:
-        receiver.voicemails_left.remember(call)  # claimed before the await, as above
+        receiver.voicemails_left.remember(call)  # claimed before the await: no copy plays it too
         try:
             await _play(receiver, call, voicemail)
         except BaseException:
