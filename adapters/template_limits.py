@@ -35,7 +35,6 @@ CHANNELS = ("email", "voice")
 # Python refuses to print a longer integer (sys.int_max_str_digits); building one is
 # only a way to burn CPU.
 MAX_POWER_DIGITS = 4300
-_BITS_PER_DIGIT = math.log2(10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +169,7 @@ def _check_power(base: Any, exponent: Any) -> None:
         return  # floats overflow by themselves, quickly
     if abs(base) <= 1 or exponent <= 0:
         return
-    digits = abs(base).bit_length() * exponent / _BITS_PER_DIGIT
+    digits = exponent * math.log10(abs(base))
     if digits > MAX_POWER_DIGITS:
         raise LimitReached(
             f"'**' would build an integer of about {int(digits)} digits "
