@@ -73,8 +73,13 @@ class TemplateIndex:
             return self._files[name]
         if name in visiting:  # a cycle: the problems are the ones being collected
             return ()
+        path = self._root / name
+        if not path.resolve().is_relative_to((self._root / channel).resolve()):
+            # A symlink may lead anywhere; the renderer's loader refuses it too.
+            self._files[name] = (f"{name} leads outside {channel}/",)
+            return self._files[name]
         try:
-            tree = self._env.parse((self._root / name).read_text(encoding="utf-8"), name=name)
+            tree = self._env.parse(path.read_text(encoding="utf-8"), name=name)
         except jinja2.TemplateSyntaxError as exc:
             problems: tuple[str, ...] = (f"{name} line {exc.lineno}: {exc.message}",)
         except RecursionError:
@@ -89,15 +94,12 @@ class TemplateIndex:
     def _followed(
         self, tree: nodes.Template, where: str, channel: str, visiting: frozenset[str]
     ) -> Iterator[str]:
-        folder = (self._root / channel).resolve()
         for name, line in _references(tree):
             if name is None:
                 continue  # computed at render time: the loader judges it then
             problem = confinement_problem(name, channel)
             if problem is None and not (self._root / name).is_file():
                 problem = f"'{name}' does not exist"
-            elif problem is None and not (self._root / name).resolve().is_relative_to(folder):
-                problem = f"'{name}' leads outside {channel}/"
             if problem is not None:
                 yield f"{where} {line}: {problem}"
                 continue

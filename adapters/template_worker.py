@@ -14,6 +14,7 @@ import json
 import math
 import os
 import resource
+import signal
 import struct
 import sys
 from pathlib import Path
@@ -83,6 +84,9 @@ def _cap_memory(megabytes: int) -> None:
 
 
 def main() -> None:
+    # Ctrl-C reaches the whole process group; the pool decides when this process ends
+    # (it closes stdin), so an interrupted worker shuts down without tracebacks here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     settings = json.loads(sys.argv[1])
     limits = RenderLimits(**settings["limits"])
     store = TemplateStore(Path(settings["root"]), limits)

@@ -166,3 +166,12 @@ def test_a_limit_error_survives_the_trip_between_processes() -> None:
         TemplateError("t", "no", code="template_syntax", line=3).as_dict()
     )
     assert type(plain) is TemplateError and (plain.code, plain.line) == ("template_syntax", 3)
+
+
+def test_a_template_that_is_itself_a_symlink_out_is_refused(root: Path) -> None:
+    (root / "email" / "call.txt.j2").symlink_to(root / "voice" / "call.txt.j2")
+
+    with pytest.raises(TemplateError, match="leads outside email/") as caught:
+        TemplateStore(root).render_email("call", "Hi", CONTEXT)
+
+    assert caught.value.code == "template_forbidden"
