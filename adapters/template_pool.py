@@ -6,7 +6,8 @@ rendered in the worker's own thread it would stall the event loop and every work
 task and heartbeat with it, and a thread cannot be stopped. So each render goes to a
 separate process (``adapters.template_worker``), the event loop only awaits its pipe,
 and a render that passes ``renderSeconds`` is stopped by killing its process; the next
-render starts a fresh one. Processes start on first use and are reused.
+render starts a fresh one. Processes start on first use (or ``prestart``) and are
+reused.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ class TemplateRenderer:
         self._slots = asyncio.Semaphore(max(1, processes))
         self._idle: list[_Process] = []
         self._all: set[_Process] = set()
+        self._warming: asyncio.Task[None] | None = None
+
+    def prestart(self) -> None:
+        """Start one render process in the background, so the first send need not wait."""
+        if self._warming is None:
+            self._warming = asyncio.get_running_loop().create_task(self._warm())
+
+    async def _warm(self) -> None:
+        async with self._slots:
+            if not self._idle:
+                with suppress(TemplateError):  # the first render tries again and reports
+                    self._idle.append(await self._start("(prestart)"))
 
     async def render_email(
         self, template_id: str, subject: str, context: Mapping[str, object]
@@ -108,6 +121,10 @@ class TemplateRenderer:
 
     async def aclose(self) -> None:
         """Stop every render process (a render still running fails)."""
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._warming
         processes, self._idle = list(self._all), []
         self._all.clear()
         await asyncio.gather(*(p.close() for p in processes))

@@ -96,6 +96,7 @@ async def worker_for(
     async with open_channels(config) as channels:
         db = database or await open_database(config.database_url)
         renderer = template_renderer(config)
+        renderer.prestart()
         try:
             email_cfg = config.channels.email
             books = Bookkeeper(db)
