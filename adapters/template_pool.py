@@ -33,6 +33,11 @@ from adapters.templates import RenderedEmail
 START_SECONDS = 30.0
 # The directory holding the ``adapters`` package, so the process imports this code.
 _CODE_ROOT = str(Path(__file__).resolve().parents[1])
+_KEPT_ENV = frozenset({"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"})
+
+
+class _Gone(Exception):
+    """The process ended without an answer (killed from outside, or out of memory)."""
 
 
 class _Process:
@@ -135,21 +140,7 @@ class TemplateRenderer:
         except (TypeError, ValueError) as exc:  # the workflow only passes JSON values
             raise TemplateError(template_id, f"the context is not JSON: {exc}") from None
         async with self._slots:
-            process = await self._take(template_id)
-            kept = False
-            try:
-                answer = await self._ask(template_id, process, payload)
-                # A process that hit a limit (memory above all) is not trusted again.
-                kept = not (
-                    isinstance(answer.get("error"), dict)
-                    and answer["error"].get("code") == LIMIT_CODE
-                )
-            finally:
-                if kept:
-                    self._idle.append(process)
-                else:  # stopped, failed or cancelled: never reuse a process mid-render
-                    self._all.discard(process)
-                    await process.stop()
+            answer = await self._answer(template_id, payload)
         error = answer.get("error")
         if isinstance(error, dict):
             raise TemplateError.from_dict(error)
@@ -157,6 +148,31 @@ class TemplateRenderer:
         if not isinstance(ok, dict):
             raise TemplateError(template_id, "the render process answered nonsense")
         return ok
+
+    async def _answer(self, template_id: str, payload: bytes) -> dict[str, Any]:
+        try:
+            return await self._use(template_id, await self._take(template_id), payload)
+        except _Gone:  # rendering has no side effects: a fresh process tries once more
+            fresh = await self._start(template_id)
+            try:
+                return await self._use(template_id, fresh, payload)
+            except _Gone:
+                raise _died(template_id, fresh.proc.returncode) from None
+
+    async def _use(self, template_id: str, process: _Process, payload: bytes) -> dict[str, Any]:
+        kept = False
+        try:
+            answer = await self._ask(template_id, process, payload)
+            # A process that hit a limit (memory above all) is not trusted again.
+            error = answer.get("error")
+            kept = not (isinstance(error, dict) and error.get("code") == LIMIT_CODE)
+            return answer
+        finally:
+            if kept:
+                self._idle.append(process)
+            else:  # stopped, failed or cancelled: never reuse a process mid-render
+                self._all.discard(process)
+                await process.stop()
 
     async def _ask(self, template_id: str, process: _Process, payload: bytes) -> dict[str, Any]:
         seconds = self._limits.render_seconds
@@ -170,9 +186,17 @@ class TemplateRenderer:
                 "(templates.renderSeconds)",
                 limit="renderSeconds",
             ) from None
-        except (OSError, asyncio.IncompleteReadError, ValueError):
+        except (OSError, asyncio.IncompleteReadError):
             await process.stop()
-            raise _died(template_id, process.proc.returncode) from None
+            if process.proc.returncode == -signal.SIGXCPU:  # its own CPU allowance ran out
+                raise TemplateLimitExceeded(
+                    template_id,
+                    "rendering used up its CPU time and was stopped (templates.renderSeconds)",
+                    limit="renderSeconds",
+                ) from None
+            raise _Gone from None
+        except ValueError:  # not JSON: nothing this process says can be trusted
+            raise TemplateError(template_id, "the render process answered nonsense") from None
         if not isinstance(answer, dict):
             raise TemplateError(template_id, "the render process answered nonsense")
         return answer
@@ -186,8 +210,10 @@ class TemplateRenderer:
         return await self._start(template_id)
 
     async def _start(self, template_id: str) -> _Process:
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (_CODE_ROOT, path)))}
+        # Least privilege: the worker's credentials (DEE_* and the like) stay out of it.
+        env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV or k.startswith("PYTHON")}
+        path = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (_CODE_ROOT, path)))
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "adapters.template_worker", self._settings,
@@ -213,12 +239,6 @@ class TemplateRenderer:
 
 
 def _died(template_id: str, returncode: int | None) -> TemplateError:
-    if returncode == -signal.SIGXCPU:  # its own CPU allowance ran out first
-        return TemplateLimitExceeded(
-            template_id,
-            "rendering used up its CPU time and was stopped (templates.renderSeconds)",
-            limit="renderSeconds",
-        )
     return TemplateError(
         template_id, f"the render process stopped in the middle (exit status {returncode})"
     )

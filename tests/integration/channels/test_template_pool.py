@@ -4,6 +4,8 @@ own process while the event loop and the other render process keep working."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -41,6 +43,23 @@ async def renderer(root: Path) -> AsyncIterator[TemplateRenderer]:
         await renderer.aclose()
 
 
+def render_processes() -> set[int]:
+    """The render processes this test process started, as the system lists them."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == os.getpid() and b"adapters.template_worker" in command:
+            found.add(int(entry.name))
+    return found
+
+
 async def hello(renderer: TemplateRenderer) -> RenderedEmail:
     return await renderer.render_email("hello", "Hi {{ product }}", CONTEXT)
 
@@ -49,6 +68,8 @@ async def test_a_runaway_render_is_stopped_while_other_work_goes_on(
     renderer: TemplateRenderer,
 ) -> None:
     await asyncio.gather(hello(renderer), hello(renderer))  # both processes started
+    before = render_processes()
+    assert len(before) == 2
 
     started = time.monotonic()
     runaway = asyncio.create_task(renderer.render_email("hello", RUNAWAY, CONTEXT))
@@ -75,7 +96,24 @@ async def test_a_runaway_render_is_stopped_while_other_work_goes_on(
         "template 'hello': rendering ran past the limit of 1 s and was stopped "
         "(templates.renderSeconds)"
     )
-    assert (await hello(renderer)).text == "Hello Ada"  # a fresh process took its place
+    assert (await hello(renderer)).text == "Hello Ada"
+    after = render_processes()
+    assert len(after) == 1 and after < before  # the runaway's process is gone
+
+    await renderer.aclose()
+    assert render_processes() == set()
+
+
+async def test_a_render_process_that_died_while_idle_is_replaced(
+    renderer: TemplateRenderer,
+) -> None:
+    await hello(renderer)
+    [pid] = render_processes()
+
+    os.kill(pid, signal.SIGKILL)  # as the OOM killer would
+
+    assert (await hello(renderer)).subject == "Hi DEE"
+    assert pid not in render_processes()
 
 
 async def test_a_cancelled_render_does_not_keep_its_process(root: Path) -> None:
@@ -88,9 +126,11 @@ async def test_a_cancelled_render_does_not_keep_its_process(root: Path) -> None:
         pinged = asyncio.Event()
         asyncio.get_running_loop().call_soon(pinged.set)
         await pinged.wait()
+        [runaway_pid] = render_processes()
         runaway.cancel()
         with pytest.raises(asyncio.CancelledError):
             await runaway
+        assert runaway_pid not in render_processes()
 
         assert (await hello(renderer)).subject == "Hi DEE"
     finally:
