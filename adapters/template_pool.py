@@ -29,8 +29,10 @@ from adapters.template_worker import HEADER, frame
 from adapters.templates import RenderedEmail
 
 # Starting a process (an interpreter and Jinja) is not the template's time: it has its
-# own, generous allowance, and the render deadline starts once the process is ready.
-START_SECONDS = 30.0
+# own allowance, and the render deadline starts once the process is ready. Generous, yet
+# with two renders (a voice script and its voicemail) well inside the send activity's
+# 60 s, which also waits for the provider.
+START_SECONDS = 10.0
 # The directory holding the ``adapters`` package, so the process imports this code.
 _CODE_ROOT = str(Path(__file__).resolve().parents[1])
 _KEPT_ENV = frozenset({"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR"})
