@@ -33,7 +33,8 @@ from adapters.channels import (
 )
 from adapters.channels.callbacks import voice_status_url
 from adapters.storage import LedgerRow, SendKey, SendLedger, StorageError
-from adapters.templates import TemplateError, TemplateStore, template_context
+from adapters.template_pool import TemplateRenderer
+from adapters.templates import TemplateError, template_context
 from adapters.tracking import EmailTracking, SendContext
 
 # After a send the budget reservation is settled: the actual cost committed, or the
@@ -83,7 +84,7 @@ class Sender:
     def __init__(
         self,
         bookkeeper: Bookkeeper,
-        templates: TemplateStore,
+        templates: TemplateRenderer,
         email: EmailChannel,
         voice: VoiceChannel,
         *,
@@ -121,7 +122,7 @@ class Sender:
                 "failed", persisted, reason="contact_has_no_email: contact.email is missing"
             )
         try:
-            rendered = self._templates.render_email(
+            rendered = await self._templates.render_email(
                 req.template_id, req.subject, template_context(req.variables, req.contact)
             )
         except (TemplateError, ValueError) as exc:
@@ -185,9 +186,9 @@ class Sender:
             )
         context = template_context(req.variables, req.contact)
         try:
-            script = self._templates.render_voice(req.script_id, context)
+            script = await self._templates.render_voice(req.script_id, context)
             voicemail = (
-                self._templates.render_voice(req.voicemail_message_id, context)
+                await self._templates.render_voice(req.voicemail_message_id, context)
                 if req.voicemail_message_id
                 else None
             )

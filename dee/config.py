@@ -32,6 +32,12 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_DATA_DIR": ("data_dir",),
     "DEE_TENANT": ("tenant",),
     "DEE_TEMPLATES_DIR": ("templates_dir",),
+    "DEE_TEMPLATE_RENDER_SECONDS": ("templates", "render_seconds"),
+    "DEE_TEMPLATE_MAX_OUTPUT_CHARS": ("templates", "max_output_chars"),
+    "DEE_TEMPLATE_MAX_SUBJECT_CHARS": ("templates", "max_subject_chars"),
+    "DEE_TEMPLATE_MAX_RANGE": ("templates", "max_range"),
+    "DEE_TEMPLATE_MEMORY_MB": ("templates", "memory_mb"),
+    "DEE_TEMPLATE_PROCESSES": ("templates", "processes"),
     "DEE_TEMPORAL_ADDRESS": ("temporal", "address"),
     "DEE_TEMPORAL_NAMESPACE": ("temporal", "namespace"),
     "DEE_TASK_QUEUE": ("temporal", "task_queue"),
@@ -186,6 +192,22 @@ class WebhooksConfig(_Section):
     vonage_signature_secret: str | None = Field(default=None, repr=False)
 
 
+class TemplatesConfig(_Section):
+    """Limits on rendering a template (``adapters.template_limits``); defaults in the README.
+
+    Each render runs in one of ``processes`` render processes and is stopped at
+    ``render_seconds`` (kept well inside the send activity's 60 s, which also waits for
+    the provider).
+    """
+
+    render_seconds: float = Field(default=2.0, gt=0, le=5)
+    max_output_chars: int = Field(default=1_000_000, ge=1)
+    max_subject_chars: int = Field(default=998, ge=1)
+    max_range: int = Field(default=10_000, ge=1)
+    memory_mb: int = Field(default=256, ge=0)
+    processes: int = Field(default=2, ge=1, le=64)
+
+
 class RetentionConfig(_Section):
     days: int = Field(ge=1)
 
@@ -214,6 +236,7 @@ class EngineConfig(_Section):
     data_dir: Path = Path("data")
     tenant: str = "default"
     templates_dir: Path = Path("templates")
+    templates: TemplatesConfig = TemplatesConfig()
     step_budget: int = Field(default=1000, ge=1)
     temporal: TemporalConfig = TemporalConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
@@ -251,6 +274,12 @@ class EnvOverrides(BaseSettings):
     data_dir: str | None = None
     tenant: str | None = None
     templates_dir: str | None = None
+    template_render_seconds: str | None = None
+    template_max_output_chars: str | None = None
+    template_max_subject_chars: str | None = None
+    template_max_range: str | None = None
+    template_memory_mb: str | None = None
+    template_processes: str | None = None
     temporal_address: str | None = None
     temporal_namespace: str | None = None
     task_queue: str | None = None

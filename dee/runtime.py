@@ -23,7 +23,8 @@ from adapters.policy import (
     PolicyGate,
 )
 from adapters.storage import Database, SendLedger, open_database
-from adapters.templates import TemplateStore
+from adapters.template_limits import RenderLimits
+from adapters.template_pool import TemplateRenderer
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
 from dee.config import EngineConfig
@@ -67,6 +68,19 @@ def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -
     )
 
 
+def template_renderer(config: EngineConfig) -> TemplateRenderer:
+    """The render processes for ``config``'s templates, under its ``templates`` limits."""
+    t = config.templates
+    limits = RenderLimits(
+        render_seconds=t.render_seconds,
+        max_output_chars=t.max_output_chars,
+        max_subject_chars=t.max_subject_chars,
+        max_range=t.max_range,
+        memory_mb=t.memory_mb,
+    )
+    return TemplateRenderer(config.templates_dir, limits, processes=t.processes)
+
+
 def message_domain(sender: str) -> str:
     address = parseaddr(sender)[1]
     return address.rpartition("@")[2] or "localhost"
@@ -81,12 +95,14 @@ async def worker_for(
     # Channels first: a provider misconfiguration is refused before anything opens.
     async with open_channels(config) as channels:
         db = database or await open_database(config.database_url)
+        renderer = template_renderer(config)
+        renderer.prestart()
         try:
             email_cfg = config.channels.email
             books = Bookkeeper(db)
             sender = Sender(
                 books,
-                TemplateStore(config.templates_dir),
+                renderer,
                 channels.email,
                 channels.voice,
                 ledger=SendLedger(db),
@@ -108,5 +124,6 @@ async def worker_for(
                 workflow_runner=workflow_runner(),
             )
         finally:
+            await renderer.aclose()
             if own:
                 await db.dispose()

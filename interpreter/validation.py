@@ -128,6 +128,10 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
                     "templateId",
                     f"template '{s.template_id}' is not in the template registry",
                 )
+            _check_content(registry, "email", s.template_id, (s.id, "templateId"), add)
+            if registry is not None and registry.check_subject is not None and s.subject.strip():
+                for message in registry.check_subject(s.subject):
+                    add(s.id, "subject", message)
             if s.reply_to is not None and not EMAIL.fullmatch(s.reply_to):
                 add(s.id, "replyTo", f"'{s.reply_to}' is not a valid email address")
             if not s.subject.strip():
@@ -135,6 +139,7 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
         case SendVoiceStep():
             if registry is not None and s.script_id not in registry.voice_scripts:
                 add(s.id, "scriptId", f"script '{s.script_id}' is not in the script registry")
+            _check_content(registry, "voice", s.script_id, (s.id, "scriptId"), add)
             if not _is_e164(s.caller_id):
                 add(
                     s.id,
@@ -160,6 +165,8 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
                     "voicemail.messageId",
                     f"message '{vm.message_id}' is not in the script registry",
                 )
+            if vm.message_id is not None:
+                _check_content(registry, "voice", vm.message_id, (s.id, "voicemail.messageId"), add)
         case WaitStep():
             d = s.duration
             total = d.total_seconds
@@ -174,6 +181,17 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
         case EndStep():
             if not s.outcome.strip():
                 add(s.id, "outcome", "the outcome is empty")
+
+
+def _check_content(
+    registry: ContentRegistry | None, channel: str, content_id: str, at: tuple[str, str], add: Add
+) -> None:
+    """Report why an existing template or script cannot render (``registry.unusable``)."""
+    if registry is None:
+        return
+    for message in registry.unusable.get((channel, content_id), ()):
+        noun = "template" if channel == "email" else "script"
+        add(at[0], at[1], f"{noun} '{content_id}' cannot be used: {message}")
 
 
 def _check_branch(s: BranchStep, known: set[str], add: Add) -> None:
