@@ -8,6 +8,7 @@ entries live in the configured database, so ``get_run``, ``list_runs`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
 from collections import OrderedDict
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 from temporalio.client import (
     Client,
     RPCError,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -48,7 +50,7 @@ from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
-from dee.run_reading import ExecutionRun, RunReader
+from dee.run_reading import FINAL, ExecutionRun, RunReader
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
@@ -337,7 +339,15 @@ class Engine:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise EngineError([f"run {run_id}: {action} refused: the run has ended"]) from None
             raise EngineError([f"run {run_id}: {action} failed: {exc}"]) from None
-        return await self.get_run(run_id)
+        run = await self.get_run(run_id)
+        if run.status in FINAL:
+            # The update answers before the workflow's last audit flush (a regular
+            # activity after the handler): wait for the run to close, so that what the
+            # caller reads next (timeline, verify) holds the action that ended it.
+            with contextlib.suppress(WorkflowFailureError):
+                await self._handle(run_id).result()
+            run = await self.get_run(run_id)
+        return run
 
     async def pause_run(
         self, run_id: str, *, by: str = "operator", reason: str = ""

@@ -170,7 +170,10 @@ async def test_a_burst_of_concurrent_events_to_one_run_is_recorded_exactly_once(
             events: list[Any] = []
             for _ in range(300):  # signals are handled after they are sent: wait for all
                 events = [e for e in await engine.get_timeline(run.run_id) if e.action == "event"]
-                if len(events) == len(ids):
+                seen = {(e.detail["id"], e.outcome) for e in events}
+                if all((i, "ingested") in seen for i in ids) and all(
+                    (i, "duplicate") in seen for i in ids[50:]
+                ):
                     break
                 await asyncio.sleep(0.1)
 
@@ -178,7 +181,11 @@ async def test_a_burst_of_concurrent_events_to_one_run_is_recorded_exactly_once(
             assert {k: n for k, n in outcomes.items() if k[1] == "ingested"} == {
                 (f"e-{i}", "ingested"): 1 for i in range(50)
             }
-            assert sum(n for k, n in outcomes.items() if k[1] == "duplicate") == 10
+            # At least the 10 repeated ids; more when an update outlived its acknowledgement
+            # timeout and the event also went as the signal (recorded, never ingested twice).
+            duplicates = {k[0]: n for k, n in outcomes.items() if k[1] == "duplicate"}
+            assert sum(duplicates.values()) >= 10
+            assert {f"e-{i}" for i in range(0, 50, 5)} <= set(duplicates) <= set(ids)
             assert (await engine.get_run(run.run_id)).status == "WAITING"
             described = await handle.describe()
             assert described.status == WorkflowExecutionStatus.RUNNING
