@@ -52,6 +52,7 @@ from dee.run_reading import ExecutionRun, RunReader
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
+from interpreter.limits import event_problems, start_problems
 from interpreter.replay import ReplayResult, WhatIfReport
 from workflows.plan_run import PlanRunWorkflow
 
@@ -144,6 +145,7 @@ class Engine:
             raise EngineError(["contact: a contact needs a non-empty string 'id'"])
         start_values.check(contact, "contact")
         start_values.check(variables or {}, "variables")
+        start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
         await self.register_plan(plan)
         run_id = _run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")
@@ -184,7 +186,8 @@ class Engine:
             EngineError: the plan is invalid, or another body holds its version.
         """
         try:
-            ensure_valid(plan, registry=load_registry(self.config.templates_dir))
+            limits = self.config.validation.limits
+            ensure_valid(plan, registry=load_registry(self.config.templates_dir), limits=limits)
             await self.plans.put(plan)
         except PlanError as exc:
             raise EngineError([str(p) for p in exc.problems]) from None
@@ -447,7 +450,8 @@ class Engine:
         """
         from dee.replaying import what_if_query  # noqa: PLC0415 - see _LAZY
 
-        return await what_if_query(self, ensure_valid(plan), query, limit=limit)
+        plan = ensure_valid(plan, limits=self.config.validation.limits)
+        return await what_if_query(self, plan, query, limit=limit)
 
     # --- policies -----------------------------------------------------------
 
@@ -523,6 +527,10 @@ class Engine:
             raise EngineError(["event: type is required"])
         if not contact_id:
             raise EngineError(["event: contactId is required"])
+        past = event_problems(type=type, event_id=event_id, step_id=step_id)
+        past += start_problems(contact={"id": contact_id})
+        if past:
+            raise EngineError([f"event: {p}" for p in past])
         try:
             canonical_json(dict(data or {}))
         except Exception as exc:  # the JSON canonicalizer raises several kinds
