@@ -15,6 +15,7 @@ from activities.policy import PolicyChecker
 from activities.registry import build_activities
 from activities.sending import Sender
 from adapters.policy import (
+    ContactCap,
     Costs,
     HoursWindow,
     PolicyAdmin,
@@ -26,7 +27,7 @@ from adapters.storage import Database, SendLedger, open_database
 from adapters.templates import TemplateStore
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
-from dee.config import EngineConfig
+from dee.config import ContactCapConfig, EngineConfig
 from dee.errors import DocumentError
 from dee.sandbox import workflow_runner
 from workflows.plan_run import PlanRunWorkflow
@@ -64,7 +65,13 @@ def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -
             per_voice_minute=p.cost_per_voice_minute,
         ),
         default_timezone=p.default_timezone,
+        contact_cap=_cap(p.contact_cap),
+        contact_caps={tenant: _cap(cap) for tenant, cap in p.contact_caps.items()},
     )
+
+
+def _cap(cap: ContactCapConfig | None) -> ContactCap | None:
+    return None if cap is None else ContactCap(cap.sends, cap.days)
 
 
 def message_domain(sender: str) -> str:
