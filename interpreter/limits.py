@@ -34,6 +34,7 @@ from typing import Final
 MAX_PLAN_STEPS: Final = 1_000  # the ceiling; a deployment's limit (default 100) is below it
 MAX_TRANSITIONS: Final = 4_000  # explicit edges; a plan needs about one per step
 MAX_CONDITIONS: Final = 50  # per branch
+MAX_ALL_CONDITIONS: Final = 3_000  # in the whole plan: each is CEL, parsed and checked
 MAX_WAIT_DAYS: Final = 3_650  # the ceiling of a deployment's longest wait (default 365)
 
 # --- identifiers (characters: ``identifier_problem``) ----------------------------------
@@ -210,6 +211,7 @@ __all__ = [
     "EVENT_ID",
     "EVENT_TYPE",
     "LABEL",
+    "MAX_ALL_CONDITIONS",
     "MAX_CONDITIONS",
     "MAX_PLAN_STEPS",
     "MAX_TRANSITIONS",

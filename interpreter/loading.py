@@ -51,12 +51,19 @@ def _oversized(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
     if found or not isinstance(steps, list):
         return found
+    total = 0
     for i, step in enumerate(steps):
         conditions = step.get("conditions") if isinstance(step, Mapping) else None
-        if isinstance(conditions, list) and len(conditions) > L.MAX_CONDITIONS:
+        if not isinstance(conditions, list):
+            continue
+        total += len(conditions)
+        if len(conditions) > L.MAX_CONDITIONS:
             count = len(conditions)
             message = f"{count} conditions exceed the limit of {L.MAX_CONDITIONS} per branch"
             found.append((f"steps[{i}].conditions", message))
+    if total > L.MAX_ALL_CONDITIONS:
+        message = f"{total} branch conditions exceed the limit of {L.MAX_ALL_CONDITIONS} in a plan"
+        found.append(("steps", message))
     return found
 
 

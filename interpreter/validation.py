@@ -161,11 +161,17 @@ def _size_problems(plan: ExecutionPlan, limits: Limits) -> list[tuple[str | None
         found.append(
             (None, "transitions", f"{count} transitions exceed the limit of {L.MAX_TRANSITIONS}")
         )
+    total = 0
     for s in plan.steps:
-        if isinstance(s, BranchStep) and len(s.conditions) > L.MAX_CONDITIONS:
-            count = len(s.conditions)
-            message = f"{count} conditions exceed the limit of {L.MAX_CONDITIONS} per branch"
-            found.append((s.id, "conditions", message))
+        if isinstance(s, BranchStep):
+            total += len(s.conditions)
+            if len(s.conditions) > L.MAX_CONDITIONS:
+                count = len(s.conditions)
+                message = f"{count} conditions exceed the limit of {L.MAX_CONDITIONS} per branch"
+                found.append((s.id, "conditions", message))
+    if total > L.MAX_ALL_CONDITIONS:
+        message = f"{total} branch conditions exceed the limit of {L.MAX_ALL_CONDITIONS} in a plan"
+        found.append((None, "steps", message))
     return found
 
 

@@ -268,6 +268,14 @@ def test_oversized_transitions_and_branches_are_refused_before_parsing() -> None
     assert [(p.field, p.message) for p in err.value.problems] == [
         ("steps[0].conditions", "51 conditions exceed the limit of 50 per branch"),
     ]
+    doc["steps"] = [
+        {"type": "branch", "id": f"b{i}", "conditions": [{}] * L.MAX_CONDITIONS} for i in range(61)
+    ]
+    with pytest.raises(PlanError) as err:
+        parse_plan(doc, source="huge.yaml")
+    assert [(p.field, p.message) for p in err.value.problems] == [
+        ("steps", "3050 branch conditions exceed the limit of 3000 in a plan"),
+    ]
 
 
 def test_the_configurable_limits_stay_within_the_ceilings() -> None:
