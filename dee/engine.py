@@ -52,7 +52,7 @@ from dee.run_reading import ExecutionRun, RunReader
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
-from interpreter.limits import event_problems, start_problems
+from interpreter.limits import event_problems, operator_problems, start_problems
 from interpreter.replay import ReplayResult, WhatIfReport
 from workflows.plan_run import PlanRunWorkflow
 
@@ -322,6 +322,14 @@ class Engine:
         return self.client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
 
     async def _operate(self, run_id: str, action: str, request: c.OperatorRequest) -> ExecutionRun:
+        past = operator_problems(
+            by=request.by,
+            reason=request.reason,
+            resolution=request.resolution,
+            target=request.target,
+        )
+        if past:
+            raise EngineError([f"run {run_id}: {action} refused: {p}" for p in past])
         await self._record(run_id)
         update = {
             "pause": PlanRunWorkflow.pause,

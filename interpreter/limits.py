@@ -49,6 +49,7 @@ RUN_ID: Final = 200
 VARIABLE_NAME: Final = 100  # a top-level key of the contact or the variables
 EVENT_TYPE: Final = 100
 EVENT_ID: Final = 200
+OPERATOR: Final = 200  # who takes an operator action (``by``)
 
 # --- free text (characters: ``text_problem``) -----------------------------------------
 
@@ -58,6 +59,7 @@ DESCRIPTION: Final = 2_000  # may span lines
 SUBJECT: Final = 500  # one line: an e-mail header line holds at most 998 characters
 LABEL: Final = 100  # a transition's ``condition`` label
 EMAIL_ADDRESS: Final = 254  # RFC 5321's longest path
+REASON: Final = 1_000  # an operator action's reason; may span lines
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _SEPARATORS = "\u2028\u2029"
@@ -185,6 +187,22 @@ def event_problems(*, type: object, event_id: object = None, step_id: object = N
     return problems
 
 
+def operator_problems(
+    *, by: str, reason: str, resolution: str | None = None, target: str | None = None
+) -> list[str]:
+    """Every reason an operator action's own values cannot be recorded.
+
+    ``resolve --end`` makes ``target`` the run's outcome, ``--skip-to`` a step id.
+    """
+    problems = _prefixed("by", identifier_problem(by, "who acts", OPERATOR) if by else None)
+    problems += _prefixed("reason", text_problem(reason, "the reason", REASON, multiline=True))
+    if target and resolution == "end":
+        problems += _prefixed("target", identifier_problem(target, "the outcome", OUTCOME))
+    elif target and resolution == "skip":
+        problems += _prefixed("target", identifier_problem(target, "the step id", STEP_ID))
+    return problems
+
+
 def name_problems(names: Iterable[object], field: str) -> list[str]:
     """Every name (a contact field, a variable) past the identifier rule, as
     ``"<field>: <problem>"``."""
@@ -216,9 +234,11 @@ __all__ = [
     "MAX_PLAN_STEPS",
     "MAX_TRANSITIONS",
     "MAX_WAIT_DAYS",
+    "OPERATOR",
     "OUTCOME",
     "PLAN_ID",
     "PLAN_NAME",
+    "REASON",
     "RUN_ID",
     "STEP_ID",
     "SUBJECT",
@@ -229,6 +249,7 @@ __all__ = [
     "event_problems",
     "identifier_problem",
     "name_problems",
+    "operator_problems",
     "shown",
     "start_problems",
     "text_problem",

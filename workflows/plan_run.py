@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         operator_problem,
         step,
     )
-    from interpreter.limits import event_problems
+    from interpreter.limits import event_problems, operator_problems
     from interpreter.snapshot import state_from_dict, state_to_dict
     from workflows import search_attributes as sa
     from workflows.admission import INPUT_REJECTED, admitted, refusal
@@ -435,6 +435,12 @@ class PlanRunWorkflow:
         problem = operator_problem(self._ctx, self._state, self._operator(action, req))
         if problem is not None:
             raise ValueError(problem)
+        # Validator only (a refused update leaves no history): no patch needed.
+        past = operator_problems(
+            by=req.by, reason=req.reason, resolution=req.resolution, target=req.target
+        )
+        if past:
+            raise ValueError("; ".join(past))
 
     def _apply(self, action: OperatorKind, req: c.OperatorRequest) -> c.RunView:
         failure = self._state.failure

@@ -361,3 +361,17 @@ def test_every_graph_check_is_linear_in_the_plan() -> None:
     assert large_size > 1.9 * small_size
     assert large_work <= 2.2 * small_work
     assert large_work <= 40 * large_size  # a constant number of passes over the edges
+
+
+def test_operator_values_past_the_limits_are_named() -> None:
+    assert L.operator_problems(by="ops", reason="line one\nline two") == []
+    assert L.operator_problems(
+        by="o\u202eps", reason="a\x00", resolution="end", target="x" * 201
+    ) == [
+        "by: who acts contains a bidirectional control character (U+202E) at position 2; "
+        "identifiers and text may hold no control, line-separator or bidirectional control "
+        "characters",
+        "reason: the reason contains a NUL character (U+0000) at position 2; identifiers and "
+        "text may hold no control, line-separator or bidirectional control characters",
+        "target: the outcome is 201 characters long; the limit is 200",
+    ]

@@ -184,3 +184,13 @@ async def test_a_raw_start_of_a_send_loop_without_a_way_out_is_refused(
     reason = await _refused(env, config, _input(wid, body), wid)
     assert reason.startswith("InputRejected: start refused: the plan is invalid: ")
     assert "sends (notice) and has no way out to an end step" in reason
+
+
+async def test_an_operator_action_past_the_limits_is_refused_before_the_run_is_asked(
+    engine: Engine,
+) -> None:
+    with pytest.raises(EngineError) as err:
+        await engine.resolve_run("run-x", resolution="end", target="o" * 2_000, by="ops")
+    assert err.value.lines == (
+        "run run-x: resolve refused: target: the outcome is 2000 characters long; the limit is 200",
+    )
