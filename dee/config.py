@@ -26,6 +26,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from activities.contracts import TASK_QUEUE
 from dee.documents import read_document
 from dee.errors import DocumentError
+from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
+from interpreter.validation import Limits
 
 ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_DATABASE_URL": ("database",),
@@ -217,6 +219,13 @@ class AuditConfig(_Section):
     archive_to: str | None = None
 
 
+class ContactCapConfig(_Section):
+    """At most ``sends`` sends to one contact within any ``days`` days (all runs, channels)."""
+
+    sends: int = Field(default=10, ge=0)
+    days: int = Field(default=7, ge=1)
+
+
 class PoliciesConfig(_Section):
     """Policy gate settings; see ``adapters.policy.config`` for their meaning."""
 
@@ -227,6 +236,25 @@ class PoliciesConfig(_Section):
     cost_per_voice_minute: Decimal = Decimal("0")
     on_daily_limit: Literal["deny", "defer_next_day"] = "deny"
     default_timezone: str = "UTC"
+    # Every deployment has a per-contact cap; null removes it (for all, or one tenant).
+    contact_cap: ContactCapConfig | None = ContactCapConfig()
+    contact_caps: dict[str, ContactCapConfig | None] = {}
+
+
+class ValidationConfig(_Section):
+    """Plan validation limits, applied when a plan is registered (``interpreter.Limits``).
+
+    The ceilings are ``interpreter.limits``' (``MAX_PLAN_STEPS``, ``MAX_WAIT_DAYS``);
+    ``min_send_loop_wait`` is in seconds: a cycle that sends waits that long per round.
+    """
+
+    max_steps: int = Field(default=100, ge=1, le=MAX_PLAN_STEPS)
+    max_wait_days: int = Field(default=365, ge=1, le=MAX_WAIT_DAYS)
+    min_send_loop_wait: int = Field(default=86_400, ge=0)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_steps, self.max_wait_days, self.min_send_loop_wait)
 
 
 class EngineConfig(_Section):
@@ -244,6 +272,7 @@ class EngineConfig(_Section):
     webhooks: WebhooksConfig = WebhooksConfig()
     audit: AuditConfig = AuditConfig()
     policies: PoliciesConfig = PoliciesConfig()
+    validation: ValidationConfig = ValidationConfig()
 
     @property
     def database_url(self) -> str:

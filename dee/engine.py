@@ -54,6 +54,7 @@ from dee.run_reading import FINAL, ExecutionRun, RunReader
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
+from interpreter.limits import event_problems, operator_problems, start_problems
 from interpreter.replay import ReplayResult, WhatIfReport
 from workflows.plan_run import PlanRunWorkflow
 
@@ -146,6 +147,7 @@ class Engine:
             raise EngineError(["contact: a contact needs a non-empty string 'id'"])
         start_values.check(contact, "contact")
         start_values.check(variables or {}, "variables")
+        start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
         await self.register_plan(plan)
         run_id = _run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")
@@ -186,7 +188,8 @@ class Engine:
             EngineError: the plan is invalid, or another body holds its version.
         """
         try:
-            ensure_valid(plan, registry=load_registry(self.config.templates_dir))
+            limits = self.config.validation.limits
+            ensure_valid(plan, registry=load_registry(self.config.templates_dir), limits=limits)
             await self.plans.put(plan)
         except PlanError as exc:
             raise EngineError([str(p) for p in exc.problems]) from None
@@ -321,6 +324,14 @@ class Engine:
         return self.client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
 
     async def _operate(self, run_id: str, action: str, request: c.OperatorRequest) -> ExecutionRun:
+        past = operator_problems(
+            by=request.by,
+            reason=request.reason,
+            resolution=request.resolution,
+            target=request.target,
+        )
+        if past:
+            raise EngineError([f"run {run_id}: {action} refused: {p}" for p in past])
         await self._record(run_id)
         update = {
             "pause": PlanRunWorkflow.pause,
@@ -457,7 +468,8 @@ class Engine:
         """
         from dee.replaying import what_if_query  # noqa: PLC0415 - see _LAZY
 
-        return await what_if_query(self, ensure_valid(plan), query, limit=limit)
+        plan = ensure_valid(plan, limits=self.config.validation.limits)
+        return await what_if_query(self, plan, query, limit=limit)
 
     # --- policies -----------------------------------------------------------
 
@@ -533,6 +545,10 @@ class Engine:
             raise EngineError(["event: type is required"])
         if not contact_id:
             raise EngineError(["event: contactId is required"])
+        past = event_problems(type=type, event_id=event_id, step_id=step_id)
+        past += start_problems(contact={"id": contact_id})
+        if past:
+            raise EngineError([f"event: {p}" for p in past])
         try:
             canonical_json(dict(data or {}))
         except Exception as exc:  # the JSON canonicalizer raises several kinds

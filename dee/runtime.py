@@ -15,6 +15,7 @@ from activities.policy import PolicyChecker
 from activities.registry import build_activities
 from activities.sending import Sender
 from adapters.policy import (
+    ContactCap,
     Costs,
     HoursWindow,
     PolicyAdmin,
@@ -27,7 +28,7 @@ from adapters.template_limits import RenderLimits
 from adapters.template_pool import TemplateRenderer
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
-from dee.config import EngineConfig
+from dee.config import ContactCapConfig, EngineConfig
 from dee.errors import DocumentError
 from dee.sandbox import workflow_runner
 from workflows.plan_run import PlanRunWorkflow
@@ -65,6 +66,8 @@ def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -
             per_voice_minute=p.cost_per_voice_minute,
         ),
         default_timezone=p.default_timezone,
+        contact_cap=_cap(p.contact_cap),
+        contact_caps={tenant: _cap(cap) for tenant, cap in p.contact_caps.items()},
     )
 
 
@@ -79,6 +82,10 @@ def template_renderer(config: EngineConfig) -> TemplateRenderer:
         memory_mb=t.memory_mb,
     )
     return TemplateRenderer(config.templates_dir, limits, processes=t.processes)
+
+
+def _cap(cap: ContactCapConfig | None) -> ContactCap | None:
+    return None if cap is None else ContactCap(cap.sends, cap.days)
 
 
 def message_domain(sender: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from dee.errors import EngineError
 from interpreter.cel_runtime import ValueLimits, value_problem
+from interpreter.limits import start_problems
 
 MAX_SAFE_INT = 2**53 - 1  # RFC 8785 / I-JSON: the integers an IEEE double holds exactly
 # Depth 32 is far beyond any real contact and far below where the CEL binding crashes.
@@ -34,3 +35,27 @@ def check(value: Mapping[str, Any], field: str) -> None:
     found = problem(value, field)
     if found is not None:
         raise EngineError([found])
+
+
+def limit_problems(
+    *,
+    tenant: str | None = None,
+    contact: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Every value past ``interpreter.limits``: the tenant, the contact id, the names of
+    contact fields and variables. A contact id with a NUL, or of 300 characters, would
+    start a workflow whose run row can never be written (no run, an orphan workflow)."""
+    return start_problems(tenant=tenant, contact=contact, variables=variables)
+
+
+def check_limits(
+    *,
+    tenant: str | None = None,
+    contact: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise ``EngineError`` listing every ``limit_problems``."""
+    found = limit_problems(tenant=tenant, contact=contact, variables=variables)
+    if found:
+        raise EngineError(found)

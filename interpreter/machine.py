@@ -40,7 +40,7 @@ from interpreter.loading import parse_plan
 from interpreter.plan import BranchStep, EndStep, SendEmailStep, SendVoiceStep, WaitStep
 from interpreter.state import FINAL_STATUSES, Failure, FailureKind, PendingTimer, RunState, Status
 from interpreter.trace import RUN_SCOPE, TraceEntry
-from interpreter.validation import ensure_valid
+from interpreter.validation import ADMISSION, Limits, ensure_valid
 
 Out = list[Command]
 SendStep = SendEmailStep | SendVoiceStep
@@ -51,7 +51,7 @@ _COMPLETED, _CANCELED = Status.COMPLETED, Status.CANCELED
 
 
 def compiled_snapshot(
-    document: Mapping[str, Any], tick_interval_ms: int, *, source: str
+    document: Mapping[str, Any], tick_interval_ms: int, *, source: str, limits: Limits = ADMISSION
 ) -> CompiledPlan:
     """The machine's plan for a run's plan snapshot, compiled once per process.
 
@@ -63,6 +63,9 @@ def compiled_snapshot(
     snapshots with the same text are the same value, and the result is a pure
     function of it, so a hit changes nothing a run decides.
 
+    ``limits``: ``ADMISSION`` (the ceilings every deployment's limits are within), or
+    ``LEGACY`` for a run admitted before the issue-18 rules (``workflows.admission``).
+
     Raises:
         PlanError: the snapshot does not parse or does not validate (named after
             ``source``): a run started straight through Temporal is checked like one
@@ -72,16 +75,18 @@ def compiled_snapshot(
     try:
         text = json.dumps(document, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # not plain JSON: parse it the slow way (and fail there)
-        return compile_plan(ensure_valid(parse_plan(document, source=source)), tick_interval_ms)
+        plan = ensure_valid(parse_plan(document, source=source), limits=limits)
+        return compile_plan(plan, tick_interval_ms)
     try:
-        return _compiled(text, tick_interval_ms)
+        return _compiled(text, tick_interval_ms, limits)
     except PlanError:  # errors are not cached; report them under this run's name
-        return compile_plan(ensure_valid(parse_plan(document, source=source)), tick_interval_ms)
+        plan = ensure_valid(parse_plan(document, source=source), limits=limits)
+        return compile_plan(plan, tick_interval_ms)
 
 
 @lru_cache(maxsize=64)
-def _compiled(text: str, tick_interval_ms: int) -> CompiledPlan:
-    plan = ensure_valid(parse_plan(json.loads(text), source="plan snapshot"))
+def _compiled(text: str, tick_interval_ms: int, limits: Limits) -> CompiledPlan:
+    plan = ensure_valid(parse_plan(json.loads(text), source="plan snapshot"), limits=limits)
     return compile_plan(plan, tick_interval_ms)
 
 

@@ -55,9 +55,10 @@ with workflow.unsafe.imports_passed_through():
         step,
     )
     from interpreter.events import from_another_sender
+    from interpreter.limits import event_problems, operator_problems
     from interpreter.snapshot import state_from_dict, state_to_dict
     from workflows import search_attributes as sa
-    from workflows.admission import admitted, refusal
+    from workflows.admission import INPUT_REJECTED, admitted, refusal
 
 # A send is attempted exactly once: fail-closed, never a silent retry.
 SEND_RETRY = RetryPolicy(maximum_attempts=1)
@@ -423,6 +424,10 @@ class PlanRunWorkflow:
             raise ApplicationError(
                 f"the run is {status}; it takes no more events", type=c.RUN_ENDED
             )
+        # A refused update leaves no trace in history, so this check needs no patch.
+        past = event_problems(type=event.type, event_id=event.id, step_id=event.step_id)
+        if past:
+            raise ApplicationError("event refused: " + "; ".join(past), type=INPUT_REJECTED)
 
     def _take(self, event: c.EventSignal) -> None:
         tick = self._tick()
@@ -451,6 +456,12 @@ class PlanRunWorkflow:
         problem = operator_problem(self._ctx, self._state, self._operator(action, req))
         if problem is not None:
             raise ValueError(problem)
+        # Validator only (a refused update leaves no history): no patch needed.
+        past = operator_problems(
+            by=req.by, reason=req.reason, resolution=req.resolution, target=req.target
+        )
+        if past:
+            raise ValueError("; ".join(past))
 
     def _apply(self, action: OperatorKind, req: c.OperatorRequest) -> c.RunView:
         failure = self._state.failure

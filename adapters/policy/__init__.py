@@ -13,9 +13,11 @@ Policies, in evaluation order:
    an opt-in, ``opt-out`` mode denies only on an explicit opt-out.
 3. hours: outside the channel's local window in the contact's zone -> defer to the next
    opening (an unknown zone denies; it is never guessed).
-4. daily limit: an atomic counter per tenant, channel and UTC day, counted once per
+4. contact cap: the contact's sends in the last days, across runs and channels (by
+   default at most 10 in 7 days, ``contact_cap``) -> deny.
+5. daily limit: an atomic counter per tenant, channel and UTC day, counted once per
    (run, step, visit) -> deny, or defer to the next UTC day (``on_daily_limit``).
-5. budget: the estimate is reserved against the tenant's budget -> deny when it would
+6. budget: the estimate is reserved against the tenant's budget -> deny when it would
    exceed the limit; settled after the send (``PolicyAdmin.settle_budget``).
 
 Known gap: daily limits cannot be set at run time (``dee limits set``): the schema has
@@ -34,6 +36,7 @@ from adapters.policy.config import (
     LimitResolution,
     PolicyConfig,
 )
+from adapters.policy.contact_cap import DEFAULT_CONTACT_CAP, ContactCap
 from adapters.policy.errors import (
     PolicyConfigError,
     PolicyError,
@@ -54,6 +57,7 @@ from adapters.policy.records import (
 from adapters.policy.request import ORDER, Decision, GateRequest, PolicyDecision, PolicyName
 
 __all__ = [
+    "DEFAULT_CONTACT_CAP",
     "ORDER",
     "SCOPES",
     "VOICE_HOURS",
@@ -61,6 +65,7 @@ __all__ = [
     "Channel",
     "ConsentEntry",
     "ConsentMode",
+    "ContactCap",
     "Costs",
     "Decision",
     "GateRequest",

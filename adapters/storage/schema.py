@@ -271,6 +271,26 @@ class SendReservation(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ContactSend(Base):
+    """One allowed send to a contact: the per-contact cap counts these in its window.
+
+    Keyed like the daily counter's reservation by ``(run, step, visit)``, so a retried
+    policy check counts its send once; ``sent_at`` is the gate's ``at`` (the workflow's
+    time of the send), which the window is measured against.
+    """
+
+    __tablename__ = "contact_sends"
+    __table_args__ = (Index(None, "tenant", "contact_id", "sent_at"),)
+
+    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    step_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    visit: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(ID)
+    contact_id: Mapped[str] = mapped_column(ID)
+    channel: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[dt.datetime]
+
+
 class Budget(Base):
     """A cost budget for one tenant and period, in micro-units of ``currency``."""
 
@@ -362,6 +382,7 @@ __all__ = [
     "Budget",
     "BudgetReservation",
     "ConsentRecord",
+    "ContactSend",
     "Plan",
     "Run",
     "Secret",

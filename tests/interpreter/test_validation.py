@@ -161,14 +161,14 @@ MUTATIONS: list[tuple[str, Callable[[Doc], object], str | None, str, str]] = [
         _cycle_without_exit,
         "cold-follow-up",
         "transitions",
-        "can never reach an end step",
+        "no way out",
     ),
     (
         "cycle whose branch never leaves it",
         _branch_that_never_leaves,
         "check-response",
         "transitions",
-        "can never reach an end step",
+        "no way out",
     ),
     (
         "templateId not in the registry",
