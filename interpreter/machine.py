@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal, assert_never
 
 from interpreter.commands import (
@@ -208,14 +208,21 @@ def _run_step(ctx: RunContext, s: RunState, tick: int, out: Out) -> str | None:
 
 def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: Out) -> str | None:
     """Evaluate a branch; its target, or ``None`` when a condition failed (fail-closed)."""
+    evaluate = partial(
+        evaluate_branch,
+        ctx.plan.branches[step_def.id],
+        snapshot=EventSnapshot(s.events),
+        contact=ctx.contact,
+        variables=ctx.variables,
+        visits=s.visits,
+    )
     try:
-        index, cond = evaluate_branch(
-            ctx.plan.branches[step_def.id],
-            snapshot=EventSnapshot(s.events),
-            contact=ctx.contact,
-            variables=ctx.variables,
-            visits=s.visits,
-        )
+        try:
+            index, cond = evaluate()
+        except ConditionError:
+            if ctx.config.conditions_today():
+                raise
+            index, cond = evaluate(legacy=True)
     except ConditionError as err:
         detail: dict[str, object] = {"condition": err.index, "when": err.when}
         detail["error"] = err.reason

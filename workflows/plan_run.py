@@ -75,6 +75,10 @@ FLUSH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_
 # The patch under which entries are staged until committed, sends are ledgered and
 # retried, and a run's last entries are written by a regular activity.
 DURABLE = "durable-audit-and-send-ledger"
+# The patch under which branch conditions evaluate left to right and within the
+# run-time cost limit (README "Conditions"). Asked only when a condition fails under
+# those rules (``MachineConfig.conditions_today``), so a run records it only then.
+CONDITION_RULES = "conditions-left-to-right-and-cost-limited"
 # Policy checks and audit writes are idempotent (keyed by run, step, visit / run, seq),
 # so retrying them after a crash or an outage repeats nothing; a run whose audit
 # store is down waits here — visibly, as a pending activity — rather than acting.
@@ -101,7 +105,11 @@ class PlanRunWorkflow:
         # ``compiled_snapshot``): the same work as before, minus its repetition.
         workflow_id = workflow.info().workflow_id
         inp, compiled = admitted(raw, workflow_id if self._durable else raw_run_id(raw))
-        config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
+        config = MachineConfig(
+            step_budget=inp.step_budget,
+            tick_interval_ms=inp.tick_interval_ms,
+            conditions_today=lambda: workflow.patched(CONDITION_RULES),
+        )
         self._inp = inp
         self._ctx = RunContext(compiled, inp.contact, inp.variables, config)
         self._origin_ms = (
