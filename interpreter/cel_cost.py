@@ -2,10 +2,12 @@
 
 Boundary: a pure walk over a :mod:`interpreter.cel_syntax` tree that counts *units* of
 work (``interpreter.cel_limits.COST``): one per node evaluated, times the sizes of the
-comprehension ranges around it, plus the size of every value an operator copies or
-compares (``+``, ``==``, ``in``, ``contains`` …; selecting a field or an element costs
-one unit, as the evaluator shares values rather than copying them). It evaluates
-nothing and knows nothing of the evaluator. Standard library only.
+comprehension ranges around it, plus the size of every value the evaluator copies or
+compares. What it copies was measured (``bench/condition_cost.py``): a field or
+element selected, each element bound to a comprehension's variable, both sides of a
+``+``, and the result list of ``map()``/``filter()``, which is rebuilt at every
+element (quadratic); ``==``, ``in``, ``contains`` … touch their operands. It
+evaluates nothing. Standard library only.
 
 The same walk serves both checks. At validation the contact and variables are unknown
 and count as one element (so a plan is refused for what it writes itself, such as
@@ -184,6 +186,11 @@ class _Walk:
         if times > 1 and any(b.data for b in operands):
             self.scaled = True
 
+    def _copy(self, times: int, value: Bound) -> Bound:
+        """``value``, copied out of its container ``times`` times."""
+        self._work(times, value)
+        return value
+
     def visit(self, expr: Expr, scope: Mapping[str, Bound], times: int, depth: int) -> Bound:
         self.cost += times
         match expr:
@@ -193,16 +200,16 @@ class _Walk:
                 return SCALAR
             case Ident(name=name, rooted=rooted):
                 if not rooted and name in scope:
-                    return scope[name]
+                    return scope[name]  # (its copy is counted where it is bound)
                 return self.roots.get(name, SCALAR)
             case Select(operand=operand, field=name):
-                return _field(self.visit(operand, scope, times, depth), name)
+                return self._copy(times, _field(self.visit(operand, scope, times, depth), name))
             case Index(operand=operand, index=index):
                 container = self.visit(operand, scope, times, depth)
                 self.visit(index, scope, times, depth)
                 if isinstance(index, Literal) and isinstance(index.value, str):
-                    return _field(container, index.value)
-                return _item(container)
+                    return self._copy(times, _field(container, index.value))
+                return self._copy(times, _item(container))
             case ListExpr(elements=elements):
                 bounds = [self.visit(e, scope, times, depth) for e in elements]
                 return Bound(
@@ -285,18 +292,25 @@ class _Walk:
         over = self.visit(target, scope, times, depth)
         if over.data:
             self.scaled = True
-        variable = expr.args[0]
+        element = _item(over)
         inner = dict(scope)
+        variable = expr.args[0]
         if isinstance(variable, Ident):
-            inner[variable.name] = _item(over)
+            inner[variable.name] = element
         self.nesting = max(self.nesting, depth + 1)
         each = times * over.length
+        self._work(each, element)  # each element is copied into the variable
         bodies = [self.visit(arg, inner, each, depth + 1) for arg in expr.args[1:]]
+        # map() and filter() rebuild their result list at every element (measured in
+        # bench/condition_cost.py): quadratic in the range, times the element copied.
+        growing = over.length * (over.length + 1) // 2
         if expr.function == "map" and bodies:
             body = bodies[-1]
+            self._work(times * growing, body)
             return Bound(
                 over.length, 1 + over.length * body.weight, body, data=over.data or body.data
             )
         if expr.function == "filter":
+            self._work(times * growing, element)
             return over
         return SCALAR

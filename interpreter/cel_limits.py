@@ -59,11 +59,11 @@ LITERAL_ELEMENTS: Final = Limit("literal size", 256, "elements")
 # Characters of one string literal, bytes of one bytes literal.
 STRING_LITERAL: Final = Limit("string literal", 1024, "characters")
 # Units of evaluation work (see ``interpreter.cel_cost``): one per node evaluated, times
-# the sizes of the comprehension ranges around it, plus the size of every value an
-# operator copies or compares. 100 000 units take about 40 ms of one core: far below
-# Temporal's two-second deadlock detector even for a chain of branches, and far above
-# any condition a plan needs (a 100-tag list searched for each of 100 order ids is
-# about 30 000).
+# the sizes of the comprehension ranges around it, plus the size of every value the
+# evaluator copies or compares. 100 000 units took at most 15 ms in every shape
+# ``bench/condition_cost.py`` measures: far below Temporal's two-second deadlock
+# detector even for a chain of branches, and far above any condition a plan needs
+# (a 100-tag list searched for each of 100 order ids is about 21 000).
 COST: Final = Limit("evaluation cost", 100_000, "units")
 # A unit of work covers this many characters of a string copied or compared (copying
 # or comparing text is about a hundred times cheaper per character than evaluating a

@@ -81,7 +81,7 @@ def test_the_issue_reproduction_is_refused_at_validation_naming_the_limits() -> 
         "costly: step 'check': conditions[0].when: exceeds the comprehension nesting limit "
         "of 2 levels: comprehensions nest 4 deep",
         "costly: step 'check': conditions[0].when: exceeds the evaluation cost limit of "
-        "100000 units: an estimated 203030302 before any data is read (the ranges of "
+        "100000 units: an estimated 304040402 before any data is read (the ranges of "
         "nested comprehensions multiply)",
     ]
 
@@ -101,7 +101,7 @@ def test_a_comprehension_over_data_too_big_for_the_limit_fails_the_run_with_the_
     [evaluation] = [e for e in trace.entries if e.action == "evaluate"]
     assert evaluation.outcome == "error"
     assert evaluation.detail["error"] == COST.exceeded(
-        "an estimated 11008007 on this run's contact and vars"
+        "an estimated 13011008 on this run's contact and vars"
     )
     [failure] = [e for e in trace.entries if (e.action, e.outcome) == ("run", "failed")]
     assert failure.detail["kind"] == "condition_error"
@@ -167,7 +167,7 @@ def _map(n: int) -> str:
         (
             f"{_list(200)}.all(a, {_list(200)}.exists(b, a + b + a + b > 9))",
             COST.exceeded(
-                "an estimated 960602 before any data is read "
+                "an estimated 1000802 before any data is read "
                 "(the ranges of nested comprehensions multiply)"
             ),
         ),
