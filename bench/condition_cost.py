@@ -2,7 +2,7 @@
 ``interpreter.cel_limits.COST`` (issue 18, item 4).
 
 For each shape a plan may write — nested comprehensions over data, concatenation,
-comparisons of long text inside a loop — the data is grown until the cost estimate
+comparisons of text inside a loop — the data is grown until the cost estimate
 reaches the limit, and the evaluation is timed there (best of a few). The figure to
 watch is the worst time at the limit: it must stay far below Temporal's two-second
 deadlock detector, since conditions run inside a workflow task.
@@ -37,6 +37,10 @@ SHAPES: dict[str, tuple[str, Any]] = {
     "exists over text compared in a loop": (
         '(vars.L + []).exists(s, s == vars.t + "x")',
         lambda n: {"L": ["a" * 200] * n, "t": "a" * 200},
+    ),
+    "long text compared in a loop": (
+        "(vars.L + []).exists(s, s == vars.t)",
+        lambda n: {"L": ["a" * 100_000] * n, "t": "a" * 100_000},
     ),
     "map building lists": (
         "(vars.L + []).map(a, vars.L + vars.L).size() > 0",

@@ -166,6 +166,9 @@ def estimate(expr: Expr, roots: Mapping[str, Bound]) -> Estimate:
     return Estimate(walk.cost, walk.scaled, walk.nesting)
 
 
+# Reads of the run's data a condition may make without its cost being measured on
+# the data: each is linear in an input Temporal already bounds (a few MB).
+_FEW_READS = 16
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
 _COMPREHENSIONS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 # Functions whose work grows with the size of their operands.
@@ -179,12 +182,15 @@ class _Walk:
     cost: int = 0
     scaled: bool = False
     nesting: int = 0
+    data_reads: int = 0
 
     def _work(self, times: int, *operands: Bound) -> None:
         """An operation at ``times`` evaluations touching all of ``operands``."""
         self.cost += times * sum(b.weight for b in operands)
-        if times > 1 and any(b.data for b in operands):
-            self.scaled = True
+        if any(b.data for b in operands):
+            self.data_reads += times
+            # Repeated, or so many that the input's size, times them, matters.
+            self.scaled = self.scaled or times > 1 or self.data_reads > _FEW_READS
 
     def _copy(self, times: int, value: Bound) -> Bound:
         """``value``, copied out of its container ``times`` times."""

@@ -65,10 +65,9 @@ STRING_LITERAL: Final = Limit("string literal", 1024, "characters")
 # detector even for a chain of branches, and far above any condition a plan needs
 # (a 100-tag list searched for each of 100 order ids is about 21 000).
 COST: Final = Limit("evaluation cost", 100_000, "units")
-# A unit of work covers this many characters of a string copied or compared (copying
-# or comparing text is about a hundred times cheaper per character than evaluating a
-# node).
-CHARS_PER_UNIT: Final = 64
+# A unit of work covers this many characters of text copied or compared (measured by
+# ``bench/condition_cost.py``, like the other terms of the cost).
+CHARS_PER_UNIT: Final = 256
 
 __all__ = [
     "CHARS_PER_UNIT",

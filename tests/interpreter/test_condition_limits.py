@@ -133,6 +133,15 @@ def test_the_run_time_bound_measures_what_the_condition_reads(
     assert (trace.status == Status.COMPLETED) is allowed, trace.entries[-1]
 
 
+@pytest.mark.parametrize(("size", "allowed"), [(100, True), (10**6, False)])
+def test_many_reads_of_large_data_are_measured_too(size: int, allowed: bool) -> None:
+    """No comprehension, but twenty comparisons of two megabytes of text each."""
+    when = " || ".join(["vars.s == vars.t"] * 20)
+    variables = {"s": "x" * size, "t": "y" * size}
+    trace = simulate(ensure_valid(_plan(when)), {"id": "c1"}, variables=variables)
+    assert (trace.status == Status.COMPLETED) is allowed, trace.entries[-1]
+
+
 # --- each static limit ---------------------------------------------------------------
 
 
