@@ -210,17 +210,8 @@ def evaluate_branch(
                 result = cond.program.execute(context)
         except _ValueProblem as exc:
             raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
-        except KeyError as exc:
-            found = (
-                None
-                if legacy
-                else missing_path(
-                    cond.paths,
-                    exc.args[0] if exc.args else None,
-                    {"contact": contact, "vars": variables},
-                )
-            )
-            reason = _describe(exc) if found is None else f"missing field {found}"
+        except KeyError as exc:  # how the runtime reports a missing key
+            reason = _describe(exc) if legacy else _missing(cond, exc, contact, variables)
             raise ConditionError(branch.step_id, index, cond.when, reason) from exc
         except Exception as exc:  # the CEL runtime raises several builtin types
             raise ConditionError(branch.step_id, index, cond.when, _describe(exc)) from exc
@@ -248,6 +239,18 @@ class _ValueProblem(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _missing(
+    cond: CompiledCondition,
+    exc: KeyError,
+    contact: Mapping[str, Any],
+    variables: Mapping[str, Any],
+) -> str:
+    """``missing field contact.tier``, when the key is one the condition reads."""
+    key = exc.args[0] if exc.args else None
+    found = missing_path(cond.paths, key, {"contact": contact, "vars": variables})
+    return _describe(exc) if found is None else f"missing field {found}"
 
 
 def _roots(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any, Literal, assert_never
 
 from interpreter.commands import (
@@ -33,7 +33,7 @@ from interpreter.commands import (
     TimerFired,
 )
 from interpreter.compiled import CompiledPlan, RunContext, compile_plan
-from interpreter.conditions import evaluate_branch
+from interpreter.conditions import CompiledCondition, evaluate_branch
 from interpreter.errors import ConditionError, MachineError, PlanError
 from interpreter.events import EventSnapshot
 from interpreter.loading import parse_plan
@@ -208,21 +208,8 @@ def _run_step(ctx: RunContext, s: RunState, tick: int, out: Out) -> str | None:
 
 def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: Out) -> str | None:
     """Evaluate a branch; its target, or ``None`` when a condition failed (fail-closed)."""
-    evaluate = partial(
-        evaluate_branch,
-        ctx.plan.branches[step_def.id],
-        snapshot=EventSnapshot(s.events),
-        contact=ctx.contact,
-        variables=ctx.variables,
-        visits=s.visits,
-    )
     try:
-        try:
-            index, cond = evaluate()
-        except ConditionError:
-            if ctx.config.conditions_today():
-                raise
-            index, cond = evaluate(legacy=True)
+        index, cond = _evaluate(ctx, s, step_def)
     except ConditionError as err:
         detail: dict[str, object] = {"condition": err.index, "when": err.when}
         detail["error"] = err.reason
@@ -232,6 +219,28 @@ def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: 
     detail = {"condition": index, "when": cond.when}
     _record(out, tick, step_def.id, "evaluate", f"branch:{cond.goto}", detail)
     return cond.goto
+
+
+def _evaluate(ctx: RunContext, s: RunState, step_def: BranchStep) -> tuple[int, CompiledCondition]:
+    """The first condition that holds under today's rules; where those raise, under the
+    rules the run was decided by (``MachineConfig.conditions_today``, asked only then)."""
+    branch = ctx.plan.branches[step_def.id]
+    snapshot = EventSnapshot(s.events)
+    try:
+        return evaluate_branch(
+            branch, snapshot=snapshot, contact=ctx.contact, variables=ctx.variables, visits=s.visits
+        )
+    except ConditionError:
+        if ctx.config.conditions_today():
+            raise
+    return evaluate_branch(
+        branch,
+        snapshot=snapshot,
+        contact=ctx.contact,
+        variables=ctx.variables,
+        visits=s.visits,
+        legacy=True,
+    )
 
 
 def _start_timer(s: RunState, step_id: str, until: int, purpose: str, out: Out) -> None:
