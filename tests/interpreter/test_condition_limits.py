@@ -26,6 +26,7 @@ from interpreter import (
     steps,
     validate,
 )
+from interpreter.cel_lexer import CelSyntaxError
 from interpreter.cel_limits import (
     COMPREHENSION_NESTING,
     COST,
@@ -35,6 +36,7 @@ from interpreter.cel_limits import (
     SOURCE_LENGTH,
     STRING_LITERAL,
 )
+from interpreter.cel_syntax import parse
 
 META = PlanMetadata(created_at="2026-01-01T00:00:00Z", created_by="tests")
 L100 = "[" + ", ".join(str(i) for i in range(100)) + "]"
@@ -214,6 +216,17 @@ def test_within_every_limit_is_accepted() -> None:
 def test_deep_nesting_is_a_clean_problem_never_a_recursion_error(when: str) -> None:
     [message] = _messages(when)
     assert "nests deeper than" in message or SOURCE_LENGTH.name in message
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["(" * 10_000 + "1" + ")" * 10_000, "[" * 10_000 + "]" * 10_000, "-" * 10_000 + "x"],
+)
+def test_the_parser_itself_refuses_deep_nesting_cleanly_at_any_length(source: str) -> None:
+    """Whatever reaches the parser without the length check (a plan compiled without
+    validation) gets a syntax error, not a RecursionError."""
+    with pytest.raises(CelSyntaxError, match="nests deeper than"):
+        parse(source)
 
 
 def test_a_nesting_the_left_to_right_form_cannot_keep_is_refused_by_name() -> None:
