@@ -33,7 +33,7 @@ from interpreter.commands import (
     TimerFired,
 )
 from interpreter.compiled import CompiledPlan, RunContext, compile_plan
-from interpreter.conditions import evaluate_branch
+from interpreter.conditions import CompiledCondition, evaluate_branch
 from interpreter.errors import ConditionError, MachineError, PlanError
 from interpreter.events import EventSnapshot
 from interpreter.loading import parse_plan
@@ -214,13 +214,7 @@ def _run_step(ctx: RunContext, s: RunState, tick: int, out: Out) -> str | None:
 def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: Out) -> str | None:
     """Evaluate a branch; its target, or ``None`` when a condition failed (fail-closed)."""
     try:
-        index, cond = evaluate_branch(
-            ctx.plan.branches[step_def.id],
-            snapshot=EventSnapshot(s.events, ctx.config.reply_senders),
-            contact=ctx.contact,
-            variables=ctx.variables,
-            visits=s.visits,
-        )
+        index, cond = _evaluate(ctx, s, step_def)
     except ConditionError as err:
         detail: dict[str, object] = {"condition": err.index, "when": err.when}
         detail["error"] = err.reason
@@ -230,6 +224,28 @@ def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: 
     detail = {"condition": index, "when": cond.when}
     _record(out, tick, step_def.id, "evaluate", f"branch:{cond.goto}", detail)
     return cond.goto
+
+
+def _evaluate(ctx: RunContext, s: RunState, step_def: BranchStep) -> tuple[int, CompiledCondition]:
+    """The first condition that holds under today's rules; where those raise, under the
+    rules the run was decided by (``MachineConfig.conditions_today``, asked only then)."""
+    branch = ctx.plan.branches[step_def.id]
+    snapshot = EventSnapshot(s.events, ctx.config.reply_senders)
+    try:
+        return evaluate_branch(
+            branch, snapshot=snapshot, contact=ctx.contact, variables=ctx.variables, visits=s.visits
+        )
+    except ConditionError:
+        if ctx.config.conditions_today():
+            raise
+    return evaluate_branch(
+        branch,
+        snapshot=snapshot,
+        contact=ctx.contact,
+        variables=ctx.variables,
+        visits=s.visits,
+        legacy=True,
+    )
 
 
 def _start_timer(s: RunState, step_id: str, until: int, purpose: str, out: Out) -> None:

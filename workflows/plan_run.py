@@ -83,6 +83,10 @@ DURABLE = "durable-audit-and-send-ledger"
 # runs that never do carry no marker; a history recorded before it (where an event
 # could carry that flag through the API) replays with every reply counted, as then.
 REPLY_SENDERS = "reply-sender-check"
+# The patch under which branch conditions evaluate left to right and within the
+# run-time cost limit (README "Conditions"). Asked only when a condition fails under
+# those rules (``MachineConfig.conditions_today``), so a run records it only then.
+CONDITION_RULES = "conditions-left-to-right-and-cost-limited"
 # Policy checks and audit writes are idempotent (keyed by run, step, visit / run, seq),
 # so retrying them after a crash or an outage repeats nothing; a run whose audit
 # store is down waits here — visibly, as a pending activity — rather than acting.
@@ -113,6 +117,7 @@ class PlanRunWorkflow:
             step_budget=inp.step_budget,
             tick_interval_ms=inp.tick_interval_ms,
             reply_senders=False,  # until the run meets another sender's reply
+            conditions_today=lambda: workflow.patched(CONDITION_RULES),
         )
         self._inp = inp
         self._ctx = RunContext(compiled, inp.contact, inp.variables, config)
