@@ -20,6 +20,7 @@ from decimal import Decimal
 from activities.bookkeeping import Bookkeeper
 from activities.contracts import EmailRequest, SendResponse, VoiceRequest
 from activities.ledgered import LOOKUP_SLACK, LedgeredSend, heartbeating
+from adapters.addresses import AddressError, canonical_email, canonical_phone
 from adapters.channels import (
     ChannelError,
     EmailChannel,
@@ -121,6 +122,10 @@ class Sender:
             return SendResponse(
                 "failed", persisted, reason="contact_has_no_email: contact.email is missing"
             )
+        try:  # the gate allowed this address; it is sent to in the same canonical form
+            to = canonical_email(to)
+        except AddressError as exc:
+            return SendResponse("failed", persisted, reason=f"invalid_address: contact.email {exc}")
         try:
             rendered = await self._templates.render_email(
                 req.template_id, req.subject, template_context(req.variables, req.contact)
@@ -184,6 +189,10 @@ class Sender:
             return SendResponse(
                 "failed", persisted, reason="contact_has_no_phone: contact.phone is missing"
             )
+        try:
+            to = canonical_phone(to, req.contact.get("country"))
+        except AddressError as exc:
+            return SendResponse("failed", persisted, reason=f"invalid_number: contact.phone {exc}")
         context = template_context(req.variables, req.contact)
         try:
             script = await self._templates.render_voice(req.script_id, context)

@@ -140,6 +140,8 @@ class Engine:
         ``start_at`` delays the start (the run's tick 0 is when it starts). With an
         ``idempotency_key`` the run id is derived from it, and a repeated call returns
         the existing run; a different plan or contact under the same key is refused.
+        The contact's ``email`` and ``phone`` are made canonical (``dee.start_values``):
+        one that is not exactly one mailbox, or no possible number, is refused.
         """
         tenant = tenant or self.config.tenant
         contact_id = contact.get("id")
@@ -148,6 +150,7 @@ class Engine:
         start_values.check(contact, "contact")
         start_values.check(variables or {}, "variables")
         start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
+        contact = start_values.contact_addresses(contact)
         await self.register_plan(plan)
         run_id = _run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")

@@ -70,6 +70,10 @@ async def execute_many(
         past = start_values.limit_problems(contact=contact)
         if past:
             return EngineError(past)
+        try:
+            contact = start_values.contact_addresses(contact)
+        except EngineError as exc:
+            return exc
         key = None if idempotency_key is None else f"{idempotency_key}:{contact_id}"
         run_id = _run_id(tenant, plan.id, key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")

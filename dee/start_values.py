@@ -9,6 +9,12 @@ is no JSON value at all; and the CEL binding that reads conditions crashes on ve
 deep nesting. Without this check such a run starts and then fails, or (before
 ``interpreter.conditions`` turned every CEL error into a ``ConditionError``) retried
 its workflow task forever.
+
+A contact's ``email`` and ``phone`` are made canonical here, once, at the edge
+(``adapters.addresses``): the run carries exactly one mailbox and one E.164 number,
+the forms the policy gate, the suppression list and the channels use. A contact
+whose e-mail is not exactly one mailbox (a list, a group, a comment...) or whose phone
+is no possible number is refused, naming the contact and the field.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.addresses import ContactAddressError, canonical_contact
 from dee.errors import EngineError
 from interpreter.cel_runtime import ValueLimits, value_problem
 from interpreter.limits import start_problems
@@ -59,3 +66,19 @@ def check_limits(
     found = limit_problems(tenant=tenant, contact=contact, variables=variables)
     if found:
         raise EngineError(found)
+
+
+def contact_addresses(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """``contact`` with its e-mail and phone in canonical form.
+
+    Raises:
+        EngineError: ``contact <id>: <field>: <value> <why>``.
+    """
+    try:
+        return canonical_contact(contact)
+    except ContactAddressError as exc:
+        value = str(contact.get(exc.field))
+        shown = repr(value if len(value) <= 80 else value[:80] + "...")
+        raise EngineError(
+            [f"contact {contact.get('id')}: {exc.field}: {shown} {exc.reason}"]
+        ) from None

@@ -45,6 +45,7 @@ import jwt
 from adapters.channels.base import SendLookup, SendReceipt, VoiceCall, lookup_since
 from adapters.channels.callbacks import signed_event_url
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.recipients import call_recipient
 
 DEFAULT_BASE_URL = "https://api.nexmo.com"
 _TOKEN_SECONDS = 300
@@ -115,8 +116,9 @@ class VonageVoiceChannel:
         """Create the call once.
 
         Raises:
-            ChannelRejected: Vonage refused the request (bad credentials, invalid
-                number or NCCO, any 4xx but 429).
+            ChannelRejected: ``to`` is no possible E.164 number (nothing is sent), or
+                Vonage refused the request (bad credentials, invalid number or NCCO,
+                any 4xx but 429).
             ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
         """
         response = await self._request("POST", "/v1/calls", _body(call))
@@ -151,7 +153,7 @@ class VonageVoiceChannel:
             ChannelUnavailable: No answer, 429, 5xx, or an answer without a call list.
         """
         start = lookup_since(since).replace(microsecond=0)  # date_start has whole seconds
-        want_to, want_from = _number(to), _number(caller_id)
+        want_to, want_from = _number(call_recipient(to)), _number(caller_id)
         params: dict[str, str | int] = {
             "date_start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "page_size": _LIST_PAGE,
@@ -275,7 +277,8 @@ def _placed(call: dict[str, Any], to: str, caller_id: str) -> bool:
 
 def _body(call: VoiceCall) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "to": [{"type": "phone", "number": _number(call.to)}],
+        # One canonical E.164 number (refused before any request when it is not one).
+        "to": [{"type": "phone", "number": _number(call_recipient(call.to))}],
         "from": {"type": "phone", "number": _number(call.caller_id)},
         "ncco": [{"action": "talk", "text": call.script_text}],
         "length_timer": call.max_duration_seconds,

@@ -8,7 +8,10 @@ Nothing here reads the environment; configuration is passed in.
 Policies, in evaluation order:
 
 1. suppression: the contact's id, e-mail or phone is suppressed globally, on the
-   channel, or for the plan (and the suppression has not expired) -> deny.
+   channel, or for the plan (and the suppression has not expired) -> deny. Keys are
+   compared in canonical form (``keys``, ``adapters.addresses``); a contact whose
+   e-mail is not exactly one mailbox, or whose phone is no possible number, is
+   refused (``PolicyInputError``, which the activity records as a denial).
 2. consent: the latest consent record per contact and channel; ``required`` mode needs
    an opt-in, ``opt-out`` mode denies only on an explicit opt-out.
 3. hours: outside the channel's local window in the contact's zone -> defer to the next

@@ -22,6 +22,7 @@ from dee.engine import Engine, ExecutionRun
 from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
 from dee.event_delivery import Delivery
+from dee.start_values import contact_addresses
 from interpreter import InputError, parse_mapping
 from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
 
@@ -93,9 +94,16 @@ def _contacts_csv(path: Path) -> list[dict[str, Any]]:
         problems.append(
             f"{path}: no contacts (a header line with an 'id' column, then one per line)"
         )
+    people = [{k: v for k, v in row.items() if k is not None and v != ""} for _, row in rows]
+    # A bad e-mail or phone on any line refuses the file before anything starts.
+    for (line, _), person in zip(rows, people, strict=True):
+        try:
+            contact_addresses(person)
+        except EngineError as exc:
+            problems += [f"{path}: line {line}: {problem}" for problem in exc.lines]
     if problems:
         raise DocumentError(problems)
-    return [{k: v for k, v in row.items() if k is not None and v != ""} for _, row in rows]
+    return people
 
 
 def _mapping(path: Path | None, what: str) -> dict[str, Any]:

@@ -102,6 +102,18 @@ async def test_creates_the_call_with_an_ncco(
     assert receipt.estimated_cost == Decimal("0.0139") * 5
 
 
+async def test_the_number_called_is_one_canonical_e164_number(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    await channel.place_call(dataclasses.replace(_call(), to="+44 (0)20 7183 8750"))
+    assert vonage.calls[0]["to"] == [{"type": "phone", "number": "442071838750"}]
+    for to in ("+44 20 7183 8750; +1 212 555 0100", "+0123", "2071838750"):
+        with pytest.raises(ChannelRejected) as err:
+            await channel.place_call(dataclasses.replace(_call(), to=to))
+        assert err.value.code == "invalid_number", to
+    assert len(vonage.calls) == 1  # nothing more reached Vonage
+
+
 async def test_voicemail_detection_asks_for_beep_detection(
     channel: VonageVoiceChannel, vonage: VonageStandIn
 ) -> None:
