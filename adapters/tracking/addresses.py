@@ -4,37 +4,31 @@ The Message-ID index records, per send, a keyed digest of the address the messag
 to (not the address: the index holds no more contact data than it needs), and the
 webhook receiver compares a reply's ``From`` with it. Both sides must spell an address
 the same way, so both go through ``canonical_address``: one mailbox, case-folded.
-Policy keeps its own canonical form for suppression and consent; this one only has to
-be stable between the send and the reply, and it lives in this one function so that it
-can follow the shared one later.
+It is the canonical form the policy gate and the channels use (``adapters.addresses``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from email.utils import getaddresses
+
+from adapters.addresses import AddressError, email_key
 
 _VERSION = b"dee-recipient-v1"
 
 
 def canonical_address(value: str) -> str | None:
-    """The single mailbox ``value`` names, case-folded; ``None`` for anything else.
+    """The single mailbox ``value`` names, as suppression compares it (``email_key``:
+    one mailbox, IDNA domain, lower-cased in full); ``None`` for anything else.
 
     ``value`` is an address (``ada@example.com``) or a header value (``"Ada" <ada@...>``).
     A value naming no mailbox, or several (``a@x, b@y``), has no canonical form, so a
     reply ``From`` such a header is never taken for the contact's.
     """
-    if "\r" in value or "\n" in value:
+    try:
+        return email_key(value)
+    except AddressError:
         return None
-    mailboxes = [pair for pair in getaddresses([value]) if pair != ("", "")]  # a stray comma
-    if len(mailboxes) != 1:
-        return None
-    address = mailboxes[0][1].strip()
-    local, at, domain = address.rpartition("@")
-    if not (at and local and domain) or "@" in local or any(c.isspace() for c in address):
-        return None
-    return address.casefold()
 
 
 def address_digest(key: bytes, value: str) -> str | None:
