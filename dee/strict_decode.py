@@ -87,9 +87,12 @@ class StrictYamlLoader(yaml.SafeLoader):
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise Refused(_line_col(mark), f"nesting deeper than {MAX_DEPTH} levels")
-            return super().compose_node(parent, index)
+            node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if node is not None:
+            _check_tag(self, node)
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, yaml.Node] = {}
@@ -142,6 +145,33 @@ for _tag, _regexp, _first in (
 def decode_yaml(text: str) -> Any:
     """Decode one YAML document; raise ``Refused`` or ``yaml.YAMLError``."""
     return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+_Y = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(_Y + t for t in ("str", "int", "float", "bool", "null"))
+
+
+def _check_tag(loader: StrictYamlLoader, node: yaml.Node) -> None:
+    """Refuse what YAML 1.2's core schema does not have: tags beyond its seven types
+    (``!!set``, ``!!timestamp``, ``!!binary``, ``!!omap``, local tags), a tag on the
+    wrong kind of node (``!!map x``), and a typed scalar that is not of its type
+    (``!!int abc``, ``!!int 0x10``): PyYAML would build sets and dates, or crash."""
+    tag = node.tag
+    if isinstance(node, yaml.MappingNode):
+        fits = tag == _Y + "map"
+    elif isinstance(node, yaml.SequenceNode):
+        fits = tag == _Y + "seq"
+    else:
+        fits = tag in _SCALAR_TAGS
+        if fits and tag != _Y + "str":
+            plain = loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+            fits = plain == tag
+    if not fits:
+        raise Refused(
+            _line_col(node.start_mark),
+            f"the tag {_shown(tag.replace(_Y, '!!'))} does not fit this value"
+            " (YAML 1.2 core types only)",
+        )
 
 
 # ---------------------------------------------------------------- JSON

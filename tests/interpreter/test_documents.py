@@ -180,7 +180,7 @@ def test_lone_surrogates_are_refused_naming_the_field(
     [
         ("p.json", '{"id": NaN}', "id: nan is not a finite number"),
         ("p.json", '{"id": 1e999}', "id: inf is not a finite number"),
-        ("p.yaml", "id: !!binary aGk=\n", "id: unsupported value of type bytes"),
+        ("p.yaml", "id: !!binary aGk=\n", "the tag '!!binary' does not fit this value"),
         ("p.yaml", "id: a\n1: b\n", "(document): key 1 is not a string"),
         (
             "p.yaml",
@@ -199,10 +199,33 @@ def test_values_that_cannot_be_canonicalised_are_refused(
     assert expected in refused(tmp_path, name, text)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "!!set {x, y}", "!!timestamp 2026-03-10", "!!binary aGk=", "!!omap [{a: 1}]",
+        "!!pairs [{a: 1}]", "!!int abc", "!!int 0x10", "!!float abc", "!!bool maybe",
+        "!!null x", "!!map x", "!!seq x", "!local x", "!!python/object:os.system 1",
+    ],
+)  # fmt: skip
+def test_tags_beyond_the_core_schema_are_refused_with_their_line(
+    tmp_path: Path, value: str
+) -> None:
+    # ``!!set`` once gave a Python set (then a ValueError), ``!!int abc`` a ValueError.
+    problem = refused(tmp_path, "d.yaml", f"id: p\nname: {value}\n")
+    assert problem.startswith("line 2 column 7: the tag ") and "YAML 1.2 core" in problem
+
+
+def test_core_tags_on_values_of_their_type_are_taken(tmp_path: Path) -> None:
+    path = tmp_path / "d.yaml"
+    path.write_text("a: !!int 12\nb: !!bool true\nc: !!str 12\nd: !!float 1.5\ne: !!seq [1]\n")
+    assert read_document(path) == {"a": 12, "b": True, "c": "12", "d": 1.5, "e": [1]}
+
+
 # Fragments that reach the refusals above (and the parsers' own errors) when spliced in.
 _FRAGMENTS = [
     "[", "]", "{", "}", ":", ",", "\n", "- ", "  ", '"', "'", "\\", "#", "&a ", "*a",
-    "!!binary ", "!!set ", "<<: ", "1:30", "yes", "0x10", "0o7", "9" * 30, "1e999",
+    "!!binary ", "!!set ", "!!int ", "!!map ", "!!timestamp ", "<<: ", "1:30", "yes", "0x10",
+    "0o7", "9" * 30, "1e999",
     "\\ud800", '"\\ud800"', "steps: ", '"steps": ', "[" * 70, "{a: " * 70, "\t", "\x00",
 ]  # fmt: skip
 
