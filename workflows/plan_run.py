@@ -17,6 +17,7 @@ Entries of the current task are written by the local-activity flush as the run's
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -87,6 +88,13 @@ REPLY_SENDERS = "reply-sender-check"
 # run-time cost limit (README "Conditions"). Asked only when a condition fails under
 # those rules (``MachineConfig.conditions_today``), so a run records it only then.
 CONDITION_RULES = "conditions-left-to-right-and-cost-limited"
+# The patch under which a raw ``ingest_event`` signal past the event limits (the update
+# path refuses it in its validator; a signal cannot be refused) is recorded as an
+# ``event.refused`` event with the reasons instead of its values, which the audit's
+# columns cannot hold (a 300-character step id once stalled every later audit write).
+# Asked only when such a signal arrives.
+EVENT_LIMITS = "signalled-events-within-limits"
+REFUSED_EVENT = "event.refused"
 # Policy checks and audit writes are idempotent (keyed by run, step, visit / run, seq),
 # so retrying them after a crash or an outage repeats nothing; a run whose audit
 # store is down waits here — visibly, as a pending activity — rather than acting.
@@ -403,6 +411,9 @@ class PlanRunWorkflow:
         if self._state.status in FINAL:
             workflow.logger.warning("event %s arrived after the run ended; not ingested", event.id)
             return
+        past = event_problems(type=event.type, event_id=event.id, step_id=event.step_id)
+        if past and workflow.patched(EVENT_LIMITS):
+            event = _refused_event(event, past)
         self._take(event)
 
     @workflow.update(name=c.INGEST_UPDATE)
@@ -640,3 +651,13 @@ def raw_run_id(raw: Any) -> str:
 
 def _iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="seconds")
+
+
+def _refused_event(event: c.EventSignal, problems: list[str]) -> c.EventSignal:
+    """What a signalled event past the limits is recorded as: a type no condition can
+    ask for by mistake (``hasEvent`` reads plan-declared types), no step, an id derived
+    from the original (so a re-delivery is still a duplicate) and the reasons."""
+    digest = hashlib.sha256(repr(event.id).encode("utf-8", "backslashreplace")).hexdigest()
+    return c.EventSignal(
+        f"refused-{digest[:40]}", REFUSED_EVENT, None, {"refused": "; ".join(problems)[:1000]}
+    )

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities import contracts as c
 from adapters.storage import UnknownPlan
 from dee.config import EngineConfig
 from dee.engine import Engine, _run_id
@@ -25,6 +27,7 @@ from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.runtime.plans import one_email
 from tests.integration.runtime.test_cli_runtime import _dee
 from tests.integration.runtime.test_raw_starts import PLAN, _input, _refused
+from workflows.plan_run import PlanRunWorkflow
 
 NUL_ID = (
     "contact.id: the contact id contains a NUL character (U+0000) at position 2; identifiers "
@@ -194,3 +197,31 @@ async def test_an_operator_action_past_the_limits_is_refused_before_the_run_is_a
     assert err.value.lines == (
         "run run-x: resolve refused: target: the outcome is 2000 characters long; the limit is 200",
     )
+
+
+async def test_a_raw_signal_past_the_limits_is_recorded_as_refused_and_the_run_goes_on(
+    engine: Engine, env: WorkflowEnvironment
+) -> None:
+    # A signal cannot be refused as the update is: its 300-character step id once went
+    # into the audit's step column, which refused it, and every later write stalled.
+    contact = {"id": "c1", "email": "c1@example.com", "first_name": "Ada", "company": "A"}
+    run = await engine.execute(
+        one_email("signalled", wait_hours=2),
+        contact=contact,
+        variables={"product": "DEE", "sender_name": "Sam"},
+    )
+    handle = engine.client.get_workflow_handle(run.run_id)
+    await env.sleep(60)
+    await handle.signal(
+        PlanRunWorkflow.ingest_event, c.EventSignal("e\x00" * 150, "email.opened", "s" * 300)
+    )
+    await handle.signal(PlanRunWorkflow.ingest_event, c.EventSignal("e-ok", "email.opened"))
+    await env.sleep(timedelta(hours=3))
+    ended = await engine.get_run(run.run_id)
+    assert (ended.status, ended.outcome) == ("COMPLETED", "sent"), ended.failure
+    events = [e for e in await engine.get_timeline(run.run_id) if e.action == "event"]
+    assert [e.detail["type"] for e in events] == ["event.refused", "email.opened"]
+    refused = events[0]
+    assert refused.step_id == "@run" and refused.detail["id"].startswith("refused-")
+    assert "stepId: the step id is 300 characters long" in refused.detail["data"]["refused"]
+    assert (await engine.audit.verify(run.run_id)).ok
