@@ -75,9 +75,16 @@ class LedgeredSend:
         message_key: str,
         resend: bool,
         persisted: int,
-        call: Callable[[], Awaitable[SendResponse]],
+        call: Callable[[str], Awaitable[SendResponse]],
         lookup: Lookup,
     ) -> SendResponse:
+        """Send under the ledger; ``call`` gets the message key to send with.
+
+        That is ``message_key``, or the key an earlier attempt recorded: a send begun
+        before its key was derived differently (the Message-ID became keyed, the key
+        was rotated) goes out again under the id the first attempt used, which the
+        provider was asked about and recipients de-duplicate on.
+        """
         try:
             earlier = await self._ledger.begin(
                 key, channel=channel, provider=provider, message_key=message_key
@@ -88,7 +95,7 @@ class LedgeredSend:
                     return known
         except StorageError as exc:  # nothing was sent: the activity retries
             raise retryable(exc) from None
-        response = await call()
+        response = await call(message_key if earlier is None else earlier.message_key)
         try:
             await self._ledger.settle(
                 key,

@@ -5,8 +5,9 @@ intent and attempt are recorded before the call, its outcome after, so an attemp
 whose answer was lost is reported ``unknown`` (never ``failed``) and is never sent
 again blindly. Every failure comes back as a result with a reason the run records,
 never as a silent retry or a fallback. The provider gets a Message-ID / idempotency
-key derived from run, step and visit: the ledger's key, and what reconciliation asks
-the provider about.
+key derived from run, step and visit (the Message-ID also from the tenant, keyed with
+the webhook signing key, so no outsider can name it in a forged reply): the ledger's
+key, and what reconciliation asks the provider about.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from decimal import Decimal
 from activities.bookkeeping import Bookkeeper
 from activities.contracts import EmailRequest, SendResponse, VoiceRequest
 from activities.ledgered import LOOKUP_SLACK, LedgeredSend, heartbeating
+from adapters.addresses import AddressError, canonical_email, canonical_phone
 from adapters.channels import (
     ChannelError,
     EmailChannel,
@@ -32,7 +34,8 @@ from adapters.channels import (
 )
 from adapters.channels.callbacks import voice_status_url
 from adapters.storage import LedgerRow, SendKey, SendLedger, StorageError
-from adapters.templates import TemplateError, TemplateStore, template_context
+from adapters.template_pool import TemplateRenderer
+from adapters.templates import TemplateError, template_context
 from adapters.tracking import EmailTracking, SendContext
 
 # After a send the budget reservation is settled: the actual cost committed, or the
@@ -82,7 +85,7 @@ class Sender:
     def __init__(
         self,
         bookkeeper: Bookkeeper,
-        templates: TemplateStore,
+        templates: TemplateRenderer,
         email: EmailChannel,
         voice: VoiceChannel,
         *,
@@ -119,37 +122,48 @@ class Sender:
             return SendResponse(
                 "failed", persisted, reason="contact_has_no_email: contact.email is missing"
             )
+        try:  # the gate allowed this address; it is sent to in the same canonical form
+            to = canonical_email(to)
+        except AddressError as exc:
+            return SendResponse("failed", persisted, reason=f"invalid_address: contact.email {exc}")
         try:
-            rendered = self._templates.render_email(
+            rendered = await self._templates.render_email(
                 req.template_id, req.subject, template_context(req.variables, req.contact)
             )
         except (TemplateError, ValueError) as exc:
             return _template_failure(exc, persisted)
-        msg_id = message_id(req.run_id, req.step_id, req.visit, self._domain)
-        message = EmailMessage(
-            to=to,
-            sender=self._sender,
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            reply_to=req.reply_to,
-            message_id=msg_id,
-            headers={"X-DEE-Run": req.run_id, "X-DEE-Step": req.step_id},
+        send = SendContext(
+            req.tenant, req.run_id, req.step_id, req.visit, str(req.contact.get("id", "")),
+            req.track_opens, req.track_clicks,
+        )  # fmt: skip
+        tracking, email = self._tracking, self._email
+        msg_id = (  # keyed: a reply can name it only if it saw it (tracking always on)
+            message_id(req.run_id, req.step_id, req.visit, self._domain)
+            if tracking is None
+            else tracking.message_id(send, self._domain)
         )
-        if self._tracking is not None:  # pixel, links, List-Unsubscribe; Message-ID index
-            contact_id = str(req.contact.get("id", ""))
-            send = SendContext(
-                req.tenant, req.run_id, req.step_id, req.visit, contact_id,
-                req.track_opens, req.track_clicks,
-            )  # fmt: skip
-            try:
-                message = await self._tracking.prepare(message, send)
-            except StorageError as exc:  # unindexed, a reply could not be matched: not sent
-                return SendResponse("failed", persisted, reason=f"message_index: {exc}")
-        email = self._email
+
+        async def deliver(recorded_id: str) -> SendResponse:
+            message = EmailMessage(
+                to=to,
+                sender=self._sender,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                reply_to=req.reply_to,
+                message_id=recorded_id,
+                headers={"X-DEE-Run": req.run_id, "X-DEE-Step": req.step_id},
+            )
+            if tracking is not None:  # pixel, links, List-Unsubscribe; Message-ID index
+                try:
+                    message = await tracking.prepare(message, send)
+                except StorageError as exc:  # unindexed, a reply could not be matched
+                    return SendResponse("failed", persisted, reason=f"message_index: {exc}")
+            return await _deliver(email.send(message), persisted)
 
         async def find(row: LedgerRow) -> SendLookup:
-            return await email.find_sent(msg_id, to, row.intent_at - LOOKUP_SLACK)
+            # The id the earlier attempt went out with, whatever derives it today.
+            return await email.find_sent(row.message_key, to, row.intent_at - LOOKUP_SLACK)
 
         return await self._ledgered.send(
             SendKey(req.run_id, req.step_id, req.visit),
@@ -158,7 +172,7 @@ class Sender:
             message_key=msg_id,
             resend=req.resend,
             persisted=persisted,
-            call=lambda: _deliver(email.send(message), persisted),
+            call=deliver,
             lookup=find,
         )
 
@@ -175,11 +189,15 @@ class Sender:
             return SendResponse(
                 "failed", persisted, reason="contact_has_no_phone: contact.phone is missing"
             )
+        try:
+            to = canonical_phone(to, req.contact.get("country"))
+        except AddressError as exc:
+            return SendResponse("failed", persisted, reason=f"invalid_number: contact.phone {exc}")
         try:  # the context too: a variable named ``contact`` is a template failure
             context = template_context(req.variables, req.contact)
-            script = self._templates.render_voice(req.script_id, context)
+            script = await self._templates.render_voice(req.script_id, context)
             voicemail = (
-                self._templates.render_voice(req.voicemail_message_id, context)
+                await self._templates.render_voice(req.voicemail_message_id, context)
                 if req.voicemail_message_id
                 else None
             )
@@ -217,7 +235,7 @@ class Sender:
             message_key=call.idempotency_key,
             resend=req.resend,
             persisted=persisted,
-            call=lambda: _deliver(voice.place_call(call), persisted),
+            call=lambda _key: _deliver(voice.place_call(call), persisted),
             lookup=find,
         )
 

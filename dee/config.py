@@ -26,12 +26,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from activities.contracts import TASK_QUEUE
 from dee.documents import read_document
 from dee.errors import DocumentError
+from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
+from interpreter.validation import Limits
 
 ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_DATABASE_URL": ("database",),
     "DEE_DATA_DIR": ("data_dir",),
     "DEE_TENANT": ("tenant",),
     "DEE_TEMPLATES_DIR": ("templates_dir",),
+    "DEE_TEMPLATE_RENDER_SECONDS": ("templates", "render_seconds"),
+    "DEE_TEMPLATE_MAX_OUTPUT_CHARS": ("templates", "max_output_chars"),
+    "DEE_TEMPLATE_MAX_SUBJECT_CHARS": ("templates", "max_subject_chars"),
+    "DEE_TEMPLATE_MAX_RANGE": ("templates", "max_range"),
+    "DEE_TEMPLATE_MEMORY_MB": ("templates", "memory_mb"),
+    "DEE_TEMPLATE_PROCESSES": ("templates", "processes"),
     "DEE_TEMPORAL_ADDRESS": ("temporal", "address"),
     "DEE_TEMPORAL_NAMESPACE": ("temporal", "namespace"),
     "DEE_TASK_QUEUE": ("temporal", "task_queue"),
@@ -186,6 +194,22 @@ class WebhooksConfig(_Section):
     vonage_signature_secret: str | None = Field(default=None, repr=False)
 
 
+class TemplatesConfig(_Section):
+    """Limits on rendering a template (``adapters.template_limits``); defaults in the README.
+
+    Each render runs in one of ``processes`` render processes and is stopped at
+    ``render_seconds`` (kept well inside the send activity's 60 s, which also waits for
+    the provider).
+    """
+
+    render_seconds: float = Field(default=2.0, gt=0, le=5)
+    max_output_chars: int = Field(default=1_000_000, ge=1)
+    max_subject_chars: int = Field(default=998, ge=1)
+    max_range: int = Field(default=10_000, ge=1)
+    memory_mb: int = Field(default=256, ge=0)
+    processes: int = Field(default=2, ge=1, le=64)
+
+
 class RetentionConfig(_Section):
     days: int = Field(ge=1)
 
@@ -193,6 +217,13 @@ class RetentionConfig(_Section):
 class AuditConfig(_Section):
     retention: RetentionConfig | None = None
     archive_to: str | None = None
+
+
+class ContactCapConfig(_Section):
+    """At most ``sends`` sends to one contact within any ``days`` days (all runs, channels)."""
+
+    sends: int = Field(default=10, ge=0)
+    days: int = Field(default=7, ge=1)
 
 
 class PoliciesConfig(_Section):
@@ -205,6 +236,25 @@ class PoliciesConfig(_Section):
     cost_per_voice_minute: Decimal = Decimal("0")
     on_daily_limit: Literal["deny", "defer_next_day"] = "deny"
     default_timezone: str = "UTC"
+    # Every deployment has a per-contact cap; null removes it (for all, or one tenant).
+    contact_cap: ContactCapConfig | None = ContactCapConfig()
+    contact_caps: dict[str, ContactCapConfig | None] = {}
+
+
+class ValidationConfig(_Section):
+    """Plan validation limits, applied when a plan is registered (``interpreter.Limits``).
+
+    The ceilings are ``interpreter.limits``' (``MAX_PLAN_STEPS``, ``MAX_WAIT_DAYS``);
+    ``min_send_loop_wait`` is in seconds: a cycle that sends waits that long per round.
+    """
+
+    max_steps: int = Field(default=100, ge=1, le=MAX_PLAN_STEPS)
+    max_wait_days: int = Field(default=365, ge=1, le=MAX_WAIT_DAYS)
+    min_send_loop_wait: int = Field(default=86_400, ge=0)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.max_steps, self.max_wait_days, self.min_send_loop_wait)
 
 
 class EngineConfig(_Section):
@@ -214,6 +264,7 @@ class EngineConfig(_Section):
     data_dir: Path = Path("data")
     tenant: str = "default"
     templates_dir: Path = Path("templates")
+    templates: TemplatesConfig = TemplatesConfig()
     step_budget: int = Field(default=1000, ge=1)
     temporal: TemporalConfig = TemporalConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
@@ -221,6 +272,7 @@ class EngineConfig(_Section):
     webhooks: WebhooksConfig = WebhooksConfig()
     audit: AuditConfig = AuditConfig()
     policies: PoliciesConfig = PoliciesConfig()
+    validation: ValidationConfig = ValidationConfig()
 
     @property
     def database_url(self) -> str:
@@ -251,6 +303,12 @@ class EnvOverrides(BaseSettings):
     data_dir: str | None = None
     tenant: str | None = None
     templates_dir: str | None = None
+    template_render_seconds: str | None = None
+    template_max_output_chars: str | None = None
+    template_max_subject_chars: str | None = None
+    template_max_range: str | None = None
+    template_memory_mb: str | None = None
+    template_processes: str | None = None
     temporal_address: str | None = None
     temporal_namespace: str | None = None
     task_queue: str | None = None

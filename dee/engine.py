@@ -8,6 +8,7 @@ entries live in the configured database, so ``get_run``, ``list_runs`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
 from collections import OrderedDict
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 from temporalio.client import (
     Client,
     RPCError,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -48,10 +50,11 @@ from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
-from dee.run_reading import ExecutionRun, RunReader
+from dee.run_reading import FINAL, ExecutionRun, RunReader
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
+from interpreter.limits import event_problems, operator_problems, start_problems
 from interpreter.replay import ReplayResult, WhatIfReport
 from workflows.plan_run import PlanRunWorkflow
 
@@ -137,6 +140,8 @@ class Engine:
         ``start_at`` delays the start (the run's tick 0 is when it starts). With an
         ``idempotency_key`` the run id is derived from it, and a repeated call returns
         the existing run; a different plan or contact under the same key is refused.
+        The contact's ``email`` and ``phone`` are made canonical (``dee.start_values``):
+        one that is not exactly one mailbox, or no possible number, is refused.
         """
         tenant = tenant or self.config.tenant
         contact_id = contact.get("id")
@@ -144,6 +149,8 @@ class Engine:
             raise EngineError(["contact: a contact needs a non-empty string 'id'"])
         start_values.check(contact, "contact")
         start_values.check(variables or {}, "variables")
+        start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
+        contact = start_values.contact_addresses(contact)
         await self.register_plan(plan)
         run_id = _run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")
@@ -184,7 +191,8 @@ class Engine:
             EngineError: the plan is invalid, or another body holds its version.
         """
         try:
-            ensure_valid(plan, registry=load_registry(self.config.templates_dir))
+            limits = self.config.validation.limits
+            ensure_valid(plan, registry=load_registry(self.config.templates_dir), limits=limits)
             await self.plans.put(plan)
         except PlanError as exc:
             raise EngineError([str(p) for p in exc.problems]) from None
@@ -319,6 +327,14 @@ class Engine:
         return self.client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
 
     async def _operate(self, run_id: str, action: str, request: c.OperatorRequest) -> ExecutionRun:
+        past = operator_problems(
+            by=request.by,
+            reason=request.reason,
+            resolution=request.resolution,
+            target=request.target,
+        )
+        if past:
+            raise EngineError([f"run {run_id}: {action} refused: {p}" for p in past])
         await self._record(run_id)
         update = {
             "pause": PlanRunWorkflow.pause,
@@ -337,7 +353,15 @@ class Engine:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise EngineError([f"run {run_id}: {action} refused: the run has ended"]) from None
             raise EngineError([f"run {run_id}: {action} failed: {exc}"]) from None
-        return await self.get_run(run_id)
+        run = await self.get_run(run_id)
+        if run.status in FINAL:
+            # The update answers before the workflow's last audit flush (a regular
+            # activity after the handler): wait for the run to close, so that what the
+            # caller reads next (timeline, verify) holds the action that ended it.
+            with contextlib.suppress(WorkflowFailureError):
+                await self._handle(run_id).result()
+            run = await self.get_run(run_id)
+        return run
 
     async def pause_run(
         self, run_id: str, *, by: str = "operator", reason: str = ""
@@ -447,7 +471,8 @@ class Engine:
         """
         from dee.replaying import what_if_query  # noqa: PLC0415 - see _LAZY
 
-        return await what_if_query(self, ensure_valid(plan), query, limit=limit)
+        plan = ensure_valid(plan, limits=self.config.validation.limits)
+        return await what_if_query(self, plan, query, limit=limit)
 
     # --- policies -----------------------------------------------------------
 
@@ -523,6 +548,10 @@ class Engine:
             raise EngineError(["event: type is required"])
         if not contact_id:
             raise EngineError(["event: contactId is required"])
+        past = event_problems(type=type, event_id=event_id, step_id=step_id)
+        past += start_problems(contact={"id": contact_id})
+        if past:
+            raise EngineError([f"event: {p}" for p in past])
         try:
             canonical_json(dict(data or {}))
         except Exception as exc:  # the JSON canonicalizer raises several kinds

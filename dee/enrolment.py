@@ -52,6 +52,7 @@ async def execute_many(
 
     tenant = tenant or engine.config.tenant
     start_values.check(variables or {}, "variables")  # shared by all: refuse them all
+    start_values.check_limits(tenant=tenant, variables=variables or {})
     await engine.register_plan(plan)
     # Made once: a sha256 and a pydantic dump of the whole plan each time.
     digest, document = plan.content_hash, plan.to_document()
@@ -66,6 +67,13 @@ async def execute_many(
         bad = start_values.problem(contact, "contact")
         if bad is not None:
             return EngineError([bad])
+        past = start_values.limit_problems(contact=contact)
+        if past:
+            return EngineError(past)
+        try:
+            contact = start_values.contact_addresses(contact)
+        except EngineError as exc:
+            return exc
         key = None if idempotency_key is None else f"{idempotency_key}:{contact_id}"
         run_id = _run_id(tenant, plan.id, key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")

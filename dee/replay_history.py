@@ -47,7 +47,7 @@ from interpreter import (
 from interpreter.replay import Diff, ReplayResult, compare_entries, replay
 from interpreter.snapshot import state_from_dict
 from interpreter.trace import RUN_SCOPE
-from workflows.plan_run import PlanRunWorkflow
+from workflows.plan_run import CONDITION_RULES, PlanRunWorkflow
 
 if TYPE_CHECKING:
     from dee.reexecute import Reexecution
@@ -234,7 +234,14 @@ def replay_run(
         own = True
     else:
         own = plan.content_hash == inp.plan_hash
-    config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
+    # The condition rules the workflow applied: today's where it recorded their patch
+    # (it asks only when they matter), else those of before (a run decided then).
+    today = CONDITION_RULES in patches(run.history)
+    config = MachineConfig(
+        step_budget=inp.step_budget,
+        tick_interval_ms=inp.tick_interval_ms,
+        conditions_today=lambda: today,
+    )
     state = None if inp.state is None else state_from_dict(inp.state)
     result = replay(
         compile_plan(plan, inp.tick_interval_ms),
@@ -248,6 +255,25 @@ def replay_run(
     if not workflow_code:
         return result
     return _with_workflow_diffs(result, run)
+
+
+def patches(history: WorkflowHistory) -> set[str]:
+    """The ids of the ``workflow.patched`` markers ``history`` records."""
+    found = set()
+    for event in history.events:
+        marker = event.marker_recorded_event_attributes
+        if event.HasField("marker_recorded_event_attributes") and marker.marker_name == _PATCH:
+            for payload in marker.details[_PATCH_DATA].payloads:
+                data = DataConverter.default.payload_converter.from_payload(payload)
+                if isinstance(data, dict) and isinstance(data.get("id"), str):
+                    found.add(data["id"])
+    return found
+
+
+# How the SDK's core records ``workflow.patched``: a marker of this name, its details
+# holding one JSON payload ``{"id": ..., "deprecated": ...}``.
+_PATCH = "core_patch"
+_PATCH_DATA = "patch-data"
 
 
 def _with_workflow_diffs(result: ReplayResult, run: HistoryRun) -> ReplayResult:

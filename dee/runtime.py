@@ -15,6 +15,7 @@ from activities.policy import PolicyChecker
 from activities.registry import build_activities
 from activities.sending import Sender
 from adapters.policy import (
+    ContactCap,
     Costs,
     HoursWindow,
     PolicyAdmin,
@@ -23,10 +24,11 @@ from adapters.policy import (
     PolicyGate,
 )
 from adapters.storage import Database, SendLedger, open_database
-from adapters.templates import TemplateStore
+from adapters.template_limits import RenderLimits
+from adapters.template_pool import TemplateRenderer
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
-from dee.config import EngineConfig
+from dee.config import ContactCapConfig, EngineConfig
 from dee.errors import DocumentError
 from dee.sandbox import workflow_runner
 from workflows.plan_run import PlanRunWorkflow
@@ -64,7 +66,26 @@ def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -
             per_voice_minute=p.cost_per_voice_minute,
         ),
         default_timezone=p.default_timezone,
+        contact_cap=_cap(p.contact_cap),
+        contact_caps={tenant: _cap(cap) for tenant, cap in p.contact_caps.items()},
     )
+
+
+def template_renderer(config: EngineConfig) -> TemplateRenderer:
+    """The render processes for ``config``'s templates, under its ``templates`` limits."""
+    t = config.templates
+    limits = RenderLimits(
+        render_seconds=t.render_seconds,
+        max_output_chars=t.max_output_chars,
+        max_subject_chars=t.max_subject_chars,
+        max_range=t.max_range,
+        memory_mb=t.memory_mb,
+    )
+    return TemplateRenderer(config.templates_dir, limits, processes=t.processes)
+
+
+def _cap(cap: ContactCapConfig | None) -> ContactCap | None:
+    return None if cap is None else ContactCap(cap.sends, cap.days)
 
 
 def message_domain(sender: str) -> str:
@@ -81,12 +102,14 @@ async def worker_for(
     # Channels first: a provider misconfiguration is refused before anything opens.
     async with open_channels(config) as channels:
         db = database or await open_database(config.database_url)
+        renderer = template_renderer(config)
+        renderer.prestart()
         try:
             email_cfg = config.channels.email
             books = Bookkeeper(db)
             sender = Sender(
                 books,
-                TemplateStore(config.templates_dir),
+                renderer,
                 channels.email,
                 channels.voice,
                 ledger=SendLedger(db),
@@ -108,5 +131,6 @@ async def worker_for(
                 workflow_runner=workflow_runner(),
             )
         finally:
+            await renderer.aclose()
             if own:
                 await db.dispose()

@@ -9,6 +9,12 @@ is no JSON value at all; and the CEL binding that reads conditions crashes on ve
 deep nesting. Without this check such a run starts and then fails, or (before
 ``interpreter.conditions`` turned every CEL error into a ``ConditionError``) retried
 its workflow task forever.
+
+A contact's ``email`` and ``phone`` are made canonical here, once, at the edge
+(``adapters.addresses``): the run carries exactly one mailbox and one E.164 number,
+the forms the policy gate, the suppression list and the channels use. A contact
+whose e-mail is not exactly one mailbox (a list, a group, a comment...) or whose phone
+is no possible number is refused, naming the contact and the field.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.addresses import ContactAddressError, canonical_contact
 from dee.errors import EngineError
 from interpreter.cel_runtime import ValueLimits, value_problem
+from interpreter.limits import start_problems
 
 MAX_SAFE_INT = 2**53 - 1  # RFC 8785 / I-JSON: the integers an IEEE double holds exactly
 # Depth 32 is far beyond any real contact and far below where the CEL binding crashes.
@@ -34,3 +42,43 @@ def check(value: Mapping[str, Any], field: str) -> None:
     found = problem(value, field)
     if found is not None:
         raise EngineError([found])
+
+
+def limit_problems(
+    *,
+    tenant: str | None = None,
+    contact: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Every value past ``interpreter.limits``: the tenant, the contact id, the names of
+    contact fields and variables. A contact id with a NUL, or of 300 characters, would
+    start a workflow whose run row can never be written (no run, an orphan workflow)."""
+    return start_problems(tenant=tenant, contact=contact, variables=variables)
+
+
+def check_limits(
+    *,
+    tenant: str | None = None,
+    contact: Mapping[str, Any] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise ``EngineError`` listing every ``limit_problems``."""
+    found = limit_problems(tenant=tenant, contact=contact, variables=variables)
+    if found:
+        raise EngineError(found)
+
+
+def contact_addresses(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """``contact`` with its e-mail and phone in canonical form.
+
+    Raises:
+        EngineError: ``contact <id>: <field>: <value> <why>``.
+    """
+    try:
+        return canonical_contact(contact)
+    except ContactAddressError as exc:
+        value = str(contact.get(exc.field))
+        shown = repr(value if len(value) <= 80 else value[:80] + "...")
+        raise EngineError(
+            [f"contact {contact.get('id')}: {exc.field}: {shown} {exc.reason}"]
+        ) from None

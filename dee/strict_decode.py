@@ -106,36 +106,27 @@ class StrictYamlLoader(yaml.SafeLoader):
                 raise Refused(_line_col(mark), f"nesting deeper than {MAX_DEPTH} levels")
             if self._nodes > MAX_VALUES:
                 raise Refused(_line_col(mark), f"more than {MAX_VALUES} values")
-            if anchor is None:
-                return super().compose_node(parent, index)
-            if isinstance(event, yaml.AliasEvent):
+            if anchor is not None and isinstance(event, yaml.AliasEvent):
                 if anchor in self._open_anchors:
                     # PyYAML would build a value that contains itself; counting its
                     # values (check_values) then took seconds for a ten-byte text.
                     raise Refused(_line_col(mark), f"alias *{anchor} refers to itself")
-                return super().compose_node(parent, index)
-            self._open_anchors.add(anchor)
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self._open_anchors.discard(anchor)
+                node = super().compose_node(parent, index)
+            elif anchor is not None:
+                self._open_anchors.add(anchor)
+                try:
+                    node = super().compose_node(parent, index)
+                finally:
+                    self._open_anchors.discard(anchor)
+            else:
+                node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, AttributeError, IndexError) as exc:
-            # PyYAML converts an explicitly tagged scalar unchecked (``!!float x``,
-            # ``!!int 0x10``, ``!!timestamp x``) and lets Python's own error out.
-            kind = node.tag.rsplit(":", 1)[-1]
-            shown = _shown(node.value)[:80] if isinstance(node.value, str) else "value"
-            problem = f"{shown} is not a valid !!{kind} ({type(exc).__name__})"
-            raise ConstructorError(None, None, problem, node.start_mark) from None
+        if node is not None:
+            _check_tag(self, node)
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, yaml.MappingNode):  # ``!!set`` on a scalar, say
-            return super().construct_mapping(node, deep=deep)  # a ConstructorError naming it
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
@@ -222,6 +213,33 @@ def decode_yaml(text: str) -> Any:
         return loader.get_single_data()
     finally:
         loader.dispose()
+
+
+_Y = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(_Y + t for t in ("str", "int", "float", "bool", "null"))
+
+
+def _check_tag(loader: StrictYamlLoader, node: yaml.Node) -> None:
+    """Refuse what YAML 1.2's core schema does not have: tags beyond its seven types
+    (``!!set``, ``!!timestamp``, ``!!binary``, ``!!omap``, local tags), a tag on the
+    wrong kind of node (``!!map x``), and a typed scalar that is not of its type
+    (``!!int abc``, ``!!int 0x10``): PyYAML would build sets and dates, or crash."""
+    tag = node.tag
+    if isinstance(node, yaml.MappingNode):
+        fits = tag == _Y + "map"
+    elif isinstance(node, yaml.SequenceNode):
+        fits = tag == _Y + "seq"
+    else:
+        fits = tag in _SCALAR_TAGS
+        if fits and tag != _Y + "str":
+            plain = loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+            fits = plain == tag
+    if not fits:
+        raise Refused(
+            _line_col(node.start_mark),
+            f"the tag {_shown(tag.replace(_Y, '!!'))} does not fit this value"
+            " (YAML 1.2 core types only)",
+        )
 
 
 # ---------------------------------------------------------------- JSON

@@ -7,7 +7,7 @@ wrong. It never evaluates anything: the Rust-backed ``cel`` package does that in
 ``interpreter.conditions``. Standard library only; no I/O, clock or randomness.
 
 The environment is fixed: ``events`` (opaque, with ``hasOpen``/``hasReply``/
-``hasClick``/``hasBounce``/``hasEvent``/``callOutcome``), ``run`` (opaque, with
+``hasAnyReply``/``hasClick``/``hasBounce``/``hasEvent``/``callOutcome``), ``run`` (opaque, with
 ``visits``), and ``contact`` and ``vars`` (``map(string, dyn)``). Operators follow
 the CEL spec overloads with no implicit numeric conversion; ``dyn`` is accepted
 wherever a concrete type would be. One rule goes beyond CEL: ``map()`` and
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from interpreter.cel_bounds import source_problem, tree_problems
 from interpreter.cel_checker import Checker
 from interpreter.cel_syntax import CelSyntaxError, parse
 
@@ -68,9 +69,13 @@ def check_condition(source: str, *, step_ids: frozenset[str]) -> list[CelProblem
             ``events`` function or ``run.visits`` must be one of them.
 
     Returns:
-        Every problem found, in source order and without repeats; empty when the
-        expression parses, is boolean (or ``dyn``) and uses only known names.
+        Every problem found, in source order and without repeats, then every limit of
+        ``interpreter.cel_limits`` the expression exceeds; empty when the expression
+        parses, is boolean (or ``dyn``), uses only known names and is within limits.
     """
+    unreadable = source_problem(source)
+    if unreadable is not None:
+        return [CelProblem(unreadable)]
     try:
         expr = parse(source)
     except CelSyntaxError as err:
@@ -79,4 +84,4 @@ def check_condition(source: str, *, step_ids: frozenset[str]) -> list[CelProblem
     result = checker.check(expr, {})
     if not is_dyn(result) and result != BOOL:
         checker.report(f"condition must be a boolean, got {result}")
-    return [CelProblem(message) for message in checker.problems]
+    return [CelProblem(message) for message in (*checker.problems, *tree_problems(source, expr))]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Final, NamedTuple, TypeAlias
 
-__all__ = ["CelSyntaxError", "LiteralValue", "Token", "syntax_error", "tokenize"]
+__all__ = ["CelSyntaxError", "LiteralValue", "Token", "syntax_error", "tokenize", "where"]
 
 LiteralValue: TypeAlias = bool | int | float | str | bytes | None
 
@@ -46,7 +46,8 @@ _IDENT_START: Final = frozenset("_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST
 _IDENT_CHARS: Final = _IDENT_START | frozenset("0123456789")
 
 
-def _where(source: str, offset: int) -> str:
+def where(source: str, offset: int) -> str:
+    """``column 7``, or ``line 2, column 3`` in a multi-line source, for ``offset``."""
     line = source.count("\n", 0, offset) + 1
     column = offset - (source.rfind("\n", 0, offset) + 1) + 1
     return f"column {column}" if line == 1 else f"line {line}, column {column}"
@@ -54,7 +55,7 @@ def _where(source: str, offset: int) -> str:
 
 def syntax_error(source: str, what: str, offset: int) -> CelSyntaxError:
     """A :class:`CelSyntaxError` for ``what`` found at ``offset`` of ``source``."""
-    return CelSyntaxError(f"{what} at {_where(source, offset)}", offset)
+    return CelSyntaxError(f"{what} at {where(source, offset)}", offset)
 
 
 class Token(NamedTuple):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias, TypeVar
 
 from interpreter.cel_lexer import CelSyntaxError, LiteralValue, Token, syntax_error, tokenize
+from interpreter.cel_limits import MAX_DEPTH, MAX_NESTING
 
 __all__ = [
     "MAX_DEPTH",
@@ -188,10 +189,6 @@ def parse(source: str) -> Expr:
     _check_depth(expr, source)
     return expr
 
-
-# The spec requires 32 levels; these bound Python recursion here and in the checker.
-MAX_NESTING: Final = 48
-MAX_DEPTH: Final = 120
 
 _RESERVED: Final = frozenset({
     "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop",

@@ -85,6 +85,7 @@ _ARITHMETIC: Final[Mapping[str, frozenset[PrimType]]] = {
 ENVIRONMENT_FUNCTIONS: Final[Mapping[str, tuple[str, CelType, tuple[str, ...]]]] = {
     "hasOpen": ("events", BOOL, ("step id",)),
     "hasReply": ("events", BOOL, ("step id",)),
+    "hasAnyReply": ("events", BOOL, ("step id",)),
     "hasClick": ("events", BOOL, ("step id",)),
     "hasBounce": ("events", BOOL, ("step id",)),
     "callOutcome": ("events", STRING, ("step id",)),

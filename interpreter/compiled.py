@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,10 @@ DEFAULT_TICK_INTERVAL_MS = 1000
 DEFAULT_STEP_BUDGET = 1000
 
 
+def _today() -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class MachineConfig:
     """Run-level limits and the logical clock's resolution.
@@ -21,10 +25,22 @@ class MachineConfig:
     Attributes:
         step_budget: Step executions after which a run that has not ended fails.
         tick_interval_ms: Milliseconds of plan time per tick (1000: a tick is a second).
+        reply_senders: Whether ``hasReply`` (and ``hasEvent`` on ``email.replied``)
+            skips replies the receiver marked ``fromContact: false``. Off only for
+            runs recorded before the check (the workflow decides it by a patch).
+        conditions_today: Whether branch conditions follow today's rules (evaluated left
+            to right, cost-limited on the run's data: README "Conditions") rather than
+            the rules runs recorded before them were decided by. Asked only when a
+            condition fails under today's rules, the one case where the two can decide
+            differently: the workflow answers with ``workflow.patched``, so a recorded
+            history replays as it was decided, and a new run records the patch only
+            when it matters. Everything else (simulation, replay) uses today's rules.
     """
 
     step_budget: int = DEFAULT_STEP_BUDGET
     tick_interval_ms: int = DEFAULT_TICK_INTERVAL_MS
+    reply_senders: bool = True
+    conditions_today: Callable[[], bool] = _today
 
 
 def seconds_to_ticks(seconds: int, tick_interval_ms: int) -> int:

@@ -4,10 +4,18 @@ Evaluation uses the Rust-backed ``cel`` package (about two microseconds per
 expression). Receiver-style calls such as ``events.hasReply("intro-email")`` are
 CEL sugar for ``hasReply(events, "intro-email")``, so each function below takes
 the receiver as its first argument and answers from the snapshot it closes over.
-Static checks (syntax, types, unknown functions, unknown step ids) happen at
-validation time in ``cel_check``; anything that still goes wrong at run time (a
-missing contact field, a contact value CEL cannot take) raises ``ConditionError`` —
-never a silent ``false``, and never another exception escaping the step machine.
+Static checks (syntax, types, unknown functions, unknown step ids, the limits of
+``cel_limits``) happen at validation time in ``cel_check``; anything that still goes
+wrong at run time (a missing contact field, a contact value CEL cannot take, data
+that would make the evaluation too costly) raises ``ConditionError`` — never a
+silent ``false``, never an evaluation without end, and never another exception
+escaping the step machine.
+
+What is compiled is the condition with ``&&`` and ``||`` made to evaluate left to
+right (``cel_strict``): in CEL they let the other side absorb an error, so a missing
+field under ``&&`` was quietly ``false`` where under ``==`` it failed the run. The
+README's one rule ("Conditions") now holds for every operator. Runs decided before
+that rule are replayed by the rule they were decided by (``legacy``).
 """
 
 from __future__ import annotations
@@ -15,9 +23,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from interpreter import cel_runtime
+from interpreter.cel_cost import SCALAR, UNKNOWN, Bound, data_bound, estimate
+from interpreter.cel_limits import COST
+from interpreter.cel_paths import data_paths, missing_path
+from interpreter.cel_strict import left_to_right
+from interpreter.cel_syntax import Expr, parse
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
 from interpreter.plan import BranchStep
@@ -30,12 +44,17 @@ DEFAULT = "default"
 class CompiledCondition:
     when: str
     goto: str
-    program: Any  # cel.Program, or None for ``default``
+    program: Any  # cel.Program of the left-to-right form, or None for ``default``
     # The same test answered in Python, for the commonest shape of condition (one
     # event test such as ``events.hasOpen("intro-email")``): a CEL evaluation costs a
     # context and a call back into Python, about 5 µs, which was the largest single
     # cost of a simulated run.
     native: Callable[[EventSnapshot], bool] | None = None
+    # The parsed condition when the run's data sizes multiply or accumulate in its cost
+    # (``cel_cost``): its cost is bounded again on the data before each evaluation.
+    scaled: Expr | None = None
+    # The paths into ``contact`` and ``vars`` it reads, to name a missing one.
+    paths: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +74,7 @@ def compile_branch(step: BranchStep) -> CompiledBranch:
     conditions = tuple(
         CompiledCondition(c.when, c.goto, None, None)
         if c.when.strip() == DEFAULT
-        else CompiledCondition(c.when, c.goto, cel.compile(c.when), _native(c.when))
+        else _compile(c.when, c.goto)
         for c in step.conditions
     )
     text = " ".join(c.when for c in conditions if c.program is not None)
@@ -67,6 +86,25 @@ def compile_branch(step: BranchStep) -> CompiledBranch:
     )
 
 
+def _compile(when: str, goto: str) -> CompiledCondition:
+    tree = parse(when)
+    scaled = estimate(tree, {"contact": UNKNOWN, "vars": UNKNOWN}).scaled
+    return CompiledCondition(
+        when,
+        goto,
+        cel.compile(left_to_right(tree)),
+        _native(when),
+        tree if scaled else None,
+        data_paths(tree),
+    )
+
+
+@lru_cache(maxsize=256)
+def _legacy_program(when: str) -> Any:
+    """``when`` compiled as it was before the left-to-right rule (``legacy``)."""
+    return cel.compile(when)
+
+
 # ``events.hasX("step")`` and nothing else; a step id never needs escaping in a string
 # literal (validation allows only [A-Za-z0-9_.:-]). Anything else is left to CEL.
 _EVENT_TYPES = {
@@ -75,8 +113,10 @@ _EVENT_TYPES = {
     "hasClick": "email.clicked",
     "hasBounce": "email.bounced",
 }
+# Replies whoever sent them: hasReply counts the contact's only (``EventSnapshot``).
+_ANY_SENDER = {"hasAnyReply": "email.replied"}
 _EVENT_TEST = re.compile(
-    rf"\s*events\.({'|'.join(_EVENT_TYPES)})\(\s*"
+    rf"\s*events\.({'|'.join((*_EVENT_TYPES, *_ANY_SENDER))})\(\s*"
     r"(?:\"([A-Za-z0-9_.:-]+)\"|'([A-Za-z0-9_.:-]+)')\s*\)\s*"
 )
 
@@ -86,7 +126,11 @@ def _native(when: str) -> Callable[[EventSnapshot], bool] | None:
     match = _EVENT_TEST.fullmatch(when)
     if match is None:
         return None
-    event_type, step = _EVENT_TYPES[match[1]], match[2] or match[3]
+    step = match[2] or match[3]
+    if match[1] in _ANY_SENDER:
+        any_type = _ANY_SENDER[match[1]]
+        return lambda snapshot: snapshot.has_any(any_type, step)
+    event_type = _EVENT_TYPES[match[1]]
     return lambda snapshot: snapshot.has(event_type, step)
 
 
@@ -99,6 +143,13 @@ def _step_arg(name: str, value: object) -> str:
 def _has(kind: str, name: str) -> _Maker:
     def make(snapshot: EventSnapshot, _visits: Mapping[str, int]) -> Callable[..., Any]:
         return lambda _receiver, step: snapshot.has(kind, _step_arg(name, step))
+
+    return make
+
+
+def _has_any(kind: str, name: str) -> _Maker:
+    def make(snapshot: EventSnapshot, _visits: Mapping[str, int]) -> Callable[..., Any]:
+        return lambda _receiver, step: snapshot.has_any(kind, _step_arg(name, step))
 
     return make
 
@@ -124,6 +175,7 @@ _Maker = Callable[[EventSnapshot, Mapping[str, int]], Callable[..., Any]]
 # Each function a condition may call, made for one evaluation's snapshot and visits.
 _FUNCTIONS: dict[str, _Maker] = {
     **{name: _has(event_type, name) for name, event_type in _EVENT_TYPES.items()},
+    **{name: _has_any(event_type, name) for name, event_type in _ANY_SENDER.items()},
     "hasEvent": _has_event,
     "callOutcome": _call_outcome,
     "visits": _visits,
@@ -138,13 +190,21 @@ def evaluate_branch(
     contact: Mapping[str, Any],
     variables: Mapping[str, Any],
     visits: Mapping[str, int],
+    legacy: bool = False,
 ) -> tuple[int, CompiledCondition]:
     """Return the index and condition of the first condition that holds.
 
+    ``legacy`` evaluates as runs were evaluated before the left-to-right rule and the
+    run-time cost limit (the text as written, ``no such key`` messages), so that a
+    history recorded then replays as it was decided. The two differ only where today's
+    rule raises: the step machine asks for ``legacy`` only then.
+
     Raises:
-        ConditionError: a condition failed to evaluate or did not yield a boolean.
+        ConditionError: a condition failed to evaluate, did not yield a boolean, or
+            would cost more than ``cel_limits.COST`` on this run's data.
     """
     context: Any = None
+    roots: dict[str, Bound] | None = None
     for index, cond in enumerate(branch.conditions):
         if cond.program is None:
             return index, cond
@@ -155,9 +215,18 @@ def evaluate_branch(
         try:
             if context is None:
                 context = _context(branch, snapshot, contact, variables, visits)
-            result = cond.program.execute(context)
+            if legacy:
+                result = _legacy_program(cond.when).execute(context)
+            else:
+                if cond.scaled is not None:
+                    roots = roots or _roots(branch, contact, variables)
+                    _check_cost(cond.scaled, roots)
+                result = cond.program.execute(context)
         except _ValueProblem as exc:
             raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
+        except KeyError as exc:  # how the runtime reports a missing key
+            reason = _describe(exc) if legacy else _missing(cond, exc, contact, variables)
+            raise ConditionError(branch.step_id, index, cond.when, reason) from exc
         except Exception as exc:  # the CEL runtime raises several builtin types
             raise ConditionError(branch.step_id, index, cond.when, _describe(exc)) from exc
         except BaseException as exc:
@@ -184,6 +253,36 @@ class _ValueProblem(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _missing(
+    cond: CompiledCondition,
+    exc: KeyError,
+    contact: Mapping[str, Any],
+    variables: Mapping[str, Any],
+) -> str:
+    """``missing field contact.tier``, when the key is one the condition reads."""
+    key = exc.args[0] if exc.args else None
+    found = missing_path(cond.paths, key, {"contact": contact, "vars": variables})
+    return _describe(exc) if found is None else f"missing field {found}"
+
+
+def _roots(
+    branch: CompiledBranch, contact: Mapping[str, Any], variables: Mapping[str, Any]
+) -> dict[str, Bound]:
+    """The measured contact and variables (only those the branch names: only those
+    were checked to be JSON by ``_context``)."""
+    values = {"contact": contact, "vars": variables}
+    return {
+        name: data_bound(value) if name in branch.variables else SCALAR
+        for name, value in values.items()
+    }
+
+
+def _check_cost(tree: Expr, roots: Mapping[str, Bound]) -> None:
+    cost = estimate(tree, roots).cost
+    if cost > COST.value:
+        raise _ValueProblem(COST.exceeded(f"an estimated {cost} on this run's contact and vars"))
 
 
 def _context(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from interpreter.limits import escaped, shown
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -23,9 +25,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"step '{self.step}'" if self.step is not None else "plan"
+        # Ids are printed escaped and shortened: a plan may carry a 300-character or
+        # bidi-reordered id, and the message reporting it must still be readable.
+        where = f"step '{shown(self.step, 60)}'" if self.step is not None else "plan"
         field = f" {self.field}:" if self.field else ""
-        return f"{self.plan}: {where}:{field} {self.message}"
+        return f"{shown(self.plan, 100)}: {where}:{field} {escaped(self.message)}"
 
 
 class InterpreterError(Exception):

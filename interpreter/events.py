@@ -34,6 +34,12 @@ CALL_OUTCOMES = {
     "voice.failed": "failed",
 }
 CALL_COMPLETED = "voice.completed"
+REPLIED = "email.replied"
+# The receiver compares a reply's sender with the address the message went to and
+# records the verdict here; ``False`` marks a reply from someone else (a forwarded
+# thread, a colleague, an outsider who saw the Message-ID). Absent (events recorded
+# before the check, or ingested through the API without it) counts as the contact's.
+FROM_CONTACT = "fromContact"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +71,35 @@ class Event:
         return out
 
 
+def from_another_sender(event: Event) -> bool:
+    """Whether ``event`` is a reply the receiver found was not sent by the contact."""
+    return event.type == REPLIED and event.data.get(FROM_CONTACT) is False
+
+
 class EventSnapshot:
-    """The events a branch may see: a frozen tuple, queried by step and type."""
+    """The events a branch may see: a frozen tuple, queried by step and type.
 
-    __slots__ = ("_events",)
+    With ``reply_senders`` (every run since the sender check), a reply from someone
+    other than the contact is not the contact's reply: ``has("email.replied", ...)``
+    skips it and only ``has_any`` counts it.
+    """
 
-    def __init__(self, events: tuple[Event, ...]) -> None:
+    __slots__ = ("_events", "_senders")
+
+    def __init__(self, events: tuple[Event, ...], reply_senders: bool = True) -> None:
         self._events = events
+        self._senders = reply_senders
 
     def has(self, event_type: str, step_id: str) -> bool:
+        if self._senders and event_type == REPLIED:
+            for e in self._events:
+                if e.type == REPLIED and e.step_id == step_id and not from_another_sender(e):
+                    return True
+            return False
+        return self.has_any(event_type, step_id)
+
+    def has_any(self, event_type: str, step_id: str) -> bool:
+        """Whether any event of the type was ingested for the step, whoever sent it."""
         for e in self._events:  # noqa: SIM110 - a plain loop: twice as fast as any() here
             if e.type == event_type and e.step_id == step_id:
                 return True

@@ -1,5 +1,8 @@
 """The plan as a graph: its edges, reachability and the cycles that could not end.
 
+Every function here is linear in the plan's steps and edges (iterative, so a long
+plan meets no recursion limit either): validation runs them on every plan it is given.
+
 Edge semantics: with ``linear`` transitions every step that is not a branch or an
 end flows to the next step in list order; a branch's edges are its conditions'
 gotos (in order); with explicit transitions the listed edges apply, and an
@@ -8,28 +11,42 @@ explicit edge leaving a branch must name one of its gotos (validation checks it)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 
-from interpreter.plan import BranchStep, EndStep, ExecutionPlan
+from interpreter.plan import BranchStep, Condition, EndStep, ExecutionPlan
 
 
-def successors(plan: ExecutionPlan) -> dict[str, tuple[str, ...]]:
-    """Outgoing edges of every step, each list in a deterministic order."""
+def successors(
+    plan: ExecutionPlan, *, dead: Callable[[Condition], bool] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Outgoing edges of every step, each list in a deterministic order.
+
+    ``dead``: branch conditions it holds true for are left out (validation passes
+    ``always_false``: a goto only a constant-false condition names is no edge).
+    """
     out: dict[str, list[str]] = {s.id: [] for s in plan.steps}
+    seen: set[tuple[str, str]] = set()  # a set, not ``in`` on the list: linear in edges
+
+    def link(source: str, target: str) -> None:
+        if (source, target) not in seen:
+            seen.add((source, target))
+            out[source].append(target)
+
     for index, step in enumerate(plan.steps):
         if isinstance(step, BranchStep):
             for cond in step.conditions:
-                if cond.goto not in out[step.id]:
-                    out[step.id].append(cond.goto)
+                if dead is None or not dead(cond):
+                    link(step.id, cond.goto)
         elif isinstance(step, EndStep):
             continue
         elif plan.transitions == "linear" and index + 1 < len(plan.steps):
-            out[step.id].append(plan.steps[index + 1].id)
+            link(step.id, plan.steps[index + 1].id)
     if plan.transitions != "linear":
         branch_ids = {s.id for s in plan.steps if isinstance(s, BranchStep)}
         for t in plan.transitions:
-            if t.from_ in out and t.from_ not in branch_ids and t.to not in out[t.from_]:
-                out[t.from_].append(t.to)
+            if t.from_ in out and t.from_ not in branch_ids:
+                link(t.from_, t.to)
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -46,13 +63,17 @@ def reachable(entry: str, edges: Mapping[str, Sequence[str]]) -> set[str]:
 
 
 def strongly_connected(edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative (plans may be long), components in stable order."""
+    """Tarjan's algorithm, iterative (plans may be long), components in stable order.
+
+    Linear in nodes and edges: each node's children are listed once, and the work
+    stack holds a position into that list rather than re-listing it on every return.
+    """
+    children = {n: [c for c in targets if c in edges] for n, targets in edges.items()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
     stack: list[str] = []
     result: list[list[str]] = []
-    counter = 0
     for root in edges:
         if root in index:
             continue
@@ -60,14 +81,13 @@ def strongly_connected(edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
         while work:
             node, child_pos = work.pop()
             if child_pos == 0:
-                index[node] = low[node] = counter
-                counter += 1
+                index[node] = low[node] = len(index)
                 stack.append(node)
                 on_stack.add(node)
-            children = [c for c in edges.get(node, ()) if c in edges]
-            if child_pos < len(children):
+            mine = children[node]
+            if child_pos < len(mine):
                 work.append((node, child_pos + 1))
-                child = children[child_pos]
+                child = mine[child_pos]
                 if child not in index:
                     work.append((child, 0))
                 elif child in on_stack:
@@ -101,3 +121,22 @@ def cyclic_components(edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
         for comp in strongly_connected(edges)
         if len(comp) > 1 or comp[0] in edges.get(comp[0], ())
     ]
+
+
+def can_reach(targets: set[str], edges: Mapping[str, Sequence[str]]) -> set[str]:
+    """Every node with a path to one of ``targets`` (themselves included).
+
+    A breadth-first search backwards from ``targets``: linear in nodes and edges.
+    """
+    into: dict[str, list[str]] = {}
+    for node, outs in edges.items():
+        for nxt in outs:
+            into.setdefault(nxt, []).append(node)
+    found = set(targets)
+    queue = deque(targets)
+    while queue:
+        for prev in into.get(queue.popleft(), ()):
+            if prev not in found:
+                found.add(prev)
+                queue.append(prev)
+    return found

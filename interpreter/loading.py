@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from interpreter import limits as L
 from interpreter.errors import InputError, PlanError, Problem
 from interpreter.events import Event
 from interpreter.plan import ExecutionPlan
@@ -22,11 +23,48 @@ def parse_plan(data: object, *, source: str) -> ExecutionPlan:
     """Build a plan from a decoded document; raise ``PlanError`` naming every problem."""
     if not isinstance(data, Mapping):
         raise PlanError([Problem(source, None, "", f"a plan is a mapping, got {_kind(data)}")])
+    oversized = _oversized(data)
+    if oversized:
+        raise PlanError([Problem(_plan_id(data, source), None, f, m) for f, m in oversized])
     try:
         return ExecutionPlan.model_validate(data)
     except ValidationError as exc:
-        plan_id = data.get("id") if isinstance(data.get("id"), str) and data.get("id") else source
-        raise PlanError(_problems(exc, data, str(plan_id))) from None
+        raise PlanError(_problems(exc, data, _plan_id(data, source))) from None
+
+
+def _plan_id(data: Mapping[str, Any], source: str) -> str:
+    plan_id = data.get("id")
+    return plan_id if isinstance(plan_id, str) and plan_id else source
+
+
+def _oversized(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A document past the ceilings of ``interpreter.limits``, refused before pydantic
+    builds anything from it (30,000 steps would cost seconds to build, then be refused)."""
+    found: list[tuple[str, str]] = []
+    steps, transitions = data.get("steps"), data.get("transitions")
+    if isinstance(steps, list) and len(steps) > L.MAX_PLAN_STEPS:
+        found.append(("steps", f"{len(steps)} steps exceed the limit of {L.MAX_PLAN_STEPS}"))
+    if isinstance(transitions, list) and len(transitions) > L.MAX_TRANSITIONS:
+        count = len(transitions)
+        found.append(
+            ("transitions", f"{count} transitions exceed the limit of {L.MAX_TRANSITIONS}")
+        )
+    if found or not isinstance(steps, list):
+        return found
+    total = 0
+    for i, step in enumerate(steps):
+        conditions = step.get("conditions") if isinstance(step, Mapping) else None
+        if not isinstance(conditions, list):
+            continue
+        total += len(conditions)
+        if len(conditions) > L.MAX_CONDITIONS:
+            count = len(conditions)
+            message = f"{count} conditions exceed the limit of {L.MAX_CONDITIONS} per branch"
+            found.append((f"steps[{i}].conditions", message))
+    if total > L.MAX_ALL_CONDITIONS:
+        message = f"{total} branch conditions exceed the limit of {L.MAX_ALL_CONDITIONS} in a plan"
+        found.append(("steps", message))
+    return found
 
 
 def _problems(exc: ValidationError, data: Mapping[str, Any], plan_id: str) -> list[Problem]:

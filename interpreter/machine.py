@@ -33,14 +33,14 @@ from interpreter.commands import (
     TimerFired,
 )
 from interpreter.compiled import CompiledPlan, RunContext, compile_plan
-from interpreter.conditions import evaluate_branch
+from interpreter.conditions import CompiledCondition, evaluate_branch
 from interpreter.errors import ConditionError, MachineError, PlanError
 from interpreter.events import EventSnapshot
 from interpreter.loading import parse_plan
 from interpreter.plan import BranchStep, EndStep, SendEmailStep, SendVoiceStep, WaitStep
 from interpreter.state import FINAL_STATUSES, Failure, FailureKind, PendingTimer, RunState, Status
 from interpreter.trace import RUN_SCOPE, TraceEntry
-from interpreter.validation import ensure_valid
+from interpreter.validation import ADMISSION, Limits, ensure_valid
 
 Out = list[Command]
 SendStep = SendEmailStep | SendVoiceStep
@@ -51,7 +51,7 @@ _COMPLETED, _CANCELED = Status.COMPLETED, Status.CANCELED
 
 
 def compiled_snapshot(
-    document: Mapping[str, Any], tick_interval_ms: int, *, source: str
+    document: Mapping[str, Any], tick_interval_ms: int, *, source: str, limits: Limits = ADMISSION
 ) -> CompiledPlan:
     """The machine's plan for a run's plan snapshot, compiled once per process.
 
@@ -63,6 +63,9 @@ def compiled_snapshot(
     snapshots with the same text are the same value, and the result is a pure
     function of it, so a hit changes nothing a run decides.
 
+    ``limits``: ``ADMISSION`` (the ceilings every deployment's limits are within), or
+    ``LEGACY`` for a run admitted before the issue-18 rules (``workflows.admission``).
+
     Raises:
         PlanError: the snapshot does not parse or does not validate (named after
             ``source``): a run started straight through Temporal is checked like one
@@ -72,16 +75,18 @@ def compiled_snapshot(
     try:
         text = json.dumps(document, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # not plain JSON: parse it the slow way (and fail there)
-        return compile_plan(ensure_valid(parse_plan(document, source=source)), tick_interval_ms)
+        plan = ensure_valid(parse_plan(document, source=source), limits=limits)
+        return compile_plan(plan, tick_interval_ms)
     try:
-        return _compiled(text, tick_interval_ms)
+        return _compiled(text, tick_interval_ms, limits)
     except PlanError:  # errors are not cached; report them under this run's name
-        return compile_plan(ensure_valid(parse_plan(document, source=source)), tick_interval_ms)
+        plan = ensure_valid(parse_plan(document, source=source), limits=limits)
+        return compile_plan(plan, tick_interval_ms)
 
 
 @lru_cache(maxsize=64)
-def _compiled(text: str, tick_interval_ms: int) -> CompiledPlan:
-    plan = ensure_valid(parse_plan(json.loads(text), source="plan snapshot"))
+def _compiled(text: str, tick_interval_ms: int, limits: Limits) -> CompiledPlan:
+    plan = ensure_valid(parse_plan(json.loads(text), source="plan snapshot"), limits=limits)
     return compile_plan(plan, tick_interval_ms)
 
 
@@ -209,13 +214,7 @@ def _run_step(ctx: RunContext, s: RunState, tick: int, out: Out) -> str | None:
 def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: Out) -> str | None:
     """Evaluate a branch; its target, or ``None`` when a condition failed (fail-closed)."""
     try:
-        index, cond = evaluate_branch(
-            ctx.plan.branches[step_def.id],
-            snapshot=EventSnapshot(s.events),
-            contact=ctx.contact,
-            variables=ctx.variables,
-            visits=s.visits,
-        )
+        index, cond = _evaluate(ctx, s, step_def)
     except ConditionError as err:
         detail: dict[str, object] = {"condition": err.index, "when": err.when}
         detail["error"] = err.reason
@@ -225,6 +224,28 @@ def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: 
     detail = {"condition": index, "when": cond.when}
     _record(out, tick, step_def.id, "evaluate", f"branch:{cond.goto}", detail)
     return cond.goto
+
+
+def _evaluate(ctx: RunContext, s: RunState, step_def: BranchStep) -> tuple[int, CompiledCondition]:
+    """The first condition that holds under today's rules; where those raise, under the
+    rules the run was decided by (``MachineConfig.conditions_today``, asked only then)."""
+    branch = ctx.plan.branches[step_def.id]
+    snapshot = EventSnapshot(s.events, ctx.config.reply_senders)
+    try:
+        return evaluate_branch(
+            branch, snapshot=snapshot, contact=ctx.contact, variables=ctx.variables, visits=s.visits
+        )
+    except ConditionError:
+        if ctx.config.conditions_today():
+            raise
+    return evaluate_branch(
+        branch,
+        snapshot=snapshot,
+        contact=ctx.contact,
+        variables=ctx.variables,
+        visits=s.visits,
+        legacy=True,
+    )
 
 
 def _start_timer(s: RunState, step_id: str, until: int, purpose: str, out: Out) -> None:

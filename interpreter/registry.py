@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from interpreter.errors import PlanError, Problem
@@ -10,11 +11,20 @@ from interpreter.plan import ExecutionPlan
 
 @dataclass(frozen=True, slots=True)
 class ContentRegistry:
-    """The ids a plan may reference: email templates, voice scripts, voicemail messages."""
+    """The ids a plan may reference: email templates, voice scripts, voicemail messages.
+
+    What the content itself gets wrong is found where the files are read and handed in
+    as data: ``unusable`` holds, by ``(channel, id)``, why a template that exists cannot
+    render (a syntax error, a reference outside its channel's folder), and
+    ``check_subject`` says the same of an email subject, a template string in the plan
+    (``None`` accepts any subject).
+    """
 
     email_templates: frozenset[str] = frozenset()
     voice_scripts: frozenset[str] = frozenset()
     voice_messages: frozenset[str] = frozenset()
+    unusable: Mapping[tuple[str, str], Sequence[str]] = field(default_factory=dict, hash=False)
+    check_subject: Callable[[str], Sequence[str]] | None = field(default=None, hash=False)
 
 
 @dataclass(slots=True)

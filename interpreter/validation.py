@@ -8,12 +8,16 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from interpreter import limits as L
 from interpreter.cel_check import check_condition
 from interpreter.conditions import DEFAULT
+from interpreter.constant_conditions import always_false
+from interpreter.cycles import check_cycles
 from interpreter.errors import PlanError, Problem
-from interpreter.graph import cyclic_components, has_cycle, reachable, successors
+from interpreter.graph import reachable, successors
 from interpreter.plan import (
     BranchStep,
+    Condition,
     EndStep,
     ExecutionPlan,
     SendEmailStep,
@@ -21,6 +25,7 @@ from interpreter.plan import (
     Step,
     WaitStep,
 )
+from interpreter.plan_fields import field_problems
 from interpreter.registry import ContentRegistry
 
 STEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -31,18 +36,46 @@ EMAIL = re.compile(
 )
 MAX_CALL_SECONDS = 4 * 3600  # the longest call the voice providers accept
 
-TRAPPED = (
-    "from this step the run can never reach an end step: it is caught in a cycle with no way out"
-)
 Add = Callable[[str | None, str, str], None]
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Validation limits (configurable per deployment)."""
+    """Validation limits (configurable per deployment, within ``interpreter.limits``).
+
+    Attributes:
+        max_steps: Most steps a plan may have (at most ``limits.MAX_PLAN_STEPS``).
+        max_wait_days: Longest wait (at most ``limits.MAX_WAIT_DAYS``).
+        min_send_loop_wait: Seconds a cycle that sends must wait on every round.
+        hardened: The issue-18 rules (field limits, constant-false conditions are no
+            exit, ``min_send_loop_wait``). ``False`` is validation as it was before
+            them, which only a replay of a run admitted under the old rules needs
+            (``workflows.admission``).
+
+    Raises:
+        ValueError: a limit outside its range.
+    """
 
     max_steps: int = 100
     max_wait_days: int = 365
+    min_send_loop_wait: int = 86_400
+    hardened: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_steps <= L.MAX_PLAN_STEPS:
+            raise ValueError(f"max_steps must be 1..{L.MAX_PLAN_STEPS}, got {self.max_steps}")
+        if not 1 <= self.max_wait_days <= L.MAX_WAIT_DAYS:
+            raise ValueError(
+                f"max_wait_days must be 1..{L.MAX_WAIT_DAYS}, got {self.max_wait_days}"
+            )
+        if self.min_send_loop_wait < 0:
+            raise ValueError(f"min_send_loop_wait must be >= 0, got {self.min_send_loop_wait}")
+
+
+# What every start the workflow admits must pass: the ceilings, so any deployment's
+# own limits (checked when the plan is registered) are within them.
+ADMISSION = Limits(max_steps=L.MAX_PLAN_STEPS, max_wait_days=L.MAX_WAIT_DAYS, min_send_loop_wait=0)
+LEGACY = Limits(hardened=False)
 
 
 def validate(
@@ -64,8 +97,11 @@ def validate(
     if not plan.steps:
         add(None, "steps", "a plan needs at least one step")
         return problems
-    if len(plan.steps) > limits.max_steps:
-        add(None, "steps", f"{len(plan.steps)} steps exceed the limit of {limits.max_steps}")
+    # Size first, and alone: every later check is linear, but a plan past the limit is
+    # refused without spending even that on it.
+    size = _size_problems(plan, limits)
+    if size:
+        return [Problem(plan.id, step, fld, message) for step, fld, message in size]
 
     ids = [s.id for s in plan.steps]
     known = set(ids)
@@ -80,11 +116,15 @@ def validate(
                 "id",
                 "step ids start with a letter or digit and use only letters, digits, _ . : -",
             )
+    if limits.hardened:
+        for step, fld, message in field_problems(plan):
+            add(step, fld, message)
 
+    step_ids = frozenset(known)
     for s in plan.steps:
         _check_step(s, registry, limits, add)
         if isinstance(s, BranchStep):
-            _check_branch(s, known, add)
+            _check_branch(s, step_ids, add)
 
     _check_edges(plan, known, add)
     # Edges to unknown steps are reported above; the graph checks below still run
@@ -102,8 +142,41 @@ def validate(
     for s in plan.steps:
         if s.id not in live:
             add(s.id, "id", f"unreachable from the first step '{plan.steps[0].id}'")
-    _check_cycles(plan, edges, live, add)
+    if limits.hardened:
+        exits = successors(plan, dead=_always_false)
+        check_cycles(plan, edges, exits, live, add, min_send_wait=limits.min_send_loop_wait)
+    else:
+        check_cycles(plan, edges, edges, live, add, min_send_wait=None)
     return problems
+
+
+def _size_problems(plan: ExecutionPlan, limits: Limits) -> list[tuple[str | None, str, str]]:
+    found: list[tuple[str | None, str, str]] = []
+    if len(plan.steps) > limits.max_steps:
+        found.append(
+            (None, "steps", f"{len(plan.steps)} steps exceed the limit of {limits.max_steps}")
+        )
+    if plan.transitions != "linear" and len(plan.transitions) > L.MAX_TRANSITIONS:
+        count = len(plan.transitions)
+        found.append(
+            (None, "transitions", f"{count} transitions exceed the limit of {L.MAX_TRANSITIONS}")
+        )
+    total = 0
+    for s in plan.steps:
+        if isinstance(s, BranchStep):
+            total += len(s.conditions)
+            if len(s.conditions) > L.MAX_CONDITIONS:
+                count = len(s.conditions)
+                message = f"{count} conditions exceed the limit of {L.MAX_CONDITIONS} per branch"
+                found.append((s.id, "conditions", message))
+    if total > L.MAX_ALL_CONDITIONS:
+        message = f"{total} branch conditions exceed the limit of {L.MAX_ALL_CONDITIONS} in a plan"
+        found.append((None, "steps", message))
+    return found
+
+
+def _always_false(cond: Condition) -> bool:
+    return cond.when.strip() != DEFAULT and always_false(cond.when)
 
 
 def ensure_valid(
@@ -128,6 +201,10 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
                     "templateId",
                     f"template '{s.template_id}' is not in the template registry",
                 )
+            _check_content(registry, "email", s.template_id, (s.id, "templateId"), add)
+            if registry is not None and registry.check_subject is not None and s.subject.strip():
+                for message in registry.check_subject(s.subject):
+                    add(s.id, "subject", message)
             if s.reply_to is not None and not EMAIL.fullmatch(s.reply_to):
                 add(s.id, "replyTo", f"'{s.reply_to}' is not a valid email address")
             if not s.subject.strip():
@@ -135,6 +212,7 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
         case SendVoiceStep():
             if registry is not None and s.script_id not in registry.voice_scripts:
                 add(s.id, "scriptId", f"script '{s.script_id}' is not in the script registry")
+            _check_content(registry, "voice", s.script_id, (s.id, "scriptId"), add)
             if not _is_e164(s.caller_id):
                 add(
                     s.id,
@@ -160,6 +238,8 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
                     "voicemail.messageId",
                     f"message '{vm.message_id}' is not in the script registry",
                 )
+            if vm.message_id is not None:
+                _check_content(registry, "voice", vm.message_id, (s.id, "voicemail.messageId"), add)
         case WaitStep():
             d = s.duration
             total = d.total_seconds
@@ -176,7 +256,18 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
                 add(s.id, "outcome", "the outcome is empty")
 
 
-def _check_branch(s: BranchStep, known: set[str], add: Add) -> None:
+def _check_content(
+    registry: ContentRegistry | None, channel: str, content_id: str, at: tuple[str, str], add: Add
+) -> None:
+    """Report why an existing template or script cannot render (``registry.unusable``)."""
+    if registry is None:
+        return
+    for message in registry.unusable.get((channel, content_id), ()):
+        noun = "template" if channel == "email" else "script"
+        add(at[0], at[1], f"{noun} '{content_id}' cannot be used: {message}")
+
+
+def _check_branch(s: BranchStep, known: frozenset[str], add: Add) -> None:
     if not s.conditions:
         add(s.id, "conditions", "a branch needs at least one condition and a default")
         return
@@ -190,7 +281,7 @@ def _check_branch(s: BranchStep, known: set[str], add: Add) -> None:
             add(s.id, f"conditions[{i}].goto", f"unknown step '{c.goto}'")
         if c.when.strip() == DEFAULT:
             continue
-        for problem in check_condition(c.when, step_ids=frozenset(known)):
+        for problem in check_condition(c.when, step_ids=known):
             add(s.id, f"conditions[{i}].when", problem.message)
 
 
@@ -225,44 +316,6 @@ def _check_edges(plan: ExecutionPlan, known: set[str], add: Add) -> None:
                     f"transitions[{i}]",
                     "only a branch may have more than one outgoing edge",
                 )
-
-
-def _check_cycles(
-    plan: ExecutionPlan, edges: dict[str, tuple[str, ...]], live: set[str], add: Add
-) -> None:
-    """Every cycle must let time pass, and every step must still be able to end.
-
-    "Can reach an end step" is the precise form of "every cycle has a branch with
-    an edge leaving it": a cycle without such a branch cannot reach an end, and
-    it also rejects traps where two cycles only ever exit into each other.
-    """
-    by_id = {s.id: s for s in plan.steps}
-    for comp in cyclic_components(edges):
-        waits = {n for n in comp if isinstance(by_id[n], WaitStep)}
-        if has_cycle(set(comp) - waits, edges):
-            listed = ", ".join(comp)
-            add(
-                comp[0],
-                "transitions",
-                f"a cycle through [{listed}] passes no wait: it would loop without time passing",
-            )
-    can_end = {s.id for s in plan.steps if isinstance(s, EndStep)}
-    # Unknown targets are already reported; count them as able to end to avoid echoes.
-    can_end |= {t for targets in edges.values() for t in targets if t not in by_id}
-    changed = True
-    while changed:
-        changed = False
-        for node, targets in edges.items():
-            if node not in can_end and any(t in can_end for t in targets):
-                can_end.add(node)
-                changed = True
-    for s in plan.steps:
-        if s.id in live and s.id not in can_end and edges[s.id]:
-            add(
-                s.id,
-                "transitions",
-                TRAPPED,
-            )
 
 
 def _is_e164(number: str) -> bool:

@@ -59,6 +59,16 @@ SCENARIOS = [
             sleep(4 * DAY),
         ],
     ),
+    # Under the reply-sender-check patch: a reply the receiver found was not from the
+    # contact does not take hasReply's branch, so the unopened intro goes cold.
+    Scenario(
+        "sales-replied-by-another-sender",
+        actions=[
+            sleep(3_600),
+            answered("r-x", "email.replied", "intro-email", text="Who?", fromContact=False),
+            sleep(4 * DAY),
+        ],
+    ),
     Scenario(
         "sales-opened",
         actions=[sleep(3_600), event("o-1", "email.opened", "intro-email"), sleep(4 * DAY)],

@@ -74,3 +74,30 @@ def test_the_event_acknowledgement_timeout_comes_from_the_file_or_a_variable(
     assert list(caught.value.lines) == [
         "configuration DEE_EVENT_ACK_TIMEOUT: Input should be greater than 0"
     ]
+
+
+def test_the_template_limits_come_from_the_file_or_variables(tmp_path: Path) -> None:
+    defaults = load_config(env={}).templates
+    assert (defaults.render_seconds, defaults.max_output_chars, defaults.max_subject_chars) == (
+        2.0,
+        1_000_000,
+        998,
+    )
+    assert (defaults.max_range, defaults.memory_mb, defaults.processes) == (10_000, 256, 2)
+    file = tmp_path / "dee.yaml"
+    file.write_text("templates: {renderSeconds: 0.5, maxOutputChars: 5000, processes: 4}\n")
+    env = {"DEE_TEMPLATE_MAX_RANGE": "100", "DEE_TEMPLATE_MEMORY_MB": "0"}
+    env |= {"DEE_TEMPLATE_MAX_SUBJECT_CHARS": "80", "DEE_TEMPLATE_PROCESSES": "1"}
+    config = load_config(file, env=env).templates
+    assert (config.render_seconds, config.max_output_chars, config.max_subject_chars) == (
+        0.5,
+        5000,
+        80,
+    )
+    assert (config.max_range, config.memory_mb, config.processes) == (100, 0, 1)
+    with pytest.raises(DocumentError) as caught:
+        load_config(env={"DEE_TEMPLATE_RENDER_SECONDS": "30"})
+    # A render must leave the send activity's 60 s for the provider.
+    assert list(caught.value.lines) == [
+        "configuration DEE_TEMPLATE_RENDER_SECONDS: Input should be less than or equal to 5"
+    ]

@@ -7,6 +7,13 @@ that fails and is retried forever: an input that does not decode, a workflow id 
 is not the input's run id, a plan snapshot that does not validate or does not hash to
 the input's ``planHash``. (Whether the snapshot is the *stored* plan of its id and
 version is the bookkeeper's check, at the run's first write: ``START_REFUSALS``.)
+
+Since ``START_LIMITS`` (issue 18) a start must also carry values within
+``interpreter.limits`` (run id, tenant, contact id, the names of contact fields and
+variables) and a plan that passes the hardened validation (``ADMISSION``). Runs
+admitted before it are replayed under the old rules: the patch is consulted only when
+the two rule sets decide a start differently, so a start both accept records no
+marker and costs no history event.
 """
 
 from __future__ import annotations
@@ -21,9 +28,12 @@ with workflow.unsafe.imports_passed_through():
     from activities import contracts as c
     from interpreter import PlanError
     from interpreter.compiled import CompiledPlan
+    from interpreter.limits import start_problems
     from interpreter.machine import compiled_snapshot
+    from interpreter.validation import ADMISSION, LEGACY
 
 INPUT_REJECTED = "InputRejected"
+START_LIMITS = "start-limits-and-send-loops"
 
 
 def rejected(message: str, kind: str = INPUT_REJECTED) -> ApplicationError:
@@ -43,14 +53,12 @@ def admitted(raw: Any, workflow_id: str) -> tuple[c.RunInput, CompiledPlan]:
             raise rejected(f"the input is not a PlanRunWorkflow input ({cause})") from None
     if inp.run_id != workflow_id:
         raise rejected(f"the workflow id {workflow_id!r} is not the input's runId {inp.run_id!r}")
-    try:
-        # Validation loads phonenumbers' region tables on first use (a module import and
-        # a lock): pure data, the same on every worker, so safe outside the sandbox's
-        # restrictions; the result is cached per plan text (``compiled_snapshot``).
-        with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
-            compiled = compiled_snapshot(inp.plan, inp.tick_interval_ms, source=f"run {inp.run_id}")
-    except PlanError as err:
-        raise rejected("the plan is invalid: " + "; ".join(map(str, err.problems))) from None
+    values = start_problems(
+        run_id=inp.run_id, tenant=inp.tenant, contact=inp.contact, variables=inp.variables
+    )
+    if values and workflow.patched(START_LIMITS):
+        raise rejected("; ".join(values))
+    compiled = _compiled(inp)
     if compiled.content_hash != inp.plan_hash:
         raise ApplicationError(  # the message and type runs before this check recorded
             f"plan snapshot hash {compiled.content_hash} does not match {inp.plan_hash}",
@@ -58,6 +66,35 @@ def admitted(raw: Any, workflow_id: str) -> tuple[c.RunInput, CompiledPlan]:
             non_retryable=True,
         )
     return inp, compiled
+
+
+def _compiled(inp: c.RunInput) -> CompiledPlan:
+    """The plan under the hardened rules, or the old ones for a run admitted before."""
+    new, new_error = _attempt(inp, hardened=True)
+    old, old_error = _attempt(inp, hardened=False)
+    if (new is None) != (old is None) and not workflow.patched(START_LIMITS):
+        new, new_error = old, old_error
+    if new is None:
+        assert new_error is not None
+        raise rejected("the plan is invalid: " + "; ".join(map(str, new_error.problems)))
+    return new
+
+
+def _attempt(inp: c.RunInput, *, hardened: bool) -> tuple[CompiledPlan | None, PlanError | None]:
+    try:
+        # Validation loads phonenumbers' region tables on first use (a module import and
+        # a lock): pure data, the same on every worker, so safe outside the sandbox's
+        # restrictions; the result is cached per plan text (``compiled_snapshot``).
+        with workflow.unsafe.sandbox_unrestricted(), workflow.unsafe.imports_passed_through():
+            compiled = compiled_snapshot(
+                inp.plan,
+                inp.tick_interval_ms,
+                source=f"run {inp.run_id}",
+                limits=ADMISSION if hardened else LEGACY,
+            )
+    except PlanError as err:
+        return None, err
+    return compiled, None
 
 
 def refusal(err: ActivityError) -> ApplicationError | None:
@@ -68,4 +105,4 @@ def refusal(err: ActivityError) -> ApplicationError | None:
     return None
 
 
-__all__ = ["INPUT_REJECTED", "admitted", "refusal", "rejected"]
+__all__ = ["INPUT_REJECTED", "START_LIMITS", "admitted", "refusal", "rejected"]

@@ -17,6 +17,8 @@ Entries of the current task are written by the local-activity flush as the run's
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -53,9 +55,11 @@ with workflow.unsafe.imports_passed_through():
         operator_problem,
         step,
     )
+    from interpreter.events import from_another_sender
+    from interpreter.limits import event_problems, operator_problems
     from interpreter.snapshot import state_from_dict, state_to_dict
     from workflows import search_attributes as sa
-    from workflows.admission import admitted, refusal
+    from workflows.admission import INPUT_REJECTED, admitted, refusal
 
 # A send is attempted exactly once: fail-closed, never a silent retry.
 SEND_RETRY = RetryPolicy(maximum_attempts=1)
@@ -75,6 +79,22 @@ FLUSH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_
 # The patch under which entries are staged until committed, sends are ledgered and
 # retried, and a run's last entries are written by a regular activity.
 DURABLE = "durable-audit-and-send-ledger"
+# The patch under which a reply the receiver marked ``fromContact: false`` is not the
+# contact's reply (``hasReply``). Asked lazily, when a run first meets such a reply, so
+# runs that never do carry no marker; a history recorded before it (where an event
+# could carry that flag through the API) replays with every reply counted, as then.
+REPLY_SENDERS = "reply-sender-check"
+# The patch under which branch conditions evaluate left to right and within the
+# run-time cost limit (README "Conditions"). Asked only when a condition fails under
+# those rules (``MachineConfig.conditions_today``), so a run records it only then.
+CONDITION_RULES = "conditions-left-to-right-and-cost-limited"
+# The patch under which a raw ``ingest_event`` signal past the event limits (the update
+# path refuses it in its validator; a signal cannot be refused) is recorded as an
+# ``event.refused`` event with the reasons instead of its values, which the audit's
+# columns cannot hold (a 300-character step id once stalled every later audit write).
+# Asked only when such a signal arrives.
+EVENT_LIMITS = "signalled-events-within-limits"
+REFUSED_EVENT = "event.refused"
 # Policy checks and audit writes are idempotent (keyed by run, step, visit / run, seq),
 # so retrying them after a crash or an outage repeats nothing; a run whose audit
 # store is down waits here — visibly, as a pending activity — rather than acting.
@@ -101,7 +121,12 @@ class PlanRunWorkflow:
         # ``compiled_snapshot``): the same work as before, minus its repetition.
         workflow_id = workflow.info().workflow_id
         inp, compiled = admitted(raw, workflow_id if self._durable else raw_run_id(raw))
-        config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
+        config = MachineConfig(
+            step_budget=inp.step_budget,
+            tick_interval_ms=inp.tick_interval_ms,
+            reply_senders=False,  # until the run meets another sender's reply
+            conditions_today=lambda: workflow.patched(CONDITION_RULES),
+        )
         self._inp = inp
         self._ctx = RunContext(compiled, inp.contact, inp.variables, config)
         self._origin_ms = (
@@ -127,6 +152,8 @@ class PlanRunWorkflow:
             self._feed(Start(inp.start_tick))
         else:
             self._state = state_from_dict(inp.state)
+            if any(from_another_sender(e) for e in self._state.events):
+                self._check_reply_senders()  # continued as new: the new history asks again
 
     # --- the main loop ----------------------------------------------------
 
@@ -384,6 +411,9 @@ class PlanRunWorkflow:
         if self._state.status in FINAL:
             workflow.logger.warning("event %s arrived after the run ended; not ingested", event.id)
             return
+        past = event_problems(type=event.type, event_id=event.id, step_id=event.step_id)
+        if past and workflow.patched(EVENT_LIMITS):
+            event = _refused_event(event, past)
         self._take(event)
 
     @workflow.update(name=c.INGEST_UPDATE)
@@ -410,6 +440,10 @@ class PlanRunWorkflow:
             raise ApplicationError(
                 f"the run is {status}; it takes no more events", type=c.RUN_ENDED
             )
+        # A refused update leaves no trace in history, so this check needs no patch.
+        past = event_problems(type=event.type, event_id=event.id, step_id=event.step_id)
+        if past:
+            raise ApplicationError("event refused: " + "; ".join(past), type=INPUT_REJECTED)
 
     def _take(self, event: c.EventSignal) -> None:
         tick = self._tick()
@@ -420,7 +454,15 @@ class PlanRunWorkflow:
             # The event is still ingested and recorded (never lost), but its payload is
             # replaced by the reason: it could not enter the hash-chained audit log.
             data = {"invalidData": f"{type(err).__name__}: {err}"[:500]}
-        self._feed(EventIngested(tick, Event(event.type, tick, event.id, event.step_id, data)))
+        ingested = Event(event.type, tick, event.id, event.step_id, data)
+        if from_another_sender(ingested):
+            self._check_reply_senders()
+        self._feed(EventIngested(tick, ingested))
+
+    def _check_reply_senders(self) -> None:
+        """Count only the contact's replies from now on, unless replaying an older run."""
+        if not self._ctx.config.reply_senders and workflow.patched(REPLY_SENDERS):
+            self._ctx.config = replace(self._ctx.config, reply_senders=True)
 
     def _operator(self, action: OperatorKind, req: c.OperatorRequest) -> OperatorAction:
         resolution = _RESOLUTIONS.get(req.resolution or "")
@@ -430,6 +472,12 @@ class PlanRunWorkflow:
         problem = operator_problem(self._ctx, self._state, self._operator(action, req))
         if problem is not None:
             raise ValueError(problem)
+        # Validator only (a refused update leaves no history): no patch needed.
+        past = operator_problems(
+            by=req.by, reason=req.reason, resolution=req.resolution, target=req.target
+        )
+        if past:
+            raise ValueError("; ".join(past))
 
     def _apply(self, action: OperatorKind, req: c.OperatorRequest) -> c.RunView:
         failure = self._state.failure
@@ -603,3 +651,13 @@ def raw_run_id(raw: Any) -> str:
 
 def _iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="seconds")
+
+
+def _refused_event(event: c.EventSignal, problems: list[str]) -> c.EventSignal:
+    """What a signalled event past the limits is recorded as: a type no condition can
+    ask for by mistake (``hasEvent`` reads plan-declared types), no step, an id derived
+    from the original (so a re-delivery is still a duplicate) and the reasons."""
+    digest = hashlib.sha256(repr(event.id).encode("utf-8", "backslashreplace")).hexdigest()
+    return c.EventSignal(
+        f"refused-{digest[:40]}", REFUSED_EVENT, None, {"refused": "; ".join(problems)[:1000]}
+    )

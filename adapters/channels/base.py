@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -243,18 +244,61 @@ def idempotency_key(run_id: str, step_id: str, visit: int) -> str:
     return base64.b32encode(digest).decode("ascii").lower()
 
 
-def message_id(run_id: str, step_id: str, visit: int, domain: str) -> str:
-    """A deterministic RFC 5322 msg-id, ``<idempotency_key@domain>``.
+def keyed_message_key(key: bytes, tenant: str, run_id: str, step_id: str, visit: int) -> str:
+    """The left part of a Message-ID that only the holder of ``key`` can compute.
 
+    A reply names the message it answers by its Message-ID, and the receiver attributes
+    the reply to the send the id was indexed for. An unkeyed hash of ``(run, step,
+    visit)`` could be computed by anyone who knows or guesses a run id, and a reply
+    naming it would be taken for that run's. This is HMAC-SHA256 under the webhook
+    signing key over the canonical JSON ``[tenant, run_id, step_id, visit]``, in the
+    same shape as ``idempotency_key`` (160 bits, base32, 32 characters), so it is as
+    stable across retries and fits the same column and header line.
+
+    Raises:
+        ValueError: ``key`` is empty or ``visit`` is negative.
+    """
+    if not key:
+        raise ValueError("the message-id key is empty")
+    if visit < 0:
+        raise ValueError(f"visit must be >= 0, got {visit}")
+    canonical = json.dumps(
+        [tenant, run_id, step_id, visit], separators=(",", ":"), ensure_ascii=True
+    )
+    tagged = b"dee-message-id-v1\x00" + canonical.encode("ascii")
+    digest = hmac.new(key, tagged, hashlib.sha256).digest()[:20]
+    return base64.b32encode(digest).decode("ascii").lower()
+
+
+def message_id(
+    run_id: str,
+    step_id: str,
+    visit: int,
+    domain: str,
+    *,
+    key: bytes | None = None,
+    tenant: str = "",
+) -> str:
+    """A deterministic RFC 5322 msg-id, ``<left@domain>``.
+
+    With ``key`` (the webhook signing key) the left part is ``keyed_message_key``:
+    what every message that can be replied to carries. Without it, the unkeyed
+    ``idempotency_key`` (senders that index no message, so no reply is matched by it).
     Recipients' systems de-duplicate on Message-ID, so an operator-driven resend of
     the same visit carries the same id as the first attempt.
 
     Raises:
-        ValueError: ``domain`` is not a host name, or ``visit`` is negative.
+        ValueError: ``domain`` is not a host name, ``visit`` is negative, or ``key`` is
+            empty.
     """
     if not _DOMAIN.fullmatch(domain):
         raise ValueError(f"message-id domain {domain!r} is not a host name")
-    return f"<{idempotency_key(run_id, step_id, visit)}@{domain.lower()}>"
+    left = (
+        idempotency_key(run_id, step_id, visit)
+        if key is None
+        else keyed_message_key(key, tenant, run_id, step_id, visit)
+    )
+    return f"<{left}@{domain.lower()}>"
 
 
 __all__ = [
@@ -269,6 +313,7 @@ __all__ = [
     "VoiceCall",
     "VoiceChannel",
     "idempotency_key",
+    "keyed_message_key",
     "lookup_since",
     "message_id",
 ]

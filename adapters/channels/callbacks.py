@@ -7,8 +7,8 @@ drift between sender and receiver.
 
 A status path names the run, step and visit in clear (percent-encoded), so the
 receiver can attribute a provider's event to the send that caused it without any
-lookup table; the provider and the request signature, not the path, are what the
-receiver trusts.
+lookup table; what the receiver trusts is a signature that covers the path: Twilio's
+own, and for Vonage, which signs only the body, DEE's (below).
 
 Twilio answer documents: Twilio's TwiML has no conditional, so "speak the script to
 a person, leave the voicemail message on a machine" needs TwiML chosen *after*
@@ -19,14 +19,18 @@ the greeting's beep) and then requests the call's ``Url`` with ``AnsweredBy``
 parameters, so ``answer_twiml`` is a pure function of the request and the receiver
 keeps no state. The texts are what the call speaks anyway; Twilio sees them either way.
 
-Vonage voicemail: Vonage reports the machine-detection verdict and the beep as events
-and has no answer-document fetch, so the receiver leaves the voicemail message by
-transferring the live call to a new NCCO. The text rides in the call's event URL as
-a query parameter, with a flag saying the call uses machine detection (so the
-receiver waits for the verdict instead of reporting ``answered``); Vonage signs only
-the body of its callbacks, not the URL, so the parameters carry DEE's own HMAC (the
-webhook signing key, bound to the status path), and the receiver never speaks a text
-it did not sign (``signed_event_url`` / ``verified_event_params``).
+Vonage event URLs: Vonage signs the body of its callbacks (a JWT with the body's hash),
+not the URL, so a genuine event posted to another run's path would verify. Every
+Vonage event URL therefore carries DEE's own HMAC (the webhook signing key) over the
+route's path (provider, run, step, visit) and what the URL says about the call, and
+the receiver refuses an event whose URL's signature is not for the path it came to:
+a captured callback cannot be moved to another run, step or visit, and the check needs
+no memory, so it holds across receiver restarts and processes. What the URL says:
+voicemail detection has no answer-document fetch on Vonage, so the receiver leaves the
+voicemail message by transferring the live call to a new NCCO; the text rides in the
+event URL, with a flag saying the call uses machine detection (so the receiver waits
+for the verdict instead of reporting ``answered``), and the receiver never speaks a
+text it did not sign (``signed_event_url`` / ``verified_event_params``).
 """
 
 from __future__ import annotations
@@ -49,8 +53,12 @@ SCRIPT_PARAM = "script"
 VOICEMAIL_PARAM = "voicemail"
 VOICEMAIL_SIGNATURE_PARAM = "voicemail_sig"
 MACHINE_DETECTION_PARAM = "amd"
-# v2 signs the machine-detection flag too; v1 URLs (text only) are no longer accepted.
-_EVENT_MAC_VERSION = b"dee-voice-event-v2"
+EVENT_SIGNATURE_PARAM = "sig"
+# v3 (``sig``) signs every Vonage event URL: the path, the detection flag and the text.
+# v2 (``voicemail_sig``) signed only detection calls' URLs (the flag implied), also
+# bound to the path; still accepted for calls placed before v3. v1 (text only) is not.
+_EVENT_MAC_VERSION = b"dee-voice-event-v3"
+_V2_MAC_VERSION = b"dee-voice-event-v2"
 # Twilio's AnsweredBy values that mean a machine is listening after its greeting.
 _MACHINE_AFTER_GREETING = frozenset(
     {"machine_end_beep", "machine_end_silence", "machine_end_other"}
@@ -139,58 +147,82 @@ def canonical_voice_path(path: str) -> str:
     return path[at:] if at >= 0 else path
 
 
-def _event_mac(key: bytes, path: str, voicemail: str | None) -> str:
-    # The flag and the text's presence are in the MAC: neither can be added or dropped.
+def _event_mac(
+    key: bytes, path: str, machine_detection: bool, voicemail: str | None, *, v2: bool = False
+) -> str:
+    # The path, the flag and the text's presence are in the MAC: none can be changed.
     text = b"-" if voicemail is None else b"+" + voicemail.encode()
-    message = b"\x00".join((_EVENT_MAC_VERSION, canonical_voice_path(path).encode(), text))
-    digest = hmac.new(key, message, hashlib.sha256).digest()[:16]
+    route = canonical_voice_path(path).encode()
+    parts = (
+        (_V2_MAC_VERSION, route, text)
+        if v2  # v2 URLs were detection calls' only: the flag was implied
+        else (_EVENT_MAC_VERSION, route, b"1" if machine_detection else b"0", text)
+    )
+    digest = hmac.new(key, b"\x00".join(parts), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True)
 class SignedEventParams:
-    """What DEE signed into a Vonage event URL: machine detection, the voicemail text."""
+    """What DEE signed into a Vonage event URL: machine detection, the voicemail text.
+
+    ``bound``: the URL carries DEE's signature for the path it was requested at. An
+    URL without any (a call placed before every event URL was signed) is not bound,
+    and the receiver must tie its events to the send some other way.
+    """
 
     machine_detection: bool = False
     voicemail: str | None = None
+    bound: bool = True
 
 
-def signed_event_url(status_url: str, key: bytes, voicemail: str | None = None) -> str:
-    """``status_url`` marked as a machine-detection call, with the voicemail text if any.
+def signed_event_url(
+    status_url: str, key: bytes, *, machine_detection: bool = False, voicemail: str | None = None
+) -> str:
+    """``status_url`` signed for its path, marked as a machine-detection call or not,
+    with the voicemail text if any.
 
-    The parameters carry an HMAC bound to the route's path (``canonical_voice_path``).
+    The HMAC covers the route's path (``canonical_voice_path``), the flag and the text.
 
     Raises:
-        ValueError: ``key`` is empty.
+        ValueError: ``key`` is empty, or a voicemail text without machine detection.
     """
     if not key:
         raise ValueError("the callback signing key is empty")
-    params = {MACHINE_DETECTION_PARAM: "1"}
+    if voicemail is not None and not machine_detection:
+        raise ValueError("a voicemail text needs machine detection")
+    params = {MACHINE_DETECTION_PARAM: "1"} if machine_detection else {}
     if voicemail is not None:
         params[VOICEMAIL_PARAM] = voicemail
-    params[VOICEMAIL_SIGNATURE_PARAM] = _event_mac(key, urlsplit(status_url).path, voicemail)
+    path = urlsplit(status_url).path
+    params[EVENT_SIGNATURE_PARAM] = _event_mac(key, path, machine_detection, voicemail)
     return f"{status_url}?{urlencode(params)}"
 
 
 def verified_event_params(path: str, query: Mapping[str, str], key: bytes) -> SignedEventParams:
-    """What an event URL carries, checked: nothing signed means no machine detection.
+    """What an event URL carries, checked against the path it was requested at.
 
     ``path`` is the request's path as sent (still percent-encoded), with or without
-    the public URL's prefix.
+    the public URL's prefix. No DEE parameter at all: ``bound=False`` (see
+    ``SignedEventParams``).
 
     Raises:
-        ValueError: A parameter is there but its signature is missing, not ASCII or wrong.
+        ValueError: A parameter is there but the signature is missing, not ASCII, or
+            not for this path and these parameters.
     """
-    signed = (MACHINE_DETECTION_PARAM, VOICEMAIL_PARAM, VOICEMAIL_SIGNATURE_PARAM)
-    if not any(name in query for name in signed):
-        return SignedEventParams()
-    voicemail = query.get(VOICEMAIL_PARAM)
-    given = query.get(VOICEMAIL_SIGNATURE_PARAM, "")
+    names = (MACHINE_DETECTION_PARAM, VOICEMAIL_PARAM, EVENT_SIGNATURE_PARAM)
+    if not any(name in query for name in (*names, VOICEMAIL_SIGNATURE_PARAM)):
+        return SignedEventParams(bound=False)
+    flag, voicemail = query.get(MACHINE_DETECTION_PARAM), query.get(VOICEMAIL_PARAM)
+    v2 = EVENT_SIGNATURE_PARAM not in query and VOICEMAIL_SIGNATURE_PARAM in query
+    given = query.get(VOICEMAIL_SIGNATURE_PARAM if v2 else EVENT_SIGNATURE_PARAM, "")
+    detection = flag == "1"
+    expected = _event_mac(key, path, detection, voicemail, v2=v2)
     # Ours are ASCII; compare_digest raises TypeError on any other str.
-    genuine = given.isascii() and hmac.compare_digest(given, _event_mac(key, path, voicemail))
-    if not genuine or query.get(MACHINE_DETECTION_PARAM) != "1":
-        raise ValueError("the event URL's parameters are not signed by DEE")
-    return SignedEventParams(machine_detection=True, voicemail=voicemail)
+    genuine = given.isascii() and hmac.compare_digest(given, expected)
+    if not genuine or flag not in (("1",) if v2 else ("1", None)):
+        raise ValueError("the event URL is not signed by DEE for this path and parameters")
+    return SignedEventParams(machine_detection=detection, voicemail=voicemail)
 
 
 def script_twiml(script: str) -> str:
@@ -202,6 +234,7 @@ def script_twiml(script: str) -> str:
 
 
 __all__ = [
+    "EVENT_SIGNATURE_PARAM",
     "MACHINE_DETECTION_PARAM",
     "SCRIPT_PARAM",
     "VOICEMAIL_PARAM",

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from decimal import Decimal
-from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +42,7 @@ from adapters.channels.base import (
     lookup_since,
 )
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.recipients import email_recipient
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
 _TOO_MANY_REQUESTS = 429
@@ -158,16 +158,18 @@ class PostmarkEmailChannel:
         """Send ``message`` once.
 
         Raises:
-            ChannelRejected: Postmark refused the request (bad token, invalid message,
-                inactive recipient, any other 4xx but 429).
+            ChannelRejected: ``to`` is not exactly one mailbox (nothing is sent), or
+                Postmark refused the request (bad token, invalid message, inactive
+                recipient, any other 4xx but 429).
             ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
         """
+        body = _body(message, self._stream)  # refuses a ``to`` that is not one mailbox
         answer = await self._request(
             "POST",
             "/email",
             "the email",
             "; the message may or may not have been accepted",
-            json=_body(message, self._stream),
+            json=body,
         )
         error_code = answer.get("ErrorCode")
         provider_id = answer.get("MessageID")
@@ -226,7 +228,7 @@ class PostmarkEmailChannel:
             ChannelUnavailable: No answer, 429, 5xx, or an answer without a message list.
         """
         start = lookup_since(since)
-        recipient = parseaddr(to)[1] or to
+        recipient = email_recipient(to)
         wanted = message_id_metadata(message_id)
         params: dict[str, str | int] = {
             "recipient": recipient,
@@ -298,7 +300,8 @@ def _body(message: EmailMessage, stream: str) -> dict[str, Any]:
     headers += [{"Name": name, "Value": value} for name, value in message.headers.items()]
     body: dict[str, Any] = {
         "From": message.sender,
-        "To": message.to,
+        # One canonical mailbox: Postmark would send to every address of a list.
+        "To": email_recipient(message.to),
         "Subject": message.subject,
         "TextBody": message.text,
         "Headers": headers,

@@ -19,6 +19,7 @@ import aiosmtplib
 
 from adapters.channels.base import EmailMessage, SendLookup, SendReceipt, lookup_since
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.recipients import email_recipient
 
 # Reply-code families (RFC 5321 section 4.2.1): 4yz may succeed later, 5yz will not.
 _TRANSIENT = range(400, 500)
@@ -94,9 +95,10 @@ class SmtpEmailChannel:
                 the connection, or refused temporarily (4xx).
         """
         sender = _envelope_address(message.sender, "sender")
-        recipient = _envelope_address(message.to, "recipient")
+        # RCPT TO and the To header name the same single mailbox: the canonical one.
+        recipient = email_recipient(message.to)
         try:
-            mime = _build_mime(message)
+            mime = _build_mime(message, recipient)
         except ValueError as exc:
             raise ChannelRejected(
                 f"message cannot be encoded: {exc}", code="invalid_message"
@@ -182,17 +184,17 @@ def _refusal(where: str, kind: str, reply_code: int, reply: str) -> ChannelError
 
 
 def _envelope_address(header_value: str, role: str) -> str:
-    """The bare addr-spec for MAIL FROM / RCPT TO from ``Name <addr>`` or ``addr``."""
+    """The bare addr-spec for MAIL FROM from ``Name <addr>`` or ``addr`` (configured)."""
     _, address = email.utils.parseaddr(header_value)
     if "@" not in address:
         raise ChannelRejected(f"invalid {role} address {header_value!r}", code="invalid_address")
     return address
 
 
-def _build_mime(message: EmailMessage) -> MimeMessage:
+def _build_mime(message: EmailMessage, recipient: str) -> MimeMessage:
     mime = MimeMessage()
     mime["From"] = message.sender
-    mime["To"] = message.to
+    mime["To"] = recipient
     mime["Subject"] = message.subject
     mime["Message-ID"] = message.message_id
     if message.reply_to is not None:

@@ -47,6 +47,7 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 from adapters.channels.base import SendLookup, SendReceipt, VoiceCall, lookup_since
 from adapters.channels.callbacks import answer_url, script_twiml
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.recipients import call_recipient
 
 _log = logging.getLogger(__name__)
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
@@ -159,12 +160,13 @@ class TwilioVoiceChannel:
         """Create the call once.
 
         Raises:
-            ChannelRejected: Twilio refused the request (invalid number, unverified
-                caller id, bad credentials, any 4xx but 429), or voicemail detection
-                was asked for without a webhook URL to serve the answer document.
+            ChannelRejected: ``to`` is no possible E.164 number (nothing is sent),
+                Twilio refused the request (invalid number, unverified caller id, bad
+                credentials, any 4xx but 429), or voicemail detection was asked for
+                without a webhook URL to serve the answer document.
             ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
         """
-        options: dict[str, object] = {"to": call.to, "from_": call.caller_id}
+        options: dict[str, object] = {"to": call_recipient(call.to), "from_": call.caller_id}
         options["time_limit"] = call.max_duration_seconds
         if call.status_callback_url is not None:
             options["status_callback"] = call.status_callback_url
@@ -224,6 +226,7 @@ class TwilioVoiceChannel:
         """
         # RFC 2822 times carry whole seconds: compare at that precision.
         start = lookup_since(since).replace(microsecond=0)
+        to = call_recipient(to)
         calls: dict[str, Any] = {}
         complete = True
         for window in ({"start_time_after": start.date().isoformat()}, {"status": "queued"}):

@@ -14,8 +14,9 @@ asks for advanced machine detection in beep mode, and the receiver learns
 carrying the detection result, so the voicemail message is left by the receiver:
 at the beep it transfers the live call to a new NCCO that speaks the message
 (``play_voicemail``, ``PUT /v1/calls/{uuid}``). The text travels in the event URL
-with a flag marking the call as a detection call, both signed with the call's
-``callback_key`` (``callbacks.signed_event_url``).
+with a flag marking the call as a detection call. Every event URL is signed with the
+call's ``callback_key`` for its path (``callbacks.signed_event_url``): Vonage signs only
+the events' bodies, so that signature is what binds an event to its run, step and visit.
 
 Lookup (``find_call``): Vonage keeps no client reference on a call and its list
 endpoint (``GET /v1/calls``) filters by time and status but not by number, so the
@@ -44,6 +45,7 @@ import jwt
 from adapters.channels.base import SendLookup, SendReceipt, VoiceCall, lookup_since
 from adapters.channels.callbacks import signed_event_url
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.recipients import call_recipient
 
 DEFAULT_BASE_URL = "https://api.nexmo.com"
 _TOKEN_SECONDS = 300
@@ -114,8 +116,9 @@ class VonageVoiceChannel:
         """Create the call once.
 
         Raises:
-            ChannelRejected: Vonage refused the request (bad credentials, invalid
-                number or NCCO, any 4xx but 429).
+            ChannelRejected: ``to`` is no possible E.164 number (nothing is sent), or
+                Vonage refused the request (bad credentials, invalid number or NCCO,
+                any 4xx but 429).
             ChannelUnavailable: No answer (connection failure, timeout), 429, or 5xx.
         """
         response = await self._request("POST", "/v1/calls", _body(call))
@@ -150,7 +153,7 @@ class VonageVoiceChannel:
             ChannelUnavailable: No answer, 429, 5xx, or an answer without a call list.
         """
         start = lookup_since(since).replace(microsecond=0)  # date_start has whole seconds
-        want_to, want_from = _number(to), _number(caller_id)
+        want_to, want_from = _number(call_recipient(to)), _number(caller_id)
         params: dict[str, str | int] = {
             "date_start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "page_size": _LIST_PAGE,
@@ -274,7 +277,8 @@ def _placed(call: dict[str, Any], to: str, caller_id: str) -> bool:
 
 def _body(call: VoiceCall) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "to": [{"type": "phone", "number": _number(call.to)}],
+        # One canonical E.164 number (refused before any request when it is not one).
+        "to": [{"type": "phone", "number": _number(call_recipient(call.to))}],
         "from": {"type": "phone", "number": _number(call.caller_id)},
         "ncco": [{"action": "talk", "text": call.script_text}],
         "length_timer": call.max_duration_seconds,
@@ -292,19 +296,17 @@ def _body(call: VoiceCall) -> dict[str, Any]:
 
 
 def _event_url(call: VoiceCall, status_url: str) -> str:
-    text = call.voicemail_text or None
-    if not call.detect_voicemail:
-        return status_url
     if not call.callback_key:
-        if text is not None:  # an unsigned text would be a text anyone could make us say
-            raise ChannelRejected(
-                "Vonage: a voicemail message needs a callback signing key",
-                code="vonage_no_callback_key",
-            )
-        # Unmarked, the receiver reports "answered" as for a call without detection.
-        return status_url
-    # Marked as a detection call, so the receiver waits for the human/machine verdict.
-    return signed_event_url(status_url, call.callback_key, text)
+        # Vonage signs the events' bodies, not the URL: unsigned, the URL would not bind
+        # them to this send, and the receiver refuses such events.
+        raise ChannelRejected(
+            "Vonage: the call's event URL needs a callback signing key",
+            code="vonage_no_callback_key",
+        )
+    # A detection call is marked, so the receiver waits for the human/machine verdict.
+    detect = call.detect_voicemail
+    text = (call.voicemail_text or None) if detect else None
+    return signed_event_url(status_url, call.callback_key, machine_detection=detect, voicemail=text)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from adapters.policy import limits
 from adapters.policy import records as check
 from adapters.policy.config import CHANNELS
 from adapters.policy.errors import PolicyInputError, UnknownSuppression
-from adapters.policy.keys import normalize_key
+from adapters.policy.keys import id_key, normalize_key
 from adapters.policy.money import from_micros, to_micros
 from adapters.policy.records import BudgetStatus, ConsentEntry, Settlement, SuppressionEntry
 from adapters.policy.tables import BUDGETS, CONSENT, SUPPRESSIONS, upsert
@@ -85,7 +85,7 @@ class PolicyAdmin:
     ) -> ConsentEntry:
         entry = ConsentEntry(
             tenant=check.text("tenant", tenant),
-            contact_id=check.text("contact_id", contact_id),
+            contact_id=id_key(check.text("contact_id", contact_id)),
             channel=check.channel("channel", channel),
             status=status,
             source=check.text("source", source),
@@ -114,7 +114,9 @@ class PolicyAdmin:
             tenant: The tenant.
             scope: ``global``, ``channel`` or ``plan``.
             scope_key: ``None``/``""`` for global, the channel, or the plan id.
-            contact_key: A contact id, e-mail address or phone number (normalized).
+            contact_key: A contact id, e-mail address (exactly one mailbox) or phone
+                number (``+`` and country code), stored in canonical form
+                (``keys.normalize_key``).
             reason: Why (shown in the denial).
             source: Who or what asked (operator, bounce, complaint, reply-stop ...).
             expires_at: When it stops applying; ``None`` for never.

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.policy.keys import contact_keys
+from adapters.policy.keys import contact_keys, id_keys
 from adapters.policy.request import GateRequest
 from adapters.policy.tables import CONSENT, SUPPRESSIONS
 
@@ -72,13 +72,15 @@ async def latest_consent(conn: AsyncConnection, request: GateRequest) -> dict[st
 
     "Latest" is by ``recorded_at``, then by insertion order; records are not filtered
     by ``request.at``: a revocation recorded after the workflow's "now" still denies.
+    Records are stored under the id's canonical form (``keys.id_key``); the id as
+    given matches records written before that.
     """
     c = CONSENT.c
     query = (
         select(c.status, c.source, c.wording_version, c.recorded_at, c.id)
         .where(
             c.tenant == request.tenant,
-            c.contact_id == request.contact_id,
+            c.contact_id.in_(id_keys(request.contact_id)),
             c.channel == request.channel,
         )
         .order_by(c.recorded_at.desc(), c.id.desc())

@@ -17,6 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, TypeVar, get_args
 
+from adapters.policy.contact_cap import DEFAULT_CONTACT_CAP, ContactCap
 from adapters.policy.errors import PolicyConfigError, PolicyInputError
 from adapters.policy.money import to_micros
 from adapters.policy.zones import zone
@@ -131,6 +132,10 @@ class PolicyConfig:
             missing budget means cost is not limited).
         default_timezone: The zone used when a contact names none (an invalid zone on
             the contact denies; it is never replaced by this one).
+        contact_cap: Sends per contact in a window, across runs and channels, for
+            tenants not in ``contact_caps`` (``adapters.policy.contact_cap``; default 10
+            in 7 days; ``None``: no cap).
+        contact_caps: Per tenant, its own cap, or ``None`` for none.
     """
 
     consent_modes: Mapping[Channel, ConsentMode] = field(default_factory=dict)
@@ -142,6 +147,8 @@ class PolicyConfig:
     budget_name: str = "default"
     budget_required: bool = False
     default_timezone: str = "UTC"
+    contact_cap: ContactCap | None = DEFAULT_CONTACT_CAP
+    contact_caps: Mapping[str, ContactCap | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Overrides merge over the defaults, so configuring email hours cannot silently
@@ -152,7 +159,7 @@ class PolicyConfig:
         object.__setattr__(
             self, "hours", _frozen({c: w for c, w in hours.items() if w is not None})
         )
-        for name in ("daily_limits", "default_daily_limits"):
+        for name in ("daily_limits", "default_daily_limits", "contact_caps"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         self._check()
 
@@ -180,6 +187,9 @@ class PolicyConfig:
                 f"on_daily_limit: {self.on_daily_limit!r} is not one of "
                 f"{', '.join(LIMIT_RESOLUTIONS)}"
             )
+        for tenant, cap in (*self.contact_caps.items(), ("(default)", self.contact_cap)):
+            if cap is not None and not isinstance(cap, ContactCap):
+                raise PolicyConfigError(f"contact cap of {tenant}: {cap!r} is not a ContactCap")
         if not self.budget_name:
             raise PolicyConfigError("budget_name: must not be empty")
         if zone(self.default_timezone) is None:
@@ -194,6 +204,10 @@ class PolicyConfig:
     def window(self, channel: Channel) -> HoursWindow | None:
         """The channel's local sending window; ``None``: any hour."""
         return self.hours.get(channel)
+
+    def cap_for(self, tenant: str) -> ContactCap | None:
+        """The tenant's per-contact send cap; ``None``: no cap."""
+        return self.contact_caps.get(tenant, self.contact_cap)
 
     def daily_limit(self, tenant: str, channel: Channel) -> int | None:
         """The tenant's daily limit on a channel; ``None`` is unlimited."""

@@ -1,10 +1,10 @@
 """The policy gate: every send passes it, in a fixed order, before it happens.
 
-Order: suppression -> consent -> hours -> daily limit -> budget. The first policy
-that does not allow decides; the later ones are not evaluated. The two reservations
-(daily counter, then budget) are made only when every earlier policy allows, in the
-*same* transaction as the reads: when the budget refuses, the counter increment is
-rolled back with it, so a refused send holds nothing.
+Order: suppression -> consent -> hours -> contact cap -> daily limit -> budget. The
+first policy that does not allow decides; the later ones are not evaluated. The three
+reservations (the contact's cap, the daily counter, then budget) are made only when
+every earlier policy allows, in the *same* transaction as the reads: when the budget
+refuses, the counter increment is rolled back with it, so a refused send holds nothing.
 
 Idempotency: the key is (run_id, step_id, visit). A second evaluation of an allowed
 send re-runs the read-only policies (a suppression or revocation recorded since still
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.policy import budget, checks
 from adapters.policy.config import PolicyConfig
+from adapters.policy.contact_cap import count_contact_send
 from adapters.policy.counter import reserve_send
 from adapters.policy.hours import NoOpening, next_opening
 from adapters.policy.limits import stored_limit
@@ -88,6 +89,13 @@ class PolicyGate:
         until, stop = self._hours(request, detail)
         if stop is not None:
             return await self._stop(conn, request, now, "hours", stop, detail, until=until)
+
+        cap = await count_contact_send(
+            conn, self._db.dialect, request, self.config.cap_for(request.tenant)
+        )
+        detail["contact_cap"] = cap.proof()
+        if cap.reached:
+            raise _Refused(PolicyDecision("deny", "contact_cap", cap.reason(request), None, detail))
 
         limit = await stored_limit(conn, request.tenant, request.channel)
         if limit is None:

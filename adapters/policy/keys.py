@@ -1,11 +1,14 @@
 """Contact keys: how a contact id, e-mail address or phone number is matched.
 
-Suppressions name a contact by key. The same normalization runs when an operator adds
-a suppression and when the gate looks one up, so ``Ann@Example.com`` suppresses
-``ann@example.com`` and ``+1 (212) 555-0100`` suppresses ``+12125550100``.
+Suppressions name a contact by key; consent records by contact id. The same
+canonical forms (``adapters.addresses``) are used when an operator adds a record and
+when the gate looks one up, so ``Victim <Victim@EXAMPLE.com>`` suppresses
+``victim@example.com`` and ``+1 (212) 555-0100`` suppresses ``+12125550100``.
 
-E-mail addresses are lower-cased as a whole: the local part is case-sensitive in theory
-only, and a suppression should err on the side of matching.
+An operator's key is an e-mail address when it holds an ``@`` (it must then be
+exactly one mailbox), a phone number when it starts with ``+`` (it must then be a
+possible number), and a contact id otherwise. A contact *id* is opaque: it is never
+refused, only matched in its canonical form as well when it has one.
 """
 
 from __future__ import annotations
@@ -13,40 +16,74 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import phonenumbers
+from adapters.addresses import (
+    AddressError,
+    ContactAddressError,
+    canonical_contact,
+    canonical_phone,
+    email_key,
+)
+from adapters.policy.errors import PolicyInputError
 
 
-def normalize_key(key: str) -> str:
-    """The canonical form of a contact key (e-mail lower-cased, phone in E.164)."""
+def normalize_key(key: str, field: str = "contact_key") -> str:
+    """The canonical form of an operator's key (e-mail key, E.164, or the id).
+
+    Raises:
+        PolicyInputError: an address that is not exactly one mailbox, or a ``+``
+            number that is not a possible phone number.
+    """
     key = key.strip()
-    if "@" in key:
-        return key.lower()
-    if key.startswith("+"):
-        return _e164(key) or key
+    try:
+        if "@" in key:
+            return email_key(key)
+        if key.startswith("+"):
+            return canonical_phone(key)
+    except AddressError as exc:
+        raise PolicyInputError(field, f"{_shown(key)} {exc}") from None
     return key
 
 
+def id_key(contact_id: str) -> str:
+    """A contact id as consent records store it: its canonical form, when it has one."""
+    try:
+        return normalize_key(contact_id)
+    except PolicyInputError:  # an id is opaque: one that is no address stays as given
+        return contact_id.strip()
+
+
+def id_keys(contact_id: str) -> list[str]:
+    """The id as given and as stored (rows written before ids were normalized)."""
+    return list(dict.fromkeys([contact_id, id_key(contact_id)]))
+
+
 def contact_keys(contact: Mapping[str, Any]) -> list[str]:
-    """Every key a suppression of this contact may be stored under, without duplicates."""
+    """Every key a suppression of this contact may be stored under, without duplicates.
+
+    Raises:
+        PolicyInputError: the contact's e-mail is not exactly one mailbox, or its phone
+            no possible number (no key could be computed, so nothing may be sent).
+    """
+    try:
+        canonical = canonical_contact(contact)
+    except ContactAddressError as exc:
+        raise PolicyInputError(f"contact.{exc.field}", exc.reason) from None
     keys: list[str] = []
-    contact_id = contact.get("id")
+    contact_id = canonical.get("id")
     if isinstance(contact_id, str) and contact_id:
-        keys += [contact_id, normalize_key(contact_id)]
-    email = contact.get("email")
-    if isinstance(email, str) and email.strip():
-        keys.append(email.strip().lower())
-    phone = contact.get("phone")
-    if isinstance(phone, str) and phone.strip():
-        keys.append(_e164(phone) or phone.strip())
+        keys += id_keys(contact_id)
+    email = canonical.get("email")
+    if isinstance(email, str) and email:
+        keys.append(email.lower())  # canonical already: ``email_key`` of it
+    phone = canonical.get("phone")
+    if isinstance(phone, str) and phone:
+        keys.append(phone)
     return list(dict.fromkeys(keys))
 
 
-def _e164(phone: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+def _shown(value: str) -> str:
+    """The value for an error message, cut short (an operator's own input)."""
+    return repr(value if len(value) <= 80 else value[:80] + "...")
 
 
-__all__ = ["contact_keys", "normalize_key"]
+__all__ = ["contact_keys", "id_key", "id_keys", "normalize_key"]

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from adapters.addresses import ContactAddressError, canonical_contact
 from adapters.policy.config import CHANNELS, Channel
 from adapters.policy.errors import PolicyInputError
 
 Decision = Literal["allow", "defer", "deny"]
-PolicyName = Literal["suppression", "consent", "hours", "daily_limit", "budget"]
+PolicyName = Literal["suppression", "consent", "hours", "contact_cap", "daily_limit", "budget"]
 # The gate's evaluation order; a decision names the first policy that did not allow.
-ORDER: tuple[PolicyName, ...] = ("suppression", "consent", "hours", "daily_limit", "budget")
+ORDER: tuple[PolicyName, ...] = (
+    "suppression", "consent", "hours", "contact_cap", "daily_limit", "budget",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +37,10 @@ class GateRequest:
         visit: How many times the run entered the step before (part of the key).
         channel: ``email`` or ``voice``.
         contact: The contact: ``id`` (required), optionally ``email``, ``phone``,
-            ``timezone`` (an IANA name).
+            ``country`` (reads a national phone number), ``timezone`` (an IANA name).
+            Made canonical here (``adapters.addresses``): a run started straight
+            through Temporal never passed ``Engine``'s check, and an e-mail that is not
+            exactly one mailbox (or a phone that is no possible number) is refused.
         at: The workflow's deterministic "now" (aware); hours, suppression expiry and
             the counter's UTC day are read at this instant, never at the wall clock.
         max_duration_seconds: Voice only: the call's cap, which sizes the cost estimate.
@@ -64,6 +70,10 @@ class GateRequest:
         contact_id = self.contact.get("id")
         if not isinstance(contact_id, str) or not contact_id:
             raise PolicyInputError("contact.id", "a contact needs a non-empty string id")
+        try:
+            object.__setattr__(self, "contact", canonical_contact(self.contact))
+        except ContactAddressError as exc:
+            raise PolicyInputError(f"contact.{exc.field}", exc.reason) from None
         if self.at.tzinfo is None or self.at.utcoffset() is None:
             raise PolicyInputError("at", "must be an aware datetime (UTC)")
         if self.channel == "voice" and self.max_duration_seconds <= 0:

@@ -16,6 +16,7 @@ from adapters.storage.schema import (
     Budget,
     BudgetReservation,
     ConsentRecord,
+    ContactSend,
     SendCounter,
     SendLimit,
     SendReservation,
@@ -29,6 +30,7 @@ LIMITS = cast(Table, SendLimit.__table__)
 SEND_RESERVATIONS = cast(Table, SendReservation.__table__)
 BUDGETS = cast(Table, Budget.__table__)
 BUDGET_RESERVATIONS = cast(Table, BudgetReservation.__table__)
+CONTACT_SENDS = cast(Table, ContactSend.__table__)
 
 
 def upsert(dialect: Dialect, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -40,6 +42,7 @@ __all__ = [
     "BUDGETS",
     "BUDGET_RESERVATIONS",
     "CONSENT",
+    "CONTACT_SENDS",
     "COUNTERS",
     "LIMITS",
     "SEND_RESERVATIONS",

@@ -271,6 +271,26 @@ class SendReservation(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ContactSend(Base):
+    """One allowed send to a contact: the per-contact cap counts these in its window.
+
+    Keyed like the daily counter's reservation by ``(run, step, visit)``, so a retried
+    policy check counts its send once; ``sent_at`` is the gate's ``at`` (the workflow's
+    time of the send), which the window is measured against.
+    """
+
+    __tablename__ = "contact_sends"
+    __table_args__ = (Index(None, "tenant", "contact_id", "sent_at"),)
+
+    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    step_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    visit: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant: Mapped[str] = mapped_column(ID)
+    contact_id: Mapped[str] = mapped_column(ID)
+    channel: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[dt.datetime]
+
+
 class Budget(Base):
     """A cost budget for one tenant and period, in micro-units of ``currency``."""
 
@@ -318,9 +338,12 @@ class BudgetReservation(Base):
 class SentMessage(Base):
     """The Message-ID index: which send a reply's ``In-Reply-To`` names.
 
-    A Message-ID's left part is a one-way hash of ``(run, step, visit)``, so it cannot
-    be decoded: the send activity writes the row before the message leaves, and the
-    webhook receiver looks replies up here. Not part of the audited record.
+    A Message-ID's left part is a keyed hash of ``(tenant, run, step, visit)``, so it
+    can be neither decoded nor computed without the webhook key: the send activity
+    writes the row before the message leaves, and the webhook receiver looks replies
+    up here. ``recipient_digest`` is a keyed hash of the address the message went to
+    (no address is stored), which a reply's sender is compared with; rows written
+    before it have none. Not part of the audited record.
     """
 
     __tablename__ = "dee_sent_messages"
@@ -331,6 +354,7 @@ class SentMessage(Base):
     step_id: Mapped[str] = mapped_column(ID)
     visit: Mapped[int] = mapped_column(Integer)
     contact_id: Mapped[str] = mapped_column(ID)
+    recipient_digest: Mapped[str | None] = mapped_column(String(64))
     recorded_at: Mapped[dt.datetime]
 
 
@@ -358,6 +382,7 @@ __all__ = [
     "Budget",
     "BudgetReservation",
     "ConsentRecord",
+    "ContactSend",
     "Plan",
     "Run",
     "Secret",

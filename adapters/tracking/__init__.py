@@ -3,7 +3,9 @@
 Boundary: pure token signing (``tokens``), pure rewriting of a rendered email
 (``rewrite``: open pixel, click redirects, RFC 8058 unsubscribe headers), and the
 Message-ID index (``messages``) that maps a reply's ``In-Reply-To`` back to the send,
-and the signing key itself (``secret``: configured, or generated and stored).
+the canonical form and keyed digest of an address that tell the contact's reply from
+anyone else's (``addresses``), and the signing key itself (``secret``: configured, or
+generated and stored).
 ``EmailTracking`` puts them together for the send activity. The webhook receiver
 (``dee.webhooks``) verifies what this package signs.
 """

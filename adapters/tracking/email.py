@@ -1,6 +1,8 @@
 """``EmailTracking``: what the send activity applies to a rendered email before sending.
 
-* every message is indexed by its Message-ID key, so a reply can be matched;
+* every message gets a Message-ID only the signing key can compute (``message_id``)
+  and is indexed by it, with a keyed digest of its recipient, so a reply can be
+  matched to its send and told apart from a reply by someone else;
 * every message gets ``List-Unsubscribe`` (RFC 8058 one-click) and an ``X-DEE-Ref``
   header (a signed reference providers echo in their event webhooks), and, as the
   plan's ``tracking`` asks, an open pixel and click redirects.
@@ -14,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from adapters.channels.base import REF_HEADER, EmailMessage
+from adapters.channels.base import message_id as build_message_id
 from adapters.storage import Database
+from adapters.tracking.addresses import address_digest
 from adapters.tracking.messages import MessageIndex, SentMessage, message_key
 from adapters.tracking.rewrite import (
     Links,
@@ -75,14 +79,26 @@ class EmailTracking:
         """The signing key (voice callbacks sign their parameters with it too)."""
         return self._settings.secret
 
+    def message_id(self, send: SendContext, domain: str) -> str:
+        """The send's Message-ID, keyed with the signing key (``keyed_message_key``).
+
+        Raises:
+            ValueError: ``domain`` is not a host name or the visit is negative.
+        """
+        return build_message_id(
+            send.run_id, send.step_id, send.visit, domain,
+            key=self._settings.secret, tenant=send.tenant,
+        )  # fmt: skip
+
     async def prepare(self, message: EmailMessage, send: SendContext) -> EmailMessage:
         """The message as it must leave: tracked and indexed (index written first)."""
         if self._index is not None:
             key = message_key(message.message_id)
             assert key is not None  # EmailMessage validated it as <left@right>
+            recipient = address_digest(self._settings.secret, message.to)
             await self._index.record(
                 SentMessage(key, send.tenant, send.run_id, send.step_id, send.visit,
-                            send.contact_id)
+                            send.contact_id, recipient)
             )  # fmt: skip
         return self.rewrite(message, send)
 

@@ -1,10 +1,17 @@
 """The Message-ID index: which send a reply's ``In-Reply-To`` / ``References`` names.
 
-A Message-ID is ``<idempotency_key@domain>`` and the key is a one-way hash of
-``(run, step, visit)``, so it cannot be decoded: the send activity records the key
-here before the message leaves, and the webhook receiver looks a reply's references
-up. The row is written idempotently (a retried send writes the same row), and it is
-written *before* sending, so no message can be out without its index entry.
+A Message-ID is ``<key@domain>`` and the key is an HMAC of ``(tenant, run, step,
+visit)`` under the webhook signing key (``channels.base.keyed_message_key``), so it
+can be neither decoded nor computed by anyone who knows a run id: the send activity
+records the key here before the message leaves, and the webhook receiver looks a
+reply's references up. The row is written idempotently (a retried send writes the same
+row), and it is written *before* sending, so no message can be out without its index
+entry. Rows written before the key was keyed hold the old unkeyed keys, which still
+match the replies to those messages: a lookup is by the stored key, whatever made it.
+
+Each row also holds a keyed digest of the recipient's address
+(``addresses.address_digest``), so the receiver can tell a reply from the contact
+from a reply by anyone else; rows from before have none (``None``).
 
 The table (``dee_sent_messages``) is part of the storage schema and its migrations.
 """
@@ -34,6 +41,7 @@ class SentMessage:
     step_id: str
     visit: int
     contact_id: str
+    recipient_digest: str | None = None
 
 
 def message_key(msg_id: str) -> str | None:
@@ -52,7 +60,11 @@ class MessageIndex:
         self._db = database
 
     async def record(self, sent: SentMessage) -> None:
-        """Index one send (idempotent on its key)."""
+        """Index one send (idempotent on its key).
+
+        A row that exists without a recipient digest (written before digests were)
+        gets this one: an operator's resend of such a message reuses its Message-ID.
+        """
         insert = (postgresql.insert if self._db.dialect == "postgresql" else sqlite.insert)(
             SENT_MESSAGES
         )
@@ -63,10 +75,17 @@ class MessageIndex:
             "step_id": sent.step_id,
             "visit": sent.visit,
             "contact_id": sent.contact_id,
+            "recipient_digest": sent.recipient_digest,
             "recorded_at": datetime.now(UTC),
         }
+        m = SENT_MESSAGES.c
+        statement = insert.values(**values).on_conflict_do_update(
+            index_elements=[m.message_key],
+            set_={"recipient_digest": insert.excluded.recipient_digest},
+            where=m.recipient_digest.is_(None),
+        )
         async with self._db.transaction() as conn:
-            await conn.execute(insert.values(**values).on_conflict_do_nothing())
+            await conn.execute(statement)
 
     async def find(self, msg_ids: list[str]) -> SentMessage | None:
         """The first indexed send among ``msg_ids`` (In-Reply-To first, then References)."""
@@ -82,7 +101,7 @@ class MessageIndex:
             if row is not None:
                 return SentMessage(
                     row["message_key"], row["tenant"], row["run_id"], row["step_id"],
-                    row["visit"], row["contact_id"],
+                    row["visit"], row["contact_id"], row["recipient_digest"],
                 )  # fmt: skip
         return None
 

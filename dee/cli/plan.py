@@ -26,6 +26,7 @@ from interpreter import (
     simulate,
     validate,
 )
+from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
 from interpreter.mermaid import to_mermaid
 
 app = typer.Typer(help="Inspect, validate and simulate execution plans.", no_args_is_help=True)
@@ -59,12 +60,22 @@ def validate_cmd(
     files: Annotated[list[Path], typer.Argument(help="Plan files (YAML or JSON).")],
     templates: TemplatesOpt = None,
     no_registry: NoRegistryOpt = False,
-    max_steps: Annotated[int, typer.Option(help="Most steps a plan may have.")] = 100,
-    max_wait_days: Annotated[int, typer.Option(help="Longest wait, in days.")] = 365,
+    max_steps: Annotated[
+        int, typer.Option(min=1, max=MAX_PLAN_STEPS, help="Most steps a plan may have.")
+    ] = 100,
+    max_wait_days: Annotated[
+        int, typer.Option(min=1, max=MAX_WAIT_DAYS, help="Longest wait, in days.")
+    ] = 365,
+    min_send_loop_wait: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Seconds a cycle that sends must wait on every round (default a day)."
+        ),
+    ] = 86_400,
 ) -> None:
     """Validate plans; exit 1 listing every problem (each names its step and field)."""
     registry = _registry(templates, no_registry)
-    limits = Limits(max_steps=max_steps, max_wait_days=max_wait_days)
+    limits = Limits(max_steps, max_wait_days, min_send_loop_wait)
     lines: list[str] = []
     for path in files:
         try:

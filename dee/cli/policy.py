@@ -149,7 +149,11 @@ def consent_revoke(
 @suppress_app.command("add")
 def suppress_add(
     contact_key: Annotated[
-        str, typer.Argument(metavar="KEY", help="Contact id, e-mail address or phone number.")
+        str,
+        typer.Argument(
+            metavar="KEY",
+            help="Contact id, one e-mail address, or a phone number as +<country code>...",
+        ),
     ],
     reason: Annotated[str, typer.Option("--reason", help="Why (shown in denials).")],
     channel: ChannelScope = None,

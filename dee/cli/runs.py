@@ -22,7 +22,9 @@ from dee.engine import Engine, ExecutionRun
 from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
 from dee.event_delivery import Delivery
+from dee.start_values import contact_addresses
 from interpreter import InputError, parse_mapping
+from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
 
 runs_app = typer.Typer(help="List runs.", no_args_is_help=True)
 event_app = typer.Typer(help="Feed external events into runs.", no_args_is_help=True)
@@ -80,13 +82,28 @@ def _contacts_csv(path: Path) -> list[dict[str, Any]]:
         for cid, lines in lines_of.items()
         if len(lines) > 1
     ]
+    # Past the limits (a NUL in an id, a 300-character id): refused here, before
+    # anything starts, rather than one contact at a time by the engine.
+    problems += [f"{path}: header: {p}" for p in name_problems(reader.fieldnames or (), "column")]
+    for line, row in rows:
+        cid = row.get("id") or ""
+        found = identifier_problem(cid, "the contact id", CONTACT_ID) if cid.strip() else None
+        if found is not None:
+            problems.append(f"{path}: line {line}: id: {found}")
     if not rows:
         problems.append(
             f"{path}: no contacts (a header line with an 'id' column, then one per line)"
         )
+    people = [{k: v for k, v in row.items() if k is not None and v != ""} for _, row in rows]
+    # A bad e-mail or phone on any line refuses the file before anything starts.
+    for (line, _), person in zip(rows, people, strict=True):
+        try:
+            contact_addresses(person)
+        except EngineError as exc:
+            problems += [f"{path}: line {line}: {problem}" for problem in exc.lines]
     if problems:
         raise DocumentError(problems)
-    return [{k: v for k, v in row.items() if k is not None and v != ""} for _, row in rows]
+    return people
 
 
 def _mapping(path: Path | None, what: str) -> dict[str, Any]:

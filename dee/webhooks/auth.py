@@ -12,8 +12,8 @@
 A second sight of a request that verifies is not refused: it is the provider retrying
 (a timeout, a lost answer), and its event goes in again under the same stable id,
 which the run records as a duplicate. A copy sent to another run's path still is:
-Twilio's signature covers the URL, and ``vonage_events`` binds each Vonage call to
-its event URL (Vonage signs only the body).
+Twilio's signature covers the URL, and every Vonage event URL carries DEE's signature
+for its path (``callbacks.verified_event_params``; Vonage signs only the body).
 """
 
 from __future__ import annotations

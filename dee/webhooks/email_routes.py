@@ -26,6 +26,8 @@ from dee.webhooks.parsing import (
 )
 from dee.webhooks.postmark_events import POSTMARK_EVENTS_ROUTE, postmark_events
 from dee.webhooks.receiver import Receiver, accepted
+from dee.webhooks.replies import from_contact
+from interpreter.events import FROM_CONTACT
 
 log = logging.getLogger(__name__)
 INBOUND_ROUTE = "/webhooks/email/inbound"
@@ -98,7 +100,12 @@ async def unsubscribe(request: Request) -> Response:
 
 
 async def inbound(request: Request) -> Response:
-    """A reply, as an inbound-parse webhook delivers it: Postmark JSON or a multipart form."""
+    """A reply, as an inbound-parse webhook delivers it: Postmark JSON or a multipart form.
+
+    Its ``From`` is compared with the address the message went to (``replies``): the
+    event says ``fromContact``, and a reply from anyone else does not count as the
+    contact's in ``hasReply``.
+    """
     receiver = _receiver(request)
     hooks = receiver.config.webhooks
     check_basic_auth(request.headers.get("authorization"), hooks.username, hooks.password)
@@ -124,11 +131,21 @@ async def inbound(request: Request) -> Response:
     sent = await receiver.index.find(refs)
     if sent is None:
         raise Refused(404, f"the reply references no message DEE sent ({', '.join(refs)})")
+    contact = await from_contact(receiver, sent, sender)
     seed = own_id or f"{refs[0]}\x00{sender}\x00{text}"
+    if not contact:
+        # Its own id: a copy of the contact's reply relayed under another From (a list
+        # rewriting it) must not make the contact's, arriving later, a duplicate.
+        seed += f"\x00not-the-contact\x00{sender}"
     event_id = "email.replied:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
-    data = {"from": sender, "subject": subject, "snippet": text.strip()[:SNIPPET_CHARS]}
+    data = {
+        "from": sender,
+        FROM_CONTACT: contact,
+        "subject": subject,
+        "snippet": text.strip()[:SNIPPET_CHARS],
+    }
     event = await receiver.ingest(sent.run_id, sent.step_id, "email.replied", event_id, data)
-    return JSONResponse(accepted([event]))
+    return JSONResponse({**accepted([event]), FROM_CONTACT: contact})
 
 
 routes = [

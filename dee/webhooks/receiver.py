@@ -83,13 +83,12 @@ class Receipt:
 @dataclass
 class Receiver:
     """What every route shares: the engine, its configuration, the index, and the
-    per-process memories (events delivered, Vonage calls' callback paths, voicemails left)."""
+    per-process memories (events delivered, voicemails left)."""
 
     engine: Engine
     config: EngineConfig
     index: MessageIndex
     delivered: Recent = field(default_factory=Recent)
-    vonage_calls: Recent = field(default_factory=Recent)
     voicemails_left: Recent = field(default_factory=Recent)
     _key: bytes | None = field(default=None, repr=False)
     _voice: VoiceChannel | None = field(default=None, init=False, repr=False)

@@ -23,6 +23,7 @@ from adapters.channels.callbacks import (
     canonical_voice_path,
     parse_voice_path,
 )
+from adapters.storage import SendKey
 from dee.webhooks.auth import Refused, check_twilio
 from dee.webhooks.parsing import MAX_CALLBACK_BYTES, bad_request, form_fields, text_field
 from dee.webhooks.receiver import Receiver, accepted
@@ -99,11 +100,11 @@ def _public_url(request: Request, receiver: Receiver) -> str:
 
 async def voice_callback(request: Request) -> Response:
     receiver: Receiver = request.app.state.receiver
-    provider, run_id, step_id, _visit, answer = _target(request)
+    provider, run_id, step_id, visit, answer = _target(request)
     if provider == "twilio":
         return await _twilio(request, receiver, run_id, step_id, answer)
     if provider == "vonage" and not answer:
-        return await vonage_event(request, receiver, run_id, step_id)
+        return await vonage_event(request, receiver, SendKey(run_id, step_id, visit))
     raise Refused(404, f"no {provider!r} voice callback at {request.url.path}")
 
 

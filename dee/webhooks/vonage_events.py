@@ -6,10 +6,20 @@ Every request is verified first (Vonage's HS256 JWT over the body, see
 detection sends, is answered 200 and recorded as a duplicate.
 
 Vonage signs the body, not the URL, so a signed event copied to another run's path
-would verify. A call's events all go to the one event URL it was created with, so
-the receiver binds each call to the path its first ingested event came to and
-refuses (403) the call's events anywhere else. The binding is per process, and a
-copy that arrives before any genuine event of its call is not caught.
+would verify. Two checks bind an event to its send, both kept in what every receiver
+process shares (the webhook key, the database), so they hold across restarts and
+processes from the first copy on; a refused event is a 403 and nothing is ingested:
+
+* the URL: every event URL DEE hands Vonage carries DEE's HMAC over its path (run,
+  step, visit) and parameters (``callbacks.verified_event_params``). A captured
+  genuine event replayed to another run, step or visit does not verify there.
+* the call: once the send ledger records the call the send placed (Vonage's answer to
+  the create request), an event of any other call (its body's ``uuid``) is refused,
+  so a genuine body cannot be paired with another send's genuine URL either. Events
+  that come before the ledger has the call are bound by the URL alone.
+
+A URL with no DEE parameter at all belongs to a call placed before every event URL
+was signed; its events are taken only when the ledger records that very call.
 
 Voicemail: with beep detection Vonage reports ``status: machine`` and then, when the
 greeting ends, ``status: machine`` with ``sub_state: beep_start``. At the beep the
@@ -30,12 +40,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.channels import ChannelError
-from adapters.channels.callbacks import (
-    SignedEventParams,
-    canonical_voice_path,
-    verified_event_params,
-)
+from adapters.channels.callbacks import SignedEventParams, verified_event_params
 from adapters.channels.vonage import VonageVoiceChannel
+from adapters.storage import SendKey, SendLedger, StorageError
 from dee.errors import DocumentError
 from dee.webhooks.auth import Refused, check_vonage, forbidden
 from dee.webhooks.parsing import MAX_CALLBACK_BYTES, parse_json_object, read_body, text_field
@@ -81,6 +88,30 @@ async def _event_params(request: Request, receiver: Receiver) -> SignedEventPara
         raise forbidden(str(exc)) from None
 
 
+async def _placed_by_this_send(
+    receiver: Receiver, key: SendKey, call_uuid: str, *, url_signed: bool
+) -> None:
+    """Refuse (403) an event of a call the send ledger does not record for ``key``.
+
+    With ``url_signed`` a ledger that records no call yet is enough (the event came
+    first); an unsigned URL needs the ledger to name this very call.
+    """
+    try:
+        row = await SendLedger(receiver.engine.database).get(key)
+    except StorageError as exc:
+        raise Refused(503, f"cannot read the send ledger: {exc}") from None
+    recorded = None if row is None or row.provider != "vonage" else row.provider_message_id
+    if recorded == call_uuid or (url_signed and recorded is None):
+        return
+    where = f"run {key.run_id!r}, step {key.step_id!r}, visit {key.visit}"
+    if url_signed:
+        raise forbidden(f"call {call_uuid!r} is not the call {where} placed")
+    raise forbidden(
+        f"the event URL is not signed by DEE, and the send ledger does not record call "
+        f"{call_uuid!r} for {where}"
+    )
+
+
 async def _play(receiver: Receiver, call_uuid: str, text: str) -> None:
     try:
         channel = await receiver.voice()
@@ -94,36 +125,27 @@ async def _play(receiver: Receiver, call_uuid: str, text: str) -> None:
         raise Refused(502, f"cannot leave the voicemail: {exc}") from None
 
 
-async def vonage_event(request: Request, receiver: Receiver, run_id: str, step_id: str) -> Response:
+async def vonage_event(request: Request, receiver: Receiver, target: SendKey) -> Response:
+    """One Vonage call event for the send ``target`` (the run, step and visit in the path)."""
     body = await read_body(request, MAX_CALLBACK_BYTES)
     secret = receiver.config.webhooks.vonage_signature_secret
     check_vonage(secret, request.headers.get("authorization"), body, time.time())
     payload = parse_json_object(body)
-    params = await _event_params(request, receiver)
+    params = await _event_params(request, receiver)  # 403 unless signed for this path
     call = text_field(payload, "uuid", line=True)
-    path = canonical_voice_path(_raw_path(request))
-    bound = receiver.vonage_calls.get(call)
-    if bound is not None and bound != path:
-        raise forbidden(f"Vonage call {call!r} reports to another event URL, not this one")
+    await _placed_by_this_send(receiver, target, call, url_signed=params.bound)
     status = text_field(payload, "status", required=False, line=True)
     beep = status == "machine" and payload.get("sub_state") == BEEP
     voicemail = params.voicemail if beep else None
     kind = event_kind(status, params.machine_detection)
     events = []
     if kind is not None:
-        if bound is None:  # claimed before the await: a concurrent copy elsewhere is refused
-            receiver.vonage_calls.remember(call, path)
         data: dict[str, Any] = {"provider": "vonage", "uuid": call, "status": status}
-        try:
-            event_id = f"vonage:{call}:{status}"
-            events.append(await receiver.ingest(run_id, step_id, kind, event_id, data))
-        except BaseException:
-            if bound is None:  # not ingested (an unknown run, say): this path proved nothing
-                receiver.vonage_calls.forget(call)
-            raise
+        event_id = f"vonage:{call}:{status}"
+        events.append(await receiver.ingest(target.run_id, target.step_id, kind, event_id, data))
     played = False
     if voicemail and call not in receiver.voicemails_left:
-        receiver.voicemails_left.remember(call)  # claimed before the await, as above
+        receiver.voicemails_left.remember(call)  # claimed before the await: no copy plays it too
         try:
             await _play(receiver, call, voicemail)
         except BaseException:

@@ -12,8 +12,9 @@ Steps are laid out depth first, so with ``linear`` transitions every send and wa
 flows into the next step of the list; with explicit transitions every edge is
 listed (branch edges sometimes too, always naming one of the branch's gotos), the
 transitions are shuffled and so are the steps after the first. Every loop passes
-a wait of positive duration and a branch with an edge out of the loop, so every
-generated plan passes ``validate`` (``test_properties`` asserts that).
+a wait of positive duration (a day or more when the loop sends) and a branch with an
+edge out of the loop, so every generated plan passes ``validate`` (``test_properties``
+asserts that).
 
 Branch conditions are drawn once every step id is known, from the plan's CEL
 environment: ``events.hasOpen("<step>")``, ``events.hasReply``, ``events.callOutcome
@@ -107,6 +108,11 @@ def pick(draw: st.DrawFn, options: Sequence[T]) -> T:
 
 
 _DURATIONS = durations()
+_LONG_DURATIONS = st.one_of(
+    st.builds(lambda n: {"days": n}, st.integers(1, 365)),
+    st.builds(lambda d, h: {"days": d, "hours": h}, st.integers(1, 364), st.integers(0, 23)),
+    st.builds(lambda h: {"hours": h}, st.integers(24, 24 * 30)),
+)
 _MAX_CALL = st.integers(1, 4 * 3600)
 
 
@@ -271,6 +277,11 @@ class _Skeleton:
         first = first or wait_id
         anchor_candidates.append(wait_id)
         back = pick(self.draw, anchor_candidates)
+        # A loop that sends must wait at least a day on every round (validation's
+        # send-loop rule): its one wait is then drawn from a day upwards.
+        ids = [s["id"] for s in self.steps]
+        if any(s["type"] in ("sendEmail", "sendVoice") for s in self.steps[ids.index(back) :]):
+            self.steps[ids.index(wait_id)]["duration"] = self.draw(_LONG_DURATIONS)
         branch: dict[str, Any] = {"type": "branch", "id": self.new_id("loop"), "conditions": []}
         branch_id = self.add(branch)
         conditions: list[dict[str, Any]] = branch["conditions"]

@@ -46,6 +46,7 @@ def syntax_message(source: str) -> str:
 
 VALID = [
     'events.hasReply("intro-email")',
+    'events.hasAnyReply("intro-email") && !events.hasReply("intro-email")',
     'events.callOutcome("call") == "voicemail"',
     'run.visits("nudge") >= 3 && !events.hasOpen("a")',
     'has(contact.tier) && contact.tier == "gold"',
@@ -165,6 +166,7 @@ ERRORS = [
     ("run.visits(true) > 1", ["run.visits expects a string step id, got bool"]),
     ('events.hasEvent(1, "a")', ["events.hasEvent expects a string event type, got int"]),
     ('events.hasReply("intro-emial")', ["events.hasReply refers to unknown step 'intro-emial'"]),
+    ('events.hasAnyReply("intro")', ["events.hasAnyReply refers to unknown step 'intro'"]),
     ('events.callOutcome("cal") == "x"', ["events.callOutcome refers to unknown step 'cal'"]),
     ('events.hasEvent("x", "zzz")', ["events.hasEvent refers to unknown step 'zzz'"]),
     ('run.visits("nope") > 1', ["run.visits refers to unknown step 'nope'"]),

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -172,6 +173,36 @@ def test_a_missing_templates_directory_is_an_error_unless_opted_out(tmp_path: Pa
     result = dee("plan", "validate", SALES, "--templates", str(tmp_path / "nowhere"))
     assert result.returncode == 1 and "templates directory not found" in result.stderr
     assert dee("plan", "validate", SALES, "--no-registry").returncode == 0
+
+
+def test_templates_reaching_outside_their_channel_are_refused_naming_file_step_and_template(
+    tmp_path: Path,
+) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    (templates / "voice" / "script_follow_up.txt.j2").write_text(
+        "{% include 'email/tmpl_intro.txt.j2' %}", encoding="utf-8"
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        Path(SALES)
+        .read_text()
+        .replace('"Introducing {{ product }}"', "\"{% include '../voice/vm_follow_up.txt.j2' %}\"")
+    )
+
+    result = dee("plan", "validate", str(plan), "--templates", str(templates))
+
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{plan}: sales-sequence: step 'intro-email': subject: the subject cannot be used: " in (
+        result.stderr
+    )
+    assert "'../voice/vm_follow_up.txt.j2' is refused: a template name may not contain '..'" in (
+        result.stderr
+    )
+    assert (
+        "step 'follow-up-call': scriptId: script 'script_follow_up' cannot be used: "
+        "voice/script_follow_up.txt.j2 line 1: 'email/tmpl_intro.txt.j2' is outside voice/"
+    ) in result.stderr
 
 
 def test_schema_is_json_schema_with_the_camel_case_fields() -> None:

@@ -123,8 +123,16 @@ def test_every_valid_plan_ends_under_any_event_sequence(case: RunCase) -> None:
 
 
 def _loop_plan(*, leave_after: int | None) -> ExecutionPlan:
-    """email -> wait -> branch(back to email | end); leaves after N visits, or never."""
-    when = "false" if leave_after is None else f'run.visits("check") >= {leave_after}'
+    """email -> wait -> branch(back to email | end); leaves after N visits, or never.
+
+    "Never" is a reply that never comes: a condition that is false on every run *by
+    its text* (``when: "false"``) is refused by validation (``test_send_loops``).
+    """
+    when = (
+        'events.hasReply("nudge")'
+        if leave_after is None
+        else f'run.visits("check") >= {leave_after}'
+    )
     return ExecutionPlan(
         id="loop",
         version=1,
@@ -132,7 +140,7 @@ def _loop_plan(*, leave_after: int | None) -> ExecutionPlan:
         metadata={"createdAt": "2026-01-15", "createdBy": "tests"},
         steps=(
             steps.send_email(id="nudge", template_id="tmpl_nudge", subject="Hi"),
-            steps.wait(id="pause", duration={"hours": 1}),
+            steps.wait(id="pause", duration={"days": 1}),
             steps.branch(
                 id="check",
                 conditions=[{"when": when, "goto": "done"}, {"when": "default", "goto": "nudge"}],
@@ -150,7 +158,7 @@ def test_a_loop_that_never_leaves_fails_on_the_default_budget() -> None:
     assert len(trace.path) == DEFAULT_STEP_BUDGET
     assert trace.entries[-1].detail["kind"] == "step_budget"
     # the loop advanced the clock by the wait on every round
-    assert trace.tick == (DEFAULT_STEP_BUDGET // 3) * 3600
+    assert trace.tick == (DEFAULT_STEP_BUDGET // 3) * 86_400
 
 
 @pytest.mark.parametrize(("budget", "status"), [(8, "FAILED"), (9, "FAILED"), (10, "COMPLETED")])

@@ -45,6 +45,14 @@ def test_a_reply_ends_the_sequence_with_outcome_replied() -> None:
     assert trace.outcome == "replied"
 
 
+def test_a_reply_from_someone_else_is_no_reply_in_a_simulation() -> None:
+    """As in a live run: the receiver marked it ``fromContact: false``."""
+    stranger = Event("email.replied", 200, "r-x", "intro-email", {"fromContact": False})
+    opened = Event("email.opened", 100, "o-1", "intro-email")
+    assert _path([stranger]) == [*COLD, "end-followed-up"]
+    assert _path([opened, stranger])[-2] == "warm-follow-up"
+
+
 def test_an_event_for_a_different_step_does_not_count() -> None:
     events = [
         Event("email.replied", 100, "r-1", "warm-follow-up"),

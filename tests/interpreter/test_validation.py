@@ -11,6 +11,7 @@ keeps published versions immutable.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -160,14 +161,14 @@ MUTATIONS: list[tuple[str, Callable[[Doc], object], str | None, str, str]] = [
         _cycle_without_exit,
         "cold-follow-up",
         "transitions",
-        "can never reach an end step",
+        "no way out",
     ),
     (
         "cycle whose branch never leaves it",
         _branch_that_never_leaves,
         "check-response",
         "transitions",
-        "can never reach an end step",
+        "no way out",
     ),
     (
         "templateId not in the registry",
@@ -514,6 +515,40 @@ def test_registry_handed_to_the_validator_decides(missing: str, step: str, field
     problems = validate(SALES_PLAN, registry=registry)
     assert located(problems) == {(step, field)}
     assert f"'{missing}'" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("key", "step", "field", "noun"),
+    [
+        (("email", "tmpl_warm_follow_up"), "warm-follow-up", "templateId", "template"),
+        (("voice", "script_follow_up"), "follow-up-call", "scriptId", "script"),
+        (("voice", "vm_follow_up"), "follow-up-call", "voicemail.messageId", "script"),
+    ],
+)
+def test_what_the_registry_knows_is_wrong_with_content_is_reported_where_it_is_used(
+    key: tuple[str, str], step: str, field: str, noun: str
+) -> None:
+    registry = dataclasses.replace(REGISTRY, unusable={key: ("x.txt.j2 line 1: outside",)})
+
+    problems = validate(SALES_PLAN, registry=registry)
+
+    assert [(p.step, p.field, p.message) for p in problems] == [
+        (step, field, f"{noun} '{key[1]}' cannot be used: x.txt.j2 line 1: outside")
+    ]
+
+
+def test_each_subject_is_checked_by_the_registry() -> None:
+    def check(subject: str) -> list[str]:
+        return [f"refused: {subject}"] if "{%" in subject else []
+
+    problems = problems_after(
+        _set("steps", WARM, "subject", value="{% extends 'voice/x' %}"),
+        registry=dataclasses.replace(REGISTRY, check_subject=check),
+    )
+
+    assert [(p.step, p.field, p.message) for p in problems] == [
+        ("warm-follow-up", "subject", "refused: {% extends 'voice/x' %}")
+    ]
 
 
 def test_a_terminating_loop_is_valid() -> None:

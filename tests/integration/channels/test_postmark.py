@@ -87,6 +87,25 @@ async def test_sends_the_documented_request_and_returns_postmarks_id(
     assert len(receipt.provider_message_id) == 36  # Postmark's MessageID (a UUID)
 
 
+async def test_postmark_gets_exactly_one_canonical_mailbox(
+    channel: PostmarkEmailChannel, postmark: PostmarkStandIn
+) -> None:
+    # Postmark's To takes a comma-separated list: a list would be sent to every address.
+    for to in (
+        "ada@example.org, victim@example.com",
+        "ada@example.org; victim@example.com",
+        "team: ada@example.org, victim@example.com;",
+        "ada@example.org (victim@example.com)",
+        "ada@example.org\r\nCc: victim@example.com",
+    ):
+        with pytest.raises(ChannelRejected) as err:
+            await channel.send(_message(to=to))
+        assert err.value.code == "invalid_address", to
+    assert postmark.behaviour.requests == []
+    await channel.send(_message(to='Ada <"Ada"@EXAMPLE.org.>'))
+    assert postmark.sent[0]["To"] == "Ada@example.org"
+
+
 async def test_text_only_message_omits_html(
     channel: PostmarkEmailChannel, postmark: PostmarkStandIn
 ) -> None:

@@ -70,7 +70,7 @@ async def test_delivers_one_message_with_every_field(smtp_server: SmtpServer) ->
     assert envelope.rcpt_tos == ["ada@example.com"]
     msg = parse(envelope)
     assert msg["From"] == "DEE Sales <sales@dee.example.com>"
-    assert msg["To"] == "Ada Lovelace <ada@example.com>"
+    assert msg["To"] == "ada@example.com"  # the one canonical mailbox RCPT TO names
     assert msg["Subject"] == "Quick question, Ada"
     assert msg["Reply-To"] == "replies+run-1@dee.example.com"
     assert msg["Message-ID"] == MSG_ID
@@ -179,6 +179,22 @@ async def test_unusable_address_is_rejected_before_connecting(closed_port: int) 
         await channel_for(closed_port).send(make_message(to="not an address"))
 
     assert caught.value.code == "invalid_address"
+
+
+async def test_an_address_list_is_rejected_before_connecting(closed_port: int) -> None:
+    for to in ("ada@example.com, victim@example.com", "ada@example.com; victim@example.com"):
+        with pytest.raises(ChannelRejected) as caught:
+            await channel_for(closed_port).send(make_message(to=to))
+        assert caught.value.code == "invalid_address"
+
+
+async def test_rcpt_to_and_the_to_header_name_the_same_canonical_mailbox(
+    smtp_server: SmtpServer,
+) -> None:
+    await channel_for(smtp_server.port).send(make_message(to='Ada <"Ada"@EXAMPLE.com.>'))
+    [envelope] = smtp_server.received
+    assert envelope.rcpt_tos == ["Ada@example.com"]
+    assert parse(envelope)["To"] == "Ada@example.com"
 
 
 async def test_header_injection_is_rejected_before_connecting(closed_port: int) -> None:

@@ -141,11 +141,23 @@ async def test_detection_without_webhook_url_is_refused(channel: TwilioVoiceChan
     assert err.value.code == "twilio_no_answer_url"
 
 
-async def test_invalid_number_is_rejected_with_twilios_code(channel: TwilioVoiceChannel) -> None:
-    with pytest.raises(ChannelRejected) as err:
-        await channel.place_call(_call(to="+0123"))
-    assert err.value.code == "twilio_error_21211"
-    assert "Invalid 'To' Phone Number" in err.value.message
+async def test_a_to_that_is_not_one_number_is_refused_before_any_request(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    # Twilio would answer 21211 to some of these; none may reach it (or dial a second
+    # number): the adapter calls one canonical E.164 number or nothing.
+    for to in ("+0123", "+44 20 7183 8750, +1 212 555 0100", "+44 20 7183 8750 ext 7", "07183"):
+        with pytest.raises(ChannelRejected) as err:
+            await channel.place_call(_call(to=to))
+        assert err.value.code == "invalid_number", to
+    assert twilio.calls == []
+
+
+async def test_a_formatted_number_is_called_in_e164(
+    channel: TwilioVoiceChannel, twilio: TwilioStandIn
+) -> None:
+    await channel.place_call(_call(to="0044 (20) 7183-8750"))
+    assert _one(twilio.calls[0])["To"] == "+442071838750"
 
 
 async def test_unowned_caller_id_is_rejected(channel: TwilioVoiceChannel) -> None:

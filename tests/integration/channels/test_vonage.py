@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -80,17 +83,35 @@ async def test_creates_the_call_with_an_ncco(
     receipt = await channel.place_call(_call())
 
     [body] = vonage.calls
+    [event_url] = body.pop("event_url")
     assert body == {
         "to": [{"type": "phone", "number": "442071838750"}],
         "from": {"type": "phone", "number": "15551234567"},
         "ncco": [{"action": "talk", "text": "Hello Ada, this is DEE."}],
         "length_timer": 300,
-        "event_url": [EVENT_URL],
         "event_method": "POST",
     }
+    # Signed for its path even without detection: Vonage's signature does not cover it.
+    url = urlsplit(event_url)
+    assert f"{url.scheme}://{url.netloc}{url.path}" == EVENT_URL
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert list(query) == ["sig"]
+    assert verified_event_params(url.path, query, KEY) == SignedEventParams(False, None)
     assert receipt.provider == "vonage"
     assert len(receipt.provider_message_id) == 36
     assert receipt.estimated_cost == Decimal("0.0139") * 5
+
+
+async def test_the_number_called_is_one_canonical_e164_number(
+    channel: VonageVoiceChannel, vonage: VonageStandIn
+) -> None:
+    await channel.place_call(dataclasses.replace(_call(), to="+44 (0)20 7183 8750"))
+    assert vonage.calls[0]["to"] == [{"type": "phone", "number": "442071838750"}]
+    for to in ("+44 20 7183 8750; +1 212 555 0100", "+0123", "2071838750"):
+        with pytest.raises(ChannelRejected) as err:
+            await channel.place_call(dataclasses.replace(_call(), to=to))
+        assert err.value.code == "invalid_number", to
+    assert len(vonage.calls) == 1  # nothing more reached Vonage
 
 
 async def test_voicemail_detection_asks_for_beep_detection(
@@ -112,13 +133,55 @@ async def test_voicemail_detection_asks_for_beep_detection(
     for forged in (
         {**query, "voicemail": "Send money."},
         {k: v for k, v in query.items() if k != "voicemail"},  # the text dropped
-        {**query, "voicemail_sig": "\u00e9" * 22},  # not ASCII: refused, not a TypeError
+        {**query, "sig": "\u00e9" * 22},  # not ASCII: refused, not a TypeError
     ):
         with pytest.raises(ValueError, match="not signed by DEE"):
             verified_event_params(url.path, forged, KEY)
     with pytest.raises(ValueError, match="not signed by DEE"):
         verified_event_params(url.path.replace("/r1/", "/r2/"), query, KEY)
-    assert verified_event_params(url.path, {}, KEY) == SignedEventParams()
+    assert verified_event_params(url.path, {}, KEY) == SignedEventParams(bound=False)
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        "/webhooks/voice/vonage/r2/call/0",  # another run
+        "/webhooks/voice/vonage/r1/other/0",  # another step
+        "/webhooks/voice/vonage/r1/call/1",  # another visit
+        "/webhooks/voice/twilio/r1/call/0",  # another provider
+    ],
+)
+@pytest.mark.parametrize("detect", [False, True])
+def test_an_event_url_verifies_at_its_own_path_only(moved: str, detect: bool) -> None:
+    text = "Hi." if detect else None
+    signed = signed_event_url(EVENT_URL, KEY, machine_detection=detect, voicemail=text)
+    url = urlsplit(signed)
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert verified_event_params(url.path, query, KEY) == SignedEventParams(detect, text)
+    with pytest.raises(ValueError, match="not signed by DEE for this path"):
+        verified_event_params(moved, query, KEY)
+    for forged in (
+        {**query, "amd": "1"} if not detect else {k: v for k, v in query.items() if k != "amd"},
+        {**query, "amd": "yes"},
+    ):
+        with pytest.raises(ValueError, match="not signed by DEE"):
+            verified_event_params(url.path, forged, KEY)
+    with pytest.raises(ValueError, match="not signed by DEE"):
+        verified_event_params(url.path, query, b"another-webhook-key")
+    with pytest.raises(ValueError, match="needs machine detection"):
+        signed_event_url(EVENT_URL, KEY, voicemail="Hi.")
+
+
+def test_a_v2_event_url_of_a_call_placed_before_v3_still_verifies_at_its_path() -> None:
+    """v2 signed detection calls' URLs only (the flag implied), bound to the path too."""
+    path = urlsplit(EVENT_URL).path
+    message = b"\x00".join((b"dee-voice-event-v2", path.encode(), b"+Hi."))
+    mac = hmac.new(KEY, message, hashlib.sha256).digest()[:16]
+    sig = base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    query = {"amd": "1", "voicemail": "Hi.", "voicemail_sig": sig}
+    assert verified_event_params(path, query, KEY) == SignedEventParams(True, "Hi.")
+    with pytest.raises(ValueError, match="not signed by DEE"):
+        verified_event_params(path.replace("/r1/", "/r2/"), query, KEY)
 
 
 async def test_detection_without_a_message_still_marks_the_event_url(
@@ -133,16 +196,26 @@ async def test_detection_without_a_message_still_marks_the_event_url(
 
 def test_the_signature_ignores_a_public_path_prefix() -> None:
     """A proxy may strip the public URL's prefix, or pass it on: both verify."""
-    signed = signed_event_url("https://example.com/dee/webhooks/voice/vonage/r1/call/0", KEY, "Hi.")
+    signed = signed_event_url(
+        "https://example.com/dee/webhooks/voice/vonage/r1/call/0",
+        KEY,
+        machine_detection=True,
+        voicemail="Hi.",
+    )
     query = {k: v[0] for k, v in parse_qs(urlsplit(signed).query).items()}
     for seen in ("/dee/webhooks/voice/vonage/r1/call/0", "/webhooks/voice/vonage/r1/call/0"):
         assert verified_event_params(seen, query, KEY).voicemail == "Hi."
 
 
-async def test_a_voicemail_without_a_signing_key_is_refused(channel: VonageVoiceChannel) -> None:
+@pytest.mark.parametrize("detect", [False, True])
+async def test_a_call_without_a_signing_key_is_refused(
+    channel: VonageVoiceChannel, vonage: VonageStandIn, detect: bool
+) -> None:
+    """Its event URL could not be bound to the send: nothing is placed."""
     with pytest.raises(ChannelRejected) as err:
-        await channel.place_call(_call(detect=True, key=None))
+        await channel.place_call(_call(detect=detect, key=None))
     assert err.value.code == "vonage_no_callback_key"
+    assert vonage.calls == []
 
 
 async def test_play_voicemail_transfers_the_live_call(

@@ -168,6 +168,11 @@ async def test_budget_set(admin: PolicyAdmin, cli_env: Mapping[str, str], tmp_pa
             "suppress list --scope team",
             "error: scope: 'team' is not one of global, channel, plan",
         ),
+        (  # one suppression names one mailbox: a list is refused, never half-stored
+            "suppress add 'victim@example.com, other@example.com' --reason r",
+            "error: contact_key: 'victim@example.com, other@example.com' is a list of "
+            "addresses (',' or ';'), not exactly one mailbox",
+        ),
     ],
 )
 async def test_bad_input_exits_1_with_one_error_line(

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from adapters.policy import Costs, HoursWindow, PolicyConfig, PolicyConfigError, PolicyInputError
+from adapters.policy import (
+    ContactCap,
+    Costs,
+    HoursWindow,
+    PolicyConfig,
+    PolicyConfigError,
+    PolicyInputError,
+)
 from adapters.policy.money import to_micros
 
 
@@ -85,6 +92,8 @@ def test_the_public_api_is_pinned() -> None:
 
     assert sorted(adapters.policy.__all__) == sorted(
         [
+            "DEFAULT_CONTACT_CAP",
+            "ContactCap",
             "ORDER",
             "SCOPES",
             "VOICE_HOURS",
@@ -116,3 +125,9 @@ def test_the_public_api_is_pinned() -> None:
         ]
     )
     assert all(hasattr(adapters.policy, name) for name in adapters.policy.__all__)
+
+
+@pytest.mark.parametrize(("sends", "days"), [(-1, 7), (10, 0), (True, 7), (10, 1.5)])
+def test_a_contact_cap_out_of_range_is_refused(sends: object, days: object) -> None:
+    with pytest.raises(PolicyConfigError, match="contact cap: "):
+        ContactCap(sends=sends, days=days)  # type: ignore[arg-type]

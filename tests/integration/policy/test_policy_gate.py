@@ -26,6 +26,7 @@ async def test_allow_records_the_proof_of_every_policy(database: Database) -> No
         "suppression": {"keys": ["c1", "ann@example.com"], "matched": None},
         "consent": {"mode": "opt-out", "record": None},
         "hours": {"window": None},
+        "contact_cap": {"cap": {"sends": 10, "days": 7}, "earlier": 0, "replay": False},
         "daily_limit": {"day": "2025-06-11", "count": 1, "limit": None, "replay": False},
         "budget": {"estimate": "0", "budget": None, "replay": False},
     }

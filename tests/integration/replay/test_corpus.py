@@ -45,6 +45,8 @@ REQUIRED = {
     # unknown, then found at the provider on retry, or marked sent by an operator.
     "sales-send-unknown-reconciled",
     "sales-send-unknown-marked-sent",
+    # Recorded under the reply-sender-check patch: another sender's reply does not count.
+    "sales-replied-by-another-sender",
 }
 # Not made by ``make histories``: recorded by the code before immediate starts stopped
 # carrying search attributes, for a run started without them (a raw start, as the

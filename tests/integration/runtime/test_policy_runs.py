@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from temporalio.testing import WorkflowEnvironment
 
-from dee.config import EngineConfig, PoliciesConfig
+from dee.config import ContactCapConfig, EngineConfig, PoliciesConfig
 from dee.engine import Engine
 from dee.runtime import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps
@@ -164,3 +164,48 @@ async def test_outside_calling_hours_the_call_is_deferred_to_the_next_opening(
         assert decisions[1][1] >= deferred_until > decisions[0][1]
         opening_tick = int((opening - now).total_seconds())
         assert abs(deferred_until - opening_tick) <= 60
+
+
+def _daily_nudge() -> ExecutionPlan:
+    """A loop that sends once a day until a reply: valid (a day's wait, a real exit)."""
+    return ExecutionPlan(
+        id="daily-nudge",
+        version=1,
+        name="Daily nudge",
+        metadata=PlanMetadata(created_at="2026-01-01", created_by="tests"),
+        steps=(
+            steps.send_email(id="nudge", template_id="tmpl_intro", subject="Hi {{ product }}"),
+            steps.wait(id="pause", duration={"days": 1}),
+            steps.branch(
+                id="check",
+                conditions=[
+                    {"when": 'events.hasReply("nudge")', "goto": "done"},
+                    {"when": "default", "goto": "nudge"},
+                ],
+            ),
+            steps.end(id="done", outcome="replied"),
+        ),
+    )
+
+
+async def test_the_per_contact_cap_denies_the_send_after_the_cap(
+    env: WorkflowEnvironment, config: EngineConfig, mail: SmtpServer
+) -> None:
+    # Issue 18, item 13: a loop the validator accepts still cannot send one contact more
+    # than the cap; the (N+1)th send is denied and the run fails like on any denial.
+    policies = PoliciesConfig(contact_cap=ContactCapConfig(sends=3, days=7))
+    async with _engine_with(env, config, policies) as engine:
+        run = await engine.execute(_daily_nudge(), contact=_contact(1), variables=VARS)
+        await env.sleep(timedelta(days=4))
+        final = await engine.get_run(run.run_id)
+        assert final.status == "FAILED" and final.failure is not None
+        assert final.failure["reason"].startswith("policy_denied(contact_cap): contact send cap")
+        assert len(mail.received) == 3
+        checks = [e for e in await engine.get_timeline(run.run_id) if e.action == "policy_check"]
+        assert [c.outcome for c in checks] == ["allowed"] * 3 + ["denied"]
+        assert checks[-1].detail["policy"] == "contact_cap"
+        assert checks[-1].detail["contact_cap"] == {
+            "cap": {"sends": 3, "days": 7},
+            "earlier": 3,
+            "replay": False,
+        }

@@ -33,9 +33,9 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
     database = Database(db_url)
     try:
         assert await current_revision(database) is None
-        assert await upgrade(database) == head_revision() == "0004"
-        assert await upgrade(database) == "0004"
-        assert await current_revision(database) == "0004"
+        assert await upgrade(database) == head_revision() == "0007"
+        assert await upgrade(database) == HEAD_REVISION
+        assert await current_revision(database) == HEAD_REVISION
     finally:
         await database.dispose()
 
@@ -76,7 +76,7 @@ async def test_concurrent_startups_migrate_once(db_url: str) -> None:
         for db in databases:
             await db.dispose()
 
-    assert revisions == ["0004"] * 8
+    assert revisions == [HEAD_REVISION] * 8
 
 
 async def test_concurrent_processes_migrate_once(db_url: str, cli_env: Mapping[str, str]) -> None:
@@ -99,10 +99,10 @@ async def test_concurrent_processes_migrate_once(db_url: str, cli_env: Mapping[s
 
     for process, (stdout, stderr) in zip(processes, outcomes, strict=True):
         assert process.returncode == 0, stderr.decode()
-        assert stdout.decode().endswith("schema at revision 0004\n")
+        assert stdout.decode().endswith(f"schema at revision {HEAD_REVISION}\n")
     database = Database(db_url)
     try:
-        assert await current_revision(database) == "0004"
+        assert await current_revision(database) == HEAD_REVISION
     finally:
         await database.dispose()
 
@@ -215,7 +215,7 @@ async def test_an_index_created_before_the_migration_is_kept(db_url: str) -> Non
                     "('k1', 't', 'r1', 's', 0, 'c', '2026-01-01 00:00:00+00:00')"
                 )
             )
-        assert await upgrade(database) == "0004"
+        assert await upgrade(database) == HEAD_REVISION
         async with database.snapshot() as conn:
             rows = (await conn.exec_driver_sql("SELECT run_id FROM dee_sent_messages")).all()
             secrets = (await conn.exec_driver_sql("SELECT count(*) FROM dee_secrets")).scalar()
@@ -247,7 +247,7 @@ async def test_downgrade_to_0002_and_back(database: Database) -> None:
     if database.dialect == "postgresql":
         assert await retention_function() == (None, None)
 
-    assert await upgrade(database) == "0004"
+    assert await upgrade(database) == HEAD_REVISION
     if database.dialect == "postgresql":
         function, guard_config = await retention_function()
         assert function is not None

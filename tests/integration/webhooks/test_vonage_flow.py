@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.channels.vonage import VonageVoiceChannel
 from dee.config import EngineConfig, VoiceConfig
+from dee.devserver import free_port
 from dee.engine import Engine
 from dee.webhooks import create_app, server
 from tests.integration.channels.standins import vonage_api
@@ -162,7 +163,8 @@ async def test_forged_moved_and_tampered_events_are_refused_and_a_redelivery_is_
     vonage.script = EventScript(post_events=False)
     run_id = await _call(engine, env, vonage)
     event_url = vonage.calls[0]["event_url"][0]
-    beep = {"uuid": "u-1", "status": "machine", "sub_state": "beep_start"}
+    call = vonage.records[-1].uuid
+    beep = {"uuid": call, "status": "machine", "sub_state": "beep_start"}
     raw = json.dumps(beep).encode()
     http = receiver.http
     json_headers = {"Content-Type": "application/json"}
@@ -189,34 +191,47 @@ async def test_forged_moved_and_tampered_events_are_refused_and_a_redelivery_is_
     assert tampered.status_code == 403 and "not signed by DEE" in tampered.json()["error"]
     assert vonage.transfers == []  # nothing was said on anyone's call
 
-    human = json.dumps({"uuid": "u-1", "status": "human"}).encode()
+    human = json.dumps({"uuid": call, "status": "human"}).encode()
     auth = {**json_headers, "Authorization": signed(human)}
+    # Another call's genuine event at this send's genuine URL: not this send's call.
+    stray = json.dumps({"uuid": "another-call", "status": "human"}).encode()
+    answer = await http.post(
+        event_url, content=stray, headers={**json_headers, "Authorization": signed(stray)}
+    )
+    assert answer.status_code == 403 and "is not the call" in answer.json()["error"]
     first = await http.post(event_url, content=human, headers=auth)
     assert first.status_code == 200, first.text
     assert first.json()["events"] == [
-        {"id": "vonage:u-1:human", "runs": [run_id], "duplicate": False}
+        {"id": f"vonage:{call}:human", "runs": [run_id], "duplicate": False}
     ]
     # Vonage retrying: the same request again, and the same event signed anew.
     for retry in (auth, {**json_headers, "Authorization": signed(human)}):
         again = await http.post(event_url, content=human, headers=retry)
         assert again.status_code == 200, again.text
         assert again.json()["events"] == [
-            {"id": "vonage:u-1:human", "runs": [run_id], "duplicate": True}
+            {"id": f"vonage:{call}:human", "runs": [run_id], "duplicate": True}
         ]
 
-    # Vonage signs the body only. Another run's event URL, genuine too (DEE signed its
-    # parameters), with this call's genuine event: the call is bound to its own URL.
+    # Vonage signs the body only. This call's genuine event at another run's event URL,
+    # genuine too (DEE signed it), or at other paths of this run: each is refused.
     await engine.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
     bob = {**CONTACT, "id": "c-bob", "phone": "+15555550102"}
     bob_run = await engine.execute(call_plan(), contact=bob, variables=VARS)
     await env.sleep(timedelta(minutes=5))
     bob_url = vonage.calls[1]["event_url"][0]
     assert bob_run.run_id in bob_url
-    step_moved = event_url.split("?")[0].replace("/call/1", "/wait/1")
-    for moved_url in (bob_url, bob_url.split("?")[0], step_moved):
+    path, query = event_url.split("?")
+    for moved_url, why in (
+        (bob_url, "is not the call"),  # Bob's URL, signed for Bob: Bob's call is another
+        (bob_url.split("?")[0] + "?" + query, "not signed by DEE for this path"),
+        (bob_url.split("?")[0], "not signed by DEE"),
+        (path.replace("/call/1", "/wait/1") + "?" + query, "not signed by DEE for this path"),
+        (path.replace("/call/1", "/call/2") + "?" + query, "not signed by DEE for this path"),
+        (path.replace("/call/1", "/wait/1"), "not signed by DEE"),
+    ):
         moved = await http.post(moved_url, content=human, headers=auth)
         assert moved.status_code == 403, (moved_url, moved.text)
-        assert "another event URL" in moved.json()["error"]
+        assert why in moved.json()["error"], (moved_url, moved.text)
 
     await env.sleep(timedelta(hours=2))
     timeline = await engine.get_timeline(run_id)
@@ -227,6 +242,68 @@ async def test_forged_moved_and_tampered_events_are_refused_and_a_redelivery_is_
     ]
     bob_timeline = await engine.get_timeline(bob_run.run_id)
     assert [e for e in bob_timeline if e.action == "event"] == []
+
+
+async def test_a_captured_event_replayed_elsewhere_is_refused_by_a_fresh_receiver(
+    engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn, receiver: Receiver
+) -> None:
+    """Issue 18, item 3: no receiver memory is involved. Alice's genuine, captured
+    ``human`` event (URL, Vonage's JWT, body) goes to a receiver process that never saw
+    it, at Bob's path and at another step and visit of Alice's run: all 403, nothing
+    recorded; the genuine request itself is still taken there."""
+    vonage.script = EventScript(answered_by="human")
+    alice = await _call(engine, env, vonage)
+    [captured] = [e for e in vonage.events.events if e.body["status"] == "human"]
+    assert captured.status == 200
+    await engine.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
+    bob = {**CONTACT, "id": "c-bob", "phone": "+15555550102"}
+    bob_run = await engine.execute(call_plan(), contact=bob, variables=VARS)
+    await env.sleep(timedelta(minutes=5))
+    await asyncio.to_thread(vonage.events.wait_finished, 2)
+    bob_url = vonage.calls[-1]["event_url"][0]
+
+    path, query = urlsplit(captured.url).path, urlsplit(captured.url).query
+    bob_path = urlsplit(bob_url).path
+    replays = [
+        f"{bob_path}?{query}",  # another run, the captured signature
+        bob_path,  # another run, no signature
+        bob_url.removeprefix(receiver.url),  # another run's own genuine URL
+        path.replace(f"/{alice}/call/", f"/{alice}/wait/") + f"?{query}",  # another step
+        path.removesuffix("/1") + f"/2?{query}",  # another visit
+    ]
+    headers = {"Content-Type": "application/json", "Authorization": captured.authorization}
+    body = json.dumps(captured.body)
+    fresh_port = free_port()
+    fresh = server(engine, host="127.0.0.1", port=fresh_port)
+    async with serving(fresh, f"http://127.0.0.1:{fresh_port}") as other:
+        for target in replays:
+            answer = await other.http.post(target, content=body, headers=headers)
+            assert answer.status_code == 403, (target, answer.text)
+        genuine = await other.http.post(f"{path}?{query}", content=body, headers=headers)
+        assert genuine.status_code == 200, genuine.text
+
+    await env.sleep(timedelta(hours=2))
+    for run_id, outcome in ((alice, "talked"), (bob_run.run_id, "talked")):
+        final = await engine.get_run(run_id)
+        assert (final.status, final.outcome) == ("COMPLETED", outcome)
+    events = {
+        run_id: [
+            (e.detail["type"], e.outcome, e.detail["id"].split(":")[1])
+            for e in await engine.get_timeline(run_id)
+            if e.action == "event"
+        ]
+        for run_id in (alice, bob_run.run_id)
+    }
+    alice_call, bob_call = vonage.records[-2].uuid, vonage.records[-1].uuid
+    assert events[bob_run.run_id] == [
+        ("voice.answered", "ingested", bob_call),
+        ("voice.completed", "ingested", bob_call),
+    ]
+    assert events[alice] == [
+        ("voice.answered", "ingested", alice_call),
+        ("voice.completed", "ingested", alice_call),
+        ("voice.answered", "duplicate", alice_call),  # the genuine request, again
+    ]
 
 
 async def test_a_redelivered_beep_is_a_duplicate_and_leaves_no_second_voicemail(

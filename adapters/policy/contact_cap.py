@@ -1,0 +1,147 @@
+"""The per-contact send cap: at most ``sends`` sends to one contact in ``days`` days.
+
+Every deployment has one (``DEFAULT_CONTACT_CAP``: 10 sends in 7 days, on all
+channels together, across all of a tenant's runs), so that no plan, whichever way it
+loops, can send one contact more than that; a tenant may have its own, or none
+(``PolicyConfig.contact_caps``). A send past the cap is denied (policy
+``contact_cap``): the run fails like on any other denial, with the rule in its audit.
+
+Boundary: statements inside the gate's transaction, like the daily counter. Each
+allowed send is a row of ``contact_sends`` keyed by ``(run, step, visit)``: a
+re-evaluation of a send already counted finds its row and is allowed again (counted
+once). The window is ``(at - days, at]`` plus any row stamped later (another run's
+clock may be ahead): counting those too only ever denies sooner.
+
+Concurrency: two runs sending to one contact at the same instant must not both see
+``sends - 1``. On PostgreSQL the check takes a transaction-level advisory lock on the
+(tenant, contact) pair first, so the second waits for the first to commit and then
+counts its row; on SQLite the transaction holds the write lock (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.policy.errors import PolicyConfigError
+from adapters.policy.tables import CONTACT_SENDS
+from adapters.storage.database import Dialect
+
+if TYPE_CHECKING:  # the request module imports the configuration, which imports this one
+    from adapters.policy.request import GateRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCap:
+    """At most ``sends`` sends to one contact within any ``days`` days.
+
+    ``sends`` may be 0 (nothing is sent to anyone of the tenant); ``days`` is at least 1.
+    """
+
+    sends: int
+    days: int
+
+    def __post_init__(self) -> None:
+        for name, least in (("sends", 0), ("days", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise PolicyConfigError(
+                    f"contact cap: {name} is an integer >= {least}, got {value!r}"
+                )
+
+    def describe(self) -> str:
+        return f"{self.sends} sends per contact in {self.days} days"
+
+
+DEFAULT_CONTACT_CAP = ContactCap(sends=10, days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class CapCount:
+    """What the cap found: earlier sends in the window, and whether this one fits.
+
+    Attributes:
+        cap: The cap applied (``None``: the tenant has none; sends are still recorded).
+        earlier: The contact's other sends in the window.
+        replay: This send was counted before (a retried check): allowed again.
+    """
+
+    cap: ContactCap | None
+    earlier: int
+    replay: bool
+
+    @property
+    def reached(self) -> bool:
+        return not self.replay and self.cap is not None and self.earlier >= self.cap.sends
+
+    def proof(self) -> dict[str, Any]:
+        cap = None if self.cap is None else {"sends": self.cap.sends, "days": self.cap.days}
+        return {"cap": cap, "earlier": self.earlier, "replay": self.replay}
+
+    def reason(self, request: GateRequest) -> str:
+        assert self.cap is not None
+        return (
+            f"contact send cap reached: the contact had {self.earlier} sends in the "
+            f"{self.cap.days} days up to {request.at.isoformat()} "
+            f"(cap {self.cap.describe()} for tenant {request.tenant})"
+        )
+
+
+async def count_contact_send(
+    conn: AsyncConnection, dialect: Dialect, request: GateRequest, cap: ContactCap | None
+) -> CapCount:
+    """Count this send against its contact's cap; record it when it fits."""
+    if dialect == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(request)})
+    t = CONTACT_SENDS.c
+    mine = (
+        await conn.execute(
+            select(t.run_id).where(
+                t.run_id == request.run_id, t.step_id == request.step_id, t.visit == request.visit
+            )
+        )
+    ).first()
+    if mine is not None:
+        return CapCount(cap, 0, replay=True)
+    earlier = 0
+    if cap is not None:
+        since = request.at - timedelta(days=cap.days)
+        counted = await conn.scalar(
+            select(func.count())
+            .select_from(CONTACT_SENDS)
+            .where(
+                t.tenant == request.tenant,
+                t.contact_id == request.contact_id,
+                t.sent_at > since,
+            )
+        )
+        earlier = int(counted or 0)
+    result = CapCount(cap, earlier, replay=False)
+    if not result.reached:
+        await conn.execute(
+            CONTACT_SENDS.insert().values(
+                run_id=request.run_id,
+                step_id=request.step_id,
+                visit=request.visit,
+                tenant=request.tenant,
+                contact_id=request.contact_id,
+                channel=request.channel,
+                sent_at=request.at,
+            )
+        )
+    return result
+
+
+def _lock_key(request: GateRequest) -> int:
+    """A signed 64-bit key for the (tenant, contact) pair; a collision only serialises."""
+    key = f"{request.tenant}\x00{request.contact_id}".encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(key).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+__all__ = ["DEFAULT_CONTACT_CAP", "CapCount", "ContactCap", "count_contact_send"]

@@ -1,0 +1,85 @@
+"""The limits on what one branch condition may be and may cost, in one place.
+
+Boundary: named constants only, read by the parser (:mod:`interpreter.cel_syntax`),
+the static limit pass (:mod:`interpreter.cel_bounds`), the cost model
+(:mod:`interpreter.cel_cost`) and the evaluator (:mod:`interpreter.conditions`). They
+describe CEL expressions, not the library that evaluates them, so they stay when the
+evaluator changes. The README's "Conditions" section lists them for plan authors.
+
+Why they exist: a condition is evaluated inside a workflow task, synchronously, on a
+worker shared by every run. A plan that validates but makes its evaluation run for
+minutes (``L.all(a, L.all(b, L.all(c, L.all(d, true))))`` with ``L`` of 100 elements
+is 10^8 steps) stalls that worker for every other run, and a deadlock-detected
+workflow task retries forever. So a condition is refused at validation when what it
+writes is already too big, and its evaluation is refused at run time (failing the run
+with the reason recorded) when the run's data would make it too costly — both
+decided by counting, never by a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One limit: its name in messages, its value and the unit the value counts."""
+
+    name: str
+    value: int
+    unit: str
+
+    def exceeded(self, found: str) -> str:
+        """The message for a condition over this limit, e.g. ``exceeds the node count
+        limit of 500 nodes: it has 612``."""
+        return f"exceeds the {self.name} limit of {self.value} {self.unit}: {found}"
+
+
+# Characters of one condition's source. Checked before anything else reads it, so the
+# lexer and parser never spend more than a few milliseconds on one condition.
+SOURCE_LENGTH: Final = Limit("expression length", 4096, "characters")
+# Nodes of the parsed expression (each literal, name, operator, call, selection).
+NODES: Final = Limit("node count", 500, "nodes")
+# Levels of brackets, parentheses, call arguments and ``?:`` branches. The spec asks
+# for 32; the evaluator's own parser stops near 95, and the checker recurses once per
+# level, so 48 keeps both far from any recursion limit.
+MAX_NESTING: Final = 48
+# Depth of the parsed tree (each chained operator is one level): bounds the
+# recursion of every pass over it (checker, cost model, left-to-right rewrite).
+MAX_DEPTH: Final = 120
+NESTING: Final = Limit("nesting", MAX_NESTING, "levels")
+DEPTH: Final = Limit("depth", MAX_DEPTH, "levels")
+# Comprehensions (all, exists, exists_one, map, filter) inside the body of another.
+# Each level multiplies the work by the size of its range; two levels answer every
+# question a branch needs to ask of a list ("does any tag of any order match").
+COMPREHENSION_NESTING: Final = Limit("comprehension nesting", 2, "levels")
+# Elements of one list literal, entries of one map literal.
+LITERAL_ELEMENTS: Final = Limit("literal size", 256, "elements")
+# Characters of one string literal, bytes of one bytes literal.
+STRING_LITERAL: Final = Limit("string literal", 1024, "characters")
+# Units of evaluation work (see ``interpreter.cel_cost``): one per node evaluated, times
+# the sizes of the comprehension ranges around it, plus the size of every value the
+# evaluator copies or compares. 100 000 units took at most 15 ms in every shape
+# ``bench/condition_cost.py`` measures: far below Temporal's two-second deadlock
+# detector even for a chain of branches, and far above any condition a plan needs
+# (a 100-tag list searched for each of 100 order ids is about 21 000).
+COST: Final = Limit("evaluation cost", 100_000, "units")
+# A unit of work covers this many characters of text copied or compared (measured by
+# ``bench/condition_cost.py``, like the other terms of the cost).
+CHARS_PER_UNIT: Final = 256
+
+__all__ = [
+    "CHARS_PER_UNIT",
+    "COMPREHENSION_NESTING",
+    "COST",
+    "DEPTH",
+    "LITERAL_ELEMENTS",
+    "MAX_DEPTH",
+    "MAX_NESTING",
+    "NESTING",
+    "NODES",
+    "SOURCE_LENGTH",
+    "STRING_LITERAL",
+    "Limit",
+]
