@@ -8,7 +8,8 @@ Each target drives the code a user's input meets, in the order DEE runs it:
 * ``cel``: a branch condition in a small plan, validated and simulated against a
   contact, variables and events;
 * ``template``: a subject (and sometimes a body) rendered as the send activity
-  renders it, with the run's variables and contact;
+  renders it (``rendering``: in a render process, under its limits), with the run's
+  variables and contact;
 * ``contact``: a start's contact and variables, checked as ``Engine.execute`` checks
   them, then used: conditions reading them, both templates, a policy request;
 * ``event``: an events document parsed, each event's data checked as
@@ -32,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from adapters.policy import GateRequest, PolicyError
-from adapters.templates import TemplateError, TemplateStore, template_context
-from bench.fuzzing.seeds import CONTACT, EVENTS, PLANS, ROOT, Seed
+from adapters.templates import TemplateError, template_context
+from bench.fuzzing.rendering import RenderWorld
+from bench.fuzzing.seeds import CONTACT, EVENTS, PLANS, ROOT, VARS, Seed
 from bench.fuzzing.verdict import Verdict
 from dee import start_values
 from dee.content import load_registry
@@ -67,7 +69,6 @@ class Context:
         self.settings = dict(settings or {})
         self.scratch = Path(tempfile.mkdtemp(prefix="dee-fuzz-"))
         self.registry: ContentRegistry = load_registry(TEMPLATES)
-        self.store = TemplateStore(TEMPLATES)
         self.counter = 0
         self._extras: dict[str, Any] = {}
 
@@ -174,15 +175,9 @@ def run_cel(case: Mapping[str, Any], ctx: Context) -> Verdict:
 # ------------------------------------------------------------------ templates and contacts
 
 
-def render_all(store: TemplateStore, template_id: str, subject: str, context_of: Any) -> int:
-    """Render an email and a call as the send activity does; the characters rendered.
-
-    ``context_of`` builds the context (``template_context``); the activity treats its
-    ``ValueError`` (a variable named ``contact``) as a template failure, as here.
-    """
-    email = store.render_email(template_id, subject, context_of())
-    script = store.render_voice("script_follow_up", context_of())
-    return len(email.subject) + len(email.text) + len(email.html or "") + len(script)
+def _renderer(ctx: Context) -> RenderWorld:
+    world: RenderWorld = ctx.extra("render", lambda: RenderWorld(TEMPLATES, ctx.scratch))
+    return world
 
 
 def run_template(case: Mapping[str, Any], ctx: Context) -> Verdict:
@@ -190,17 +185,11 @@ def run_template(case: Mapping[str, Any], ctx: Context) -> Verdict:
         contact, variables = _start_values(case["contact"], case["vars"])
     except (DeeError, InterpreterError) as exc:
         return refused(exc)
-    store, template_id = ctx.store, "tmpl_intro"
-    if case.get("body") is not None:
-        root = ctx.fresh_dir()
-        (root / "email").mkdir()
-        (root / "voice").mkdir()
-        (root / "email" / "tmpl_fuzz.txt.j2").write_text(case["body"], "utf-8", "surrogatepass")
-        shutil.copy(TEMPLATES / "voice" / "script_follow_up.txt.j2", root / "voice")
-        store, template_id = TemplateStore(root), "tmpl_fuzz"
+    world = _renderer(ctx)
+    template_id = "tmpl_intro" if case.get("body") is None else world.body(case["body"])
     try:
-        size = render_all(
-            store, template_id, case["subject"], lambda: template_context(variables, contact)
+        size = world.render_all(
+            template_id, case["subject"], lambda: template_context(variables, contact)
         )
     except (TemplateError, ValueError) as exc:
         return refused(exc)
@@ -216,11 +205,8 @@ def run_contact(case: Mapping[str, Any], ctx: Context) -> Verdict:
     trace = simulate(plan, contact, variables=variables, registry=ctx.registry)
     notes = [trace.status]
     try:
-        render_all(
-            ctx.store,
-            "tmpl_intro",
-            "Hi {{ product }}",
-            lambda: template_context(variables, contact),
+        _renderer(ctx).render_all(
+            "tmpl_intro", "Hi {{ product }}", lambda: template_context(variables, contact)
         )
     except (TemplateError, ValueError) as exc:
         notes.append(f"template: {exc}")  # the run would fail at the send, recorded
@@ -265,6 +251,7 @@ def run_warm(case: Mapping[str, Any], ctx: Context) -> Verdict:
 
     warm_cli(ctx)
     warm_policy(ctx)
+    _renderer(ctx).render_all("tmpl_intro", "Hi", lambda: template_context(VARS, CONTACT))
     return Verdict("accepted", "warm")
 
 
