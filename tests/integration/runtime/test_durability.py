@@ -28,6 +28,7 @@ from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
+from dee.run_reading import FINAL
 from dee.sandbox import workflow_runner
 from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.channels.standins import postmark_api, twilio_api
@@ -135,6 +136,10 @@ async def _until(engine: Engine, run_id: str, status: str, seconds: float = 60) 
     for _ in range(int(seconds * 10)):
         run = await engine.get_run(run_id)
         if run.status == status:
+            if status in FINAL:
+                # The state says so before the last audit entries are written (by an
+                # activity after it): the run closes once they are.
+                await asyncio.wait_for(engine.client.get_workflow_handle(run_id).result(), 60)
             return run
         await asyncio.sleep(0.1)
     raise AssertionError(f"run {run_id} did not reach {status}: {run.status} {run.failure}")
