@@ -217,8 +217,9 @@ def email_spellings(draw: st.DrawFn) -> str:
         address = f'"{name}" <{address}>'
     elif form == "comment":
         address = f"{address} ({name})"
-    pad = draw(st.sampled_from(["", " ", "\t", "  "]))
-    return f"{pad}{address}{draw(st.sampled_from(['', ' ', chr(9)]))}"
+    # Spaces around it; a tab now and then (a control character: refused outright).
+    pad = draw(st.sampled_from(["", "", " ", "  ", "\t"]))
+    return f"{pad}{address}{draw(st.sampled_from(['', '', ' ', chr(9)]))}"
 
 
 @st.composite

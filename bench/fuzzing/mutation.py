@@ -86,6 +86,19 @@ def _nodes_past(value: Any, limit: int) -> bool:
     return False
 
 
+# What one input may weigh: past the documents' 1 MiB limit, short of gigabytes (30,000
+# copies of a 70,000-character text were 2 GB, which only took time to write).
+MAX_GROWN_CHARS = 4_000_000
+
+
+def _copies(item: Any, wanted: int) -> int:
+    """How many copies of ``item`` keep the document under ``MAX_GROWN_CHARS``."""
+    if _nodes_past(item, 1000):
+        return min(wanted, 10)
+    size = len(json.dumps(item, default=repr))
+    return max(1, min(wanted, MAX_GROWN_CHARS // max(1, size)))
+
+
 def _get(value: Any, path: Path) -> Any:
     for part in path:
         value = value[part]
@@ -177,13 +190,12 @@ def _edit(draw: st.DrawFn, root: Any, refs: Sequence[str]) -> Any:
             return _set(root, path, node * min(times, 70_000 // max(1, len(node))))
         if isinstance(node, list) and node:
             item = draw(st.sampled_from(node))
-            if _nodes_past(item, 20):  # thousands of copies of a big item: megabytes
-                times = min(times, 100)
+            times = _copies(item, times)
             return _set(root, path, node + [copy.deepcopy(item) for _ in range(times)])
         if isinstance(node, dict):
             extra = {f"k{i}": i for i in range(times)}
             return _set(root, path, {**node, **extra})
-        return _set(root, path, [node] * min(times, 1000))
+        return _set(root, path, [node] * _copies(node, min(times, 1000)))
     if op == "drop":
         del parent[path[-1]]
         return root
