@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.validate_speed import chain_document
 from interpreter import Limits, PlanError, parse_plan, validate
 from interpreter import limits as L
 from interpreter.constant_conditions import always_false
@@ -288,34 +289,6 @@ def test_the_configurable_limits_stay_within_the_ceilings() -> None:
         Limits(min_send_loop_wait=-1)
 
 
-def _chain_plan(blocks: int) -> Doc:
-    """send -> wait a day -> branch(back to the send | on), ``blocks`` times, then an end.
-
-    Each block is a loop and the end is only at the far end: the shape on which the old
-    "can this step end?" fixed point went round once per block (quadratic).
-    """
-    steps: list[Doc] = []
-    for b in range(blocks):
-        send, wait, check = f"send-{b}", f"wait-{b}", f"check-{b}"
-        after = f"send-{b + 1}" if b + 1 < blocks else "done"
-        steps += [
-            {"type": "sendEmail", "id": send, "templateId": "tmpl_intro", "subject": "Hi"},
-            {"type": "wait", "id": wait, "duration": {"days": 1}},
-            {
-                "type": "branch",
-                "id": check,
-                "conditions": [
-                    {"when": f'run.visits("{check}") < 2', "goto": send},
-                    {"when": "default", "goto": after},
-                ],
-            },
-        ]
-    steps.append({"type": "end", "id": "done", "outcome": "done"})
-    doc = _junk_plan(0)
-    doc["steps"] = steps
-    return doc
-
-
 class CountingEdges(Mapping[str, Sequence[str]]):
     """An edge map that counts every look-up and every edge it hands out."""
 
@@ -338,8 +311,13 @@ class CountingEdges(Mapping[str, Sequence[str]]):
 
 
 def _graph_work(blocks: int) -> tuple[int, int]:
-    """Edge reads of every graph check on a chain of ``blocks`` loops, and its size."""
-    plan = parse_plan(_chain_plan(blocks), source="chain.yaml")
+    """Edge reads of every graph check on a chain of ``blocks`` loops, and its size.
+
+    Each loop is send -> wait a day -> branch (back to the send | on), with the end only
+    at the far end: the shape on which the old "can this step end?" fixed point went
+    round once per loop (quadratic).
+    """
+    plan = parse_plan(chain_document(3 * blocks + 1), source="chain.yaml")
     assert validate(plan, limits=Limits(max_steps=L.MAX_PLAN_STEPS)) == []
     raw = successors(plan)
     edges = CountingEdges(raw)
