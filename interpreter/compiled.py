@@ -6,9 +6,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from interpreter.conditions import CompiledBranch, compile_branch
+from interpreter.conditions import CompiledBranch, compile_branch, compile_test
 from interpreter.graph import successors
-from interpreter.plan import BranchStep, ExecutionPlan, Step, WaitStep
+from interpreter.local_time import Clock
+from interpreter.plan import (
+    BranchStep,
+    ExecutionPlan,
+    ExitRule,
+    SendEmailStep,
+    SendVoiceStep,
+    Step,
+    WaitForEventStep,
+    WaitStep,
+)
 
 DEFAULT_TICK_INTERVAL_MS = 1000
 DEFAULT_STEP_BUDGET = 1000
@@ -48,6 +58,21 @@ def seconds_to_ticks(seconds: int, tick_interval_ms: int) -> int:
     return -(-seconds * 1000 // tick_interval_ms)
 
 
+# The instant a simulation starts at unless told otherwise (``simulate``'s
+# ``start_at``, ``dee plan simulate --start-at``): fixed, so a simulation of a plan
+# that uses local times is reproducible. A Monday, 09:00 UTC.
+DEFAULT_START_AT_MS = 1_767_603_600_000  # 2026-01-05T09:00:00Z
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledExit:
+    """An ``exitOn`` rule: ``index`` in the plan's list, its ``when`` compiled."""
+
+    index: int
+    rule: ExitRule
+    test: CompiledBranch | None
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledPlan:
     plan: ExecutionPlan
@@ -57,6 +82,13 @@ class CompiledPlan:
     next: Mapping[str, str | None]
     branches: Mapping[str, CompiledBranch]
     wait_ticks: Mapping[str, int]
+    exits: tuple[CompiledExit, ...] = ()
+    # ``waitForEvent`` steps: their ``until`` and their timeout in ticks.
+    awaits: Mapping[str, CompiledBranch] = field(default_factory=dict)
+    timeout_ticks: Mapping[str, int] = field(default_factory=dict)
+    # Whether a step waits until a local time or sends in a window: the run's start
+    # entry then records the clock's origin and the tz database version.
+    local_time: bool = False
 
 
 def compile_plan(
@@ -64,6 +96,11 @@ def compile_plan(
 ) -> CompiledPlan:
     """Prepare a plan that has passed ``validate`` for the step machine."""
     edges = successors(plan)
+    local_time = any(
+        (isinstance(s, WaitStep) and s.until is not None)
+        or (isinstance(s, SendEmailStep | SendVoiceStep) and s.window is not None)
+        for s in plan.steps
+    )
     return CompiledPlan(
         plan=plan,
         content_hash=plan.content_hash,
@@ -74,8 +111,23 @@ def compile_plan(
         wait_ticks={
             s.id: seconds_to_ticks(s.duration.total_seconds, tick_interval_ms)
             for s in plan.steps
-            if isinstance(s, WaitStep)
+            if isinstance(s, WaitStep) and s.duration is not None
         },
+        exits=tuple(
+            CompiledExit(
+                i, rule, None if rule.when is None else compile_test(f"exitOn[{i}]", rule.when)
+            )
+            for i, rule in enumerate(plan.exit_rules)
+        ),
+        awaits={
+            s.id: compile_test(s.id, s.until) for s in plan.steps if isinstance(s, WaitForEventStep)
+        },
+        timeout_ticks={
+            s.id: seconds_to_ticks(s.timeout.total_seconds, tick_interval_ms)
+            for s in plan.steps
+            if isinstance(s, WaitForEventStep)
+        },
+        local_time=local_time,
     )
 
 
@@ -91,3 +143,12 @@ class RunContext:
     contact: Mapping[str, Any]
     variables: Mapping[str, Any] = field(default_factory=dict)
     config: MachineConfig = MachineConfig()
+    # The run's origin: which instant its start tick is (the workflow's start time, a
+    # simulation's ``start_at``, a replay's recorded origin). ``None``: the start tick
+    # is taken to be tick 0 at ``DEFAULT_START_AT_MS``. Only local times read it.
+    clock: Clock | None = None
+
+    def run_clock(self) -> Clock:
+        if self.clock is not None:
+            return self.clock
+        return Clock(DEFAULT_START_AT_MS, 0, self.config.tick_interval_ms)

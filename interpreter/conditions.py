@@ -86,6 +86,24 @@ def compile_branch(step: BranchStep) -> CompiledBranch:
     )
 
 
+def compile_test(owner: str, when: str) -> CompiledBranch:
+    """One condition that is not a branch (an exit rule's ``when``, a ``waitForEvent``'s
+    ``until``), compiled as a branch of it and ``default``: ``holds`` evaluates it.
+
+    ``owner`` names it in a ``ConditionError`` (``exitOn[2]``, the step id).
+    """
+    compiled = _compile(when, MATCHED)
+    return CompiledBranch(
+        owner,
+        (compiled, CompiledCondition(DEFAULT, "", None, None)),
+        tuple(name for name in VARIABLES if name in when),
+        tuple(name for name in _FUNCTIONS if name in when),
+    )
+
+
+MATCHED = "@matched"
+
+
 def _compile(when: str, goto: str) -> CompiledCondition:
     tree = parse(when)
     scaled = estimate(tree, {"contact": UNKNOWN, "vars": UNKNOWN}).scaled

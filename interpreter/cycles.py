@@ -18,7 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from interpreter.graph import can_reach, cyclic_components, has_cycle
-from interpreter.plan import EndStep, ExecutionPlan, SendEmailStep, SendVoiceStep, Step, WaitStep
+from interpreter.plan import (
+    EndStep,
+    ExecutionPlan,
+    SendEmailStep,
+    SendVoiceStep,
+    Step,
+    WaitForEventStep,
+    WaitStep,
+)
 
 TRAPPED = (
     "from this step the run can never reach an end step: it is caught in a cycle with no way out"
@@ -46,9 +54,11 @@ def check_cycles(
         min_send_wait: Rule 3's shortest wait in seconds; ``None`` skips rule 3.
     """
     by_id = {s.id: s for s in plan.steps}
+    # A waitForEvent's timeout edge passes time; its onEvent edge may be taken at once.
+    timeless = _without_timeouts(by_id, edges, 0)
     for comp in cyclic_components(edges):
         waits = {n for n in comp if isinstance(by_id[n], WaitStep)}
-        if has_cycle(set(comp) - waits, edges):
+        if has_cycle(set(comp) - waits, timeless):
             add(
                 comp[0],
                 "transitions",
@@ -61,8 +71,9 @@ def check_cycles(
     can_end = can_reach(ends, exits)
     reported: set[str] = set()
     if min_send_wait is not None:
+        timed = _without_timeouts(by_id, exits, min_send_wait)
         for comp in cyclic_components(exits):
-            reported |= _send_cycle(comp, by_id, exits, can_end, min_send_wait, add)
+            reported |= _send_cycle(comp, by_id, timed, can_end, min_send_wait, add)
     for s in plan.steps:
         if s.id in live and s.id not in can_end and exits[s.id] and s.id not in reported:
             add(s.id, "transitions", TRAPPED)
@@ -71,16 +82,19 @@ def check_cycles(
 def _send_cycle(
     comp: list[str],
     by_id: Mapping[str, Step],
-    exits: Edges,
+    timed: Edges,
     can_end: set[str],
     min_wait: int,
     add: Add,
 ) -> set[str]:
-    """Rule 3 for one cyclic component; the steps it reported as having no way out."""
+    """Rule 3 for one cyclic component; the steps it reported as having no way out.
+
+    ``timed``: the edges a run can take, without the timeouts of at least ``min_wait``.
+    """
     sends = [n for n in comp if isinstance(by_id[n], SendEmailStep | SendVoiceStep)]
     if not sends:
         return set()
-    for inner, short in _sends_without_long_wait(comp, by_id, exits, min_wait):
+    for inner, short in _sends_without_long_wait(comp, by_id, timed, min_wait):
         add(
             short[0],
             "transitions",
@@ -101,7 +115,7 @@ def _send_cycle(
 
 
 def _sends_without_long_wait(
-    comp: list[str], by_id: Mapping[str, Step], exits: Edges, min_wait: int
+    comp: list[str], by_id: Mapping[str, Step], timed: Edges, min_wait: int
 ) -> list[tuple[list[str], list[str]]]:
     """The cycles of ``comp`` that send and pass waits, none of them long enough: each
     as (its steps, its sends).
@@ -109,18 +123,43 @@ def _sends_without_long_wait(
     Removing the long waits leaves exactly the rounds that pass none; a cycle with no
     wait at all is rule 1's (reported there, not twice).
     """
-    rest = {
-        n
-        for n in comp
-        if not (isinstance(step := by_id[n], WaitStep) and step.duration.total_seconds >= min_wait)
-    }
-    sub = {n: [t for t in exits[n] if t in rest] for n in sorted(rest)}
+    rest = {n for n in comp if not _long_wait(by_id[n], min_wait)}
+    sub = {n: [t for t in timed[n] if t in rest] for n in sorted(rest)}
     found: list[tuple[list[str], list[str]]] = []
     for inner in cyclic_components(sub):
         sends = [n for n in inner if isinstance(by_id[n], SendEmailStep | SendVoiceStep)]
-        if sends and any(isinstance(by_id[n], WaitStep) for n in inner):
+        if sends and any(isinstance(by_id[n], WaitStep | WaitForEventStep) for n in inner):
             found.append((inner, sends))
     return found
+
+
+def _long_wait(step: Step, min_wait: int) -> bool:
+    """A wait of at least ``min_wait`` seconds. A wait until a local time counts as a
+    day: the next such time is on a later day than the last one the loop waited for."""
+    if not isinstance(step, WaitStep):
+        return False
+    if step.duration is None:
+        return min_wait <= 86_400
+    return step.duration.total_seconds >= min_wait
+
+
+def _without_timeouts(
+    by_id: Mapping[str, Step], edges: Edges, min_wait: int
+) -> dict[str, list[str]]:
+    """``edges`` without the timeout edges of ``waitForEvent`` steps whose timeout is at
+    least ``min_wait`` seconds (an edge its ``onEvent`` shares stays: that way is at once)."""
+    out: dict[str, list[str]] = {}
+    for node, targets in edges.items():
+        step = by_id.get(node)
+        if (
+            isinstance(step, WaitForEventStep)
+            and step.on_timeout != step.on_event
+            and step.timeout.total_seconds >= max(min_wait, 1)
+        ):
+            out[node] = [t for t in targets if t != step.on_timeout]
+        else:
+            out[node] = list(targets)
+    return out
 
 
 def duration_text(seconds: int) -> str:

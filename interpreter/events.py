@@ -14,6 +14,7 @@ CANONICAL_EVENT_TYPES = frozenset(
         "email.replied",
         "email.bounced",
         "email.complained",
+        "email.unsubscribed",
         "voice.answered",
         "voice.voicemail",
         "voice.no_answer",

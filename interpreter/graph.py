@@ -5,8 +5,9 @@ plan meets no recursion limit either): validation runs them on every plan it is 
 
 Edge semantics: with ``linear`` transitions every step that is not a branch or an
 end flows to the next step in list order; a branch's edges are its conditions'
-gotos (in order); with explicit transitions the listed edges apply, and an
-explicit edge leaving a branch must name one of its gotos (validation checks it).
+gotos (in order), a ``waitForEvent``'s its ``onEvent`` and ``onTimeout``; with
+explicit transitions the listed edges apply, and an explicit edge leaving a branch or
+a ``waitForEvent`` must name one of its gotos (validation checks it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
-from interpreter.plan import BranchStep, Condition, EndStep, ExecutionPlan
+from interpreter.plan import BranchStep, Condition, EndStep, ExecutionPlan, WaitForEventStep
 
 
 def successors(
@@ -38,12 +39,15 @@ def successors(
             for cond in step.conditions:
                 if dead is None or not dead(cond):
                     link(step.id, cond.goto)
+        elif isinstance(step, WaitForEventStep):
+            link(step.id, step.on_event)
+            link(step.id, step.on_timeout)
         elif isinstance(step, EndStep):
             continue
         elif plan.transitions == "linear" and index + 1 < len(plan.steps):
             link(step.id, plan.steps[index + 1].id)
     if plan.transitions != "linear":
-        branch_ids = {s.id for s in plan.steps if isinstance(s, BranchStep)}
+        branch_ids = {s.id for s in plan.steps if isinstance(s, BranchStep | WaitForEventStep)}
         for t in plan.transitions:
             if t.from_ in out and t.from_ not in branch_ids:
                 link(t.from_, t.to)

@@ -35,10 +35,28 @@ from interpreter.commands import (
 from interpreter.compiled import CompiledPlan, RunContext, compile_plan
 from interpreter.conditions import CompiledCondition, evaluate_branch
 from interpreter.errors import ConditionError, MachineError, PlanError
-from interpreter.events import EventSnapshot
+from interpreter.events import Event, EventSnapshot
+from interpreter.exits import ExitRuleError, exit_detail, first_exit, holds
 from interpreter.loading import parse_plan
-from interpreter.plan import BranchStep, EndStep, SendEmailStep, SendVoiceStep, WaitStep
-from interpreter.state import FINAL_STATUSES, Failure, FailureKind, PendingTimer, RunState, Status
+from interpreter.local_time import TZDATA_VERSION, utc_iso
+from interpreter.plan import (
+    BranchStep,
+    EndStep,
+    SendEmailStep,
+    SendVoiceStep,
+    WaitForEventStep,
+    WaitStep,
+)
+from interpreter.state import (
+    FINAL_STATUSES,
+    Failure,
+    FailureKind,
+    PendingExit,
+    PendingTimer,
+    RunState,
+    Status,
+)
+from interpreter.timing import LocalTimeError, wait_until, window_deferral
 from interpreter.trace import RUN_SCOPE, TraceEntry
 from interpreter.validation import ADMISSION, Limits, ensure_valid
 
@@ -133,7 +151,7 @@ def advance(ctx: RunContext, s: RunState, inp: Input) -> list[Command]:
         case Start():
             _start(ctx, s, inp.tick, out)
         case EventIngested():
-            _ingest(s, inp, out)
+            _ingest(ctx, s, inp, out)
         case OperatorAction():
             _operator(ctx, s, inp, out)
         case _:
@@ -162,6 +180,9 @@ def _start(ctx: RunContext, s: RunState, tick: int, out: Out) -> None:
         "planHash": ctx.plan.content_hash,
         "contactId": str(ctx.contact.get("id", "")),
     }
+    if ctx.plan.local_time:  # what a replay needs to compute the same local times
+        detail["origin"] = utc_iso(ctx.run_clock().instant(tick))
+        detail["tzdata"] = TZDATA_VERSION
     _record(out, tick, RUN_SCOPE, "start", "started", detail)
     if not s.paused:
         s.status = _RUNNING
@@ -195,11 +216,22 @@ def _run_step(ctx: RunContext, s: RunState, tick: int, out: Out) -> str | None:
     # Dispatch on the exact type: ``isinstance`` (and so ``match``) against a pydantic
     # model class that does not match costs ~200 ns, and this runs for every step.
     if type(step_def) is SendEmailStep or type(step_def) is SendVoiceStep:
-        _check_policy(s, step_def, out)
+        _gate(ctx, s, step_def, tick, out)
     elif type(step_def) is WaitStep:
-        until = tick + ctx.plan.wait_ticks[step_def.id]
-        _record(out, tick, step_def.id, "wait", "started", {"untilTick": until})
+        if step_def.until is None:
+            until = tick + ctx.plan.wait_ticks[step_def.id]
+            _record(out, tick, step_def.id, "wait", "started", {"untilTick": until})
+        else:
+            try:
+                until, detail = wait_until(ctx, step_def, tick)
+            except LocalTimeError as err:
+                _record(out, tick, step_def.id, "wait", "error", {"error": str(err)})
+                _fail(s, step_def.id, "local_time", str(err), tick, out)
+                return None
+            _record(out, tick, step_def.id, "wait", "started", detail)
         _start_timer(s, step_def.id, until, "wait", out)
+    elif type(step_def) is WaitForEventStep:
+        return _await_event(ctx, s, step_def, tick, out)
     elif type(step_def) is BranchStep:
         return _branch(ctx, s, step_def, tick, out)
     elif type(step_def) is EndStep:
@@ -224,6 +256,42 @@ def _branch(ctx: RunContext, s: RunState, step_def: BranchStep, tick: int, out: 
     detail = {"condition": index, "when": cond.when}
     _record(out, tick, step_def.id, "evaluate", f"branch:{cond.goto}", detail)
     return cond.goto
+
+
+def _await_event(
+    ctx: RunContext, s: RunState, step_def: WaitForEventStep, tick: int, out: Out
+) -> str | None:
+    """Enter a ``waitForEvent``: ``onEvent`` at once when ``until`` already holds (an
+    event ingested before the step counts), otherwise wait for an event or the timeout."""
+    matched = _until_holds(ctx, s, step_def, tick, out)
+    if matched is None:
+        return None  # failed
+    if matched:
+        return step_def.on_event
+    until = tick + ctx.plan.timeout_ticks[step_def.id]
+    detail: dict[str, object] = {"untilTick": until, "until": step_def.until}
+    _record(out, tick, step_def.id, "wait_for_event", "started", detail)
+    _start_timer(s, step_def.id, until, "wait", out)
+    return None
+
+
+def _until_holds(
+    ctx: RunContext, s: RunState, step_def: WaitForEventStep, tick: int, out: Out
+) -> bool | None:
+    """Evaluate a ``waitForEvent``'s ``until``; record a match (``True``) or a failure
+    (``None``, the run failed closed as on a branch condition's error)."""
+    try:
+        matched = holds(ctx, s, ctx.plan.awaits[step_def.id])
+    except ConditionError as err:
+        detail: dict[str, object] = {"until": step_def.until, "error": err.reason}
+        _record(out, tick, step_def.id, "wait_for_event", "error", detail)
+        reason = f"step '{step_def.id}': until {step_def.until!r}: {err.reason}"
+        _fail(s, step_def.id, "condition_error", reason, tick, out)
+        return None
+    if matched:
+        detail = {"until": step_def.until, "goto": step_def.on_event}
+        _record(out, tick, step_def.id, "wait_for_event", "event", detail)
+    return matched
 
 
 def _evaluate(ctx: RunContext, s: RunState, step_def: BranchStep) -> tuple[int, CompiledCondition]:
@@ -254,6 +322,30 @@ def _start_timer(s: RunState, step_id: str, until: int, purpose: str, out: Out) 
     out.append(StartTimer(timer.timer_id, until, step_id, timer.purpose))
     s.phase, s.timer = "timer", timer
     s.status = _PAUSED if s.paused else _WAITING
+
+
+def _gate(ctx: RunContext, s: RunState, step_def: SendStep, tick: int, out: Out) -> None:
+    """Before the policy gate: a send outside its window waits for the next opening."""
+    if step_def.window is not None and _window_closed(ctx, s, step_def, tick, out):
+        return
+    _check_policy(s, step_def, out)
+
+
+def _window_closed(ctx: RunContext, s: RunState, step_def: SendStep, tick: int, out: Out) -> bool:
+    """Whether the step's window is closed at ``tick``: then a deferral to its next
+    opening is recorded and started (or, with no zone for the run, the run failed)."""
+    try:
+        deferral = window_deferral(ctx, step_def, tick)
+    except LocalTimeError as err:
+        _record(out, tick, step_def.id, "window", "error", {"error": str(err)})
+        _fail(s, step_def.id, "local_time", str(err), tick, out)
+        return True
+    if deferral is None:
+        return False
+    until, detail = deferral
+    _record(out, tick, step_def.id, "window", "deferred", detail)
+    _start_timer(s, step_def.id, until, "defer", out)
+    return True
 
 
 def _check_policy(s: RunState, step_def: SendStep, out: Out) -> None:
@@ -326,9 +418,18 @@ def _policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) 
         detail["policy"] = inp.policy
     if inp.reason is not None:
         detail["reason"] = inp.reason
+    if s.exiting is not None and inp.decision != "deny":
+        # The contact asked to stop while the gate was deciding: nothing is sent.
+        until = {"untilTick": inp.until_tick} if inp.decision == "defer" else {}
+        outcome = _POLICY_OUTCOMES[inp.decision]
+        _record(out, inp.tick, inp.step_id, "policy_check", outcome, {**detail, **until})
+        _finish_exit(s, inp.tick, out)
+        return
     match inp.decision:
         case "allow":
             out.append(TraceEntry(inp.tick, inp.step_id, "policy_check", "allowed", detail))
+            if step_def.window is not None and _window_closed(ctx, s, step_def, inp.tick, out):
+                return  # the gate took long enough for the window to close: wait again
             if s.paused:  # hold before the side effect; resume asks the gate afresh
                 _record(out, inp.tick, inp.step_id, "pause", "held", {"before": "send"})
                 s.phase, s.held = "held", "policy"
@@ -346,6 +447,9 @@ def _policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) 
             reason = f"policy_denied({inp.policy or 'policy'})"
             if inp.reason:
                 reason += f": {inp.reason}"
+            if s.exiting is not None:
+                _finish_exit(s, inp.tick, out)
+                return
             _fail(s, inp.step_id, "policy_denied", reason, inp.tick, out)
         case _:
             assert_never(inp.decision)
@@ -358,6 +462,14 @@ def _send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) 
         return
     _awaited_send(ctx, s, "send", inp.step_id)
     detail: dict[str, object] = dict(inp.detail)
+    if s.exiting is not None:
+        # A send in flight when the contact asked to stop: what it did is recorded (it
+        # cannot be unsent), and the run exits instead of going on.
+        if inp.status != "delivered":
+            detail["reason"] = inp.reason or inp.status
+        _record(out, inp.tick, inp.step_id, action, inp.status, detail)
+        _finish_exit(s, inp.tick, out)
+        return
     if inp.status == "failed":
         reason = inp.reason or "unknown"
         detail["reason"] = reason
@@ -388,6 +500,12 @@ def _timer_fired(ctx: RunContext, s: RunState, inp: TimerFired, out: Out) -> Non
     step_id = s.step_id
     s.timer = None
     if timer.purpose == "wait":
+        waiting = ctx.plan.steps[step_id]
+        if type(waiting) is WaitForEventStep:
+            goto: dict[str, object] = {"goto": waiting.on_timeout}
+            _record(out, inp.tick, step_id, "wait_for_event", "timeout", goto)
+            _enter(ctx, s, waiting.on_timeout, inp.tick, out)
+            return
         _record(out, inp.tick, step_id, "wait", "completed")
         _enter(ctx, s, ctx.plan.next[step_id], inp.tick, out)
         return
@@ -398,10 +516,10 @@ def _timer_fired(ctx: RunContext, s: RunState, inp: TimerFired, out: Out) -> Non
         return
     step_def = ctx.plan.steps[step_id]
     assert type(step_def) is SendEmailStep or type(step_def) is SendVoiceStep
-    _check_policy(s, step_def, out)
+    _gate(ctx, s, step_def, inp.tick, out)
 
 
-def _ingest(s: RunState, inp: EventIngested, out: Out) -> None:
+def _ingest(ctx: RunContext, s: RunState, inp: EventIngested, out: Out) -> None:
     if s.status in FINAL_STATUSES:
         raise MachineError(f"the run is {s.status.value.lower()}; it takes no more events")
     event = inp.event
@@ -418,6 +536,66 @@ def _ingest(s: RunState, inp: EventIngested, out: Out) -> None:
     detail["data"] = dict(event.data)
     _record(out, inp.tick, scope, "event", "ingested", detail)
     s.events = (*s.events, event)
+    if ctx.plan.exits and s.exiting is None and _exit_on(ctx, s, event, inp.tick, out):
+        return
+    step_def = ctx.plan.steps.get(s.step_id or "")
+    if type(step_def) is WaitForEventStep and s.phase == "timer" and s.timer is not None:
+        matched = _until_holds(ctx, s, step_def, inp.tick, out)
+        if matched:
+            s.timer = None  # the timeout timer, when it fires, finds nothing to decide
+            _enter(ctx, s, step_def.on_event, inp.tick, out)
+
+
+def _exit_on(ctx: RunContext, s: RunState, event: Event, tick: int, out: Out) -> bool:
+    """Apply the plan's exit rules to ``event``; whether the run exits (or fails) now or
+    once the policy check or send in flight returns.
+
+    The run ends at the event's tick in every status that is not final: a pending wait
+    or deferral is dropped, a run held by a pause or failed and waiting for an operator
+    ends too. A send in flight cannot be unsent: its result is recorded, then the run
+    exits (``PendingExit``).
+    """
+    try:
+        rule = first_exit(ctx, s, event)
+    except ExitRuleError as err:
+        detail: dict[str, object] = {"rule": err.index, "when": err.when, "error": err.reason}
+        detail["event"] = {"type": event.type}
+        _record(out, tick, RUN_SCOPE, "exit", "error", detail)
+        reason = f"exit rule {err.index} ({err.when!r}) failed to evaluate: {err.reason}"
+        if s.phase in ("policy", "send"):
+            s.exiting = PendingExit(None, reason, detail)
+        else:
+            _fail(s, s.step_id or RUN_SCOPE, "exit_error", reason, tick, out)
+        return True
+    if rule is None:
+        return False
+    detail = exit_detail(rule, event)
+    if s.phase in ("policy", "send"):
+        _record(out, tick, RUN_SCOPE, "exit", "pending", {**detail, "inFlight": s.phase})
+        s.exiting = PendingExit(rule.rule.outcome, None, detail)
+        return True
+    _record(out, tick, RUN_SCOPE, "exit", rule.rule.outcome, detail)
+    _complete_exit(s, rule.rule.outcome, out)
+    return True
+
+
+def _finish_exit(s: RunState, tick: int, out: Out) -> None:
+    """The in-flight result is recorded: apply the exit decided meanwhile."""
+    pending = s.exiting
+    assert pending is not None
+    s.exiting = None
+    if pending.outcome is None:
+        assert pending.reason is not None
+        _fail(s, s.step_id or RUN_SCOPE, "exit_error", pending.reason, tick, out)
+        return
+    _record(out, tick, RUN_SCOPE, "exit", pending.outcome, dict(pending.detail))
+    _complete_exit(s, pending.outcome, out)
+
+
+def _complete_exit(s: RunState, outcome: str, out: Out) -> None:
+    out.append(CompleteRun(outcome))
+    s.status, s.phase, s.outcome = _COMPLETED, "done", outcome
+    s.timer, s.held, s.failure, s.paused = None, None, None, False
 
 
 def _fail(s: RunState, step_id: str, kind: FailureKind, reason: str, tick: int, out: Out) -> None:
@@ -453,7 +631,7 @@ def _operator(ctx: RunContext, s: RunState, inp: OperatorAction, out: Out) -> No
                     return
                 step_def = ctx.plan.steps[s.step_id]
                 assert type(step_def) is SendEmailStep or type(step_def) is SendVoiceStep
-                _check_policy(s, step_def, out)
+                _gate(ctx, s, step_def, tick, out)
                 return
             s.status = {"timer": Status.WAITING, "new": Status.PENDING}.get(s.phase, Status.RUNNING)
         case "cancel":
@@ -515,6 +693,11 @@ def operator_problem(ctx: RunContext, state: RunState, inp: OperatorAction) -> s
             if state.failure.kind == "step_budget":
                 return (
                     "the run exhausted its step budget; a retry would loop again: resolve or cancel"
+                )
+            if state.failure.kind == "exit_error":
+                return (
+                    "an exit rule failed to evaluate, so whether the contact asked to stop is "
+                    "not known; resolve (skip to a step, or end) or cancel the run"
                 )
             if inp.resolution not in (None, "resend"):
                 return "retry takes no resolution but 'resend'"

@@ -24,7 +24,10 @@ def _label(step: Step) -> str:
             text = f"{step.id}<br/>email: {step.template_id}"
         case SendVoiceStep():
             text = f"{step.id}<br/>call: {step.script_id}"
-        case WaitStep():
+        case WaitStep() if step.until is not None:
+            days = ",".join(step.until.days or ()) or "daily"
+            text = f"{step.id}<br/>wait until {step.until.time} ({days})"
+        case WaitStep() if step.duration is not None:
             d = step.duration
             parts = [
                 f"{v}{u}"

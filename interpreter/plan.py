@@ -65,6 +65,26 @@ class Voicemail(PlanModel):
     message_id: str | None = None
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class SendWindow(PlanModel):
+    """When a send may go, in the contact's local time: ``from`` <= time < ``to`` on
+    ``days`` (every day when omitted). Outside it the send waits for the next opening."""
+
+    from_: str = Field(alias="from")
+    to: str
+    days: tuple[Weekday, ...] | None = None
+
+
+class LocalTime(PlanModel):
+    """A wall-clock time in the contact's time zone, on ``days`` (every day when omitted)."""
+
+    time: str
+    days: tuple[Weekday, ...] | None = None
+
+
 class SendEmailStep(PlanModel):
     type: Literal["sendEmail"] = "sendEmail"
     id: str
@@ -72,6 +92,7 @@ class SendEmailStep(PlanModel):
     subject: str
     reply_to: str | None = None
     tracking: Tracking = Tracking()
+    window: SendWindow | None = None
 
 
 class SendVoiceStep(PlanModel):
@@ -81,12 +102,28 @@ class SendVoiceStep(PlanModel):
     caller_id: str
     max_duration: CallDuration
     voicemail: Voicemail = Voicemail()
+    window: SendWindow | None = None
 
 
 class WaitStep(PlanModel):
+    """A wait for a ``duration``, or ``until`` the next local time (exactly one of them)."""
+
     type: Literal["wait"] = "wait"
     id: str
-    duration: Duration
+    duration: Duration | None = None
+    until: LocalTime | None = None
+
+
+class WaitForEventStep(PlanModel):
+    """Wait until ``until`` (CEL) holds, checked on entry and after every ingested event:
+    then go to ``onEvent``; when ``timeout`` passes first, go to ``onTimeout``."""
+
+    type: Literal["waitForEvent"] = "waitForEvent"
+    id: str
+    until: str
+    timeout: Duration
+    on_event: str
+    on_timeout: str
 
 
 class Condition(PlanModel):
@@ -109,7 +146,7 @@ class EndStep(PlanModel):
 
 
 Step = Annotated[
-    SendEmailStep | SendVoiceStep | WaitStep | BranchStep | EndStep,
+    SendEmailStep | SendVoiceStep | WaitStep | WaitForEventStep | BranchStep | EndStep,
     Field(discriminator="type"),
 ]
 SendStep = SendEmailStep | SendVoiceStep
@@ -121,6 +158,20 @@ class Transition(PlanModel):
     from_: str = Field(alias="from")
     to: str
     condition: str | None = None
+
+
+class ExitRule(PlanModel):
+    """A plan-level rule checked whenever an event is ingested: the first that matches
+    ends the run as COMPLETED with ``outcome``.
+
+    ``event`` matches an ingested event of that type (of ``step`` only, when given);
+    ``when`` is a CEL condition on the run after the event. With both, both must hold.
+    """
+
+    event: str | None = None
+    step: str | None = None
+    when: str | None = None
+    outcome: str
 
 
 class PlanMetadata(PlanModel):
@@ -140,6 +191,14 @@ class ExecutionPlan(PlanModel):
     steps: tuple[Step, ...]
     transitions: Literal["linear"] | tuple[Transition, ...] = "linear"
     metadata: PlanMetadata
+    # ``None`` rather than empty defaults: a plan written before these fields keeps its
+    # canonical JSON, and so its content hash (``to_document`` leaves out ``None``).
+    exit_on: tuple[ExitRule, ...] | None = None
+    default_timezone: str | None = None
+
+    @property
+    def exit_rules(self) -> tuple[ExitRule, ...]:
+        return self.exit_on or ()
 
     def canonical_json(self) -> bytes:
         """RFC 8785 bytes of the plan as it appears in a file (None fields omitted)."""

@@ -20,6 +20,7 @@ from interpreter.plan import (
     SendEmailStep,
     SendVoiceStep,
     Step,
+    WaitForEventStep,
     WaitStep,
 )
 
@@ -72,8 +73,8 @@ def _step(step: Step) -> Iterator[Found]:
         case EndStep():
             # An empty (or blank) outcome has its own message in validation.
             yield from _one(sid, "outcome", _filled, step.outcome, "the outcome", L.OUTCOME)
-        case WaitStep() | BranchStep():
-            pass  # numbers; conditions are CEL (and their gotos must name steps)
+        case WaitStep() | BranchStep() | WaitForEventStep():
+            pass  # numbers, times; conditions are CEL (and their gotos must name steps)
         case _:
             assert_never(step)
 

@@ -21,6 +21,7 @@ from interpreter.commands import (
     TimerFired,
 )
 from interpreter.events import Event
+from interpreter.local_time import Clock, parse_utc_iso
 from interpreter.trace import RUN_SCOPE
 
 Entry = Mapping[str, Any]
@@ -60,7 +61,9 @@ def _input_of(entry: Entry) -> Input | None:
         if outcome == "unknown" and isinstance(reason, str):
             reason = reason.removeprefix("send_outcome_unknown: ")
         return SendCompleted(tick, step_id, outcome, reason, detail)  # type: ignore[arg-type]
-    if action in ("wait", "defer") and outcome == "completed":
+    if (action in ("wait", "defer") and outcome == "completed") or (
+        action == "wait_for_event" and outcome == "timeout"
+    ):
         return TimerFired(tick, "")  # the id is the replayed run's pending timer
     by, why = str(detail.get("by", "")), str(detail.get("reason", ""))
     if action in _OPERATOR and outcome == "accepted":
@@ -73,6 +76,22 @@ def _input_of(entry: Entry) -> Input | None:
         return OperatorAction(tick, "resolve", by, why, "end", detail.get("outcome"))
     if action == "resolve" and outcome == "mark_sent":
         return OperatorAction(tick, "resolve", by, why, "mark_sent")
+    return None
+
+
+def recorded_clock(entries: Sequence[Entry], tick_interval_ms: int) -> Clock | None:
+    """The run's clock, from its start entry's ``origin`` (recorded when its plan uses
+    local times); ``None`` when the entry has none (then no local time was computed)."""
+    for entry in entries:
+        if entry.get("action") != "start":
+            continue
+        origin = detail_of(entry).get("origin")
+        if not isinstance(origin, str):
+            return None
+        try:
+            return Clock(parse_utc_iso(origin), int(entry["tick"]), tick_interval_ms)
+        except ValueError:
+            return None
     return None
 
 

@@ -3,8 +3,10 @@
 The simulator is the step machine's driver with a logical clock: timers fire
 exactly at their tick, events are ingested at their own tick (in order, before a
 timer at the same tick fires), every policy check allows and every send is
-delivered unless ``results`` says otherwise. The Temporal workflow drives the
-same machine with real timers, signals and activities, so a live run and its
+delivered unless ``results`` says otherwise. Tick ``start_tick`` is the instant
+``start_at`` (epoch milliseconds; ``DEFAULT_START_AT_MS`` unless given), which is
+what local times (waits until a time, send windows) are computed from. The Temporal
+workflow drives the same machine with real timers, signals and activities, so a live run and its
 simulation take the same path for the same inputs.
 """
 
@@ -29,12 +31,19 @@ from interpreter.commands import (
     StartTimer,
     TimerFired,
 )
-from interpreter.compiled import CompiledPlan, MachineConfig, RunContext, compile_plan
+from interpreter.compiled import (
+    DEFAULT_START_AT_MS,
+    CompiledPlan,
+    MachineConfig,
+    RunContext,
+    compile_plan,
+)
 from interpreter.events import Event
+from interpreter.local_time import Clock
 from interpreter.machine import advance
 from interpreter.plan import ExecutionPlan
 from interpreter.registry import ContentRegistry
-from interpreter.state import RunState, Status
+from interpreter.state import FINAL_STATUSES, RunState, Status
 from interpreter.trace import Trace, TraceEntry
 from interpreter.validation import Limits, ensure_valid
 
@@ -50,6 +59,7 @@ def simulate(
     registry: ContentRegistry | None = None,
     limits: Limits = Limits(),
     start_tick: int = 0,
+    start_at: int = DEFAULT_START_AT_MS,
 ) -> Trace:
     """Run ``plan`` for ``contact`` on the logical clock and return its trace.
 
@@ -61,6 +71,7 @@ def simulate(
             send, ``{"policy": "deny"|"defer", "reason": ..., "untilTick": T}`` for a
             policy outcome (a deferral allows from ``untilTick`` on).
         variables: The run's variables (``vars.*``).
+        start_at: The instant of ``start_tick``, in epoch milliseconds.
     """
     # CompiledPlan first: a miss against a pydantic class (ExecutionPlan) costs ~200 ns.
     if isinstance(plan, CompiledPlan):
@@ -69,7 +80,8 @@ def simulate(
         compiled = compile_plan(
             ensure_valid(plan, registry=registry, limits=limits), config.tick_interval_ms
         )
-    ctx = RunContext(compiled, contact, variables or {}, config)
+    clock = Clock(start_at, start_tick, config.tick_interval_ms)
+    ctx = RunContext(compiled, contact, variables or {}, config, clock)
     return _Driver(ctx, sorted(events, key=_tick), results or {}).run(start_tick)
 
 
@@ -87,8 +99,6 @@ class _Driver:
         self.state = RunState()
         self.entries: list[TraceEntry] = []
         self.path: list[str] = []
-        self.timer: StartTimer | None = None
-        self.finished = False
 
     def feed(self, inp: Input) -> None:
         """Feed ``inp``, perform what it asks for, then feed the results back."""
@@ -108,10 +118,8 @@ class _Driver:
                     follow_ups.append(self.policy(cmd, tick))
                 case SendEmail() | SendVoice():
                     follow_ups.append(self.send(cmd.step_id, tick))
-                case StartTimer():
-                    self.timer = cmd
-                case CompleteRun() | FailRun() | CancelRun():
-                    self.finished = True
+                case StartTimer() | CompleteRun() | FailRun() | CancelRun():
+                    pass  # the state says what the run waits for, or that it ended
         for follow_up in follow_ups:
             self.feed(follow_up)
 
@@ -134,27 +142,40 @@ class _Driver:
             return SendCompleted(tick, step_id, "failed", str(spec.get("reason") or "failed"))
         return SendCompleted(tick, step_id, "delivered")
 
-    def ingest_until(self, tick: int) -> None:
-        while (
-            not self.finished
-            and self.next_event < len(self.events)
-            and self.events[self.next_event].tick <= tick
-        ):
-            event = self.events[self.next_event]
-            self.next_event += 1
-            self.feed(EventIngested(max(event.tick, self.state.tick), event))
+    def next_event_at(self, tick: int | None) -> Event | None:
+        """The next event, when it comes at or before ``tick`` (``None``: any tick)."""
+        if self.next_event >= len(self.events):
+            return None
+        event = self.events[self.next_event]
+        return event if tick is None or event.tick <= tick else None
+
+    def ingest(self, event: Event) -> None:
+        self.next_event += 1
+        self.feed(EventIngested(max(event.tick, self.state.tick), event))
 
     def run(self, start_tick: int) -> Trace:
-        self.ingest_until(start_tick)
-        self.feed(Start(max(start_tick, self.state.tick)))
-        while not self.finished and self.timer is not None:
-            timer, self.timer = self.timer, None
-            self.ingest_until(timer.until_tick)
-            if self.finished:
+        while (event := self.next_event_at(start_tick)) is not None:
+            self.ingest(event)
+        if self.state.status not in FINAL_STATUSES:  # an exit rule may end it before
+            self.feed(Start(max(start_tick, self.state.tick)))
+        # A failed run waits for an operator, whom a simulation has not: it ends there,
+        # unless the plan has exit rules, which later events may still trigger.
+        exits = bool(self.ctx.plan.exits)
+        while (status := self.state.status) not in FINAL_STATUSES:
+            if status is Status.FAILED and not exits:
                 break
-            self.feed(TimerFired(timer.until_tick, timer.timer_id))
+            timer = self.state.timer if self.state.phase == "timer" else None
+            # Events first, one at a time: each may end or move the wait (an exit rule,
+            # a waitForEvent), so the timer is looked up again after each.
+            event = self.next_event_at(None if timer is None else timer.until_tick)
+            if event is not None:
+                self.ingest(event)
+                continue
+            if timer is None:
+                break
+            self.feed(TimerFired(max(timer.until_tick, self.state.tick), timer.timer_id))
         status = self.state.status
-        if not self.finished and status not in (Status.FAILED, Status.COMPLETED):
+        if status not in (Status.FAILED, Status.COMPLETED, Status.CANCELED):
             raise AssertionError(f"simulation stalled in status {status}")  # machine bug
         return Trace(
             status=status.value,

@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any, cast
 
 from interpreter.events import Event
-from interpreter.state import Failure, FailureKind, PendingTimer, Phase, RunState, Status
+from interpreter.state import (
+    Failure,
+    FailureKind,
+    PendingExit,
+    PendingTimer,
+    Phase,
+    RunState,
+    Status,
+)
 
 SNAPSHOT_VERSION = 1
 
@@ -30,6 +38,17 @@ def event_from_dict(data: dict[str, Any]) -> Event:
 
 
 def state_to_dict(state: RunState) -> dict[str, Any]:
+    out = _state_dict(state)
+    if state.exiting is not None:  # only then: a snapshot from before exits is unchanged
+        out["exiting"] = {
+            "outcome": state.exiting.outcome,
+            "reason": state.exiting.reason,
+            "detail": dict(state.exiting.detail),
+        }
+    return out
+
+
+def _state_dict(state: RunState) -> dict[str, Any]:
     return {
         "v": SNAPSHOT_VERSION,
         "status": state.status.value,
@@ -66,6 +85,7 @@ def state_from_dict(data: dict[str, Any]) -> RunState:
         raise ValueError(f"unsupported run-state snapshot version {data.get('v')!r}")
     timer = data["timer"]
     failure = data["failure"]
+    exiting = data.get("exiting")
     return RunState(
         status=Status(data["status"]),
         phase=cast(Phase, data["phase"]),
@@ -85,4 +105,7 @@ def state_from_dict(data: dict[str, Any]) -> RunState:
         else Failure(str(failure["stepId"]), cast(FailureKind, failure["kind"]), failure["reason"]),
         outcome=data["outcome"],
         tick=int(data["tick"]),
+        exiting=None
+        if exiting is None
+        else PendingExit(exiting["outcome"], exiting["reason"], dict(exiting["detail"])),
     )

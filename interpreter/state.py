@@ -31,7 +31,17 @@ FINAL_STATUSES = frozenset({Status.COMPLETED, Status.CANCELED})
 #   done    - completed or canceled
 Phase = Literal["new", "policy", "send", "timer", "held", "failed", "done"]
 FailureKind = Literal[
-    "send_failed", "send_outcome_unknown", "policy_denied", "condition_error", "step_budget"
+    "send_failed",
+    "send_outcome_unknown",
+    "policy_denied",
+    "condition_error",
+    "step_budget",
+    # a local time could not be computed (no or an unknown time zone, a window no tick
+    # of the run's clock falls in)
+    "local_time",
+    # an exitOn rule's ``when`` failed to evaluate: an operator resolves or cancels the
+    # run (a retry could not say whether the contact asked to stop)
+    "exit_error",
 ]
 
 
@@ -47,6 +57,17 @@ class PendingTimer:
     timer_id: str
     until_tick: int
     purpose: Literal["wait", "defer"]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingExit:
+    """An exit decided while a policy check or send was in flight: applied once its
+    result is recorded. ``outcome`` for a matched rule, ``reason`` for a rule that
+    failed to evaluate; ``detail`` is the exit entry's."""
+
+    outcome: str | None
+    reason: str | None
+    detail: Mapping[str, object]
 
 
 @dataclass(slots=True)
@@ -73,6 +94,7 @@ class RunState:
     failure: Failure | None = None
     outcome: str | None = None
     tick: int = 0
+    exiting: PendingExit | None = None
 
     def visit(self, step_id: str) -> int:
         return self.visits.get(step_id, 0)
@@ -93,4 +115,5 @@ class RunState:
             self.failure,
             self.outcome,
             self.tick,
+            self.exiting,
         )

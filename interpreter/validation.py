@@ -23,10 +23,13 @@ from interpreter.plan import (
     SendEmailStep,
     SendVoiceStep,
     Step,
+    WaitForEventStep,
     WaitStep,
 )
 from interpreter.plan_fields import field_problems
 from interpreter.registry import ContentRegistry
+from interpreter.stop_checks import check_plan_level
+from interpreter.stop_checks import check_step as check_timing
 
 STEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 # Deliberately simple: one @, no spaces, a dotted domain. Deliverability is the
@@ -121,8 +124,10 @@ def validate(
             add(step, fld, message)
 
     step_ids = frozenset(known)
+    check_plan_level(plan, step_ids, add)
     for s in plan.steps:
         _check_step(s, registry, limits, add)
+        check_timing(s, step_ids, limits.max_wait_days, add)
         if isinstance(s, BranchStep):
             _check_branch(s, step_ids, add)
 
@@ -240,15 +245,8 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
                 )
             if vm.message_id is not None:
                 _check_content(registry, "voice", vm.message_id, (s.id, "voicemail.messageId"), add)
-        case WaitStep():
-            d = s.duration
-            total = d.total_seconds
-            if min(d.days, d.hours, d.minutes, d.seconds) < 0:
-                add(s.id, "duration", "duration components may not be negative")
-            elif total <= 0:
-                add(s.id, "duration", "a wait must last longer than zero")
-            elif total > limits.max_wait_days * 86_400:
-                add(s.id, "duration", f"{total} s exceeds the limit of {limits.max_wait_days} days")
+        case WaitStep() | WaitForEventStep():
+            pass  # stop_checks
         case BranchStep():
             pass  # needs the other step ids: _check_branch
         case EndStep():
@@ -307,6 +305,14 @@ def _check_edges(plan: ExecutionPlan, known: set[str], add: Add) -> None:
                     src.id,
                     f"transitions[{i}].to",
                     f"'{t.to}' is not one of the branch's gotos {gotos}",
+                )
+        elif isinstance(src, WaitForEventStep):
+            if t.to not in (src.on_event, src.on_timeout):
+                add(
+                    src.id,
+                    f"transitions[{i}].to",
+                    f"'{t.to}' is neither the step's onEvent ('{src.on_event}') nor its "
+                    f"onTimeout ('{src.on_timeout}')",
                 )
         else:
             outgoing[src.id] = outgoing.get(src.id, 0) + 1

@@ -44,3 +44,15 @@ def test_workflows_read_time_only_from_temporal() -> None:
         hit for path in files for hit in clock_reads(path.read_text(), str(path.relative_to(ROOT)))
     ]
     assert found == []
+
+
+def test_the_interpreter_reads_no_clock() -> None:
+    """``interpreter.local_time`` may import ``datetime`` (calendar arithmetic for local
+    times; import-linter allows that one module): it, and every other interpreter module,
+    must never read the clock with it."""
+    files = sorted((ROOT / "interpreter").rglob("*.py"))
+    assert any(path.name == "local_time.py" for path in files)
+    found = [
+        hit for path in files for hit in clock_reads(path.read_text(), str(path.relative_to(ROOT)))
+    ]
+    assert found == []
