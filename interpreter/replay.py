@@ -22,8 +22,9 @@ from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
 from interpreter.commands import Input, PolicyDecided, SendCompleted, TimerFired
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
 from interpreter.errors import MachineError
+from interpreter.local_time import Clock
 from interpreter.machine import step
-from interpreter.recorded import Entry, detail_of, recorded_inputs
+from interpreter.recorded import Entry, detail_of, recorded_clock, recorded_inputs
 from interpreter.state import RunState
 from interpreter.trace import RUN_SCOPE, TraceEntry
 from interpreter.what_if import RecordedRun, RunChange, WhatIfReport, recorded_world, what_if
@@ -212,6 +213,7 @@ def replay(
     config: MachineConfig = MachineConfig(),
     compare_plan: bool = True,
     state: RunState | None = None,
+    clock: Clock | None = None,
 ) -> ReplayResult:
     """Replay a recorded run on ``plan`` and compare, step visit by step visit.
 
@@ -223,8 +225,11 @@ def replay(
             entry's plan id, version and hash are then expected to differ.
         state: Where the entries start from, for a run that continued as new
             (``entries`` are then the entries recorded after that state).
+        clock: The run's origin; by default the one its start entry records (a run
+            whose plan uses local times records it there).
     """
-    ctx = RunContext(plan, contact, variables or {}, config)
+    clock = clock or recorded_clock(entries, config.tick_interval_ms)
+    ctx = RunContext(plan, contact, variables or {}, config, clock)
     replayed, refused = _rerun(ctx, recorded_inputs(entries), state or RunState())
     recorded = [
         {

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from interpreter.events import from_another_sender
     from interpreter.limits import event_problems, operator_problems
+    from interpreter.local_time import Clock
     from interpreter.snapshot import state_from_dict, state_to_dict
     from workflows import search_attributes as sa
     from workflows.admission import INPUT_REJECTED, admitted, refusal
@@ -128,12 +129,15 @@ class PlanRunWorkflow:
             conditions_today=lambda: workflow.patched(CONDITION_RULES),
         )
         self._inp = inp
-        self._ctx = RunContext(compiled, inp.contact, inp.variables, config)
         self._origin_ms = (
             inp.origin_epoch_ms
             if inp.origin_epoch_ms is not None
             else int(workflow.info().workflow_start_time.timestamp() * 1000)
         )
+        # The run's origin is the machine's input: local times (waits until a time, send
+        # windows) are computed from it, the same on every replay.
+        clock = Clock(self._origin_ms, inp.start_tick, inp.tick_interval_ms)
+        self._ctx = RunContext(compiled, inp.contact, inp.variables, config, clock)
         self._queue: list[Command] = []
         self._seq = inp.chain_seq
         self._head = inp.chain_head or GENESIS_HASH
