@@ -220,7 +220,14 @@ async def _reexecute(
     out = Reexecution()
     captured: list[dict[str, Any]] = []
     queue = f"dee-reexecute-{uuid.uuid4()}"
-    inp = replace(run_input, search_attributes=False, origin_epoch_ms=new_origin)
+    # Ticks count from the shifted origin; local times from the original run's calendar.
+    calendar = run_input.calendar_origin_ms or origin
+    inp = replace(
+        run_input,
+        search_attributes=False,
+        origin_epoch_ms=new_origin,
+        calendar_origin_ms=calendar,
+    )
     out.ended = script.completed
 
     async def clock(at_ms: int) -> None:

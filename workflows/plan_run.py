@@ -136,7 +136,10 @@ class PlanRunWorkflow:
         )
         # The run's origin is the machine's input: local times (waits until a time, send
         # windows) are computed from it, the same on every replay.
-        clock = Clock(self._origin_ms, inp.start_tick, inp.tick_interval_ms)
+        calendar = inp.calendar_origin_ms
+        clock = Clock(
+            self._origin_ms if calendar is None else calendar, inp.start_tick, inp.tick_interval_ms
+        )
         self._ctx = RunContext(compiled, inp.contact, inp.variables, config, clock)
         self._queue: list[Command] = []
         self._seq = inp.chain_seq
@@ -583,7 +586,7 @@ class PlanRunWorkflow:
             inp.run_id, inp.tenant, inp.plan, inp.plan_hash, inp.contact, inp.variables,
             inp.start_tick, inp.tick_interval_ms, inp.step_budget, inp.search_attributes,
             self._origin_ms, state_to_dict(self._state), self._seq, self._head,
-            list(self._unpersisted),
+            list(self._unpersisted), inp.calendar_origin_ms,
         )  # fmt: skip
 
     def _show(self) -> None:
