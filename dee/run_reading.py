@@ -185,6 +185,8 @@ class RunReader:
                 outcome = entry.outcome
             elif (entry.action, entry.outcome) == ("resolve", "end"):
                 outcome = str(entry.detail.get("outcome"))
+            elif entry.action == "exit" and entry.outcome not in ("pending", "error"):
+                outcome, failure = entry.outcome, None  # an exit rule ended the run
             elif (entry.action, entry.outcome) == ("run", "failed"):
                 failure = {
                     "stepId": str(entry.detail.get("stepId")),

@@ -14,6 +14,12 @@ def _path(events: list[Event]) -> list[str]:
     return list(simulate(sales_plan(), {"id": "c-1"}, events).path)
 
 
+def _branch_path(events: list[Event]) -> list[str]:
+    """The path with the plan's exit rules removed: what its reply branch alone decides."""
+    plan = sales_plan().model_copy(update={"exit_on": None})
+    return list(simulate(plan, {"id": "c-1"}, events).path)
+
+
 def test_the_sales_plan_is_valid_against_its_registry() -> None:
     assert validate(sales_plan(), registry=SALES_REGISTRY) == []
 
@@ -41,8 +47,17 @@ def test_a_reply_ends_the_sequence_with_outcome_replied() -> None:
         Event("email.replied", 200, "r-1", "intro-email"),
     ]
     trace = simulate(sales_plan(), {"id": "c-1"}, events)
-    assert list(trace.path) == ["intro-email", "wait-for-reply", "check-response", "end-sequence"]
-    assert trace.outcome == "replied"
+    # The exit rule ends the run at the reply's tick: the wait is cancelled.
+    assert list(trace.path) == ["intro-email", "wait-for-reply"]
+    assert (trace.status, trace.outcome) == ("COMPLETED", "replied")
+    last = trace.entries[-1]
+    assert (last.tick, last.action, last.outcome) == (200, "exit", "replied")
+    assert _branch_path(events) == [
+        "intro-email",
+        "wait-for-reply",
+        "check-response",
+        "end-sequence",
+    ]
 
 
 def test_a_reply_from_someone_else_is_no_reply_in_a_simulation() -> None:
@@ -58,7 +73,9 @@ def test_an_event_for_a_different_step_does_not_count() -> None:
         Event("email.replied", 100, "r-1", "warm-follow-up"),
         Event("email.opened", 100, "o-1", "some-other-step"),
     ]
-    assert _path(events) == [*COLD, "end-followed-up"]
+    assert _branch_path(events) == [*COLD, "end-followed-up"]
+    # The plan's exit rule takes any step's reply.
+    assert _path(events) == ["intro-email", "wait-for-reply"]
 
 
 def test_a_reply_after_the_branch_was_evaluated_is_not_seen_by_it() -> None:
@@ -71,7 +88,7 @@ def test_a_reply_after_the_branch_was_evaluated_is_not_seen_by_it() -> None:
 
 def test_a_reply_at_the_very_tick_of_the_branch_is_seen() -> None:
     on_time = Event("email.replied", WAIT_TICKS, "r-1", "intro-email")
-    assert _path([on_time])[-1] == "end-sequence"
+    assert _branch_path([on_time])[-1] == "end-sequence"
 
 
 def test_the_wait_lasts_exactly_three_and_a_half_days_of_ticks() -> None:

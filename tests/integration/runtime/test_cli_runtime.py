@@ -67,10 +67,9 @@ async def test_start_status_list_and_ingest_through_the_cli(
     by_contact = {r["contact_id"]: r["status"] for r in listed}
     assert by_contact == {"c-1": "COMPLETED", "c-2": "FAILED"}
     timeline = _dee(config, env, "run", "timeline", runs[0]["runId"])
-    assert (
-        "step:check-response" in timeline.stdout
-        and "outcome:branch:end-sequence" in timeline.stdout
-    )
+    # The reply ended the run through the plan's exit rule, the wait cancelled.
+    assert "action:exit" in timeline.stdout and "outcome:replied" in timeline.stdout
+    assert "step:check-response" not in timeline.stdout
 
 
 async def test_cli_errors_are_one_clear_line(

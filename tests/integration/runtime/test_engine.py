@@ -43,7 +43,7 @@ async def test_a_reply_ends_the_run_and_everything_is_recorded(
     assert delivered.run_ids == (run.run_id,)
     assert await _after(env, engine, run.run_id, timedelta(days=4)) == "COMPLETED"
     final = await engine.get_run(run.run_id)
-    assert (final.status, final.current_step) == ("COMPLETED", "end-sequence")
+    assert (final.status, final.outcome) == ("COMPLETED", "replied")  # the plan's exit rule
     [message] = _messages(mail)
     assert message["Subject"] == "Introducing DEE"
     assert message["To"] == "ada@example.com" and message["Reply-To"] == "sales@example.com"
