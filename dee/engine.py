@@ -150,7 +150,7 @@ class Engine:
         start_values.check(contact, "contact")
         start_values.check(variables or {}, "variables")
         start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
-        contact = start_values.contact_addresses(contact)
+        contact = start_values.start_contact(contact)
         await self.register_plan(plan)
         run_id = _run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")

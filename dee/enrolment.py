@@ -71,7 +71,7 @@ async def execute_many(
         if past:
             return EngineError(past)
         try:
-            contact = start_values.contact_addresses(contact)
+            contact = start_values.start_contact(contact)
         except EngineError as exc:
             return exc
         key = None if idempotency_key is None else f"{idempotency_key}:{contact_id}"

@@ -14,7 +14,11 @@ A contact's ``email`` and ``phone`` are made canonical here, once, at the edge
 (``adapters.addresses``): the run carries exactly one mailbox and one E.164 number,
 the forms the policy gate, the suppression list and the channels use. A contact
 whose e-mail is not exactly one mailbox (a list, a group, a comment...) or whose phone
-is no possible number is refused, naming the contact and the field.
+is no possible number is refused, naming the contact and the field. So is a
+``timezone`` that is present but not an IANA zone name (``interpreter.local_time``):
+such a run would start and fail at its first local time. A missing (or empty)
+``timezone`` is allowed: the plan's ``defaultTimezone`` may cover it, and a run with
+neither fails closed, with the reason recorded, only at a step that needs a local time.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from adapters.addresses import ContactAddressError, canonical_contact
 from dee.errors import EngineError
 from interpreter.cel_runtime import ValueLimits, value_problem
 from interpreter.limits import start_problems
+from interpreter.local_time import ZoneError, zone
+from interpreter.timing import TIMEZONE_FIELD
 
 MAX_SAFE_INT = 2**53 - 1  # RFC 8785 / I-JSON: the integers an IEEE double holds exactly
 # Depth 32 is far beyond any real contact and far below where the CEL binding crashes.
@@ -68,17 +74,32 @@ def check_limits(
         raise EngineError(found)
 
 
-def contact_addresses(contact: Mapping[str, Any]) -> dict[str, Any]:
-    """``contact`` with its e-mail and phone in canonical form.
+def start_contact(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """``contact`` with its e-mail and phone in canonical form and its time zone checked.
 
     Raises:
-        EngineError: ``contact <id>: <field>: <value> <why>``.
+        EngineError: ``contact <id>: <field>: <value> <why>``, one line per bad field.
     """
+    problems: list[str] = []
     try:
-        return canonical_contact(contact)
+        canonical = canonical_contact(contact)
     except ContactAddressError as exc:
-        value = str(contact.get(exc.field))
-        shown = repr(value if len(value) <= 80 else value[:80] + "...")
-        raise EngineError(
-            [f"contact {contact.get('id')}: {exc.field}: {shown} {exc.reason}"]
-        ) from None
+        canonical = dict(contact)
+        problems.append(_refused(contact, exc.field, exc.reason))
+    given = contact.get(TIMEZONE_FIELD)
+    if given is not None and given != "":  # absent or empty: no zone (interpreter.timing)
+        try:
+            zone(given)
+        except ZoneError:
+            problems.append(
+                _refused(contact, TIMEZONE_FIELD, "is not an IANA time zone (like Europe/Paris)")
+            )
+    if problems:
+        raise EngineError(problems)
+    return canonical
+
+
+def _refused(contact: Mapping[str, Any], field: str, why: str) -> str:
+    value = str(contact.get(field))
+    shown = repr(value if len(value) <= 80 else value[:80] + "...")
+    return f"contact {contact.get('id')}: {field}: {shown} {why}"

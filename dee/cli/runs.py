@@ -22,7 +22,7 @@ from dee.engine import Engine, ExecutionRun
 from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
 from dee.event_delivery import Delivery
-from dee.start_values import contact_addresses
+from dee.start_values import start_contact
 from interpreter import InputError, parse_mapping
 from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
 
@@ -98,7 +98,7 @@ def _contacts_csv(path: Path) -> list[dict[str, Any]]:
     # A bad e-mail or phone on any line refuses the file before anything starts.
     for (line, _), person in zip(rows, people, strict=True):
         try:
-            contact_addresses(person)
+            start_contact(person)
         except EngineError as exc:
             problems += [f"{path}: line {line}: {problem}" for problem in exc.lines]
     if problems:

@@ -137,3 +137,47 @@ async def test_dee_start_reports_the_field_on_one_line(
     )
     assert len(bulk.stderr.strip().splitlines()) == 1
     assert await engine.list_runs() == []
+
+
+ZONE_REFUSED = (
+    "contact c-mars: timezone: 'Mars/Olympus' is not an IANA time zone (like Europe/Paris)"
+)
+
+
+async def test_a_timezone_that_is_no_iana_zone_is_refused_at_every_start(
+    engine: Engine, env: WorkflowEnvironment, config: EngineConfig, tmp_path: Path
+) -> None:
+    plan = one_email("bad-zone")
+    mars = {"id": "c-mars", "email": "m@example.com", "timezone": "Mars/Olympus"}
+    with pytest.raises(EngineError) as err:
+        await engine.execute(plan, contact=mars, idempotency_key="k")
+    assert err.value.lines == (ZONE_REFUSED,)
+    await _no_workflow(engine, _run_id(engine.config.tenant, plan.id, "k"))
+    await _nothing_stored(engine, plan.id)
+    # A missing or empty zone starts: the run fails closed only at a step that needs one.
+    fine = [
+        {"id": "c-none"},
+        {"id": "c-empty", "timezone": ""},
+        {"id": "c-ny", "timezone": "America/New_York"},
+    ]
+    outcomes = await engine.execute_many(plan, [*fine, mars])
+    assert isinstance(outcomes[-1], EngineError) and outcomes[-1].lines == (ZONE_REFUSED,)
+    assert sorted(r.contact_id for r in await engine.list_runs()) == ["c-empty", "c-none", "c-ny"]
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "id,email,timezone\n"
+        "c-ok,ok@example.com,Europe/Paris\n"
+        "c-mars,m@example.com,Mars/Olympus\n"
+        "c-both,a; b,EST5EDT/x\n"
+    )
+    shown = str(Path(__file__).resolve().parents[3] / "plans" / "notification.yaml")
+    bulk = await asyncio.to_thread(_dee, config, env, "start", shown, "--contacts", str(contacts))
+    assert bulk.returncode == 1 and "Traceback" not in bulk.stderr
+    assert bulk.stderr.strip().splitlines() == [
+        f"error: {contacts}: line 3: {ZONE_REFUSED}",
+        f"error: {contacts}: line 4: contact c-both: email: 'a; b' is a list of addresses "
+        "(',' or ';'), not exactly one mailbox",
+        f"error: {contacts}: line 4: contact c-both: timezone: 'EST5EDT/x' is not an IANA "
+        "time zone (like Europe/Paris)",
+    ]
+    assert len(await engine.list_runs()) == 3  # the CSV started nothing, not even c-ok
