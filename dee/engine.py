@@ -50,7 +50,7 @@ from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
-from dee.run_reading import FINAL, ExecutionRun, RunReader
+from dee.run_reading import FINAL, ExecutionRun, RunReader, describe_exit
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
@@ -335,7 +335,7 @@ class Engine:
         )
         if past:
             raise EngineError([f"run {run_id}: {action} refused: {p}" for p in past])
-        await self._record(run_id)
+        await self._refuse_ended(run_id, action)
         update = {
             "pause": PlanRunWorkflow.pause,
             "resume": PlanRunWorkflow.resume,
@@ -351,6 +351,7 @@ class Engine:
             raise EngineError([f"run {run_id}: {action} refused: {message}"]) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
+                await self._refuse_ended(run_id, action)
                 raise EngineError([f"run {run_id}: {action} refused: the run has ended"]) from None
             raise EngineError([f"run {run_id}: {action} failed: {exc}"]) from None
         run = await self.get_run(run_id)
@@ -362,6 +363,23 @@ class Engine:
                 await self._handle(run_id).result()
             run = await self.get_run(run_id)
         return run
+
+    async def _refuse_ended(self, run_id: str, action: str) -> None:
+        """Refuse an operator action on an ended run, saying how it ended: an operator
+        who finds a run completed by an exit rule (an unsubscribe, say) learns which.
+
+        Raises:
+            EngineError: the run is unknown, or has ended.
+        """
+        run = await self.get_run(run_id)
+        if run.status not in FINAL:
+            return
+        how = f"the run is {run.status.lower()}"
+        if run.outcome:
+            how += f" with outcome {run.outcome!r}"
+        if run.exit_rule:
+            how += f", ended by {describe_exit(run.exit_rule)}"
+        raise EngineError([f"run {run_id}: {action} refused: {how}; no operator action applies"])
 
     async def pause_run(
         self, run_id: str, *, by: str = "operator", reason: str = ""

@@ -7,17 +7,24 @@ stale, and the run is reported ``DEAD`` with ``temporal_status`` and
 ``temporal_reason`` (``dee.execution_status``). A run that had already completed or
 been canceled before its execution died keeps that status; the two fields still say
 what Temporal did.
+
+A run an exit rule ended (an ``exit`` audit entry with the rule's outcome, see
+``interpreter.machine``) reads ``COMPLETED`` with that outcome, and ``exit_rule`` says
+which rule and which event ended it. An ``exit`` entry that only announces an exit
+waiting for a send in flight (``inFlight``), or records a rule that failed to evaluate
+(``error``), ends nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio.client import Client, RPCError, WorkflowExecutionStatus
 
-from adapters.storage import AuditStore, RunRecord, RunStore, UnknownRun
+from adapters.storage import AuditStore, RunRecord, RunStore, StoredEntry, UnknownRun
 from dee.errors import EngineError
 from dee.execution_status import DEAD, Death, all_deaths, death_of, deaths
 from interpreter.state import FINAL_STATUSES, Status
@@ -36,6 +43,9 @@ class ExecutionRun:
     execution ended abnormally: the Temporal status (``TERMINATED``, ``FAILED``,
     ``TIMED_OUT``, ``CANCELED``) and the termination reason, failure message or
     cancellation reason. ``status`` is then ``DEAD`` unless the run had already ended.
+    ``exit_rule`` is set when an exit rule ended the run: the exit entry's detail (the
+    rule's index, ``ruleEvent``/``ruleStep``/``when``, and the ``event`` that matched)
+    and its ``tick``.
     """
 
     run_id: str
@@ -52,6 +62,36 @@ class ExecutionRun:
     next_wake_tick: int | None = None
     temporal_status: str | None = None
     temporal_reason: str | None = None
+    exit_rule: Mapping[str, Any] | None = None
+
+
+def exit_of(entry: StoredEntry) -> dict[str, Any] | None:
+    """The exit that ``entry`` records as ending its run, or ``None``.
+
+    Told apart by the detail, not the outcome: a rule may name its outcome ``pending``.
+    """
+    detail = entry.detail
+    if entry.action != "exit" or "inFlight" in detail or "error" in detail:
+        return None
+    return {**detail, "tick": entry.tick}
+
+
+def describe_exit(exit_rule: Mapping[str, Any]) -> str:
+    """``exit rule 0 (event email.replied) on event email.replied (id e-1) at tick 10``."""
+    said = [
+        f"{name} {exit_rule[key]}"
+        for name, key in (("event", "ruleEvent"), ("step", "ruleStep"), ("when", "when"))
+        if key in exit_rule
+    ]
+    event = exit_rule.get("event")
+    trigger = ""
+    if isinstance(event, Mapping):
+        extra = [f"{k} {event[k]}" for k in ("stepId", "id") if k in event]
+        trigger = f" on event {event.get('type')}" + (f" ({', '.join(extra)})" if extra else "")
+    return (
+        f"exit rule {exit_rule.get('rule')} ({', '.join(said)}){trigger} "
+        f"at tick {exit_rule.get('tick')}"
+    )
 
 
 def from_record(record: RunRecord) -> ExecutionRun:
@@ -104,6 +144,9 @@ class RunReader:
             view = await handle.query(PlanRunWorkflow.state, rpc_timeout=timedelta(seconds=2))
         except RPCError:
             return await self._from_storage(record)  # no worker to answer
+        exited = None
+        if view.status == "COMPLETED":  # closing: its exit entry may be stored already
+            exited = _last_exit(await self._timeline(run_id))
         return ExecutionRun(
             run_id=record.run_id,
             tenant=record.tenant,
@@ -117,6 +160,7 @@ class RunReader:
             outcome=view.outcome,
             failure=view.failure,
             next_wake_tick=view.next_wake_tick,
+            exit_rule=exited,
         )
 
     async def list_runs(
@@ -170,23 +214,20 @@ class RunReader:
         return [r for r in runs if r.status == DEAD and plan in (None, r.plan_id)][:limit]
 
     async def _from_storage(self, record: RunRecord) -> ExecutionRun:
-        """The stored row, with outcome and failure read back from the audit chain."""
+        """The stored row, with outcome, failure and exit read back from the audit chain."""
         run = from_record(record)
         if record.status not in ("COMPLETED", "FAILED"):
             return run
         outcome: str | None = None
         failure: dict[str, str] | None = None
-        try:
-            timeline = await self._audit.timeline(record.run_id)
-        except UnknownRun:
-            timeline = []
-        for entry in timeline:
+        exited: dict[str, Any] | None = None
+        for entry in await self._timeline(record.run_id):
             if entry.action == "end":
                 outcome = entry.outcome
             elif (entry.action, entry.outcome) == ("resolve", "end"):
                 outcome = str(entry.detail.get("outcome"))
-            elif entry.action == "exit" and entry.outcome not in ("pending", "error"):
-                outcome, failure = entry.outcome, None  # an exit rule ended the run
+            elif (found := exit_of(entry)) is not None:
+                outcome, failure, exited = entry.outcome, None, found
             elif (entry.action, entry.outcome) == ("run", "failed"):
                 failure = {
                     "stepId": str(entry.detail.get("stepId")),
@@ -195,7 +236,13 @@ class RunReader:
                 }
             elif entry.action in ("retry", "resolve"):
                 failure = None
-        return replace(run, outcome=outcome, failure=failure)
+        return replace(run, outcome=outcome, failure=failure, exit_rule=exited)
+
+    async def _timeline(self, run_id: str) -> list[StoredEntry]:
+        try:
+            return await self._audit.timeline(run_id)
+        except UnknownRun:
+            return []
 
     async def _record(self, run_id: str) -> RunRecord:
         try:
@@ -204,8 +251,21 @@ class RunReader:
             raise EngineError([f"unknown run {run_id!r}"]) from None
 
 
+def _last_exit(timeline: Sequence[StoredEntry]) -> dict[str, Any] | None:
+    found = [e for e in map(exit_of, timeline) if e is not None]
+    return found[-1] if found else None
+
+
 def _created(record: RunRecord) -> float:
     return record.created_at.timestamp() if record.created_at is not None else 0.0
 
 
-__all__ = ["FINAL", "ExecutionRun", "RunReader", "from_record", "with_death"]
+__all__ = [
+    "FINAL",
+    "ExecutionRun",
+    "RunReader",
+    "describe_exit",
+    "exit_of",
+    "from_record",
+    "with_death",
+]

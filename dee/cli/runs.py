@@ -22,6 +22,7 @@ from dee.engine import Engine, ExecutionRun
 from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
 from dee.event_delivery import Delivery
+from dee.run_reading import describe_exit
 from dee.start_values import start_contact
 from interpreter import InputError, parse_mapping
 from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
@@ -203,6 +204,8 @@ def _show(run: ExecutionRun, as_json: bool) -> None:
     )
     if run.outcome:
         console.print(f"  outcome: {run.outcome}")
+    if run.exit_rule:  # why it stopped: the plan's exit rule and the event that matched
+        console.print(f"  ended by {describe_exit(run.exit_rule)}", highlight=False, markup=False)
     if run.failure:
         console.print(f"  failure at {run.failure.get('stepId')}: {run.failure.get('reason')}")
     if run.next_wake_tick is not None:
@@ -405,7 +408,8 @@ def _delivered(delivery: Delivery) -> str:
     view = delivery.state
     if view is None:
         return f"{delivery.outcome} (the run will handle it when it gets to it)"
-    return f"handled; now {view.status} at {view.step_id or '-'} ({view.events} event(s))"
+    outcome = f" with outcome {view.outcome}" if view.outcome else ""
+    return f"handled; now {view.status}{outcome} at {view.step_id or '-'} ({view.events} event(s))"
 
 
 def attach(run_app: typer.Typer) -> None:
