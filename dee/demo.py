@@ -2,11 +2,13 @@
 
 Starts the Temporal dev server (with its Web UI), a SQLite audit store, a local
 aiosmtpd mail sink and a worker; enrolls three contacts in a short-wait variant
-of the documents' sales plan; one replies, one opens, one does nothing. The
-silent one reaches the call, which fails closed (no voice channel is configured
-yet), and the demo resolves it as an operator would. Then it prints each run's
-outcome, its timeline, and the audit chain verification — and, with ``--serve``,
-keeps everything running for inspection in the Web UI.
+of the documents' sales plan; one replies, one opens, one does nothing. The reply
+ends Ada's run at once, through the plan's exit rule (``exitOn``): her wait is
+cancelled, nothing more is sent to her. The silent one reaches the call, which fails
+closed (no voice channel is configured yet), and the demo resolves it as an operator
+would. Then it prints each run's outcome, its timeline, and the audit chain
+verification — and, with ``--serve``, keeps everything running for inspection in the
+Web UI.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dee.content import load_registry
 from dee.devserver import dev_server, free_port
 from dee.documents import load_plan
 from dee.engine import Engine, ExecutionRun
+from dee.run_reading import describe_exit
 from dee.runtime import worker_for
 from dee.webhooks import server as webhook_server
 from interpreter import ExecutionPlan, ensure_valid
@@ -159,6 +162,7 @@ async def _drive(engine: Engine, plan: ExecutionPlan, console: Console) -> int:
     await engine.ingest_event(
         type="email.replied", contact_id="ada", step_id="intro-email", data=reply, event_id="r-ada"
     )
+    failures = _stopped_at_once(await engine.get_run(runs["ada"].run_id), console)
     await engine.ingest_event(
         type="email.opened", contact_id="grace", step_id="intro-email", event_id="o-grace"
     )
@@ -174,16 +178,39 @@ async def _drive(engine: Engine, plan: ExecutionPlan, console: Console) -> int:
             by="demo-operator",
             reason="no voice provider in the demo",
         )
-    failures = 0
     for contact_id, run in runs.items():
         final = await _until(engine, run.run_id, {"COMPLETED", "CANCELED"}, 60)
         verified = await engine.audit.verify(run.run_id)
         console.rule(f"{contact_id}: {final.status} ({final.outcome or '-'})  {run.run_id}")
+        if final.exit_rule:
+            console.print(f"ended by {describe_exit(final.exit_rule)}", highlight=False)
         for line in timeline_lines(await engine.get_timeline(run.run_id)):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
         console.print(f"audit verify: {verified.describe()}")
         failures += int(final.status != "COMPLETED" or not verified.ok)
     return failures
+
+
+def _stopped_at_once(ada: ExecutionRun, console: Console) -> int:
+    """Say whether Ada's reply ended her run as soon as it was ingested (1: it did not).
+
+    ``ingest_event`` answers once the run has decided on the event, so her run is
+    read right after it: no wait of hers has ended yet.
+    """
+    rule = ada.exit_rule or {}
+    if (ada.status, ada.outcome) == ("COMPLETED", "replied") and rule:
+        console.print(
+            f"Ada replied → her run stopped at once (exit rule: {rule.get('ruleEvent')}), "
+            f"COMPLETED {ada.outcome} at tick {rule.get('tick')}: her wait is cancelled, "
+            "nothing more is sent to her",
+            highlight=False,
+        )
+        return 0
+    console.print(
+        f"[red]Ada replied, but her run is {ada.status} ({ada.outcome or '-'}): "
+        "the plan's exit rule did not stop it[/red]"
+    )
+    return 1
 
 
 def main(serve: bool = False) -> int:

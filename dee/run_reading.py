@@ -86,7 +86,9 @@ def describe_exit(exit_rule: Mapping[str, Any]) -> str:
     event = exit_rule.get("event")
     trigger = ""
     if isinstance(event, Mapping):
-        extra = [f"{k} {event[k]}" for k in ("stepId", "id") if k in event]
+        extra = [
+            f"{name} {event[k]}" for k, name in (("stepId", "step"), ("id", "id")) if k in event
+        ]
         trigger = f" on event {event.get('type')}" + (f" ({', '.join(extra)})" if extra else "")
     return (
         f"exit rule {exit_rule.get('rule')} ({', '.join(said)}){trigger} "
