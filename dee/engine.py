@@ -309,10 +309,21 @@ class Engine:
         return owner
 
     async def list_runs(
-        self, *, status: str | None = None, plan: str | None = None, limit: int = 100
+        self,
+        *,
+        status: str | None = None,
+        plan: str | None = None,
+        limit: int = 100,
+        outcomes: bool = False,
     ) -> list[ExecutionRun]:
-        """Runs newest first; ``status="DEAD"`` lists those whose execution died."""
-        return await self._reader.list_runs(status=status, plan=plan, limit=limit)
+        """Runs newest first; ``status="DEAD"`` lists those whose execution died.
+
+        ``outcomes``: also read each ended run's outcome, failure and exit rule (one
+        audit read per completed or failed run listed).
+        """
+        return await self._reader.list_runs(
+            status=status, plan=plan, limit=limit, outcomes=outcomes
+        )
 
     async def get_timeline(self, run_id: str) -> list[StoredEntry]:
         await self._record(run_id)

@@ -166,12 +166,19 @@ class RunReader:
         )
 
     async def list_runs(
-        self, *, status: str | None = None, plan: str | None = None, limit: int = 100
+        self,
+        *,
+        status: str | None = None,
+        plan: str | None = None,
+        limit: int = 100,
+        outcomes: bool = False,
     ) -> list[ExecutionRun]:
         """Runs newest first, as stored, with the dead ones reported dead.
 
         ``status=DEAD`` lists the runs whose execution died. Another status lists the
         runs stored with it, less the dead ones, reading further rows to fill ``limit``.
+        ``outcomes`` reads each completed or failed run's outcome, failure and exit back
+        from its audit chain (one read per such run: the run row holds none of them).
 
         Raises:
             EngineError: Temporal could not be asked about the runs' executions.
@@ -186,12 +193,16 @@ class RunReader:
                 runs = [with_death(from_record(r), found.get(r.run_id)) for r in records]
                 kept = [r for r in runs if status is None or r.status == status]
                 if len(kept) >= limit or len(records) < fetch:
-                    return kept[:limit]
+                    break
                 fetch *= 2  # dead runs left the page: read further
         except RPCError as exc:
             raise EngineError(
                 [f"cannot ask Temporal whether the runs' executions still live: {exc.message}"]
             ) from None
+        if not outcomes:
+            return kept[:limit]
+        # One at a time: a gather would queue on the database's small connection pool.
+        return [await self._read_back(run) for run in kept[:limit]]
 
     async def _records(self, status: str | None, plan: str | None, limit: int) -> list[RunRecord]:
         records = await self._runs.list(status=status, limit=limit if plan is None else _PLAN_SCAN)
@@ -217,13 +228,15 @@ class RunReader:
 
     async def _from_storage(self, record: RunRecord) -> ExecutionRun:
         """The stored row, with outcome, failure and exit read back from the audit chain."""
-        run = from_record(record)
-        if record.status not in ("COMPLETED", "FAILED"):
+        return await self._read_back(from_record(record))
+
+    async def _read_back(self, run: ExecutionRun) -> ExecutionRun:
+        if run.status not in ("COMPLETED", "FAILED"):
             return run
         outcome: str | None = None
         failure: dict[str, str] | None = None
         exited: dict[str, Any] | None = None
-        for entry in await self._timeline(record.run_id):
+        for entry in await self._timeline(run.run_id):
             if entry.action == "end":
                 outcome = entry.outcome
             elif (entry.action, entry.outcome) == ("resolve", "end"):

@@ -344,7 +344,10 @@ def list_runs(
 ) -> None:
     """List runs, newest first."""
     runs: list[ExecutionRun] = run_async(
-        _call(config, lambda e: e.list_runs(status=status_filter, plan=plan, limit=limit))
+        _call(
+            config,
+            lambda e: e.list_runs(status=status_filter, plan=plan, limit=limit, outcomes=True),
+        )
     )
     if as_json:
         print(to_json(runs))
@@ -352,11 +355,15 @@ def list_runs(
     # The Temporal column appears only when a listed run's execution died, so the
     # common listing stays as narrow as before.
     died = any(r.temporal_status for r in runs)
-    table = Table("run", "status", "step", "plan", "contact", *(["Temporal"] if died else []))
+    table = Table(
+        "run", "status", "outcome", "step", "plan", "contact", *(["Temporal"] if died else [])
+    )
     for r in runs:
         table.add_row(
             r.run_id,
             r.status,
+            # The run stopped on an event (the plan's exitOn), not at an end step.
+            f"{r.outcome} (exit)" if r.exit_rule else (r.outcome or "-"),
             r.current_step or "-",
             f"{r.plan_id} v{r.plan_version}",
             r.contact_id,

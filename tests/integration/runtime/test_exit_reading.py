@@ -8,6 +8,7 @@ needed. On both databases: the outcome and the exit are read back from the audit
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -59,7 +60,9 @@ async def test_an_unsubscribe_ends_a_failed_run_without_an_operator(
     assert (ended.exit_rule["rule"], ended.exit_rule["ruleEvent"]) == (1, "email.unsubscribed")
     assert ended.exit_rule["event"] == {"type": "email.unsubscribed", "id": "unsub-1"}
     assert (await engine.runs.get(run.run_id)).status == "COMPLETED"  # the run row
-    assert [r.status for r in await engine.list_runs()] == ["COMPLETED"]
+    [listed] = await engine.list_runs(outcomes=True)
+    assert (listed.status, listed.outcome) == ("COMPLETED", "unsubscribed")
+    assert listed.exit_rule == ended.exit_rule
     assert await engine.list_runs(status="FAILED") == []
 
     with pytest.raises(EngineError) as refused:
@@ -83,6 +86,11 @@ async def test_an_unsubscribe_ends_a_failed_run_without_an_operator(
     assert shown.returncode == 0, shown.stderr
     assert "COMPLETED" in shown.stdout and "outcome: unsubscribed" in shown.stdout
     assert "ended by exit rule 1 (event email.unsubscribed) on event" in shown.stdout
+    listed = await asyncio.to_thread(_dee, config, env, "runs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert (row["status"], row["outcome"]) == ("COMPLETED", "unsubscribed")
+    assert row["exit_rule"]["ruleEvent"] == "email.unsubscribed"
 
 
 @pytest.mark.parametrize("config", ["sqlite"], indirect=True)
