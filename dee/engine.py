@@ -50,7 +50,7 @@ from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
-from dee.run_reading import FINAL, ExecutionRun, RunReader, describe_exit
+from dee.run_reading import FINAL, NOT_FINAL, ExecutionRun, RunReader, describe_exit
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
@@ -62,7 +62,9 @@ from workflows.plan_run import PlanRunWorkflow
 # modules; they are imported where used, so a process that only starts runs (every
 # ``dee start``) does not load them.
 T = TypeVar("T")
-ACTIVE = ("PENDING", "RUNNING", "WAITING", "PAUSED", "FAILED")
+# Every status that is not final takes events: an exit rule ends a paused run, and an
+# unsubscribe a failed one that waits for an operator.
+ACTIVE = tuple(NOT_FINAL)
 _CONTACTS_KEPT = 100_000  # run ids whose contact ingest_event remembers (~20 MB at most)
 
 

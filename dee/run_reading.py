@@ -31,7 +31,7 @@ from interpreter.state import FINAL_STATUSES, Status
 from workflows.plan_run import PlanRunWorkflow
 
 FINAL = sorted(s.value for s in FINAL_STATUSES)
-_NOT_FINAL = sorted(s.value for s in Status if s not in FINAL_STATUSES)
+NOT_FINAL = sorted(s.value for s in Status if s not in FINAL_STATUSES)
 _PLAN_SCAN = 10_000  # rows read to filter by plan (the run table has no plan index)
 
 
@@ -213,7 +213,7 @@ class RunReader:
     async def _dead(self, plan: str | None, limit: int) -> list[ExecutionRun]:
         found = await all_deaths(self._client)
         if found is None:  # no visibility: describe every run that has not ended
-            active = await self._runs.list(statuses=_NOT_FINAL, limit=None)
+            active = await self._runs.list(statuses=NOT_FINAL, limit=None)
             found = await deaths(self._client, [r.run_id for r in active])
         records: list[RunRecord] = []
         for run_id in found:
@@ -277,6 +277,7 @@ def _created(record: RunRecord) -> float:
 
 __all__ = [
     "FINAL",
+    "NOT_FINAL",
     "ExecutionRun",
     "RunReader",
     "describe_exit",

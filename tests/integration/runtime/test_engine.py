@@ -41,9 +41,13 @@ async def test_a_reply_ends_the_run_and_everything_is_recorded(
         type="email.replied", contact_id="c-ada", step_id="intro-email", event_id="prov-1"
     )
     assert delivered.run_ids == (run.run_id,)
+    # The plan's exit rule ends the run at the reply, not when its 3.5-day wait ends.
+    at_once = await engine.get_run(run.run_id)
+    assert (at_once.status, at_once.outcome) == ("COMPLETED", "replied")
     assert await _after(env, engine, run.run_id, timedelta(days=4)) == "COMPLETED"
     final = await engine.get_run(run.run_id)
-    assert (final.status, final.outcome) == ("COMPLETED", "replied")  # the plan's exit rule
+    assert (final.status, final.outcome) == ("COMPLETED", "replied")
+    assert final.exit_rule is not None and final.exit_rule["tick"] == 7_200
     [message] = _messages(mail)
     assert message["Subject"] == "Introducing DEE"
     assert message["To"] == "ada@example.com" and message["Reply-To"] == "sales@example.com"
