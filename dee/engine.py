@@ -50,7 +50,7 @@ from dee.content import load_registry
 from dee.enrolment import execute_many
 from dee.errors import EngineError
 from dee.event_delivery import Delivery, deliver
-from dee.run_reading import FINAL, NOT_FINAL, ExecutionRun, RunReader, describe_exit
+from dee.run_reading import FINAL, NOT_FINAL, ExecutionRun, RunReader, ended_refusal
 from dee.start_attributes import StartAttributes
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, canonical_json, ensure_valid
@@ -378,21 +378,10 @@ class Engine:
         return run
 
     async def _refuse_ended(self, run_id: str, action: str) -> None:
-        """Refuse an operator action on an ended run, saying how it ended: an operator
-        who finds a run completed by an exit rule (an unsubscribe, say) learns which.
-
-        Raises:
-            EngineError: the run is unknown, or has ended.
-        """
-        run = await self.get_run(run_id)
-        if run.status not in FINAL:
-            return
-        how = f"the run is {run.status.lower()}"
-        if run.outcome:
-            how += f" with outcome {run.outcome!r}"
-        if run.exit_rule:
-            how += f", ended by {describe_exit(run.exit_rule)}"
-        raise EngineError([f"run {run_id}: {action} refused: {how}; no operator action applies"])
+        """Raise ``EngineError`` if the run is unknown or has ended (``ended_refusal``)."""
+        refused = ended_refusal(await self.get_run(run_id), action)
+        if refused is not None:
+            raise refused
 
     async def pause_run(
         self, run_id: str, *, by: str = "operator", reason: str = ""

@@ -96,6 +96,20 @@ def describe_exit(exit_rule: Mapping[str, Any]) -> str:
     )
 
 
+def ended_refusal(run: ExecutionRun, action: str) -> EngineError | None:
+    """The refusal of an operator ``action`` on ``run`` if it has ended, saying how: an
+    operator who finds a run completed by an exit rule (an unsubscribe, say) learns which.
+    """
+    if run.status not in FINAL:
+        return None
+    how = f"the run is {run.status.lower()}"
+    if run.outcome:
+        how += f" with outcome {run.outcome!r}"
+    if run.exit_rule:
+        how += f", ended by {describe_exit(run.exit_rule)}"
+    return EngineError([f"run {run.run_id}: {action} refused: {how}; no operator action applies"])
+
+
 def from_record(record: RunRecord) -> ExecutionRun:
     return ExecutionRun(
         run_id=record.run_id,
@@ -281,6 +295,7 @@ __all__ = [
     "ExecutionRun",
     "RunReader",
     "describe_exit",
+    "ended_refusal",
     "exit_of",
     "from_record",
     "with_death",
