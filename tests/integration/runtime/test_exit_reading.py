@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.storage import StoredEntry
 from dee.config import EngineConfig
 from dee.engine import Engine
 from dee.errors import EngineError
-from interpreter import verify
+from dee.run_reading import describe_exit, exit_of
+from interpreter import RUN_SCOPE, verify
 from tests.integration.databases import BACKENDS, empty_database_url
 from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.test_cli_runtime import _dee
@@ -122,3 +124,20 @@ async def test_a_reply_to_a_paused_run_ends_it_at_once(
     late = await engine.ingest_event(type="email.replied", contact_id="c-exit", event_id="re-2")
     assert late.run_ids == ()
     assert len(mail.received) == 1
+
+
+def _exit_entry(outcome: str, **detail: object) -> StoredEntry:
+    said = {"rule": 0, "outcome": outcome, "ruleEvent": "email.replied", **detail}
+    return StoredEntry("r", 9, 10, datetime.now(UTC), RUN_SCOPE, "exit", outcome, said, "", "")
+
+
+def test_an_exit_is_told_apart_by_its_detail_even_with_an_outcome_named_pending() -> None:
+    # A rule may name its outcome "pending": only the announcement of an exit waiting
+    # for a send in flight (inFlight) and a rule that failed (error) end nothing.
+    assert exit_of(_exit_entry("pending", inFlight="send")) is None
+    assert exit_of(_exit_entry("error", error="no such function")) is None
+    ended = exit_of(_exit_entry("pending", event={"type": "email.replied"}))
+    assert ended is not None and (ended["outcome"], ended["tick"]) == ("pending", 10)
+    assert describe_exit(ended) == (
+        "exit rule 0 (event email.replied) on event email.replied at tick 10"
+    )
