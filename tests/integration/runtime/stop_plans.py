@@ -1,11 +1,16 @@
 """Plans for the stop-on-reply tests and histories (issue 19): an exit rule during a
-long wait, a ``waitForEvent`` and a send window, each as small as its proof needs."""
+long wait, a ``waitForEvent`` and a send window, each as small as its proof needs; and
+the two readings of a run those tests share."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from temporalio.client import WorkflowHandle
+
+from activities import contracts as c
+from dee.engine import Engine
 from interpreter import ExecutionPlan, parse_plan
 
 # Friday 2026-03-06 18:00 in New York (EST): the weekend, then a DST change (Sunday
@@ -69,3 +74,16 @@ def window_plan() -> ExecutionPlan:
             {"type": "end", "id": "done", "outcome": "sent"},
         ],
     )
+
+
+async def run_result(engine: Engine, run_id: str) -> c.RunResult:
+    """The run's result, once it has closed."""
+    handle: WorkflowHandle[Any, c.RunResult] = engine.client.get_workflow_handle(
+        run_id, result_type=c.RunResult
+    )
+    return await handle.result()
+
+
+def trail(timeline: list[Any]) -> list[tuple[str, str, str]]:
+    """A timeline as (step, action, outcome) triples."""
+    return [(e.step_id, e.action, e.outcome) for e in timeline]

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities import contracts as c
 from dee.engine import Engine, IngestedEvent
 from tests.integration.mailsink import SmtpServer
-from tests.integration.runtime.stop_plans import exit_plan
+from tests.integration.runtime.stop_plans import exit_plan, run_result, trail
 from tests.integration.webhooks.conftest import Receiver
 from tests.integration.webhooks.helpers import CONTACT, VARS, messages, unsubscribe_url
 from tests.integration.webhooks.test_email_flow import AUTH
@@ -31,14 +31,6 @@ def _recording(engine: Engine) -> list[IngestedEvent]:
 
     engine.ingest_event = recorded  # type: ignore[method-assign]
     return seen
-
-
-async def _result(engine: Engine, run_id: str) -> c.RunResult:
-    return await engine.client.get_workflow_handle(run_id, result_type=c.RunResult).result()
-
-
-def _trail(timeline: list[Any]) -> list[tuple[str, str, str]]:
-    return [(e.step_id, e.action, e.outcome) for e in timeline]
 
 
 async def test_a_reply_during_the_wait_ends_the_run_within_the_update(
@@ -65,11 +57,11 @@ async def test_a_reply_during_the_wait_ends_the_run_within_the_update(
     # The update's own answer: the run has already decided, stored and ended.
     assert delivery.outcome == "handled" and isinstance(delivery.state, c.RunView)
     assert (delivery.state.status, delivery.state.outcome) == ("COMPLETED", "replied")
-    result = await _result(engine, run.run_id)
+    result = await run_result(engine, run.run_id)
     assert (result.status, result.outcome) == ("COMPLETED", "replied")
     timeline = await engine.get_timeline(run.run_id)
     exit_entry = timeline[-1]
-    assert _trail(timeline)[-3:] == [
+    assert trail(timeline)[-3:] == [
         ("wait", "wait", "started"),
         ("intro", "event", "ingested"),
         ("@run", "exit", "replied"),
@@ -108,16 +100,16 @@ async def test_a_one_click_unsubscribe_ends_a_failed_run_without_an_operator(
     assert delivery.state is not None
     assert (delivery.state.status, delivery.state.outcome) == ("COMPLETED", "unsubscribed")
     assert delivery.state.failure is None
-    result = await _result(engine, run.run_id)
+    result = await run_result(engine, run.run_id)
     assert (result.status, result.outcome) == ("COMPLETED", "unsubscribed")
     final = await engine.get_run(run.run_id)
     assert (final.status, final.outcome, final.failure) == ("COMPLETED", "unsubscribed", None)
-    trail = _trail(await engine.get_timeline(run.run_id))
-    assert trail[-4:] == [
+    steps = trail(await engine.get_timeline(run.run_id))
+    assert steps[-4:] == [
         ("follow-up", "policy_check", "denied"),
         ("@run", "run", "failed"),
         ("intro", "event", "ingested"),
         ("@run", "exit", "unsubscribed"),
     ]
-    assert not [t for t in trail if t[1] in ("retry", "resolve", "cancel")]  # no operator
+    assert not [t for t in steps if t[1] in ("retry", "resolve", "cancel")]  # no operator
     assert len(messages(mail)) == 1
