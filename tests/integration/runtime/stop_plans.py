@@ -77,7 +77,8 @@ def window_plan() -> ExecutionPlan:
 
 
 async def run_result(engine: Engine, run_id: str) -> c.RunResult:
-    """The run's result, once it has closed."""
+    """The run's result, once it has closed (a handle that ``start_workflow`` did not
+    return does not skip time on the time-skipping server while it waits)."""
     handle: WorkflowHandle[Any, c.RunResult] = engine.client.get_workflow_handle(
         run_id, result_type=c.RunResult
     )
