@@ -152,6 +152,16 @@ SCENARIOS = [
             sleep(4 * DAY),
         ],
     ),
+    # An unsubscribe ends a paused run too (no resume needed).
+    Scenario(
+        "sales-paused-exit-unsubscribed",
+        actions=[
+            sleep(3_600),
+            operator("pause", reason="holiday"),
+            answered("u-1", "email.unsubscribed", "intro-email", source="list-unsubscribe"),
+            sleep(4 * DAY),
+        ],
+    ),
     Scenario(
         "await-reply-clicked",
         plan=await_plan(),

@@ -56,10 +56,12 @@ REQUIRED = {
     "sales-send-unknown-marked-sent",
     # Recorded under the reply-sender-check patch: another sender's reply does not count.
     "sales-replied-by-another-sender",
-    # Issue 19: the sales plan's exitOn ends the run at a reply during its wait; a
-    # waitForEvent takes onEvent on a click, or onTimeout; a send window defers a
-    # Friday-evening start in New York to Monday 09:00 local (its calendar is fixed).
+    # Issue 19: the sales plan's exitOn ends the run at a reply during its wait, or at an
+    # unsubscribe while it is paused; a waitForEvent takes onEvent on a click, or
+    # onTimeout; a send window defers a Friday-evening start in New York to Monday 09:00
+    # local (its calendar is fixed).
     "sales-exit-replied",
+    "sales-paused-exit-unsubscribed",
     "await-reply-clicked",
     "await-reply-timeout",
     "window-deferred-new-york",
