@@ -76,11 +76,36 @@ async def _start(engine: Engine, plan: ExecutionPlan, contact: dict[str, Any]) -
     return (await engine.execute(plan, contact=contact, variables=VARS)).run_id
 
 
+async def _until_sending(engine: Engine, run_id: str) -> None:
+    """Return once the run's send is in flight (``slow@`` keeps it so for seconds)."""
+    handle = engine.client.get_workflow_handle(run_id)
+    for _ in range(1_000):  # real time: the policy check first, then the send
+        if (await handle.query("state", result_type=c.RunView)).phase == "send":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the send of {run_id} never started")
+
+
 async def test_wait_for_event_takes_on_event_for_a_click_and_on_timeout_without_one(
     engine: Engine, env: WorkflowEnvironment
 ) -> None:
     clicked = await _start(engine, await_plan(), _contact("c-click"))
     silent = await _start(engine, await_plan(), _contact("c-silent"))
+    # A reply that comes before the step is entered (during the intro's send) counts.
+    early = await _start(engine, await_plan(), _contact("c-early", "slow@example.com"))
+    await _until_sending(engine, early)
+    await engine.ingest_event(
+        type="email.replied", contact_id="c-early", run_id=early, step_id="intro"
+    )
+    assert (await run_result(engine, early)).outcome == "engaged"
+    assert trail(await engine.get_timeline(early))[-6:] == [
+        ("intro", "event", "ingested"),
+        ("intro", "send_email", "delivered"),
+        ("await", "enter", "visit:1"),
+        ("await", "wait_for_event", "event"),  # on entry: never "started"
+        ("engaged", "enter", "visit:1"),
+        ("engaged", "end", "engaged"),
+    ]
     await env.sleep(timedelta(hours=1))
     ingested = await engine.ingest_event(
         type="email.clicked", contact_id="c-click", run_id=clicked, step_id="intro",
@@ -112,13 +137,7 @@ async def test_an_exit_while_the_send_is_in_flight_lets_the_send_finish_then_exi
 ) -> None:
     # ``slow@`` makes the sink take its time to accept: the send is in flight meanwhile.
     run_id = await _start(engine, exit_plan(), _contact("c-slow", "slow@example.com"))
-    handle = engine.client.get_workflow_handle(run_id)
-    for _ in range(1_000):  # real time: the policy check first, then the send
-        if (await handle.query("state", result_type=c.RunView)).phase == "send":
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the send never started")
+    await _until_sending(engine, run_id)
     assert mail.received == []
     await engine.ingest_event(
         type="email.replied", contact_id="c-slow", run_id=run_id, step_id="intro",
