@@ -74,6 +74,7 @@ async def test_a_reply_during_the_wait_ends_the_run_within_the_update(
     }
     assert exit_entry.tick < 2 * 3_600  # the event's tick, not the wait's end (3 days)
     assert exit_entry.hash == result.audit_head
+    assert (await engine.audit.verify(run.run_id)).ok
     await env.sleep(4 * DAY)
     assert len(messages(mail)) == 1  # the follow-up never left
 
@@ -112,4 +113,5 @@ async def test_a_one_click_unsubscribe_ends_a_failed_run_without_an_operator(
         ("@run", "exit", "unsubscribed"),
     ]
     assert not [t for t in steps if t[1] in ("retry", "resolve", "cancel")]  # no operator
+    assert (await engine.audit.verify(run.run_id)).ok
     assert len(messages(mail)) == 1
