@@ -33,6 +33,12 @@ from tests.integration.replay.recording import (
     record,
     sleep,
 )
+from tests.integration.runtime.stop_plans import (
+    FRIDAY_EVENING_MS,
+    NEW_YORK,
+    await_plan,
+    window_plan,
+)
 from tests.integration.temporal_env import time_skipping_server_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,6 +143,39 @@ SCENARIOS = [
         actions=[sleep(DAY), event("r-1", "email.replied", "reminder-email"), sleep(3 * DAY)],
     ),
     Scenario("notification-unread", plan="notification.yaml", actions=[sleep(4 * DAY)]),
+    # Issue 19. The sales plan's exitOn: a reply during the wait ends the run at once.
+    Scenario(
+        "sales-exit-replied",
+        actions=[
+            sleep(3_600),
+            answered("r-1", "email.replied", "intro-email", text="Stop, please"),
+            sleep(4 * DAY),
+        ],
+    ),
+    # An unsubscribe ends a paused run too (no resume needed).
+    Scenario(
+        "sales-paused-exit-unsubscribed",
+        actions=[
+            sleep(3_600),
+            operator("pause", reason="holiday"),
+            answered("u-1", "email.unsubscribed", "intro-email", source="list-unsubscribe"),
+            sleep(4 * DAY),
+        ],
+    ),
+    Scenario(
+        "await-reply-clicked",
+        plan=await_plan(),
+        actions=[sleep(3_600), answered("k-1", "email.clicked", "intro", url="https://e.x")],
+    ),
+    Scenario("await-reply-timeout", plan=await_plan(), actions=[sleep(4 * DAY)]),
+    # A Friday-evening start in New York: the send waits for Monday 09:00 local.
+    Scenario(
+        "window-deferred-new-york",
+        plan=window_plan(),
+        contact={"id": "c-1", "timezone": NEW_YORK},
+        calendar_origin_ms=FRIDAY_EVENING_MS,
+        actions=[sleep(3 * DAY)],
+    ),
     Scenario(
         "notification-read",
         plan="notification.yaml",

@@ -44,6 +44,9 @@ class Scenario:
     variables: dict[str, Any] = field(default_factory=dict)
     # Real seconds every send takes (a slow provider): its result is handled ticks later.
     send_seconds: float = 0.0
+    # The instant local times count from (``RunInput.calendar_origin_ms``): a run whose
+    # plan uses local times records the same decisions whatever day it is recorded on.
+    calendar_origin_ms: int | None = None
 
 
 class _Delay:
@@ -96,6 +99,7 @@ async def record(
     run_input = c.RunInput(
         run_id, "acme", plan.to_document(), plan.content_hash, scenario.contact,
         scenario.variables, search_attributes=False,
+        calendar_origin_ms=scenario.calendar_origin_ms,
     )  # fmt: skip
     queue = f"q-{uuid.uuid4()}"
     extra: dict[str, Any] = {"identity": "dee-replay-recorder"}

@@ -22,7 +22,16 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from activities import contracts as c
 from dee.replay_history import decode_history, replay_run
 from dee.sandbox import workflow_runner
-from interpreter import Input, RunContext, TimerFired, compile_plan, parse_plan
+from interpreter import (
+    Event,
+    Input,
+    RunContext,
+    TimerFired,
+    compile_plan,
+    parse_plan,
+    simulate,
+)
+from interpreter.compiled import DEFAULT_START_AT_MS
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 from workflows.plan_run import PlanRunWorkflow
 
@@ -47,6 +56,15 @@ REQUIRED = {
     "sales-send-unknown-marked-sent",
     # Recorded under the reply-sender-check patch: another sender's reply does not count.
     "sales-replied-by-another-sender",
+    # Issue 19: the sales plan's exitOn ends the run at a reply during its wait, or at an
+    # unsubscribe while it is paused; a waitForEvent takes onEvent on a click, or
+    # onTimeout; a send window defers a Friday-evening start in New York to Monday 09:00
+    # local (its calendar is fixed).
+    "sales-exit-replied",
+    "sales-paused-exit-unsubscribed",
+    "await-reply-clicked",
+    "await-reply-timeout",
+    "window-deferred-new-york",
 }
 # Not made by ``make histories``: recorded by the code before immediate starts stopped
 # carrying search attributes, for a run started without them (a raw start, as the
@@ -68,7 +86,7 @@ def test_the_corpus_covers_every_plan_and_path_that_matters() -> None:
         start = _load(path).events[0].workflow_execution_started_event_attributes
         assert start.workflow_type.name == c.WORKFLOW_NAME
         plans.add(path.stem.split("-")[0])
-    assert {"sales", "collections", "notification", "continue"} <= plans
+    assert {"sales", "collections", "notification", "continue", "await", "window"} <= plans
 
 
 @pytest.mark.parametrize("sandbox", ["worker", "strict"])
@@ -89,6 +107,36 @@ async def test_every_history_is_identical_under_dee_replay(path: Path) -> None:
     result = replay_run(run)
     assert run.replay_error is None
     assert result.identical, result.as_dict()["diffs"]
+
+
+# What the issue 19 histories' runs were given (ticks as recorded: 1 s after the start,
+# then the scenario's sleeps); the workflow decided what ``simulate`` decides from them.
+STOP_ON_REPLY = {
+    "sales-exit-replied": [
+        Event("email.replied", 3_601, "r-1", "intro-email", {"text": "Stop, please"})
+    ],
+    "await-reply-clicked": [Event("email.clicked", 3_601, "k-1", "intro", {"url": "https://e.x"})],
+    "await-reply-timeout": [],
+    "window-deferred-new-york": [],
+}
+# What the fake activities add that a simulation has no provider for.
+SIDE_EFFECTS = ("policy_check", "send_email", "send_voice")
+
+
+@pytest.mark.parametrize("name", sorted(STOP_ON_REPLY))
+async def test_the_stop_on_reply_histories_decide_as_their_simulation(name: str) -> None:
+    run = await decode_history(_load(HISTORIES / f"{name}.json"), source=name)
+    inp = run.run_input
+    start = inp.calendar_origin_ms if inp.calendar_origin_ms is not None else DEFAULT_START_AT_MS
+    plan = parse_plan(inp.plan, source=name)
+    trace = simulate(plan, inp.contact, STOP_ON_REPLY[name], inp.variables, start_at=start)
+    keys = ("tick", "step_id", "action", "outcome")
+    assert [tuple(e[k] for k in keys) for e in run.entries] == [
+        (e.tick, e.step_id, e.action, e.outcome) for e in trace.entries
+    ]
+    for recorded, expected in zip(run.entries, trace.entries, strict=True):
+        if recorded["action"] not in SIDE_EFFECTS:
+            assert recorded["detail"] == expected.detail, recorded
 
 
 # --- a deliberate incompatible change ---------------------------------------------
