@@ -3,7 +3,6 @@ stop-on-reply features do in them what their comments say."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from dee.content import load_registry
