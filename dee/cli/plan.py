@@ -33,6 +33,7 @@ from interpreter.compiled import DEFAULT_START_AT_MS, DEFAULT_TICK_INTERVAL_MS
 from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
 from interpreter.local_time import Clock, ZoneError, parse_utc_iso, utc_iso, zone
 from interpreter.mermaid import to_mermaid
+from interpreter.plan_schema import plan_json_schema
 from interpreter.timing import TIMEZONE_FIELD
 
 app = typer.Typer(help="Inspect, validate and simulate execution plans.", no_args_is_help=True)
@@ -55,10 +56,7 @@ def _registry(templates: Path | None, no_registry: bool) -> ContentRegistry | No
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the plan file format (for editors)."""
-    document = ExecutionPlan.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "DEE execution plan"
-    print(json.dumps(document, indent=2, sort_keys=True))
+    print(json.dumps(plan_json_schema(), indent=2, sort_keys=True))
 
 
 @app.command("validate")
