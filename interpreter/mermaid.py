@@ -87,10 +87,11 @@ def _lines(step: Step) -> list[str]:
         case SendVoiceStep():
             return [step.id, f"call: {step.script_id}", *_window(step.window)]
         case WaitStep():
+            # A graph is drawn for plans not yet validated: show what is there.
+            shown = [] if step.duration is None else [f"wait {duration_text(step.duration)}"]
             if step.until is not None:
-                return [step.id, f"wait until {step.until.time} {days_text(step.until.days)}"]
-            assert step.duration is not None  # the model demands one of them
-            return [step.id, f"wait {duration_text(step.duration)}"]
+                shown.append(f"wait until {step.until.time} {days_text(step.until.days)}")
+            return [step.id, *(shown or ["wait: no duration or until"])]
         case WaitForEventStep():
             return [step.id, f"wait for event, at most {duration_text(step.timeout)}"]
         case BranchStep():

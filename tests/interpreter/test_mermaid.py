@@ -137,3 +137,11 @@ def test_no_text_from_a_plan_can_change_the_diagram(text: str) -> None:
     if len(shown) <= LABEL_CHARS:  # short text is shown whole, and exactly
         (branch_edge,) = [label for src, label, _ in edges if src == "s2"]
         assert decode(branch_edge or "") == shown
+
+
+def test_a_plan_not_yet_validated_is_drawn_as_it_stands() -> None:
+    doc = load_example("sales-await-reply.yaml").to_document()
+    next_morning = next(s for s in doc["steps"] if s["id"] == "next-morning")
+    del next_morning["until"]
+    nodes, _ = parse(to_mermaid(parse_plan(doc, source="draft")))
+    assert "next-morning\nwait: no duration or until" in {decode(v) for v in nodes.values()}
