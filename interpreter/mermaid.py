@@ -103,7 +103,8 @@ def _lines(step: Step) -> list[str]:
 
 
 def _node(node_id: str, step: Step) -> str:
-    label = _BREAK.join(escape(line) for line in _lines(step))
+    # Mermaid refuses an empty label; only a blank branch id (never valid) gives one.
+    label = _BREAK.join(escape(line) for line in _lines(step)).strip() or escape("(no id)")
     match step:
         case BranchStep():
             return f'    {node_id}{{"{label}"}}'
@@ -158,7 +159,10 @@ def to_mermaid(plan: ExecutionPlan) -> str:
             lines += [f"    {src} --> {index[t]}" for t in edges[s.id] if t in index]
             continue
         lines += [
+            # Mermaid refuses an empty label: a blank condition draws a plain edge.
             f'    {src} -->|"{escape(label)}"| {index[goto]}'
+            if label.strip()
+            else f"    {src} --> {index[goto]}"
             for goto, label in labelled
             if goto in index
         ]

@@ -126,6 +126,7 @@ _ATTACKS = [
     '"]; click s0 "javascript:alert(1)"',
     "a|b --> s9\nend\n%%{init: {'theme': 'dark'}}%%",
     "#quot; #35; <script>x</script> `md` \u202e\u0000",
+    " \t\n",  # Mermaid refuses an empty label: a blank condition is a plain edge
 ]
 
 
