@@ -43,6 +43,7 @@ def parse(text: str) -> tuple[dict[str, str], list[tuple[str, str | None, str]]]
             assert line.strip() in ("end", "direction TB"), line
     for label in [*nodes.values(), *(e[1] for e in edges if e[1] is not None)]:
         assert _LABEL.match(label), label
+        assert label.strip(), "Mermaid refuses an empty label"
     for src, _, dst in edges:
         assert src in nodes and dst in nodes, (src, dst)
     return nodes, edges
