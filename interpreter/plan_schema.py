@@ -2,9 +2,9 @@
 
 Pydantic gives the shape and the descriptions; this module adds what the model checks
 in ``validation`` rather than in its types but an editor can check as well: ``wait``'s
-``duration`` / ``until`` exclusivity, the ``HH:MM`` times and the form of a time-zone
-name. The schema is a help, not the authority: ``validate`` still decides (CEL, step
-references, limits, the tz database itself).
+``duration`` / ``until`` exclusivity, the ``HH:MM`` times, the lists of days and the
+form of a time-zone name. The schema is a help, not the authority: ``validate`` still
+decides (CEL, step references, limits, the tz database itself).
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def plan_json_schema() -> dict[str, Any]:
     defs["LocalTime"]["properties"]["time"]["pattern"] = _HHMM
     defs["SendWindow"]["properties"]["from"]["pattern"] = _HHMM
     defs["SendWindow"]["properties"]["to"]["pattern"] = _WINDOW_END
+    for holder in (defs["LocalTime"], defs["SendWindow"]):
+        for option in holder["properties"]["days"]["anyOf"]:
+            if option.get("type") == "array":  # validation: never empty, no day twice
+                option.update(minItems=1, uniqueItems=True)
     zone = document["properties"]["defaultTimezone"]
     for option in zone["anyOf"]:
         if option.get("type") == "string":

@@ -82,6 +82,14 @@ def _bad_day(doc: dict[str, Any]) -> None:
     _step(doc, "intro-email")["window"]["days"] = ["monday"]
 
 
+def _no_days(doc: dict[str, Any]) -> None:
+    _step(doc, "next-morning")["until"]["days"] = []
+
+
+def _day_twice(doc: dict[str, Any]) -> None:
+    _step(doc, "intro-email")["window"]["days"] = ["mon", "mon"]
+
+
 def _no_timeout(doc: dict[str, Any]) -> None:
     del _step(doc, "await-click")["timeout"]
 
@@ -100,7 +108,19 @@ def _bad_zone(doc: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "mutate",
-    [_no_to, _both, _neither, _bad_time, _bad_day, _no_timeout, _empty_rule, _unknown, _bad_zone],
+    [
+        _no_to,
+        _both,
+        _neither,
+        _bad_time,
+        _bad_day,
+        _no_days,
+        _day_twice,
+        _no_timeout,
+        _empty_rule,
+        _unknown,
+        _bad_zone,
+    ],
 )
 def test_mistakes_in_the_new_fields_are_rejected(mutate: Any) -> None:
     doc = copy.deepcopy(_await_plan())
