@@ -117,13 +117,13 @@ def _node(node_id: str, step: Step) -> str:
 
 
 def exit_rule_text(rule: ExitRule) -> str:
-    """``on email.replied at intro-email, when ... -> exit replied``."""
+    """``on email.replied at intro-email, when ... → exit replied``."""
     parts = []
     if rule.event is not None:
         parts.append(f"on {rule.event}" + (f" at {rule.step}" if rule.step else ""))
     if rule.when is not None:
         parts.append(f"when {shorten(rule.when)}")
-    return f"{', '.join(parts)} -> exit {rule.outcome}"
+    return f"{', '.join(parts)} → exit {rule.outcome}"
 
 
 def _exits(plan: ExecutionPlan) -> list[str]:

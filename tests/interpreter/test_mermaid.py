@@ -83,10 +83,10 @@ def test_wait_for_event_has_a_labelled_edge_for_the_event_and_for_the_timeout() 
 def test_exit_rules_are_listed_in_their_own_group_in_order() -> None:
     nodes, _ = parse(to_mermaid(load_example("collections-sequence.yaml")))
     rules = [decode(nodes[n]) for n in sorted(n for n in nodes if n.startswith("x"))]
-    assert rules[0] == "on email.replied -> exit engaged"
-    assert rules[1] == "on voice.answered at first-call -> exit engaged"
+    assert rules[0] == "on email.replied → exit engaged"
+    assert rules[1] == "on voice.answered at first-call → exit engaged"
     assert rules[2].startswith('when events.hasBounce("reminder-email") && ')
-    assert rules[2].endswith("... -> exit unreachable")
+    assert rules[2].endswith("... → exit unreachable")
     assert "exitOn" in nodes
     assert "exitOn" not in to_mermaid(load_example("notification.yaml"))
 
