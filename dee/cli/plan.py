@@ -30,7 +30,7 @@ from interpreter import (
     validate,
 )
 from interpreter.compiled import DEFAULT_START_AT_MS, DEFAULT_TICK_INTERVAL_MS
-from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
+from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS, shown
 from interpreter.local_time import Clock, ZoneError, parse_utc_iso, utc_iso, zone
 from interpreter.mermaid import to_mermaid
 from interpreter.plan_schema import plan_json_schema
@@ -168,13 +168,13 @@ def _start_at(text: str) -> int:
         origin = parse_utc_iso(text)
     except ValueError:
         raise typer.BadParameter(
-            f"{text!r} is not an ISO-8601 instant with a UTC offset "
+            f"'{shown(text)}' is not an ISO-8601 instant with a UTC offset "
             f"(like {utc_iso(DEFAULT_START_AT_MS)} or 2026-01-09T18:00:00-05:00)",
             param_hint="'--start-at'",
         ) from None
     if not parse_utc_iso(_FIRST_START) <= origin < parse_utc_iso(_LAST_START):
         raise typer.BadParameter(
-            f"{text!r} is outside {_FIRST_START} .. {_LAST_START}", param_hint="'--start-at'"
+            f"'{shown(text)}' is outside {_FIRST_START} .. {_LAST_START}", param_hint="'--start-at'"
         )
     return origin
 
