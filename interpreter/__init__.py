@@ -6,7 +6,7 @@ no I/O (enforced by import-linter), so the same code computes a live run, its
 offline replay and a simulation.
 """
 
-from interpreter.builders import steps, transitions
+from interpreter.builders import build_plan, exit_on, steps, transitions, windows
 from interpreter.chain import (
     GENESIS_HASH,
     ChainBreak,
@@ -93,11 +93,13 @@ __all__ = [
     "Trace",
     "TraceEntry",
     "Transition",
+    "build_plan",
     "canonical_json",
     "chain",
     "compile_plan",
     "ensure_valid",
     "entry_hash",
+    "exit_on",
     "operator_problem",
     "parse_events",
     "parse_mapping",
@@ -109,4 +111,5 @@ __all__ = [
     "transitions",
     "validate",
     "verify",
+    "windows",
 ]

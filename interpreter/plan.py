@@ -73,16 +73,29 @@ class SendWindow(PlanModel):
     """When a send may go, in the contact's local time: ``from`` <= time < ``to`` on
     ``days`` (every day when omitted). Outside it the send waits for the next opening."""
 
-    from_: str = Field(alias="from")
-    to: str
-    days: tuple[Weekday, ...] | None = None
+    from_: str = Field(alias="from", description='Opening time, "HH:MM" (00:00-23:59).')
+    to: str = Field(
+        description='Closing time, "HH:MM" or "24:00" (end of day); the window is open '
+        "before it. Required."
+    )
+    days: tuple[Weekday, ...] | None = Field(
+        None, description="Weekdays the window opens on (mon..sun); every day when omitted."
+    )
 
 
 class LocalTime(PlanModel):
     """A wall-clock time in the contact's time zone, on ``days`` (every day when omitted)."""
 
-    time: str
-    days: tuple[Weekday, ...] | None = None
+    time: str = Field(description='"HH:MM" (00:00-23:59), local to the contact.')
+    days: tuple[Weekday, ...] | None = Field(
+        None, description="Weekdays it may fall on (mon..sun); every day when omitted."
+    )
+
+
+_WINDOW = (
+    "Send only inside this contact-local window; outside it the send waits for the next "
+    "opening (recorded as a deferral), then passes the policy gate as usual."
+)
 
 
 class SendEmailStep(PlanModel):
@@ -92,7 +105,7 @@ class SendEmailStep(PlanModel):
     subject: str
     reply_to: str | None = None
     tracking: Tracking = Tracking()
-    window: SendWindow | None = None
+    window: SendWindow | None = Field(None, description=_WINDOW)
 
 
 class SendVoiceStep(PlanModel):
@@ -102,7 +115,7 @@ class SendVoiceStep(PlanModel):
     caller_id: str
     max_duration: CallDuration
     voicemail: Voicemail = Voicemail()
-    window: SendWindow | None = None
+    window: SendWindow | None = Field(None, description=_WINDOW)
 
 
 class WaitStep(PlanModel):
@@ -110,8 +123,14 @@ class WaitStep(PlanModel):
 
     type: Literal["wait"] = "wait"
     id: str
-    duration: Duration | None = None
-    until: LocalTime | None = None
+    duration: Duration | None = Field(
+        None, description="How long to wait. Exactly one of duration and until."
+    )
+    until: LocalTime | None = Field(
+        None,
+        description="Wait until the next such contact-local time strictly after now. "
+        "Exactly one of duration and until.",
+    )
 
 
 class WaitForEventStep(PlanModel):
@@ -120,10 +139,13 @@ class WaitForEventStep(PlanModel):
 
     type: Literal["waitForEvent"] = "waitForEvent"
     id: str
-    until: str
-    timeout: Duration
-    on_event: str
-    on_timeout: str
+    until: str = Field(
+        description="CEL condition, checked on entry and after every ingested event "
+        "(an event ingested before the step counts)."
+    )
+    timeout: Duration = Field(description="Longest wait; same units and limits as wait.duration.")
+    on_event: str = Field(description="Step to go to when until holds.")
+    on_timeout: str = Field(description="Step to go to when the timeout passes first.")
 
 
 class Condition(PlanModel):
@@ -168,10 +190,15 @@ class ExitRule(PlanModel):
     ``when`` is a CEL condition on the run after the event. With both, both must hold.
     """
 
-    event: str | None = None
-    step: str | None = None
-    when: str | None = None
-    outcome: str
+    event: str | None = Field(None, description="Event type that matches (email.replied ...).")
+    step: str | None = Field(
+        None,
+        description="Only an event of this step matches (with event); any step's when omitted.",
+    )
+    when: str | None = Field(
+        None, description="CEL condition on the run after the event; with event, both must hold."
+    )
+    outcome: str = Field(description="The run's outcome when this rule ends it (COMPLETED).")
 
 
 class PlanMetadata(PlanModel):
@@ -193,8 +220,17 @@ class ExecutionPlan(PlanModel):
     metadata: PlanMetadata
     # ``None`` rather than empty defaults: a plan written before these fields keeps its
     # canonical JSON, and so its content hash (``to_document`` leaves out ``None``).
-    exit_on: tuple[ExitRule, ...] | None = None
-    default_timezone: str | None = None
+    exit_on: tuple[ExitRule, ...] | None = Field(
+        None,
+        description="Checked, in order, whenever an event is ingested, in every status that "
+        "is not final: the first rule that matches ends the run at once as COMPLETED with "
+        "its outcome (a wait or deferral is cancelled; a send in flight finishes first).",
+    )
+    default_timezone: str | None = Field(
+        None,
+        description="IANA time zone for waits until a time and send windows when the "
+        "contact has no timezone field; with neither, such a step fails the run closed.",
+    )
 
     @property
     def exit_rules(self) -> tuple[ExitRule, ...]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -26,8 +29,12 @@ from interpreter import (
     simulate,
     validate,
 )
-from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
+from interpreter.compiled import DEFAULT_START_AT_MS, DEFAULT_TICK_INTERVAL_MS
+from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS, shown
+from interpreter.local_time import Clock, ZoneError, parse_utc_iso, utc_iso, zone
 from interpreter.mermaid import to_mermaid
+from interpreter.plan_schema import plan_json_schema
+from interpreter.timing import TIMEZONE_FIELD
 
 app = typer.Typer(help="Inspect, validate and simulate execution plans.", no_args_is_help=True)
 
@@ -49,10 +56,7 @@ def _registry(templates: Path | None, no_registry: bool) -> ContentRegistry | No
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the plan file format (for editors)."""
-    document = ExecutionPlan.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "DEE execution plan"
-    print(json.dumps(document, indent=2, sort_keys=True))
+    print(json.dumps(plan_json_schema(), indent=2, sort_keys=True))
 
 
 @app.command("validate")
@@ -114,10 +118,21 @@ def simulate_cmd(
         Path | None, typer.Option(help="Results JSON file: {stepId: {status, reason}}.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    start_at: Annotated[
+        str,
+        typer.Option(
+            "--start-at",
+            metavar="ISO-8601",
+            help="The instant the run starts (tick 0), with its UTC offset: local times "
+            "(waits until, send windows) are computed from it. The default (a Monday, "
+            "09:00 UTC) is fixed, so a simulation is reproducible.",
+        ),
+    ] = utc_iso(DEFAULT_START_AT_MS),
     templates: TemplatesOpt = None,
     no_registry: NoRegistryOpt = False,
 ) -> None:
     """Run a plan on the logical clock (no sends) and print its trace."""
+    origin = _start_at(start_at)
     plan = load_plan(plan_file)
     registry = _registry(templates, no_registry)
     try:
@@ -131,26 +146,74 @@ def simulate_cmd(
     except InputError as exc:
         raise DocumentError(list(exc.problems)) from None
     try:
-        trace = simulate(plan, contact_doc, event_list, result_map, variables, registry=registry)
+        trace = simulate(
+            plan, contact_doc, event_list, result_map, variables, registry=registry,
+            start_at=origin,
+        )  # fmt: skip
     except PlanError as exc:
         raise DocumentError([f"{plan_file}: {p}" for p in exc.problems]) from None
     if as_json:
         print(json.dumps(trace.as_dict(), indent=2))
     else:
-        _print_trace(trace)
+        _print_trace(trace, origin, _display_zone(plan, contact_doc))
 
 
-def _print_trace(trace: Trace) -> None:
+# Outside these years a two-week search for the next local time leaves the calendar.
+_FIRST_START, _LAST_START = "1970-01-01T00:00:00Z", "9999-01-01T00:00:00Z"
+
+
+def _start_at(text: str) -> int:
+    """``--start-at`` in epoch milliseconds; a usage error (exit 2) naming the option."""
+    try:
+        origin = parse_utc_iso(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{shown(text)}' is not an ISO-8601 instant with a UTC offset "
+            f"(like {utc_iso(DEFAULT_START_AT_MS)} or 2026-01-09T18:00:00-05:00)",
+            param_hint="'--start-at'",
+        ) from None
+    if not parse_utc_iso(_FIRST_START) <= origin < parse_utc_iso(_LAST_START):
+        raise typer.BadParameter(
+            f"'{shown(text)}' is outside {_FIRST_START} .. {_LAST_START}", param_hint="'--start-at'"
+        )
+    return origin
+
+
+def _display_zone(plan: ExecutionPlan, contact: Mapping[str, Any]) -> ZoneInfo:
+    """The zone the trace's times are shown in: the run's zone, else UTC.
+
+    The machine's own rule (``interpreter.timing``) fails a step without a zone; a
+    display only needs some zone, and a wrong contact zone is in the trace already.
+    """
+    for name in (contact.get(TIMEZONE_FIELD), plan.default_timezone):
+        if isinstance(name, str) and name:
+            try:
+                return zone(name)
+            except ZoneError:
+                continue
+    return zone("UTC")
+
+
+def _print_trace(trace: Trace, origin: int, tz: ZoneInfo) -> None:
     console = Console()
+    clock = Clock(origin, 0, DEFAULT_TICK_INTERVAL_MS)
     table = Table(title="Simulated trace", show_lines=False)
-    for column in ("tick", "step", "action", "outcome", "detail"):
+    columns = ("tick", f"time ({tz.key})", "step", "action", "outcome", "detail")
+    for column in columns:
         table.add_column(column, justify="right" if column == "tick" else "left")
     for e in trace.entries:
         detail = json.dumps(dict(e.detail), sort_keys=True) if e.detail else ""
-        table.add_row(str(e.tick), e.step_id, e.action, e.outcome, detail)
+        table.add_row(
+            str(e.tick), _when(clock.instant(e.tick), tz), e.step_id, e.action, e.outcome, detail
+        )
     console.print(table)
     console.print(f"status: [bold]{trace.status}[/bold]  outcome: {trace.outcome or '-'}")
     console.print("path: " + " → ".join(trace.path))
+
+
+def _when(epoch_ms: int, tz: ZoneInfo) -> str:
+    """``Mon 2026-01-05 09:00``: the weekday matters to windows and waits until."""
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
 
 
 __all__ = ["DeeError", "app"]
