@@ -118,7 +118,7 @@ def drive(ctx: RunContext, events: Sequence[Event], data: Any, *, max_inputs: in
         if s.phase == "timer" and s.timer is not None:
             options.append("timer")
         for action in ("pause", "resume"):
-            if operator_problem(ctx, s, OperatorAction(s.tick, action, OPS)) is None:  # type: ignore[arg-type]
+            if operator_problem(ctx, s, OperatorAction(s.tick, action, OPS)) is None:
                 options.append(action)
         if not options:
             break
@@ -134,7 +134,7 @@ def drive(ctx: RunContext, events: Sequence[Event], data: Any, *, max_inputs: in
             assert s.timer is not None
             inp = TimerFired(max(s.timer.until_tick, s.tick), s.timer.timer_id)
         else:
-            inp = OperatorAction(s.tick, choice, OPS)  # type: ignore[arg-type]
+            inp = OperatorAction(s.tick, choice, OPS)
     return run
 
 
