@@ -158,3 +158,38 @@ def refuses_events(run: Run) -> bool:
 
 def status_of(run: Run) -> Status:
     return run.state.status
+
+
+def plan_doc(*steps: dict[str, Any], **top: Any) -> dict[str, Any]:
+    """A plan document with these steps (linear transitions) and top-level fields."""
+    return {
+        "id": "stop-test",
+        "version": 1,
+        "name": "Stop test",
+        "metadata": {"createdAt": "2026-01-01T00:00:00Z", "createdBy": "tests"},
+        **top,
+        "steps": list(steps),
+    }
+
+
+def email(step_id: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "sendEmail", "id": step_id, "templateId": "t", "subject": "Hi", **extra}
+
+
+def voice(step_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "sendVoice",
+        "id": step_id,
+        "scriptId": "s",
+        "callerId": "+15551234567",
+        "maxDuration": {"minutes": 2},
+        **extra,
+    }
+
+
+def wait(step_id: str, **spec: Any) -> dict[str, Any]:
+    return {"type": "wait", "id": step_id, **spec}
+
+
+def end(step_id: str, outcome: str = "done") -> dict[str, Any]:
+    return {"type": "end", "id": step_id, "outcome": outcome}
