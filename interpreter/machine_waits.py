@@ -1,6 +1,12 @@
 """Wait steps: a ``wait`` (a duration, or until a local time) and a ``waitForEvent``'s
 entry and ``until``. Their timers firing and events arriving are handled where those
-inputs are (``machine_results``, ``machine_exits``)."""
+inputs are (``machine_results``, ``machine_exits``).
+
+A ``waitForEvent``'s timeout and an event at the same tick: whichever input the machine
+is given first decides. The simulator ingests a tick's events before its timers, so an
+event at the timeout's tick takes ``onEvent`` there; in the workflow an event that
+arrives before the timer fired does the same, one after it finds the step left.
+"""
 
 from __future__ import annotations
 
