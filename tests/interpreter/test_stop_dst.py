@@ -10,10 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from interpreter import Event, simulate
-from interpreter.local_time import TZDATA_VERSION, utc_iso
+from interpreter import (
+    CheckPolicy,
+    Event,
+    EventIngested,
+    PolicyDecided,
+    RunContext,
+    SendEmail,
+    Start,
+    TimerFired,
+    TraceEntry,
+    simulate,
+)
+from interpreter.local_time import TZDATA_VERSION, Clock, utc_iso
 
-from .stop_driver import compiled_context, email, end, plan_doc, wait
+from .stop_driver import Run, compiled_context, email, end, plan_doc, wait
 from .strategies import generated_plans
 
 
@@ -197,3 +208,29 @@ def test_a_reply_before_the_start_ends_the_run_and_later_start_tick_events_are_d
         ("event", "ingested"),
         ("exit", "replied"),
     ]
+
+
+def test_a_policy_answer_after_the_window_closed_waits_for_the_next_opening() -> None:
+    """The gate answered after 17:00: allowed, but the window is closed, so the send
+    waits for the next opening instead of going out."""
+    start = _ms("2026-03-09T16:59:50-04:00")  # a Monday, EDT
+    doc = plan_doc(email("mail", window=WEEKDAYS_9_TO_5), end("done"))
+    ctx = compiled_context(doc, {"id": "c", "timezone": "America/New_York"})
+    run = Run(RunContext(ctx.plan, ctx.contact, clock=Clock(start, 0, 1000)))
+    assert [type(c) for c in run.feed(Start(0)).commands if not isinstance(c, TraceEntry)] == [
+        CheckPolicy
+    ]
+    run.feed(EventIngested(20, Event("email.opened", 20, None, "mail")))
+    late = run.feed(PolicyDecided(20, "mail", "allow"))
+    assert not late.sends
+    assert [(e.action, e.outcome) for e in late.entries()] == [
+        ("policy_check", "allowed"),
+        ("window", "deferred"),
+    ]
+    assert late.entries("window")[0].detail["opensLocal"] == "2026-03-10T09:00:00-04:00"
+    assert run.state.timer is not None
+    until = run.state.timer.until_tick
+    assert utc_iso(start + until * 1000) == "2026-03-10T13:00:00.000Z"
+    asked = run.feed(TimerFired(until, run.state.timer.timer_id))
+    assert [type(c) for c in asked.commands if not isinstance(c, TraceEntry)] == [CheckPolicy]
+    assert [type(c) for c in run.feed(PolicyDecided(until, "mail", "allow")).sends] == [SendEmail]

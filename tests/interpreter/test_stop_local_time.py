@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from interpreter import TraceEntry, simulate
-from interpreter.local_time import zone
+from interpreter import Event, SendEmail, SendVoice, TraceEntry, simulate
+from interpreter.local_time import Clock, zone
 from interpreter.plan import WEEKDAYS
 
-from .stop_driver import compiled_context, email, end, plan_doc, voice, wait
+from .stop_driver import compiled_context, drive, email, end, plan_doc, voice, wait
 
 ZONES = (
     "America/New_York",
@@ -194,3 +194,31 @@ def test_wait_until_lands_on_the_next_such_local_time(
         assert (_local(expected, tz).hour, _local(expected, tz).minute) == at
     completed = [e for e in trace.entries if e.step_id == "w" and e.outcome == "completed"]
     assert [e.tick for e in completed] == [until_tick]
+
+
+@given(st.sampled_from(ZONES), starts, windows(), windows(), st.data())
+def test_a_late_policy_answer_or_deferral_never_sends_outside_the_window(
+    name: str, start_at: int, first: dict[str, Any], second: dict[str, Any], data: Any
+) -> None:
+    """Driven input by input: events move the clock on while the gate decides, and the
+    gate defers; a send still goes out only inside its window."""
+    doc = plan_doc(
+        email("mail", window=first),
+        voice("call", window=second),
+        end("done"),
+        exitOn=[{"event": "email.unsubscribed", "outcome": "unsubscribed"}],
+    )
+    ctx = compiled_context(doc, {"id": "c", "timezone": name}, clock=Clock(start_at, 0, 1000))
+    ticks = data.draw(st.lists(st.integers(0, 9 * 86_400), max_size=6))
+    kinds = st.sampled_from(("email.opened", "email.opened", "email.unsubscribed"))
+    run = drive(ctx, [Event(data.draw(kinds), t, None, "mail") for t in ticks], data)
+    tz = zone(name)
+    windows_of = {"mail": first, "call": second}
+    for done in run.log:
+        for cmd in done.sends:
+            assert isinstance(cmd, SendEmail | SendVoice)
+            window = windows_of[cmd.step_id]
+            start, stop = _hhmm(window["from"]), _hhmm(window["to"])
+            at = start_at + done.inp.tick * 1000
+            assert _open_at(at, tz, start, stop, window.get("days")), _local(at, tz)
+            event("sent")
