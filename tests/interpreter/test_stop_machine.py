@@ -15,6 +15,7 @@ from interpreter import (
     Event,
     EventIngested,
     FailRun,
+    MachineConfig,
     MachineError,
     OperatorAction,
     PolicyDecided,
@@ -238,3 +239,66 @@ def test_a_duplicate_event_id_triggers_nothing_twice() -> None:
     assert [e.outcome for e in done.entries("event")] == ["duplicate"]
     assert run.state.status is Status.WAITING
     assert isinstance(run.state, RunState)
+
+
+def test_a_reply_from_someone_else_triggers_no_reply_rule() -> None:
+    foreign = Event("email.replied", 3, None, "intro", {"fromContact": False})
+    run = _waiting(_run())
+    run.feed(EventIngested(3, foreign))
+    assert run.state.status is Status.WAITING
+    doc = plan_doc(
+        email("intro"), wait("w", duration={"days": 3}), voice("call"), end("done"), exitOn=RULES
+    )
+    legacy = Run(compiled_context(doc, config=MachineConfig(reply_senders=False)))
+    _waiting(legacy).feed(EventIngested(3, foreign))
+    _exited(legacy, "replied", 3)
+
+
+def _await_doc(until: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return plan_doc(
+        email("intro"),
+        {
+            "type": "waitForEvent",
+            "id": "await",
+            "until": until,
+            "timeout": {"days": 1},
+            "onEvent": "warm",
+            "onTimeout": "done",
+        },
+        email("warm"),
+        voice("call"),
+        end("done"),
+        exitOn=rules,
+    )
+
+
+def test_an_exit_wins_over_a_wait_for_event_the_same_event_satisfies() -> None:
+    run = _waiting(Run(compiled_context(_await_doc('events.hasReply("intro")', RULES))))
+    run.feed(_event(4, "email.replied"))
+    _exited(run, "replied", 4)
+    assert not run.log[-1].entries("wait_for_event")
+
+
+def test_an_until_that_fails_on_an_event_fails_the_run_closed() -> None:
+    doc = _await_doc('events.hasOpen("intro") && contact.score > 3', RULES)
+    run = _waiting(Run(compiled_context(doc, {"id": "c"})))
+    run.feed(_event(4, "email.opened"))
+    assert run.state.status is Status.FAILED and run.state.failure is not None
+    assert run.state.failure.kind == "condition_error" and run.state.failure.step_id == "await"
+    assert [e.outcome for e in run.log[-1].entries("wait_for_event")] == ["error"]
+    run.feed(_event(5, "email.unsubscribed", None))  # an exit still ends it
+    _exited(run, "unsubscribed", 5)
+
+
+def test_a_pending_exit_error_survives_continue_as_new() -> None:
+    rules = [{"when": "contact.score > 3", "outcome": "hot"}]
+    run = _run(rules, {"id": "c"})
+    run.feed(Start(0))
+    run.feed(_event(1, "email.opened"))
+    assert run.state.exiting is not None and run.state.exiting.outcome is None
+    restored = state_from_dict(json.loads(json.dumps(state_to_dict(run.state))))
+    assert restored == run.state
+    answer = PolicyDecided(2, "intro", "deny", "p", "no")
+    twin = Run(run.ctx, restored)
+    assert twin.feed(answer).commands == run.feed(answer).commands
+    assert twin.state.failure is not None and twin.state.failure.kind == "exit_error"
