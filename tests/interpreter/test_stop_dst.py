@@ -14,6 +14,7 @@ from interpreter import (
     CheckPolicy,
     Event,
     EventIngested,
+    MachineConfig,
     PolicyDecided,
     RunContext,
     SendEmail,
@@ -234,3 +235,21 @@ def test_a_policy_answer_after_the_window_closed_waits_for_the_next_opening() ->
     asked = run.feed(TimerFired(until, run.state.timer.timer_id))
     assert [type(c) for c in asked.commands if not isinstance(c, TraceEntry)] == [CheckPolicy]
     assert [type(c) for c in run.feed(PolicyDecided(until, "mail", "allow")).sends] == [SendEmail]
+
+
+def test_a_window_no_tick_falls_in_fails_closed() -> None:
+    """Hour-long ticks from 09:00 UTC never start inside 09:15-09:45 London time."""
+    doc = plan_doc(email("mail", window={"from": "09:15", "to": "09:45"}), end("done"))
+    plan = compiled_context(doc).plan
+    contact = {"id": "c", "timezone": "Europe/London"}
+    config = MachineConfig(tick_interval_ms=3_600_000)
+    trace = simulate(plan, contact, config=config, start_at=_ms("2026-01-05T09:00:00+00:00"))
+    assert trace.status == "FAILED"
+    (failed,) = [e for e in trace.entries if e.action == "run"]
+    assert failed.detail["kind"] == "local_time"
+    assert "no tick of the run's clock falls inside the send window" in str(failed.detail["cause"])
+    # minute ticks from an odd second: the first tick at or after the opening
+    config = MachineConfig(tick_interval_ms=60_000)
+    trace = simulate(plan, contact, config=config, start_at=_ms("2026-01-05T09:00:30+00:00"))
+    (sent,) = [e for e in trace.entries if e.action == "send_email"]
+    assert (sent.tick, trace.status) == (15, "COMPLETED")  # 09:15:30
