@@ -115,10 +115,14 @@ def test_windows_on_dst_change_days(start: str, window: dict[str, Any], sent: st
         (None, "timezone", "the contact has no 'timezone' and the plan no 'defaultTimezone'"),
         ("", "timezone", "the contact has no 'timezone' and the plan no 'defaultTimezone'"),
         ("Mars/Olympus_Mons", "timezone", "the contact's timezone: 'Mars/Olympus_Mons' is not"),
+        # any JSON value: a list once raised TypeError (unhashable) out of the machine
+        (["Europe/Paris"], "timezone", "the contact's timezone: ['Europe/Paris'] is not"),
+        ({"zone": "Europe/Paris"}, "timezone", "the contact's timezone: {'zone'"),
+        (7, "timezone", "the contact's timezone: 7 is not"),
     ],
 )
 def test_a_run_without_a_usable_zone_fails_closed_at_the_step(
-    step_kind: str, contact_zone: str | None, field: str, says: str
+    step_kind: str, contact_zone: object, field: str, says: str
 ) -> None:
     first = (
         wait("w", until={"time": "09:00"})
