@@ -43,6 +43,7 @@ def apply_operator(ctx: RunContext, s: RunState, inp: OperatorAction, out: Out) 
             record(out, tick, RUN_SCOPE, "cancel", "accepted", who)
             out.append(CancelRun(inp.reason))
             s.status, s.phase, s.timer, s.held = Status.CANCELED, "done", None, None
+            s.exiting = None  # a result still in flight is recorded as after the cancel
         case "retry":
             assert s.failure is not None
             failed = s.failure

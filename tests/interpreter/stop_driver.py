@@ -16,6 +16,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from interpreter import (
+    CANONICAL_EVENT_TYPES,
     CheckPolicy,
     Command,
     Event,
@@ -43,6 +44,7 @@ from interpreter import (
 from interpreter.state import FINAL_STATUSES
 
 OPS = "ops@example.com"
+RULE_EVENTS = tuple(sorted(CANONICAL_EVENT_TYPES))
 
 
 def compiled_context(
@@ -91,12 +93,20 @@ class Run:
         return [e for s in self.log for e in s.entries()]
 
 
-def drive(ctx: RunContext, events: Sequence[Event], data: Any, *, max_inputs: int = 120) -> Run:
+def drive(
+    ctx: RunContext,
+    events: Sequence[Event],
+    data: Any,
+    *,
+    max_inputs: int = 120,
+    operators: bool = False,
+) -> Run:
     """Start a run and feed it, in an order Hypothesis picks, the events (by tick), the
     answers to its policy checks and sends, its timers and pauses/resumes.
 
     A policy check or send stays unanswered until picked, so events can arrive while
-    one is in flight. No cancel, retry or resolve: a failed run only takes events.
+    one is in flight. With ``operators`` also cancel, retry and resolve (whichever
+    ``operator_problem`` accepts); without, a failed run only takes events.
     """
     run = Run(ctx)
     pending: deque[Event] = deque(sorted(events, key=lambda e: e.tick))
@@ -117,12 +127,17 @@ def drive(ctx: RunContext, events: Sequence[Event], data: Any, *, max_inputs: in
             options.append("answer")
         if s.phase == "timer" and s.timer is not None:
             options.append("timer")
-        for action in ("pause", "resume"):
-            if operator_problem(ctx, s, OperatorAction(s.tick, action, OPS)) is None:
-                options.append(action)
+        actions = [OperatorAction(s.tick, "pause", OPS), OperatorAction(s.tick, "resume", OPS)]
+        if operators:
+            actions += _repairs(ctx, s.tick)
+        accepted = [a for a in actions if operator_problem(ctx, s, a) is None]
+        options += ["operator"] * bool(accepted)
         if not options:
             break
         choice = data.draw(st.sampled_from(options), label="driver")
+        if choice == "operator":
+            inp = data.draw(st.sampled_from(accepted), label="operator")
+            continue
         if choice == "event":
             ev = pending.popleft()
             inp = EventIngested(max(ev.tick, s.tick), ev)
@@ -133,9 +148,23 @@ def drive(ctx: RunContext, events: Sequence[Event], data: Any, *, max_inputs: in
         elif choice == "timer":
             assert s.timer is not None
             inp = TimerFired(max(s.timer.until_tick, s.tick), s.timer.timer_id)
-        else:
-            inp = OperatorAction(s.tick, choice, OPS)
     return run
+
+
+def _repairs(ctx: RunContext, tick: int) -> list[OperatorAction]:
+    """Cancel, retry and resolve actions an operator might take (some will not apply)."""
+    out = [
+        OperatorAction(tick, "cancel", OPS),
+        OperatorAction(tick, "retry", OPS),
+        OperatorAction(tick, "retry", OPS, resolution="resend"),
+        OperatorAction(tick, "resolve", OPS, resolution="mark_sent"),
+        OperatorAction(tick, "resolve", OPS, resolution="end", target="resolved"),
+    ]
+    out += [
+        OperatorAction(tick, "resolve", OPS, resolution="skip", target=step_id)
+        for step_id in sorted(ctx.plan.steps)
+    ]
+    return out
 
 
 def _answer(cmd: CheckPolicy | SendEmail | SendVoice, tick: int, data: Any) -> Input:
@@ -193,3 +222,40 @@ def wait(step_id: str, **spec: Any) -> dict[str, Any]:
 
 def end(step_id: str, outcome: str = "done") -> dict[str, Any]:
     return {"type": "end", "id": step_id, "outcome": outcome}
+
+
+@st.composite
+def exit_rules(draw: st.DrawFn, step_ids: list[str]) -> list[dict[str, Any]]:
+    """One to four rules: an event (maybe narrowed to a step), a ``when``, or both."""
+    rules = []
+    for i in range(draw(st.integers(1, 4))):
+        rule: dict[str, Any] = {"outcome": f"exit-{i}"}
+        kind = draw(st.sampled_from(("event", "event", "step", "when", "both")))
+        if kind != "when":
+            rule["event"] = draw(st.sampled_from(RULE_EVENTS))
+        if kind == "step":
+            rule["step"] = draw(st.sampled_from(step_ids))
+        if kind in ("when", "both"):
+            target = draw(st.sampled_from(step_ids))
+            if draw(st.booleans()):
+                seen = draw(st.sampled_from(RULE_EVENTS))
+                rule["when"] = f'events.hasEvent("{seen}", "{target}")'
+            else:
+                rule["when"] = f'run.visits("{target}") >= {draw(st.integers(0, 2))}'
+        rules.append(rule)
+    return rules
+
+
+@st.composite
+def rule_events(
+    draw: st.DrawFn, rules: list[dict[str, Any]], step_ids: list[str], ticks: list[int]
+) -> list[Event]:
+    """Events some rule is about (so exits happen often), at ticks near the others."""
+    out = []
+    for _ in range(draw(st.integers(0, 3))):
+        rule = draw(st.sampled_from(rules))
+        kind = rule.get("event") or draw(st.sampled_from(RULE_EVENTS))
+        where = rule.get("step") or draw(st.sampled_from((None, *step_ids)))
+        tick = draw(st.sampled_from((0, 1, *ticks))) + draw(st.integers(0, 2))
+        out.append(Event(kind, tick, draw(st.sampled_from((None, "ev-1", "ev-9"))), where))
+    return out

@@ -10,47 +10,8 @@ from hypothesis import strategies as st
 
 from interpreter import CompleteRun, Event, EventIngested, Status
 
-from .stop_driver import Run, compiled_context, drive, refuses_events
-from .strategies import EVENT_TYPES, draw_events, plan_documents
-
-_RULE_EVENTS = tuple(t for t in EVENT_TYPES if "." in t and not t.startswith("crm."))
-
-
-@st.composite
-def _exit_rules(draw: st.DrawFn, step_ids: list[str]) -> list[dict[str, Any]]:
-    """One to four rules: an event (maybe narrowed to a step), a ``when``, or both."""
-    rules = []
-    for i in range(draw(st.integers(1, 4))):
-        rule: dict[str, Any] = {"outcome": f"exit-{i}"}
-        kind = draw(st.sampled_from(("event", "event", "step", "when", "both")))
-        if kind != "when":
-            rule["event"] = draw(st.sampled_from(_RULE_EVENTS))
-        if kind == "step":
-            rule["step"] = draw(st.sampled_from(step_ids))
-        if kind in ("when", "both"):
-            target = draw(st.sampled_from(step_ids))
-            if draw(st.booleans()):
-                seen = draw(st.sampled_from(_RULE_EVENTS))
-                rule["when"] = f'events.hasEvent("{seen}", "{target}")'
-            else:
-                rule["when"] = f'run.visits("{target}") >= {draw(st.integers(0, 2))}'
-        rules.append(rule)
-    return rules
-
-
-@st.composite
-def _rule_events(
-    draw: st.DrawFn, rules: list[dict[str, Any]], step_ids: list[str], ticks: list[int]
-) -> list[Event]:
-    """Events some rule is about (so exits happen often), at ticks near the others."""
-    out = []
-    for _ in range(draw(st.integers(0, 3))):
-        rule = draw(st.sampled_from(rules))
-        kind = rule.get("event") or draw(st.sampled_from(_RULE_EVENTS))
-        where = rule.get("step") or draw(st.sampled_from((None, *step_ids)))
-        tick = draw(st.sampled_from((0, 1, *ticks))) + draw(st.integers(0, 2))
-        out.append(Event(kind, tick, draw(st.sampled_from((None, "ev-1", "ev-9"))), where))
-    return out
+from .stop_driver import Run, compiled_context, drive, exit_rules, refuses_events, rule_events
+from .strategies import draw_events, plan_documents
 
 
 def _rule_matches(
@@ -89,11 +50,11 @@ def _trigger(run: Run, rules: list[dict[str, Any]]) -> tuple[int, int] | None:
 def test_an_exit_rule_never_lets_a_later_send_happen(doc_loops: Any, data: Any) -> None:
     doc = doc_loops[0]
     step_ids = [s["id"] for s in doc["steps"]]
-    rules = data.draw(_exit_rules(step_ids))
+    rules = data.draw(exit_rules(step_ids))
     doc = {**doc, "exitOn": rules}
     ctx = compiled_context(doc)
     events = data.draw(st.composite(lambda d: draw_events(d, ctx.plan.plan, max_size=5))())
-    events += data.draw(_rule_events(rules, step_ids, [e.tick for e in events]))
+    events += data.draw(rule_events(rules, step_ids, [e.tick for e in events]))
     run = drive(ctx, events, data)
 
     found = _trigger(run, rules)

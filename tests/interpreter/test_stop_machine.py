@@ -302,3 +302,17 @@ def test_a_pending_exit_error_survives_continue_as_new() -> None:
     twin = Run(run.ctx, restored)
     assert twin.feed(answer).commands == run.feed(answer).commands
     assert twin.state.failure is not None and twin.state.failure.kind == "exit_error"
+
+
+def test_a_cancel_drops_a_pending_exit_and_the_late_send_is_recorded_after_it() -> None:
+    run = _run()
+    run.feed(Start(0))
+    run.feed(PolicyDecided(0, "intro", "allow"))
+    run.feed(_event(1, "email.replied"))
+    run.feed(OperatorAction(2, "cancel", OPS))
+    assert run.state.status is Status.CANCELED and run.state.exiting is None
+    late = run.feed(SendCompleted(3, "intro", "delivered"))
+    assert [(e.action, e.outcome, e.detail.get("afterCancel")) for e in late.entries()] == [
+        ("send_email", "delivered", True)
+    ]
+    assert run.state.status is Status.CANCELED and run.state.outcome is None
