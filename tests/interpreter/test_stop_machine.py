@@ -27,6 +27,7 @@ from interpreter import (
     Status,
     TimerFired,
     operator_problem,
+    simulate,
 )
 from interpreter.snapshot import state_from_dict, state_to_dict
 
@@ -316,3 +317,20 @@ def test_a_cancel_drops_a_pending_exit_and_the_late_send_is_recorded_after_it() 
         ("send_email", "delivered", True)
     ]
     assert run.state.status is Status.CANCELED and run.state.outcome is None
+
+
+def test_an_exit_rule_failing_before_the_start_fails_the_simulated_run() -> None:
+    """Found attacking the machine: ``simulate`` fed ``Start`` to the run an exit rule's
+    error had failed on a start-tick event, and raised "the run has already started"."""
+    doc = plan_doc(
+        email("mail"), end("done"), exitOn=[{"when": "contact.score > 3", "outcome": "x"}]
+    )
+    events = [Event("email.opened", 0, None, "mail"), Event("email.opened", 9, None, "mail")]
+    trace = simulate(compiled_context(doc).plan, {"id": "c"}, events)
+    assert (trace.status, trace.path, trace.tick) == ("FAILED", (), 9)
+    assert [(e.tick, e.action, e.outcome) for e in trace.entries if e.action != "event"] == [
+        (0, "exit", "error"),
+        (0, "run", "failed"),
+        (9, "exit", "error"),
+        (9, "run", "failed"),
+    ]
