@@ -201,18 +201,25 @@ def test_a_send_in_flight_is_recorded_then_the_run_exits() -> None:
     _exited(run, "unsubscribed", 4)
 
 
+def _continued(run: Run, answer: Any) -> Run:
+    """Continue-as-new with a pending exit: the restored state is the same state, and
+    the in-flight answer does the same to it."""
+    assert run.state.exiting is not None
+    restored = state_from_dict(json.loads(json.dumps(state_to_dict(run.state))))
+    assert restored == run.state
+    twin = Run(run.ctx, restored)
+    assert twin.feed(answer).commands == run.feed(answer).commands
+    assert twin.state == run.state
+    return twin
+
+
 def test_a_pending_exit_survives_continue_as_new() -> None:
     run = _run()
     run.feed(Start(0))
     run.feed(PolicyDecided(0, "intro", "allow"))
     run.feed(_event(1, "email.replied"))
-    assert run.state.exiting is not None
-    restored = state_from_dict(json.loads(json.dumps(state_to_dict(run.state))))
-    assert restored == run.state
-    answer = SendCompleted(2, "intro", "failed", "bounced")
-    twin = Run(run.ctx, restored)
-    assert twin.feed(answer).commands == run.feed(answer).commands
-    assert twin.state == run.state and twin.state.outcome == "replied"
+    twin = _continued(run, SendCompleted(2, "intro", "failed", "bounced"))
+    assert twin.state.outcome == "replied"
 
 
 @pytest.mark.parametrize("first", ["event", "timer"])
@@ -292,16 +299,11 @@ def test_an_until_that_fails_on_an_event_fails_the_run_closed() -> None:
 
 
 def test_a_pending_exit_error_survives_continue_as_new() -> None:
-    rules = [{"when": "contact.score > 3", "outcome": "hot"}]
-    run = _run(rules, {"id": "c"})
+    run = _run([{"when": "contact.score > 3", "outcome": "hot"}], {"id": "c"})
     run.feed(Start(0))
     run.feed(_event(1, "email.opened"))
     assert run.state.exiting is not None and run.state.exiting.outcome is None
-    restored = state_from_dict(json.loads(json.dumps(state_to_dict(run.state))))
-    assert restored == run.state
-    answer = PolicyDecided(2, "intro", "deny", "p", "no")
-    twin = Run(run.ctx, restored)
-    assert twin.feed(answer).commands == run.feed(answer).commands
+    twin = _continued(run, PolicyDecided(2, "intro", "deny", "p", "no"))
     assert twin.state.failure is not None and twin.state.failure.kind == "exit_error"
 
 
