@@ -130,6 +130,15 @@ def _hhmm(text: str) -> tuple[int, int]:
     return (int(text[:2]), int(text[3:]))
 
 
+def _assert_inside(at: int, tz: ZoneInfo, window: Any) -> None:
+    """A send at ``at`` is inside ``window`` (the document's dict, or the plan's model)."""
+    if isinstance(window, dict):
+        start, stop, days = window["from"], window["to"], window.get("days")
+    else:
+        start, stop, days = window.from_, window.to, window.days
+    assert _open_at(at, tz, _hhmm(start), _hhmm(stop), days), f"sent at {_local(at, tz)}"
+
+
 @given(st.sampled_from(ZONES), starts, windows(), windows(), st.integers(0, 3 * 86_400))
 def test_windows_never_send_outside_the_window(
     name: str, start_at: int, first: dict[str, Any], second: dict[str, Any], gap: int
@@ -147,7 +156,7 @@ def test_windows_never_send_outside_the_window(
         window = windows_of[sent.step_id]
         start, stop, days = _hhmm(window["from"]), _hhmm(window["to"]), window.get("days")
         at = start_at + sent.tick * 1000
-        assert _open_at(at, tz, start, stop, days), f"{sent.step_id} sent at {_local(at, tz)}"
+        _assert_inside(at, tz, window)
         if not _changes_on(_local(at, tz).date(), tz):
             assert _wall_clock_open(at, tz, start, stop, days)
         enter_ms = start_at + entered[sent.step_id] * 1000
@@ -230,9 +239,7 @@ def test_a_late_policy_answer_or_deferral_never_sends_outside_the_window(
         for cmd in done.sends:
             assert isinstance(cmd, SendEmail | SendVoice)
             window = windows_of[cmd.step_id]
-            start, stop = _hhmm(window["from"]), _hhmm(window["to"])
-            at = start_at + done.inp.tick * 1000
-            assert _open_at(at, tz, start, stop, window.get("days")), _local(at, tz)
+            _assert_inside(start_at + done.inp.tick * 1000, tz, window)
             event("sent")
 
 
@@ -275,9 +282,7 @@ def test_generated_plans_with_windows_and_exits_under_operators(
             assert not stopped, "a send after an exit"
             window = ctx.plan.steps[cmd.step_id].window  # type: ignore[union-attr]
             if window is not None:
-                at = start_at + done.inp.tick * 1000
-                start, stop = _hhmm(window.from_), _hhmm(window.to)
-                assert _open_at(at, tz, start, stop, window.days), _local(at, tz)
+                _assert_inside(start_at + done.inp.tick * 1000, tz, window)
         for entry in done.entries("exit"):
             stopped = stopped or entry.outcome != "error"
             event(f"exit {entry.outcome if entry.outcome in ('error', 'pending') else 'now'}")
