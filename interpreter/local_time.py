@@ -75,14 +75,21 @@ def window_end(text: str) -> tuple[int, int] | None:
     return (24, 0) if text == "24:00" else hhmm(text)
 
 
-@lru_cache(maxsize=512)
 def zone(name: str) -> ZoneInfo:
     """The named zone, from the ``tzdata`` package.
 
     Raises:
-        ZoneError: ``name`` is not a zone of the tz database.
+        ZoneError: ``name`` is not a zone of the tz database (or not a string at all: a
+            contact's ``timezone`` may be any JSON value, a list too).
     """
-    if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name) or name not in _zone_names():
+    if not isinstance(name, str):  # before the cache, which cannot hash a list
+        raise ZoneError(f"{name!r} is not an IANA time zone (like Europe/Paris)")
+    return _zone(name)
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    if not _ZONE_NAME.fullmatch(name) or name not in _zone_names():
         raise ZoneError(f"{name!r} is not an IANA time zone (like Europe/Paris)")
     with resources.files("tzdata.zoneinfo").joinpath(name).open("rb") as handle:
         return ZoneInfo.from_file(handle, key=name)

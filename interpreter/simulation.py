@@ -154,9 +154,14 @@ class _Driver:
         self.feed(EventIngested(max(event.tick, self.state.tick), event))
 
     def run(self, start_tick: int) -> Trace:
-        while (event := self.next_event_at(start_tick)) is not None:
+        # Events at the start tick come first (a reply there counts before anything is
+        # sent). An exit rule may end the run on one of them (or fail it, when its
+        # ``when`` fails to evaluate): then it never starts.
+        while self.state.phase == "new":
+            if (event := self.next_event_at(start_tick)) is None:
+                break
             self.ingest(event)
-        if self.state.status not in FINAL_STATUSES:  # an exit rule may end it before
+        if self.state.phase == "new":
             self.feed(Start(max(start_tick, self.state.tick)))
         # A failed run waits for an operator, whom a simulation has not: it ends there,
         # unless the plan has exit rules, which later events may still trigger.

@@ -1,0 +1,73 @@
+"""A send step up to its side effect: its window, the policy check, the send command."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from interpreter.commands import CheckPolicy, Command, SendEmail, SendVoice
+from interpreter.compiled import RunContext
+from interpreter.machine_base import Out, SendStep, fail, record, start_timer
+from interpreter.plan import SendEmailStep, SendVoiceStep
+from interpreter.state import RunState, Status
+from interpreter.timing import LocalTimeError, window_deferral
+
+_RUNNING, _PAUSED = Status.RUNNING, Status.PAUSED
+
+
+def gate(ctx: RunContext, s: RunState, step_def: SendStep, tick: int, out: Out) -> None:
+    """Before the policy gate: a send outside its window waits for the next opening."""
+    if step_def.window is not None and window_closed(ctx, s, step_def, tick, out):
+        return
+    _check_policy(s, step_def, out)
+
+
+def window_closed(ctx: RunContext, s: RunState, step_def: SendStep, tick: int, out: Out) -> bool:
+    """Whether the step's window is closed at ``tick``: then a deferral to its next
+    opening is recorded and started (or, with no zone for the run, the run failed)."""
+    try:
+        deferral = window_deferral(ctx, step_def, tick)
+    except LocalTimeError as err:
+        record(out, tick, step_def.id, "window", "error", {"error": str(err)})
+        fail(s, step_def.id, "local_time", str(err), tick, out)
+        return True
+    if deferral is None:
+        return False
+    until, detail = deferral
+    record(out, tick, step_def.id, "window", "deferred", detail)
+    start_timer(s, step_def.id, until, "defer", out)
+    return True
+
+
+def _check_policy(s: RunState, step_def: SendStep, out: Out) -> None:
+    channel: Literal["email", "voice"] = "email" if type(step_def) is SendEmailStep else "voice"
+    out.append(CheckPolicy(step_def.id, s.visit(step_def.id), channel))
+    s.phase, s.held, s.timer = "policy", None, None
+    s.status = _PAUSED if s.paused else _RUNNING
+
+
+def send_command(s: RunState, step_def: SendStep) -> Command:
+    """The send command for the step's current visit."""
+    visit = s.visit(step_def.id)
+    if type(step_def) is SendEmailStep:
+        return SendEmail(
+            step_def.id,
+            visit,
+            step_def.template_id,
+            step_def.subject,
+            step_def.reply_to,
+            step_def.tracking.opens,
+            step_def.tracking.clicks,
+        )
+    assert type(step_def) is SendVoiceStep
+    return SendVoice(
+        step_def.id,
+        visit,
+        step_def.script_id,
+        step_def.caller_id,
+        step_def.max_duration.total_seconds,
+        step_def.voicemail.detect,
+        step_def.voicemail.message_id,
+    )
+
+
+__all__ = ["gate", "send_command", "window_closed"]
