@@ -45,7 +45,7 @@ class Unclosed:
         )
         return (
             f"run {c.run_id}: ended ({self.ended}) without a closing audit entry "
-            f"(end, cancel accepted or resolve end); {last}"
+            f"(end, exit, cancel accepted or resolve end); {last}"
         )
 
 

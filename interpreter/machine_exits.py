@@ -69,8 +69,10 @@ def _exit_on(ctx: RunContext, s: RunState, event: Event, tick: int, out: Out) ->
         reason = f"exit rule {err.index} ({err.when!r}) failed to evaluate: {err.reason}"
         if s.phase in ("policy", "send"):
             s.exiting = PendingExit(None, reason, detail)
-        else:
+        elif s.status is not Status.FAILED:
             fail(s, s.step_id or RUN_SCOPE, "exit_error", reason, tick, out)
+        # A run already FAILED keeps its failure: its kind says what an operator may do
+        # (``resolve --mark-sent`` of a send in doubt); the error entry is on record.
         return True
     if rule is None:
         return False

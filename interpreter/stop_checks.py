@@ -27,6 +27,9 @@ from interpreter.plan import (
 
 Add = Callable[[str | None, str, str], None]
 _TYPES = ", ".join(sorted(CANONICAL_EVENT_TYPES))
+# The outcomes of ``exit`` entries that do not end the run (machine_exits): a rule
+# may not take them, so an exit entry's outcome alone says whether the run ended.
+RESERVED_EXIT_OUTCOMES = frozenset({"pending", "error"})
 
 
 def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> None:
@@ -35,7 +38,7 @@ def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> No
         add(
             None,
             "defaultTimezone",
-            f"'{plan.default_timezone}' is not an IANA time zone (like America/New_York)",
+            f"'{L.shown(plan.default_timezone)}' is not an IANA time zone (like America/New_York)",
         )
     if plan.exit_on is not None and len(plan.exit_on) > L.MAX_CONDITIONS:
         add(None, "exitOn", f"{len(plan.exit_on)} rules exceed the limit of {L.MAX_CONDITIONS}")
@@ -48,14 +51,14 @@ def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> No
             add(
                 None,
                 f"{at}.event",
-                f"'{rule.event}' is not an event type DEE ingests ({_TYPES}); a custom "
+                f"'{L.shown(rule.event)}' is not an event type DEE ingests ({_TYPES}); a custom "
                 "type can be tested in 'when' with events.hasEvent",
             )
         if rule.step is not None:
             if rule.event is None:
                 add(None, f"{at}.step", "'step' narrows an 'event': give the event type too")
             if rule.step not in known:
-                add(None, f"{at}.step", f"unknown step '{rule.step}'")
+                add(None, f"{at}.step", f"unknown step '{L.shown(rule.step)}'")
         if rule.when is not None:
             for problem in check_condition(rule.when, step_ids=known):
                 add(None, f"{at}.when", problem.message)
@@ -64,6 +67,13 @@ def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> No
             add(None, f"{at}.outcome", "the outcome is empty")
         elif outcome is not None:
             add(None, f"{at}.outcome", outcome)
+        elif rule.outcome in RESERVED_EXIT_OUTCOMES:
+            add(
+                None,
+                f"{at}.outcome",
+                f"'{rule.outcome}' is reserved: an exit entry with it says an exit waits for "
+                "a send in flight or a rule failed to evaluate; name the outcome otherwise",
+            )
 
 
 def check_step(s: Step, known: frozenset[str], max_wait_days: int, add: Add) -> None:
@@ -76,7 +86,11 @@ def check_step(s: Step, known: frozenset[str], max_wait_days: int, add: Add) -> 
                 check_duration(s.id, "duration", s.duration, max_wait_days, add)
             elif s.until is not None:
                 if hhmm(s.until.time) is None:
-                    add(s.id, "until.time", f"'{s.until.time}' is not a time HH:MM (00:00-23:59)")
+                    add(
+                        s.id,
+                        "until.time",
+                        f"'{L.shown(s.until.time)}' is not a time HH:MM (00:00-23:59)",
+                    )
                 _check_days(s.id, "until.days", s.until.days, add)
         case WaitForEventStep():
             for problem in check_condition(s.until, step_ids=known):
@@ -84,7 +98,7 @@ def check_step(s: Step, known: frozenset[str], max_wait_days: int, add: Add) -> 
             check_duration(s.id, "timeout", s.timeout, max_wait_days, add)
             for fld, target in (("onEvent", s.on_event), ("onTimeout", s.on_timeout)):
                 if target not in known:
-                    add(s.id, fld, f"unknown step '{target}'")
+                    add(s.id, fld, f"unknown step '{L.shown(target)}'")
         case SendEmailStep() | SendVoiceStep():
             if s.window is not None:
                 _check_window(s.id, s.window, add)
@@ -105,9 +119,9 @@ def check_duration(step_id: str, fld: str, d: Duration, max_wait_days: int, add:
 def _check_window(step_id: str, window: SendWindow, add: Add) -> None:
     start, end = hhmm(window.from_), window_end(window.to)
     if start is None:
-        add(step_id, "window.from", f"'{window.from_}' is not a time HH:MM (00:00-23:59)")
+        add(step_id, "window.from", f"'{L.shown(window.from_)}' is not a time HH:MM (00:00-23:59)")
     if end is None:
-        add(step_id, "window.to", f"'{window.to}' is not a time HH:MM (00:00-24:00)")
+        add(step_id, "window.to", f"'{L.shown(window.to)}' is not a time HH:MM (00:00-24:00)")
     if start is not None and end is not None and start >= end:
         add(
             step_id,
@@ -127,4 +141,4 @@ def _check_days(step_id: str, fld: str, days: tuple[Weekday, ...] | None, add: A
         add(step_id, fld, "a day is listed twice")
 
 
-__all__ = ["check_duration", "check_plan_level", "check_step"]
+__all__ = ["RESERVED_EXIT_OUTCOMES", "check_duration", "check_plan_level", "check_step"]

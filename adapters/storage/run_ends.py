@@ -1,7 +1,9 @@
 """Open chains: recorded runs whose stored audit chain has no closing entry.
 
 A run's workflow closes its chain with the entry that ends the run (see
-``interpreter/machine.py``): an end step's ``end``, the operator's ``cancel``
+``interpreter/machine_enter.py``, ``machine_exits.py``, ``machine_operator.py``): an end
+step's ``end``, a plan's exit rule (``exit`` with the rule's outcome: ``pending`` and
+``error`` are reserved for the entries that end nothing), the operator's ``cancel``
 (``accepted``) or ``resolve`` (``end``). A run that ended without one ended
 unaccounted for: its execution died, or entries are missing. A run with an archived
 head is left out: its closing entry may be in the archive.
@@ -24,6 +26,7 @@ _CLOSING = or_(
     ENTRIES.c.action == "end",
     and_(ENTRIES.c.action == "cancel", ENTRIES.c.outcome == "accepted"),
     and_(ENTRIES.c.action == "resolve", ENTRIES.c.outcome == "end"),
+    and_(ENTRIES.c.action == "exit", ENTRIES.c.outcome.not_in(["pending", "error"])),
 )
 _CHUNK = 500  # run ids per IN list: well under every driver's parameter limit
 

@@ -333,6 +333,23 @@ def test_an_exit_rule_failing_before_the_start_fails_the_simulated_run() -> None
     assert [(e.tick, e.action, e.outcome) for e in trace.entries if e.action != "event"] == [
         (0, "exit", "error"),
         (0, "run", "failed"),
-        (9, "exit", "error"),
-        (9, "run", "failed"),
+        (9, "exit", "error"),  # recorded; the run's failure stays the first one
     ]
+
+
+def test_a_failing_when_keeps_the_failure_an_operator_must_resolve() -> None:
+    """A send in doubt stays resolvable with ``mark_sent``: the rule's error is recorded,
+    and the run's failure (its kind says what an operator may do) is not replaced."""
+    rules = [{"when": "contact.score > 3", "outcome": "hot"}]
+    run = _run(rules, {"id": "c"})
+    run.feed(Start(0))
+    run.feed(PolicyDecided(0, "intro", "allow"))
+    run.feed(SendCompleted(0, "intro", "unknown", "worker lost"))
+    assert run.state.failure is not None
+    kind = run.state.failure.kind
+    done = run.feed(_event(5, "email.opened"))
+    assert [(e.action, e.outcome) for e in done.entries()][-1] == ("exit", "error")
+    assert not any(isinstance(c, FailRun) for c in done.commands)
+    assert run.state.status is Status.FAILED and run.state.failure.kind == kind
+    mark = OperatorAction(6, "resolve", OPS, resolution="mark_sent")
+    assert operator_problem(run.ctx, run.state, mark) is None

@@ -193,7 +193,7 @@ async def test_a_terminated_run_is_dead_everywhere_and_its_chain_is_flagged(
     assert (last.step_id, last.action, last.outcome) == ("pause", "wait", "started")
     flagged = (
         f"error: run {doomed.run_id}: ended (Temporal TERMINATED: {REASON}) without a closing "
-        f"audit entry (end, cancel accepted or resolve end); the last is seq {last.seq} "
+        f"audit entry (end, exit, cancel accepted or resolve end); the last is seq {last.seq} "
         "(pause wait started)"
     )
     assert verify_dead == (1, "", flagged + "\n")

@@ -50,10 +50,22 @@ async def test_a_run_row_that_ended_without_a_closing_entry_fails_verify(
     canceled = await _run(
         database, "CANCELED", [*closed[:1], TraceEntry(5, RUN_SCOPE, "cancel", "accepted")]
     )
+    # An exit rule closes the chain; its "pending" announcement does not.
+    exited = await _run(
+        database,
+        "COMPLETED",
+        [
+            *closed[:1],
+            TraceEntry(4, RUN_SCOPE, "exit", "pending", {"inFlight": "send"}),
+            TraceEntry(5, RUN_SCOPE, "exit", "replied", {"rule": 0}),
+        ],
+    )
+
     # No Temporal listens here: the run still going cannot be asked about.
     offline = {**cli_env, "DEE_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
 
     one = dee(offline, tmp_path, "audit", "verify", unclosed)
+    by_exit = dee(offline, tmp_path, "audit", "verify", exited)
     good = dee(offline, tmp_path, "audit", "verify", completed)
     without_live = dee(offline, tmp_path, "audit", "verify", "--all")
     waiting = await _run(database, "WAITING")
@@ -61,15 +73,20 @@ async def test_a_run_row_that_ended_without_a_closing_entry_fails_verify(
 
     flagged = (
         f"error: run {unclosed}: ended (run row COMPLETED) without a closing audit entry "
-        "(end, cancel accepted or resolve end); the last is seq 3 (step-2 evaluate branch:no)"
+        "(end, exit, cancel accepted or resolve end); the last is seq 3 (step-2 evaluate branch:no)"
     )
     assert (one.returncode, one.stdout, one.stderr) == (1, "", flagged + "\n")
     assert (good.returncode, good.stderr) == (0, "")
+    assert (by_exit.returncode, by_exit.stderr) == (0, "")
     assert good.stdout == f"run {completed}: ok, 2 entries (seq 1..2)\n"
     # Every recorded run's row is final: Temporal is not needed, so not asked.
-    assert (without_live.returncode, without_live.stderr) == (1, flagged + "\n")
+    assert without_live.returncode == 1
     assert sorted(without_live.stdout.splitlines()) == sorted(
-        [f"run {completed}: ok, 2 entries (seq 1..2)", f"run {canceled}: ok, 2 entries (seq 1..2)"]
+        [
+            f"run {completed}: ok, 2 entries (seq 1..2)",
+            f"run {canceled}: ok, 2 entries (seq 1..2)",
+            f"run {exited}: ok, 3 entries (seq 1..3)",
+        ]
     )
     assert with_live.returncode == 1
     warning, error = with_live.stderr.splitlines()
@@ -78,4 +95,12 @@ async def test_a_run_row_that_ended_without_a_closing_entry_fails_verify(
     )
     assert warning.endswith("; runs whose execution died there were not checked")
     assert error == flagged
+    announced = await _run(
+        database,
+        "COMPLETED",
+        [*closed[:1], TraceEntry(4, RUN_SCOPE, "exit", "pending", {"inFlight": "send"})],
+    )
+    only_announced = dee(offline, tmp_path, "audit", "verify", announced)
+    assert (only_announced.returncode, only_announced.stdout) == (1, "")
+    assert only_announced.stderr.endswith("the last is seq 2 (@run exit pending)\n")
     assert f"run {waiting}: ok, 3 entries (seq 1..3)" in with_live.stdout.splitlines()
