@@ -16,7 +16,7 @@ from interpreter.errors import InputError, PlanError, Problem
 from interpreter.events import Event
 from interpreter.plan import ExecutionPlan
 
-STEP_TYPES = ("sendEmail", "sendVoice", "wait", "branch", "end")
+STEP_TYPES = ("sendEmail", "sendVoice", "wait", "waitForEvent", "branch", "end")
 
 
 def parse_plan(data: object, *, source: str) -> ExecutionPlan:

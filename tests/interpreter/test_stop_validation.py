@@ -155,6 +155,8 @@ def test_unknown_fields_are_refused(where: tuple[Any, ...], extra: Doc) -> None:
     with pytest.raises(PlanError) as raised:
         parse_plan(doc, source="stop.yaml")
     assert next(iter(extra)) in str(raised.value)
+    # The field is named as in the file: never behind the step type's tag.
+    assert all(not p.field.startswith("waitForEvent.") for p in raised.value.problems)
 
 
 def _explicit(*edges: tuple[str, str]) -> Doc:

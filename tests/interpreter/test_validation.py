@@ -675,7 +675,7 @@ def test_an_unknown_edge_does_not_hide_independent_graph_problems() -> None:
             _set("steps", INTRO, "type", value="sendSms"),
             "intro-email",
             "type",
-            "type must be one of sendEmail, sendVoice, wait, branch, end",
+            "type must be one of sendEmail, sendVoice, wait, waitForEvent, branch, end",
             id="unknown step type",
         ),
         pytest.param(
