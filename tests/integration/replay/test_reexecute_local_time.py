@@ -18,7 +18,14 @@ from dee.cli.main import app
 from dee.errors import EngineError
 from dee.replay_history import decode_history, replay_run
 from interpreter import ExecutionPlan, parse_plan
-from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
+from tests.integration.replay.recording import (
+    DAY,
+    Scenario,
+    answered,
+    event,
+    record,
+    sleep,
+)
 from tests.integration.replay.test_reexecute import _reexecuted
 from tests.interpreter.test_replay_stop import _doc
 
@@ -77,7 +84,8 @@ async def test_a_window_deferred_send_replays_and_re_executes_to_the_same_ticks(
 async def test_a_run_that_exited_on_a_reply_replays_re_executes_and_diverges_without_its_rule(
     env: WorkflowEnvironment,
 ) -> None:
-    reply = event("r-1", "email.replied", "intro")
+    # Through the ``ingest`` update, as the webhook receiver delivers it.
+    reply = answered("r-1", "email.replied", "intro")
     history, chain, _ = await _recorded(env, "exit-on-reply", [sleep(3 * DAY), reply])
     exits = _entries(chain, "exit")
     assert [e["outcome"] for e in exits] == ["replied"]
