@@ -22,6 +22,7 @@ from tests.integration.replay.recording import (
     DAY,
     Scenario,
     answered,
+    call,
     event,
     record,
     sleep,
@@ -37,16 +38,17 @@ def _plan(*, exits: bool = True) -> ExecutionPlan:
     return parse_plan(_doc(exits=exits), source="stop-on-reply")
 
 
-async def _to_friday_evening(env: WorkflowEnvironment) -> datetime:
-    """Skip the server's clock to the next Friday 18:00 in New York; that instant."""
+async def _skip_to(env: WorkflowEnvironment, weekday: int, hour: int) -> datetime:
+    """Skip the server's clock to the next ``weekday`` (0: Monday) ``hour``:00 in New
+    York; that instant."""
     now = (await env.get_current_time()).astimezone(NEW_YORK)
-    friday = (now + timedelta(days=(4 - now.weekday()) % 7)).replace(
-        hour=18, minute=0, second=0, microsecond=0
+    then = (now + timedelta(days=(weekday - now.weekday()) % 7)).replace(
+        hour=hour, minute=0, second=0, microsecond=0
     )
-    if friday <= now:
-        friday += timedelta(days=7)
-    await env.sleep((friday - now).total_seconds())
-    return friday
+    if then <= now:
+        then += timedelta(days=7)
+    await env.sleep((then - now).total_seconds())
+    return then
 
 
 def _entries(chain: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
@@ -56,7 +58,7 @@ def _entries(chain: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
 async def _recorded(
     env: WorkflowEnvironment, name: str, actions: list[Any], *, exits: bool = True
 ) -> tuple[WorkflowHistory, list[dict[str, Any]], datetime]:
-    friday = await _to_friday_evening(env)
+    friday = await _skip_to(env, 4, 18)
     scenario = Scenario(name, plan=_plan(exits=exits), contact=dict(CONTACT), actions=actions)
     history, chain = await record(env, scenario)
     return history, chain, friday
@@ -104,6 +106,39 @@ async def test_a_run_that_exited_on_a_reply_replays_re_executes_and_diverges_wit
         "exit",
         None,
     )
+
+
+class _Gate:
+    """What a send waits on: ``entered`` is set once a send is in flight."""
+
+    def __init__(self) -> None:
+        self.entered, self.opened = asyncio.Event(), asyncio.Event()
+
+    async def wait(self) -> None:
+        self.entered.set()
+        await self.opened.wait()
+
+
+async def test_a_reply_while_a_send_is_in_flight_exits_after_it_and_re_executes(
+    env: WorkflowEnvironment,
+) -> None:
+    await _skip_to(env, 0, 10)  # Monday 10:00 in New York: the window is open
+    gate = _Gate()
+    # A signal: the ``ingest`` update would wait for its entries to be written, which
+    # they are only once the send returns.
+    reply = event("r-1", "email.replied", "intro")
+    actions = [call(gate.entered.wait), reply, call(gate.opened.set)]
+    scenario = Scenario("in-flight", _plan(), dict(CONTACT), actions, send_gate=gate)
+    history, chain = await record(env, scenario)
+    exits = [(e["outcome"], e["detail"].get("inFlight")) for e in _entries(chain, "exit")]
+    assert exits == [("pending", "send"), ("replied", None)]
+    assert [e["outcome"] for e in _entries(chain, "send_email")] == ["delivered"]
+
+    run = await decode_history(history)
+    assert replay_run(run, workflow_code=True).identical
+    again = await _reexecuted(history)
+
+    assert again.identical, [(d.step, d.field, d.expected, d.actual) for d in again.diffs]
 
 
 async def test_dee_replay_what_if_adds_the_exit_rule_and_moves_the_start(
