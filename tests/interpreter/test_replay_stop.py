@@ -24,7 +24,7 @@ from interpreter import (
     simulate,
 )
 from interpreter.local_time import TZDATA_VERSION, parse_utc_iso
-from interpreter.replay import RecordedRun, recorded_inputs, replay, what_if
+from interpreter.replay import RecordedRun, ReplayResult, recorded_inputs, replay, what_if
 
 from .test_replay import _drive
 
@@ -96,6 +96,15 @@ def _recorded(events: list[Event], *, exits: bool = True) -> list[dict[str, Any]
     return [e.as_dict() for e in chain("run-stop", trace.entries)]
 
 
+# The first diff of a run that exited, replayed on the plan without its exit rule.
+EXIT_MISSING = ("@run", "action", "exit", None)
+
+
+def _first_diff(result: ReplayResult) -> tuple[str, str, Any, Any]:
+    first = result.diffs[0]
+    return first.step, first.field, first.expected, first.actual
+
+
 REPLY = Event("email.replied", MONDAY_NINE + 3_600, "r-1", "intro")
 CLICK = Event("email.clicked", MONDAY_NINE + 60, "k-1", "intro")
 
@@ -147,13 +156,7 @@ def test_an_exit_pending_while_a_send_was_in_flight_replays_identically() -> Non
 
     assert replay(_plan(), entries, CONTACT).identical
     without = replay(_plan(exits=False), entries, CONTACT, compare_plan=False)
-    first = without.diffs[0]
-    assert (first.step, first.field, first.expected, first.actual) == (
-        "@run",
-        "action",
-        "exit",
-        None,
-    )
+    assert _first_diff(without) == EXIT_MISSING
 
 
 def test_a_plan_without_its_exit_rule_diverges_exactly_at_the_exit() -> None:
@@ -162,13 +165,7 @@ def test_a_plan_without_its_exit_rule_diverges_exactly_at_the_exit() -> None:
     result = replay(_plan(exits=False), entries, CONTACT, compare_plan=False)
 
     assert not result.identical
-    first = result.diffs[0]
-    assert (first.step, first.field, first.expected, first.actual) == (
-        "@run",
-        "action",
-        "exit",
-        None,
-    )
+    assert _first_diff(result) == EXIT_MISSING
     # Everything before the reply replays the same; the replayed run, given only the
     # recorded inputs, is left waiting for a click (what-if plays it on to its end).
     assert len(result.diffs) == 1

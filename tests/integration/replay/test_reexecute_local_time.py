@@ -28,7 +28,7 @@ from tests.integration.replay.recording import (
     sleep,
 )
 from tests.integration.replay.test_reexecute import _reexecuted
-from tests.interpreter.test_replay_stop import _doc
+from tests.interpreter.test_replay_stop import EXIT_MISSING, _doc, _first_diff
 
 NEW_YORK = ZoneInfo("America/New_York")
 CONTACT = {"id": "c-1", "timezone": "America/New_York"}
@@ -99,13 +99,7 @@ async def test_a_run_that_exited_on_a_reply_replays_re_executes_and_diverges_wit
     assert again.identical, [(d.step, d.field, d.expected, d.actual) for d in again.diffs]
 
     without = replay_run(run, _plan(exits=False))
-    first = without.diffs[0]
-    assert (first.step, first.field, first.expected, first.actual) == (
-        "@run",
-        "action",
-        "exit",
-        None,
-    )
+    assert _first_diff(without) == EXIT_MISSING
 
 
 class _Gate:
