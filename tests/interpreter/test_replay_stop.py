@@ -14,6 +14,7 @@ from interpreter import (
     Event,
     EventIngested,
     Input,
+    OperatorAction,
     PolicyDecided,
     SendCompleted,
     Start,
@@ -250,3 +251,28 @@ def test_what_if_uses_the_recorded_origin_and_another_start_moves_the_window_sen
     assert moved["intro"] == (MONDAY_NINE, 0)
     assert moved["cold"][0] != moved["cold"][1]
     assert not change.diverged  # the same path, at other times
+
+
+def test_an_exit_rule_that_fails_to_evaluate_and_the_operators_end_replay_identically() -> None:
+    doc = _doc()
+    doc["exitOn"] = [{"when": 'vars.tier == "gold"', "outcome": "vip"}]  # no such variable
+    plan = compile_plan(parse_plan(doc, source="exit-error"))
+    start = 6 * 3_600  # Monday 10:00 in New York on the default origin: the window is open
+    inputs: list[Input] = [
+        Start(start),
+        PolicyDecided(start, "intro", "allow"),
+        SendCompleted(start, "intro", "delivered", None, {"provider": "smtp"}),
+        EventIngested(start + 60, Event("email.opened", start + 60, "o-1", "intro")),
+        OperatorAction(start + 90, "resolve", "ops@example.com", "checked", "end", "stopped"),
+    ]
+    entries = _drive(plan, inputs)
+    assert [(e["action"], e["outcome"]) for e in entries[-3:]] == [
+        ("exit", "error"),
+        ("run", "failed"),
+        ("resolve", "end"),
+    ]
+    assert entries[-2]["detail"]["kind"] == "exit_error"
+
+    assert replay(plan, entries, CONTACT).identical
+    tampered = _tampered(entries, "exit", rule=1)
+    assert _first_diff(replay(plan, tampered, CONTACT))[:2] == ("@run", "exit.detail.rule")
