@@ -45,6 +45,7 @@ from interpreter import (
     parse_plan,
 )
 from interpreter.local_time import Clock
+from interpreter.recorded import recorded_clock
 from interpreter.replay import Diff, RecordedRun, ReplayResult, compare_entries, replay
 from interpreter.snapshot import state_from_dict
 from interpreter.trace import RUN_SCOPE
@@ -244,10 +245,12 @@ def replay_run(
         conditions_today=lambda: today,
     )
     state = None if inp.state is None else state_from_dict(inp.state)
-    # A continued run's entries have no start entry to take the origin from: the
-    # carried input has it.
-    origin = run_origin(run)
-    clock = None if state is None else Clock(origin, inp.start_tick, inp.tick_interval_ms)
+    # The origin the start entry records; a run whose plan used no local time records
+    # none (and a continued run's entries have no start entry), yet a what-if plan that
+    # uses local times needs the run's real start, not simulate's fixed default.
+    clock = recorded_clock(run.entries, inp.tick_interval_ms) or Clock(
+        run_origin(run), inp.start_tick, inp.tick_interval_ms
+    )
     result = replay(
         compile_plan(plan, inp.tick_interval_ms),
         run.entries,

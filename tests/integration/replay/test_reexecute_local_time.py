@@ -28,7 +28,8 @@ from tests.integration.replay.recording import (
     sleep,
 )
 from tests.integration.replay.test_reexecute import _reexecuted
-from tests.interpreter.test_replay_stop import EXIT_MISSING, _doc, _first_diff
+from tests.interpreter.helpers import sales_plan
+from tests.interpreter.test_replay_stop import EXIT_MISSING, WINDOW, _doc, _first_diff
 
 NEW_YORK = ZoneInfo("America/New_York")
 CONTACT = {"id": "c-1", "timezone": "America/New_York"}
@@ -100,6 +101,25 @@ async def test_a_run_that_exited_on_a_reply_replays_re_executes_and_diverges_wit
 
     without = replay_run(run, _plan(exits=False))
     assert _first_diff(without) == EXIT_MISSING
+
+
+async def test_a_what_if_that_adds_a_window_counts_from_the_run_s_real_start(
+    env: WorkflowEnvironment,
+) -> None:
+    # The sales plan uses no local time, so its start entry records no origin.
+    friday = await _skip_to(env, 4, 18)
+    scenario = Scenario("sales-friday", contact=dict(CONTACT), actions=[sleep(4 * DAY)])
+    history, chain = await record(env, scenario)
+    assert "origin" not in chain[0]["detail"]
+    doc = sales_plan().to_document()
+    doc["steps"][0]["window"] = WINDOW
+
+    result = replay_run(await decode_history(history), parse_plan(doc, source="windowed"))
+
+    intro = next(s for s in result.steps if s.id == "intro-email").replayed
+    assert intro is not None
+    deferral = next(e for e in intro["entries"] if e["action"] == "window")
+    assert deferral["detail"]["opensLocal"] == (friday + timedelta(days=2, hours=15)).isoformat()
 
 
 class _Gate:
