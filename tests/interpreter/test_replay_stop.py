@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from interpreter import (
     CompiledPlan,
@@ -276,3 +278,31 @@ def test_an_exit_rule_that_fails_to_evaluate_and_the_operators_end_replay_identi
     assert replay(plan, entries, CONTACT).identical
     tampered = _tampered(entries, "exit", rule=1)
     assert _first_diff(replay(plan, tampered, CONTACT))[:2] == ("@run", "exit.detail.rule")
+
+
+_ZONES = ["America/New_York", "Asia/Kolkata", "Australia/Adelaide", "Europe/London"]
+_KINDS = ["email.replied", "email.clicked", "email.opened"]
+
+
+@given(
+    zone=st.sampled_from(_ZONES),
+    # any instant in the weeks around the 2026 spring DST changes (US, UK, Australia)
+    start=st.integers(parse_utc_iso("2026-03-02T00:00:00Z"), parse_utc_iso("2026-04-13T00:00:00Z")),
+    events=st.lists(st.tuples(st.sampled_from(_KINDS), st.integers(0, 8 * 86_400)), max_size=3),
+)
+def test_replay_is_faithful_and_an_added_exit_rule_only_drops_later_sends(
+    zone: str, start: int, events: list[tuple[str, int]]
+) -> None:
+    contact = {"id": "c-1", "timezone": zone}
+    evs = [Event(kind, tick, f"e-{i}", "intro") for i, (kind, tick) in enumerate(events)]
+    trace = simulate(_plan(exits=False), contact, evs, start_at=start)
+    entries = [e.as_dict() for e in chain("run-p", trace.entries)]
+
+    assert replay(_plan(exits=False), entries, contact).identical
+
+    change = what_if([RecordedRun("run-p", contact, entries)], _plan()).changes[0]
+    replies = [tick for kind, tick in events if kind == "email.replied"]
+    assert change.sends_added == () and change.sends_moved == ()
+    if change.sends_dropped:
+        assert replies and change.outcome_after == "replied"
+        assert all(s.tick >= min(replies) for s in change.sends_dropped)
