@@ -44,7 +44,9 @@ from interpreter import (
     compile_plan,
     parse_plan,
 )
-from interpreter.replay import Diff, ReplayResult, compare_entries, replay
+from interpreter.local_time import Clock
+from interpreter.recorded import recorded_clock
+from interpreter.replay import Diff, RecordedRun, ReplayResult, compare_entries, replay
 from interpreter.snapshot import state_from_dict
 from interpreter.trace import RUN_SCOPE
 from workflows.plan_run import CONDITION_RULES, PlanRunWorkflow
@@ -243,6 +245,12 @@ def replay_run(
         conditions_today=lambda: today,
     )
     state = None if inp.state is None else state_from_dict(inp.state)
+    # The origin the start entry records; a run whose plan used no local time records
+    # none (and a continued run's entries have no start entry), yet a what-if plan that
+    # uses local times needs the run's real start, not simulate's fixed default.
+    clock = recorded_clock(run.entries, inp.tick_interval_ms) or Clock(
+        run_origin(run), inp.start_tick, inp.tick_interval_ms
+    )
     result = replay(
         compile_plan(plan, inp.tick_interval_ms),
         run.entries,
@@ -251,10 +259,29 @@ def replay_run(
         config=config,
         compare_plan=own,
         state=state,
+        clock=clock,
     )
     if not workflow_code:
         return result
     return _with_workflow_diffs(result, run)
+
+
+def run_origin(run: HistoryRun) -> int:
+    """The instant of the run's start tick on its calendar (epoch milliseconds): the
+    calendar origin a re-execution keeps, else the origin the start input carries,
+    else the started event's time (the workflow's ``workflow_start_time``)."""
+    inp = run.run_input
+    if inp.calendar_origin_ms is not None:
+        return inp.calendar_origin_ms
+    if inp.origin_epoch_ms is not None:
+        return inp.origin_epoch_ms
+    return int(run.history.events[0].event_time.ToMilliseconds())
+
+
+def recorded_run(run: HistoryRun) -> RecordedRun:
+    """``run`` for a what-if: its contact, variables, chain and origin."""
+    inp = run.run_input
+    return RecordedRun(inp.run_id, inp.contact, run.entries, inp.variables, run_origin(run))
 
 
 def patches(history: WorkflowHistory) -> set[str]:
@@ -289,7 +316,7 @@ def _with_workflow_diffs(result: ReplayResult, run: HistoryRun) -> ReplayResult:
         return result
     touched = {d.step for d in extra}
     steps = tuple(replace(s, identical=False) if s.id in touched else s for s in result.steps)
-    return ReplayResult(False, steps, (*result.diffs, *extra))
+    return ReplayResult(False, steps, (*result.diffs, *extra), result.notes)
 
 
 def last_seq(entries: Sequence[Mapping[str, Any]]) -> int:
@@ -317,7 +344,7 @@ def with_reexecution(
         return result
     touched = {d.step for d in extra}
     steps = tuple(replace(s, identical=False) if s.id in touched else s for s in result.steps)
-    return ReplayResult(False, steps, (*result.diffs, *extra))
+    return ReplayResult(False, steps, (*result.diffs, *extra), result.notes)
 
 
 def with_stored_chain(run: HistoryRun, stored: list[dict[str, Any]]) -> HistoryRun:

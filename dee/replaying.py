@@ -94,13 +94,24 @@ async def _recorded(engine: Engine, run_id: str) -> RecordedRun:
                 "latest history (it continued as new, or retention archived its head)"
             ]
         )
-    return RecordedRun(run_id, run_input.contact, entries, run_input.variables)
+    # The origin the run's local times counted from, for a start entry that does not
+    # record it (a plan without local times, re-simulated on one that has them).
+    origin = run_input.calendar_origin_ms or run_input.origin_epoch_ms
+    if origin is None and history.events:
+        origin = int(history.events[0].event_time.ToMilliseconds())
+    return RecordedRun(run_id, run_input.contact, entries, run_input.variables, origin)
 
 
 async def what_if_query(
-    engine: Engine, plan: ExecutionPlan, query: str, *, limit: int | None = None
+    engine: Engine,
+    plan: ExecutionPlan,
+    query: str,
+    *,
+    limit: int | None = None,
+    start_at: int | None = None,
 ) -> WhatIfReport:
-    """See ``Engine.what_if``."""
+    """See ``Engine.what_if``; ``start_at`` (epoch milliseconds) re-simulates every run
+    as if it started then, instead of at its recorded origin."""
     ids = await selected_runs(engine.client, query, limit)
     runs = [await _recorded(engine, run_id) for run_id in ids]
     scheduler = engine.config.scheduler
@@ -113,5 +124,9 @@ async def what_if_query(
         "voice": Decimal(engine.config.policies.cost_per_voice_minute),
     }
     return what_if(
-        runs, compile_plan(plan, scheduler.tick_interval), config=config, unit_costs=costs
+        runs,
+        compile_plan(plan, scheduler.tick_interval),
+        config=config,
+        unit_costs=costs,
+        start_at=start_at,
     )

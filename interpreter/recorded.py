@@ -95,6 +95,16 @@ def recorded_clock(entries: Sequence[Entry], tick_interval_ms: int) -> Clock | N
     return None
 
 
+def recorded_tzdata(entries: Sequence[Entry]) -> str | None:
+    """The tz database version the run's start entry records (``None``: the run's plan
+    uses no local time, so the version it ran under decided nothing)."""
+    for entry in entries:
+        if entry.get("action") == "start":
+            version = detail_of(entry).get("tzdata")
+            return version if isinstance(version, str) else None
+    return None
+
+
 def recorded_inputs(entries: Sequence[Entry]) -> list[Input]:
     """The machine inputs a run consumed, in order, rebuilt from its audit entries."""
     return [inp for inp in map(_input_of, entries) if inp is not None]

@@ -22,32 +22,53 @@ from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
 from interpreter.commands import Input, PolicyDecided, SendCompleted, TimerFired
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
 from interpreter.errors import MachineError
-from interpreter.local_time import Clock
+from interpreter.local_time import TZDATA_VERSION, Clock
 from interpreter.machine import step
-from interpreter.recorded import Entry, detail_of, recorded_clock, recorded_inputs
+from interpreter.recorded import (
+    Entry,
+    detail_of,
+    recorded_clock,
+    recorded_inputs,
+    recorded_tzdata,
+)
 from interpreter.state import RunState
 from interpreter.trace import RUN_SCOPE, TraceEntry
-from interpreter.what_if import RecordedRun, RunChange, WhatIfReport, recorded_world, what_if
+from interpreter.what_if import (
+    RecordedRun,
+    RunChange,
+    SendAt,
+    WhatIfReport,
+    recorded_world,
+    what_if,
+)
 
 _PLAN_KEYS = ("planId", "planVersion", "planHash")
 
 
 @dataclass(frozen=True, slots=True)
 class Diff:
-    """One difference: ``field`` of ``step`` was ``expected`` (recorded), is ``actual``."""
+    """One difference: ``field`` of ``step`` was ``expected`` (recorded), is ``actual``.
+
+    ``cause``: what is known to explain it, when something is (a local-time decision
+    replayed under another tz database version than the run recorded).
+    """
 
     step: str
     field: str
     expected: Any
     actual: Any
+    cause: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "step": self.step,
             "field": self.field,
             "expected": self.expected,
             "actual": self.actual,
         }
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +100,24 @@ class StepComparison:
 
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
-    """The API reference's ``ReplayResult``: ``as_dict()`` is its exact JSON shape."""
+    """The API reference's ``ReplayResult``: ``as_dict()`` is its exact JSON shape, plus
+    ``notes`` when there are any (what the reader must know to trust the comparison: a
+    replay under another tz database version than the run recorded)."""
 
     identical: bool
     steps: tuple[StepComparison, ...]
     diffs: tuple[Diff, ...]
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "identical": self.identical,
             "steps": [s.as_dict() for s in self.steps],
             "diffs": [d.as_dict() for d in self.diffs],
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 def _rerun(
@@ -245,6 +272,15 @@ def replay(
         recorded, rerun = [_without_plan(e) for e in recorded], [_without_plan(e) for e in rerun]
     orig, new = _visits(recorded), _visits(rerun)
     hashes = _hash_diffs(entries)
+    recorded_rules = recorded_tzdata(entries)
+    other_rules = None
+    notes: tuple[str, ...] = ()
+    if recorded_rules is not None and recorded_rules != TZDATA_VERSION:
+        other_rules = f"recorded under tzdata {recorded_rules}, replayed under {TZDATA_VERSION}"
+        notes = (
+            f"the run was {other_rules}: a local time (a wait until a time, a send window) "
+            "may fall differently where the two versions' rules for its time zone differ",
+        )
     steps: list[StepComparison] = []
     diffs: list[Diff] = []
     for key in [*orig, *(k for k in new if k not in orig)]:
@@ -257,13 +293,34 @@ def replay(
         else:
             found = [*_entry_diffs(sid, o, r), *found]
         found += [d for d in refused if d.step == sid and key == _last_visit(sid, orig, new)]
+        if other_rules is not None:
+            found = _under_other_rules(found, other_rules, [*(o or ()), *(r or ())])
         original = None if o is None else _result(visit, o)
         replayed_result = None if r is None else _result(visit, r)
         steps.append(StepComparison(sid, original, replayed_result, not found))
         diffs.extend(found)
     placed = {id(d) for d in diffs}
     diffs.extend(d for d in refused if id(d) not in placed)
-    return ReplayResult(not diffs, tuple(steps), tuple(diffs))
+    return ReplayResult(not diffs, tuple(steps), tuple(diffs), notes)
+
+
+# A visit's entries that decided a local time: a wait until a time, a send window.
+_LOCAL_TIME_ACTIONS = ("wait", "window")
+
+
+def _under_other_rules(
+    found: list[Diff], cause: str, entries: Sequence[dict[str, Any]]
+) -> list[Diff]:
+    """Diffs of a visit replayed under another tz database version than recorded.
+
+    The start entry's own ``tzdata`` differing is that fact, said in the result's
+    notes, not a divergence; a diff in a visit that decided a local time names it.
+    """
+    kept = [d for d in found if d.field != "start.detail.tzdata"]
+    local = any(e["action"] in _LOCAL_TIME_ACTIONS and "timezone" in e["detail"] for e in entries)
+    if not local:
+        return kept
+    return [Diff(d.step, d.field, d.expected, d.actual, cause) for d in kept]
 
 
 def _last_visit(sid: str, *groups: Mapping[tuple[str, int], object]) -> tuple[str, int]:
@@ -320,6 +377,7 @@ __all__ = [
     "RecordedRun",
     "ReplayResult",
     "RunChange",
+    "SendAt",
     "StepComparison",
     "WhatIfReport",
     "compare_entries",

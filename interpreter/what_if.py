@@ -2,7 +2,11 @@
 
 ``what_if`` simulates each recorded run on the other plan with the events it
 ingested (at their ticks) and the policy and send results it met, and counts
-where the paths diverge, how many sends change and what that costs. Pure.
+where the paths diverge, how many sends change and what that costs, and says how
+each run would have ended (an exit rule added: at the reply's tick) and which sends
+would not have been made, made anew or made at another tick. Local times are
+computed from the run's recorded origin (its start instant) unless another start
+instant is given. Pure.
 """
 
 from __future__ import annotations
@@ -14,31 +18,68 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from interpreter.commands import EventIngested, OperatorAction, PolicyDecided, SendCompleted
-from interpreter.compiled import CompiledPlan, MachineConfig
+from interpreter.compiled import DEFAULT_START_AT_MS, CompiledPlan, MachineConfig
 from interpreter.events import Event
-from interpreter.recorded import SENDS, Entry, detail_of, recorded_inputs
+from interpreter.recorded import SENDS, Entry, detail_of, recorded_clock, recorded_inputs
 from interpreter.simulation import simulate
 
 
 @dataclass(frozen=True, slots=True)
 class RecordedRun:
-    """A historical run: its contact, variables and audit entries."""
+    """A historical run: its contact, variables and audit entries.
+
+    ``origin_ms``: the instant of the run's start tick (epoch milliseconds), for a run
+    whose start entry does not record it (its plan used no local time); the start
+    entry's ``origin`` comes first.
+    """
 
     run_id: str
     contact: Mapping[str, Any]
     entries: Sequence[Entry]
     variables: Mapping[str, Any] = field(default_factory=dict)
+    origin_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendAt:
+    """A send (the ``number``-th delivered one of ``step``) and the tick it went at."""
+
+    step: str
+    number: int
+    tick: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "number": self.number, "tick": self.tick}
 
 
 @dataclass(frozen=True, slots=True)
 class RunChange:
-    """How one run would have gone on the other plan version."""
+    """How one run would have gone on the other plan version.
+
+    Attributes:
+        diverged: Whether the path or the end differs (a send that only moves to
+            another tick is in ``sends_moved``, not a divergence: an operator's retry
+            alone moves one).
+        first_divergence: The first step the paths differ at.
+        outcome_before / outcome_after: How the run ended (``None``: still open).
+        ended_at: The tick the re-simulated run ended at (``None``: it did not end
+            within the recorded span of a run that is still open).
+        sends_dropped: Recorded sends the other plan would not have made.
+        sends_added: Sends it would have made that the run did not.
+        sends_moved: Sends made on both, at another tick (``tick`` is the new one).
+    """
 
     run_id: str
     diverged: bool
     first_divergence: str | None
     sends_changed: int
     cost_difference: Decimal
+    outcome_before: str | None = None
+    outcome_after: str | None = None
+    ended_at: int | None = None
+    sends_dropped: tuple[SendAt, ...] = ()
+    sends_added: tuple[SendAt, ...] = ()
+    sends_moved: tuple[tuple[SendAt, SendAt], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +88,15 @@ class RunChange:
             "firstDivergence": self.first_divergence,
             "sendsChanged": self.sends_changed,
             "costDifference": str(self.cost_difference),
+            "outcomeBefore": self.outcome_before,
+            "outcomeAfter": self.outcome_after,
+            "endedAt": self.ended_at,
+            "sendsDropped": [s.as_dict() for s in self.sends_dropped],
+            "sendsAdded": [s.as_dict() for s in self.sends_added],
+            "sendsMoved": [
+                {"step": a.step, "number": a.number, "fromTick": a.tick, "toTick": b.tick}
+                for a, b in self.sends_moved
+            ],
         }
 
 
@@ -98,13 +148,21 @@ def recorded_world(
     return events, results
 
 
-def _ends(entries: Sequence[Entry]) -> list[str]:
+# An exit entry that does not end the run yet (a send in flight) or fails it instead.
+_NOT_AN_EXIT = ("pending", "error")
+
+
+def _is_exit(action: str, outcome: str) -> bool:
+    return action == "exit" and outcome not in _NOT_AN_EXIT
+
+
+def _ends(entries: Iterable[tuple[str, str]]) -> list[str]:
     """How the run ended, in order: a failure an operator retried is not an end."""
     ends: list[str] = []
-    for e in entries:
-        if e["action"] in ("end", "run"):
-            ends.append(str(e["outcome"]))
-        elif e["action"] == "retry" and e["outcome"] == "accepted" and ends[-1:] == ["failed"]:
+    for action, outcome in entries:
+        if action in ("end", "run") or _is_exit(action, outcome):
+            ends.append(outcome)
+        elif action == "retry" and outcome == "accepted" and ends[-1:] == ["failed"]:
             ends.pop()
     return ends
 
@@ -115,22 +173,24 @@ def _final(entries: Sequence[Entry]) -> bool:
         action, outcome = e["action"], e["outcome"]
         if action == "end" or (action, outcome) in (("cancel", "accepted"), ("resolve", "end")):
             return True
+        if _is_exit(action, outcome):
+            return True
     return False
 
 
-def _sends(
-    entries: Iterable[tuple[str, str, str, Mapping[str, Any]]],
-) -> dict[tuple[str, int], Any]:
-    """Delivered sends keyed by (step, send number), with the recorded cost if any.
+_Row = tuple[int, str, str, str, Mapping[str, Any]]  # tick, step, action, outcome, detail
 
-    A failed attempt sent nothing, so it is not a send that could change.
+
+def _sends(entries: Iterable[_Row]) -> dict[tuple[str, int], tuple[str, Any, int]]:
+    """Delivered sends keyed by (step, send number): the action, the recorded cost if
+    any, and the tick. A failed attempt sent nothing, so it is not a send that could change.
     """
-    out: dict[tuple[str, int], Any] = {}
+    out: dict[tuple[str, int], tuple[str, Any, int]] = {}
     counts: Counter[str] = Counter()
-    for sid, action, outcome, detail in entries:
+    for tick, sid, action, outcome, detail in entries:
         if action in SENDS and outcome == "delivered":
             counts[sid] += 1
-            out[(sid, counts[sid])] = (action, detail.get("cost"))
+            out[(sid, counts[sid])] = (action, detail.get("cost"), tick)
     return out
 
 
@@ -141,11 +201,31 @@ def _money(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def _cost(send: tuple[str, Any], unit_costs: Mapping[str, Decimal]) -> Decimal:
-    action, recorded = send
+def _cost(send: tuple[str, Any, int], unit_costs: Mapping[str, Decimal]) -> Decimal:
+    action, recorded, _ = send
     if recorded is not None:
         return _money(recorded)
     return unit_costs.get(action.removeprefix("send_"), Decimal(0))
+
+
+def _start(run: RecordedRun, config: MachineConfig, start_at: int | None) -> tuple[int, int]:
+    """The re-simulation's start tick and its instant: ``start_at`` when given, else the
+    origin the run recorded (its start entry's, else ``run.origin_ms``)."""
+    start_tick = next((int(e["tick"]) for e in run.entries if e["action"] == "start"), 0)
+    if start_at is not None:
+        return start_tick, start_at
+    clock = recorded_clock(run.entries, config.tick_interval_ms)
+    if clock is not None:
+        return start_tick, clock.instant(start_tick)
+    return start_tick, DEFAULT_START_AT_MS if run.origin_ms is None else run.origin_ms
+
+
+def _first_step(path_before: list[str], path_after: list[str]) -> str | None:
+    first = next((a for a, b in zip(path_before, path_after, strict=False) if a != b), None)
+    if first is None and len(path_before) != len(path_after):
+        longer = path_before if len(path_before) > len(path_after) else path_after
+        first = longer[min(len(path_before), len(path_after))]
+    return first
 
 
 def _compare_run(
@@ -153,34 +233,57 @@ def _compare_run(
     plan: CompiledPlan,
     config: MachineConfig,
     unit_costs: Mapping[str, Decimal],
+    start_at: int | None,
 ) -> RunChange:
     events, results = recorded_world(run.entries)
-    trace = simulate(plan, run.contact, events, results, run.variables, config=config)
-    simulated = list(trace.entries)
+    start_tick, instant = _start(run, config, start_at)
+    trace = simulate(
+        plan,
+        run.contact,
+        events,
+        results,
+        run.variables,
+        config=config,
+        start_tick=start_tick,
+        start_at=instant,
+    )
+    simulated = [(e.tick, e.step_id, e.action, e.outcome, e.detail) for e in trace.entries]
+    recorded = [
+        (int(e["tick"]), str(e["step_id"]), str(e["action"]), str(e["outcome"]), detail_of(e))
+        for e in run.entries
+    ]
     if not _final(run.entries) and run.entries:
         # The run is still open (or waits for an operator): compare only as far as it got.
-        last_tick = max(int(e["tick"]) for e in run.entries)
-        simulated = [e for e in simulated if e.tick <= last_tick]
-    path_before = [str(e["step_id"]) for e in run.entries if e["action"] == "enter"]
-    ends_before = _ends(run.entries)
-    path_after = [e.step_id for e in simulated if e.action == "enter"]
-    ends_after = [str(e.outcome) for e in simulated if e.action in ("end", "run")]
-    first = next(
-        (a for a, b in zip(path_before, path_after, strict=False) if a != b),
-        None,
+        last_tick = max(row[0] for row in recorded)
+        simulated = [row for row in simulated if row[0] <= last_tick]
+    path_before = [row[1] for row in recorded if row[2] == "enter"]
+    path_after = [row[1] for row in simulated if row[2] == "enter"]
+    ends_before = _ends((row[2], row[3]) for row in recorded)
+    ends_after = _ends((row[2], row[3]) for row in simulated)
+    before, after = _sends(recorded), _sends(simulated)
+    moved = tuple(
+        (SendAt(*key, before[key][2]), SendAt(*key, after[key][2]))
+        for key in before
+        if key in after and before[key][2] != after[key][2]
     )
-    if first is None and len(path_before) != len(path_after):
-        longer = path_before if len(path_before) > len(path_after) else path_after
-        first = longer[min(len(path_before), len(path_after))]
+    first = _first_step(path_before, path_after)
     diverged = first is not None or ends_before != ends_after
-    before = _sends(
-        (str(e["step_id"]), str(e["action"]), str(e["outcome"]), detail_of(e)) for e in run.entries
-    )
-    after = _sends((e.step_id, e.action, e.outcome, e.detail) for e in simulated)
-    changed = len(set(before) ^ set(after))
     cost_before = sum((_cost(v, unit_costs) for v in before.values()), Decimal(0))
     cost_after = sum((_cost(before.get(k, v), unit_costs) for k, v in after.items()), Decimal(0))
-    return RunChange(run.run_id, diverged, first, changed, cost_after - cost_before)
+    ended = [row[0] for row in simulated if row[2] in ("end", "run") or _is_exit(row[2], row[3])]
+    return RunChange(
+        run.run_id,
+        diverged,
+        first,
+        len(set(before) ^ set(after)),
+        cost_after - cost_before,
+        outcome_before=ends_before[-1] if ends_before else None,
+        outcome_after=ends_after[-1] if ends_after else None,
+        ended_at=ended[-1] if ended else None,
+        sends_dropped=tuple(SendAt(*k, v[2]) for k, v in before.items() if k not in after),
+        sends_added=tuple(SendAt(*k, v[2]) for k, v in after.items() if k not in before),
+        sends_moved=moved,
+    )
 
 
 def what_if(
@@ -189,6 +292,7 @@ def what_if(
     *,
     config: MachineConfig = MachineConfig(),
     unit_costs: Mapping[str, Decimal] | None = None,
+    start_at: int | None = None,
 ) -> WhatIfReport:
     """Run historical runs' events and results through ``plan`` and count the changes.
 
@@ -196,9 +300,11 @@ def what_if(
     and the policy and send results it met; operator actions are not replayed (a
     counterfactual run has no operator). A send the run never made is costed at
     ``unit_costs[channel]`` (default 0); a recorded send keeps its recorded cost.
+    Local times count from each run's recorded origin, or from ``start_at`` (epoch
+    milliseconds: the instant of every run's start tick) when given.
     """
     costs = unit_costs or {}
-    changes = tuple(_compare_run(run, plan, config, costs) for run in runs)
+    changes = tuple(_compare_run(run, plan, config, costs, start_at) for run in runs)
     return WhatIfReport(
         runs=len(changes),
         diverged=sum(c.diverged for c in changes),

@@ -3,8 +3,10 @@
 ``--history FILE.json`` needs neither a server nor a database; ``RUN_ID`` fetches
 the run's history from the Temporal server in the configuration. ``--plan``
 replays the run's inputs on another plan version (what-if); with ``--runs QUERY``
-it does so for every run a Temporal visibility query selects. ``--execute``
-re-executes the workflow code in an isolated time-skipping server.
+it does so for every run a Temporal visibility query selects. A what-if computes
+local times (waits until a time, send windows) from each run's recorded start
+instant, or from ``--start-at``. ``--execute`` re-executes the workflow code in an
+isolated time-skipping server.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
 from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, ensure_valid
-from interpreter.replay import RecordedRun, ReplayResult, WhatIfReport, what_if
+from interpreter.local_time import parse_utc_iso
+from interpreter.replay import ReplayResult, RunChange, WhatIfReport, what_if
 
 if TYPE_CHECKING:
     from dee.replay_history import HistoryRun
@@ -56,6 +59,16 @@ RunsOpt = Annotated[
 LimitOpt = Annotated[
     int | None, typer.Option("--limit", min=1, help="With --runs: at most this many runs.")
 ]
+StartAtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--start-at",
+        metavar="ISO-8601",
+        help="With --plan: re-simulate as if the run(s) started at this instant "
+        "(e.g. 2026-01-09T23:00:00Z) instead of each run's recorded start; local times "
+        "(waits until a time, send windows) move with it.",
+    ),
+]
 RunOpt = Annotated[
     str | None,
     typer.Argument(metavar="[RUN_ID]", help="A run whose history the server holds."),
@@ -71,10 +84,30 @@ async def _from_server(config: Path | None, run_id: str) -> HistoryRun:
 
 
 async def _bulk(
-    config: Path | None, plan: ExecutionPlan, query: str, limit: int | None
+    config: Path | None,
+    plan: ExecutionPlan,
+    query: str,
+    limit: int | None,
+    start_at: int | None,
 ) -> WhatIfReport:
+    from dee.replaying import what_if_query  # noqa: PLC0415 - see above
+
     async with engine_session(config) as engine:
-        return await engine.what_if(plan, query, limit=limit)
+        return await what_if_query(engine, plan, query, limit=limit, start_at=start_at)
+
+
+def _start_at(text: str | None) -> int | None:
+    """``--start-at`` as epoch milliseconds.
+
+    Raises:
+        EngineError: not an ISO-8601 instant with a UTC offset.
+    """
+    if text is None:
+        return None
+    try:
+        return parse_utc_iso(text)
+    except ValueError as exc:
+        raise EngineError([f"--start-at {text!r}: {exc}"]) from None
 
 
 def _print_bulk(console: Console, plan: ExecutionPlan, query: str, report: WhatIfReport) -> None:
@@ -143,6 +176,8 @@ def _print(
         mark = "[green]=[/]" if s.identical else "[red]≠[/]"
         table.add_row(s.id, str(visit), _short(s.original), _short(s.replayed), mark)
     console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note[/]: {note}")
     if result.identical:
         again = "; the workflow code re-executed to the same chain" if executed else ""
         console.print(
@@ -151,24 +186,40 @@ def _print(
         return
     diffs = Table("step", "field", "expected (recorded)", "actual (replayed)", title="diffs")
     for d in result.diffs:
-        diffs.add_row(d.step, d.field, json.dumps(d.expected), json.dumps(d.actual))
+        field = d.field if d.cause is None else f"{d.field} ({d.cause})"
+        diffs.add_row(d.step, field, json.dumps(d.expected), json.dumps(d.actual))
     console.print(diffs)
     console.print(f"[red]diverged[/]: {len(result.diffs)} difference(s)")
 
 
-def _print_what_if(console: Console, run: HistoryRun, plan: ExecutionPlan) -> None:
+def _what_if_one(run: HistoryRun, plan: ExecutionPlan, start_at: int | None) -> RunChange:
     """The run's events and results played through ``plan`` to its end (as a simulation)."""
+    from dee.replay_history import recorded_run  # noqa: PLC0415 - see above
+
     inp = run.run_input
-    recorded = RecordedRun(inp.run_id, inp.contact, run.entries, inp.variables)
     config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
-    report = what_if([recorded], compile_plan(plan, inp.tick_interval_ms), config=config)
-    change = report.changes[0]
+    compiled = compile_plan(plan, inp.tick_interval_ms)
+    report = what_if([recorded_run(run)], compiled, config=config, start_at=start_at)
+    return report.changes[0]
+
+
+def _print_what_if(console: Console, plan: ExecutionPlan, change: RunChange) -> None:
     where = f", first at step {change.first_divergence}" if change.first_divergence else ""
     console.print(
         f"on plan {plan.id} v{plan.version}: path {'changes' if change.diverged else 'unchanged'}"
         f"{where}; sends changed: {change.sends_changed}; "
         f"recorded cost difference: {change.cost_difference}"
     )
+    ended = "still open" if change.ended_at is None else f"at tick {change.ended_at}"
+    console.print(
+        f"outcome: {change.outcome_before or 'open'} → {change.outcome_after or 'open'} ({ended})"
+    )
+    for s in change.sends_dropped:
+        console.print(f"  not sent: {s.step} (recorded at tick {s.tick})")
+    for s in change.sends_added:
+        console.print(f"  sent anew: {s.step} at tick {s.tick}")
+    for before, after in change.sends_moved:
+        console.print(f"  moved: {before.step} from tick {before.tick} to tick {after.tick}")
 
 
 def replay(
@@ -178,6 +229,7 @@ def replay(
     runs: RunsOpt = None,
     limit: LimitOpt = None,
     execute: ExecuteOpt = False,
+    start_at: StartAtOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -188,11 +240,14 @@ def replay(
     isolation): exit status 1 on any divergence. A what-if (--plan, for one run or
     for every run --runs selects) reports and exits 0.
     """
+    if start_at is not None and plan is None:
+        raise EngineError(["--start-at goes with --plan NEW.yaml (a what-if)"])
+    start_ms = _start_at(start_at)
     if runs is not None:
         if plan is None or run_id is not None or history is not None:
             raise EngineError(["--runs QUERY goes with --plan NEW.yaml and no RUN_ID or --history"])
         new_plan = _plan(plan)
-        report = run_async(_bulk(config, new_plan, runs, limit))
+        report = run_async(_bulk(config, new_plan, runs, limit, start_ms))
         if json_out:
             print(
                 json.dumps(
@@ -226,13 +281,17 @@ def replay(
     result = replay_run(run, other, workflow_code=other is None)
     if execute:
         result = run_async(reexecuted_against_record(run, result))
+    change = None if other is None else _what_if_one(run, other, start_ms)
     if json_out:
-        print(json.dumps(result.as_dict(), indent=2, default=str))
+        out = result.as_dict()
+        if change is not None:
+            out["whatIf"] = change.as_dict()
+        print(json.dumps(out, indent=2, default=str))
     else:
         console = Console()
         _print(console, run, result, other is not None, execute)
-        if other is not None:
-            _print_what_if(console, run, other)
+        if other is not None and change is not None:
+            _print_what_if(console, other, change)
     if other is not None and run.replay_error is not None:
         Console(stderr=True).print(
             f"warning: the workflow code does not replay this history: {run.replay_error}"

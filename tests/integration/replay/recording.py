@@ -11,7 +11,7 @@ import asyncio
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ class Scenario:
     # The instant local times count from (``RunInput.calendar_origin_ms``): a run whose
     # plan uses local times records the same decisions whatever day it is recorded on.
     calendar_origin_ms: int | None = None
+    # What every send waits on instead (``wait()``), to act while a send is in flight.
+    send_gate: Any = None
 
 
 class _Delay:
@@ -61,6 +63,15 @@ class _Delay:
 
 def sleep(seconds: int) -> Action:
     return ("sleep", seconds)
+
+
+def call(step: Callable[[], Awaitable[Any] | None]) -> Action:
+    """Call ``step`` (and await what it returns, for at most ``CALL_TIMEOUT`` seconds):
+    wait for a gate the test holds, or open it."""
+    return ("call", step)
+
+
+CALL_TIMEOUT = 30.0
 
 
 def event(event_id: str, kind: str, step_id: str | None = None, **data: Any) -> Action:
@@ -95,6 +106,8 @@ async def record(
     )
     if scenario.send_seconds:
         world.send_gate = _Delay(scenario.send_seconds)  # type: ignore[assignment]
+    if scenario.send_gate is not None:
+        world.send_gate = scenario.send_gate
     run_id = workflow_id or f"{scenario.name}-{uuid.uuid4().hex[:8]}"
     run_input = c.RunInput(
         run_id, "acme", plan.to_document(), plan.content_hash, scenario.contact,
@@ -121,6 +134,10 @@ async def record(
                 await env.sleep(arg)
             elif kind == "signal":
                 await handle.signal("ingest_event", arg)
+            elif kind == "call":
+                awaited = arg()
+                if awaited is not None:
+                    await asyncio.wait_for(awaited, CALL_TIMEOUT)
             else:
                 name, request = arg
                 await handle.execute_update(name, request, result_type=c.RunView)
