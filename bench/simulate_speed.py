@@ -3,7 +3,8 @@
 A "step" is one step execution (a step entered: send, wait, branch or end), the
 unit of the engine's step budget. The plan is compiled once, as the workflow
 does; each round simulates the plan for a fresh contact under a rotating mix of
-event patterns (none / open / reply), so all branch arms are exercised.
+event patterns (none / open / reply), so the branch's arms and the plan's exit rule
+(a reply ends the run at once, since issue 19) are exercised.
 
     python -m bench.simulate_speed [--rounds 7] [--runs 5000]
 

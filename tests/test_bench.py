@@ -218,10 +218,11 @@ async def test_only_the_cache_off_variant_has_its_server_reread_the_cluster_meta
 def test_the_simulate_bench_counts_instructions_per_step_with_callgrind() -> None:
     # A count, not a timing: callgrind gives the same number on a busy or an idle host.
     # The process it counts simulates exactly the runs asked for (each event pattern
-    # thrice: no event goes cold, an open warm, a reply ends at once) ...
+    # thrice: no event goes cold, an open warm, a reply ends at once through the
+    # plan's exit rule, its wait cancelled) ...
     args = [sys.executable, "-m", "bench.simulate_speed", "--count-only", "9"]
     counted = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT)
-    assert counted.stdout.split() == ["steps", str(3 * (6 + 5 + 4))]
+    assert counted.stdout.split() == ["steps", str(3 * (6 + 5 + 2))]
     # ... and what a step costs is what 30 more runs add to a process that simulates 30.
     per_step = instructions_per_step(30, warm=30)
     assert per_step is not None and 5_000 < per_step < 500_000, per_step
