@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from dee.config import load_config
 from dee.content import load_registry
 from interpreter import Event, parse_plan, simulate, validate
 
@@ -30,6 +31,11 @@ def _section(text: str, heading: str) -> str:
     start = text.index(f"\n## {heading}\n")
     end = text.find("\n## ", start + 1)
     return text[start : end if end != -1 else len(text)]
+
+
+def _first_yaml_block(text: str) -> str:
+    start = text.index("```yaml\n") + len("```yaml\n")
+    return text[start : text.index("```\n", start)]
 
 
 def _anchors(page: Path) -> set[str]:
@@ -74,16 +80,14 @@ def test_every_relative_link_in_the_readme_and_docs_resolves_with_its_anchor() -
 def test_the_readme_names_every_example_plan_and_shows_exit_on_in_the_sales_example() -> None:
     readme = _text(README)
     assert all(f"plans/{name}" in readme for name in PLANS)
-    fmt = readme[readme.index("## The plan file format") :]
-    example = fmt[: fmt.index("```\n", fmt.index("```yaml")) + 3]
+    example = _first_yaml_block(readme[readme.index("## The plan file format") :])
     assert "id: sales-sequence" in example and "exitOn:" in example
     assert "{event: email.replied, outcome: replied}" in example
 
 
 def test_the_quick_start_plan_validates_and_simulates_as_the_readme_says() -> None:
     quick = _section(_text(README), "Quick start: from a plan to a run in the Web UI")
-    document = quick[quick.index("```yaml\n") + 8 : quick.index("```\n", quick.index("```yaml"))]
-    plan = parse_plan(yaml.safe_load(document), source="README.md")
+    plan = parse_plan(yaml.safe_load(_first_yaml_block(quick)), source="README.md")
     assert validate(plan, registry=load_registry(ROOT / "templates")) == []
     files = {name: body for body, name in re.findall(r"echo '(.+)' > (\S+\.json)", quick)}
     contact, variables = json.loads(files["ada.json"]), json.loads(files["vars.json"])
@@ -97,3 +101,11 @@ def test_the_quick_start_plan_validates_and_simulates_as_the_readme_says() -> No
     trace = simulate(plan, contact, [event], variables=variables)
     assert (trace.status, trace.outcome, trace.tick) == ("COMPLETED", "replied", 60)
     assert "outcome: replied    path: intro → pause" in quick
+
+
+def test_the_example_settings_file_loads(tmp_path: Path) -> None:
+    block = _first_yaml_block(_text(ROOT / "docs" / "configuration.md"))
+    (tmp_path / "settings.yaml").write_text(block, encoding="utf-8")
+    config = load_config(tmp_path / "settings.yaml", env={})
+    assert config.channels.email.host == "smtp.example.com"
+    assert config.webhooks.public_url == "https://dee.example.com"
