@@ -1,6 +1,6 @@
 """Run a DEE worker: ``python worker.py`` (the same as ``dee worker``).
 
-Configuration comes from ``$DEE_CONFIG`` and ``DEE_*`` variables (see README).
+Configuration comes from ``$DEE_CONFIG`` and ``DEE_*`` variables (see docs/configuration.md).
 """
 
 from dee.cli.main import main

@@ -195,7 +195,7 @@ class WebhooksConfig(_Section):
 
 
 class TemplatesConfig(_Section):
-    """Limits on rendering a template (``adapters.template_limits``); defaults in the README.
+    """Limits on rendering a template (``adapters.template_limits``); defaults in docs/templates.md.
 
     Each render runs in one of ``processes`` render processes and is stopped at
     ``render_seconds`` (kept well inside the send activity's 60 s, which also waits for

@@ -4,7 +4,7 @@ Boundary: named constants only, read by the parser (:mod:`interpreter.cel_syntax
 the static limit pass (:mod:`interpreter.cel_bounds`), the cost model
 (:mod:`interpreter.cel_cost`) and the evaluator (:mod:`interpreter.conditions`). They
 describe CEL expressions, not the library that evaluates them, so they stay when the
-evaluator changes. The README's "Conditions" section lists them for plan authors.
+evaluator changes. docs/conditions.md lists them for plan authors.
 
 Why they exist: a condition is evaluated inside a workflow task, synchronously, on a
 worker shared by every run. A plan that validates but makes its evaluation run for

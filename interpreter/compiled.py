@@ -39,7 +39,7 @@ class MachineConfig:
             skips replies the receiver marked ``fromContact: false``. Off only for
             runs recorded before the check (the workflow decides it by a patch).
         conditions_today: Whether branch conditions follow today's rules (evaluated left
-            to right, cost-limited on the run's data: README "Conditions") rather than
+            to right, cost-limited on the run's data: docs/conditions.md) rather than
             the rules runs recorded before them were decided by. Asked only when a
             condition fails under today's rules, the one case where the two can decide
             differently: the workflow answers with ``workflow.patched``, so a recorded

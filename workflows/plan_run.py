@@ -86,7 +86,7 @@ DURABLE = "durable-audit-and-send-ledger"
 # could carry that flag through the API) replays with every reply counted, as then.
 REPLY_SENDERS = "reply-sender-check"
 # The patch under which branch conditions evaluate left to right and within the
-# run-time cost limit (README "Conditions"). Asked only when a condition fails under
+# run-time cost limit (docs/conditions.md). Asked only when a condition fails under
 # those rules (``MachineConfig.conditions_today``), so a run records it only then.
 CONDITION_RULES = "conditions-left-to-right-and-cost-limited"
 # The patch under which a raw ``ingest_event`` signal past the event limits (the update

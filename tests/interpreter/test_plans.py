@@ -95,12 +95,3 @@ def test_a_reply_before_the_window_opens_sends_nothing() -> None:
     trace = simulate(plan, {"id": "c"}, [Event("email.replied", 10, "r-1", "intro-email")])
     assert (trace.status, trace.outcome, trace.tick) == ("COMPLETED", "replied", 10)
     assert _sends(trace) == []
-
-
-def test_the_readme_names_every_example_plan_and_shows_exit_on_in_the_sales_example() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert all(f"plans/{name}" in readme for name in PLANS)
-    fmt = readme[readme.index("## The plan file format") :]
-    example = fmt[: fmt.index("```\n", fmt.index("```yaml")) + 3]
-    assert "id: sales-sequence" in example and "exitOn:" in example
-    assert "{event: email.replied, outcome: replied}" in example
