@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +31,9 @@ def server(
                   "DeeContactId DeeStatus DeeStep; Ctrl-C stops it")  # fmt: skip
             await asyncio.to_thread(dev.process.wait)
 
+    # A service manager (or ``kill``) stops with SIGTERM: handled as Ctrl-C, so the dev
+    # server child is stopped too instead of left listening on its ports.
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         run_async(serve())
     except KeyboardInterrupt:
