@@ -18,19 +18,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
-from interpreter.commands import Input, PolicyDecided, SendCompleted, TimerFired
-from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
-from interpreter.errors import MachineError
-from interpreter.local_time import TZDATA_VERSION, Clock
-from interpreter.machine import step
-from interpreter.recorded import (
+from interpreter.audit_inputs import (
     Entry,
     detail_of,
     recorded_clock,
     recorded_inputs,
     recorded_tzdata,
 )
+from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
+from interpreter.commands import Input, PolicyDecided, SendCompleted, TimerFired
+from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
+from interpreter.errors import MachineError
+from interpreter.local_time import TZDATA_VERSION, Clock
+from interpreter.machine import step
 from interpreter.state import RunState
 from interpreter.trace import RUN_SCOPE, TraceEntry
 from interpreter.what_if import (

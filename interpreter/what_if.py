@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from interpreter.audit_inputs import SENDS, Entry, detail_of, recorded_clock, recorded_inputs
 from interpreter.commands import EventIngested, OperatorAction, PolicyDecided, SendCompleted
 from interpreter.compiled import DEFAULT_START_AT_MS, CompiledPlan, MachineConfig
 from interpreter.events import Event
-from interpreter.recorded import SENDS, Entry, detail_of, recorded_clock, recorded_inputs
 from interpreter.simulation import simulate
 
 

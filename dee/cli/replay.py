@@ -1,7 +1,9 @@
 """``dee replay``: re-run a recorded run offline and show where it diverges.
 
 ``--history FILE.json`` needs neither a server nor a database; ``RUN_ID`` fetches
-the run's history from the Temporal server in the configuration. ``--plan``
+the run's history from the Temporal server in the configuration and compares the
+replay with the run's audit chain as the configured database stores it, as
+``Engine.replay`` does (one flow, ``dee.replay.flow``). ``--plan``
 replays the run's inputs on another plan version (what-if); with ``--runs QUERY``
 it does so for every run a Temporal visibility query selects. A what-if computes
 local times (waits until a time, send windows) from each run's recorded start
@@ -22,12 +24,13 @@ from rich.table import Table
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict_json
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
-from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, ensure_valid
+from interpreter import ExecutionPlan, PlanError, ensure_valid
 from interpreter.local_time import parse_utc_iso
-from interpreter.replay import ReplayResult, RunChange, WhatIfReport, what_if
+from interpreter.replay import ReplayResult, RunChange, WhatIfReport
 
 if TYPE_CHECKING:
-    from dee.replay_history import HistoryRun
+    from dee.replay.flow import Replayed
+    from dee.replay.from_history import HistoryRun
 
 # Replaying needs Temporal's worker (its Replayer) and, for --execute, its test
 # server: imported in the commands below, so the rest of ``dee`` starts without them.
@@ -75,12 +78,36 @@ RunOpt = Annotated[
 ]
 
 
-async def _from_server(config: Path | None, run_id: str) -> HistoryRun:
-    from dee.replay_history import decode_history, fetch_history  # noqa: PLC0415
+async def _from_server(
+    config: Path | None, run_id: str, plan: ExecutionPlan | None, execute: bool
+) -> Replayed:
+    from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see above
 
     async with engine_session(config) as engine:
-        history = await fetch_history(engine.client, run_id)
-    return await decode_history(history, source=f"run {run_id}")
+        return await replay_from_server(
+            engine.client,
+            engine.audit,
+            run_id,
+            plan=plan,
+            workflow_code=plan is None,
+            execute=execute,
+        )
+
+
+async def _from_file(path: Path, plan: ExecutionPlan | None, execute: bool) -> Replayed:
+    from dee.replay.flow import replay_decoded  # noqa: PLC0415 - see above
+    from dee.replay.from_history import decode_history, read_history  # noqa: PLC0415
+
+    _strict_history(path)
+    try:
+        history = read_history(path)
+    except ValueError as exc:
+        # Only past the value count _strict_history lets through: an integer
+        # beyond Python's digit limit that the strict check stopped short of.
+        first = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise DocumentError([f"{path}: {first}"]) from None
+    run = await decode_history(history, source=str(path))
+    return await replay_decoded(run, plan=plan, workflow_code=plan is None, execute=execute)
 
 
 async def _bulk(
@@ -90,10 +117,12 @@ async def _bulk(
     limit: int | None,
     start_at: int | None,
 ) -> WhatIfReport:
-    from dee.replaying import what_if_query  # noqa: PLC0415 - see above
+    from dee.replay.what_if import what_if_query  # noqa: PLC0415 - see above
 
     async with engine_session(config) as engine:
-        return await what_if_query(engine, plan, query, limit=limit, start_at=start_at)
+        return await what_if_query(
+            engine.client, engine.audit, engine.config, plan, query, limit=limit, start_at=start_at
+        )
 
 
 def _start_at(text: str | None) -> int | None:
@@ -192,17 +221,6 @@ def _print(
     console.print(f"[red]diverged[/]: {len(result.diffs)} difference(s)")
 
 
-def _what_if_one(run: HistoryRun, plan: ExecutionPlan, start_at: int | None) -> RunChange:
-    """The run's events and results played through ``plan`` to its end (as a simulation)."""
-    from dee.replay_history import recorded_run  # noqa: PLC0415 - see above
-
-    inp = run.run_input
-    config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
-    compiled = compile_plan(plan, inp.tick_interval_ms)
-    report = what_if([recorded_run(run)], compiled, config=config, start_at=start_at)
-    return report.changes[0]
-
-
 def _print_what_if(console: Console, plan: ExecutionPlan, change: RunChange) -> None:
     where = f", first at step {change.first_divergence}" if change.first_divergence else ""
     console.print(
@@ -257,31 +275,23 @@ def replay(
         else:
             _print_bulk(Console(), new_plan, runs, report)
         return
-    from dee.reexecute import reexecuted_against_record  # noqa: PLC0415 - see above
-    from dee.replay_history import decode_history, read_history, replay_run  # noqa: PLC0415
-
     if (run_id is None) == (history is None):
         raise EngineError(["give either RUN_ID or --history FILE.json"])
     other = None if plan is None else _plan(plan)
     if execute and other is not None:
         raise EngineError(["--execute re-executes the run on its own plan; leave out --plan"])
     if history is not None:
-        _strict_history(history)
-        try:
-            text = read_history(history)
-        except ValueError as exc:
-            # Only past the value count _strict_history lets through: an integer
-            # beyond Python's digit limit that the strict check stopped short of.
-            first = (str(exc) or type(exc).__name__).splitlines()[0]
-            raise DocumentError([f"{history}: {first}"]) from None
-        run = run_async(decode_history(text, source=str(history)))
+        replayed = run_async(_from_file(history, other, execute))
     else:
         assert run_id is not None
-        run = run_async(_from_server(config, run_id))
-    result = replay_run(run, other, workflow_code=other is None)
-    if execute:
-        result = run_async(reexecuted_against_record(run, result))
-    change = None if other is None else _what_if_one(run, other, start_ms)
+        replayed = run_async(_from_server(config, run_id, other, execute))
+    run, result = replayed.run, replayed.result
+    if other is None:
+        change = None
+    else:
+        from dee.replay.what_if import what_if_one  # noqa: PLC0415 - see above
+
+        change = what_if_one(run, other, start_ms)
     if json_out:
         out = result.as_dict()
         if change is not None:

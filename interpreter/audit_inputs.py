@@ -3,7 +3,8 @@
 A run's audit chain holds every input the machine consumed (the start, each
 ingested event, policy decision, send result, fired timer and operator action)
 as the first entry that input produced; ``recorded_inputs`` rebuilds them, in
-order. Pure: shared by ``interpreter.replay`` and ``interpreter.what_if``.
+order. Pure: shared by ``interpreter.replay`` and ``interpreter.what_if``; what the
+Temporal history records is read in ``dee.replay`` instead.
 """
 
 from __future__ import annotations
