@@ -26,11 +26,10 @@ from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
 from interpreter import ExecutionPlan, PlanError, ensure_valid
 from interpreter.local_time import parse_utc_iso
-from interpreter.replay import ReplayResult, RunChange, WhatIfReport
+from interpreter.replay import RunChange, WhatIfReport
 
 if TYPE_CHECKING:
     from dee.replay.flow import Replayed
-    from dee.replay.from_history import HistoryRun
 
 # Replaying needs Temporal's worker (its Replayer) and, for --execute, its test
 # server: imported in the commands below, so the rest of ``dee`` starts without them.
@@ -190,14 +189,14 @@ def _short(result: dict[str, Any] | None) -> str:
     return f"[{result['tick']}] {result['action']} → {result['outcome']}"
 
 
-def _print(
-    console: Console, run: HistoryRun, result: ReplayResult, what_if: bool, executed: bool
-) -> None:
+def _print(console: Console, replayed: Replayed, what_if: bool, executed: bool) -> None:
+    run, result = replayed.run, replayed.result
     inp = run.run_input
     kind = "what-if replay" if what_if else "replay"
+    chain = " (the chain as stored)" if replayed.stored else ""
     console.print(
         f"[bold]{kind}[/] of run [bold]{inp.run_id}[/] (contact {inp.contact.get('id', '?')}): "
-        f"{len(run.entries)} audit entries, {run.carried} carried in the history"
+        f"{len(run.entries)} audit entries{chain}, {run.carried} carried in the history"
     )
     table = Table("step", "visit", "recorded", "replayed", "")
     for s in result.steps:
@@ -299,7 +298,7 @@ def replay(
         print(json.dumps(out, indent=2, default=str))
     else:
         console = Console()
-        _print(console, run, result, other is not None, execute)
+        _print(console, replayed, other is not None, execute)
         if other is not None and change is not None:
             _print_what_if(console, other, change)
     if other is not None and run.replay_error is not None:

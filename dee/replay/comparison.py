@@ -13,7 +13,7 @@ from dataclasses import replace
 from dee.errors import DocumentError
 from dee.replay.from_history import HistoryRun, patches, run_origin
 from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, parse_plan
-from interpreter.audit_inputs import recorded_clock
+from interpreter.audit_inputs import clock_from_audit
 from interpreter.local_time import Clock
 from interpreter.replay import Diff, ReplayResult, replay
 from interpreter.snapshot import state_from_dict
@@ -54,7 +54,7 @@ def replay_run(
     # The origin the start entry records; a run whose plan used no local time records
     # none (and a continued run's entries have no start entry), yet a what-if plan that
     # uses local times needs the run's real start, not simulate's fixed default.
-    clock = recorded_clock(run.entries, inp.tick_interval_ms) or Clock(
+    clock = clock_from_audit(run.entries, inp.tick_interval_ms) or Clock(
         run_origin(run), inp.start_tick, inp.tick_interval_ms
     )
     result = replay(

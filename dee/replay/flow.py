@@ -20,7 +20,7 @@ from adapters.storage.audit import AuditStore
 from dee.replay.comparison import replay_run
 from dee.replay.from_audit import stored_chain, with_stored_chain
 from dee.replay.from_history import HistoryRun, decode_history, fetch_history
-from dee.replay.reexecution import reexecuted_against_record
+from dee.replay.reexecution import reexecuted_against_chain
 from interpreter import ExecutionPlan
 from interpreter.replay import ReplayResult
 
@@ -33,10 +33,13 @@ class Replayed:
         run: The run as replayed: its history, and the chain it was compared with
             (the stored one where the database holds it).
         result: Step by step, where the replay and the chain agree and differ.
+        stored: The chain compared with is the one the database stores (else the
+            one the history carries).
     """
 
     run: HistoryRun
     result: ReplayResult
+    stored: bool = False
 
 
 async def replay_decoded(
@@ -68,8 +71,8 @@ async def replay_decoded(
         run = with_stored_chain(run, list(stored))
     result = replay_run(run, plan, workflow_code=workflow_code)
     if execute and plan is None:
-        result = await reexecuted_against_record(run, result, own_input)
-    return Replayed(run, result)
+        result = await reexecuted_against_chain(run, result, own_input)
+    return Replayed(run, result, stored=bool(stored))
 
 
 async def replay_from_server(

@@ -102,7 +102,7 @@ def with_reexecution(
     return ReplayResult(False, steps, (*result.diffs, *extra), result.notes)
 
 
-async def reexecuted_against_record(
+async def reexecuted_against_chain(
     run: HistoryRun, result: ReplayResult, run_input: c.RunInput | None = None
 ) -> ReplayResult:
     """``result`` plus what re-executing ``run``'s history shows against ``run.entries``.

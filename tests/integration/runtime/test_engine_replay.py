@@ -4,7 +4,6 @@ isolation (``dry_run=False``), and both against a tampered audit row, which
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,11 +48,9 @@ async def test_a_real_run_replays_and_re_executes_identically_until_its_record_i
     assert [s.id for s in tampered.steps if not s.identical] == ["check-response"]
 
     settings = cli_settings(tmp_path, engine.config.database_url, env)
-    cli = await replay_cli(run.run_id, "--config", str(settings), "--json")
+    cli = await replay_cli(run.run_id, "--config", str(settings))
     assert cli.exit_code == 1, cli.output  # the CLI compares with the stored chain too
-    out = json.loads(cli.stdout)
-    assert {(d["step"], d["field"]) for d in out["diffs"]} >= {
-        ("check-response", "evaluate.outcome"),
-        ("check-response", "evaluate.hash"),
-    }
-    assert [s["id"] for s in out["steps"] if not s["identical"]] == ["check-response"]
+    said = " ".join(cli.stdout.split())
+    assert "audit entries (the chain as stored)" in said
+    assert "evaluate.outcome" in said and "evaluate.hash" in said
+    assert "check-response" in said and "diverged" in said
