@@ -73,7 +73,11 @@ StartAtOpt = Annotated[
 ]
 RunOpt = Annotated[
     str | None,
-    typer.Argument(metavar="[RUN_ID]", help="A run whose history the server holds."),
+    typer.Argument(
+        metavar="[RUN_ID]",
+        help="A run whose history the server holds; compared with its audit chain as "
+        "the database stores it, where it does.",
+    ),
 ]
 
 

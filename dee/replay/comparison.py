@@ -1,9 +1,9 @@
 """A run decoded from its Temporal history, replayed by the pure interpreter.
 
-``replay_run`` feeds the run's recorded inputs to the step machine for its own plan
-(as the history's start input holds it) or another version, compares the result
-with the run's audit chain (``interpreter.replay``) and, on request, adds what
-Temporal's Replayer found about today's workflow code.
+``replay_run`` feeds the inputs the run's audit chain records to the step machine
+for the run's own plan snapshot (in the history's start input) or another version,
+compares the result with that chain (``interpreter.replay``) and, on request, adds
+what Temporal's Replayer found about today's workflow code.
 """
 
 from __future__ import annotations
