@@ -186,7 +186,7 @@ class RunInput:
     unpersisted: list[dict[str, Any]] = field(default_factory=list)
     # The instant local times (waits until a time, send windows) count from, when it is
     # not ``origin_epoch_ms``: a re-execution shifts the tick origin to its test server's
-    # clock but must see the original run's calendar (dee/reexecute.py).
+    # clock but must see the original run's calendar (dee/replay/reexecution.py).
     calendar_origin_ms: int | None = None
 
 

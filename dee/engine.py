@@ -58,7 +58,7 @@ from interpreter.limits import event_problems, operator_problems, start_problems
 from interpreter.replay import ReplayResult, WhatIfReport
 from workflows.plan_run import PlanRunWorkflow
 
-# _LAZY: replay and what-if (``dee.replaying``) bring Temporal's worker and test-server
+# _LAZY: replay and what-if (``dee.replay``) bring Temporal's worker and test-server
 # modules; they are imported where used, so a process that only starts runs (every
 # ``dee start``) does not load them.
 T = TypeVar("T")
@@ -469,9 +469,13 @@ class Engine:
             DocumentError: the history is malformed or of another workflow type.
         """
         await self._record(run_id)
-        from dee.replaying import replay_stored  # noqa: PLC0415 - see _LAZY
+        from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see _LAZY
 
-        return await replay_stored(self, run_id, dry_run=dry_run, plan=plan)
+        code = not dry_run
+        replayed = await replay_from_server(
+            self.client, self.audit, run_id, plan=plan, workflow_code=code, execute=code
+        )
+        return replayed.result
 
     async def what_if(
         self, plan: ExecutionPlan, query: str = "", *, limit: int | None = None
@@ -489,10 +493,10 @@ class Engine:
             EngineError: the server refused the query, or a selected run's history
                 cannot be read.
         """
-        from dee.replaying import what_if_query  # noqa: PLC0415 - see _LAZY
+        from dee.replay.what_if import what_if_query  # noqa: PLC0415 - see _LAZY
 
         plan = ensure_valid(plan, limits=self.config.validation.limits)
-        return await what_if_query(self, plan, query, limit=limit)
+        return await what_if_query(self.client, self.audit, self.config, plan, query, limit=limit)
 
     # --- policies -----------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 A run's audit chain holds every input the machine consumed (the start, each
 ingested event, policy decision, send result, fired timer and operator action)
-as the first entry that input produced. ``recorded_inputs`` rebuilds those
+as the first entry that input produced. ``inputs_from_audit`` rebuilds those
 inputs; ``replay`` feeds them to the machine for a plan (the run's own, or
 another version) and compares the replayed trace with the recorded one, step
 visit by step visit, and recomputes every recorded hash. ``compare_entries``
@@ -18,19 +18,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from interpreter.audit_inputs import (
+    Entry,
+    clock_from_audit,
+    detail_of,
+    inputs_from_audit,
+    tzdata_from_audit,
+)
 from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
 from interpreter.commands import Input, PolicyDecided, SendCompleted, TimerFired
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
 from interpreter.errors import MachineError
 from interpreter.local_time import TZDATA_VERSION, Clock
 from interpreter.machine import step
-from interpreter.recorded import (
-    Entry,
-    detail_of,
-    recorded_clock,
-    recorded_inputs,
-    recorded_tzdata,
-)
 from interpreter.state import RunState
 from interpreter.trace import RUN_SCOPE, TraceEntry
 from interpreter.what_if import (
@@ -38,8 +38,8 @@ from interpreter.what_if import (
     RunChange,
     SendAt,
     WhatIfReport,
-    recorded_world,
     what_if,
+    world_from_audit,
 )
 
 _PLAN_KEYS = ("planId", "planVersion", "planHash")
@@ -245,7 +245,7 @@ def replay(
     """Replay a recorded run on ``plan`` and compare, step visit by step visit.
 
     Args:
-        plan: The plan to replay on: the run's own snapshot, or another version.
+        plan: The plan to replay on: the run's own plan snapshot, or another version.
         entries: The run's audit entries in seq order (the export layout).
         contact: The run's contact; ``variables`` its variables.
         compare_plan: ``False`` for a what-if on another plan version: the start
@@ -255,9 +255,9 @@ def replay(
         clock: The run's origin; by default the one its start entry records (a run
             whose plan uses local times records it there).
     """
-    clock = clock or recorded_clock(entries, config.tick_interval_ms)
+    clock = clock or clock_from_audit(entries, config.tick_interval_ms)
     ctx = RunContext(plan, contact, variables or {}, config, clock)
-    replayed, refused = _rerun(ctx, recorded_inputs(entries), state or RunState())
+    replayed, refused = _rerun(ctx, inputs_from_audit(entries), state or RunState())
     recorded = [
         {
             "stepId": str(e["step_id"]),
@@ -272,7 +272,7 @@ def replay(
         recorded, rerun = [_without_plan(e) for e in recorded], [_without_plan(e) for e in rerun]
     orig, new = _visits(recorded), _visits(rerun)
     hashes = _hash_diffs(entries)
-    recorded_rules = recorded_tzdata(entries)
+    recorded_rules = tzdata_from_audit(entries)
     other_rules = None
     notes: tuple[str, ...] = ()
     if recorded_rules is not None and recorded_rules != TZDATA_VERSION:
@@ -381,8 +381,8 @@ __all__ = [
     "StepComparison",
     "WhatIfReport",
     "compare_entries",
-    "recorded_inputs",
-    "recorded_world",
+    "inputs_from_audit",
     "replay",
     "what_if",
+    "world_from_audit",
 ]

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from interpreter.audit_inputs import SENDS, Entry, clock_from_audit, detail_of, inputs_from_audit
 from interpreter.commands import EventIngested, OperatorAction, PolicyDecided, SendCompleted
 from interpreter.compiled import DEFAULT_START_AT_MS, CompiledPlan, MachineConfig
 from interpreter.events import Event
-from interpreter.recorded import SENDS, Entry, detail_of, recorded_clock, recorded_inputs
 from interpreter.simulation import simulate
 
 
@@ -118,7 +118,7 @@ class WhatIfReport:
         }
 
 
-def recorded_world(
+def world_from_audit(
     entries: Sequence[Entry],
 ) -> tuple[list[Event], dict[str, dict[str, Any]]]:
     """A run's events and, per step, its first non-default policy or send result.
@@ -130,7 +130,7 @@ def recorded_world(
     events: list[Event] = []
     results: dict[str, dict[str, Any]] = {}
     failed: str | None = None  # the step whose failure an operator may retry next
-    for inp in recorded_inputs(entries):
+    for inp in inputs_from_audit(entries):
         if isinstance(inp, EventIngested):
             events.append(inp.event)
         elif isinstance(inp, PolicyDecided) and inp.decision != "allow":
@@ -214,7 +214,7 @@ def _start(run: RecordedRun, config: MachineConfig, start_at: int | None) -> tup
     start_tick = next((int(e["tick"]) for e in run.entries if e["action"] == "start"), 0)
     if start_at is not None:
         return start_tick, start_at
-    clock = recorded_clock(run.entries, config.tick_interval_ms)
+    clock = clock_from_audit(run.entries, config.tick_interval_ms)
     if clock is not None:
         return start_tick, clock.instant(start_tick)
     return start_tick, DEFAULT_START_AT_MS if run.origin_ms is None else run.origin_ms
@@ -235,7 +235,7 @@ def _compare_run(
     unit_costs: Mapping[str, Decimal],
     start_at: int | None,
 ) -> RunChange:
-    events, results = recorded_world(run.entries)
+    events, results = world_from_audit(run.entries)
     start_tick, instant = _start(run, config, start_at)
     trace = simulate(
         plan,

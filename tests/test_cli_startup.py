@@ -24,8 +24,9 @@ DEFERRED = (
     "twilio",
     "temporalio.worker",  # dee worker, dee replay
     "temporalio.testing",  # dee replay --execute
-    "dee.reexecute",
-    "dee.replaying",
+    "dee.replay.reexecution",
+    "dee.replay.flow",
+    "dee.replay.what_if",
     "cel.cli",  # the cel package's shell: interpreter.cel_runtime loads only its evaluator
     "prompt_toolkit",
 )

@@ -1,7 +1,9 @@
 """``dee replay``: re-run a recorded run offline and show where it diverges.
 
 ``--history FILE.json`` needs neither a server nor a database; ``RUN_ID`` fetches
-the run's history from the Temporal server in the configuration. ``--plan``
+the run's history from the Temporal server in the configuration and compares the
+replay with the run's audit chain as the configured database stores it, as
+``Engine.replay`` does (one flow, ``dee.replay.flow``). ``--plan``
 replays the run's inputs on another plan version (what-if); with ``--runs QUERY``
 it does so for every run a Temporal visibility query selects. A what-if computes
 local times (waits until a time, send windows) from each run's recorded start
@@ -22,12 +24,12 @@ from rich.table import Table
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict_json
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
-from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, ensure_valid
+from interpreter import ExecutionPlan, PlanError, ensure_valid
 from interpreter.local_time import parse_utc_iso
-from interpreter.replay import ReplayResult, RunChange, WhatIfReport, what_if
+from interpreter.replay import RunChange, WhatIfReport
 
 if TYPE_CHECKING:
-    from dee.replay_history import HistoryRun
+    from dee.replay.flow import Replayed
 
 # Replaying needs Temporal's worker (its Replayer) and, for --execute, its test
 # server: imported in the commands below, so the rest of ``dee`` starts without them.
@@ -71,16 +73,44 @@ StartAtOpt = Annotated[
 ]
 RunOpt = Annotated[
     str | None,
-    typer.Argument(metavar="[RUN_ID]", help="A run whose history the server holds."),
+    typer.Argument(
+        metavar="[RUN_ID]",
+        help="A run whose history the server holds; compared with its audit chain as "
+        "the database stores it, where it does.",
+    ),
 ]
 
 
-async def _from_server(config: Path | None, run_id: str) -> HistoryRun:
-    from dee.replay_history import decode_history, fetch_history  # noqa: PLC0415
+async def _from_server(
+    config: Path | None, run_id: str, plan: ExecutionPlan | None, execute: bool
+) -> Replayed:
+    from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see above
 
     async with engine_session(config) as engine:
-        history = await fetch_history(engine.client, run_id)
-    return await decode_history(history, source=f"run {run_id}")
+        return await replay_from_server(
+            engine.client,
+            engine.audit,
+            run_id,
+            plan=plan,
+            workflow_code=plan is None,
+            execute=execute,
+        )
+
+
+async def _from_file(path: Path, plan: ExecutionPlan | None, execute: bool) -> Replayed:
+    from dee.replay.flow import replay_decoded  # noqa: PLC0415 - see above
+    from dee.replay.from_history import decode_history, read_history  # noqa: PLC0415
+
+    _strict_history(path)
+    try:
+        history = read_history(path)
+    except ValueError as exc:
+        # Only past the value count _strict_history lets through: an integer
+        # beyond Python's digit limit that the strict check stopped short of.
+        first = (str(exc) or type(exc).__name__).splitlines()[0]
+        raise DocumentError([f"{path}: {first}"]) from None
+    run = await decode_history(history, source=str(path))
+    return await replay_decoded(run, plan=plan, workflow_code=plan is None, execute=execute)
 
 
 async def _bulk(
@@ -90,10 +120,12 @@ async def _bulk(
     limit: int | None,
     start_at: int | None,
 ) -> WhatIfReport:
-    from dee.replaying import what_if_query  # noqa: PLC0415 - see above
+    from dee.replay.what_if import what_if_query  # noqa: PLC0415 - see above
 
     async with engine_session(config) as engine:
-        return await what_if_query(engine, plan, query, limit=limit, start_at=start_at)
+        return await what_if_query(
+            engine.client, engine.audit, engine.config, plan, query, limit=limit, start_at=start_at
+        )
 
 
 def _start_at(text: str | None) -> int | None:
@@ -161,14 +193,14 @@ def _short(result: dict[str, Any] | None) -> str:
     return f"[{result['tick']}] {result['action']} → {result['outcome']}"
 
 
-def _print(
-    console: Console, run: HistoryRun, result: ReplayResult, what_if: bool, executed: bool
-) -> None:
+def _print(console: Console, replayed: Replayed, what_if: bool, executed: bool) -> None:
+    run, result = replayed.run, replayed.result
     inp = run.run_input
     kind = "what-if replay" if what_if else "replay"
+    chain = " (the chain as stored)" if replayed.stored else ""
     console.print(
         f"[bold]{kind}[/] of run [bold]{inp.run_id}[/] (contact {inp.contact.get('id', '?')}): "
-        f"{len(run.entries)} audit entries, {run.carried} carried in the history"
+        f"{len(run.entries)} audit entries{chain}, {run.carried} carried in the history"
     )
     table = Table("step", "visit", "recorded", "replayed", "")
     for s in result.steps:
@@ -190,17 +222,6 @@ def _print(
         diffs.add_row(d.step, field, json.dumps(d.expected), json.dumps(d.actual))
     console.print(diffs)
     console.print(f"[red]diverged[/]: {len(result.diffs)} difference(s)")
-
-
-def _what_if_one(run: HistoryRun, plan: ExecutionPlan, start_at: int | None) -> RunChange:
-    """The run's events and results played through ``plan`` to its end (as a simulation)."""
-    from dee.replay_history import recorded_run  # noqa: PLC0415 - see above
-
-    inp = run.run_input
-    config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
-    compiled = compile_plan(plan, inp.tick_interval_ms)
-    report = what_if([recorded_run(run)], compiled, config=config, start_at=start_at)
-    return report.changes[0]
 
 
 def _print_what_if(console: Console, plan: ExecutionPlan, change: RunChange) -> None:
@@ -257,31 +278,23 @@ def replay(
         else:
             _print_bulk(Console(), new_plan, runs, report)
         return
-    from dee.reexecute import reexecuted_against_record  # noqa: PLC0415 - see above
-    from dee.replay_history import decode_history, read_history, replay_run  # noqa: PLC0415
-
     if (run_id is None) == (history is None):
         raise EngineError(["give either RUN_ID or --history FILE.json"])
     other = None if plan is None else _plan(plan)
     if execute and other is not None:
         raise EngineError(["--execute re-executes the run on its own plan; leave out --plan"])
     if history is not None:
-        _strict_history(history)
-        try:
-            text = read_history(history)
-        except ValueError as exc:
-            # Only past the value count _strict_history lets through: an integer
-            # beyond Python's digit limit that the strict check stopped short of.
-            first = (str(exc) or type(exc).__name__).splitlines()[0]
-            raise DocumentError([f"{history}: {first}"]) from None
-        run = run_async(decode_history(text, source=str(history)))
+        replayed = run_async(_from_file(history, other, execute))
     else:
         assert run_id is not None
-        run = run_async(_from_server(config, run_id))
-    result = replay_run(run, other, workflow_code=other is None)
-    if execute:
-        result = run_async(reexecuted_against_record(run, result))
-    change = None if other is None else _what_if_one(run, other, start_ms)
+        replayed = run_async(_from_server(config, run_id, other, execute))
+    run, result = replayed.run, replayed.result
+    if other is None:
+        change = None
+    else:
+        from dee.replay.what_if import what_if_one  # noqa: PLC0415 - see above
+
+        change = what_if_one(run, other, start_ms)
     if json_out:
         out = result.as_dict()
         if change is not None:
@@ -289,7 +302,7 @@ def replay(
         print(json.dumps(out, indent=2, default=str))
     else:
         console = Console()
-        _print(console, run, result, other is not None, execute)
+        _print(console, replayed, other is not None, execute)
         if other is not None and change is not None:
             _print_what_if(console, other, change)
     if other is not None and run.replay_error is not None:

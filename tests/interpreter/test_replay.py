@@ -28,7 +28,7 @@ from interpreter import (
     simulate,
     step,
 )
-from interpreter.replay import RecordedRun, recorded_inputs, replay, what_if
+from interpreter.replay import RecordedRun, inputs_from_audit, replay, what_if
 
 from .helpers import ROOT, sales_plan
 
@@ -132,7 +132,7 @@ OPERATOR_RUN: list[Input] = [
 
 def test_operator_actions_deferrals_and_failures_are_rebuilt_and_replay_identically() -> None:
     entries = _drive(_own(), OPERATOR_RUN)
-    rebuilt = recorded_inputs(entries)
+    rebuilt = inputs_from_audit(entries)
     assert [type(i).__name__ for i in rebuilt] == [type(i).__name__ for i in OPERATOR_RUN]
     assert rebuilt[1] == OPERATOR_RUN[1]
     assert rebuilt[7] == OPERATOR_RUN[7]
@@ -149,7 +149,7 @@ def test_results_arriving_after_a_cancel_are_rebuilt_and_replay_identically() ->
     ]
     entries = _drive(_own(), late)
     assert entries[-1]["detail"]["afterCancel"] is True
-    assert recorded_inputs(entries)[-1] == late[-1]
+    assert inputs_from_audit(entries)[-1] == late[-1]
     assert replay(_own(), entries, CONTACT).identical
 
 

@@ -27,7 +27,7 @@ from interpreter import (
     simulate,
 )
 from interpreter.local_time import TZDATA_VERSION, parse_utc_iso
-from interpreter.replay import RecordedRun, ReplayResult, recorded_inputs, replay, what_if
+from interpreter.replay import RecordedRun, ReplayResult, inputs_from_audit, replay, what_if
 
 from .test_replay import _drive
 
@@ -135,7 +135,7 @@ def test_a_recorded_wait_for_event_timeout_is_a_timer_that_fired() -> None:
         e for e in entries if (e["action"], e["outcome"]) == ("wait_for_event", "timeout")
     )
 
-    fired = [i for i in recorded_inputs(entries) if isinstance(i, TimerFired)]
+    fired = [i for i in inputs_from_audit(entries) if isinstance(i, TimerFired)]
 
     # the window's deferral, the waitForEvent's timeout, the wait until 09:00
     assert len(fired) == 3

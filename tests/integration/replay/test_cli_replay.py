@@ -39,9 +39,26 @@ OPENED = Scenario(
 )
 
 
-async def _cli(*args: str) -> Result:
-    """The command in a thread: it runs its own event loop, as ``dee`` does."""
+async def replay_cli(*args: str) -> Result:
+    """``dee replay`` in a thread: it runs its own event loop, as ``dee`` does."""
     return await asyncio.to_thread(CliRunner().invoke, app, ["replay", *args])
+
+
+def cli_settings(tmp_path: Path, database: str, env: WorkflowEnvironment) -> Path:
+    """A configuration file for ``dee replay RUN_ID``: ``database`` and ``env``'s server."""
+    settings = tmp_path / "dee.yaml"
+    settings.write_text(
+        yaml.safe_dump(
+            {
+                "database": database,
+                "temporal": {
+                    "address": env.client.service_client.config.target_host,
+                    "search_attributes": False,
+                },
+            }
+        )
+    )
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +76,7 @@ def _json(result: Result) -> dict[str, Any]:
 
 
 async def test_an_exported_history_replays_identically_offline(opened: Path) -> None:
-    result = await _cli("--history", str(opened), "--json")
+    result = await replay_cli("--history", str(opened), "--json")
     assert result.exit_code == 0, result.output
     out = _json(result)
     assert out["identical"] is True and out["diffs"] == []
@@ -71,7 +88,7 @@ async def test_an_exported_history_replays_identically_offline(opened: Path) -> 
         "warm-follow-up",
         "end-followed-up",
     ]
-    readable = await _cli("--history", str(opened))
+    readable = await replay_cli("--history", str(opened))
     assert readable.exit_code == 0
     assert "identical" in readable.stdout and "warm-follow-up" in readable.stdout
 
@@ -85,7 +102,7 @@ async def test_a_tampered_history_shows_the_step_and_field(opened: Path, tmp_pat
 
     forged = tmp_path / "forged.json"
     forged.write_text(edit_carried_entry(text, seq, forge))
-    result = await _cli("--history", str(forged), "--json")
+    result = await replay_cli("--history", str(forged), "--json")
     assert result.exit_code == 1
     diffs = [(d["step"], d["field"]) for d in _json(result)["diffs"]]
     # the forged row breaks its hash, and today's workflow code computes the original
@@ -101,7 +118,7 @@ async def test_a_tampered_derived_entry_is_a_field_diff(opened: Path, tmp_path: 
 
     forged = tmp_path / "forged.json"
     forged.write_text(edit_carried_entry(text, seq, forge))
-    result = await _cli("--history", str(forged), "--json")
+    result = await replay_cli("--history", str(forged), "--json")
     assert result.exit_code == 1
     diffs = _json(result)["diffs"]
     assert diffs[0] == {
@@ -125,7 +142,7 @@ async def test_a_forged_activity_result_makes_the_history_non_deterministic(
     payload["data"] = base64.b64encode(json.dumps(response).encode()).decode()
     forged = tmp_path / "forged-result.json"
     forged.write_text(json.dumps(data))
-    result = await _cli("--history", str(forged), "--json")
+    result = await replay_cli("--history", str(forged), "--json")
     assert result.exit_code == 1
     diffs = _json(result)["diffs"]
     replay_diff = next(d for d in diffs if d["field"] == "workflow.replay")
@@ -159,14 +176,14 @@ async def test_a_changed_plan_diverges_at_the_branch(opened: Path, tmp_path: Pat
     ]
     new = tmp_path / "sales-v2.yaml"
     new.write_text(yaml.safe_dump(doc))
-    result = await _cli("--history", str(opened), "--plan", str(new), "--json")
+    result = await replay_cli("--history", str(opened), "--plan", str(new), "--json")
     assert result.exit_code == 0, result.output  # a what-if reports, it does not fail
     out = _json(result)
     assert out["identical"] is False
     first = out["diffs"][0]
     assert (first["step"], first["field"]) == ("check-response", "evaluate.outcome")
     assert first["actual"] == "branch:cold-follow-up"
-    readable = await _cli("--history", str(opened), "--plan", str(new))
+    readable = await replay_cli("--history", str(opened), "--plan", str(new))
     assert "what-if" in readable.stdout and "evaluate.outcome" in readable.stdout
     assert "first at step warm-follow-up; sends changed: 3" in " ".join(readable.stdout.split())
 
@@ -182,24 +199,14 @@ async def test_replay_by_run_id_fetches_the_history_from_the_server(
             fail_sends={"cold-follow-up": "smtp_timeout"},
         ),
     )
-    settings = tmp_path / "dee.yaml"
-    settings.write_text(
-        yaml.safe_dump(
-            {
-                "database": f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
-                "temporal": {
-                    "address": env.client.service_client.config.target_host,
-                    "search_attributes": False,
-                },
-            }
-        )
-    )
-    result = await _cli(history.workflow_id, "--config", str(settings), "--json")
+    # A database that does not hold the run: the history's own chain is compared.
+    settings = cli_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}", env)
+    result = await replay_cli(history.workflow_id, "--config", str(settings), "--json")
     assert result.exit_code == 0, result.output
     out = _json(result)
     assert out["identical"] is True
     assert "retry" in [e["action"] for s in out["steps"] for e in s["originalResult"]["entries"]]
-    unknown = await _cli("no-such-run", "--config", str(settings))
+    unknown = await replay_cli("no-such-run", "--config", str(settings))
     assert isinstance(unknown.exception, EngineError)
     assert unknown.exception.lines == ("unknown run 'no-such-run'",)
 
@@ -212,17 +219,17 @@ class SomethingElse:
 
 
 async def test_bad_input_is_a_clear_error(env: WorkflowEnvironment, tmp_path: Path) -> None:
-    missing = await _cli("--history", str(tmp_path / "nope.json"))
+    missing = await replay_cli("--history", str(tmp_path / "nope.json"))
     assert isinstance(missing.exception, DocumentError)
     assert missing.exception.lines == (f"{tmp_path / 'nope.json'}: no such file",)
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text('{"events": [')
-    result = await _cli("--history", str(corrupt))
+    result = await replay_cli("--history", str(corrupt))
     assert isinstance(result.exception, DocumentError)
     assert "invalid JSON" in result.exception.lines[0]
     not_history = tmp_path / "plan.json"
     not_history.write_text('{"id": "x"}')
-    result = await _cli("--history", str(not_history))
+    result = await replay_cli("--history", str(not_history))
     assert isinstance(result.exception, DocumentError)
     assert "not a Temporal history" in result.exception.lines[0]
 
@@ -238,8 +245,8 @@ async def test_bad_input_is_a_clear_error(env: WorkflowEnvironment, tmp_path: Pa
         await handle.result()
     other = tmp_path / "other.json"
     other.write_text((await handle.fetch_history()).to_json())
-    result = await _cli("--history", str(other))
+    result = await replay_cli("--history", str(other))
     assert isinstance(result.exception, DocumentError)
     assert "workflow type 'SomethingElse', not PlanRunWorkflow" in result.exception.lines[0]
-    neither = await _cli()
+    neither = await replay_cli()
     assert isinstance(neither.exception, EngineError)

@@ -20,7 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from activities import contracts as c
-from dee.replay_history import decode_history, patches, replay_run
+from dee.replay.comparison import replay_run
+from dee.replay.from_history import decode_history, patches
 from interpreter import ExecutionPlan, Input, PlanMetadata, steps
 from interpreter.cel_limits import COST
 from tests.integration.replay.recording import Scenario, record

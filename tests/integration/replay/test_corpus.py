@@ -20,7 +20,8 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities import contracts as c
-from dee.replay_history import decode_history, replay_run
+from dee.replay.comparison import replay_run
+from dee.replay.from_history import decode_history
 from dee.sandbox import workflow_runner
 from interpreter import (
     Event,

@@ -17,14 +17,9 @@ from typer.testing import CliRunner
 
 from activities import contracts as c
 from dee.cli.main import app
-from dee.reexecute import reexecute
-from dee.replay_history import (
-    decode_history,
-    last_seq,
-    read_history,
-    replay_run,
-    with_reexecution,
-)
+from dee.replay.comparison import replay_run
+from dee.replay.from_history import decode_history, last_seq, read_history
+from dee.replay.reexecution import reexecute, with_reexecution
 from interpreter.replay import ReplayResult
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 from tests.integration.replay.test_corpus import Unguarded

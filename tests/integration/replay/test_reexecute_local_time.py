@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from dee.cli.main import app
 from dee.errors import EngineError
-from dee.replay_history import decode_history, replay_run
+from dee.replay.comparison import replay_run
+from dee.replay.from_history import decode_history
 from interpreter import ExecutionPlan, parse_plan
 from tests.integration.replay.recording import (
     DAY,

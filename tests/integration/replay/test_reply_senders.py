@@ -16,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
 from activities import contracts as c
-from dee.replay_history import decode_history, replay_run
+from dee.replay.comparison import replay_run
+from dee.replay.from_history import decode_history
 from tests.integration.replay.recording import DAY, Scenario, answered, record, sleep
 from workflows.plan_run import DURABLE, REPLY_SENDERS, PlanRunWorkflow
 

@@ -10,7 +10,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from dee.errors import DocumentError
-from dee.replay_history import decode_history, replay_run, with_stored_chain
+from dee.replay.comparison import replay_run
+from dee.replay.from_audit import with_stored_chain
+from dee.replay.from_history import decode_history
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 
 HISTORIES = Path(__file__).resolve().parents[2] / "histories"

@@ -7,8 +7,10 @@ activities that return the results the history recorded; no provider, policy sto
 or database is touched. The recorded signals and updates are delivered again in the
 order the history has them relative to the activity results, each just past the
 start of the logical tick the workflow handled it in, so the re-executed run sees the
-same inputs at the same ticks. The audit entries the code computes (they travel in its activity
-inputs) are captured and compared with the recorded chain by the caller.
+same inputs at the same ticks. The audit entries the code computes (they travel in its
+activity inputs) are captured and compared with the chain replayed against
+(``with_reexecution``): the stored chain where the database holds one, else the
+chain the history carries.
 
 Recorded absolute times (a calling-hours deferral's ``until``) are shifted by the
 difference between the two runs' clock origins, so ticks stay equal.
@@ -19,13 +21,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio import activity
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -33,7 +34,6 @@ from temporalio.client import (
     WorkflowHistory,
     WorkflowUpdateFailedError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -41,15 +41,14 @@ from temporalio.worker import Worker, WorkflowRunner
 
 from activities import contracts as c
 from dee.errors import EngineError
-from dee.recorded_history import Script, activity_key, script_of
-from dee.replay_history import HistoryRun, capturing_interceptor, last_seq, with_reexecution
+from dee.replay.from_history import HistoryRun, capturing_interceptor, last_seq
+from dee.replay.history_inputs import HistoryInputs, history_inputs
+from dee.replay.stand_ins import REACH_TIMEOUT, Turns, stand_ins
 from dee.sandbox import workflow_runner
-from interpreter.replay import ReplayResult
+from interpreter.replay import Diff, ReplayResult, compare_entries
+from interpreter.trace import RUN_SCOPE
 from workflows.plan_run import PlanRunWorkflow
 
-# Real seconds to wait for the re-executed code to reach a point the history reached
-# (an activity call, the end); longer means it went another way.
-REACH_TIMEOUT = 30.0
 # Real seconds a re-executed activity result may be held back to reach the tick the
 # record handled it in (the activity timeout bounds how long a recorded one took).
 SLOW_RESULT_LIMIT = 65.0
@@ -80,89 +79,30 @@ class Reexecution:
     ended: bool = False  # the record ends with the run's completion
 
 
-class _Turns:
-    """Keeps activity results and external inputs in the history's relative order."""
+def with_reexecution(
+    result: ReplayResult, recorded: Sequence[dict[str, Any]], again: Reexecution, after_seq: int
+) -> ReplayResult:
+    """``result`` plus where the re-executed workflow code differs from the record.
 
-    def __init__(self, order: Sequence[str]) -> None:
-        self._order = list(order)
-        self._pos = 0
-        self.lost = False
-        self._moved = asyncio.Condition()
-
-    async def take(self, kind: str, timeout: float = REACH_TIMEOUT) -> bool:
-        """Wait until ``kind`` is next (or the order is used up); ``False`` on timeout."""
-
-        def ready() -> bool:
-            return self._pos >= len(self._order) or self._order[self._pos] == kind
-
-        if self.lost:  # it has gone another way once: do not wait the full time again
-            timeout = min(timeout, 1.0)
-        async with self._moved:
-            try:
-                await asyncio.wait_for(self._moved.wait_for(ready), timeout)
-            except TimeoutError:
-                return False
-            return True
-
-    async def done(self) -> None:
-        async with self._moved:
-            self._pos += 1
-            self._moved.notify_all()
-
-    @property
-    def finished(self) -> bool:
-        return self._pos >= len(self._order)
+    Only entries past ``after_seq`` are compared (a continued run re-executes from its
+    carried state), and for a record that stops mid-run none past its last entry.
+    """
+    last = last_seq(recorded)
+    if again.ended:  # the record is complete: anything the code adds is a divergence
+        last = max(last, last_seq(again.entries))
+    mine = [e for e in recorded if int(e["seq"]) > after_seq]
+    theirs = [e for e in again.entries if after_seq < int(e["seq"]) <= last]
+    compared = compare_entries(mine, theirs, label="workflow.")
+    extra = [*compared.diffs]
+    extra += [Diff(RUN_SCOPE, "workflow.reexecution", None, p) for p in again.problems]
+    if not extra:
+        return result
+    touched = {d.step for d in extra}
+    steps = tuple(replace(s, identical=False) if s.id in touched else s for s in result.steps)
+    return ReplayResult(False, steps, (*result.diffs, *extra), result.notes)
 
 
-def _stubs(
-    script: Script, turns: _Turns, shift_ms: int, clock: Callable[[int], Awaitable[None]]
-) -> list[Callable[..., Any]]:
-    async def answer(name: str, req: Any) -> Any:
-        queue = script.results.get(activity_key(name, req))
-        if not queue:
-            raise ApplicationError(
-                f"no recorded result for {name} at step {req.step_id} visit {req.visit}",
-                type="NotRecorded",
-                non_retryable=True,
-            )
-        recorded = queue.popleft()
-        await turns.take("a")
-        # The workflow stamps a result with the tick it handles it in: a result that
-        # took time (a slow provider) must come back in that tick here too.
-        await clock(recorded.at_ms)
-        await turns.done()
-        if recorded.failure is not None:
-            message, kind = recorded.failure
-            raise ApplicationError(message, type=kind, non_retryable=True)
-        through = last_seq([*req.batch.entries, *(req.batch.pending or ())])
-        value = replace(recorded.value, persisted_through_seq=through)
-        if isinstance(value, c.PolicyResponse) and value.until_epoch_ms is not None:
-            value = replace(value, until_epoch_ms=value.until_epoch_ms + shift_ms)
-        return value
-
-    @activity.defn(name=c.APPEND_AUDIT)
-    async def append_audit(batch: c.AuditBatch) -> c.AuditAck:
-        return c.AuditAck(last_seq([*batch.entries, *(batch.pending or ())]))
-
-    @activity.defn(name=c.CHECK_POLICIES)
-    async def check_policies(req: c.PolicyRequest) -> c.PolicyResponse:
-        value: c.PolicyResponse = await answer(c.CHECK_POLICIES, req)
-        return value
-
-    @activity.defn(name=c.SEND_EMAIL)
-    async def send_email(req: c.EmailRequest) -> c.SendResponse:
-        value: c.SendResponse = await answer(c.SEND_EMAIL, req)
-        return value
-
-    @activity.defn(name=c.SEND_VOICE)
-    async def send_voice(req: c.VoiceRequest) -> c.SendResponse:
-        value: c.SendResponse = await answer(c.SEND_VOICE, req)
-        return value
-
-    return [append_audit, check_policies, send_email, send_voice]
-
-
-async def reexecuted_against_record(
+async def reexecuted_against_chain(
     run: HistoryRun, result: ReplayResult, run_input: c.RunInput | None = None
 ) -> ReplayResult:
     """``result`` plus what re-executing ``run``'s history shows against ``run.entries``.
@@ -211,12 +151,12 @@ async def _reexecute(
     through_seq: int,
     runner: WorkflowRunner | None,
 ) -> Reexecution:
-    script = script_of(history)
-    origin = run_input.origin_epoch_ms or script.start_ms
+    record = history_inputs(history)
+    origin = run_input.origin_epoch_ms or record.start_ms
     now_ms = int((await env.get_current_time()).timestamp() * 1000)
-    new_origin = now_ms - (script.start_ms - origin)
+    new_origin = now_ms - (record.start_ms - origin)
     shift = new_origin - origin
-    turns = _Turns(script.order)
+    turns = Turns(record.order)
     out = Reexecution()
     captured: list[dict[str, Any]] = []
     queue = f"dee-reexecute-{uuid.uuid4()}"
@@ -228,7 +168,7 @@ async def _reexecute(
         origin_epoch_ms=new_origin,
         calendar_origin_ms=calendar,
     )
-    out.ended = script.completed
+    out.ended = record.completed
 
     async def clock(at_ms: int) -> None:
         if at_ms:
@@ -238,7 +178,7 @@ async def _reexecute(
         env.client,
         task_queue=queue,
         workflows=list(workflows),
-        activities=_stubs(script, turns, shift, clock),
+        activities=stand_ins(record, turns, shift, clock),
         interceptors=[capturing_interceptor(captured)],
         workflow_runner=runner or workflow_runner(),
     ):
@@ -253,8 +193,8 @@ async def _reexecute(
         )
         # No terminate at the end: the worker's shutdown cancels any stand-in still
         # waiting, and the private server goes with everything it still holds.
-        await _deliver(env, handle, script, turns, inp, shift, out)
-        await _finish(env, handle, script, turns, shift, out, captured, through_seq)
+        await _deliver(env, handle, record, turns, inp, shift, out)
+        await _finish(env, handle, record, turns, shift, out, captured, through_seq)
     by_seq: dict[int, dict[str, Any]] = {}
     for entry in captured:
         by_seq.setdefault(int(entry["seq"]), entry)
@@ -297,14 +237,14 @@ async def _skip_to(env: WorkflowEnvironment, target_ms: int) -> None:
 async def _deliver(
     env: WorkflowEnvironment,
     handle: WorkflowHandle[Any, c.RunResult],
-    script: Script,
-    turns: _Turns,
+    record: HistoryInputs,
+    turns: Turns,
     inp: c.RunInput,
     shift: int,
     out: Reexecution,
 ) -> None:
     assert inp.origin_epoch_ms is not None
-    for external in script.inputs:
+    for external in record.inputs:
         # Time first: the activity calls that preceded this input may wait on timers.
         await _skip_to(env, _target_ms(external.at_ms, inp, inp.origin_epoch_ms - shift))
         if not await _reach(turns, "i", handle):
@@ -327,14 +267,14 @@ async def _deliver(
 async def _finish(
     env: WorkflowEnvironment,
     handle: WorkflowHandle[Any, c.RunResult],
-    script: Script,
-    turns: _Turns,
+    record: HistoryInputs,
+    turns: Turns,
     shift: int,
     out: Reexecution,
     captured: list[dict[str, Any]],
     through_seq: int,
 ) -> None:
-    if script.completed:
+    if record.completed:
         try:
             await asyncio.wait_for(handle.result(), REACH_TIMEOUT)
         except TimeoutError:
@@ -347,7 +287,7 @@ async def _finish(
         return
     # An open, continued or stopped run: follow it to the history's last event, then
     # until the code has handed over the entries the record has.
-    await _skip_to(env, script.end_ms + shift)
+    await _skip_to(env, record.end_ms + shift)
     if not await _reach(turns, "end", handle):
         out.problems.append("the workflow did not make every activity call the history has")
     for _ in range(int(REACH_TIMEOUT / 0.05)):
@@ -357,7 +297,7 @@ async def _finish(
     out.problems.append(f"the workflow did not reach audit entry {through_seq}")
 
 
-async def _reach(turns: _Turns, kind: str, handle: WorkflowHandle[Any, c.RunResult]) -> bool:
+async def _reach(turns: Turns, kind: str, handle: WorkflowHandle[Any, c.RunResult]) -> bool:
     """Wait for ``kind``'s turn, but stop waiting as soon as the re-executed run has
     closed: code that ended early will never make the calls the record has."""
     loop = asyncio.get_running_loop()

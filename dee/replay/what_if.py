@@ -1,53 +1,49 @@
-"""The Engine's replay operations: one run against its record, many runs on a new plan.
+"""What-if: recorded runs played through another plan version.
 
-``replay_stored`` backs ``Engine.replay``: the pure interpreter on the run's recorded
-inputs against the stored audit chain, Temporal's Replayer on its history and, with
-``dry_run=False``, the workflow code re-executed in an isolated time-skipping server
-(``dee.reexecute``). ``what_if_query`` backs ``Engine.what_if`` and
-``dee replay --plan NEW.yaml --runs QUERY``: the runs a Temporal visibility query
-selects, played through another plan version.
+``what_if_query`` backs ``Engine.what_if`` and ``dee replay --plan NEW.yaml --runs
+QUERY``: the runs a Temporal visibility query selects, each from its audit chain as
+the database stores it (or, where nothing is stored, as its history carries it).
+``what_if_input`` is the same input for one decoded history (``dee replay --plan``).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities import contracts as c
+from adapters.storage.audit import AuditStore
+from dee.config import EngineConfig
 from dee.errors import EngineError
-from dee.reexecute import reexecuted_against_record
-from dee.replay_history import (
+from dee.replay.from_audit import stored_chain
+from dee.replay.from_history import (
     HistoryRun,
     decode_history,
     fetch_history,
-    replay_run,
     run_input_of,
-    with_stored_chain,
+    run_origin,
 )
 from interpreter import ExecutionPlan, MachineConfig, compile_plan
-from interpreter.replay import RecordedRun, ReplayResult, WhatIfReport, what_if
-
-if TYPE_CHECKING:
-    from dee.engine import Engine
+from interpreter.replay import RecordedRun, RunChange, WhatIfReport, what_if
 
 
-async def replay_stored(
-    engine: Engine, run_id: str, *, dry_run: bool, plan: ExecutionPlan | None
-) -> ReplayResult:
-    """See ``Engine.replay``."""
-    history = await fetch_history(engine.client, run_id)
-    run = await decode_history(history, source=f"run {run_id}")
-    own_input = run.run_input
-    stored = [e.chained().as_dict() for e in await engine.get_timeline(run_id)]
-    if stored:
-        run = with_stored_chain(run, stored)
-    result = replay_run(run, plan, workflow_code=not dry_run)
-    if dry_run or plan is not None:
-        return result
-    return await reexecuted_against_record(run, result, own_input)
+def what_if_input(run: HistoryRun) -> RecordedRun:
+    """``run`` for a what-if: its contact, variables, chain and origin."""
+    inp = run.run_input
+    return RecordedRun(inp.run_id, inp.contact, run.entries, inp.variables, run_origin(run))
+
+
+def what_if_one(run: HistoryRun, plan: ExecutionPlan, start_at: int | None = None) -> RunChange:
+    """The run's events and results played through ``plan`` to its end (as a simulation);
+    ``start_at`` (epoch milliseconds) as if it started then instead."""
+    inp = run.run_input
+    config = MachineConfig(step_budget=inp.step_budget, tick_interval_ms=inp.tick_interval_ms)
+    compiled = compile_plan(plan, inp.tick_interval_ms)
+    report = what_if([what_if_input(run)], compiled, config=config, start_at=start_at)
+    return report.changes[0]
 
 
 def visibility_query(query: str) -> str:
@@ -77,10 +73,12 @@ async def selected_runs(client: Client, query: str, limit: int | None) -> list[s
     return ids
 
 
-async def _recorded(engine: Engine, run_id: str) -> RecordedRun:
-    history = await fetch_history(engine.client, run_id)
+async def _what_if_input_of(client: Client, audit: AuditStore, run_id: str) -> RecordedRun:
+    """Run ``run_id`` for a what-if: its chain as stored from seq 1, else as its history
+    carries it."""
+    history = await fetch_history(client, run_id)
     run_input = run_input_of(history, f"run {run_id}")
-    stored = [e.chained().as_dict() for e in await engine.get_timeline(run_id)]
+    stored = await stored_chain(audit, run_id)
     entries: list[dict[str, Any]]
     if stored and stored[0].get("seq") == 1:
         entries = stored
@@ -103,25 +101,34 @@ async def _recorded(engine: Engine, run_id: str) -> RecordedRun:
 
 
 async def what_if_query(
-    engine: Engine,
+    client: Client,
+    audit: AuditStore,
+    settings: EngineConfig,
     plan: ExecutionPlan,
     query: str,
     *,
     limit: int | None = None,
     start_at: int | None = None,
 ) -> WhatIfReport:
-    """See ``Engine.what_if``; ``start_at`` (epoch milliseconds) re-simulates every run
-    as if it started then, instead of at its recorded origin."""
-    ids = await selected_runs(engine.client, query, limit)
-    runs = [await _recorded(engine, run_id) for run_id in ids]
-    scheduler = engine.config.scheduler
+    """See ``Engine.what_if``: the runs ``query`` selects played through ``plan``, with
+    the step budget, tick and unit costs of ``settings``; ``start_at`` (epoch
+    milliseconds) re-simulates every run as if it started then, instead of at its
+    recorded origin.
+
+    Raises:
+        EngineError: the server refused the query, or a selected run's chain from seq 1
+            is neither stored nor in its latest history.
+    """
+    ids = await selected_runs(client, query, limit)
+    runs = [await _what_if_input_of(client, audit, run_id) for run_id in ids]
+    scheduler = settings.scheduler
     config = MachineConfig(
-        step_budget=engine.config.step_budget, tick_interval_ms=scheduler.tick_interval
+        step_budget=settings.step_budget, tick_interval_ms=scheduler.tick_interval
     )
     costs = {
-        "email": engine.config.channels.email.cost_per_email,
+        "email": settings.channels.email.cost_per_email,
         # A call the run never made is estimated at one minute.
-        "voice": Decimal(engine.config.policies.cost_per_voice_minute),
+        "voice": Decimal(settings.policies.cost_per_voice_minute),
     }
     return what_if(
         runs,

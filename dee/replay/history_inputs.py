@@ -1,8 +1,9 @@
-"""What a ``PlanRunWorkflow`` history recorded, in the form re-execution needs.
+"""The inputs a ``PlanRunWorkflow`` history records, in the form re-execution needs.
 
-The activity results by (activity, step, visit) in the order they came, the signals
-and updates with the time the workflow code saw each, and the relative order of the
-two (``dee.reexecute`` keeps it when it delivers them again).
+Read from the Temporal history only (not the audit log): the activity results by
+(activity, step, visit) in the order they came, the signals and updates with the
+time the workflow code saw each, and the relative order of the two
+(``dee.replay.reexecution`` keeps it when it delivers them again).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ _RESULT_TYPES: dict[str, type] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Recorded:
-    """One recorded activity outcome: a result, or a failure's message and type, and
-    when the workflow code handled it (its tick is stamped then)."""
+class ActivityOutcome:
+    """One activity outcome the history records: a result, or a failure's message and
+    type, and when the workflow code handled it (its tick is stamped then)."""
 
     value: Any = None
     failure: tuple[str, str] | None = None
@@ -36,8 +37,8 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
-class External:
-    """A recorded signal or update, with the time the workflow code handled it."""
+class ExternalInput:
+    """A signal or update the history records, with the time the workflow code handled it."""
 
     kind: str  # "signal" | "update"
     name: str
@@ -46,12 +47,12 @@ class External:
 
 
 @dataclass(slots=True)
-class Script:
-    """What the history recorded, in the order that matters for re-execution."""
+class HistoryInputs:
+    """What the history records, in the order that matters for re-execution."""
 
-    results: dict[tuple[str, str, int], deque[Recorded]]
+    results: dict[tuple[str, str, int], deque[ActivityOutcome]]
     order: list[str]  # "a" (an activity completed) / "i" (an external input), in history order
-    inputs: list[External]
+    inputs: list[ExternalInput]
     start_ms: int
     end_ms: int
     completed: bool
@@ -83,14 +84,16 @@ def _seen_at(history: WorkflowHistory, event: HistoryEvent) -> int:
 
 
 def activity_key(activity_name: str, arg: Any) -> tuple[str, str, int]:
+    """The key an activity call's outcome is found under: (activity, step, visit)."""
     return (activity_name, str(getattr(arg, "step_id", "")), int(getattr(arg, "visit", 0)))
 
 
-def script_of(history: WorkflowHistory) -> Script:
+def history_inputs(history: WorkflowHistory) -> HistoryInputs:
+    """The activity outcomes, signals and updates ``history`` records, in its order."""
     scheduled: dict[int, tuple[str, str, int]] = {}
-    results: dict[tuple[str, str, int], deque[Recorded]] = defaultdict(deque)
+    results: dict[tuple[str, str, int], deque[ActivityOutcome]] = defaultdict(deque)
     order: list[str] = []
-    inputs: list[External] = []
+    inputs: list[ExternalInput] = []
     for event in history.events:
         kind = event.WhichOneof("attributes")
         if kind == "activity_task_scheduled_event_attributes":
@@ -109,7 +112,7 @@ def script_of(history: WorkflowHistory) -> Script:
             key = scheduled[done.scheduled_event_id]
             payloads = list(done.result.payloads)
             (value,) = _CONVERT.from_payloads(payloads, [_RESULT_TYPES[key[0]]])
-            results[key].append(Recorded(value, at_ms=_seen_at(history, event)))
+            results[key].append(ActivityOutcome(value, at_ms=_seen_at(history, event)))
             order.append("a")
         elif kind in (
             "activity_task_failed_event_attributes",
@@ -121,21 +124,23 @@ def script_of(history: WorkflowHistory) -> Script:
             info = failed.failure.application_failure_info
             failure = (failed.failure.message, info.type or "ActivityFailure")
             seen = _seen_at(history, event)
-            results[scheduled[failed.scheduled_event_id]].append(Recorded(None, failure, seen))
+            results[scheduled[failed.scheduled_event_id]].append(
+                ActivityOutcome(None, failure, seen)
+            )
             order.append("a")
         elif kind == "workflow_execution_signaled_event_attributes":
             sig = event.workflow_execution_signaled_event_attributes
             (arg,) = _CONVERT.from_payloads(list(sig.input.payloads), [c.EventSignal])
-            inputs.append(External("signal", sig.signal_name, arg, _seen_at(history, event)))
+            inputs.append(ExternalInput("signal", sig.signal_name, arg, _seen_at(history, event)))
             order.append("i")
         elif kind == "workflow_execution_update_accepted_event_attributes":
             req = event.workflow_execution_update_accepted_event_attributes.accepted_request.input
             arg_type = c.EventSignal if req.name == c.INGEST_UPDATE else c.OperatorRequest
             (arg,) = _CONVERT.from_payloads(list(req.args.payloads), [arg_type])
-            inputs.append(External("update", req.name, arg, _seen_at(history, event)))
+            inputs.append(ExternalInput("update", req.name, arg, _seen_at(history, event)))
             order.append("i")
     last = history.events[-1].WhichOneof("attributes")
     completed = last == "workflow_execution_completed_event_attributes"
-    return Script(
+    return HistoryInputs(
         results, order, inputs, _ms(history.events[0]), _ms(history.events[-1]), completed
     )

@@ -2,8 +2,9 @@
 
 A run's audit chain holds every input the machine consumed (the start, each
 ingested event, policy decision, send result, fired timer and operator action)
-as the first entry that input produced; ``recorded_inputs`` rebuilds them, in
-order. Pure: shared by ``interpreter.replay`` and ``interpreter.what_if``.
+as the first entry that input produced; ``inputs_from_audit`` rebuilds them, in
+order. Pure: shared by ``interpreter.replay`` and ``interpreter.what_if``; what the
+Temporal history records is read in ``dee.replay`` instead.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _input_of(entry: Entry) -> Input | None:
     return None
 
 
-def recorded_clock(entries: Sequence[Entry], tick_interval_ms: int) -> Clock | None:
+def clock_from_audit(entries: Sequence[Entry], tick_interval_ms: int) -> Clock | None:
     """The run's clock, from its start entry's ``origin`` (recorded when its plan uses
     local times); ``None`` when the entry has none (then no local time was computed)."""
     for entry in entries:
@@ -95,7 +96,7 @@ def recorded_clock(entries: Sequence[Entry], tick_interval_ms: int) -> Clock | N
     return None
 
 
-def recorded_tzdata(entries: Sequence[Entry]) -> str | None:
+def tzdata_from_audit(entries: Sequence[Entry]) -> str | None:
     """The tz database version the run's start entry records (``None``: the run's plan
     uses no local time, so the version it ran under decided nothing)."""
     for entry in entries:
@@ -105,6 +106,6 @@ def recorded_tzdata(entries: Sequence[Entry]) -> str | None:
     return None
 
 
-def recorded_inputs(entries: Sequence[Entry]) -> list[Input]:
+def inputs_from_audit(entries: Sequence[Entry]) -> list[Input]:
     """The machine inputs a run consumed, in order, rebuilt from its audit entries."""
     return [inp for inp in map(_input_of, entries) if inp is not None]

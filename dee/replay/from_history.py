@@ -1,23 +1,22 @@
-"""DEE replay from an exported Temporal history: no server, no database.
+"""A run as its Temporal history records it: decoded offline, no server or database.
 
-A ``PlanRunWorkflow`` history holds the run's ``RunInput`` (plan snapshot,
+A ``PlanRunWorkflow`` history holds the run's ``RunInput`` (the plan snapshot,
 contact, variables, clock) in its start event, and the audit entries the
 workflow computed travel inside its activity inputs (``AuditBatch``). The
 entries written last go through the ``append_audit`` local activity, whose
 input the history does not keep (a local-activity marker records only the
 result), so the tail of the chain is recomputed by Temporal's ``Replayer`` from
-the recorded history events; the replay also checks that today's workflow code
-still reproduces the history. The chain is then replayed by the pure
-interpreter (``interpreter.replay``) on the run's own plan or another version.
+the recorded history events; that replay also checks that today's workflow code
+still reproduces the history.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio import workflow
 from temporalio.api.history.v1 import HistoryEvent
@@ -37,22 +36,7 @@ from temporalio.worker import (
 
 from activities import contracts as c
 from dee.errors import DocumentError, EngineError
-from interpreter import (
-    ExecutionPlan,
-    MachineConfig,
-    PlanError,
-    compile_plan,
-    parse_plan,
-)
-from interpreter.local_time import Clock
-from interpreter.recorded import recorded_clock
-from interpreter.replay import Diff, RecordedRun, ReplayResult, compare_entries, replay
-from interpreter.snapshot import state_from_dict
-from interpreter.trace import RUN_SCOPE
-from workflows.plan_run import CONDITION_RULES, PlanRunWorkflow
-
-if TYPE_CHECKING:
-    from dee.reexecute import Reexecution
+from workflows.plan_run import PlanRunWorkflow
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,57 +199,6 @@ async def decode_history(history: WorkflowHistory, *, source: str = "history") -
     return HistoryRun(history, run_input, entries, len(carried), error, recomputed)
 
 
-def replay_run(
-    run: HistoryRun, plan: ExecutionPlan | None = None, *, workflow_code: bool = False
-) -> ReplayResult:
-    """Replay a decoded history on its own plan snapshot, or on ``plan`` (what-if).
-
-    With ``workflow_code`` the comparison also covers the real workflow code: a
-    history the Replayer could not reproduce, or an entry carried in the history
-    that the code computes differently today, is a diff too.
-
-    Raises:
-        DocumentError: the history's plan snapshot does not parse.
-    """
-    inp = run.run_input
-    if plan is None:
-        try:
-            plan = parse_plan(inp.plan, source=f"run {inp.run_id}")
-        except PlanError as exc:
-            raise DocumentError([f"run {inp.run_id}: {p}" for p in exc.problems]) from None
-        own = True
-    else:
-        own = plan.content_hash == inp.plan_hash
-    # The condition rules the workflow applied: today's where it recorded their patch
-    # (it asks only when they matter), else those of before (a run decided then).
-    today = CONDITION_RULES in patches(run.history)
-    config = MachineConfig(
-        step_budget=inp.step_budget,
-        tick_interval_ms=inp.tick_interval_ms,
-        conditions_today=lambda: today,
-    )
-    state = None if inp.state is None else state_from_dict(inp.state)
-    # The origin the start entry records; a run whose plan used no local time records
-    # none (and a continued run's entries have no start entry), yet a what-if plan that
-    # uses local times needs the run's real start, not simulate's fixed default.
-    clock = recorded_clock(run.entries, inp.tick_interval_ms) or Clock(
-        run_origin(run), inp.start_tick, inp.tick_interval_ms
-    )
-    result = replay(
-        compile_plan(plan, inp.tick_interval_ms),
-        run.entries,
-        inp.contact,
-        inp.variables,
-        config=config,
-        compare_plan=own,
-        state=state,
-        clock=clock,
-    )
-    if not workflow_code:
-        return result
-    return _with_workflow_diffs(result, run)
-
-
 def run_origin(run: HistoryRun) -> int:
     """The instant of the run's start tick on its calendar (epoch milliseconds): the
     calendar origin a re-execution keeps, else the origin the start input carries,
@@ -276,12 +209,6 @@ def run_origin(run: HistoryRun) -> int:
     if inp.origin_epoch_ms is not None:
         return inp.origin_epoch_ms
     return int(run.history.events[0].event_time.ToMilliseconds())
-
-
-def recorded_run(run: HistoryRun) -> RecordedRun:
-    """``run`` for a what-if: its contact, variables, chain and origin."""
-    inp = run.run_input
-    return RecordedRun(inp.run_id, inp.contact, run.entries, inp.variables, run_origin(run))
 
 
 def patches(history: WorkflowHistory) -> set[str]:
@@ -303,75 +230,9 @@ _PATCH = "core_patch"
 _PATCH_DATA = "patch-data"
 
 
-def _with_workflow_diffs(result: ReplayResult, run: HistoryRun) -> ReplayResult:
-    extra: list[Diff] = []
-    if run.replay_error is not None:
-        extra.append(Diff(RUN_SCOPE, "workflow.replay", "deterministic", run.replay_error))
-    for entry in run.entries:
-        again = run.recomputed.get(int(entry["seq"]))
-        if again is not None and again != entry:
-            step_id, action = str(entry["step_id"]), str(entry["action"])
-            extra.append(Diff(step_id, f"{action}.workflow", entry["hash"], again["hash"]))
-    if not extra:
-        return result
-    touched = {d.step for d in extra}
-    steps = tuple(replace(s, identical=False) if s.id in touched else s for s in result.steps)
-    return ReplayResult(False, steps, (*result.diffs, *extra), result.notes)
-
-
 def last_seq(entries: Sequence[Mapping[str, Any]]) -> int:
     """The highest audit seq among ``entries`` (0 for none)."""
     return max((int(e["seq"]) for e in entries), default=0)
-
-
-def with_reexecution(
-    result: ReplayResult, recorded: Sequence[dict[str, Any]], again: Reexecution, after_seq: int
-) -> ReplayResult:
-    """``result`` plus where the re-executed workflow code differs from the record.
-
-    Only entries past ``after_seq`` are compared (a continued run re-executes from its
-    carried state), and for a record that stops mid-run none past its last entry.
-    """
-    last = last_seq(recorded)
-    if again.ended:  # the record is complete: anything the code adds is a divergence
-        last = max(last, last_seq(again.entries))
-    mine = [e for e in recorded if int(e["seq"]) > after_seq]
-    theirs = [e for e in again.entries if after_seq < int(e["seq"]) <= last]
-    compared = compare_entries(mine, theirs, label="workflow.")
-    extra = [*compared.diffs]
-    extra += [Diff(RUN_SCOPE, "workflow.reexecution", None, p) for p in again.problems]
-    if not extra:
-        return result
-    touched = {d.step for d in extra}
-    steps = tuple(replace(s, identical=False) if s.id in touched else s for s in result.steps)
-    return ReplayResult(False, steps, (*result.diffs, *extra), result.notes)
-
-
-def with_stored_chain(run: HistoryRun, stored: list[dict[str, Any]]) -> HistoryRun:
-    """``run`` compared against the audit chain as stored (the audit table's rows).
-
-    A stored chain that starts at seq 1 is replayed from the run's start, even when
-    the history is of a later run of a continue-as-new chain (plan, contact and
-    variables carry over unchanged). A stored chain that starts later (retention
-    archived its head) can only be replayed from a history whose carried state is
-    exactly where the stored entries begin.
-
-    Raises:
-        DocumentError: the stored chain starts where no recorded state does.
-    """
-    run_input = run.run_input
-    first = int(stored[0].get("seq", 1)) if stored else 1
-    if first == 1 and run_input.state is not None:
-        run_input = replace(run_input, state=None, chain_seq=0, chain_head=None, unpersisted=[])
-    elif first != 1 and (run_input.state is None or run_input.chain_seq != first - 1):
-        raise DocumentError(
-            [
-                f"run {run_input.run_id}: its stored audit chain starts at seq {first} "
-                "(older entries were archived by retention), and no recorded state starts "
-                "there; replay the run from its archived export and exported history instead"
-            ]
-        )
-    return replace(run, run_input=run_input, entries=list(stored))
 
 
 async def fetch_history(client: Client, run_id: str) -> WorkflowHistory:
