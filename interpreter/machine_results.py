@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from interpreter.commands import PolicyDecided, SendCompleted, TimerFired
+from interpreter.commands import SEND_ACTIONS, PolicyDecided, SendCompleted, TimerFired
 from interpreter.compiled import RunContext
 from interpreter.errors import MachineError
 from interpreter.machine_base import Out, SendStep, fail, record, start_timer
 from interpreter.machine_enter import enter
 from interpreter.machine_exits import finish_exit
-from interpreter.machine_gate import gate, send_command, window_closed
+from interpreter.machine_gate import channel_of, gate, send_command, window_closed
 from interpreter.plan import SendEmailStep, SendVoiceStep, WaitForEventStep
 from interpreter.state import RunState, Status
 from interpreter.trace import TraceEntry
@@ -99,7 +99,9 @@ def policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) -
 def send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) -> None:
     """Record a send's result and go on (or fail closed, or exit when one is pending)."""
     sent = ctx.plan.steps.get(inp.step_id)
-    action = "send_email" if type(sent) is SendEmailStep else "send_voice"
+    if type(sent) is not SendEmailStep and type(sent) is not SendVoiceStep:
+        raise MachineError(f"step '{inp.step_id}' is no send step: it awaits no send result")
+    action = SEND_ACTIONS[channel_of(sent)]
     if _late_result(s, inp, action, inp.status, out):
         return
     _awaited_send(ctx, s, "send", inp.step_id)
