@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, assert_never, get_args
 
 from interpreter.events import Event
 from interpreter.trace import TraceEntry
@@ -30,8 +30,6 @@ A new channel is added here first; mypy then points at every ``match`` that must
 handle it (each ends in ``assert_never``).
 """
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
-# The audit action a send's result is recorded under, per channel.
-SEND_ACTIONS: Mapping[Channel, str] = {"email": "send_email", "voice": "send_voice"}
 
 
 class UnknownChannel(ValueError):
@@ -48,6 +46,17 @@ def channel_named(name: str) -> Channel:
         if name == channel:
             return channel
     raise UnknownChannel(f"unknown channel {name!r} (known: {', '.join(CHANNELS)})")
+
+
+def send_action(channel: Channel) -> str:
+    """The audit action a send's result on ``channel`` is recorded under."""
+    match channel:
+        case "email":
+            return "send_email"
+        case "voice":
+            return "send_voice"
+        case _:  # a new channel: mypy finds this line
+            assert_never(channel)
 
 
 # --- inputs -----------------------------------------------------------------

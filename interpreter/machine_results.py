@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from interpreter.commands import SEND_ACTIONS, PolicyDecided, SendCompleted, TimerFired
+from interpreter.commands import PolicyDecided, SendCompleted, TimerFired, send_action
 from interpreter.compiled import RunContext
 from interpreter.errors import MachineError
 from interpreter.machine_base import Out, SendStep, fail, record, start_timer
@@ -101,7 +101,7 @@ def send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) -
     sent = ctx.plan.steps.get(inp.step_id)
     if type(sent) is not SendEmailStep and type(sent) is not SendVoiceStep:
         raise MachineError(f"step '{inp.step_id}' is no send step: it awaits no send result")
-    action = SEND_ACTIONS[channel_of(sent)]
+    action = send_action(channel_of(sent))
     if _late_result(s, inp, action, inp.status, out):
         return
     _awaited_send(ctx, s, "send", inp.step_id)
