@@ -13,6 +13,8 @@ these dataclasses' type hints at run time, inside the workflow sandbox.
 from dataclasses import dataclass, field
 from typing import Any
 
+from interpreter.commands import SendEmail, SendVoice
+
 TASK_QUEUE = "dee-plan-runs"
 WORKFLOW_NAME = "PlanRunWorkflow"
 
@@ -94,40 +96,73 @@ class PolicyResponse:
 
 @dataclass
 class EmailRequest:
+    """An email send: the machine's ``send`` command plus the run it belongs to.
+
+    ``step_id`` and ``visit`` name the send (the ledger's key). Requests scheduled
+    before ``send`` existed carry the command's fields one by one instead (from
+    ``template_id`` to ``track_clicks``): ``command()`` reads either form.
+    """
+
     batch: AuditBatch
     run_id: str
     tenant: str
     plan_id: str
     step_id: str
     visit: int
-    template_id: str
-    subject: str
-    reply_to: str | None
-    track_opens: bool
-    track_clicks: bool
-    contact: dict[str, Any]
-    variables: dict[str, Any]
+    template_id: str = ""
+    subject: str = ""
+    reply_to: str | None = None
+    track_opens: bool = False
+    track_clicks: bool = False
+    contact: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
     # An operator's retry with --resend: send again even where the provider cannot be
     # asked whether the earlier, unknown attempt went out (SMTP).
     resend: bool = False
+    send: SendEmail | None = None
+
+    def command(self) -> SendEmail:
+        """The send command, from ``send`` or from the fields an older request copied."""
+        if self.send is not None:
+            return self.send
+        return SendEmail(
+            self.step_id, self.visit, self.template_id, self.subject, self.reply_to,
+            self.track_opens, self.track_clicks,
+        )  # fmt: skip
 
 
 @dataclass
 class VoiceRequest:
+    """A call: the machine's ``send`` command plus the run it belongs to.
+
+    As ``EmailRequest``: older requests copy the command's fields (``script_id`` to
+    ``voicemail_message_id``) instead of carrying ``send``; ``command()`` reads either.
+    """
+
     batch: AuditBatch
     run_id: str
     tenant: str
     plan_id: str
     step_id: str
     visit: int
-    script_id: str
-    caller_id: str
-    max_duration_seconds: int
-    detect_voicemail: bool
-    voicemail_message_id: str | None
-    contact: dict[str, Any]
-    variables: dict[str, Any]
+    script_id: str = ""
+    caller_id: str = ""
+    max_duration_seconds: int = 0
+    detect_voicemail: bool = False
+    voicemail_message_id: str | None = None
+    contact: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
     resend: bool = False
+    send: SendVoice | None = None
+
+    def command(self) -> SendVoice:
+        """The send command, from ``send`` or from the fields an older request copied."""
+        if self.send is not None:
+            return self.send
+        return SendVoice(
+            self.step_id, self.visit, self.script_id, self.caller_id, self.max_duration_seconds,
+            self.detect_voicemail, self.voicemail_message_id,
+        )  # fmt: skip
 
 
 @dataclass

@@ -7,13 +7,13 @@ retried check after a crash neither counts a send twice nor reserves twice.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 
 from activities.bookkeeping import Bookkeeper, retryable
 from activities.contracts import PolicyRequest, PolicyResponse
 from adapters.policy import GateRequest, PolicyGate
 from adapters.policy.errors import PolicyError
 from adapters.storage import StorageError
+from interpreter.commands import UnknownChannel, channel_named
 
 
 class PolicyChecker:
@@ -27,7 +27,12 @@ class PolicyChecker:
         # after an outage): hours and the counter's day must hold when the send happens.
         asked = datetime.fromtimestamp(req.at_epoch_ms / 1000, tz=UTC)
         at = max(asked, datetime.now(UTC))
-        channel: Literal["email", "voice"] = "email" if req.channel == "email" else "voice"
+        try:
+            # Never guessed: a channel this worker does not know is denied, not sent as
+            # another (a worker older than the plan's channel must not place a call).
+            channel = channel_named(req.channel)
+        except UnknownChannel as exc:
+            return PolicyResponse("deny", persisted, policy="channel", reason=str(exc))
         try:
             request = GateRequest(
                 tenant=req.tenant,

@@ -126,15 +126,16 @@ class Sender:
             to = canonical_email(to)
         except AddressError as exc:
             return SendResponse("failed", persisted, reason=f"invalid_address: contact.email {exc}")
+        cmd = req.command()
         try:
             rendered = await self._templates.render_email(
-                req.template_id, req.subject, template_context(req.variables, req.contact)
+                cmd.template_id, cmd.subject, template_context(req.variables, req.contact)
             )
         except (TemplateError, ValueError) as exc:
             return _template_failure(exc, persisted)
         send = SendContext(
             req.tenant, req.run_id, req.step_id, req.visit, str(req.contact.get("id", "")),
-            req.track_opens, req.track_clicks,
+            cmd.track_opens, cmd.track_clicks,
         )  # fmt: skip
         tracking, email = self._tracking, self._email
         msg_id = (  # keyed: a reply can name it only if it saw it (tracking always on)
@@ -150,7 +151,7 @@ class Sender:
                 subject=rendered.subject,
                 text=rendered.text,
                 html=rendered.html,
-                reply_to=req.reply_to,
+                reply_to=cmd.reply_to,
                 message_id=recorded_id,
                 headers={"X-DEE-Run": req.run_id, "X-DEE-Step": req.step_id},
             )
@@ -193,22 +194,23 @@ class Sender:
             to = canonical_phone(to, req.contact.get("country"))
         except AddressError as exc:
             return SendResponse("failed", persisted, reason=f"invalid_number: contact.phone {exc}")
+        cmd = req.command()
         try:  # the context too: a variable named ``contact`` is a template failure
             context = template_context(req.variables, req.contact)
-            script = await self._templates.render_voice(req.script_id, context)
+            script = await self._templates.render_voice(cmd.script_id, context)
             voicemail = (
-                await self._templates.render_voice(req.voicemail_message_id, context)
-                if req.voicemail_message_id
+                await self._templates.render_voice(cmd.voicemail_message_id, context)
+                if cmd.voicemail_message_id
                 else None
             )
         except (TemplateError, ValueError) as exc:
             return _template_failure(exc, persisted)
         call = VoiceCall(
             to=to,
-            caller_id=req.caller_id,
+            caller_id=cmd.caller_id,
             script_text=script,
-            max_duration_seconds=req.max_duration_seconds,
-            detect_voicemail=req.detect_voicemail,
+            max_duration_seconds=cmd.max_duration_seconds,
+            detect_voicemail=cmd.detect_voicemail,
             voicemail_text=voicemail,
             idempotency_key=idempotency_key(req.run_id, req.step_id, req.visit),
             status_callback_url=(

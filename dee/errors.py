@@ -19,3 +19,11 @@ class DocumentError(DeeError):
 
 class EngineError(DeeError):
     """The public API was misused (unknown run, resume of a run that is not paused ...)."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine could not reach Temporal to do what was asked; nothing was refused.
+
+    Raised ``from`` the transport error where the outage is known, so an edge can tell
+    "try again later" (a webhook's 503) from a refusal (422) by type alone.
+    """

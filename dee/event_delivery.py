@@ -33,7 +33,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import contracts as c
-from dee.errors import EngineError
+from dee.errors import EngineError, EngineUnavailable
 from workflows.plan_run import PlanRunWorkflow
 
 # handled: the run decided and stored it (``state`` says how it stands now);
@@ -62,7 +62,8 @@ async def deliver(
     """Deliver ``event`` to the run behind ``handle``.
 
     Raises:
-        EngineError: Temporal refused or could not take the event (the cause is chained).
+        EngineUnavailable: Temporal could not be reached (the cause is chained).
+        EngineError: Temporal refused the event (the cause is chained).
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ack_timeout
@@ -109,5 +110,7 @@ async def _signal(
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return Delivery(handle.id, "ended")
-        raise EngineError([f"event for run {handle.id}: {exc}"]) from exc
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT:  # the event's fault, not an outage
+            raise EngineError([f"event for run {handle.id}: {exc}"]) from exc
+        raise EngineUnavailable([f"event for run {handle.id}: {exc}"]) from exc
     return Delivery(handle.id, "queued")

@@ -17,7 +17,9 @@ from interpreter.chain import (
     verify,
 )
 from interpreter.commands import (
+    CHANNELS,
     CancelRun,
+    Channel,
     CheckPolicy,
     Command,
     CompleteRun,
@@ -32,6 +34,8 @@ from interpreter.commands import (
     Start,
     StartTimer,
     TimerFired,
+    UnknownChannel,
+    channel_named,
 )
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext, compile_plan
 from interpreter.errors import (
@@ -54,11 +58,13 @@ from interpreter.validation import Limits, ensure_valid, validate
 
 __all__ = [
     "CANONICAL_EVENT_TYPES",
+    "CHANNELS",
     "GENESIS_HASH",
     "RUN_SCOPE",
     "CancelRun",
     "ChainBreak",
     "ChainedEntry",
+    "Channel",
     "CheckPolicy",
     "Command",
     "CompiledPlan",
@@ -93,9 +99,11 @@ __all__ = [
     "Trace",
     "TraceEntry",
     "Transition",
+    "UnknownChannel",
     "build_plan",
     "canonical_json",
     "chain",
+    "channel_named",
     "compile_plan",
     "ensure_valid",
     "entry_hash",

@@ -16,10 +16,48 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, assert_never, get_args
 
 from interpreter.events import Event
 from interpreter.trace import TraceEntry
+
+# --- channels ---------------------------------------------------------------
+
+Channel = Literal["email", "voice"]
+"""The channels a send step can use: the one table every layer reads (docs/extending.md).
+
+A new channel is added here first; mypy then points at every ``match`` that must
+handle it (each ends in ``assert_never``).
+"""
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+
+
+class UnknownChannel(ValueError):
+    """A channel name that is not in ``CHANNELS`` (never guessed: fail closed)."""
+
+
+def channel_named(name: str) -> Channel:
+    """``name`` as a ``Channel``.
+
+    Raises:
+        UnknownChannel: ``name`` is not one of ``CHANNELS``.
+    """
+    for channel in CHANNELS:
+        if name == channel:
+            return channel
+    raise UnknownChannel(f"unknown channel {name!r} (known: {', '.join(CHANNELS)})")
+
+
+def send_action(channel: Channel) -> str:
+    """The audit action a send's result on ``channel`` is recorded under."""
+    match channel:
+        case "email":
+            return "send_email"
+        case "voice":
+            return "send_voice"
+        case _:  # a new channel: mypy finds this line
+            assert_never(channel)
+
 
 # --- inputs -----------------------------------------------------------------
 
@@ -94,11 +132,16 @@ Input = Start | TimerFired | PolicyDecided | SendCompleted | EventIngested | Ope
 
 @dataclass(slots=True)
 class CheckPolicy:
-    """Ask the policy gate whether the send at ``step_id`` (this ``visit``) may go."""
+    """Ask the policy gate whether the send at ``step_id`` (this ``visit``) may go.
+
+    ``max_duration_seconds``: a call's longest duration, which the budget reserves for
+    (0 for a channel whose sends are not timed).
+    """
 
     step_id: str
     visit: int
-    channel: Literal["email", "voice"]
+    channel: Channel
+    max_duration_seconds: int = 0
 
 
 @dataclass(slots=True)

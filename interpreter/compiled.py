@@ -13,11 +13,10 @@ from interpreter.plan import (
     BranchStep,
     ExecutionPlan,
     ExitRule,
-    SendEmailStep,
-    SendVoiceStep,
     Step,
     WaitForEventStep,
     WaitStep,
+    is_send_step,
 )
 
 DEFAULT_TICK_INTERVAL_MS = 1000
@@ -98,7 +97,7 @@ def compile_plan(
     edges = successors(plan)
     local_time = any(
         (isinstance(s, WaitStep) and s.until is not None)
-        or (isinstance(s, SendEmailStep | SendVoiceStep) and s.window is not None)
+        or (is_send_step(s) and s.window is not None)
         for s in plan.steps
     )
     return CompiledPlan(

@@ -21,11 +21,10 @@ from interpreter.graph import can_reach, cyclic_components, has_cycle
 from interpreter.plan import (
     EndStep,
     ExecutionPlan,
-    SendEmailStep,
-    SendVoiceStep,
     Step,
     WaitForEventStep,
     WaitStep,
+    is_send_step,
 )
 
 TRAPPED = (
@@ -91,7 +90,7 @@ def _send_cycle(
 
     ``timed``: the edges a run can take, without the timeouts of at least ``min_wait``.
     """
-    sends = [n for n in comp if isinstance(by_id[n], SendEmailStep | SendVoiceStep)]
+    sends = [n for n in comp if is_send_step(by_id[n])]
     if not sends:
         return set()
     for inner, short in _sends_without_long_wait(comp, by_id, timed, min_wait):
@@ -127,7 +126,7 @@ def _sends_without_long_wait(
     sub = {n: [t for t in timed[n] if t in rest] for n in sorted(rest)}
     found: list[tuple[list[str], list[str]]] = []
     for inner in cyclic_components(sub):
-        sends = [n for n in inner if isinstance(by_id[n], SendEmailStep | SendVoiceStep)]
+        sends = [n for n in inner if is_send_step(by_id[n])]
         if sends and any(isinstance(by_id[n], WaitStep | WaitForEventStep) for n in inner):
             found.append((inner, sends))
     return found

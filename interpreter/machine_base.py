@@ -7,12 +7,11 @@ run state (``s``) and mutate it; ``Out`` collects the commands of one input in o
 from __future__ import annotations
 
 from interpreter.commands import Command, FailRun, StartTimer
-from interpreter.plan import SendEmailStep, SendVoiceStep
+from interpreter.plan import SendStep
 from interpreter.state import Failure, FailureKind, PendingTimer, RunState, Status
 from interpreter.trace import RUN_SCOPE, TraceEntry
 
 Out = list[Command]
-SendStep = SendEmailStep | SendVoiceStep
 # Looked up once: ``Status.X`` goes through the enum's metaclass (~90 ns, several times
 # per step).
 _WAITING, _PAUSED = Status.WAITING, Status.PAUSED

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import assert_never
 
-from interpreter.commands import CheckPolicy, Command, SendEmail, SendVoice
+from interpreter.commands import Channel, CheckPolicy, SendEmail, SendVoice
 from interpreter.compiled import RunContext
 from interpreter.machine_base import Out, SendStep, fail, record, start_timer
 from interpreter.plan import SendEmailStep, SendVoiceStep
@@ -38,14 +38,31 @@ def window_closed(ctx: RunContext, s: RunState, step_def: SendStep, tick: int, o
     return True
 
 
+def channel_of(step_def: SendStep) -> Channel:
+    """The channel a send step uses (``interpreter.commands.Channel``)."""
+    # ``type(...) is``: cheaper than ``isinstance`` on a pydantic model, and exhaustive
+    # for mypy because step types are final.
+    if type(step_def) is SendEmailStep:
+        return "email"
+    if type(step_def) is SendVoiceStep:
+        return "voice"
+    assert_never(step_def)
+
+
 def _check_policy(s: RunState, step_def: SendStep, out: Out) -> None:
-    channel: Literal["email", "voice"] = "email" if type(step_def) is SendEmailStep else "voice"
-    out.append(CheckPolicy(step_def.id, s.visit(step_def.id), channel))
+    visit = s.visit(step_def.id)
+    if type(step_def) is SendEmailStep:
+        out.append(CheckPolicy(step_def.id, visit, "email"))
+    elif type(step_def) is SendVoiceStep:
+        seconds = step_def.max_duration.total_seconds
+        out.append(CheckPolicy(step_def.id, visit, "voice", seconds))
+    else:
+        assert_never(step_def)
     s.phase, s.held, s.timer = "policy", None, None
     s.status = _PAUSED if s.paused else _RUNNING
 
 
-def send_command(s: RunState, step_def: SendStep) -> Command:
+def send_command(s: RunState, step_def: SendStep) -> SendEmail | SendVoice:
     """The send command for the step's current visit."""
     visit = s.visit(step_def.id)
     if type(step_def) is SendEmailStep:
@@ -58,16 +75,17 @@ def send_command(s: RunState, step_def: SendStep) -> Command:
             step_def.tracking.opens,
             step_def.tracking.clicks,
         )
-    assert type(step_def) is SendVoiceStep
-    return SendVoice(
-        step_def.id,
-        visit,
-        step_def.script_id,
-        step_def.caller_id,
-        step_def.max_duration.total_seconds,
-        step_def.voicemail.detect,
-        step_def.voicemail.message_id,
-    )
+    if type(step_def) is SendVoiceStep:
+        return SendVoice(
+            step_def.id,
+            visit,
+            step_def.script_id,
+            step_def.caller_id,
+            step_def.max_duration.total_seconds,
+            step_def.voicemail.detect,
+            step_def.voicemail.message_id,
+        )
+    assert_never(step_def)
 
 
-__all__ = ["gate", "send_command", "window_closed"]
+__all__ = ["channel_of", "gate", "send_command", "window_closed"]

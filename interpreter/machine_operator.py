@@ -10,7 +10,7 @@ from interpreter.compiled import RunContext
 from interpreter.machine_base import Out, record
 from interpreter.machine_enter import enter, run_step
 from interpreter.machine_gate import gate
-from interpreter.plan import SendEmailStep, SendVoiceStep
+from interpreter.plan import is_send_step
 from interpreter.state import FINAL_STATUSES, RunState, Status
 from interpreter.trace import RUN_SCOPE
 
@@ -35,7 +35,7 @@ def apply_operator(ctx: RunContext, s: RunState, inp: OperatorAction, out: Out) 
                     enter(ctx, s, s.step_id, tick, out)
                     return
                 step_def = ctx.plan.steps[s.step_id]
-                assert type(step_def) is SendEmailStep or type(step_def) is SendVoiceStep
+                assert is_send_step(step_def)
                 gate(ctx, s, step_def, tick, out)
                 return
             s.status = {"timer": Status.WAITING, "new": Status.PENDING}.get(s.phase, Status.RUNNING)

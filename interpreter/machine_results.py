@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from interpreter.commands import PolicyDecided, SendCompleted, TimerFired
+from interpreter.commands import PolicyDecided, SendCompleted, TimerFired, send_action
 from interpreter.compiled import RunContext
 from interpreter.errors import MachineError
 from interpreter.machine_base import Out, SendStep, fail, record, start_timer
 from interpreter.machine_enter import enter
 from interpreter.machine_exits import finish_exit
-from interpreter.machine_gate import gate, send_command, window_closed
-from interpreter.plan import SendEmailStep, SendVoiceStep, WaitForEventStep
+from interpreter.machine_gate import channel_of, gate, send_command, window_closed
+from interpreter.plan import WaitForEventStep, is_send_step
 from interpreter.state import RunState, Status
 from interpreter.trace import TraceEntry
 
@@ -30,7 +30,7 @@ def _awaited_send(ctx: RunContext, s: RunState, phase: str, step_id: str) -> Sen
             f"(the run is at step '{s.step_id}', phase {s.phase})"
         )
     step_def = ctx.plan.steps[step_id]
-    assert type(step_def) is SendEmailStep or type(step_def) is SendVoiceStep
+    assert is_send_step(step_def)
     return step_def
 
 
@@ -99,7 +99,9 @@ def policy_decided(ctx: RunContext, s: RunState, inp: PolicyDecided, out: Out) -
 def send_completed(ctx: RunContext, s: RunState, inp: SendCompleted, out: Out) -> None:
     """Record a send's result and go on (or fail closed, or exit when one is pending)."""
     sent = ctx.plan.steps.get(inp.step_id)
-    action = "send_email" if type(sent) is SendEmailStep else "send_voice"
+    if not is_send_step(sent):
+        raise MachineError(f"step '{inp.step_id}' is no send step: it awaits no send result")
+    action = send_action(channel_of(sent))
     if _late_result(s, inp, action, inp.status, out):
         return
     _awaited_send(ctx, s, "send", inp.step_id)
@@ -158,7 +160,7 @@ def timer_fired(ctx: RunContext, s: RunState, inp: TimerFired, out: Out) -> None
         s.phase, s.held = "held", "policy"
         return
     step_def = ctx.plan.steps[step_id]
-    assert type(step_def) is SendEmailStep or type(step_def) is SendVoiceStep
+    assert is_send_step(step_def)
     gate(ctx, s, step_def, inp.tick, out)
 
 

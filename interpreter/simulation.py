@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, assert_never
 
 from interpreter.commands import (
     CancelRun,
@@ -118,8 +118,10 @@ class _Driver:
                     follow_ups.append(self.policy(cmd, tick))
                 case SendEmail() | SendVoice():
                     follow_ups.append(self.send(cmd.step_id, tick))
-                case StartTimer() | CompleteRun() | FailRun() | CancelRun():
+                case StartTimer() | CompleteRun() | FailRun() | CancelRun() | TraceEntry():
                     pass  # the state says what the run waits for, or that it ended
+                case _:  # a new command: mypy finds this line
+                    assert_never(cmd)
         for follow_up in follow_ups:
             self.feed(follow_up)
 

@@ -8,13 +8,16 @@ camelCase (``exitOn[1].event``, ``window.from``), as the rest of ``validation`` 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import assert_never
 
 from interpreter import limits as L
 from interpreter.cel_check import check_condition
 from interpreter.events import CANONICAL_EVENT_TYPES
 from interpreter.local_time import hhmm, is_zone, window_end
 from interpreter.plan import (
+    BranchStep,
     Duration,
+    EndStep,
     ExecutionPlan,
     SendEmailStep,
     SendVoiceStep,
@@ -102,8 +105,10 @@ def check_step(s: Step, known: frozenset[str], max_wait_days: int, add: Add) -> 
         case SendEmailStep() | SendVoiceStep():
             if s.window is not None:
                 _check_window(s.id, s.window, add)
-        case _:
-            pass
+        case BranchStep() | EndStep():
+            pass  # nothing timed
+        case _:  # a new step type (a send step's window!): mypy finds this line
+            assert_never(s)
 
 
 def check_duration(step_id: str, fld: str, d: Duration, max_wait_days: int, add: Add) -> None:

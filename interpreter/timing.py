@@ -20,7 +20,7 @@ from interpreter.local_time import (
     window_end,
     zone,
 )
-from interpreter.plan import SendEmailStep, SendVoiceStep, WaitStep
+from interpreter.plan import SendStep, WaitStep
 
 TIMEZONE_FIELD = "timezone"
 
@@ -77,7 +77,7 @@ def wait_until(ctx: RunContext, step: WaitStep, tick: int) -> tuple[int, dict[st
 
 
 def window_deferral(
-    ctx: RunContext, step: SendEmailStep | SendVoiceStep, tick: int
+    ctx: RunContext, step: SendStep, tick: int
 ) -> tuple[int, dict[str, object]] | None:
     """``None`` when the step's window is open at ``tick`` (or it has none); otherwise the
     tick it next opens at and the deferral's detail.

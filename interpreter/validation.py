@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import assert_never
 
 import phonenumbers
 
 from interpreter import limits as L
 from interpreter.cel_check import check_condition
+from interpreter.commands import Channel
 from interpreter.conditions import DEFAULT
 from interpreter.constant_conditions import always_false
 from interpreter.cycles import check_cycles
@@ -252,17 +254,33 @@ def _check_step(s: Step, registry: ContentRegistry | None, limits: Limits, add: 
         case EndStep():
             if not s.outcome.strip():
                 add(s.id, "outcome", "the outcome is empty")
+        case _:  # a new step type: mypy finds this line
+            assert_never(s)
 
 
 def _check_content(
-    registry: ContentRegistry | None, channel: str, content_id: str, at: tuple[str, str], add: Add
+    registry: ContentRegistry | None,
+    channel: Channel,
+    content_id: str,
+    at: tuple[str, str],
+    add: Add,
 ) -> None:
     """Report why an existing template or script cannot render (``registry.unusable``)."""
     if registry is None:
         return
     for message in registry.unusable.get((channel, content_id), ()):
-        noun = "template" if channel == "email" else "script"
-        add(at[0], at[1], f"{noun} '{content_id}' cannot be used: {message}")
+        add(at[0], at[1], f"{_content_noun(channel)} '{content_id}' cannot be used: {message}")
+
+
+def _content_noun(channel: Channel) -> str:
+    """What a channel's content is called in a problem."""
+    match channel:
+        case "email":
+            return "template"
+        case "voice":
+            return "script"
+        case _:  # a new channel: mypy finds this line
+            assert_never(channel)
 
 
 def _check_branch(s: BranchStep, known: frozenset[str], add: Add) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import contracts as c
     from interpreter import (
         GENESIS_HASH,
+        CancelRun,
         CheckPolicy,
         Command,
         CompleteRun,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         SendEmail,
         SendVoice,
         Start,
+        StartTimer,
         Status,
         TimerFired,
         TraceEntry,
@@ -223,8 +225,10 @@ class PlanRunWorkflow:
                 case CompleteRun():
                     if not self._durable:  # since DURABLE the run's last flush writes them
                         await self._flush()
-                case _:
-                    pass  # StartTimer / CancelRun: the state says what to wait for
+                case StartTimer() | CancelRun():
+                    pass  # the state says what to wait for
+                case _:  # a new command: mypy finds this line
+                    assert_never(cmd)
         self._show()
 
     # --- activities -------------------------------------------------------
@@ -321,8 +325,6 @@ class PlanRunWorkflow:
         self._persisted(ack.persisted_through_seq)
 
     async def _check_policy(self, cmd: CheckPolicy) -> Input:
-        step_def = self._ctx.plan.steps[cmd.step_id]
-        max_seconds = getattr(getattr(step_def, "max_duration", None), "total_seconds", 0)
         request = c.PolicyRequest(
             self._batch(),
             self._inp.run_id,
@@ -333,7 +335,7 @@ class PlanRunWorkflow:
             cmd.step_id,
             cmd.visit,
             self._now_ms(),
-            int(max_seconds),
+            cmd.max_duration_seconds,
         )
         try:
             resp = await workflow.execute_activity(
@@ -360,22 +362,24 @@ class PlanRunWorkflow:
 
     async def _send(self, cmd: SendEmail | SendVoice) -> Input:
         inp, plan_id = self._inp, self._ctx.plan.plan.id
+        resend = self._resend == (cmd.step_id, cmd.visit)
+        contact, variables = dict(inp.contact), dict(inp.variables)
         request: c.EmailRequest | c.VoiceRequest
-        if isinstance(cmd, SendEmail):
-            name = c.SEND_EMAIL
-            request = c.EmailRequest(
-                self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
-                cmd.template_id, cmd.subject, cmd.reply_to, cmd.track_opens, cmd.track_clicks,
-                dict(inp.contact), dict(inp.variables), self._resend == (cmd.step_id, cmd.visit),
-            )  # fmt: skip
-        else:
-            name = c.SEND_VOICE
-            request = c.VoiceRequest(
-                self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
-                cmd.script_id, cmd.caller_id, cmd.max_duration_seconds, cmd.detect_voicemail,
-                cmd.voicemail_message_id, dict(inp.contact), dict(inp.variables),
-                self._resend == (cmd.step_id, cmd.visit),
-            )  # fmt: skip
+        match cmd:
+            case SendEmail():
+                name = c.SEND_EMAIL
+                request = c.EmailRequest(
+                    self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
+                    contact=contact, variables=variables, resend=resend, send=cmd,
+                )  # fmt: skip
+            case SendVoice():
+                name = c.SEND_VOICE
+                request = c.VoiceRequest(
+                    self._batch(), inp.run_id, inp.tenant, plan_id, cmd.step_id, cmd.visit,
+                    contact=contact, variables=variables, resend=resend, send=cmd,
+                )  # fmt: skip
+            case _:  # a new channel's command: mypy finds this line
+                assert_never(cmd)
         self._resend = None
         try:
             resp = await workflow.execute_activity(

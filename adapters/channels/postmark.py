@@ -42,10 +42,11 @@ from adapters.channels.base import (
     lookup_since,
 )
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.http_errors import http_failures, status_error
 from adapters.channels.recipients import email_recipient
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
-_TOO_MANY_REQUESTS = 429
+_VENDOR = "postmark"
 # The metadata keys the send reference is split over, and Postmark's limits on them.
 REF_METADATA_PREFIX = "dee_ref_"
 METADATA_MAX_FIELDS = 10
@@ -195,19 +196,8 @@ class PostmarkEmailChannel:
 
         ``doubt`` is added to a timeout's message (a send may have been accepted).
         """
-        try:
+        with http_failures(_VENDOR, f"Postmark {self._base_url}", what, doubt):
             response = await self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise ChannelUnavailable(
-                f"Postmark {self._base_url}: no answer in time to {what} "
-                f"({type(exc).__name__}){doubt}",
-                code="postmark_timeout",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(
-                f"Postmark {self._base_url}: {type(exc).__name__}: {exc}",
-                code="postmark_connect_failed",
-            ) from exc
         answer = _json(response)
         if response.status_code != httpx.codes.OK:
             raise _error(response.status_code, answer, what)
@@ -331,13 +321,12 @@ def _error(status: int, answer: dict[str, Any], what: str = "the email") -> Chan
     error_code = answer.get("ErrorCode")
     detail = answer.get("Message") or "no message"
     text = f"Postmark refused {what}: HTTP {status}, ErrorCode {error_code}: {detail}"
-    if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
-        return ChannelUnavailable(text, code=f"postmark_http_{status}")
+    code = None
     if status == httpx.codes.UNAUTHORIZED:
-        return ChannelRejected(text, code="postmark_unauthorized")
-    if error_code is not None:
-        return ChannelRejected(text, code=f"postmark_error_{error_code}")
-    return ChannelRejected(text, code=f"postmark_http_{status}")
+        code = "postmark_unauthorized"
+    elif error_code is not None:
+        code = f"postmark_error_{error_code}"
+    return status_error(_VENDOR, status, text, code)
 
 
 __all__ = [

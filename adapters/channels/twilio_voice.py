@@ -47,11 +47,12 @@ from twilio.rest import Client  # type: ignore[import-untyped]
 from adapters.channels.base import SendLookup, SendReceipt, VoiceCall, lookup_since
 from adapters.channels.callbacks import answer_url, script_twiml
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.http_errors import http_failures, status_error
 from adapters.channels.recipients import call_recipient
 
 _log = logging.getLogger(__name__)
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
-_TOO_MANY_REQUESTS = 429
+_VENDOR = "twilio"
 # Calls list paging: records per page, and how many pages a lookup reads at most.
 _LIST_PAGE = 100
 _LIST_MAX_PAGES = 20
@@ -185,18 +186,10 @@ class TwilioVoiceChannel:
             )
         else:
             options["twiml"] = script_twiml(call.script_text)
+        doubt = "; the call may or may not have been placed"
         try:
-            created = await self._client.calls.create_async(**options)
-        except httpx.TimeoutException as exc:
-            raise ChannelUnavailable(
-                f"Twilio: no answer in time ({type(exc).__name__}); "
-                "the call may or may not have been placed",
-                code="twilio_timeout",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(
-                f"Twilio: {type(exc).__name__}: {exc}", code="twilio_connect_failed"
-            ) from exc
+            with http_failures(_VENDOR, "Twilio", "the call", doubt):
+                created = await self._client.calls.create_async(**options)
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _error(exc) from exc
         except (TwilioException, ValueError) as exc:  # an answer the SDK could not read
@@ -262,21 +255,13 @@ class TwilioVoiceChannel:
     async def _list_calls(self, into: dict[str, Any], **filters: str) -> bool:
         """Read every page of one filtered list into ``into``; ``False`` if cut short."""
         try:
-            page = await self._client.calls.page_async(page_size=_LIST_PAGE, **filters)
-            for _ in range(_LIST_MAX_PAGES):
-                into.update((call.sid, call) for call in page)
-                page = await page.next_page_async()
-                if page is None:
-                    return True
-        except httpx.TimeoutException as exc:
-            raise ChannelUnavailable(
-                f"Twilio: no answer in time to the calls list ({type(exc).__name__})",
-                code="twilio_timeout",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(
-                f"Twilio: {type(exc).__name__}: {exc}", code="twilio_connect_failed"
-            ) from exc
+            with http_failures(_VENDOR, "Twilio", "the calls list"):
+                page = await self._client.calls.page_async(page_size=_LIST_PAGE, **filters)
+                for _ in range(_LIST_MAX_PAGES):
+                    into.update((call.sid, call) for call in page)
+                    page = await page.next_page_async()
+                    if page is None:
+                        return True
         except (TwilioRestException, TwilioServiceException) as exc:
             raise _error(exc, "the calls list") from exc
         except (TwilioException, ValueError) as exc:
@@ -304,9 +289,7 @@ def _page_error(exc: TwilioException | ValueError) -> ChannelError:
         return ChannelUnavailable(f"Twilio: unreadable answer: {exc}", code="twilio_bad_response")
     status = int(response.status_code)
     text = f"Twilio refused the calls list: HTTP {status}: {response.text[:200]}"
-    if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
-        return ChannelUnavailable(text, code=f"twilio_http_{status}")
-    return ChannelRejected(text, code=f"twilio_http_{status}")
+    return status_error(_VENDOR, status, text)
 
 
 def _error(
@@ -316,9 +299,7 @@ def _error(
     service = isinstance(exc, TwilioServiceException)
     detail = (exc.detail or exc.title) if service else exc.msg
     text = f"Twilio refused {what}: HTTP {status}, error {exc.code}: {detail}"
-    if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
-        return ChannelUnavailable(text, code=f"twilio_http_{status}")
-    return ChannelRejected(text, code=f"twilio_error_{exc.code}")
+    return status_error(_VENDOR, status, text, f"twilio_error_{exc.code}")
 
 
 __all__ = ["STATUS_EVENTS", "HttpxTwilioClient", "TwilioVoiceChannel"]

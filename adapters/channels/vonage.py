@@ -45,11 +45,12 @@ import jwt
 from adapters.channels.base import SendLookup, SendReceipt, VoiceCall, lookup_since
 from adapters.channels.callbacks import signed_event_url
 from adapters.channels.errors import ChannelError, ChannelRejected, ChannelUnavailable
+from adapters.channels.http_errors import http_failures, status_error
 from adapters.channels.recipients import call_recipient
 
 DEFAULT_BASE_URL = "https://api.nexmo.com"
 _TOKEN_SECONDS = 300
-_TOO_MANY_REQUESTS = 429
+_VENDOR = "vonage"
 # Vonage's documented minimum wait for a voicemail beep.
 _BEEP_TIMEOUT_SECONDS = 45
 # A call uuid goes into a URL path: nothing but what Vonage's uuids are made of.
@@ -230,20 +231,11 @@ class VonageVoiceChannel:
         params: dict[str, str | int] | None = None,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
-        try:
+        doubt = "; the request may or may not have taken effect"
+        with http_failures(_VENDOR, "Vonage", f"{method} {path}", doubt):
             return await self._client.request(
                 method, path, json=body, params=params, headers=headers
             )
-        except httpx.TimeoutException as exc:
-            raise ChannelUnavailable(
-                f"Vonage: no answer in time ({type(exc).__name__}); "
-                "the request may or may not have taken effect",
-                code="vonage_timeout",
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(
-                f"Vonage: {type(exc).__name__}: {exc}", code="vonage_connect_failed"
-            ) from exc
 
     def _token(self) -> str:
         # I/O-side code: the wall clock and a random jti are what Vonage requires.
@@ -320,9 +312,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _error(status: int, answer: dict[str, Any], what: str = "the call") -> ChannelError:
     detail = answer.get("detail") or answer.get("title") or "no detail"
     text = f"Vonage refused {what}: HTTP {status}: {detail}"
-    if status == _TOO_MANY_REQUESTS or status >= httpx.codes.INTERNAL_SERVER_ERROR:
-        return ChannelUnavailable(text, code=f"vonage_http_{status}")
-    return ChannelRejected(text, code=f"vonage_http_{status}")
+    return status_error(_VENDOR, status, text)
 
 
 __all__ = ["DEFAULT_BASE_URL", "VonageVoiceChannel"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -88,10 +88,15 @@ class Reservation:
 def estimate_micros(request: GateRequest, config: PolicyConfig) -> int:
     """A send's estimated cost: per email, or per started voice minute times the cap."""
     costs = config.costs
-    if request.channel == "email":
-        return to_micros(costs.per_email, field="costs.per_email", exact=False)
-    minutes = -(-request.max_duration_seconds // _SECONDS_PER_MINUTE)  # ceiling division
-    return to_micros(costs.per_voice_minute * minutes, field="costs.per_voice_minute", exact=False)
+    match request.channel:
+        case "email":
+            return to_micros(costs.per_email, field="costs.per_email", exact=False)
+        case "voice":
+            minutes = -(-request.max_duration_seconds // _SECONDS_PER_MINUTE)  # ceiling division
+            cost = costs.per_voice_minute * minutes
+            return to_micros(cost, field="costs.per_voice_minute", exact=False)
+        case _:  # a new channel has a cost of its own: mypy finds this line
+            assert_never(request.channel)
 
 
 async def reserve(

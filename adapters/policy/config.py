@@ -21,12 +21,11 @@ from adapters.policy.contact_cap import DEFAULT_CONTACT_CAP, ContactCap
 from adapters.policy.errors import PolicyConfigError, PolicyInputError
 from adapters.policy.money import to_micros
 from adapters.policy.zones import zone
+from interpreter.commands import CHANNELS, Channel  # the one channel table
 
-Channel = Literal["email", "voice"]
 ConsentMode = Literal["required", "opt-out"]
 LimitResolution = Literal["deny", "defer_next_day"]
 
-CHANNELS: tuple[Channel, ...] = get_args(Channel)
 CONSENT_MODES: tuple[ConsentMode, ...] = get_args(ConsentMode)
 LIMIT_RESOLUTIONS: tuple[LimitResolution, ...] = get_args(LimitResolution)
 EVERY_DAY = frozenset(range(1, 8))

@@ -24,15 +24,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from temporalio.service import RPCError, RPCStatusCode
-
 from adapters.channels import VoiceChannel
 from adapters.storage import DatabaseUnavailable, RunRecord, StorageError, UnknownRun
 from adapters.tracking import InvalidToken, MessageIndex, Ref, signing_key, verify
 from dee.channels import voice_channel
 from dee.config import EngineConfig
 from dee.engine import Engine, IngestedEvent
-from dee.errors import EngineError
+from dee.errors import EngineError, EngineUnavailable
 from dee.webhooks.auth import Refused, forbidden
 
 log = logging.getLogger(__name__)
@@ -40,13 +38,6 @@ log = logging.getLogger(__name__)
 # (4 MB) with an error read as "unreachable" (503), which a provider retries forever;
 # a body's field too large to record is the request's fault (413), refused up front.
 MAX_EVENT_DATA_BYTES = 64 * 1024
-
-
-def _temporal_unreachable(exc: EngineError) -> bool:
-    # Engine.ingest_event wraps the update's or the signal's RPCError as the cause. A
-    # refused argument is the event's fault; anything else is Temporal's.
-    cause = exc.__cause__ or exc.__context__
-    return isinstance(cause, RPCError) and cause.status != RPCStatusCode.INVALID_ARGUMENT
 
 
 class Recent:
@@ -168,9 +159,10 @@ class Receiver:
                 data=dict(data or {}),
                 event_id=event_id,
             )
-        except EngineError as exc:
-            status = 503 if _temporal_unreachable(exc) else 422
-            raise Refused(status, "; ".join(exc.lines)) from None
+        except EngineUnavailable as exc:  # not the event's fault: the provider retries
+            raise Refused(503, "; ".join(exc.lines)) from None
+        except EngineError as exc:  # the engine refused this event: retrying cannot help
+            raise Refused(422, "; ".join(exc.lines)) from None
         except DatabaseUnavailable as exc:
             raise Refused(503, f"cannot record the event: {exc}") from None
         except RuntimeError as exc:

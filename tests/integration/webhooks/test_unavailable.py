@@ -21,6 +21,7 @@ from adapters.tracking import Ref
 from adapters.tracking.rewrite import Links
 from dee.config import EngineConfig
 from dee.engine import Engine
+from dee.errors import EngineError, EngineUnavailable
 from dee.webhooks import create_app
 from tests.integration.mailsink import SmtpServer
 from tests.integration.temporal_env import time_skipping_server_path
@@ -134,3 +135,17 @@ async def test_an_endpoint_without_credentials_answers_503_not_403(
     ]
     assert [a.status_code for a in answers] == [503] * 4, [a.text for a in answers]
     assert all("endpoint disabled" in a.json()["error"] for a in answers)
+
+
+async def test_an_outage_is_a_typed_error_and_a_refusal_is_not(
+    engine: Engine, env: WorkflowEnvironment
+) -> None:
+    """The receiver picks 503 or 422 by the error's type, never by peeking at its cause."""
+    run = await engine.execute(tracked_plan(), contact=CONTACT, variables=VARS)
+    broken = await _stopped_server(engine)
+    with pytest.raises(EngineUnavailable) as outage:
+        await broken.ingest_event(type="email.opened", contact_id=CONTACT["id"], run_id=run.run_id)
+    assert "event for run" in str(outage.value)
+    with pytest.raises(EngineError) as refusal:
+        await engine.ingest_event(type="email.opened", contact_id="someone-else", run_id=run.run_id)
+    assert not isinstance(refusal.value, EngineUnavailable)
