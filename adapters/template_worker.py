@@ -46,10 +46,14 @@ def _answer(store: TemplateStore, request: dict[str, Any]) -> dict[str, Any]:
     template_id = str(request.get("id", ""))
     try:
         context = request["context"]
-        if request["kind"] == "email":
+        kind = request["kind"]
+        if kind == "email":
             email = store.render_email(template_id, request["subject"], context)
             return {"ok": {"subject": email.subject, "text": email.text, "html": email.html}}
-        return {"ok": {"text": store.render_voice(template_id, context)}}
+        if kind == "voice":
+            return {"ok": {"text": store.render_voice(template_id, context)}}
+        # Never render another channel's content as a call script.
+        return {"error": TemplateError(template_id, f"unknown template kind {kind!r}").as_dict()}
     except TemplateError as exc:
         return {"error": exc.as_dict()}
     except MemoryError:  # outside the template's own code (the store handles that)

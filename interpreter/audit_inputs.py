@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from interpreter.commands import (
+    CHANNELS,
     EventIngested,
     Input,
     OperatorAction,
@@ -20,6 +21,7 @@ from interpreter.commands import (
     SendCompleted,
     Start,
     TimerFired,
+    send_action,
 )
 from interpreter.events import Event
 from interpreter.local_time import Clock, parse_utc_iso
@@ -28,7 +30,7 @@ from interpreter.trace import RUN_SCOPE
 Entry = Mapping[str, Any]
 """A recorded audit entry in the export layout (``ChainedEntry.as_dict()``)."""
 
-SENDS = ("send_email", "send_voice")
+SENDS = tuple(send_action(channel) for channel in CHANNELS)
 _OPERATOR = ("pause", "resume", "cancel")
 
 

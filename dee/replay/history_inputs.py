@@ -17,12 +17,20 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
 from activities import contracts as c
+from dee.errors import DocumentError
 
 _CONVERT = DataConverter.default.payload_converter
 _RESULT_TYPES: dict[str, type] = {
     c.CHECK_POLICIES: c.PolicyResponse,
     c.SEND_EMAIL: c.SendResponse,
     c.SEND_VOICE: c.SendResponse,
+}
+# Every activity a run schedules besides its audit flush, with its request type: one
+# the table does not name is refused, never decoded as another's request.
+_REQUEST_TYPES: dict[str, type] = {
+    c.CHECK_POLICIES: c.PolicyRequest,
+    c.SEND_EMAIL: c.EmailRequest,
+    c.SEND_VOICE: c.VoiceRequest,
 }
 
 
@@ -101,8 +109,11 @@ def history_inputs(history: WorkflowHistory) -> HistoryInputs:
             name = attrs.activity_type.name
             if name == c.APPEND_AUDIT:  # a run's last flush: bookkeeping, not an input
                 continue
-            request_type = {c.CHECK_POLICIES: c.PolicyRequest, c.SEND_EMAIL: c.EmailRequest}
-            arg_type = request_type.get(name, c.VoiceRequest)
+            arg_type = _REQUEST_TYPES.get(name)
+            if arg_type is None:
+                raise DocumentError(
+                    [f"the history schedules activity {name!r}, which this version does not run"]
+                )
             (arg,) = _CONVERT.from_payloads(list(attrs.input.payloads), [arg_type])
             scheduled[event.event_id] = activity_key(name, arg)
         elif kind == "activity_task_completed_event_attributes":

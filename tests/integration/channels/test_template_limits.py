@@ -175,3 +175,13 @@ def test_a_template_that_is_itself_a_symlink_out_is_refused(root: Path) -> None:
         TemplateStore(root).render_email("call", "Hi", CONTEXT)
 
     assert caught.value.code == "template_forbidden"
+
+
+def test_a_render_request_of_an_unknown_kind_is_an_error_not_a_call_script(root: Path) -> None:
+    from adapters.template_worker import _answer
+
+    store = TemplateStore(root, LIMITS)
+    answer = _answer(store, {"kind": "sms", "id": "call", "context": CONTEXT})
+    assert "ok" not in answer and "unknown template kind 'sms'" in str(answer["error"])
+    voice = _answer(store, {"kind": "voice", "id": "call", "context": CONTEXT})
+    assert voice == {"ok": {"text": "Calling Ada"}}
