@@ -32,15 +32,15 @@ with workflow.unsafe.imports_passed_through():
     # attribute (the function) to the module, for every workflow in the worker.
     from interpreter import GENESIS_HASH, TraceEntry, chain
     from workflows import search_attributes as sa
-    from workflows.plan_run import (
+    from workflows.activity_options import (
         ACTIVITY_TIMEOUT,
-        DURABLE,
         FLUSH_RETRY,
         IDEMPOTENT_RETRY,
         LEDGERED_SEND_RETRY,
         SEND_HEARTBEAT,
         SEND_SCHEDULE_TIMEOUT,
     )
+    from workflows.patches import DURABLE
 
 WORKFLOW_NAME = "HandWrittenSalesWorkflow"
 PLAN_ID = "bench-short-sales"

@@ -18,6 +18,7 @@ marker and costs no history event.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from temporalio import workflow
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.limits import start_problems
     from interpreter.machine import compiled_snapshot
     from interpreter.validation import ADMISSION, LEGACY
+    from workflows.patches import REFUSED_EVENT
 
 INPUT_REJECTED = "InputRejected"
 START_LIMITS = "start-limits-and-send-loops"
@@ -105,4 +107,30 @@ def refusal(err: ActivityError) -> ApplicationError | None:
     return None
 
 
-__all__ = ["INPUT_REJECTED", "START_LIMITS", "admitted", "refusal", "rejected"]
+def raw_run_id(raw: Any) -> str:
+    """The run id a start input names (before ``DURABLE``, the workflow id was not checked)."""
+    if isinstance(raw, c.RunInput):
+        return raw.run_id
+    return str(raw.get("run_id", "")) if isinstance(raw, dict) else ""
+
+
+def refused_event(event: c.EventSignal, problems: list[str]) -> c.EventSignal:
+    """Since ``EVENT_LIMITS``: what a signalled event past the limits is recorded as: a
+    type no condition can ask for by mistake (``hasEvent`` reads plan-declared types), no
+    step, an id derived from the original (so a re-delivery is still a duplicate) and the
+    reasons."""
+    digest = hashlib.sha256(repr(event.id).encode("utf-8", "backslashreplace")).hexdigest()
+    return c.EventSignal(
+        f"refused-{digest[:40]}", REFUSED_EVENT, None, {"refused": "; ".join(problems)[:1000]}
+    )
+
+
+__all__ = [
+    "INPUT_REJECTED",
+    "START_LIMITS",
+    "admitted",
+    "raw_run_id",
+    "refusal",
+    "refused_event",
+    "rejected",
+]

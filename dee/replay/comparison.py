@@ -18,7 +18,7 @@ from interpreter.local_time import Clock
 from interpreter.replay import Diff, ReplayResult, replay
 from interpreter.snapshot import state_from_dict
 from interpreter.trace import RUN_SCOPE
-from workflows.plan_run import CONDITION_RULES
+from workflows.patches import CONDITION_RULES
 
 
 def replay_run(

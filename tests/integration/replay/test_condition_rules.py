@@ -25,7 +25,8 @@ from dee.replay.from_history import decode_history, patches
 from interpreter import ExecutionPlan, Input, PlanMetadata, steps
 from interpreter.cel_limits import COST
 from tests.integration.replay.recording import Scenario, record
-from workflows.plan_run import CONDITION_RULES, PlanRunWorkflow
+from workflows.patches import CONDITION_RULES
+from workflows.plan_run import PlanRunWorkflow
 
 REPRO = 'contact.tier == "gold" && events.hasOpen("e")'
 COSTLY = "(vars.L + []).all(a, (vars.L + []).all(b, a + b >= 0))"

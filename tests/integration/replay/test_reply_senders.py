@@ -19,7 +19,8 @@ from activities import contracts as c
 from dee.replay.comparison import replay_run
 from dee.replay.from_history import decode_history
 from tests.integration.replay.recording import DAY, Scenario, answered, record, sleep
-from workflows.plan_run import DURABLE, REPLY_SENDERS, PlanRunWorkflow
+from workflows.patches import DURABLE, REPLY_SENDERS
+from workflows.plan_run import PlanRunWorkflow
 
 STRANGER = Scenario(
     "stranger-reply",
