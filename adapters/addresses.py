@@ -148,6 +148,35 @@ def canonical_contact(contact: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def canonical_key(key: str) -> str:
+    """The canonical form of a contact key: an e-mail key, an E.164 number, or the id.
+
+    A key is an e-mail address when it holds an ``@`` (it must then be exactly one
+    mailbox), a phone number when it starts with ``+`` (it must then be a possible
+    number), and a contact id otherwise (returned stripped). Suppressions and consent
+    records are stored under these forms; the policy package and the migration that
+    rewrote older rows both read them here, so the two cannot drift apart.
+
+    Raises:
+        AddressError: an address that is not exactly one mailbox, or a ``+`` number
+            that is not a possible phone number.
+    """
+    key = key.strip()
+    if "@" in key:
+        return email_key(key)
+    if key.startswith("+"):
+        return canonical_phone(key)
+    return key
+
+
+def id_key(contact_id: str) -> str:
+    """A contact id as consent records store it: its canonical form, when it has one."""
+    try:
+        return canonical_key(contact_id)
+    except AddressError:  # an id is opaque: one that is no address stays as given
+        return contact_id.strip()
+
+
 def _text(value: object, limit: int) -> str:
     if not isinstance(value, str):
         raise AddressError(f"must be a string, not {type(value).__name__}")
@@ -299,6 +328,8 @@ __all__ = [
     "ContactAddressError",
     "canonical_contact",
     "canonical_email",
+    "canonical_key",
     "canonical_phone",
     "email_key",
+    "id_key",
 ]

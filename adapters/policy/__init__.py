@@ -31,15 +31,16 @@ from __future__ import annotations
 
 from adapters.policy.admin import PolicyAdmin
 from adapters.policy.config import (
+    DEFAULT_CONTACT_CAP,
     VOICE_HOURS,
     Channel,
     ConsentMode,
+    ContactCap,
     Costs,
     HoursWindow,
     LimitResolution,
     PolicyConfig,
 )
-from adapters.policy.contact_cap import DEFAULT_CONTACT_CAP, ContactCap
 from adapters.policy.errors import (
     PolicyConfigError,
     PolicyError,

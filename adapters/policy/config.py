@@ -17,7 +17,6 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, TypeVar, get_args
 
-from adapters.policy.contact_cap import DEFAULT_CONTACT_CAP, ContactCap
 from adapters.policy.errors import PolicyConfigError, PolicyInputError
 from adapters.policy.money import to_micros
 from adapters.policy.zones import zone
@@ -72,6 +71,31 @@ DEFAULT_HOURS: Mapping[Channel, HoursWindow] = MappingProxyType({"voice": VOICE_
 DEFAULT_CONSENT_MODES: Mapping[Channel, ConsentMode] = MappingProxyType(
     {"email": "opt-out", "voice": "required"}
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactCap:
+    """At most ``sends`` sends to one contact within any ``days`` days.
+
+    ``sends`` may be 0 (nothing is sent to anyone of the tenant); ``days`` is at least 1.
+    """
+
+    sends: int
+    days: int
+
+    def __post_init__(self) -> None:
+        for name, least in (("sends", 0), ("days", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise PolicyConfigError(
+                    f"contact cap: {name} is an integer >= {least}, got {value!r}"
+                )
+
+    def describe(self) -> str:
+        return f"{self.sends} sends per contact in {self.days} days"
+
+
+DEFAULT_CONTACT_CAP = ContactCap(sends=10, days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,11 +252,13 @@ def _check_limit(name: str, limit: object) -> None:
 __all__ = [
     "CHANNELS",
     "DEFAULT_CONSENT_MODES",
+    "DEFAULT_CONTACT_CAP",
     "DEFAULT_HOURS",
     "EVERY_DAY",
     "VOICE_HOURS",
     "Channel",
     "ConsentMode",
+    "ContactCap",
     "Costs",
     "HoursWindow",
     "LimitResolution",

@@ -6,6 +6,9 @@ loops, can send one contact more than that; a tenant may have its own, or none
 (``PolicyConfig.contact_caps``). A send past the cap is denied (policy
 ``contact_cap``): the run fails like on any other denial, with the rule in its audit.
 
+The cap itself (``ContactCap``) is configuration and lives in ``config``, below both
+this module and ``request``, so the three import one way only.
+
 Boundary: statements inside the gate's transaction, like the daily counter. Each
 allowed send is a row of ``contact_sends`` keyed by ``(run, step, visit)``: a
 re-evaluation of a send already counted finds its row and is allowed again (counted
@@ -23,42 +26,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.policy.errors import PolicyConfigError
+from adapters.policy.config import ContactCap
+from adapters.policy.request import GateRequest
 from adapters.policy.tables import CONTACT_SENDS
 from adapters.storage.database import Dialect
-
-if TYPE_CHECKING:  # the request module imports the configuration, which imports this one
-    from adapters.policy.request import GateRequest
-
-
-@dataclass(frozen=True, slots=True)
-class ContactCap:
-    """At most ``sends`` sends to one contact within any ``days`` days.
-
-    ``sends`` may be 0 (nothing is sent to anyone of the tenant); ``days`` is at least 1.
-    """
-
-    sends: int
-    days: int
-
-    def __post_init__(self) -> None:
-        for name, least in (("sends", 0), ("days", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise PolicyConfigError(
-                    f"contact cap: {name} is an integer >= {least}, got {value!r}"
-                )
-
-    def describe(self) -> str:
-        return f"{self.sends} sends per contact in {self.days} days"
-
-
-DEFAULT_CONTACT_CAP = ContactCap(sends=10, days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,4 +120,4 @@ def _lock_key(request: GateRequest) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-__all__ = ["DEFAULT_CONTACT_CAP", "CapCount", "ContactCap", "count_contact_send"]
+__all__ = ["CapCount", "count_contact_send"]

@@ -20,8 +20,8 @@ from adapters.addresses import (
     AddressError,
     ContactAddressError,
     canonical_contact,
-    canonical_phone,
-    email_key,
+    canonical_key,
+    id_key,
 )
 from adapters.policy.errors import PolicyInputError
 
@@ -33,23 +33,10 @@ def normalize_key(key: str, field: str = "contact_key") -> str:
         PolicyInputError: an address that is not exactly one mailbox, or a ``+``
             number that is not a possible phone number.
     """
-    key = key.strip()
     try:
-        if "@" in key:
-            return email_key(key)
-        if key.startswith("+"):
-            return canonical_phone(key)
+        return canonical_key(key)
     except AddressError as exc:
-        raise PolicyInputError(field, f"{_shown(key)} {exc}") from None
-    return key
-
-
-def id_key(contact_id: str) -> str:
-    """A contact id as consent records store it: its canonical form, when it has one."""
-    try:
-        return normalize_key(contact_id)
-    except PolicyInputError:  # an id is opaque: one that is no address stays as given
-        return contact_id.strip()
+        raise PolicyInputError(field, f"{_shown(key.strip())} {exc}") from None
 
 
 def id_keys(contact_id: str) -> list[str]:

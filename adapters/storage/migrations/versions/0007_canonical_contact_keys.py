@@ -2,7 +2,7 @@
 
 From this revision on a suppression's ``contact_key`` is an e-mail key (one mailbox,
 IDNA domain, lower-cased), an E.164 number or a contact id, and a consent record's
-``contact_id`` is stored the same way (``adapters.policy.keys``); the gate looks them
+``contact_id`` is stored the same way (``adapters.addresses``); the gate looks them
 up only in those forms. Rows written before were lower-cased at most, so a stored
 ``victim <victim@example.com>`` or ``victim@bücher.example`` would no longer match the
 contact it was written for: this revision rewrites them.
@@ -35,9 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from adapters.addresses import AddressError, email_key
-from adapters.policy.errors import PolicyInputError
-from adapters.policy.keys import id_key, normalize_key
+from adapters.addresses import AddressError, canonical_key, email_key, id_key
 from adapters.storage.schema import UTCDateTime
 
 revision: str = "0007"
@@ -74,8 +72,8 @@ def downgrade() -> None:
 def keys_of(stored: str) -> list[str]:
     """The keys a stored suppression key stands for; the first is its own new key."""
     try:
-        return [normalize_key(stored)]
-    except PolicyInputError:
+        return [canonical_key(stored)]
+    except AddressError:
         pass
     keys = [stored]
     for part in _LIST_SEPARATOR.split(stored):
