@@ -26,7 +26,7 @@ async def paired_side(
 
     async def measure() -> dict[str, float]:
         begin = time.time()
-        await asyncio.sleep(SECONDS[variant])
+        await asyncio.sleep(SECONDS[variant])  # a measurement that takes this variant's time
         allowed = os.sched_getaffinity(0)
         core = next(iter(allowed)) if len(allowed) == 1 else -1  # -1: not pinned
         return {"core": core, "begin": begin, "end": time.time(), "size": size}
@@ -35,6 +35,6 @@ async def paired_side(
         nonlocal fills
         fills += 1
         (folder / f"{variant}-fill-{fills}").touch()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # a fill that takes time, as the real ones do
 
     yield measure, fill

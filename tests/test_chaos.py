@@ -4,7 +4,7 @@ promise checked, and every send left ``unknown`` settled by an operator as DEE a
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from bench.chaos import ChaosReport, ChaosSettings, chaos
 from bench.chaos_sink import HoldingSink
 from dee.engine import Engine
 from dee.errors import EngineError
+from tests.integration.waiting import until
 
 
 async def _settle_unknowns(engine: Engine, sink: HoldingSink, report: ChaosReport) -> None:
@@ -32,11 +33,13 @@ async def _settle_unknowns(engine: Engine, sink: HoldingSink, report: ChaosRepor
         else:
             await engine.retry_run(run.run_id, by="chaos-test", reason="not in log", resend=True)
     for run in await engine.list_runs(limit=1000):
-        for _ in range(600):
-            if (await engine.get_run(run.run_id)).status == "COMPLETED":
-                break
-            await asyncio.sleep(0.1)
-        assert (await engine.get_run(run.run_id)).status == "COMPLETED"
+        await until(
+            partial(engine.get_run, run.run_id),
+            lambda r: r.status == "COMPLETED",
+            what=f"run {run.run_id} completing after the operators' decision",
+            timeout=60,
+            every=0.1,
+        )
         assert (await engine.audit.verify(run.run_id)).ok
     # After the operators' decisions: still one message per Message-ID at the sink.
     assert sink.duplicates() == {}

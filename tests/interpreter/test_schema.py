@@ -4,7 +4,6 @@ stop-on-reply fields and agreeing with the model on the example plans and on mis
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
@@ -15,18 +14,10 @@ from interpreter import PlanError, parse_plan, validate
 from interpreter.plan_schema import plan_json_schema
 
 from .helpers import ROOT
-from .test_cli import dee
 
 SCHEMA = plan_json_schema()
 VALIDATOR = Draft202012Validator(SCHEMA)
 PLANS = sorted((ROOT / "plans").glob("*.yaml"))
-
-
-def test_the_cli_prints_the_schema_and_it_is_a_valid_2020_12_schema() -> None:
-    result = dee("plan", "schema")
-    assert result.returncode == 0
-    assert json.loads(result.stdout) == SCHEMA
-    Draft202012Validator.check_schema(SCHEMA)
 
 
 @pytest.mark.parametrize("path", PLANS, ids=[p.name for p in PLANS])

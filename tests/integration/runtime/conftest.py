@@ -3,7 +3,6 @@ and mail sink (tests/integration/conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.engine import Engine
 from dee.runtime import worker_for
 from tests.integration.mailsink import SmtpServer
+from tests.integration.waiting import until
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,9 +53,12 @@ async def _end_runs(engine: Engine) -> None:
         with contextlib.suppress(RPCError):  # already closed
             # Terminating while an activity runs leaves the time-skipping server's lock
             # for that activity held: wait (briefly, in real time) for it to finish.
-            for _ in range(50):
-                described = await handle.describe()
-                if not described.raw_description.pending_activities:
-                    break
-                await asyncio.sleep(0.1)
+            with contextlib.suppress(AssertionError):  # then terminate all the same
+                await until(
+                    handle.describe,
+                    lambda d: not d.raw_description.pending_activities,
+                    what=f"the activities of {run.run_id} finishing",
+                    timeout=5,
+                    every=0.1,
+                )
             await handle.terminate("test over")

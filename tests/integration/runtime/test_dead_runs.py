@@ -24,6 +24,7 @@ from dee.engine import Engine, ExecutionRun
 from dee.runtime import worker_for
 from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.plans import one_email
+from tests.integration.waiting import until
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTACT = {"id": "c-dead", "email": "dead@example.com", "first_name": "D", "company": "X"}
@@ -81,15 +82,9 @@ async def _eventually(
     what: str, probe: Callable[[], Awaitable[T | None]], seconds: float = 30
 ) -> T:
     """``probe``'s first answer that is not ``None``; fails naming ``what`` at the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
-        answer = await probe()
-        if answer is not None:
-            return answer
-        if loop.time() > deadline:
-            raise AssertionError(f"{what}: not within {seconds:.0f} s")
-        await asyncio.sleep(0.1)
+    answer = await until(probe, lambda a: a is not None, what=what, timeout=seconds, every=0.1)
+    assert answer is not None
+    return answer
 
 
 async def _status(engine: Engine, run_id: str, status: str) -> ExecutionRun:

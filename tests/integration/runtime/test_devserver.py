@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from google.protobuf.duration_pb2 import Duration
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
@@ -34,7 +35,10 @@ from dee.errors import EngineError
 from dee.runtime import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps, verify
 from tests.integration.mailsink import SmtpServer
+from tests.integration.waiting import until
 from workflows import search_attributes as sa
+
+TIMER_FIRED = EventType.EVENT_TYPE_TIMER_FIRED
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTACT = {"id": "c-dev", "email": "dev@example.com", "first_name": "Dev", "company": "Ops"}
@@ -96,12 +100,13 @@ async def _connected(config: EngineConfig) -> AsyncIterator[tuple[Client, Engine
 async def _until(
     engine: Engine, run_id: str, statuses: set[str], seconds: float = 30
 ) -> ExecutionRun:
-    for _ in range(int(seconds * 10)):
-        run = await engine.get_run(run_id)
-        if run.status in statuses:
-            return run
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not reach {statuses}; it is {run.status}")
+    return await until(
+        lambda: engine.get_run(run_id),
+        lambda run: run.status in statuses,
+        what=f"run {run_id} reaching {statuses}",
+        timeout=seconds,
+        every=0.1,
+    )
 
 
 async def test_search_attributes_and_ui_fields_show_where_a_run_stands(
@@ -294,7 +299,11 @@ async def test_a_worker_killed_mid_run_and_restarted_loses_nothing_and_sends_onc
             type="email.opened", contact_id="c-dev", event_id="while-down"
         )
         assert [(d.run_id, d.outcome) for d in down.deliveries] == [(run.run_id, "queued")]
-        await asyncio.sleep(4)  # the timer fires while no worker runs
+        await until(  # the wait's timer (the run's only one) fires while no worker runs
+            lambda: client.get_workflow_handle(run.run_id).fetch_history(),
+            lambda history: any(e.event_type == TIMER_FIRED for e in history.events),
+            what=f"the timer of {run.run_id} firing with no worker",
+        )
         worker = _worker_process(config)
         final = await _until(engine, run.run_id, {"COMPLETED"}, seconds=60)
         assert final.outcome == "finished"
@@ -314,11 +323,11 @@ async def test_a_worker_killed_mid_run_and_restarted_loses_nothing_and_sends_onc
 
 async def _listed(client: Client, query: str, count: int) -> None:
     """Visibility is eventually consistent: wait until ``query`` lists ``count`` runs."""
-    for _ in range(100):
-        if len([w async for w in client.list_workflows(query)]) >= count:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{query!r} did not list {count} runs")
+
+    async def listed() -> int:
+        return len([w async for w in client.list_workflows(query)])
+
+    await until(listed, lambda n: n >= count, what=f"{query!r} listing {count} runs", timeout=10)
 
 
 async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_path: Path) -> None:

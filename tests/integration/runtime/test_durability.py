@@ -38,6 +38,7 @@ from tests.integration.channels.standins.twilio_api import TwilioStandIn, runnin
 from tests.integration.channels.standins.twilio_callbacks import CallScript
 from tests.integration.mailsink import SmtpServer
 from tests.integration.private_postgres import private_postgres
+from tests.integration.waiting import until, until_true
 from workflows.plan_run import PlanRunWorkflow
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -133,24 +134,24 @@ async def _engine(config: EngineConfig) -> AsyncIterator[tuple[Client, Engine]]:
 
 
 async def _until(engine: Engine, run_id: str, status: str, seconds: float = 60) -> ExecutionRun:
-    for _ in range(int(seconds * 10)):
-        run = await engine.get_run(run_id)
-        if run.status == status:
-            if status in FINAL:
-                # The state says so before the last audit entries are written (by an
-                # activity after it): the run closes once they are.
-                await asyncio.wait_for(engine.client.get_workflow_handle(run_id).result(), 60)
-            return run
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not reach {status}: {run.status} {run.failure}")
+    run = await until(
+        lambda: engine.get_run(run_id),
+        lambda r: r.status == status,
+        what=f"run {run_id} reaching {status}",
+        timeout=seconds,
+        every=0.1,
+    )
+    if status in FINAL:
+        # The state says so before the last audit entries are written (by an
+        # activity after it): the run closes once they are.
+        await asyncio.wait_for(engine.client.get_workflow_handle(run_id).result(), 60)
+    return run
 
 
 async def _in_flight(behaviour: Behaviour, seconds: float = 30) -> None:
-    for _ in range(int(seconds * 20)):
-        if behaviour.requests:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the provider stand-in received no request")
+    await until_true(
+        lambda: behaviour.requests, what="a request at the provider stand-in", timeout=seconds
+    )
 
 
 async def test_a_burst_of_concurrent_events_to_one_run_is_recorded_exactly_once(
@@ -175,15 +176,18 @@ async def test_a_burst_of_concurrent_events_to_one_run_is_recorded_exactly_once(
                 )
 
             await asyncio.gather(*(one(n, e) for n, e in enumerate(ids)))
-            events: list[Any] = []
-            for _ in range(300):  # signals are handled after they are sent: wait for all
-                events = [e for e in await engine.get_timeline(run.run_id) if e.action == "event"]
+
+            async def recorded() -> list[Any]:
+                return [e for e in await engine.get_timeline(run.run_id) if e.action == "event"]
+
+            def all_in(events: list[Any]) -> bool:
                 seen = {(e.detail["id"], e.outcome) for e in events}
-                if all((i, "ingested") in seen for i in ids) and all(
+                return all((i, "ingested") in seen for i in ids) and all(
                     (i, "duplicate") in seen for i in ids[50:]
-                ):
-                    break
-                await asyncio.sleep(0.1)
+                )
+
+            # signals are handled after they are sent: wait for all
+            events = await until(recorded, all_in, what="every event recorded", every=0.1)
 
             outcomes = Counter((e.detail["id"], e.outcome) for e in events)
             assert {k: n for k, n in outcomes.items() if k[1] == "ingested"} == {
@@ -315,10 +319,9 @@ async def test_an_unknown_smtp_send_is_resent_only_on_an_explicit_operator_decis
             run = await engine.execute(
                 plan, contact={**CONTACT, "email": "slow@example.org"}, variables=VARS
             )
-            for _ in range(300):  # the sink holds slow@ for two seconds: kill in between
-                if await engine.sends(run.run_id):
-                    break
-                await asyncio.sleep(0.05)
+            await until(  # the sink holds slow@ for two seconds: kill in between
+                lambda: engine.sends(run.run_id), what=f"the send of {run.run_id}", timeout=15
+            )
             procs[0].send_signal(signal.SIGKILL)
             procs[0].wait()
             _restart(procs, procs[0])
@@ -375,14 +378,14 @@ async def test_an_audit_store_that_is_down_keeps_the_run_waiting_visibly_never_d
                 await _until(engine, run.run_id, "WAITING")
                 pg.stop()  # the timer fires into an audit store that is down
                 handle = client.get_workflow_handle(run.run_id)
-                failure = ""
-                for _ in range(600):
-                    described = await handle.describe()
-                    pending = described.raw_description.pending_activities
-                    if pending and pending[0].attempt >= 2:
-                        failure = pending[0].last_failure.message
-                        break
-                    await asyncio.sleep(0.1)
+                described = await until(
+                    handle.describe,
+                    lambda d: any(p.attempt >= 2 for p in d.raw_description.pending_activities[:1]),
+                    what="an activity retrying against the stopped database",
+                    timeout=60,
+                    every=0.1,
+                )
+                failure = described.raw_description.pending_activities[0].last_failure.message
                 assert "database" in failure, failure  # waiting, and saying why
                 assert described.status == WorkflowExecutionStatus.RUNNING
                 pg.start()

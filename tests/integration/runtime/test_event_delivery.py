@@ -5,14 +5,14 @@ Real worker and activities, SQLite, aiosmtpd, the shared time-skipping server.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
 from dee.engine import Engine
-from tests.integration.mailsink import SLOW_SECONDS, SmtpServer
+from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.plans import one_email
+from tests.integration.waiting import until_sending
 from tests.interpreter.helpers import sales_plan
 
 CONTACT = {"id": "c-ada", "email": "ada@example.com", "first_name": "Ada", "company": "Analytical"}
@@ -90,7 +90,7 @@ async def test_an_event_taken_while_the_last_send_runs_is_answered_when_the_run_
 ) -> None:
     contact = {**CONTACT, "id": "c-slow", "email": "slow@example.com"}
     run = await engine.execute(one_email("slow-last-send"), contact=contact, variables=VARS)
-    await asyncio.sleep(SLOW_SECONDS / 2)  # the only send is in flight (real time)
+    await until_sending(engine.client, run.run_id)  # the only send, held by the sink
     got = await engine.ingest_event(
         type="email.opened", contact_id="c-slow", run_id=run.run_id, event_id="mid-send"
     )

@@ -27,6 +27,7 @@ from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.runtime.plans import one_email
 from tests.integration.runtime.test_cli_runtime import _dee
 from tests.integration.runtime.test_raw_starts import PLAN, _input, _refused
+from tests.integration.waiting import until
 from workflows.plan_run import PlanRunWorkflow
 
 NUL_ID = (
@@ -219,12 +220,13 @@ async def test_a_raw_signal_past_the_limits_is_recorded_as_refused_and_the_run_g
     await engine.ingest_event(
         type="email.clicked", contact_id="c1", run_id=run.run_id, event_id="e-last"
     )
-    events: list[Any] = []
-    for _ in range(100):  # signals are handled after they are sent: wait for both
-        events = [e for e in await engine.get_timeline(run.run_id) if e.action == "event"]
-        if len(events) == 3:
-            break
-        await asyncio.sleep(0.05)
+
+    async def recorded_events() -> list[Any]:
+        return [e for e in await engine.get_timeline(run.run_id) if e.action == "event"]
+
+    events = await until(  # signals are handled after they are sent: wait for both
+        recorded_events, lambda found: len(found) == 3, what="the three events recorded"
+    )
     types = sorted(e.detail["type"] for e in events)
     assert types == ["email.clicked", "email.opened", "event.refused"]
     [refused] = [e for e in events if e.detail["type"] == "event.refused"]

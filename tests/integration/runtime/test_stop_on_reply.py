@@ -4,7 +4,6 @@ taking ``onEvent`` or ``onTimeout``, and an exit while a send is in flight."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from tests.integration.runtime.stop_plans import (
     trail,
     window_plan,
 )
+from tests.integration.waiting import until_sending
 
 VARS = {"product": "DEE", "sender_name": "Grace"}
 THREE_DAYS = 3 * 86_400
@@ -78,12 +78,7 @@ async def _start(engine: Engine, plan: ExecutionPlan, contact: dict[str, Any]) -
 
 async def _until_sending(engine: Engine, run_id: str) -> None:
     """Return once the run's send is in flight (``slow@`` keeps it so for seconds)."""
-    handle = engine.client.get_workflow_handle(run_id)
-    for _ in range(1_000):  # real time: the policy check first, then the send
-        if (await handle.query("state", result_type=c.RunView)).phase == "send":
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"the send of {run_id} never started")
+    await until_sending(engine.client, run_id)
 
 
 async def test_wait_for_event_takes_on_event_for_a_click_and_on_timeout_without_one(

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities import contracts as c
 from interpreter import Event, simulate, verify
 from tests.integration.runtime.fakes import FakeWorld
+from tests.integration.waiting import until
 from tests.interpreter.helpers import sales_plan
 from workflows.plan_run import PlanRunWorkflow
 
@@ -149,10 +150,11 @@ async def test_cancel_during_an_in_flight_send_still_records_what_the_send_did(
         handle = await env.client.start_workflow(
             PlanRunWorkflow.run, run_input, id="edge-cancel", task_queue=queue
         )
-        for _ in range(100):  # until the send activity is running (and held at the gate)
-            if (await handle.query(PlanRunWorkflow.state)).phase == "send":
-                break
-            await asyncio.sleep(0.05)
+        await until(  # the send activity is running (and held at the gate)
+            lambda: handle.query(PlanRunWorkflow.state),
+            lambda view: view.phase == "send",
+            what="the send of edge-cancel starting",
+        )
         view = await handle.execute_update(
             PlanRunWorkflow.cancel, c.OperatorRequest(by="ops", reason="stop now")
         )

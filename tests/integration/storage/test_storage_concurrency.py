@@ -34,7 +34,7 @@ async def test_concurrent_appends_from_many_tasks_to_many_runs(database: Databas
     async def writer(run_id: str) -> None:
         entries = chains[run_id]
         for b in range(BATCHES):
-            await asyncio.sleep(rng.random() / 100)
+            await asyncio.sleep(rng.random() / 100)  # a seeded jitter interleaves the writers
             results.append(await store.append(entries[b * BATCH : (b + 1) * BATCH]))
 
     await asyncio.gather(*(writer(run_id) for run_id in writers))

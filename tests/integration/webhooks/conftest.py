@@ -42,6 +42,7 @@ from tests.integration.channels.standins.twilio_api import (
 from tests.integration.channels.standins.twilio_callbacks import CallScript
 from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.conftest import _end_runs
+from tests.integration.waiting import until_true
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = "webhook-test-secret"
@@ -113,11 +114,7 @@ async def engine(env: WorkflowEnvironment, config: EngineConfig) -> AsyncIterato
 async def serving(uv: uvicorn.Server, base: str) -> AsyncIterator[Receiver]:
     """Run ``uv`` in this event loop until the block ends (then shut it down)."""
     task = asyncio.create_task(uv.serve())
-    for _ in range(200):
-        if uv.started:
-            break
-        await asyncio.sleep(0.02)
-    assert uv.started, "uvicorn did not start"
+    await until_true(lambda: uv.started, what="uvicorn starting", timeout=4, every=0.02)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
             yield Receiver(base, http, uv.config.app)

@@ -103,7 +103,7 @@ class StandInHandler(BaseHTTPRequestHandler):
         recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
         self.behaviour.requests.append(recorded)
         if self.behaviour.delay:
-            time.sleep(self.behaviour.delay)
+            time.sleep(self.behaviour.delay)  # a provider that takes its time: under test
         try:
             if self.behaviour.outage is not None:
                 raise Answer(self.behaviour.outage, self.outage_body(self.behaviour.outage))

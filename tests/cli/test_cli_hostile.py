@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from .helpers import ROOT
+from tests.interpreter.helpers import ROOT
+
 from .test_cli import dee
 
 SALES = str(ROOT / "plans" / "sales-sequence.yaml")

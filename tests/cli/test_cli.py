@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from dee.cli.main import run
-
-from .helpers import ROOT
+from tests.interpreter.helpers import ROOT
 
 SALES = str(ROOT / "plans" / "sales-sequence.yaml")
 

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 
 from dee.documents import load_plan, read_document
 from dee.errors import DocumentError
-
-from .helpers import ROOT
+from tests.interpreter.helpers import ROOT
 
 NOTIFICATION = (ROOT / "plans" / "notification.yaml").read_text()
 NOTIFICATION_JSON = json.dumps(read_document(ROOT / "plans" / "notification.yaml"), indent=1)

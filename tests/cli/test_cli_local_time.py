@@ -9,8 +9,8 @@ import pytest
 
 from interpreter.compiled import DEFAULT_START_AT_MS
 from interpreter.local_time import parse_utc_iso
+from tests.interpreter.helpers import ROOT
 
-from .helpers import ROOT
 from .test_cli import dee
 
 AWAIT = str(ROOT / "plans" / "sales-await-reply.yaml")
