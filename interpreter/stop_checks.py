@@ -27,12 +27,13 @@ from interpreter.plan import (
     WaitStep,
     Weekday,
 )
+from interpreter.trace import CLOSING
 
 Add = Callable[[str | None, str, str], None]
 _TYPES = ", ".join(sorted(CANONICAL_EVENT_TYPES))
 # The outcomes of ``exit`` entries that do not end the run (machine_exits): a rule
 # may not take them, so an exit entry's outcome alone says whether the run ended.
-RESERVED_EXIT_OUTCOMES = frozenset({"pending", "error"})
+RESERVED_EXIT_OUTCOMES = frozenset(CLOSING["exit"][1])
 
 
 def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> None:

@@ -10,6 +10,27 @@ from typing import Any
 # marker cannot collide with a step id because validation forbids "@" in ids.
 RUN_SCOPE = "@run"
 
+# The entries that close a run's chain — the decision that ended it — by action: the
+# outcomes that do (``None``: any) and the ones that do not. The one definition the
+# machine's records, the audit store's open-chain check, run reading and what-if share.
+# ``exit``'s ``pending`` (a send in flight) and ``error`` (a rule that failed) end
+# nothing; validation reserves them, so an exit rule cannot take them.
+CLOSING: Mapping[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
+    "end": (None, ()),
+    "exit": (None, ("pending", "error")),
+    "cancel": (("accepted",), ()),
+    "resolve": (("end",), ()),
+}
+
+
+def closes_run(action: str, outcome: str) -> bool:
+    """Whether an entry with ``action`` and ``outcome`` is the one that ended its run."""
+    rule = CLOSING.get(action)
+    if rule is None:
+        return False
+    only, never = rule
+    return (only is None or outcome in only) and outcome not in never
+
 
 @dataclass(slots=True)
 class TraceEntry:

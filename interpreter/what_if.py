@@ -22,6 +22,7 @@ from interpreter.commands import EventIngested, OperatorAction, PolicyDecided, S
 from interpreter.compiled import DEFAULT_START_AT_MS, CompiledPlan, MachineConfig
 from interpreter.events import Event
 from interpreter.simulation import simulate
+from interpreter.trace import closes_run
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +149,8 @@ def world_from_audit(
     return events, results
 
 
-# An exit entry that does not end the run yet (a send in flight) or fails it instead.
-_NOT_AN_EXIT = ("pending", "error")
-
-
 def _is_exit(action: str, outcome: str) -> bool:
-    return action == "exit" and outcome not in _NOT_AN_EXIT
+    return action == "exit" and closes_run(action, outcome)
 
 
 def _ends(entries: Iterable[tuple[str, str]]) -> list[str]:
@@ -169,13 +166,7 @@ def _ends(entries: Iterable[tuple[str, str]]) -> list[str]:
 
 def _final(entries: Sequence[Entry]) -> bool:
     """Whether the recorded run had ended (an open or failed run's record stops early)."""
-    for e in entries:
-        action, outcome = e["action"], e["outcome"]
-        if action == "end" or (action, outcome) in (("cancel", "accepted"), ("resolve", "end")):
-            return True
-        if _is_exit(action, outcome):
-            return True
-    return False
+    return any(closes_run(e["action"], e["outcome"]) for e in entries)
 
 
 _Row = tuple[int, str, str, str, Mapping[str, Any]]  # tick, step, action, outcome, detail

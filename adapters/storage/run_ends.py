@@ -14,19 +14,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage import audit_pending
 from adapters.storage.audit_append import ENTRIES, HEADS
 from adapters.storage.database import Database
 from adapters.storage.runs import RUNS
+from interpreter.trace import CLOSING
 
 _CLOSING = or_(
-    ENTRIES.c.action == "end",
-    and_(ENTRIES.c.action == "cancel", ENTRIES.c.outcome == "accepted"),
-    and_(ENTRIES.c.action == "resolve", ENTRIES.c.outcome == "end"),
-    and_(ENTRIES.c.action == "exit", ENTRIES.c.outcome.not_in(["pending", "error"])),
+    *(
+        and_(
+            ENTRIES.c.action == action,
+            true() if only is None else ENTRIES.c.outcome.in_(list(only)),
+            true() if not never else ENTRIES.c.outcome.not_in(list(never)),
+        )
+        for action, (only, never) in CLOSING.items()
+    )
 )
 _CHUNK = 500  # run ids per IN list: well under every driver's parameter limit
 

@@ -88,3 +88,14 @@ def test_an_exit_rule_never_lets_a_later_send_happen(doc_loops: Any, data: Any) 
         assert refuses_events(run)
     else:  # the driver ran out of inputs before answering
         assert run.state.exiting is not None
+
+
+def test_one_definition_says_which_entry_closes_a_run() -> None:
+    from interpreter.stop_checks import RESERVED_EXIT_OUTCOMES
+    from interpreter.trace import closes_run
+
+    assert closes_run("exit", "replied") and closes_run("end", "anything")
+    assert closes_run("cancel", "accepted") and closes_run("resolve", "end")
+    assert not any(closes_run("exit", o) for o in RESERVED_EXIT_OUTCOMES)
+    assert not closes_run("cancel", "refused") and not closes_run("resolve", "skip")
+    assert not closes_run("run", "failed") and not closes_run("send_email", "delivered")
