@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         SendVoice,
         Start,
         StartTimer,
-        Status,
         TimerFired,
         TraceEntry,
         canonical_json,
@@ -50,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from interpreter.limits import event_problems
     from interpreter.local_time import Clock
     from interpreter.snapshot import state_from_dict, state_to_dict
+    from interpreter.state import FINAL_STATUSES
     from workflows.activity_options import (
         ACTIVITY_TIMEOUT,
         IDEMPOTENT_RETRY,
@@ -75,8 +75,6 @@ with workflow.unsafe.imports_passed_through():
         REPLY_SENDERS,
     )
     from workflows.run_details import Shown, show
-
-FINAL = (Status.COMPLETED, Status.CANCELED)
 
 
 @workflow.defn(name=c.WORKFLOW_NAME)
@@ -132,7 +130,7 @@ class PlanRunWorkflow(OperatorUpdates):
         while True:
             await self._perform_queue()
             state = self._state
-            if state.status in FINAL:
+            if state.status in FINAL_STATUSES:
                 await self._audit.flush(last=True)
                 # An ingest update waiting for that flush is answered before the run
                 # completes, never left unfinished. Sync handlers are always finished.
@@ -276,7 +274,7 @@ class PlanRunWorkflow(OperatorUpdates):
 
     @workflow.signal
     def ingest_event(self, event: c.EventSignal) -> None:
-        if self._state.status in FINAL:
+        if self._state.status in FINAL_STATUSES:
             workflow.logger.warning("event %s arrived after the run ended; not ingested", event.id)
             return
         past = event_problems(type=event.type, event_id=event.id, step_id=event.step_id)
@@ -303,7 +301,7 @@ class PlanRunWorkflow(OperatorUpdates):
 
     @ingest.validator
     def _ingest_ok(self, event: c.EventSignal) -> None:
-        if self._state.status in FINAL:
+        if self._state.status in FINAL_STATUSES:
             status = self._state.status.value.lower()
             raise ApplicationError(
                 f"the run is {status}; it takes no more events", type=c.RUN_ENDED
