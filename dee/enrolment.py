@@ -1,4 +1,4 @@
-"""Bulk enrolment: one plan, many contacts (``Engine.execute_many``, ``dee start --contacts``).
+"""Bulk enrolment: one plan, many contacts (``RunStarter.execute_many``, ``dee start --contacts``).
 
 What ``Engine.execute`` does once per run is done once per batch here: the plan is
 validated and registered once, the workflow starts go out concurrently, and the run
@@ -12,32 +12,60 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from adapters.storage import RunRecord, StorageError
+from temporalio.client import Client
+
+from adapters.storage import RunRecord, RunStore, StorageError
 from dee import start_values
 from dee.errors import EngineError
+from dee.run_ids import run_id
 from dee.run_reading import ExecutionRun, from_record
 from dee.start_payload import InputEncoder
 from interpreter import ExecutionPlan
-
-if TYPE_CHECKING:
-    from dee.engine import Engine
 
 # Starts in flight at once: enough to keep the frontend busy without a burst of
 # thousands of open requests from one client.
 CONCURRENCY = 64
 
 
-async def execute_many(
-    engine: Engine,
+class Starts(Protocol):
+    """What a bulk enrolment needs of a single start (``dee.run_start.RunStarter``)."""
+
+    @property
+    def client(self) -> Client: ...
+
+    @property
+    def runs(self) -> RunStore: ...
+
+    async def register_plan(self, plan: ExecutionPlan) -> None: ...
+
+    async def existing_run(self, run_id: str, record: RunRecord) -> ExecutionRun | None: ...
+
+    async def start_run(
+        self,
+        run_id: str,
+        tenant: str,
+        plan: ExecutionPlan,
+        contact: dict[str, Any],
+        variables: dict[str, Any],
+        start_at: datetime | None = None,
+        *,
+        plan_hash: str | None = None,
+        encoder: InputEncoder | None = None,
+    ) -> None: ...
+
+
+async def enrol(
+    starts: Starts,
     plan: ExecutionPlan,
     contacts: Sequence[Mapping[str, Any]],
     *,
-    variables: Mapping[str, Any] | None = None,
-    idempotency_key: str | None = None,
-    tenant: str | None = None,
-    on_started: Callable[[], None] | None = None,
+    variables: Mapping[str, Any] | None,
+    idempotency_key: str | None,
+    tenant: str,
+    on_started: Callable[[], None] | None,
 ) -> list[ExecutionRun | EngineError]:
     """Start ``plan`` for every contact; one outcome per contact, in order.
 
@@ -48,15 +76,12 @@ async def execute_many(
     Raises:
         EngineError: the plan is invalid or cannot be registered (nothing starts).
     """
-    from dee.engine import _run_id  # noqa: PLC0415 - the engine imports us
-
-    tenant = tenant or engine.config.tenant
     start_values.check(variables or {}, "variables")  # shared by all: refuse them all
     start_values.check_limits(tenant=tenant, variables=variables or {})
-    await engine.register_plan(plan)
+    await starts.register_plan(plan)
     # Made once: a sha256 and a pydantic dump of the whole plan each time.
     digest, document = plan.content_hash, plan.to_document()
-    encoder = InputEncoder(engine.client.data_converter, document)
+    encoder = InputEncoder(starts.client.data_converter, document)
     gate = asyncio.Semaphore(CONCURRENCY)
     fresh: list[RunRecord] = []
 
@@ -75,16 +100,16 @@ async def execute_many(
         except EngineError as exc:
             return exc
         key = None if idempotency_key is None else f"{idempotency_key}:{contact_id}"
-        run_id = _run_id(tenant, plan.id, key)
-        record = RunRecord(run_id, tenant, plan.id, plan.version, contact_id, "PENDING")
+        new_id = run_id(tenant, plan.id, key)
+        record = RunRecord(new_id, tenant, plan.id, plan.version, contact_id, "PENDING")
         try:
             async with gate:
                 if key is not None:
-                    existing = await engine.existing_run(run_id, record)
+                    existing = await starts.existing_run(new_id, record)
                     if existing is not None:
                         return existing
-                await engine.start_run(
-                    run_id,
+                await starts.start_run(
+                    new_id,
                     tenant,
                     plan,
                     dict(contact),
@@ -101,7 +126,7 @@ async def execute_many(
 
     outcomes = await asyncio.gather(*(one(c) for c in contacts))
     try:
-        await engine.runs.create_many(fresh)
+        await starts.runs.create_many(fresh)
     except StorageError as exc:  # started, but not listed until their first activity
         raise EngineError([f"started {len(fresh)} runs but could not record them: {exc}"]) from None
     return list(outcomes)

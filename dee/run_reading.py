@@ -1,4 +1,4 @@
-"""Reading runs for ``Engine.get_run`` and ``Engine.list_runs``.
+"""Reading runs: ``Engine.get_run``, ``list_runs``, ``get_timeline`` and ``sends``.
 
 A run is read from three places: its bookkeeping row (always), its live workflow (the
 ``state`` query, when a worker answers) and its Temporal execution's own status. The
@@ -24,7 +24,15 @@ from typing import Any
 
 from temporalio.client import Client, RPCError, WorkflowExecutionStatus
 
-from adapters.storage import AuditStore, RunRecord, RunStore, StoredEntry, UnknownRun
+from adapters.storage import (
+    AuditStore,
+    LedgerRow,
+    RunRecord,
+    RunStore,
+    SendLedger,
+    StoredEntry,
+    UnknownRun,
+)
 from dee.errors import EngineError
 from dee.execution_status import DEAD, Death, all_deaths, death_of, deaths
 from interpreter.state import FINAL_STATUSES, Status
@@ -138,14 +146,35 @@ def with_death(run: ExecutionRun, death: Death | None) -> ExecutionRun:
 class RunReader:
     """Reads runs from storage and Temporal (see the module docstring)."""
 
-    def __init__(self, client: Client, runs: RunStore, audit: AuditStore) -> None:
+    def __init__(
+        self, client: Client, runs: RunStore, audit: AuditStore, ledger: SendLedger
+    ) -> None:
         self._client = client
         self._runs = runs
         self._audit = audit
+        self._ledger = ledger
+
+    async def timeline(self, run_id: str) -> list[StoredEntry]:
+        """The run's audit entries, oldest first.
+
+        Raises:
+            EngineError: unknown run.
+        """
+        await self.record(run_id)
+        return await self._timeline(run_id)
+
+    async def sends(self, run_id: str) -> list[LedgerRow]:
+        """What the send ledger knows of a run's sends (intent, attempts, outcome).
+
+        Raises:
+            EngineError: unknown run.
+        """
+        await self.record(run_id)
+        return await self._ledger.for_run(run_id)
 
     async def get_run(self, run_id: str) -> ExecutionRun:
         """The run's state: live from the workflow when a worker answers, else from storage."""
-        record = await self._record(run_id)
+        record = await self.record(run_id)
         handle = self._client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
         try:
             description = await handle.describe()
@@ -273,7 +302,12 @@ class RunReader:
         except UnknownRun:
             return []
 
-    async def _record(self, run_id: str) -> RunRecord:
+    async def record(self, run_id: str) -> RunRecord:
+        """The run's row.
+
+        Raises:
+            EngineError: unknown run.
+        """
         try:
             return await self._runs.get(run_id)
         except UnknownRun:
