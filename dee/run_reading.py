@@ -33,6 +33,7 @@ from adapters.storage import (
     StoredEntry,
     UnknownRun,
 )
+from adapters.storage.run_facts import RunFacts, exit_of, fold
 from dee.errors import EngineError
 from dee.execution_status import DEAD, Death, all_deaths, death_of, deaths
 from interpreter.state import FINAL_STATUSES, Status
@@ -71,17 +72,6 @@ class ExecutionRun:
     temporal_status: str | None = None
     temporal_reason: str | None = None
     exit_rule: Mapping[str, Any] | None = None
-
-
-def exit_of(entry: StoredEntry) -> dict[str, Any] | None:
-    """The exit that ``entry`` records as ending its run, or ``None``.
-
-    Told apart by the detail, not the outcome: a rule may name its outcome ``pending``.
-    """
-    detail = entry.detail
-    if entry.action != "exit" or "inFlight" in detail or "error" in detail:
-        return None
-    return {**detail, "tick": entry.tick}
 
 
 def describe_exit(exit_rule: Mapping[str, Any]) -> str:
@@ -220,8 +210,8 @@ class RunReader:
 
         ``status=DEAD`` lists the runs whose execution died. Another status lists the
         runs stored with it, less the dead ones, reading further rows to fill ``limit``.
-        ``outcomes`` reads each completed or failed run's outcome, failure and exit back
-        from its audit chain (one read per such run: the run row holds none of them).
+        ``outcomes`` gives each completed or failed run's outcome, failure and exit, as
+        its row keeps them (a row older than revision 0008: read from its audit chain).
 
         Raises:
             EngineError: Temporal could not be asked about the runs' executions.
@@ -245,7 +235,8 @@ class RunReader:
         if not outcomes:
             return kept[:limit]
         # One at a time: a gather would queue on the database's small connection pool.
-        return [await self._read_back(run) for run in kept[:limit]]
+        rows = {r.run_id: r for r in records}
+        return [await self._read_back(run, rows[run.run_id]) for run in kept[:limit]]
 
     async def _records(self, status: str | None, plan: str | None, limit: int) -> list[RunRecord]:
         records = await self._runs.list(status=status, limit=limit if plan is None else _PLAN_SCAN)
@@ -271,30 +262,18 @@ class RunReader:
 
     async def _from_storage(self, record: RunRecord) -> ExecutionRun:
         """The stored row, with outcome, failure and exit read back from the audit chain."""
-        return await self._read_back(from_record(record))
+        return await self._read_back(from_record(record), record)
 
-    async def _read_back(self, run: ExecutionRun) -> ExecutionRun:
+    async def _read_back(self, run: ExecutionRun, record: RunRecord) -> ExecutionRun:
+        """``run`` with its outcome, failure and exit if it completed or failed: from its
+        row, or for a row older than revision 0008, folded from its audit chain."""
         if run.status not in ("COMPLETED", "FAILED"):
             return run
-        outcome: str | None = None
-        failure: dict[str, str] | None = None
-        exited: dict[str, Any] | None = None
-        for entry in await self._timeline(run.run_id):
-            if entry.action == "end":
-                outcome = entry.outcome
-            elif (entry.action, entry.outcome) == ("resolve", "end"):
-                outcome = str(entry.detail.get("outcome"))
-            elif (found := exit_of(entry)) is not None:
-                outcome, failure, exited = entry.outcome, None, found
-            elif (entry.action, entry.outcome) == ("run", "failed"):
-                failure = {
-                    "stepId": str(entry.detail.get("stepId")),
-                    "kind": str(entry.detail.get("kind")),
-                    "reason": str(entry.detail.get("cause")),
-                }
-            elif entry.action in ("retry", "resolve"):
-                failure = None
-        return replace(run, outcome=outcome, failure=failure, exit_rule=exited)
+        if record.facts_kept:
+            facts = RunFacts(record.outcome, record.failure, record.exit_rule)
+        else:
+            facts = fold(await self._timeline(run.run_id))
+        return replace(run, outcome=facts.outcome, failure=facts.failure, exit_rule=facts.exit_rule)
 
     async def _timeline(self, run_id: str) -> list[StoredEntry]:
         try:
