@@ -31,7 +31,7 @@ from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
-from dee.runtime import worker_for
+from dee.worker import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps, verify
 from tests.integration.mailsink import SmtpServer
 from workflows import search_attributes as sa
