@@ -4,8 +4,8 @@ Runs are Temporal workflows (``PlanRunWorkflow``); their bookkeeping rows and au
 entries live in the configured database, so ``get_run``, ``list_runs`` and
 ``get_timeline`` answer from storage even when no worker is running. The engine is a
 façade: each concern has one owner, built here from the client, the stores and the
-configuration (never from the engine): ``dee.run_start`` (single and bulk starts),
-``dee.run_reading`` (the read model), ``dee.operator_actions``, ``dee.event_ingest``
+configuration (never from the engine): ``dee.runs.starter`` (single and bulk starts),
+``dee.runs.reading`` (the read model), ``dee.runs.operator``, ``dee.events.ingest``
 and ``dee.policy_actions``; replay and what-if are ``dee.replaying``.
 """
 
@@ -32,12 +32,12 @@ from adapters.storage import (
 )
 from dee.config import EngineConfig
 from dee.errors import EngineError
-from dee.event_ingest import ACTIVE, EventIngest, IngestedEvent
-from dee.operator_actions import OperatorActions
+from dee.events.ingest import ACTIVE, EventIngest, IngestedEvent
 from dee.policy_actions import PolicyActions
-from dee.run_reading import ExecutionRun, RunReader
-from dee.run_start import RunStarter
-from dee.start_payload import InputEncoder
+from dee.runs.operator import OperatorActions
+from dee.runs.reading import ExecutionRun, RunReader
+from dee.runs.start_payload import InputEncoder
+from dee.runs.starter import RunStarter
 from interpreter import ExecutionPlan, ensure_valid
 from interpreter.replay import ReplayResult, WhatIfReport
 
@@ -102,7 +102,7 @@ class Engine:
         ``start_at`` delays the start (the run's tick 0 is when it starts). With an
         ``idempotency_key`` the run id is derived from it, and a repeated call returns
         the existing run; a different plan or contact under the same key is refused.
-        The contact's ``email`` and ``phone`` are made canonical (``dee.start_values``):
+        The contact's ``email`` and ``phone`` are made canonical (``dee.runs.start_values``):
         one that is not exactly one mailbox, or no possible number, is refused.
         """
         return await self._starter.execute(
@@ -120,7 +120,7 @@ class Engine:
         tenant: str | None = None,
         on_started: Callable[[], None] | None = None,
     ) -> list[ExecutionRun | EngineError]:
-        """Start ``plan`` for many contacts at once (see ``dee.enrolment``).
+        """Start ``plan`` for many contacts at once (see ``dee.runs.enrolment``).
 
         Returns one outcome per contact, in order: the run as recorded (``PENDING``),
         or the ``EngineError`` that kept that contact from starting.
@@ -186,7 +186,7 @@ class Engine:
         """What the send ledger knows of a run's sends (intent, attempts, outcome)."""
         return await self._reader.sends(run_id)
 
-    # --- steering runs (``dee.operator_actions``) ---------------------------
+    # --- steering runs (``dee.runs.operator``) ---------------------------
 
     async def pause_run(
         self, run_id: str, *, by: str = "operator", reason: str = ""
@@ -311,7 +311,7 @@ class Engine:
         """Store a daily send limit for the channel (``None`` clears it)."""
         return await self._policies.set_daily_limit(channel, limit)
 
-    # --- events (``dee.event_ingest``) --------------------------------------
+    # --- events (``dee.events.ingest``) --------------------------------------
 
     async def ingest_event(
         self,
@@ -327,7 +327,7 @@ class Engine:
 
         Each run gets it as the ``ingest`` update, so this returns once the runs have
         decided on it, or as the durable signal when no worker takes it within
-        ``temporal.event_ack_timeout`` seconds (``dee.event_delivery``).
+        ``temporal.event_ack_timeout`` seconds (``dee.events.delivery``).
         """
         return await self._events.ingest(
             type=type, contact_id=contact_id, run_id=run_id, step_id=step_id, data=data,

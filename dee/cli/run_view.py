@@ -10,7 +10,7 @@ from rich.console import Console
 
 from dee.cli.common import engine_session, to_json
 from dee.engine import ExecutionRun
-from dee.run_reading import describe_exit
+from dee.runs.reading import describe_exit
 
 RunArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="The run id.")]
 ByOpt = Annotated[str, typer.Option("--by", help="Who takes the action (audited).")]

@@ -19,10 +19,10 @@ from dee.cli.run_view import call as _call
 from dee.cli.run_view import ended_by_temporal
 from dee.documents import load_plan, read_document
 from dee.engine import Engine, ExecutionRun
-from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
-from dee.event_delivery import Delivery
-from dee.start_values import start_contact
+from dee.events.delivery import Delivery
+from dee.runs.enrolment import CONCURRENCY
+from dee.runs.start_values import start_contact
 from interpreter import InputError, parse_mapping
 from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
 

@@ -23,7 +23,7 @@ from adapters.storage.runs import RUNS
 from dee.config import EngineConfig
 from dee.engine import Engine
 from dee.errors import EngineError
-from dee.run_reading import describe_exit, exit_of
+from dee.runs.reading import describe_exit, exit_of
 from interpreter import RUN_SCOPE, verify
 from tests.integration.databases import BACKENDS, empty_database_url
 from tests.integration.mailsink import SmtpServer

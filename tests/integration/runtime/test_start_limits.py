@@ -23,7 +23,7 @@ from adapters.storage import UnknownPlan
 from dee.config import EngineConfig
 from dee.engine import Engine
 from dee.errors import EngineError
-from dee.run_ids import run_id as _run_id
+from dee.runs.ids import run_id as _run_id
 from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.runtime.plans import one_email
 from tests.integration.runtime.test_cli_runtime import _dee

@@ -3,7 +3,7 @@
 An event names its contact and, optionally, one run. A named run must belong to that
 contact; without one, the event goes to every run of the contact that has not ended
 (an exit rule ends a paused run, an unsubscribe a failed one that waits for an
-operator). Delivery itself is ``dee.event_delivery``.
+operator). Delivery itself is ``dee.events.delivery``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from activities import contracts as c
 from adapters.storage import RunStore, UnknownRun
 from dee.config import EngineConfig
 from dee.errors import EngineError
-from dee.event_delivery import Delivery, deliver
-from dee.run_reading import NOT_FINAL
+from dee.events.delivery import Delivery, deliver
+from dee.runs.reading import NOT_FINAL
 from interpreter import canonical_json
 from interpreter.limits import event_problems, start_problems
 from workflows.plan_run import PlanRunWorkflow

@@ -21,7 +21,7 @@ from temporalio.service import RPCStatusCode
 
 from activities import contracts as c
 from dee.errors import EngineError
-from dee.run_reading import FINAL, ExecutionRun, RunReader, ended_refusal
+from dee.runs.reading import FINAL, ExecutionRun, RunReader, ended_refusal
 from interpreter.limits import operator_problems
 from workflows.plan_run import PlanRunWorkflow
 

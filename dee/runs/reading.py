@@ -4,7 +4,7 @@ A run is read from three places: its bookkeeping row (always), its live workflow
 ``state`` query, when a worker answers) and its Temporal execution's own status. The
 last one matters when Temporal ended the execution from outside: the row is then
 stale, and the run is reported ``DEAD`` with ``temporal_status`` and
-``temporal_reason`` (``dee.execution_status``). A run that had already completed or
+``temporal_reason`` (``dee.runs.execution_status``). A run that had already completed or
 been canceled before its execution died keeps that status; the two fields still say
 what Temporal did.
 
@@ -35,7 +35,7 @@ from adapters.storage import (
 )
 from adapters.storage.run_facts import RunFacts, exit_of, fold
 from dee.errors import EngineError
-from dee.execution_status import DEAD, Death, all_deaths, death_of, deaths
+from dee.runs.execution_status import DEAD, Death, all_deaths, death_of, deaths
 from interpreter.state import FINAL_STATUSES, Status
 from workflows.plan_run import PlanRunWorkflow
 

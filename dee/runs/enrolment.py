@@ -18,11 +18,11 @@ from typing import Any, Protocol
 from temporalio.client import Client
 
 from adapters.storage import RunRecord, RunStore, StorageError
-from dee import start_values
 from dee.errors import EngineError
-from dee.run_ids import run_id
-from dee.run_reading import ExecutionRun, from_record
-from dee.start_payload import InputEncoder
+from dee.runs import start_values
+from dee.runs.ids import run_id
+from dee.runs.reading import ExecutionRun, from_record
+from dee.runs.start_payload import InputEncoder
 from interpreter import ExecutionPlan
 
 # Starts in flight at once: enough to keep the frontend busy without a burst of
@@ -31,7 +31,7 @@ CONCURRENCY = 64
 
 
 class Starts(Protocol):
-    """What a bulk enrolment needs of a single start (``dee.run_start.RunStarter``)."""
+    """What a bulk enrolment needs of a single start (``dee.runs.starter.RunStarter``)."""
 
     @property
     def client(self) -> Client: ...

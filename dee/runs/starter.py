@@ -1,7 +1,7 @@
-"""Starting runs: one ``RunStarter`` for a single contact and for many (``dee.enrolment``).
+"""Starting runs: one ``RunStarter`` for a single contact and for many (``dee.runs.enrolment``).
 
 A start validates the plan (with the content registry) and stores it once per
-version, makes the contact's start values canonical (``dee.start_values``), starts the
+version, makes the contact's start values canonical (``dee.runs.start_values``), starts the
 run's workflow and then records its row: start first, then record, so a failed start
 leaves no phantom run behind (the workflow's first activity writes the same row anyway,
 an idempotent upsert).
@@ -18,15 +18,15 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from activities import contracts as c
 from adapters.storage import PlanStore, RunRecord, RunStore, StorageError, UnknownRun
-from dee import start_values
 from dee.config import EngineConfig
 from dee.content import load_registry
-from dee.enrolment import enrol
 from dee.errors import EngineError
-from dee.run_ids import run_id
-from dee.run_reading import ExecutionRun, RunReader
-from dee.start_attributes import StartAttributes
-from dee.start_payload import InputEncoder
+from dee.runs import start_values
+from dee.runs.enrolment import enrol
+from dee.runs.ids import run_id
+from dee.runs.reading import ExecutionRun, RunReader
+from dee.runs.start_attributes import StartAttributes
+from dee.runs.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, ensure_valid
 
 
@@ -90,7 +90,7 @@ class RunStarter:
         tenant: str | None = None,
         on_started: Callable[[], None] | None = None,
     ) -> list[ExecutionRun | EngineError]:
-        """See ``Engine.execute_many`` and ``dee.enrolment``."""
+        """See ``Engine.execute_many`` and ``dee.runs.enrolment``."""
         return await enrol(
             self, plan, contacts, variables=variables, idempotency_key=idempotency_key,
             tenant=tenant or self.config.tenant, on_started=on_started,
