@@ -62,8 +62,6 @@ class Engine:
         self._operator = OperatorActions(client, self._reader)
         self._events = EventIngest(config, client, self.runs)
         self._policies = PolicyActions(database, config.tenant)
-        self.register_plan = self._starter.register_plan
-        self.existing_run = self._starter.existing_run
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:
@@ -129,6 +127,19 @@ class Engine:
             plan, contacts, variables=variables, idempotency_key=idempotency_key,
             tenant=tenant, on_started=on_started,
         )  # fmt: skip
+
+    async def register_plan(self, plan: ExecutionPlan) -> None:
+        """Validate ``plan`` (with the content registry) and store it, once per version.
+
+        Raises:
+            EngineError: the plan is invalid, or another body holds its version.
+        """
+        await self._starter.register_plan(plan)
+
+    async def existing_run(self, run_id: str, record: RunRecord) -> ExecutionRun | None:
+        """The run an idempotency key already started (``None``: none yet); refused
+        (``EngineError``) when it is of another plan or for another contact."""
+        return await self._starter.existing_run(run_id, record)
 
     async def start_run(
         self,
@@ -335,4 +346,4 @@ class Engine:
         )  # fmt: skip
 
 
-__all__ = ["ACTIVE", "Engine", "ExecutionRun", "IngestedEvent", "RunRecord"]
+__all__ = ["ACTIVE", "Engine", "ExecutionRun", "IngestedEvent"]
