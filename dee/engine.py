@@ -118,7 +118,7 @@ class Engine:
         tenant: str | None = None,
         on_started: Callable[[], None] | None = None,
     ) -> list[ExecutionRun | EngineError]:
-        """Start ``plan`` for many contacts at once (see ``dee.runs.enrolment``).
+        """Start ``plan`` for many contacts at once (see ``RunStarter.execute_many``).
 
         Returns one outcome per contact, in order: the run as recorded (``PENDING``),
         or the ``EngineError`` that kept that contact from starting.

@@ -1,7 +1,7 @@
 """No import cycle between DEE's product modules.
 
 An import cycle hides which module owns what (issue 20 found ``dee.engine`` and
-``dee.runs.enrolment`` importing each other, one side at call time). Checked on grimp's
+``dee.enrolment`` importing each other, one side at call time). Checked on grimp's
 graph of the five packages (the one import-linter builds), which counts imports made
 inside functions as well as at module level. Imports under ``TYPE_CHECKING`` are
 counted too, except in cycles through the replay modules: those are the replay

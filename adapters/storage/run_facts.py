@@ -19,25 +19,11 @@ same function.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-
-class Entry(Protocol):
-    """The fields of an audit entry the facts are read from."""
-
-    @property
-    def tick(self) -> int: ...
-
-    @property
-    def action(self) -> str: ...
-
-    @property
-    def outcome(self) -> str: ...
-
-    @property
-    def detail(self) -> Mapping[str, Any]: ...
+from interpreter.chain import Chainable
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +36,7 @@ class RunFacts:
     decided: frozenset[str] = frozenset()
 
 
-def exit_of(entry: Entry) -> dict[str, Any] | None:
+def exit_of(entry: Chainable) -> dict[str, Any] | None:
     """The exit that ``entry`` records as ending its run (detail and tick), or ``None``."""
     detail = entry.detail
     if entry.action != "exit" or "inFlight" in detail or "error" in detail:
@@ -58,7 +44,7 @@ def exit_of(entry: Entry) -> dict[str, Any] | None:
     return {**detail, "tick": entry.tick}
 
 
-def fold(entries: Iterable[Entry]) -> RunFacts:
+def fold(entries: Iterable[Chainable]) -> RunFacts:
     """The facts ``entries`` decide, in order (see the module docstring)."""
     values: dict[str, Any] = {}
     for entry in entries:
@@ -79,4 +65,4 @@ def fold(entries: Iterable[Entry]) -> RunFacts:
     return RunFacts(**values, decided=frozenset(values))
 
 
-__all__ = ["Entry", "RunFacts", "exit_of", "fold"]
+__all__ = ["RunFacts", "exit_of", "fold"]

@@ -21,8 +21,8 @@ from dee.documents import load_plan, read_document
 from dee.engine import Engine, ExecutionRun
 from dee.errors import DocumentError, EngineError
 from dee.events.delivery import Delivery
-from dee.runs.enrolment import CONCURRENCY
 from dee.runs.start_values import start_contact
+from dee.runs.starter import CONCURRENCY
 from interpreter import InputError, parse_mapping
 from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
 

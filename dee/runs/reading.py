@@ -182,16 +182,10 @@ class RunReader:
         exited = None
         if view.status == "COMPLETED":  # closing: its exit entry may be stored already
             exited = _last_exit(await self._timeline(run_id))
-        return ExecutionRun(
-            run_id=record.run_id,
-            tenant=record.tenant,
-            plan_id=record.plan_id,
-            plan_version=record.plan_version,
-            contact_id=record.contact_id,
+        return replace(
+            from_record(record),
             status=view.status,
             current_step=view.step_id,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
             outcome=view.outcome,
             failure=view.failure,
             next_wake_tick=view.next_wake_tick,

@@ -1,14 +1,21 @@
-"""Starting runs: one ``RunStarter`` for a single contact and for many (``dee.runs.enrolment``).
+"""Starting runs: one ``RunStarter`` for a single contact and for many.
 
 A start validates the plan (with the content registry) and stores it once per
 version, makes the contact's start values canonical (``dee.runs.start_values``), starts the
 run's workflow and then records its row: start first, then record, so a failed start
 leaves no phantom run behind (the workflow's first activity writes the same row anyway,
 an idempotent upsert).
+
+A bulk enrolment (``execute_many``, ``dee start --contacts``) does once per batch what
+``execute`` does once per run: the plan is validated and registered once, the
+workflow starts go out concurrently, and the run rows are written in one transaction
+after the starts. The runs come back as recorded (``PENDING``) without asking each
+new workflow for its state, which would cost a worker round trip per contact.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,12 +29,15 @@ from dee.config import EngineConfig
 from dee.content import load_registry
 from dee.errors import EngineError
 from dee.runs import start_values
-from dee.runs.enrolment import enrol
 from dee.runs.ids import run_id
-from dee.runs.reading import ExecutionRun, RunReader
+from dee.runs.reading import ExecutionRun, RunReader, from_record
 from dee.runs.start_attributes import StartAttributes
 from dee.runs.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, ensure_valid
+
+# Bulk starts in flight at once: enough to keep the frontend busy without a burst of
+# thousands of open requests from one client.
+CONCURRENCY = 64
 
 
 class RunStarter:
@@ -90,11 +100,72 @@ class RunStarter:
         tenant: str | None = None,
         on_started: Callable[[], None] | None = None,
     ) -> list[ExecutionRun | EngineError]:
-        """See ``Engine.execute_many`` and ``dee.runs.enrolment``."""
-        return await enrol(
-            self, plan, contacts, variables=variables, idempotency_key=idempotency_key,
-            tenant=tenant or self.config.tenant, on_started=on_started,
-        )  # fmt: skip
+        """Start ``plan`` for every contact (bulk enrolment); one outcome per contact, in order.
+
+        With an ``idempotency_key`` each contact's run is keyed ``<key>:<contact id>``, so
+        repeating the call starts nothing twice. A contact that cannot start gets an
+        ``EngineError`` in its place; the others still start.
+
+        Raises:
+            EngineError: the plan is invalid or cannot be registered (nothing starts).
+        """
+        tenant = tenant or self.config.tenant
+        start_values.check(variables or {}, "variables")  # shared by all: refuse them all
+        start_values.check_limits(tenant=tenant, variables=variables or {})
+        await self.register_plan(plan)
+        # Made once: a sha256 and a pydantic dump of the whole plan each time.
+        digest, document = plan.content_hash, plan.to_document()
+        encoder = InputEncoder(self.client.data_converter, document)
+        gate = asyncio.Semaphore(CONCURRENCY)
+        fresh: list[RunRecord] = []
+
+        async def one(contact: Mapping[str, Any]) -> ExecutionRun | EngineError:
+            contact_id = contact.get("id")
+            if not isinstance(contact_id, str) or not contact_id:
+                return EngineError(["contact: a contact needs a non-empty string 'id'"])
+            bad = start_values.problem(contact, "contact")
+            if bad is not None:
+                return EngineError([bad])
+            past = start_values.limit_problems(contact=contact)
+            if past:
+                return EngineError(past)
+            try:
+                contact = start_values.start_contact(contact)
+            except EngineError as exc:
+                return exc
+            key = None if idempotency_key is None else f"{idempotency_key}:{contact_id}"
+            new_id = run_id(tenant, plan.id, key)
+            record = RunRecord(new_id, tenant, plan.id, plan.version, contact_id, "PENDING")
+            try:
+                async with gate:
+                    if key is not None:
+                        existing = await self.existing_run(new_id, record)
+                        if existing is not None:
+                            return existing
+                    await self.start_run(
+                        new_id,
+                        tenant,
+                        plan,
+                        dict(contact),
+                        dict(variables or {}),
+                        plan_hash=digest,
+                        encoder=encoder,
+                    )
+            except EngineError as exc:
+                return exc
+            fresh.append(record)
+            if on_started is not None:
+                on_started()
+            return from_record(record)
+
+        outcomes = await asyncio.gather(*(one(c) for c in contacts))
+        try:
+            await self.runs.create_many(fresh)
+        except StorageError as exc:  # started, but not listed until their first activity
+            raise EngineError(
+                [f"started {len(fresh)} runs but could not record them: {exc}"]
+            ) from None
+        return list(outcomes)
 
     async def register_plan(self, plan: ExecutionPlan) -> None:
         """See ``Engine.register_plan``."""
@@ -189,4 +260,4 @@ class RunStarter:
             raise EngineError([f"run {run_id}: Temporal refused the start: {exc}"]) from None
 
 
-__all__ = ["RunStarter"]
+__all__ = ["CONCURRENCY", "RunStarter"]

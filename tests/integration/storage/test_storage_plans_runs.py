@@ -109,7 +109,10 @@ async def test_a_run_row_keeps_how_the_run_ended_as_its_entries_decide(
     cause = {"stepId": "call", "kind": "policy_denied", "reason": "no consent"}
 
     async def persist(record: RunRecord, *entries: tuple[str, str, dict[str, object]]) -> None:
-        facts = fold(SimpleNamespace(tick=7, action=a, outcome=o, detail=d) for a, o, d in entries)
+        facts = fold(
+            SimpleNamespace(tick=7, step_id="call", action=a, outcome=o, detail=d)
+            for a, o, d in entries
+        )
         async with database.transaction() as conn:
             await runs.upsert_in(conn, record, facts)
 
