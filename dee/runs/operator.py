@@ -9,6 +9,7 @@ verify) holds the action's audit entry.
 from __future__ import annotations
 
 import contextlib
+from typing import Any, Literal
 
 from temporalio.client import (
     Client,
@@ -28,7 +29,8 @@ from workflows.plan_run import PlanRunWorkflow
 # Providers that cannot be asked whether a message went out: an unknown send through
 # one is resent only on the operator's explicit, audited --resend.
 BLIND = frozenset({"smtp"})
-_UPDATES = {
+Action = Literal["pause", "resume", "cancel", "retry", "resolve"]
+_UPDATES: dict[Action, Any] = {
     "pause": PlanRunWorkflow.pause,
     "resume": PlanRunWorkflow.resume,
     "cancel": PlanRunWorkflow.cancel,
@@ -44,7 +46,7 @@ class OperatorActions:
         self._client = client
         self._reader = reader
 
-    async def act(self, run_id: str, action: str, request: c.OperatorRequest) -> ExecutionRun:
+    async def act(self, run_id: str, action: Action, request: c.OperatorRequest) -> ExecutionRun:
         """Apply ``action`` (``pause``, ``resume``, ``cancel``, ``retry``, ``resolve``).
 
         Raises:
@@ -109,4 +111,4 @@ class OperatorActions:
                 )
 
 
-__all__ = ["BLIND", "OperatorActions"]
+__all__ = ["BLIND", "Action", "OperatorActions"]
