@@ -25,6 +25,7 @@ from adapters.storage import (
     StorageError,
     UnknownPlan,
 )
+from adapters.storage.run_facts import fold
 from interpreter import ChainedEntry
 
 # The server keeps an activity's last failure to show why it waits, and drops one over
@@ -79,7 +80,10 @@ class Bookkeeper:
                 if pending is not None:
                     through = entries[-1].seq if entries else 0
                     await self._audit.stage_in(conn, run.run_id, pending, committed_through=through)
-                await self._runs.upsert_in(conn, record)
+                # How the run ended, as these entries decide it: kept on the row, so
+                # reading an ended run scans no timeline.
+                facts = fold([*entries, *(pending or ())])
+                await self._runs.upsert_in(conn, record, facts)
         except StorageError as exc:
             # Divergence (nondeterminism or tampering: an operator must look), the database
             # down (transient), an identity clash: the activity retries, nothing acts.

@@ -7,7 +7,7 @@ last as a drift check:
 
 - ``bare``: ``RunInput`` only, as scenario 5's raw side;
 - ``search_attributes``: plus the five DEE search attributes a start can carry (the
-  engine sends them with a delayed start only: ``dee.start_attributes``);
+  engine sends them with a delayed start only: ``dee.runs.start_attributes``);
 - ``summary``: plus the UI's static summary and details;
 - ``conflict_policy``: plus ``id_conflict_policy=USE_EXISTING``;
 - ``all``: everything ``Engine.start_run`` passes for a delayed start.
@@ -32,7 +32,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from bench.enrolment import fresh_worker, raw_starts
 from bench.infra import bench_database
 from bench.results_file import publish
-from dee.start_attributes import start_attributes
+from dee.runs.start_attributes import start_attributes
 
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {  # search attributes, summary, policy
     "bare": (False, False, False),

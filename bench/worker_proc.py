@@ -5,7 +5,7 @@
 
 ``fake``: ``PlanRunWorkflow`` and the hand-written baseline with the instant
 activities of ``bench.fakes`` (scenarios 1 and 6). ``real``: the worker DEE ships
-(``dee.runtime.worker_for``: the policy gate and the audit log in ``--database``,
+(``dee.worker.worker_for``: the policy gate and the audit log in ``--database``,
 SMTP into a local aiosmtpd sink started here), for scenarios 4 and 5. Prints
 ``ready`` once it polls; runs until it is terminated.
 """
@@ -29,8 +29,8 @@ from bench.fakes import bench_activities
 from bench.handwritten import HandWrittenSalesWorkflow
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig, TemporalConfig
 from dee.devserver import free_port
-from dee.runtime import worker_for
 from dee.sandbox import workflow_runner
+from dee.worker import worker_for
 from workflows.plan_run import PlanRunWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,9 +36,9 @@ from dee.content import load_registry
 from dee.devserver import dev_server, free_port
 from dee.documents import load_plan
 from dee.engine import Engine, ExecutionRun
-from dee.run_reading import describe_exit
-from dee.runtime import worker_for
+from dee.runs.reading import describe_exit
 from dee.webhooks import server as webhook_server
+from dee.worker import worker_for
 from interpreter import ExecutionPlan, ensure_valid
 from interpreter.plan import Duration, WaitStep
 

@@ -3,7 +3,7 @@
 A chain can verify link by link and still be incomplete: the run ended but the entry
 that closes it (``adapters.storage.run_ends``) was never written. A run has ended when
 its row says so (``COMPLETED``, ``CANCELED``), or when Temporal ended its execution
-from outside, which leaves the row as it was (``dee.execution_status``); only the
+from outside, which leaves the row as it was (``dee.runs.execution_status``); only the
 database is needed for the first, Temporal for the second. When Temporal cannot be
 reached, the rows are still checked and the check says what it could not ask.
 """
@@ -18,7 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters.storage import Database, RunStore, UnknownRun
 from adapters.storage.run_ends import OpenChain, open_chains
 from dee.config import EngineConfig
-from dee.execution_status import Death, all_deaths, death_of, deaths
+from dee.runs.execution_status import Death, all_deaths, death_of, deaths
 from interpreter.state import FINAL_STATUSES, Status
 
 FINAL = sorted(s.value for s in FINAL_STATUSES)

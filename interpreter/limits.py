@@ -157,7 +157,7 @@ def start_problems(
     The contact needs an ``id``; the contact's and the variables' top-level keys are
     names conditions refer to (``contact.tier``, ``vars.amount``), so they follow the
     identifier rule too. Values inside them are checked elsewhere
-    (``dee.start_values``: JSON, integer range, depth).
+    (``dee.runs.start_values``: JSON, integer range, depth).
     """
     problems: list[str] = []
     if run_id is not None:

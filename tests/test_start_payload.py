@@ -18,7 +18,7 @@ from temporalio.converter import (
 
 from activities import contracts as c
 from bench.plans import short_sales_plan
-from dee.start_payload import InputEncoder
+from dee.runs.start_payload import InputEncoder
 
 DOCUMENT = short_sales_plan().to_document()
 INPUTS = [

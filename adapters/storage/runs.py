@@ -7,6 +7,7 @@ read without asking Temporal.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,17 +19,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage.database import Database
 from adapters.storage.errors import StorageError, UnknownRun
+from adapters.storage.run_facts import RunFacts
 from adapters.storage.schema import Run
 
 RUNS = cast(Table, Run.__table__)
 _IDENTITY = ("tenant", "plan_id", "plan_version", "contact_id")
 # Rows per executemany call: bounds the memory one call holds.
 _BATCH = 500
+_FACTS = ("outcome", "failure", "exit_rule")
 
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """One run's bookkeeping row. Timestamps are set by the store."""
+    """One run's bookkeeping row. Timestamps are set by the store.
+
+    ``outcome``, ``failure`` and ``exit_rule`` say how the run ended
+    (``adapters.storage.run_facts``); only the workflow's persist writes them, through
+    ``upsert_in``'s ``facts``. ``facts_kept`` is false on rows written before revision
+    0008, which hold none of them.
+    """
 
     run_id: str
     tenant: str
@@ -39,6 +48,10 @@ class RunRecord:
     current_step: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    outcome: str | None = None
+    failure: dict[str, str] | None = None
+    exit_rule: dict[str, Any] | None = None
+    facts_kept: bool = True
 
 
 class RunStore:
@@ -59,11 +72,21 @@ class RunStore:
         async with self._db.transaction() as conn:
             return await self.upsert_in(conn, record)
 
-    async def upsert_in(self, conn: AsyncConnection, record: RunRecord) -> RunRecord:
-        """``upsert`` inside the caller's transaction (the audit append shares it)."""
+    async def upsert_in(
+        self, conn: AsyncConnection, record: RunRecord, facts: RunFacts | None = None
+    ) -> RunRecord:
+        """``upsert`` inside the caller's transaction (the audit append shares it).
+
+        ``facts``: what the entries stored with the row decide of how the run ended;
+        the facts they do not decide keep their stored values.
+        """
+        decided = tuple(n for n in _FACTS if facts is not None and n in facts.decided)
+        values = _values(record)
+        if facts is not None:
+            values.update({n: getattr(facts, n) for n in decided})
         try:
             row = (
-                (await conn.execute(_UPSERT[self._db.dialect], _values(record))).mappings().first()
+                (await conn.execute(_upsert(self._db.dialect, decided), values)).mappings().first()
             )
         except exc.IntegrityError as error:
             # The foreign key to plans is the only constraint a well-formed row can
@@ -165,28 +188,25 @@ class RunStore:
             return [_record(row) for row in (await conn.execute(query)).mappings()]
 
 
-def _upsert(dialect_insert: Any) -> Any:
-    """Insert the run, or update its status and step when its identity matches.
+@functools.cache
+def _upsert(dialect: str, decided: tuple[str, ...]) -> Any:
+    """Insert the run, or update its status, step and ``decided`` facts when its identity
+    matches.
 
-    Built once per dialect and executed with each row's values: building it per call
-    (its ``excluded`` column proxies) cost more than the statement's round trip.
+    Built once per dialect and set of facts, and executed with each row's values:
+    building it per call (its ``excluded`` column proxies) cost more than the
+    statement's round trip.
     """
-    insert_run = dialect_insert(RUNS)
+    insert_run = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RUNS)
+    updated = ("status", "current_step", "updated_at", *decided)
     return insert_run.on_conflict_do_update(
         index_elements=["run_id"],
-        set_={
-            "status": insert_run.excluded.status,
-            "current_step": insert_run.excluded.current_step,
-            "updated_at": insert_run.excluded.updated_at,
-        },
+        set_={name: insert_run.excluded[name] for name in updated},
         where=(RUNS.c.tenant == insert_run.excluded.tenant)
         & (RUNS.c.plan_id == insert_run.excluded.plan_id)
         & (RUNS.c.plan_version == insert_run.excluded.plan_version)
         & (RUNS.c.contact_id == insert_run.excluded.contact_id),
     ).returning(*RUNS.c)
-
-
-_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
 def _values(record: RunRecord) -> dict[str, Any]:
@@ -201,6 +221,10 @@ def _values(record: RunRecord) -> dict[str, Any]:
         "current_step": record.current_step,
         "created_at": now,
         "updated_at": now,
+        "outcome": None,
+        "failure": None,
+        "exit_rule": None,
+        "facts_kept": True,
     }
 
 

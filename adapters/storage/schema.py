@@ -84,7 +84,7 @@ class Plan(Base):
 
 
 class Run(Base):
-    """Run bookkeeping: which plan a run follows for whom, and where it stands."""
+    """Run bookkeeping: plan, contact, where it stands and how it ended (``run_facts``)."""
 
     __tablename__ = "runs"
     __table_args__ = (
@@ -102,6 +102,10 @@ class Run(Base):
     current_step: Mapped[str | None] = mapped_column(ID)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    outcome: Mapped[str | None] = mapped_column(String(1000))
+    failure: Mapped[dict[str, Any] | None]
+    exit_rule: Mapped[dict[str, Any] | None]
+    facts_kept: Mapped[bool] = mapped_column(server_default="0")  # false: older than 0008
 
 
 class ChainedColumns:
@@ -373,7 +377,6 @@ class Secret(Base):
 
 
 metadata = Base.metadata
-
 __all__ = [
     "AuditEntry",
     "AuditHead",

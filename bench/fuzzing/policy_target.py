@@ -23,8 +23,8 @@ from adapters.storage import Database, open_database
 from bench.fuzzing.seeds import SUPPRESSED_EMAIL, SUPPRESSED_PHONE
 from bench.fuzzing.targets import Context, refused
 from bench.fuzzing.verdict import Verdict
-from dee import start_values
 from dee.errors import DeeError
+from dee.runs import start_values
 
 TENANT = "fuzz"
 AT = datetime(2026, 1, 5, 15, tzinfo=UTC)

@@ -37,10 +37,10 @@ from adapters.templates import TemplateError, template_context
 from bench.fuzzing.rendering import RenderWorld
 from bench.fuzzing.seeds import CONTACT, EVENTS, PLANS, ROOT, VARS, Seed
 from bench.fuzzing.verdict import Verdict
-from dee import start_values
 from dee.content import load_registry
 from dee.documents import load_plan
 from dee.errors import DeeError
+from dee.runs import start_values
 from interpreter import (
     ContentRegistry,
     InterpreterError,

@@ -1,11 +1,10 @@
-"""``dee start``, ``dee runs list``, ``dee run status|pause|resume|cancel|retry|resolve``,
-``dee event ingest``: starting and steering runs through the Engine."""
+"""``dee start``, ``dee runs list`` and ``dee event ingest``: starting runs, listing them
+and feeding them events through the Engine (``dee run ...`` is ``dee.cli.run``)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,15 +14,15 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from adapters.storage import LedgerRow
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict_json, to_json
+from dee.cli.run_view import call as _call
+from dee.cli.run_view import ended_by_temporal
 from dee.documents import load_plan, read_document
 from dee.engine import Engine, ExecutionRun
-from dee.enrolment import CONCURRENCY
 from dee.errors import DocumentError, EngineError
-from dee.event_delivery import Delivery
-from dee.run_reading import describe_exit
-from dee.start_values import start_contact
+from dee.events.delivery import Delivery
+from dee.runs.start_values import start_contact
+from dee.runs.starter import CONCURRENCY
 from interpreter import InputError, parse_mapping
 from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
 
@@ -31,10 +30,6 @@ runs_app = typer.Typer(help="List runs.", no_args_is_help=True)
 event_app = typer.Typer(help="Feed external events into runs.", no_args_is_help=True)
 # bench/ compares the bulk start with a raw start loop at the same concurrency.
 BULK_CONCURRENCY = CONCURRENCY
-
-RunArg = Annotated[str, typer.Argument(metavar="RUN_ID", help="The run id.")]
-ByOpt = Annotated[str, typer.Option("--by", help="Who takes the action (audited).")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited).")]
 
 
 def _contacts_csv(path: Path) -> list[dict[str, Any]]:
@@ -193,144 +188,6 @@ async def _start_all(
         return started
 
 
-def _show(run: ExecutionRun, as_json: bool) -> None:
-    if as_json:
-        print(to_json(run))
-        return
-    console = Console()
-    console.print(f"[bold]{run.run_id}[/bold]  {run.status}  at step {run.current_step or '-'}")
-    console.print(
-        f"  plan {run.plan_id} v{run.plan_version}, contact {run.contact_id}, tenant {run.tenant}"
-    )
-    if run.outcome:
-        console.print(f"  outcome: {run.outcome}")
-    if run.exit_rule:  # why it stopped: the plan's exit rule and the event that matched
-        console.print(f"  ended by {describe_exit(run.exit_rule)}", highlight=False, markup=False)
-    if run.failure:
-        console.print(f"  failure at {run.failure.get('stepId')}: {run.failure.get('reason')}")
-    if run.next_wake_tick is not None:
-        console.print(f"  next wake-up at tick {run.next_wake_tick}")
-    if run.temporal_status:
-        console.print(f"  Temporal: {_ended_by_temporal(run)}", highlight=False, markup=False)
-
-
-def _ended_by_temporal(run: ExecutionRun) -> str:
-    return f"execution {run.temporal_status}: {run.temporal_reason}"
-
-
-def status(run_id: RunArg, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Show a run's state (answers from storage when no worker is running), and what the
-    send ledger knows of its sends: each intent, attempt and outcome.
-
-    A run whose Temporal execution died shows DEAD and what Temporal said.
-    """
-
-    async def read(engine: Engine) -> tuple[ExecutionRun, list[LedgerRow]]:
-        return await engine.get_run(run_id), await engine.sends(run_id)
-
-    run, sends = run_async(_call(config, read))
-    if as_json:
-        shown = json.loads(to_json(run))
-        shown["sends"] = [sent.as_dict() for sent in sends]
-        print(json.dumps(shown, indent=2))
-        return
-    _show(run, False)
-    console = Console(highlight=False)
-    for sent in sends:
-        console.print(
-            f"  send {sent.step_id} #{sent.visit} via {sent.provider}: "
-            f"{sent.outcome or 'attempt open (outcome not known)'}, "
-            f"{sent.attempts} attempt(s), {sent.message_key}",
-            markup=False,
-        )
-        reason = sent.detail.get("reason")
-        if reason:
-            console.print(f"    {reason}", markup=False)
-
-
-async def _call(config: Path | None, action: Any) -> Any:
-    async with engine_session(config) as engine:
-        return await action(engine)
-
-
-def pause(
-    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
-) -> None:
-    """Hold a run before its next step."""
-    _show(run_async(_call(config, lambda e: e.pause_run(run_id, by=by, reason=reason))), False)
-
-
-def resume(
-    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
-) -> None:
-    """Resume a paused run."""
-    _show(run_async(_call(config, lambda e: e.resume_run(run_id, by=by, reason=reason))), False)
-
-
-def cancel(
-    run_id: RunArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why (required, audited).")],
-    by: ByOpt = "cli",
-    config: ConfigOpt = None,
-) -> None:
-    """Cancel a run for good."""
-    _show(run_async(_call(config, lambda e: e.cancel_run(run_id, reason, by=by))), False)
-
-
-def retry(
-    run_id: RunArg,
-    by: ByOpt = "cli",
-    reason: ReasonOpt = "",
-    resend: Annotated[
-        bool,
-        typer.Option(
-            "--resend",
-            help="Send again although the provider cannot be asked whether the unknown "
-            "attempt went out (SMTP); recorded with --by and --reason.",
-        ),
-    ] = False,
-    config: ConfigOpt = None,
-) -> None:
-    """Retry the failed step of a failed run (once); an unknown send is looked up first."""
-    _show(
-        run_async(
-            _call(config, lambda e: e.retry_run(run_id, by=by, reason=reason, resend=resend))
-        ),
-        False,
-    )
-
-
-def resolve(
-    run_id: RunArg,
-    skip_to: Annotated[str | None, typer.Option("--skip-to", help="Continue at this step.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Complete with this outcome.")] = None,
-    mark_sent: Annotated[
-        bool,
-        typer.Option(
-            "--mark-sent",
-            help="The failed or unknown send did go out (you checked): continue after it.",
-        ),
-    ] = False,
-    by: ByOpt = "cli",
-    reason: ReasonOpt = "",
-    config: ConfigOpt = None,
-) -> None:
-    """Resolve a failed run: skip to a step, end it with an outcome, or mark its send sent."""
-    if sum((skip_to is not None, end is not None, mark_sent)) != 1:
-        raise DocumentError(["give exactly one of --skip-to STEP, --end OUTCOME or --mark-sent"])
-    resolution, target = ("skip", skip_to) if skip_to else ("end", end)
-    if mark_sent:
-        resolution, target = "mark_sent", ""
-
-    async def action(engine: Engine) -> ExecutionRun:
-        assert target is not None
-        return await engine.resolve_run(
-            run_id, resolution=resolution, target=target, by=by, reason=reason
-        )
-
-    _show(run_async(_call(config, action)), False)
-
-
 @runs_app.command("list")
 def list_runs(
     status_filter: Annotated[
@@ -367,7 +224,7 @@ def list_runs(
             r.current_step or "-",
             f"{r.plan_id} v{r.plan_version}",
             r.contact_id,
-            *([Text(_ended_by_temporal(r) if r.temporal_status else "-")] if died else []),
+            *([Text(ended_by_temporal(r) if r.temporal_status else "-")] if died else []),
         )
     Console().print(table)
 
@@ -417,16 +274,3 @@ def _delivered(delivery: Delivery) -> str:
         return f"{delivery.outcome} (the run will handle it when it gets to it)"
     outcome = f" with outcome {view.outcome}" if view.outcome else ""
     return f"handled; now {view.status}{outcome} at {view.step_id or '-'} ({view.events} event(s))"
-
-
-def attach(run_app: typer.Typer) -> None:
-    """Add the operator commands to the ``dee run`` group (it also has ``timeline``)."""
-    for name, fn in (
-        ("status", status),
-        ("pause", pause),
-        ("resume", resume),
-        ("cancel", cancel),
-        ("retry", retry),
-        ("resolve", resolve),
-    ):
-        run_app.command(name)(fn)

@@ -44,7 +44,7 @@ def worker(config: ConfigOpt = None) -> None:
     """Run a DEE worker (workflow + activities) until interrupted."""
     # The worker's modules (channel adapters, Temporal's worker) load only here, not
     # for every ``dee`` command.
-    from dee.runtime import worker_for  # noqa: PLC0415
+    from dee.worker import worker_for  # noqa: PLC0415
 
     cfg = config_of(config)
 

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.engine import Engine
-from dee.runtime import worker_for
+from dee.worker import worker_for
 from tests.integration.mailsink import SmtpServer
 from tests.integration.waiting import until
 

@@ -21,7 +21,7 @@ from temporalio.client import Client
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
-from dee.runtime import worker_for
+from dee.worker import worker_for
 from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.plans import one_email
 from tests.integration.waiting import until

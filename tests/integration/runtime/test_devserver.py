@@ -32,7 +32,7 @@ from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
-from dee.runtime import worker_for
+from dee.worker import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps, verify
 from tests.integration.mailsink import SmtpServer
 from tests.integration.waiting import until
@@ -307,6 +307,8 @@ async def test_a_worker_killed_mid_run_and_restarted_loses_nothing_and_sends_onc
         worker = _worker_process(config)
         final = await _until(engine, run.run_id, {"COMPLETED"}, seconds=60)
         assert final.outcome == "finished"
+        # The run answers COMPLETED before its last audit flush: wait for it to close.
+        await client.get_workflow_handle(run.run_id).result()
         subjects = sorted(str(e.original_content).count("Subject: Again") for e in mail.received)
         assert len(mail.received) == 2 and subjects == [0, 1]
         timeline = await engine.get_timeline(run.run_id)

@@ -28,7 +28,7 @@ from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
-from dee.run_reading import FINAL
+from dee.runs.reading import FINAL
 from dee.sandbox import workflow_runner
 from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.channels.standins import postmark_api, twilio_api

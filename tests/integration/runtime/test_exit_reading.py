@@ -2,7 +2,8 @@
 user looks (``get_run``, ``list_runs``, ``dee run status``, the run row), says which rule
 and event ended it, and refuses a later operator action saying so. Events reach PAUSED
 and FAILED runs: an unsubscribe ends a run that waits for an operator, no operator
-needed. On both databases: the outcome and the exit are read back from the audit chain.
+needed. On both databases: the outcome, failure and exit are kept on the run row, and
+a row older than revision 0008 (which keeps none) reads them back from the audit chain.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from temporalio.testing import WorkflowEnvironment
 
 from adapters.storage import StoredEntry
+from adapters.storage.runs import RUNS
 from dee.config import EngineConfig
 from dee.engine import Engine
 from dee.errors import EngineError
-from dee.run_reading import describe_exit, exit_of
+from dee.runs.reading import describe_exit, exit_of
 from interpreter import RUN_SCOPE, verify
 from tests.integration.databases import BACKENDS, empty_database_url
 from tests.integration.mailsink import SmtpServer
@@ -47,6 +50,8 @@ async def test_an_unsubscribe_ends_a_failed_run_without_an_operator(
     failed = await engine.get_run(run.run_id)
     assert (failed.status, failed.current_step) == ("FAILED", "follow-up-call")
     assert [r.run_id for r in await engine.list_runs(status="FAILED")] == [run.run_id]
+    assert failed.failure is not None and failed.failure["stepId"] == "follow-up-call"
+    assert (await engine.runs.get(run.run_id)).failure == failed.failure  # kept on the row
 
     ingested = await engine.ingest_event(
         type="email.unsubscribed", contact_id="c-exit", event_id="unsub-1"
@@ -61,7 +66,9 @@ async def test_an_unsubscribe_ends_a_failed_run_without_an_operator(
     assert ended.exit_rule is not None
     assert (ended.exit_rule["rule"], ended.exit_rule["ruleEvent"]) == (1, "email.unsubscribed")
     assert ended.exit_rule["event"] == {"type": "email.unsubscribed", "id": "unsub-1"}
-    assert (await engine.runs.get(run.run_id)).status == "COMPLETED"  # the run row
+    kept = await engine.runs.get(run.run_id)  # the run row
+    assert (kept.status, kept.outcome, kept.failure) == ("COMPLETED", "unsubscribed", None)
+    assert (kept.exit_rule, kept.facts_kept) == (ended.exit_rule, True)
     [listed] = await engine.list_runs(outcomes=True)
     assert (listed.status, listed.outcome) == ("COMPLETED", "unsubscribed")
     assert listed.exit_rule == ended.exit_rule
@@ -93,6 +100,21 @@ async def test_an_unsubscribe_ends_a_failed_run_without_an_operator(
     [row] = json.loads(listed.stdout)
     assert (row["status"], row["outcome"]) == ("COMPLETED", "unsubscribed")
     assert row["exit_rule"]["ruleEvent"] == "email.unsubscribed"
+
+    # A listing reads the row, not the timeline: what the row says is what it shows.
+    await _set_row(engine, run.run_id, outcome="from-the-row")
+    [listed] = await engine.list_runs(outcomes=True)
+    assert (listed.outcome, listed.exit_rule) == ("from-the-row", ended.exit_rule)
+    # A row written before revision 0008 keeps none: read from the audit chain as before.
+    await _set_row(engine, run.run_id, outcome=None, exit_rule=None, facts_kept=False)
+    assert await engine.get_run(run.run_id) == ended
+    [listed] = await engine.list_runs(outcomes=True)
+    assert (listed.outcome, listed.exit_rule) == ("unsubscribed", ended.exit_rule)
+
+
+async def _set_row(engine: Engine, run_id: str, **values: object) -> None:
+    async with engine.database.transaction() as conn:
+        await conn.execute(update(RUNS).where(RUNS.c.run_id == run_id).values(**values))
 
 
 @pytest.mark.parametrize("config", ["sqlite"], indirect=True)
@@ -131,13 +153,13 @@ def _exit_entry(outcome: str, **detail: object) -> StoredEntry:
     return StoredEntry("r", 9, 10, datetime.now(UTC), RUN_SCOPE, "exit", outcome, said, "", "")
 
 
-def test_an_exit_is_told_apart_by_its_detail_even_with_an_outcome_named_pending() -> None:
-    # A rule may name its outcome "pending": only the announcement of an exit waiting
-    # for a send in flight (inFlight) and a rule that failed (error) end nothing.
+def test_an_exit_that_ends_the_run_is_told_apart_from_one_that_ends_nothing() -> None:
+    # The announcement of an exit waiting for a send in flight ("pending") and a rule
+    # that failed ("error") end nothing; validation reserves both outcomes for them.
     assert exit_of(_exit_entry("pending", inFlight="send")) is None
     assert exit_of(_exit_entry("error", error="no such function")) is None
-    ended = exit_of(_exit_entry("pending", event={"type": "email.replied"}))
-    assert ended is not None and (ended["outcome"], ended["tick"]) == ("pending", 10)
+    ended = exit_of(_exit_entry("replied", event={"type": "email.replied"}))
+    assert ended is not None and (ended["outcome"], ended["tick"]) == ("replied", 10)
     assert describe_exit(ended) == (
         "exit rule 0 (event email.replied) on event email.replied at tick 10"
     )

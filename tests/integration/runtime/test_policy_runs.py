@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from dee.config import ContactCapConfig, EngineConfig, PoliciesConfig
 from dee.engine import Engine
-from dee.runtime import worker_for
+from dee.worker import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.plans import one_email

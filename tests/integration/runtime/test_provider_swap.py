@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from dee.config import ChannelsConfig, EngineConfig, PoliciesConfig, TemporalConfig
 from dee.engine import Engine
 from dee.errors import EngineError
-from dee.runtime import worker_for
+from dee.worker import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.channels.standins import postmark_api, twilio_api, vonage_api
 from tests.integration.channels.standins.postmark_api import PostmarkStandIn, running_postmark

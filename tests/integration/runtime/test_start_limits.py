@@ -21,8 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities import contracts as c
 from adapters.storage import UnknownPlan
 from dee.config import EngineConfig
-from dee.engine import Engine, _run_id
+from dee.engine import Engine
 from dee.errors import EngineError
+from dee.runs.ids import run_id as _run_id
 from interpreter import ExecutionPlan, PlanMetadata, steps
 from tests.integration.runtime.plans import one_email
 from tests.integration.runtime.test_cli_runtime import _dee

@@ -18,8 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from adapters.storage import UnknownPlan
 from dee.config import EngineConfig
-from dee.engine import Engine, _run_id
+from dee.engine import Engine
 from dee.errors import EngineError
+from dee.runs.ids import run_id as _run_id
 from tests.integration.runtime.plans import one_email
 from tests.integration.runtime.test_cli_runtime import _dee
 

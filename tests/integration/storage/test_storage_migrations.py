@@ -16,7 +16,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from adapters.storage import Database, DatabaseUnavailable, open_database, upgrade
+from adapters.storage import (
+    Database,
+    DatabaseUnavailable,
+    PlanStore,
+    RunStore,
+    open_database,
+    upgrade,
+)
 from adapters.storage.migrations import (
     HEAD_REVISION,
     alembic_config,
@@ -25,6 +32,7 @@ from adapters.storage.migrations import (
 )
 from adapters.storage.schema import metadata
 from dee.devserver import free_port
+from tests.integration.storage.test_storage_plans_runs import _plan
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -33,7 +41,7 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
     database = Database(db_url)
     try:
         assert await current_revision(database) is None
-        assert await upgrade(database) == head_revision() == "0007"
+        assert await upgrade(database) == head_revision() == "0008"
         assert await upgrade(database) == HEAD_REVISION
         assert await current_revision(database) == HEAD_REVISION
     finally:
@@ -252,3 +260,21 @@ async def test_downgrade_to_0002_and_back(database: Database) -> None:
         function, guard_config = await retention_function()
         assert function is not None
         assert guard_config == ["search_path=pg_catalog, pg_temp"]
+
+
+async def test_rows_from_before_0008_say_they_keep_no_run_facts(database: Database) -> None:
+    # Revision 0008 adds outcome, failure and exit_rule to the run row; a row written
+    # before holds none, and says so (facts_kept false), so its run is read from the chain.
+    async with database.transaction() as conn:
+        await conn.run_sync(_downgrade_to, "0007")
+    await PlanStore(database).put(_plan())
+    async with database.transaction() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO runs (run_id, tenant, plan_id, plan_version, contact_id, status, "
+            "created_at, updated_at) VALUES ('run-old', 't', 'sales-sequence', 1, 'c', "
+            "'COMPLETED', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+    assert await upgrade(database) == HEAD_REVISION
+    old = await RunStore(database).get("run-old")
+    assert (old.status, old.outcome, old.failure, old.exit_rule) == ("COMPLETED", None, None, None)
+    assert old.facts_kept is False

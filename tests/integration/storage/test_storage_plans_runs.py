@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +17,7 @@ from adapters.storage import (
     UnknownPlan,
     UnknownRun,
 )
+from adapters.storage.run_facts import fold
 from dee.documents import load_plan
 from interpreter.plan import ExecutionPlan
 
@@ -96,3 +98,39 @@ async def test_a_run_keeps_its_identity_and_needs_a_stored_plan(database: Databa
         await runs.upsert(RunRecord("run-2", "acme", "sales-sequence", 7, "contact-1", "RUNNING"))
     with pytest.raises(UnknownRun, match="no run record"):
         await runs.get("run-404")
+
+
+async def test_a_run_row_keeps_how_the_run_ended_as_its_entries_decide(
+    database: Database,
+) -> None:
+    await PlanStore(database).put(_plan())
+    runs = RunStore(database)
+    failed = RunRecord("run-1", "acme", "sales-sequence", 1, "contact-1", "FAILED", "call")
+    cause = {"stepId": "call", "kind": "policy_denied", "reason": "no consent"}
+
+    async def persist(record: RunRecord, *entries: tuple[str, str, dict[str, object]]) -> None:
+        facts = fold(
+            SimpleNamespace(tick=7, step_id="call", action=a, outcome=o, detail=d)
+            for a, o, d in entries
+        )
+        async with database.transaction() as conn:
+            await runs.upsert_in(conn, record, facts)
+
+    detail = {"stepId": "call", "kind": "policy_denied", "cause": "no consent"}
+    await persist(failed, ("run", "failed", detail))
+    await persist(failed, ("event", "ingested", {}))  # decides nothing: the failure stays
+    stored = await runs.get("run-1")
+    assert (stored.outcome, stored.failure, stored.exit_rule, stored.facts_kept) == (
+        None, cause, None, True,
+    )  # fmt: skip
+    exit_detail = {"rule": 1, "ruleEvent": "email.unsubscribed"}
+    await persist(
+        RunRecord("run-1", "acme", "sales-sequence", 1, "contact-1", "COMPLETED", "call"),
+        ("exit", "unsubscribed", exit_detail),
+    )
+    ended = await runs.get("run-1")
+    assert (ended.outcome, ended.failure) == ("unsubscribed", None)
+    assert ended.exit_rule == {**exit_detail, "tick": 7}
+    # An upsert without facts (a row the engine records) leaves them as they are.
+    await runs.upsert(RunRecord("run-1", "acme", "sales-sequence", 1, "contact-1", "COMPLETED"))
+    assert (await runs.get("run-1")).outcome == "unsubscribed"

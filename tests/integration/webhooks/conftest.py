@@ -31,8 +31,8 @@ from dee.config import (
 )
 from dee.devserver import free_port
 from dee.engine import Engine
-from dee.runtime import worker_for
 from dee.webhooks import server
+from dee.worker import worker_for
 from tests.integration.channels.standins.twilio_api import (
     ACCOUNT_SID,
     AUTH_TOKEN,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import time
 from email.utils import parseaddr
 
 from temporalio.client import Client
@@ -14,61 +13,16 @@ from activities.bookkeeping import Bookkeeper
 from activities.policy import PolicyChecker
 from activities.registry import build_activities
 from activities.sending import Sender
-from adapters.policy import (
-    ContactCap,
-    Costs,
-    HoursWindow,
-    PolicyAdmin,
-    PolicyConfig,
-    PolicyError,
-    PolicyGate,
-)
+from adapters.policy import PolicyAdmin, PolicyGate
 from adapters.storage import Database, SendLedger, open_database
 from adapters.template_limits import RenderLimits
 from adapters.template_pool import TemplateRenderer
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
-from dee.config import ContactCapConfig, EngineConfig
-from dee.errors import DocumentError
+from dee.config import EngineConfig
 from dee.sandbox import workflow_runner
+from dee.worker.policy_config import policy_config
 from workflows.plan_run import PlanRunWorkflow
-
-
-def policy_config(config: EngineConfig) -> PolicyConfig:
-    """The gate's configuration from the engine's ``policies`` section."""
-    p = config.policies
-    hours: dict[str, HoursWindow | None] = {}
-    for channel, window in p.hours.items():
-        if window is None:
-            hours[channel] = None
-            continue
-        try:
-            hours[channel] = HoursWindow(
-                time.fromisoformat(window[0]), time.fromisoformat(window[1])
-            )
-        except (ValueError, PolicyError) as exc:
-            raise DocumentError([f"configuration policies.hours.{channel}: {exc}"]) from None
-    try:
-        return _policy_config(config, hours)
-    except PolicyError as exc:
-        raise DocumentError([f"configuration policies: {exc}"]) from None
-
-
-def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -> PolicyConfig:
-    p = config.policies
-    return PolicyConfig(
-        consent_modes=dict(p.consent),  # type: ignore[arg-type]
-        hours=hours,  # type: ignore[arg-type]
-        default_daily_limits=dict(p.daily_limits),  # type: ignore[arg-type]
-        on_daily_limit=p.on_daily_limit,
-        costs=Costs(
-            per_email=config.channels.email.cost_per_email,
-            per_voice_minute=p.cost_per_voice_minute,
-        ),
-        default_timezone=p.default_timezone,
-        contact_cap=_cap(p.contact_cap),
-        contact_caps={tenant: _cap(cap) for tenant, cap in p.contact_caps.items()},
-    )
 
 
 def template_renderer(config: EngineConfig) -> TemplateRenderer:
@@ -82,10 +36,6 @@ def template_renderer(config: EngineConfig) -> TemplateRenderer:
         memory_mb=t.memory_mb,
     )
     return TemplateRenderer(config.templates_dir, limits, processes=t.processes)
-
-
-def _cap(cap: ContactCapConfig | None) -> ContactCap | None:
-    return None if cap is None else ContactCap(cap.sends, cap.days)
 
 
 def message_domain(sender: str) -> str:
@@ -134,3 +84,6 @@ async def worker_for(
             await renderer.aclose()
             if own:
                 await db.dispose()
+
+
+__all__ = ["message_domain", "template_renderer", "worker_for"]

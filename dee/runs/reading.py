@@ -1,10 +1,10 @@
-"""Reading runs for ``Engine.get_run`` and ``Engine.list_runs``.
+"""Reading runs: ``Engine.get_run``, ``list_runs``, ``get_timeline`` and ``sends``.
 
 A run is read from three places: its bookkeeping row (always), its live workflow (the
 ``state`` query, when a worker answers) and its Temporal execution's own status. The
 last one matters when Temporal ended the execution from outside: the row is then
 stale, and the run is reported ``DEAD`` with ``temporal_status`` and
-``temporal_reason`` (``dee.execution_status``). A run that had already completed or
+``temporal_reason`` (``dee.runs.execution_status``). A run that had already completed or
 been canceled before its execution died keeps that status; the two fields still say
 what Temporal did.
 
@@ -24,9 +24,18 @@ from typing import Any
 
 from temporalio.client import Client, RPCError, WorkflowExecutionStatus
 
-from adapters.storage import AuditStore, RunRecord, RunStore, StoredEntry, UnknownRun
+from adapters.storage import (
+    AuditStore,
+    LedgerRow,
+    RunRecord,
+    RunStore,
+    SendLedger,
+    StoredEntry,
+    UnknownRun,
+)
+from adapters.storage.run_facts import RunFacts, exit_of, fold
 from dee.errors import EngineError
-from dee.execution_status import DEAD, Death, all_deaths, death_of, deaths
+from dee.runs.execution_status import DEAD, Death, all_deaths, death_of, deaths
 from interpreter.state import FINAL_STATUSES, Status
 from workflows.plan_run import PlanRunWorkflow
 
@@ -63,17 +72,6 @@ class ExecutionRun:
     temporal_status: str | None = None
     temporal_reason: str | None = None
     exit_rule: Mapping[str, Any] | None = None
-
-
-def exit_of(entry: StoredEntry) -> dict[str, Any] | None:
-    """The exit that ``entry`` records as ending its run, or ``None``.
-
-    Told apart by the detail, not the outcome: a rule may name its outcome ``pending``.
-    """
-    detail = entry.detail
-    if entry.action != "exit" or "inFlight" in detail or "error" in detail:
-        return None
-    return {**detail, "tick": entry.tick}
 
 
 def describe_exit(exit_rule: Mapping[str, Any]) -> str:
@@ -138,14 +136,35 @@ def with_death(run: ExecutionRun, death: Death | None) -> ExecutionRun:
 class RunReader:
     """Reads runs from storage and Temporal (see the module docstring)."""
 
-    def __init__(self, client: Client, runs: RunStore, audit: AuditStore) -> None:
+    def __init__(
+        self, client: Client, runs: RunStore, audit: AuditStore, ledger: SendLedger
+    ) -> None:
         self._client = client
         self._runs = runs
         self._audit = audit
+        self._ledger = ledger
+
+    async def timeline(self, run_id: str) -> list[StoredEntry]:
+        """The run's audit entries, oldest first.
+
+        Raises:
+            EngineError: unknown run.
+        """
+        await self.record(run_id)
+        return await self._timeline(run_id)
+
+    async def sends(self, run_id: str) -> list[LedgerRow]:
+        """What the send ledger knows of a run's sends (intent, attempts, outcome).
+
+        Raises:
+            EngineError: unknown run.
+        """
+        await self.record(run_id)
+        return await self._ledger.for_run(run_id)
 
     async def get_run(self, run_id: str) -> ExecutionRun:
         """The run's state: live from the workflow when a worker answers, else from storage."""
-        record = await self._record(run_id)
+        record = await self.record(run_id)
         handle = self._client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
         try:
             description = await handle.describe()
@@ -163,16 +182,10 @@ class RunReader:
         exited = None
         if view.status == "COMPLETED":  # closing: its exit entry may be stored already
             exited = _last_exit(await self._timeline(run_id))
-        return ExecutionRun(
-            run_id=record.run_id,
-            tenant=record.tenant,
-            plan_id=record.plan_id,
-            plan_version=record.plan_version,
-            contact_id=record.contact_id,
+        return replace(
+            from_record(record),
             status=view.status,
             current_step=view.step_id,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
             outcome=view.outcome,
             failure=view.failure,
             next_wake_tick=view.next_wake_tick,
@@ -191,8 +204,8 @@ class RunReader:
 
         ``status=DEAD`` lists the runs whose execution died. Another status lists the
         runs stored with it, less the dead ones, reading further rows to fill ``limit``.
-        ``outcomes`` reads each completed or failed run's outcome, failure and exit back
-        from its audit chain (one read per such run: the run row holds none of them).
+        ``outcomes`` gives each completed or failed run's outcome, failure and exit, as
+        its row keeps them (a row older than revision 0008: read from its audit chain).
 
         Raises:
             EngineError: Temporal could not be asked about the runs' executions.
@@ -216,7 +229,8 @@ class RunReader:
         if not outcomes:
             return kept[:limit]
         # One at a time: a gather would queue on the database's small connection pool.
-        return [await self._read_back(run) for run in kept[:limit]]
+        rows = {r.run_id: r for r in records}
+        return [await self._read_back(run, rows[run.run_id]) for run in kept[:limit]]
 
     async def _records(self, status: str | None, plan: str | None, limit: int) -> list[RunRecord]:
         records = await self._runs.list(status=status, limit=limit if plan is None else _PLAN_SCAN)
@@ -242,30 +256,18 @@ class RunReader:
 
     async def _from_storage(self, record: RunRecord) -> ExecutionRun:
         """The stored row, with outcome, failure and exit read back from the audit chain."""
-        return await self._read_back(from_record(record))
+        return await self._read_back(from_record(record), record)
 
-    async def _read_back(self, run: ExecutionRun) -> ExecutionRun:
+    async def _read_back(self, run: ExecutionRun, record: RunRecord) -> ExecutionRun:
+        """``run`` with its outcome, failure and exit if it completed or failed: from its
+        row, or for a row older than revision 0008, folded from its audit chain."""
         if run.status not in ("COMPLETED", "FAILED"):
             return run
-        outcome: str | None = None
-        failure: dict[str, str] | None = None
-        exited: dict[str, Any] | None = None
-        for entry in await self._timeline(run.run_id):
-            if entry.action == "end":
-                outcome = entry.outcome
-            elif (entry.action, entry.outcome) == ("resolve", "end"):
-                outcome = str(entry.detail.get("outcome"))
-            elif (found := exit_of(entry)) is not None:
-                outcome, failure, exited = entry.outcome, None, found
-            elif (entry.action, entry.outcome) == ("run", "failed"):
-                failure = {
-                    "stepId": str(entry.detail.get("stepId")),
-                    "kind": str(entry.detail.get("kind")),
-                    "reason": str(entry.detail.get("cause")),
-                }
-            elif entry.action in ("retry", "resolve"):
-                failure = None
-        return replace(run, outcome=outcome, failure=failure, exit_rule=exited)
+        if record.facts_kept:
+            facts = RunFacts(record.outcome, record.failure, record.exit_rule)
+        else:
+            facts = fold(await self._timeline(run.run_id))
+        return replace(run, outcome=facts.outcome, failure=facts.failure, exit_rule=facts.exit_rule)
 
     async def _timeline(self, run_id: str) -> list[StoredEntry]:
         try:
@@ -273,7 +275,12 @@ class RunReader:
         except UnknownRun:
             return []
 
-    async def _record(self, run_id: str) -> RunRecord:
+    async def record(self, run_id: str) -> RunRecord:
+        """The run's row.
+
+        Raises:
+            EngineError: unknown run.
+        """
         try:
             return await self._runs.get(run_id)
         except UnknownRun:

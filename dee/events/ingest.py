@@ -1,0 +1,137 @@
+"""Taking an event in: check it, find the runs it is for, deliver it to each.
+
+An event names its contact and, optionally, one run. A named run must belong to that
+contact; without one, the event goes to every run of the contact that has not ended
+(an exit rule ends a paused run, an unsubscribe a failed one that waits for an
+operator). Delivery itself is ``dee.events.delivery``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import Client
+
+from activities import contracts as c
+from adapters.storage import RunStore, UnknownRun
+from dee.config import EngineConfig
+from dee.errors import EngineError
+from dee.events.delivery import Delivery, deliver
+from dee.runs.reading import NOT_FINAL
+from interpreter import canonical_json
+from interpreter.limits import event_problems, start_problems
+from workflows.plan_run import PlanRunWorkflow
+
+# Every status that is not final takes events.
+ACTIVE = tuple(NOT_FINAL)
+_CONTACTS_KEPT = 100_000  # run ids whose contact is remembered (~20 MB at most)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedEvent:
+    """Which runs an event was delivered to (with the event id used for de-duplication).
+
+    ``deliveries`` says, per run, whether the run has already decided on the event and
+    stored its audit entries (``handled``, with the run's state then), or keeps it to be
+    handled later (``accepted``, ``queued``); runs that had ended are not listed.
+    """
+
+    event_id: str
+    run_ids: tuple[str, ...]
+    deliveries: tuple[Delivery, ...] = ()
+
+
+class EventIngest:
+    """Checks events and delivers them to their runs (see the module docstring)."""
+
+    def __init__(self, config: EngineConfig, client: Client, runs: RunStore) -> None:
+        self._config = config
+        self._client = client
+        self._runs = runs
+        # Run id -> contact id, for the ownership check: a run's contact never changes
+        # (RunStore refuses that), and a receiver sends a run several events.
+        self._contacts: OrderedDict[str, str] = OrderedDict()
+
+    async def ingest(
+        self,
+        *,
+        type: str,
+        contact_id: str,
+        run_id: str | None = None,
+        step_id: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> IngestedEvent:
+        """See ``Engine.ingest_event``."""
+        event = _event(type, contact_id, step_id, data, event_id)
+        if run_id is not None:
+            owner = await self._contact_of(run_id)
+            if owner != contact_id:
+                raise EngineError(
+                    [f"event: run {run_id} belongs to contact {owner}, not {contact_id}"]
+                )
+            targets: Sequence[str] = [run_id]
+        else:
+            active = await self._runs.list(
+                tenant=self._config.tenant, contact_id=contact_id, statuses=ACTIVE, limit=None
+            )
+            targets = sorted(r.run_id for r in active)
+        wait = self._config.temporal.event_ack_timeout
+        results = await asyncio.gather(
+            *(
+                deliver(self._client.get_workflow_handle_for(PlanRunWorkflow.run, t), event, wait)
+                for t in targets
+            ),
+            return_exceptions=True,
+        )
+        for result in results:  # every run was tried; the first failure is reported
+            if isinstance(result, BaseException):
+                raise result
+        taken = tuple(r for r in results if isinstance(r, Delivery) and r.outcome != "ended")
+        return IngestedEvent(event.id, tuple(r.run_id for r in taken), taken)
+
+    async def _contact_of(self, run_id: str) -> str:
+        owner = self._contacts.get(run_id)
+        if owner is None:
+            try:
+                owner = (await self._runs.get(run_id)).contact_id
+            except UnknownRun:
+                raise EngineError([f"unknown run {run_id!r}"]) from None
+            self._contacts[run_id] = owner
+            if len(self._contacts) > _CONTACTS_KEPT:
+                self._contacts.popitem(last=False)
+        else:
+            self._contacts.move_to_end(run_id)
+        return owner
+
+
+def _event(
+    type: str,
+    contact_id: str,
+    step_id: str | None,
+    data: Mapping[str, Any] | None,
+    event_id: str | None,
+) -> c.EventSignal:
+    """The event as runs take it, or ``EngineError`` naming what is wrong with it."""
+    if not type:
+        raise EngineError(["event: type is required"])
+    if not contact_id:
+        raise EngineError(["event: contactId is required"])
+    past = event_problems(type=type, event_id=event_id, step_id=step_id)
+    past += start_problems(contact={"id": contact_id})
+    if past:
+        raise EngineError([f"event: {p}" for p in past])
+    try:
+        canonical_json(dict(data or {}))
+    except Exception as exc:  # the JSON canonicalizer raises several kinds
+        why = f"{exc.__class__.__name__}: {exc}"
+        raise EngineError([f"event data: cannot be recorded in the audit log ({why})"]) from None
+    return c.EventSignal(event_id or f"evt-{uuid.uuid4().hex}", type, step_id, dict(data or {}))
+
+
+__all__ = ["ACTIVE", "EventIngest", "IngestedEvent"]
