@@ -23,7 +23,6 @@ from rich.console import Console
 from temporalio.client import Client
 
 from adapters.policy import PolicyAdmin
-from dee.cli.run import timeline_lines
 from dee.config import (
     ChannelsConfig,
     EmailConfig,
@@ -37,6 +36,7 @@ from dee.devserver import dev_server, free_port
 from dee.documents import load_plan
 from dee.engine import Engine, ExecutionRun
 from dee.runs.reading import describe_exit
+from dee.runs.timeline import timeline_lines
 from dee.webhooks import server as webhook_server
 from dee.worker import worker_for
 from interpreter import ExecutionPlan, ensure_valid

@@ -15,7 +15,7 @@ from dee.cli.db import run_storage, storage
 from dee.cli.run_view import ByOpt, ReasonOpt, RunArg, call, show
 from dee.engine import Engine, ExecutionRun
 from dee.errors import DocumentError
-from interpreter import RUN_SCOPE
+from dee.runs.timeline import timeline_lines
 
 if TYPE_CHECKING:
     from adapters.storage import ChainHead, StoredEntry
@@ -46,30 +46,6 @@ def timeline_json(entry: StoredEntry) -> dict[str, Any]:
         "prevHash": entry.prev_hash,
         "hash": entry.hash,
     }
-
-
-def timeline_lines(entries: list[StoredEntry]) -> list[str]:
-    """``[tick 259200] step:wait-3-days → action:wait → outcome:completed hash:7b1c...``.
-
-    Columns are padded to the widest value so the arrows line up; run-level entries
-    show ``run:<run id>`` where step entries show ``step:<step id>``.
-    """
-    rows = [
-        (
-            f"[tick {e.tick}]",
-            f"run:{e.run_id}" if e.step_id == RUN_SCOPE else f"step:{e.step_id}",
-            f"action:{e.action}",
-            f"outcome:{e.outcome}",
-            f"hash:{e.hash[:4]}...",
-        )
-        for e in entries
-    ]
-    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
-    return [
-        f"{tick:<{widths[0]}} {step:<{widths[1]}} → {action:<{widths[2]}} → "
-        f"{outcome:<{widths[3]}} {digest}"
-        for tick, step, action, outcome, digest in rows
-    ]
 
 
 @app.command()
@@ -200,4 +176,4 @@ def resolve(
     show(run_async(call(config, action)), False)
 
 
-__all__ = ["app", "timeline_lines"]
+__all__ = ["app"]
