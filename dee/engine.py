@@ -6,7 +6,7 @@ entries live in the configured database, so ``get_run``, ``list_runs`` and
 façade: each concern has one owner, built here from the client, the stores and the
 configuration (never from the engine): ``dee.runs.starter`` (single and bulk starts),
 ``dee.runs.reading`` (the read model), ``dee.runs.operator``, ``dee.events.ingest``
-and ``dee.policy_actions``; replay and what-if are ``dee.replaying``.
+and ``dee.policy_actions``; replay and what-if are ``dee.replay``'s.
 """
 
 from __future__ import annotations
