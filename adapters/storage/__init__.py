@@ -23,27 +23,49 @@ from adapters.storage.errors import (
     AuditDivergence,
     DatabaseUnavailable,
     PlanConflict,
+    SchemaBehind,
     StorageError,
     UnknownPlan,
     UnknownRun,
 )
-from adapters.storage.migrations import upgrade
+from adapters.storage.migrations import ensure_current, upgrade
 from adapters.storage.plans import PlanStore
 from adapters.storage.retention import ArchivedSegment, Retention, RetentionReport
+from adapters.storage.roles import DatabaseRoles
 from adapters.storage.runs import RunRecord, RunStore
 from adapters.storage.secrets import SecretStore
 from adapters.storage.send_ledger import LedgerRow, SendKey, SendLedger
 
 
-async def open_database(url: str, *, search_path: str | None = None) -> Database:
-    """Open a database and bring its schema up to date (idempotent).
+async def open_database(
+    url: str,
+    *,
+    search_path: str | None = None,
+    migration_url: str | None = None,
+    roles: DatabaseRoles | None = None,
+) -> Database:
+    """Open a database whose schema is current, migrating it where that is allowed.
+
+    Args:
+        url: Where to connect (on PostgreSQL, as the application role).
+        search_path: PostgreSQL: the schema (overrides the URL's).
+        migration_url: The owner's URL: when given, the schema is migrated through it
+            first (in the same schema), then ``url`` is opened.
+        roles: The roles a migration sets up (``adapters.storage.roles``).
 
     Raises:
+        SchemaBehind: The schema is old and neither role may migrate it.
         DatabaseUnavailable: The URL is unusable or the database cannot be reached.
     """
     database = Database(url, search_path=search_path)
     try:
-        await upgrade(database)
+        if migration_url is not None:
+            owner = Database(migration_url, search_path=database.search_path)
+            try:
+                await upgrade(owner, roles=roles)
+            finally:
+                await owner.dispose()
+        await ensure_current(database, roles=roles)
     except BaseException:
         await database.dispose()
         raise
@@ -59,6 +81,7 @@ __all__ = [
     "AuditStore",
     "ChainHead",
     "Database",
+    "DatabaseRoles",
     "DatabaseUnavailable",
     "FileArchive",
     "LedgerRow",
@@ -69,6 +92,7 @@ __all__ = [
     "RunRecord",
     "RunStore",
     "S3Archive",
+    "SchemaBehind",
     "SecretStore",
     "SendKey",
     "SendLedger",

@@ -15,6 +15,14 @@ class DatabaseUnavailable(StorageError):
     """The database cannot be reached, or the URL does not name a usable database."""
 
 
+class SchemaBehind(StorageError):
+    """The schema is older than this code, and the connected role may not migrate it.
+
+    The application role owns nothing, so it cannot migrate; the owner does that
+    (``dee db migrate`` with the migration URL) before the application starts.
+    """
+
+
 class UnknownRun(StorageError):
     """No audit entry, head or run record exists for this run id."""
 
@@ -56,6 +64,7 @@ __all__ = [
     "AuditDivergence",
     "DatabaseUnavailable",
     "PlanConflict",
+    "SchemaBehind",
     "StorageError",
     "UnknownPlan",
     "UnknownRun",

@@ -1,9 +1,14 @@
 """Schema migrations (Alembic), run programmatically and idempotently.
 
-``upgrade`` is called at startup by everything that opens the database, and by
-``dee db upgrade``. It holds a lock while it runs so that several processes starting
-at once do not race to create the same tables: a transaction-scoped advisory lock on
-PostgreSQL, the write lock of ``BEGIN IMMEDIATE`` on SQLite.
+``upgrade`` migrates, as the role it connects as: ``dee db migrate`` calls it with the
+owner's (migration) URL. ``ensure_current`` is what everything that opens the database
+calls at startup: a schema at the newest revision is used as it is; an older one is
+migrated only when the connected role owns it (SQLite, or one role for everything),
+and otherwise refused with ``SchemaBehind``: the application role owns nothing and
+must not try (docs/database.md). ``upgrade`` holds a lock while it runs so that several
+processes starting at once do not race to create the same tables: a
+transaction-scoped advisory lock on PostgreSQL, the write lock of ``BEGIN IMMEDIATE``
+on SQLite.
 
 A new revision is written as usual with Alembic against a scratch database, e.g.::
 
@@ -26,9 +31,12 @@ from sqlalchemy import exc, text
 from sqlalchemy.engine import Connection
 
 from adapters.storage.database import Database
+from adapters.storage.errors import SchemaBehind
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from adapters.storage.roles import DatabaseRoles
 
 # Any constant works; it only has to be the same in every DEE process.
 _ADVISORY_LOCK_KEY = 0x0DEE_5C4E
@@ -36,7 +44,7 @@ _ADVISORY_LOCK_KEY = 0x0DEE_5C4E
 # The newest revision in ``versions/`` (a test holds it to Alembic's own head). A
 # database already there is recognised without importing Alembic, which was a tenth
 # of every ``dee`` command's start-up; Alembic is imported when there is work to do.
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0011"
 
 # Alembic keeps the running migration's environment in a module-global proxy
 # (``alembic.context``), so two upgrades in one process, even of different databases,
@@ -72,23 +80,27 @@ def head_revision() -> str:
     return head
 
 
-def _upgrade(connection: Connection) -> str | None:
+def _upgrade(connection: Connection, roles: DatabaseRoles | None) -> str | None:
     from alembic import command  # noqa: PLC0415 - see HEAD_REVISION
     from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
 
     config = alembic_config()
     config.attributes["connection"] = connection
+    if roles is not None:  # else revision 0011 picks the schema's default names
+        config.attributes["dee_roles"] = roles
     command.upgrade(config, "head")
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def upgrade(database: Database | str) -> str | None:
+async def upgrade(database: Database | str, *, roles: DatabaseRoles | None = None) -> str | None:
     """Bring the schema to the newest revision; a no-op when it is already there.
 
     With a PostgreSQL ``search_path``, that schema is created first if missing.
 
     Args:
-        database: An open ``Database`` or a URL.
+        database: An open ``Database`` or a URL, connecting as the schema's owner.
+        roles: PostgreSQL: the application and retention roles revision 0011 sets up
+            (default: ``DatabaseRoles.for_schema``).
 
     Returns:
         The revision the database is at afterwards.
@@ -108,10 +120,57 @@ async def upgrade(database: Database | str) -> str | None:
                 if db.search_path:
                     schema = conn.dialect.identifier_preparer.quote_identifier(db.search_path)
                     await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
-            return await conn.run_sync(_upgrade)
+            return await conn.run_sync(_upgrade, roles)
     finally:
         if db is not database:
             await db.dispose()
+
+
+async def ensure_current(database: Database, *, roles: DatabaseRoles | None = None) -> None:
+    """Use a current schema; migrate an old one only as its owner, else refuse.
+
+    Raises:
+        SchemaBehind: The schema is older than this code and the connected role does
+            not own it (the application role): the owner must migrate it first.
+        DatabaseUnavailable: The database cannot be reached.
+    """
+    if await _at_head(database):
+        return
+    if database.dialect == "postgresql" and not await _may_migrate(database):
+        found = await _stored_revision(database)
+        raise SchemaBehind(
+            f"the database schema at {database.display_url} is at revision "
+            f"{found or 'none (empty)'} but this DEE needs {HEAD_REVISION}, and the role it "
+            "connects as does not own the schema, so it cannot migrate it: run `dee db "
+            "migrate` with the owner's URL (DEE_DATABASE_MIGRATION_URL) first"
+        )
+    await upgrade(database, roles=roles)
+
+
+# The owner (or a member of it) of the version table may migrate; with no version
+# table yet, whoever may create in the schema (or create the schema) may.
+_MAY_MIGRATE = """
+SELECT CASE
+    WHEN to_regclass('alembic_version') IS NOT NULL THEN pg_has_role(
+        (SELECT relowner FROM pg_class WHERE oid = to_regclass('alembic_version')), 'MEMBER')
+    WHEN current_schema() IS NOT NULL THEN has_schema_privilege(current_schema(), 'CREATE')
+    ELSE has_database_privilege(current_database(), 'CREATE')
+END
+"""
+
+
+async def _may_migrate(db: Database) -> bool:
+    async with db.snapshot() as conn:
+        return bool((await conn.exec_driver_sql(_MAY_MIGRATE)).scalar_one())
+
+
+async def _stored_revision(db: Database) -> str | None:
+    try:
+        async with db.snapshot() as conn:
+            rows = await conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return ", ".join(str(row[0]) for row in rows) or None
+    except exc.DBAPIError:
+        return None
 
 
 async def _at_head(db: Database) -> bool:
@@ -135,4 +194,11 @@ async def current_revision(database: Database) -> str | None:
         )
 
 
-__all__ = ["HEAD_REVISION", "alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = [
+    "HEAD_REVISION",
+    "alembic_config",
+    "current_revision",
+    "ensure_current",
+    "head_revision",
+    "upgrade",
+]
