@@ -31,6 +31,10 @@ from interpreter.validation import Limits
 
 ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_DATABASE_URL": ("database",),
+    "DEE_DATABASE_MIGRATION_URL": ("database", "migration_url"),
+    "DEE_DATABASE_RETENTION_URL": ("database", "retention_url"),
+    "DEE_DATABASE_APP_ROLE": ("database", "app_role"),
+    "DEE_DATABASE_RETENTION_ROLE": ("database", "retention_role"),
     "DEE_DATA_DIR": ("data_dir",),
     "DEE_TENANT": ("tenant",),
     "DEE_TEMPLATES_DIR": ("templates_dir",),
@@ -79,6 +83,28 @@ class _Section(BaseModel):
     model_config = ConfigDict(
         extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
     )
+
+
+# A role name PostgreSQL takes unquoted (adapters.storage.roles checks it again).
+_ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+
+
+class DatabaseConfig(_Section):
+    """Where DEE's tables are, and as whom each part of DEE connects (docs/database.md).
+
+    ``url`` is the application's connection (on PostgreSQL, the application role);
+    ``migration_url`` the owner's, used only by ``dee db migrate``; ``retention_url``
+    the retention role's, used only by ``dee audit archive``. ``app_role`` and
+    ``retention_role`` name the roles the migration sets up (default ``dee_app`` and
+    ``dee_retention``, or ``<schema>_app`` / ``<schema>_retention`` outside ``public``).
+    ``database: <url>`` (a plain string) is short for ``database: {url: <url>}``.
+    """
+
+    url: str | None = None
+    migration_url: str | None = Field(default=None, repr=False)
+    retention_url: str | None = Field(default=None, repr=False)
+    app_role: str | None = Field(default=None, pattern=_ROLE_NAME)
+    retention_role: str | None = Field(default=None, pattern=_ROLE_NAME)
 
 
 class TemporalConfig(_Section):
@@ -260,7 +286,7 @@ class ValidationConfig(_Section):
 class EngineConfig(_Section):
     """Everything an ``Engine`` and a worker need."""
 
-    database: str | None = None
+    database: str | DatabaseConfig | None = None
     data_dir: Path = Path("data")
     tenant: str = "default"
     templates_dir: Path = Path("templates")
@@ -275,9 +301,17 @@ class EngineConfig(_Section):
     validation: ValidationConfig = ValidationConfig()
 
     @property
+    def database_settings(self) -> DatabaseConfig:
+        """``database`` as a section, whichever form the settings gave it in."""
+        if isinstance(self.database, DatabaseConfig):
+            return self.database
+        return DatabaseConfig(url=self.database)
+
+    @property
     def database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under ``data_dir``."""
-        return self.database or f"sqlite+aiosqlite:///{self.data_dir.as_posix()}/dee.db"
+        url = self.database_settings.url
+        return url or f"sqlite+aiosqlite:///{self.data_dir.as_posix()}/dee.db"
 
     @property
     def task_queue(self) -> str:
@@ -300,6 +334,10 @@ class EnvOverrides(BaseSettings):
 
     config: Path | None = None
     database_url: str | None = None
+    database_migration_url: str | None = None
+    database_retention_url: str | None = None
+    database_app_role: str | None = None
+    database_retention_role: str | None = None
     data_dir: str | None = None
     tenant: str | None = None
     templates_dir: str | None = None
@@ -343,6 +381,25 @@ class EnvOverrides(BaseSettings):
     audit_archive_to: str | None = None
 
 
+_UNION_TAGS = frozenset({"str", "DatabaseConfig"})
+
+
+def _database_path(data: dict[str, Any], field_path: tuple[str, ...]) -> tuple[str, ...]:
+    """Where a ``DEE_DATABASE_*`` variable goes, given the two forms of ``database``.
+
+    A plain URL becomes ``{url: ...}`` when another database field is set beside it;
+    ``DEE_DATABASE_URL`` then sets ``database.url``.
+    """
+    if field_path[0] != "database":
+        return field_path
+    current = data.get("database")
+    if len(field_path) > 1 and not isinstance(current, dict):
+        data["database"] = {} if current is None else {"url": current}
+    if field_path == ("database",) and isinstance(data.get("database"), dict):
+        return ("database", "url")
+    return field_path
+
+
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> EngineConfig:
     """Read ``path`` (or ``$DEE_CONFIG``), then apply the ``DEE_*`` overrides.
 
@@ -371,10 +428,11 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         data = loaded
     origins: dict[tuple[str, ...], str] = {}
     set_fields = overrides.model_dump(exclude_none=True)
-    for name, field_path in ENV_FIELDS.items():
+    for name, declared in ENV_FIELDS.items():
         value = set_fields.get(name.removeprefix("DEE_").lower())
         if value is None:
             continue
+        field_path = _database_path(data, declared)
         node = data
         for part in field_path[:-1]:
             node = node.setdefault(part, {})
@@ -385,7 +443,10 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     except ValidationError as exc:
         lines = []
         for err in exc.errors(include_url=False):
-            loc = tuple(str(p) for p in err["loc"])
+            if err["loc"][:2] == ("database", "str") and isinstance(data.get("database"), dict):
+                continue  # a section was given: that it is no URL string says nothing
+            # "database" is a union: pydantic names the member tried; the user needs not.
+            loc = tuple(str(p) for p in err["loc"] if p not in _UNION_TAGS)
             where = origins.get(loc) or (f"{source}: " if source else "") + ".".join(loc)
             lines.append(f"configuration {where}: {err['msg']}")
         raise DocumentError(lines) from None

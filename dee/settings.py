@@ -7,7 +7,7 @@ variables that ``dee.config.load_config`` reads. Nothing in ``adapters/`` or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dee.config import EngineConfig, load_config
@@ -21,6 +21,13 @@ class Settings:
         data_dir: Where embedded state lives (``DEE_DATA_DIR``, default ``./data``).
         database_url: SQLAlchemy URL (``DEE_DATABASE_URL``); defaults to the embedded
             SQLite file ``<data_dir>/dee.db``. ``postgresql+asyncpg://...`` selects PostgreSQL.
+            On PostgreSQL, the application role's connection.
+        migration_url: The schema owner's URL (``DEE_DATABASE_MIGRATION_URL``), used by
+            ``dee db migrate`` only; ``None``: migrate through ``database_url``.
+        retention_url: The retention role's URL (``DEE_DATABASE_RETENTION_URL``), used
+            by ``dee audit archive`` only; ``None``: ``database_url``.
+        app_role, retention_role: The role names the migration sets up (``None``: the
+            defaults of ``adapters.storage.roles``).
         audit_retention_days: Audit entries older than this many days are archived,
             then removed (``audit.retention.days``); ``None`` keeps them forever.
         audit_archive_to: Where archived entries go (``audit.archiveTo``):
@@ -29,15 +36,24 @@ class Settings:
 
     data_dir: Path
     database_url: str
+    migration_url: str | None = field(repr=False)
+    retention_url: str | None = field(repr=False)
+    app_role: str | None
+    retention_role: str | None
     audit_retention_days: int | None
     audit_archive_to: str | None
 
     @classmethod
     def from_config(cls, config: EngineConfig) -> Settings:
         retention = config.audit.retention
+        database = config.database_settings
         return cls(
             data_dir=config.data_dir,
             database_url=config.database_url,
+            migration_url=database.migration_url,
+            retention_url=database.retention_url,
+            app_role=database.app_role,
+            retention_role=database.retention_role,
             audit_retention_days=None if retention is None else retention.days,
             audit_archive_to=config.audit.archive_to,
         )

@@ -102,6 +102,7 @@ __all__ = [
     "UnknownRun",
     "VerifyResult",
     "archive_for",
+    "ensure_current",
     "export_line",
     "normalize_url",
     "open_database",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dee.cli.db import run_storage, storage
+from dee.cli.db import retention_storage, run_storage, storage
 from dee.errors import DocumentError, EngineError
 from dee.settings import Settings
 
@@ -119,7 +119,8 @@ def export(
 async def _archive(days: int, to: str) -> RetentionReport:
     from adapters.storage import Retention, archive_for  # noqa: PLC0415
 
-    async with storage() as database:
+    # As the retention role (DEE_DATABASE_RETENTION_URL): the application role may not.
+    async with retention_storage() as database:
         return await Retention(database, archive_for(to), days=days).run()
 
 

@@ -1,9 +1,10 @@
 """``dee db``: the database schema; and how the CLI opens storage and reports its errors.
 
-Every command that touches the database opens it through ``storage()``, which brings
-the schema up to date first (idempotent), and runs through ``run_storage``, which turns
-storage errors into ``EngineError`` lines so the user sees ``error: ...``, never a
-traceback.
+Every command that touches the database opens it through ``storage()``, which uses a
+current schema, migrates an old one only when the connected role owns it, and refuses
+otherwise (the application role cannot migrate: ``dee db migrate`` does, as the owner);
+and runs through ``run_storage``, which turns storage errors into ``EngineError`` lines
+so the user sees ``error: ...``, never a traceback.
 
 The storage package is imported inside functions, here and in the other database
 commands: SQLAlchemy and Alembic take most of a second to import, which every other
@@ -23,7 +24,7 @@ from dee.errors import EngineError
 from dee.settings import Settings
 
 if TYPE_CHECKING:
-    from adapters.storage import Database
+    from adapters.storage import Database, DatabaseRoles
 
 T = TypeVar("T")
 
@@ -41,29 +42,75 @@ def run_storage(work: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def storage(settings: Settings | None = None) -> AsyncIterator[Database]:
-    """The configured database, migrated to the newest schema, closed afterwards."""
+async def storage(
+    settings: Settings | None = None, *, url: str | None = None
+) -> AsyncIterator[Database]:
+    """The configured database (or ``url``) with a current schema, closed afterwards."""
     from adapters.storage import open_database  # noqa: PLC0415 - see the module docstring
 
-    database = await open_database((settings or Settings.load()).database_url)
+    database = await open_database(url or (settings or Settings.load()).database_url)
     try:
         yield database
     finally:
         await database.dispose()
 
 
-async def _upgrade() -> tuple[str, str | None]:
+@asynccontextmanager
+async def retention_storage(settings: Settings | None = None) -> AsyncIterator[Database]:
+    """The database as the retention role (``DEE_DATABASE_RETENTION_URL``, if set)."""
+    settings = settings or Settings.load()
+    async with storage(settings, url=settings.retention_url) as database:
+        yield database
+
+
+def _roles(settings: Settings, schema: str | None) -> DatabaseRoles | None:
+    from adapters.storage import DatabaseRoles  # noqa: PLC0415
+
+    if settings.app_role is None and settings.retention_role is None:
+        return None  # the migration's defaults for the schema it runs in
+    return DatabaseRoles.for_schema(schema or "public", settings.app_role, settings.retention_role)
+
+
+async def _migrate() -> list[str]:
+    from adapters.storage import Database, ensure_current, upgrade  # noqa: PLC0415
     from adapters.storage.migrations import current_revision  # noqa: PLC0415
 
-    async with storage() as database:
-        return database.display_url, await current_revision(database)
+    settings = Settings.load()
+    owner = Database(settings.migration_url or settings.database_url)
+    try:
+        await upgrade(owner, roles=_roles(settings, owner.search_path))
+        lines = [
+            f"database {owner.display_url}: schema at revision {await current_revision(owner)}"
+        ]
+    finally:
+        await owner.dispose()
+    if settings.migration_url:
+        # The application must now find the schema current, as its own role.
+        app_db = Database(settings.database_url, search_path=owner.search_path)
+        try:
+            await ensure_current(app_db)
+        finally:
+            await app_db.dispose()
+        lines.append(f"the application's connection {app_db.display_url} finds it current")
+    return lines
 
 
 @app.command()
+def migrate() -> None:
+    """Create or migrate the schema to the newest revision, as the schema's owner.
+
+    Connects through DEE_DATABASE_MIGRATION_URL (database.migrationUrl) when set, else
+    DEE_DATABASE_URL. On PostgreSQL the migration also sets up the application and
+    retention roles (docs/database.md). Safe to run again.
+    """
+    for line in run_storage(_migrate()):
+        print(line)
+
+
+@app.command(hidden=True)
 def upgrade() -> None:
-    """Create or migrate the schema to the newest revision (safe to run again)."""
-    url, revision = run_storage(_upgrade())
-    print(f"database {url}: schema at revision {revision}")
+    """The former name of ``dee db migrate``."""
+    migrate()
 
 
-__all__ = ["app", "run_storage", "storage"]
+__all__ = ["app", "retention_storage", "run_storage", "storage"]

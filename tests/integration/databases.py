@@ -5,6 +5,10 @@ SQLite is always tested (a temporary file). PostgreSQL is the server at
 each test gets its own schema, dropped afterwards. When the server does not answer,
 the PostgreSQL cases are skipped locally and FAIL under CI (``CI`` set), since CI must
 exercise PostgreSQL.
+
+Migrating a PostgreSQL schema also sets up its application and retention roles
+(``<schema>_app``, ``<schema>_retention``: roles are cluster-wide, so each test schema
+has its own); they are dropped with the schema. ``role_url`` connects as one of them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from adapters.storage import Database, open_database
 
@@ -58,13 +63,38 @@ async def empty_database_url(backend: str, tmp_path: Path, prefix: str) -> Async
         return
     await require_postgres()
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    yield f"{PG_URL}?search_path={schema}"
+    try:
+        yield f"{PG_URL}?search_path={schema}"
+    finally:
+        await drop_schema(schema)
+
+
+async def drop_schema(schema: str, *roles: str) -> None:
+    """Drop a test schema, its default roles and ``roles`` (shared server: leave nothing)."""
     admin = Database(PG_URL)
     try:
         async with admin.transaction() as conn:
             await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            for role in (f"{schema}_app", f"{schema}_retention", *roles):
+                await conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
     finally:
         await admin.dispose()
+
+
+async def login_role(role: str) -> None:
+    """Let ``role`` (made NOLOGIN by the migration) log in; the test server trusts it."""
+    admin = Database(PG_URL)
+    try:
+        async with admin.transaction() as conn:
+            await conn.exec_driver_sql(f'ALTER ROLE "{role}" LOGIN')
+    finally:
+        await admin.dispose()
+
+
+def role_url(db_url: str, role: str) -> str:
+    """``db_url`` (a PostgreSQL test schema's) connecting as ``role`` instead."""
+    url = make_url(db_url).set(username=role, password=None)
+    return url.render_as_string(hide_password=False)
 
 
 @asynccontextmanager
