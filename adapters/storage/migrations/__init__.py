@@ -117,7 +117,11 @@ async def upgrade(database: Database | str, *, roles: DatabaseRoles | None = Non
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
                 )
-                if db.search_path:
+                # An owner given an existing schema needs no CREATE on the database, which
+                # even CREATE SCHEMA IF NOT EXISTS asks for: look first.
+                if db.search_path and not await conn.scalar(
+                    text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": db.search_path}
+                ):
                     schema = conn.dialect.identifier_preparer.quote_identifier(db.search_path)
                     await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
             return await conn.run_sync(_upgrade, roles)
@@ -138,11 +142,12 @@ async def ensure_current(database: Database, *, roles: DatabaseRoles | None = No
         return
     if database.dialect == "postgresql" and not await _may_migrate(database):
         found = await _stored_revision(database)
+        where = f"at revision {found}" if found else "not migrated (or not readable by this role)"
         raise SchemaBehind(
-            f"the database schema at {database.display_url} is at revision "
-            f"{found or 'none (empty)'} but this DEE needs {HEAD_REVISION}, and the role it "
-            "connects as does not own the schema, so it cannot migrate it: run `dee db "
-            "migrate` with the owner's URL (DEE_DATABASE_MIGRATION_URL) first"
+            f"the database schema at {database.display_url} is {where}, but this DEE needs "
+            f"revision {HEAD_REVISION}; the role it connects as does not own the schema and "
+            "may not migrate it: run `dee db migrate` with the owner's URL "
+            "(DEE_DATABASE_MIGRATION_URL) first"
         )
     await upgrade(database, roles=roles)
 

@@ -15,13 +15,15 @@ DELETE on ``audit_entries`` could erase entries. From this revision on:
 * The trigger lets a DELETE on ``audit_entries`` through only when both hold:
   ``dee.retention_function`` is ``on`` and ``current_user`` owns the table. The setting
   alone proves nothing (anyone may set it), and ownership alone would let the owner
-  delete by hand; together they hold only inside the function: it sets the flag with
-  a function-level ``SET`` (in force during the call only, restored on return or
-  error), and while it runs ``current_user`` is its owner. A role that does not own
-  the table cannot become ``current_user`` = owner except through a SECURITY DEFINER
-  function of the owner, and this is the only one. The owner and superusers can
-  still disable the trigger: they are trusted by construction, so the application
-  role must own nothing and be no member of the owner.
+  delete by hand; together they hold only inside the function: it turns the flag on
+  around its own DELETE and back off before it returns (an error rolls the setting
+  back with the transaction or savepoint), and while it runs ``current_user`` is its
+  owner. (Not a function-level ``SET``: PostgreSQL 15 lets only a superuser put an
+  unregistered setting there, and the owner need not be one; see migration 0011.)
+  A role that does not own the table cannot become ``current_user`` = owner except
+  through a SECURITY DEFINER function of the owner, and this is the only one. The
+  owner and superusers can still disable the trigger: they are trusted by
+  construction, so the application role must own nothing and be no member of the owner.
 
 The trigger function also gets a pinned ``search_path``, so a caller's own
 ``search_path`` cannot shadow ``current_setting`` or ``pg_class`` inside it.
@@ -86,9 +88,9 @@ CREATE FUNCTION dee_retention_delete(
     p_run_id text, p_first_seq bigint, p_last_seq bigint, p_last_hash text, p_archive_uri text
 ) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = {schema}, pg_temp
-SET dee.retention_function = 'on'
 AS $$
 DECLARE
+    v_flag text := current_setting('dee.retention_function', true);
     v_head record;
     v_head_seq bigint := 0;
     v_expected_seq bigint;
@@ -128,9 +130,11 @@ BEGIN
         RAISE EXCEPTION 'dee: retention of run % refused: entries %..% changed while they '
             'were archived (another retention pass?)', p_run_id, p_first_seq, p_last_seq;
     END IF;
+    PERFORM set_config('dee.retention_function', 'on', true);
     DELETE FROM audit_entries e
         WHERE e.run_id = p_run_id AND e.seq BETWEEN p_first_seq AND p_last_seq;
     GET DIAGNOSTICS v_removed = ROW_COUNT;
+    PERFORM set_config('dee.retention_function', coalesce(v_flag, ''), true);
     INSERT INTO audit_heads AS h (run_id, seq, hash, archived_at, archive_uri)
         VALUES (p_run_id, p_last_seq, p_last_hash, now(), p_archive_uri)
         ON CONFLICT (run_id) DO UPDATE

@@ -12,6 +12,10 @@ PostgreSQL its trigger uses ``dee_refuse_change`` (0001/0003), which lets nothin
 retention's audit DELETE through. SQLite has no roles: the triggers are its only
 guard, and any process that can open the file can drop them (docs/database.md).
 
+``dee_retention_delete`` is redefined as 0003 now defines it (the flag set in its
+body, not in a function-level ``SET``), so that an owner who is no superuser can
+create it on PostgreSQL 15 and later; databases migrated before get the same body.
+
 The role names come from ``config.attributes["dee_roles"]`` (``dee db migrate`` puts
 the configured ones there), else ``DatabaseRoles.for_schema``.
 
@@ -22,7 +26,9 @@ Create Date: 2027-02-01
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -46,6 +52,17 @@ def _roles(schema: str) -> DatabaseRoles:
 
 def _schema() -> str:
     return str(op.get_bind().execute(sa.text("SELECT current_schema()")).scalar_one())
+
+
+def _retention_function(schema: str) -> str:
+    # Alembic loads revision files by path, not as a package's modules: do the same.
+    path = Path(__file__).with_name("0003_retention_function.py")
+    spec = importlib.util.spec_from_file_location("dee_revision_0003", path)
+    assert spec is not None and spec.loader is not None
+    earlier = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(earlier)
+    text = str(earlier.RETENTION_FUNCTION).format(schema=schema)
+    return text.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 def upgrade() -> None:
@@ -72,6 +89,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("purpose", name="pk_dee_roles"),
     )
     schema = _schema()
+    op.execute(_retention_function(bind.dialect.identifier_preparer.quote_identifier(schema)))
     roles = _roles(schema)
     op.bulk_insert(
         sa.table("dee_roles", sa.column("purpose"), sa.column("role_name")),
