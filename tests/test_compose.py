@@ -23,13 +23,72 @@ def test_every_dependency_names_a_defined_service() -> None:
             assert dep in services, f"{name} depends on undefined service {dep}"
 
 
-def test_temporal_persists_in_the_compose_postgresql() -> None:
+INIT_DIR = "./scripts/postgres-init"
+
+
+def _init_sql() -> str:
+    return "".join(p.read_text() for p in sorted((ROOT / INIT_DIR).glob("*.sh")))
+
+
+def _user(url: str) -> str:
+    return url.split("://", 1)[1].split(":", 1)[0]
+
+
+def test_temporal_persists_in_its_own_database_as_its_own_role() -> None:
     services = _compose()["services"]
     temporal, pg = services["temporal"]["environment"], services["postgresql"]["environment"]
     assert temporal["POSTGRES_SEEDS"] == "postgresql"
-    assert temporal["POSTGRES_USER"] == pg["POSTGRES_USER"]
-    assert temporal["POSTGRES_PWD"] == pg["POSTGRES_PASSWORD"]
+    assert temporal["POSTGRES_USER"] == "temporal" != pg["POSTGRES_USER"]  # not the superuser
+    assert temporal["POSTGRES_PWD"] == "${TEMPORAL_DB_PASSWORD:-temporal}"
+    assert temporal["SKIP_DB_CREATE"] == "true"  # the init script made them: no CREATEDB
+    sql = _init_sql()
+    assert "CREATE ROLE temporal LOGIN PASSWORD :'temporal_password'" in sql
+    for database in (temporal["DBNAME"], temporal["VISIBILITY_DBNAME"]):
+        assert f"CREATE DATABASE {database} OWNER temporal;" in sql
+    assert "REVOKE ALL ON DATABASE temporal, temporal_visibility FROM PUBLIC" in sql
     assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_the_init_script_is_mounted_and_creates_every_role_the_services_use() -> None:
+    services = _compose()["services"]
+    pg = services["postgresql"]
+    assert f"{INIT_DIR}:/docker-entrypoint-initdb.d:ro" in pg["volumes"]
+    sql = _init_sql()
+    users = {_user(services["migrate"]["environment"]["DEE_DATABASE_MIGRATION_URL"])}
+    users |= {_user(s["environment"]["DEE_DATABASE_URL"]) for s in _dee_services(services)}
+    users.add(_user(services["audit-archive"]["environment"]["DEE_DATABASE_RETENTION_URL"]))
+    assert users == {"dee_owner", "dee_app", "dee_retention"}
+    for user in users:
+        assert f"CREATE ROLE {user} LOGIN PASSWORD" in sql
+        # Every password variable the script reads is passed to the container.
+        variable = f"DEE_{user.removeprefix('dee_').upper()}_DB_PASSWORD"
+        assert f'"${variable}"' in sql and variable in pg["environment"]
+    assert "CREATE DATABASE dee OWNER dee_owner;" in sql
+    assert "REVOKE ALL ON DATABASE dee FROM PUBLIC" in sql
+
+
+def _dee_services(services: dict[str, Any]) -> list[dict[str, Any]]:
+    return [services["worker"], services["webhooks"]]
+
+
+def test_the_application_connects_as_the_app_role_after_a_one_shot_migration() -> None:
+    services = _compose()["services"]
+    superuser = services["postgresql"]["environment"]["POSTGRES_USER"]
+    migrate = services["migrate"]
+    assert migrate["command"] == ["dee", "db", "migrate"]
+    assert migrate.get("restart", "no") == "no"
+    assert migrate["depends_on"]["postgresql"]["condition"] == "service_healthy"
+    assert _user(migrate["environment"]["DEE_DATABASE_MIGRATION_URL"]) == "dee_owner"
+    for service in _dee_services(services):
+        env = service["environment"]
+        assert _user(env["DEE_DATABASE_URL"]) == "dee_app" != superuser
+        # No owner or retention credentials in the long-running services.
+        assert "DEE_DATABASE_MIGRATION_URL" not in env
+        assert "DEE_DATABASE_RETENTION_URL" not in env
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    archive = services["audit-archive"]
+    assert archive["command"] == ["dee", "audit", "archive"] and archive["profiles"] == ["tools"]
+    assert "DEE_DATABASE_URL" not in archive["environment"]
 
 
 def test_published_ports_do_not_collide_and_images_are_pinned() -> None:

@@ -81,7 +81,9 @@ async def test_whole_runs_need_nothing_beyond_the_application_grants(
         assert await conn.scalar(text("SELECT current_user")) == app_role
     today = datetime.now(UTC).date()
     admin = engine.policy_admin()
-    await admin.set_budget("default", "default", today, today + timedelta(days=30), "USD", Decimal(5))
+    await admin.set_budget(
+        "default", "default", today, today + timedelta(days=30), "USD", Decimal(5)
+    )
     await engine.suppress("nobody@example.com", reason="test")
     await engine.unsuppress("nobody@example.com")
     await engine.set_daily_limit("voice", 3)
