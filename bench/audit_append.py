@@ -99,6 +99,8 @@ async def bench(url: str, entries: int, batch: int) -> dict[str, Any]:
         return await _measure(database, raw, entries, batch)
     finally:
         await raw.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        # The migration made the schema's roles (cluster-wide): leave none behind.
+        await raw.execute(f'DROP ROLE IF EXISTS "{schema}_app", "{schema}_retention"')
         await raw.close()
         await database.dispose()
 

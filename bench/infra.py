@@ -52,6 +52,8 @@ async def bench_database(scratch: Path) -> AsyncIterator[BenchDatabase]:
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            # The migration made the schema's roles (cluster-wide): leave none behind.
+            await conn.execute(f'DROP ROLE IF EXISTS "{schema}_app", "{schema}_retention"')
         finally:
             await conn.close()
 

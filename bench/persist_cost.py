@@ -98,6 +98,8 @@ async def measure(entries: int) -> dict[str, Any]:
         )
     finally:
         await raw.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        # The migration made the schema's roles (cluster-wide): leave none behind.
+        await raw.execute(f'DROP ROLE IF EXISTS "{schema}_app", "{schema}_retention"')
         await raw.close()
         await database.dispose()
     figures = {name: latency_figures(values[WARM_UP:]) for name, values in timings.items()}
