@@ -10,6 +10,7 @@ creates cluster-wide roles with fixed names that the shared server must not get.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from storage_helpers import make_chain, unique
 from test_storage_cli import dee
 
@@ -113,3 +115,35 @@ async def test_no_role_reaches_the_other_s_database(
     dsn = f"postgresql://{role}@127.0.0.1:{cluster.port}/{database}"
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
         await asyncpg.connect(dsn)
+
+
+async def test_dee_audit_archive_runs_as_the_retention_role(
+    cluster: PrivatePostgres, tmp_path: Path
+) -> None:
+    owner = await open_database(_url(cluster, "dee_owner"))
+    run_id = unique("old")
+    try:
+        async with owner.transaction() as conn:  # entries recorded 40 days ago
+            for e in make_chain(run_id, 3):
+                await conn.execute(
+                    text(
+                        "INSERT INTO audit_entries VALUES (:run_id, :seq, :tick, "
+                        "now() - interval '40 days', :step_id, :action, :outcome, "
+                        "CAST(:detail AS json), :prev_hash, :hash)"
+                    ),
+                    {**e.as_dict(), "detail": json.dumps(e.detail)},
+                )
+    finally:
+        await owner.dispose()
+    archive = f"file://{tmp_path / 'archive'}"
+    base = {"DEE_DATABASE_URL": _url(cluster, "dee_app")}
+    as_app = dee(_env(cluster, tmp_path, **base), tmp_path, "audit", "archive", "--days", "30",
+                 "--to", archive)  # fmt: skip
+    assert as_app.returncode == 1 and "Traceback" not in as_app.stderr
+    assert "permission denied for function dee_retention_delete" in as_app.stderr
+    env = _env(cluster, tmp_path, **base, DEE_DATABASE_RETENTION_URL=_url(cluster, "dee_retention"))
+    archived = dee(env, tmp_path, "audit", "archive", "--days", "30", "--to", archive)
+    assert archived.returncode == 0, archived.stderr
+    assert archived.stdout.startswith("archived 3 entries of 1 runs")
+    verified = dee(_env(cluster, tmp_path, **base), tmp_path, "audit", "verify", run_id)
+    assert verified.returncode == 0, verified.stderr
