@@ -13,6 +13,7 @@ import pytest
 from storage_helpers import load_verifier, make_chain, tamper, unique
 
 from adapters.storage import AuditStore, Database
+from adapters.storage.migrations import HEAD_REVISION
 from dee.devserver import free_port
 from interpreter.chain import chain
 from interpreter.trace import RUN_SCOPE, TraceEntry
@@ -53,14 +54,14 @@ async def test_verify_export_and_timeline(
     await store.append(entries)
     out = tmp_path / "export.jsonl"
 
-    upgraded = dee(cli_env, tmp_path, "db", "upgrade")
+    upgraded = dee(cli_env, tmp_path, "db", "migrate")
     verified = dee(cli_env, tmp_path, "audit", "verify", run_id)
     verified_all = dee(cli_env, tmp_path, "audit", "verify", "--all")
     exported = dee(cli_env, tmp_path, "audit", "export", run_id, "--out", str(out))
     timeline = dee(cli_env, tmp_path, "run", "timeline", run_id)
     timeline_json = dee(cli_env, tmp_path, "run", "timeline", run_id, "--json")
 
-    assert re.fullmatch(r"database .* schema at revision 0008\n", upgraded.stdout)
+    assert re.fullmatch(rf"database .* schema at revision {HEAD_REVISION}\n", upgraded.stdout)
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout == f"run {run_id}: ok, 4 entries (seq 1..4)\n"
     assert verified_all.stdout == verified.stdout
