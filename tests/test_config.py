@@ -8,6 +8,7 @@ import pytest
 
 from dee.config import load_config
 from dee.errors import DocumentError
+from dee.settings import Settings
 
 SETTINGS = """
 database: postgresql+asyncpg://dee@db/dee
@@ -101,3 +102,43 @@ def test_the_template_limits_come_from_the_file_or_variables(tmp_path: Path) -> 
     assert list(caught.value.lines) == [
         "configuration DEE_TEMPLATE_RENDER_SECONDS: Input should be less than or equal to 5"
     ]
+
+
+DATABASE_SECTION = """
+database:
+  url: postgresql+asyncpg://dee_app@db/dee
+  migrationUrl: postgresql+asyncpg://dee_owner:secret@db/dee
+  appRole: dee_app
+"""
+
+
+def test_the_database_is_a_url_or_a_section_and_variables_fill_either(tmp_path: Path) -> None:
+    file = tmp_path / "dee.yaml"
+    file.write_text(DATABASE_SECTION)
+    config = load_config(
+        env={"DEE_CONFIG": str(file), "DEE_DATABASE_RETENTION_URL": "postgresql://ret@db/dee"}
+    )
+    settings = Settings.from_config(config)
+    assert settings.database_url == "postgresql+asyncpg://dee_app@db/dee"
+    assert settings.migration_url == "postgresql+asyncpg://dee_owner:secret@db/dee"
+    assert settings.retention_url == "postgresql://ret@db/dee"
+    assert (settings.app_role, settings.retention_role) == ("dee_app", None)
+    assert "secret" not in repr(config) + repr(settings)  # owner credentials stay out of logs
+    # A plain URL in the file, then a second database variable: the URL is kept.
+    file.write_text(SETTINGS)
+    config = load_config(
+        env={"DEE_CONFIG": str(file), "DEE_DATABASE_MIGRATION_URL": "postgresql://o@db/dee"}
+    )
+    assert config.database_url == "postgresql+asyncpg://dee@db/dee"
+    assert config.database_settings.migration_url == "postgresql://o@db/dee"
+    # DEE_DATABASE_URL sets the section's url when the file gives a section.
+    file.write_text(DATABASE_SECTION)
+    config = load_config(env={"DEE_CONFIG": str(file), "DEE_DATABASE_URL": "sqlite:///x.db"})
+    assert config.database_url == "sqlite:///x.db"
+    assert config.database_settings.migration_url is not None
+
+
+@pytest.mark.parametrize("name", ["Dee-App", "1app", "a" * 64, "app; DROP TABLE plans"])
+def test_a_role_name_postgresql_would_not_take_unquoted_is_refused(name: str) -> None:
+    with pytest.raises(DocumentError, match="configuration DEE_DATABASE_APP_ROLE: String should"):
+        load_config(env={"DEE_DATABASE_APP_ROLE": name})

@@ -372,3 +372,36 @@ async def test_consent_records_are_append_only_on_both_backends(
     async with database.snapshot() as conn:
         rows = (await conn.exec_driver_sql("SELECT status FROM consent_records")).all()
     assert sorted(r[0] for r in rows) == ["opted_in", "opted_out"]
+
+
+async def test_dee_db_migrate_grants_to_the_configured_role_names(tmp_path: Path) -> None:
+    async with empty_database_url("postgresql", tmp_path, "dee_named") as url:
+        schema = url.rsplit("=", 1)[1]
+        web, arch = f"{schema}_web", f"{schema}_arch"
+        try:
+            env = {
+                **cli_environment(url, tmp_path),
+                "DEE_DATABASE_APP_ROLE": web,
+                "DEE_DATABASE_RETENTION_ROLE": arch,
+            }
+            result = dee(env, tmp_path, "db", "migrate")
+            assert result.returncode == 0, result.stderr
+            database = Database(url)
+            try:
+                async with database.snapshot() as conn:
+                    rows = (await conn.execute(text("SELECT role_name FROM dee_roles"))).scalars()
+                    assert sorted(rows) == sorted([web, arch])
+                    may = await conn.scalar(
+                        text("SELECT has_table_privilege(:r, 'audit_entries', 'INSERT')"),
+                        {"r": web},
+                    )
+                    assert may is True
+                    defaults = await conn.scalar(
+                        text("SELECT count(*) FROM pg_roles WHERE rolname = :r"),
+                        {"r": f"{schema}_app"},
+                    )
+                    assert defaults == 0  # the schema's default names were not used
+            finally:
+                await database.dispose()
+        finally:
+            await drop_schema(schema, web, arch)
