@@ -35,6 +35,7 @@ from adapters.policy.limits import stored_limit
 from adapters.policy.money import money_text
 from adapters.policy.request import GateRequest, PolicyDecision, PolicyName
 from adapters.policy.zones import zone
+from adapters.privacy import Pseudonyms
 from adapters.storage.database import Database
 
 
@@ -54,9 +55,16 @@ class PolicyGate:
         config: The policy configuration (defaults: ``PolicyConfig()``).
     """
 
-    def __init__(self, database: Database, config: PolicyConfig | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        config: PolicyConfig | None = None,
+        *,
+        pseudonyms: Pseudonyms | None = None,
+    ) -> None:
         self._db = database
         self.config = config or PolicyConfig()
+        self._pseudonyms = pseudonyms
 
     async def evaluate(self, request: GateRequest) -> PolicyDecision:
         """Decide one send: ``allow``, ``defer`` (with ``until``) or ``deny``.
@@ -76,7 +84,7 @@ class PolicyGate:
         detail: dict[str, Any] = {}
         now = datetime.now(UTC)
 
-        keys, hit = await checks.find_suppression(conn, request)
+        keys, hit = await checks.find_suppression(conn, request, self._pseudonyms)
         if hit is not None:
             detail["suppression"] = {"keys": keys, "matched": hit.proof}
             return await self._stop(conn, request, now, "suppression", hit.reason, detail)
