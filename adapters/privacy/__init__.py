@@ -9,7 +9,7 @@ key, which erasure destroys. docs/privacy.md has the data inventory.
 
 from __future__ import annotations
 
-from adapters.privacy.contact_keys import ERASED_TEXT, ContactKeys, KeyState
+from adapters.privacy.contact_keys import ERASED_TEXT, UNREADABLE_TEXT, ContactKeys, KeyState
 from adapters.privacy.errors import ContactErased, MasterKeyError, PrivacyError
 from adapters.privacy.master import KEY_FILE_NAME, MasterKey
 from adapters.privacy.pseudonyms import PREFIX, Pseudonyms, Redactor, is_pseudonym
@@ -20,6 +20,7 @@ __all__ = [
     "ERASED_TEXT",
     "KEY_FILE_NAME",
     "PREFIX",
+    "UNREADABLE_TEXT",
     "ContactErased",
     "ContactKeys",
     "KeyState",

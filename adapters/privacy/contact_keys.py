@@ -27,6 +27,7 @@ from adapters.storage.schema import ContactKey
 
 KEYS = cast(Table, ContactKey.__table__)
 ERASED_TEXT = "[erased]"
+UNREADABLE_TEXT = "[unreadable]"  # not sealed for this contact, or altered since
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,11 @@ class ContactKeys:
         return sealing.seal(key, text, tenant, contact_id, gen)
 
     async def open(self, tenant: str, contact_id: str, value: str) -> str:
-        """A sealed value's text, or ``[erased]`` once its key is destroyed."""
+        """A sealed value's text, or ``[erased]`` once its key is destroyed.
+
+        ``[unreadable]``: the value was sealed for another contact, altered, or the
+        key was wrapped under another master key.
+        """
         gen = sealing.generation_of(value)
         if gen is None:
             return value
@@ -91,8 +96,11 @@ class ContactKeys:
             wrapped = (await conn.execute(query)).scalar_one_or_none()
         if wrapped is None:
             return ERASED_TEXT
-        data_key = sealing.unwrap(self._master.wrapping_key, wrapped, tenant, contact_id, gen)
-        return sealing.open_sealed(data_key, value, tenant, contact_id)
+        try:
+            data_key = sealing.unwrap(self._master.wrapping_key, wrapped, tenant, contact_id, gen)
+            return sealing.open_sealed(data_key, value, tenant, contact_id)
+        except ValueError:
+            return UNREADABLE_TEXT
 
     async def erase(self, tenant: str, contact_id: str) -> bool:
         """Destroy every data key of the contact and mark it erased.
@@ -175,4 +183,4 @@ async def _newest(conn: AsyncConnection, tenant: str, contact_id: str) -> Any:
     return (await conn.execute(query)).first()
 
 
-__all__ = ["ERASED_TEXT", "KEYS", "ContactKeys", "KeyState"]
+__all__ = ["ERASED_TEXT", "KEYS", "UNREADABLE_TEXT", "ContactKeys", "KeyState"]

@@ -81,7 +81,7 @@ class Redactor:
         ordered = sorted(found, key=len, reverse=True)  # the longest spelling first
         alternatives = "|".join(re.escape(v) for v in ordered)
         self._pattern = (
-            re.compile(rf"(?<![\w.+@-])(?:{alternatives})(?![\w@])", re.IGNORECASE)
+            re.compile(rf"(?<![\w.+@-])(?:{alternatives})(?![\w@]|[.+-]\w)", re.IGNORECASE)
             if ordered
             else None
         )
