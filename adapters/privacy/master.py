@@ -42,7 +42,8 @@ def decode_key(text: str, where: str) -> bytes:
     """
     value = text.strip()
     try:
-        key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        # validate: the lenient decoder drops characters outside the alphabet.
+        key = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise MasterKeyError(f"{where}: not base64url key bytes") from None
     if len(key) != KEY_BYTES:

@@ -106,7 +106,9 @@ async def engine(config: EngineConfig) -> AsyncIterator[Engine]:
         await engine.close()
 
 
-async def dee(config: EngineConfig, *args: str) -> tuple[int, str, str]:
+async def dee(
+    config: EngineConfig, *args: str, extra: Mapping[str, str] | None = None
+) -> tuple[int, str, str]:
     """The ``dee`` CLI in a process of its own (the worker keeps running in this loop)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEE_")}
     env |= {
@@ -114,6 +116,7 @@ async def dee(config: EngineConfig, *args: str) -> tuple[int, str, str]:
         "DEE_DATA_DIR": str(config.data_dir),
         "DEE_TEMPORAL_ADDRESS": config.temporal.address,
         "DEE_TASK_QUEUE": config.temporal.task_queue,
+        **(extra or {}),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dee", *args, env=env, cwd=ROOT,
@@ -223,6 +226,10 @@ async def test_erasing_twice_or_an_unknown_contact(engine: Engine, config: Engin
     )
     run = await engine.execute(one_email(), contact=CONTACT, variables=VARS)
     await _status(engine, run, {"COMPLETED"})
+    bad_key = {"DEE_PRIVACY_MASTER_KEY": "not a key"}
+    code, out, err = await dee(config, "contact", "erase", CONTACT["id"], extra=bad_key)
+    assert (code, out) == (1, "")
+    assert err.strip() == "error: privacy.masterKey: not base64url key bytes"
     first, second = (
         await dee(config, "contact", "erase", CONTACT["id"]),
         await dee(config, "contact", "erase", CONTACT["id"], "--json"),
