@@ -5,8 +5,8 @@ retried check after a crash neither counts a send twice nor reserves twice.
 
 The decision's detail and reason enter the hash-chained audit log, which holds no
 raw personal data: with ``privacy``, the contact's addresses in them become keyed
-pseudonyms and its names ``[field]`` (``adapters.privacy.Redactor``), and a contact
-erased since its run started is denied (``erased``) before the gate is asked.
+pseudonyms and its names ``[field]`` (``adapters.privacy.Redactor``); the gate
+denies a contact erased since its run started (``erased``).
 """
 
 from __future__ import annotations
@@ -41,15 +41,6 @@ class PolicyChecker:
 
     async def _check(self, req: PolicyRequest) -> PolicyResponse:
         persisted = await self._books.persist(req.batch)
-        if self._privacy is not None:
-            contact_id = str(req.contact.get("id", ""))
-            try:
-                state = await self._privacy.keys.state(req.tenant, contact_id)
-            except StorageError as exc:
-                raise retryable(exc) from None
-            if state is not None and state.erased_at is not None:
-                reason = f"contact {contact_id} was erased; it is not contacted"
-                return PolicyResponse("deny", persisted, policy="erased", reason=reason)
         # The workflow's time of asking, or later if the check itself ran late (a retry
         # after an outage): hours and the counter's day must hold when the send happens.
         asked = datetime.fromtimestamp(req.at_epoch_ms / 1000, tz=UTC)

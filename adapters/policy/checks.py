@@ -16,6 +16,7 @@ from adapters.policy.keys import contact_keys, id_keys
 from adapters.policy.request import GateRequest
 from adapters.policy.tables import CONSENT, SUPPRESSIONS
 from adapters.privacy import Pseudonyms
+from adapters.privacy.contact_keys import KEYS
 
 _SCOPE_RANK = case(
     (SUPPRESSIONS.c.scope == "global", 0), (SUPPRESSIONS.c.scope == "channel", 1), else_=2
@@ -73,6 +74,19 @@ async def find_suppression(
     return keys, SuppressionHit(proof, reason)
 
 
+async def erased_since(conn: AsyncConnection, request: GateRequest) -> str | None:
+    """When the contact was erased (ISO 8601), if its newest key row says it is."""
+    k = KEYS.c
+    query = (
+        select(k.erased_at)
+        .where(k.tenant == request.tenant, k.contact_id == request.contact_id)
+        .order_by(k.generation.desc())
+        .limit(1)
+    )
+    erased = (await conn.execute(query)).scalar_one_or_none()
+    return None if erased is None else erased.isoformat()
+
+
 async def latest_consent(conn: AsyncConnection, request: GateRequest) -> dict[str, Any] | None:
     """The consent record in force for the contact and channel (the latest), if any.
 
@@ -117,4 +131,10 @@ def suppression_view(row: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["SuppressionHit", "find_suppression", "latest_consent", "suppression_view"]
+__all__ = [
+    "SuppressionHit",
+    "erased_since",
+    "find_suppression",
+    "latest_consent",
+    "suppression_view",
+]

@@ -62,6 +62,8 @@ class PolicyGate:
         *,
         pseudonyms: Pseudonyms | None = None,
     ) -> None:
+        # ``pseudonyms``: suppressions kept as keyed pseudonyms (after an erasure) match
+        # too, and an erased contact is denied first (``erased``).
         self._db = database
         self.config = config or PolicyConfig()
         self._pseudonyms = pseudonyms
@@ -83,6 +85,13 @@ class PolicyGate:
     async def _evaluate(self, conn: AsyncConnection, request: GateRequest) -> PolicyDecision:
         detail: dict[str, Any] = {}
         now = datetime.now(UTC)
+
+        if self._pseudonyms is not None:  # privacy on: an erased contact is never contacted
+            erased = await checks.erased_since(conn, request)
+            if erased is not None:
+                reason = f"contact {request.contact_id} was erased at {erased}"
+                detail["erased"] = {"at": erased}
+                return await self._stop(conn, request, now, "erased", reason, detail)
 
         keys, hit = await checks.find_suppression(conn, request, self._pseudonyms)
         if hit is not None:

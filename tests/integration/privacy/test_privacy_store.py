@@ -151,3 +151,23 @@ async def test_a_suppression_kept_as_a_pseudonym_blocks_every_spelling(
         contacts=[contact],
     )  # fmt: skip
     assert again.suppressions_pseudonymised == 0
+
+
+async def test_the_gate_denies_an_erased_contact_first(database: Database) -> None:
+    privacy = Privacy(database, MASTER)
+    gate = PolicyGate(database, pseudonyms=privacy.pseudonyms)
+
+    def asked(visit: int) -> GateRequest:
+        return GateRequest(
+            tenant="acme", run_id="r1", plan_id="p", step_id="s", visit=visit,
+            channel=channel_named("email"), contact={"id": "c1", "email": "a@example.com"},
+            at=NOON,
+        )  # fmt: skip
+
+    assert (await gate.evaluate(asked(1))).decision == "allow"
+    await privacy.keys.erase("acme", "c1")
+    denied = await gate.evaluate(asked(2))
+    assert (denied.decision, denied.policy) == ("deny", "erased")
+    assert denied.reason is not None and denied.reason.startswith("contact c1 was erased at ")
+    await privacy.keys.enrol("acme", "c1")
+    assert (await gate.evaluate(asked(3))).decision == "allow"
