@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -162,7 +163,7 @@ async def _sealed_subject(engine: Engine, run_id: str) -> Mapping[str, object]:
 
 
 async def test_erasure_leaves_nothing_personal_and_refuses_runs_until_enrolled(
-    engine: Engine, config: EngineConfig
+    engine: Engine, config: EngineConfig, tmp_path: Path
 ) -> None:
     done = await engine.execute(one_email(), contact=CONTACT, variables=VARS)
     waiting = await engine.execute(email_wait_email(), contact=CONTACT, variables=VARS)
@@ -204,6 +205,15 @@ async def test_erasure_leaves_nothing_personal_and_refuses_runs_until_enrolled(
 
     with pytest.raises(EngineError, match="contact c-erased: erased"):
         await engine.execute(one_email("again"), contact=CONTACT, variables=VARS)
+    plan_file, contact_file = tmp_path / "plan.yaml", tmp_path / "contact.json"
+    plan_file.write_text(yaml.safe_dump(one_email("again").model_dump(mode="json", by_alias=True)))
+    contact_file.write_text(json.dumps(CONTACT))
+    code, out, err = await dee(config, "start", str(plan_file), "--contact", str(contact_file))
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        "error: contact c-erased: erased; no run starts for it until it is enrolled again "
+        "(dee contact enroll c-erased)"
+    )
     code, _out, err = await dee(config, "contact", "enroll", CONTACT["id"])
     assert code == 0, err
     again = await engine.execute(one_email("again"), contact=CONTACT, variables=VARS)
