@@ -2,26 +2,44 @@
 
 Retried safely: the gate's reservations are keyed by (run, step, visit), so a
 retried check after a crash neither counts a send twice nor reserves twice.
+
+The decision's detail and reason enter the hash-chained audit log, which holds no
+raw personal data: with ``privacy``, the contact's addresses in them become keyed
+pseudonyms and its names ``[field]`` (``adapters.privacy.Redactor``); the gate
+denies a contact erased since its run started (``erased``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from activities.bookkeeping import Bookkeeper, retryable
 from activities.contracts import PolicyRequest, PolicyResponse
 from adapters.policy import GateRequest, PolicyGate
 from adapters.policy.errors import PolicyError
+from adapters.privacy import Privacy
 from adapters.storage import StorageError
 from interpreter.commands import UnknownChannel, channel_named
 
 
 class PolicyChecker:
-    def __init__(self, bookkeeper: Bookkeeper, gate: PolicyGate) -> None:
+    def __init__(
+        self, bookkeeper: Bookkeeper, gate: PolicyGate, privacy: Privacy | None = None
+    ) -> None:
         self._books = bookkeeper
         self._gate = gate
+        self._privacy = privacy
 
     async def check(self, req: PolicyRequest) -> PolicyResponse:
+        response = await self._check(req)
+        if self._privacy is None:
+            return response
+        redactor = self._privacy.pseudonyms.redactor(req.contact)
+        reason = None if response.reason is None else redactor.text(response.reason)
+        return replace(response, reason=reason, detail=redactor.tree(response.detail))
+
+    async def _check(self, req: PolicyRequest) -> PolicyResponse:
         persisted = await self._books.persist(req.batch)
         # The workflow's time of asking, or later if the check itself ran late (a retry
         # after an outage): hours and the counter's day must hold when the send happens.

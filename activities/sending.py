@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from activities.bookkeeping import Bookkeeper
 from activities.contracts import EmailRequest, SendResponse, VoiceRequest
@@ -33,6 +35,7 @@ from adapters.channels import (
     message_id,
 )
 from adapters.channels.callbacks import voice_status_url
+from adapters.privacy import Pseudonyms
 from adapters.storage import LedgerRow, SendKey, SendLedger, StorageError
 from adapters.template_pool import TemplateRenderer
 from adapters.templates import TemplateError, template_context
@@ -95,7 +98,11 @@ class Sender:
         settle: Settle | None = None,
         webhooks_url: str | None = None,
         tracking: EmailTracking | None = None,
+        pseudonyms: Pseudonyms | None = None,
     ) -> None:
+        # A provider's error can quote the address ("550 <ann@...>: no such user"):
+        # with ``pseudonyms``, reasons are redacted before the ledger and the run see them.
+        self._pseudonyms = pseudonyms
         self._settle_fn = settle
         self._ledgered = LedgeredSend(ledger)
         self._tracking = tracking
@@ -109,9 +116,14 @@ class Sender:
         self._sender = sender_address
         self._domain = message_domain
 
+    def _redacted(self, contact: Mapping[str, Any], response: SendResponse) -> SendResponse:
+        if self._pseudonyms is None or response.reason is None:
+            return response
+        return replace(response, reason=self._pseudonyms.redactor(contact).text(response.reason))
+
     async def send_email(self, req: EmailRequest) -> SendResponse:
         async with heartbeating():
-            response = await self._send_email(req)
+            response = self._redacted(req.contact, await self._send_email(req))
             await self._settle(req.run_id, req.step_id, req.visit, response)
         return response
 
@@ -160,7 +172,7 @@ class Sender:
                     message = await tracking.prepare(message, send)
                 except StorageError as exc:  # unindexed, a reply could not be matched
                     return SendResponse("failed", persisted, reason=f"message_index: {exc}")
-            return await _deliver(email.send(message), persisted)
+            return self._redacted(req.contact, await _deliver(email.send(message), persisted))
 
         async def find(row: LedgerRow) -> SendLookup:
             # The id the earlier attempt went out with, whatever derives it today.
@@ -179,7 +191,7 @@ class Sender:
 
     async def send_voice(self, req: VoiceRequest) -> SendResponse:
         async with heartbeating():
-            response = await self._send_voice(req)
+            response = self._redacted(req.contact, await self._send_voice(req))
             await self._settle(req.run_id, req.step_id, req.visit, response)
         return response
 
@@ -225,6 +237,9 @@ class Sender:
         )
         voice = self._voice
 
+        async def placed() -> SendResponse:
+            return self._redacted(req.contact, await _deliver(voice.place_call(call), persisted))
+
         async def find(row: LedgerRow) -> SendLookup:
             return await voice.find_call(
                 call.idempotency_key, to, call.caller_id, row.intent_at - LOOKUP_SLACK
@@ -237,7 +252,7 @@ class Sender:
             message_key=call.idempotency_key,
             resend=req.resend,
             persisted=persisted,
-            call=lambda _key: _deliver(voice.place_call(call), persisted),
+            call=lambda _key: placed(),
             lookup=find,
         )
 

@@ -76,6 +76,8 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_VONAGE_SIGNATURE_SECRET": ("webhooks", "vonage_signature_secret"),
     "DEE_AUDIT_RETENTION_DAYS": ("audit", "retention", "days"),
     "DEE_AUDIT_ARCHIVE_TO": ("audit", "archive_to"),
+    "DEE_PRIVACY_MASTER_KEY": ("privacy", "master_key"),
+    "DEE_PRIVACY_MASTER_KEY_FILE": ("privacy", "master_key_file"),
 }
 
 
@@ -245,6 +247,14 @@ class AuditConfig(_Section):
     archive_to: str | None = None
 
 
+class PrivacyConfig(_Section):
+    """The privacy master key (docs/privacy.md): 32 bytes in base64url, or a file holding
+    them; neither set: ``<dataDir>/privacy.key``, generated (mode 0600) on first use."""
+
+    master_key: str | None = Field(default=None, repr=False)
+    master_key_file: Path | None = None
+
+
 class ContactCapConfig(_Section):
     """At most ``sends`` sends to one contact within any ``days`` days (all runs, channels)."""
 
@@ -299,6 +309,7 @@ class EngineConfig(_Section):
     audit: AuditConfig = AuditConfig()
     policies: PoliciesConfig = PoliciesConfig()
     validation: ValidationConfig = ValidationConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     @property
     def database_settings(self) -> DatabaseConfig:
@@ -379,6 +390,8 @@ class EnvOverrides(BaseSettings):
     vonage_signature_secret: str | None = None
     audit_retention_days: str | None = None
     audit_archive_to: str | None = None
+    privacy_master_key: str | None = None
+    privacy_master_key_file: str | None = None
 
 
 _UNION_TAGS = frozenset({"str", "DatabaseConfig"})

@@ -31,6 +31,7 @@ from adapters.storage import (
     open_database,
 )
 from dee.config import EngineConfig
+from dee.contacts import ContactService
 from dee.errors import EngineError
 from dee.events.ingest import ACTIVE, EventIngest, IngestedEvent
 from dee.policy_actions import PolicyActions
@@ -62,6 +63,7 @@ class Engine:
         self._operator = OperatorActions(client, self._reader)
         self._events = EventIngest(config, client, self.runs)
         self._policies = PolicyActions(database, config.tenant)
+        self.contacts = ContactService(config, client, database, self.runs, self._operator)
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:

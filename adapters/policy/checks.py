@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.policy.keys import contact_keys, id_keys
 from adapters.policy.request import GateRequest
 from adapters.policy.tables import CONSENT, SUPPRESSIONS
+from adapters.privacy import Pseudonyms
+from adapters.privacy.contact_keys import KEYS
 
 _SCOPE_RANK = case(
     (SUPPRESSIONS.c.scope == "global", 0), (SUPPRESSIONS.c.scope == "channel", 1), else_=2
@@ -30,20 +32,25 @@ class SuppressionHit:
 
 
 async def find_suppression(
-    conn: AsyncConnection, request: GateRequest
+    conn: AsyncConnection, request: GateRequest, pseudonyms: Pseudonyms | None = None
 ) -> tuple[list[str], SuppressionHit | None]:
     """The contact's keys, and the suppression in force for this send, if any.
 
     A suppression applies when one of the contact's keys is listed globally, on the
-    send's channel, or for its plan, and has not expired at ``request.at``.
+    send's channel, or for its plan, and has not expired at ``request.at``. With
+    ``pseudonyms``, an address's keyed pseudonym matches too: an erasure keeps the
+    suppressions of the contact's addresses under their pseudonyms only.
     """
     s = SUPPRESSIONS.c
     keys = contact_keys(request.contact)
+    matched = list(keys)
+    if pseudonyms is not None:
+        matched += [pseudonyms.of(k) for k in keys if "@" in k or k.startswith("+")]
     query = (
         select(SUPPRESSIONS)
         .where(
             s.tenant == request.tenant,
-            s.contact_key.in_(keys),
+            s.contact_key.in_(matched),
             or_(
                 and_(s.scope == "global", s.scope_key == ""),
                 and_(s.scope == "channel", s.scope_key == request.channel),
@@ -65,6 +72,19 @@ async def find_suppression(
     }[row["scope"]]
     reason = f"contact key {row['contact_key']} is suppressed {where}: {row['reason']}"
     return keys, SuppressionHit(proof, reason)
+
+
+async def erased_since(conn: AsyncConnection, request: GateRequest) -> str | None:
+    """When the contact was erased (ISO 8601), if its newest key row says it is."""
+    k = KEYS.c
+    query = (
+        select(k.erased_at)
+        .where(k.tenant == request.tenant, k.contact_id == request.contact_id)
+        .order_by(k.generation.desc())
+        .limit(1)
+    )
+    erased = (await conn.execute(query)).scalar_one_or_none()
+    return None if erased is None else erased.isoformat()
 
 
 async def latest_consent(conn: AsyncConnection, request: GateRequest) -> dict[str, Any] | None:
@@ -111,4 +131,10 @@ def suppression_view(row: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["SuppressionHit", "find_suppression", "latest_consent", "suppression_view"]
+__all__ = [
+    "SuppressionHit",
+    "erased_since",
+    "find_suppression",
+    "latest_consent",
+    "suppression_view",
+]

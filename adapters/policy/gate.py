@@ -35,6 +35,7 @@ from adapters.policy.limits import stored_limit
 from adapters.policy.money import money_text
 from adapters.policy.request import GateRequest, PolicyDecision, PolicyName
 from adapters.policy.zones import zone
+from adapters.privacy import Pseudonyms
 from adapters.storage.database import Database
 
 
@@ -54,9 +55,18 @@ class PolicyGate:
         config: The policy configuration (defaults: ``PolicyConfig()``).
     """
 
-    def __init__(self, database: Database, config: PolicyConfig | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        config: PolicyConfig | None = None,
+        *,
+        pseudonyms: Pseudonyms | None = None,
+    ) -> None:
+        # ``pseudonyms``: suppressions kept as keyed pseudonyms (after an erasure) match
+        # too, and an erased contact is denied first (``erased``).
         self._db = database
         self.config = config or PolicyConfig()
+        self._pseudonyms = pseudonyms
 
     async def evaluate(self, request: GateRequest) -> PolicyDecision:
         """Decide one send: ``allow``, ``defer`` (with ``until``) or ``deny``.
@@ -76,7 +86,14 @@ class PolicyGate:
         detail: dict[str, Any] = {}
         now = datetime.now(UTC)
 
-        keys, hit = await checks.find_suppression(conn, request)
+        if self._pseudonyms is not None:  # privacy on: an erased contact is never contacted
+            erased = await checks.erased_since(conn, request)
+            if erased is not None:
+                reason = f"contact {request.contact_id} was erased at {erased}"
+                detail["erased"] = {"at": erased}
+                return await self._stop(conn, request, now, "erased", reason, detail)
+
+        keys, hit = await checks.find_suppression(conn, request, self._pseudonyms)
         if hit is not None:
             detail["suppression"] = {"keys": keys, "matched": hit.proof}
             return await self._stop(conn, request, now, "suppression", hit.reason, detail)

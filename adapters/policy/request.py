@@ -18,7 +18,9 @@ from adapters.policy.config import CHANNELS, Channel
 from adapters.policy.errors import PolicyInputError
 
 Decision = Literal["allow", "defer", "deny"]
-PolicyName = Literal["suppression", "consent", "hours", "contact_cap", "daily_limit", "budget"]
+PolicyName = Literal[
+    "erased", "suppression", "consent", "hours", "contact_cap", "daily_limit", "budget"
+]
 # The gate's evaluation order; a decision names the first policy that did not allow.
 ORDER: tuple[PolicyName, ...] = (
     "suppression", "consent", "hours", "contact_cap", "daily_limit", "budget",

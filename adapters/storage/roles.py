@@ -61,15 +61,18 @@ APP_PRIVILEGES: Mapping[str, str] = {
     "contact_sends": "SELECT, INSERT",
     "budgets": "SELECT, INSERT, UPDATE",
     "budget_reservations": "SELECT, INSERT, UPDATE",
-    "dee_sent_messages": "SELECT, INSERT, UPDATE (recipient_digest)",  # digest back-fill
+    # digest back-fill; an erasure deletes the contact's rows (dee.contacts)
+    "dee_sent_messages": "SELECT, INSERT, DELETE, UPDATE (recipient_digest)",
     "dee_secrets": "SELECT, INSERT",  # insert-if-absent, never updated
     "dee_roles": "SELECT",
+    "contact_keys": "SELECT, INSERT, UPDATE",  # an erasure destroys the wrapped key
 }
 RETENTION_PRIVILEGES: Mapping[str, str] = {
     "alembic_version": "SELECT",
     "audit_entries": "SELECT",
     "audit_heads": "SELECT",
     "dee_roles": "SELECT",
+    "contact_keys": "SELECT, INSERT, UPDATE",  # an erasure destroys the wrapped key
 }
 RETENTION_FUNCTION = "dee_retention_delete(text, bigint, bigint, text, text)"
 

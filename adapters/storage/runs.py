@@ -60,6 +60,10 @@ class RunStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     async def upsert(self, record: RunRecord) -> RunRecord:
         """Create the run, or update its status and current step.
 

@@ -376,6 +376,24 @@ class Secret(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ContactKey(Base):
+    """A contact's data key, wrapped by the privacy master key (never stored here).
+
+    One row per enrolment (``generation``); erasure sets ``wrapped_key`` to NULL
+    (crypto-shredding: what was sealed under it is unreadable) and ``erased_at``. The
+    newest row says whether the contact is erased (docs/privacy.md).
+    """
+
+    __tablename__ = "contact_keys"
+
+    tenant: Mapped[str] = mapped_column(ID, primary_key=True)
+    contact_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wrapped_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime]
+    erased_at: Mapped[dt.datetime | None]
+
+
 metadata = Base.metadata
 __all__ = [
     "AuditEntry",
@@ -385,6 +403,7 @@ __all__ = [
     "Budget",
     "BudgetReservation",
     "ConsentRecord",
+    "ContactKey",
     "ContactSend",
     "Plan",
     "Run",

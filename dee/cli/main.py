@@ -39,6 +39,7 @@ _COMMANDS: dict[str, tuple[str, str, bool]] = {
     "consent": ("policy", "consent_app", True),
     "suppress": ("policy", "suppress_app", True),
     "budget": ("policy", "budget_app", True),
+    "contact": ("contact", "app", True),
     "limits": ("policy", "limits_app", True),
     "start": ("runs", "start", False),
     "server": ("serve", "server", False),

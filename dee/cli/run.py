@@ -13,24 +13,77 @@ from adapters.storage import LedgerRow
 from dee.cli.common import ConfigOpt, JsonOpt, run_async, to_json
 from dee.cli.db import run_storage, storage
 from dee.cli.run_view import ByOpt, ReasonOpt, RunArg, call, show
+from dee.config import load_config
 from dee.engine import Engine, ExecutionRun
-from dee.errors import DocumentError
+from dee.errors import DeeError, DocumentError
+from dee.privacy_keys import privacy_for
 from dee.runs.timeline import timeline_lines
 
 if TYPE_CHECKING:
-    from adapters.storage import ChainHead, StoredEntry
+    from adapters.storage import ChainHead, Database, StoredEntry
 
 # The storage package is imported inside the helpers: see dee/cli/db.py.
 
 app = typer.Typer(help="Inspect and steer one run.", no_args_is_help=True)
 
 
-async def _timeline(run_id: str) -> tuple[list[StoredEntry], ChainHead | None]:
+Opened = dict[int, dict[str, Any]]
+
+
+async def _timeline(run_id: str) -> tuple[list[StoredEntry], ChainHead | None, Opened]:
     from adapters.storage import AuditStore  # noqa: PLC0415
 
     async with storage() as database:
         store = AuditStore(database)
-        return await store.timeline(run_id), await store.head(run_id)
+        entries = await store.timeline(run_id)
+        return entries, await store.head(run_id), await _opened(database, run_id, entries)
+
+
+async def _opened(database: Database, run_id: str, entries: list[StoredEntry]) -> Opened:
+    """The details holding sealed fields (a reply's sender, subject, text), opened with
+    the contact's key: ``[erased]`` once erased, ``[sealed]`` without the master key."""
+    from adapters.privacy import is_sealed  # noqa: PLC0415
+    from adapters.storage import RunStore, UnknownRun  # noqa: PLC0415
+
+    sealed = [e for e in entries if any(is_sealed(v) for v in _strings(e.detail))]
+    if not sealed:
+        return {}
+    try:
+        record = await RunStore(database).get(run_id)
+        privacy = privacy_for(load_config(), database)
+        return {
+            e.seq: await privacy.opened(record.tenant, record.contact_id, dict(e.detail))
+            for e in sealed
+        }
+    except (UnknownRun, DeeError, ValueError):  # no run row, no usable master key
+        return {e.seq: _hidden(dict(e.detail)) for e in sealed}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _hidden(value: Any) -> Any:
+    from adapters.privacy import is_sealed  # noqa: PLC0415
+
+    if isinstance(value, dict):
+        return {k: _hidden(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hidden(v) for v in value]
+    return "[sealed]" if is_sealed(value) else value
+
+
+def _opened_line(detail: dict[str, Any]) -> str:
+    inner = detail.get("data")
+    data: dict[str, Any] = inner if isinstance(inner, dict) else detail
+    shown = ", ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items())
+    return f"    {shown}"
 
 
 def timeline_json(entry: StoredEntry) -> dict[str, Any]:
@@ -53,15 +106,26 @@ def timeline(
     run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (full hashes).")] = False,
 ) -> None:
-    """Print a run's audit entries in order: tick, step, action, outcome, hash."""
-    entries, head = run_storage(_timeline(run_id))
+    """Print a run's audit entries in order: tick, step, action, outcome, hash.
+
+    An entry with sealed fields (a reply's sender, subject and text) is followed by
+    them, opened with the contact's key (``[erased]`` after ``dee contact erase``);
+    ``--json`` gives them as ``opened`` beside the stored (hashed) ``detail``.
+    """
+    entries, head, opened = run_storage(_timeline(run_id))
     if as_json:
-        print(json.dumps([timeline_json(e) for e in entries], indent=2, ensure_ascii=False))
+        shown = [
+            {**timeline_json(e), **({"opened": opened[e.seq]} if e.seq in opened else {})}
+            for e in entries
+        ]
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
         return
     if head is not None:
         print(f"(entries 1..{head.seq} archived to {head.archive_uri})")
-    for line in timeline_lines(entries):
+    for entry, line in zip(entries, timeline_lines(entries), strict=True):
         print(line)
+        if entry.seq in opened:
+            print(_opened_line(opened[entry.seq]))
 
 
 @app.command("status")

@@ -18,10 +18,12 @@ from typing import Any
 from temporalio.client import Client
 
 from activities import contracts as c
+from adapters.privacy import ContactErased, Privacy
 from adapters.storage import RunStore, UnknownRun
 from dee.config import EngineConfig
 from dee.errors import EngineError
 from dee.events.delivery import Delivery, deliver
+from dee.privacy_keys import privacy_for
 from dee.runs.reading import NOT_FINAL
 from interpreter import canonical_json
 from interpreter.limits import event_problems, start_problems
@@ -53,9 +55,10 @@ class EventIngest:
         self._config = config
         self._client = client
         self._runs = runs
-        # Run id -> contact id, for the ownership check: a run's contact never changes
-        # (RunStore refuses that), and a receiver sends a run several events.
-        self._contacts: OrderedDict[str, str] = OrderedDict()
+        # Run id -> (contact id, tenant), for the ownership check: a run's contact never
+        # changes (RunStore refuses that), and a receiver sends a run several events.
+        self._contacts: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._privacy: Privacy | None = None
 
     async def ingest(
         self,
@@ -69,8 +72,9 @@ class EventIngest:
     ) -> IngestedEvent:
         """See ``Engine.ingest_event``."""
         event = _event(type, contact_id, step_id, data, event_id)
+        tenant = self._config.tenant
         if run_id is not None:
-            owner = await self._contact_of(run_id)
+            owner, tenant = await self._contact_of(run_id)
             if owner != contact_id:
                 raise EngineError(
                     [f"event: run {run_id} belongs to contact {owner}, not {contact_id}"]
@@ -81,6 +85,8 @@ class EventIngest:
                 tenant=self._config.tenant, contact_id=contact_id, statuses=ACTIVE, limit=None
             )
             targets = sorted(r.run_id for r in active)
+        if event.data and targets:
+            event.data = await self._recorded(tenant, contact_id, event.data)
         wait = self._config.temporal.event_ack_timeout
         results = await asyncio.gather(
             *(
@@ -95,13 +101,23 @@ class EventIngest:
         taken = tuple(r for r in results if isinstance(r, Delivery) and r.outcome != "ended")
         return IngestedEvent(event.id, tuple(r.run_id for r in taken), taken)
 
-    async def _contact_of(self, run_id: str) -> str:
+    async def _recorded(self, tenant: str, contact_id: str, data: dict[str, Any]) -> Any:
+        """The event's data as the audit log may hold it (``Privacy.event_data``)."""
+        if self._privacy is None:
+            self._privacy = privacy_for(self._config, self._runs.database)
+        try:
+            return await self._privacy.event_data(tenant, contact_id, data)
+        except ContactErased:
+            raise EngineError([f"event: contact {contact_id} was erased"]) from None
+
+    async def _contact_of(self, run_id: str) -> tuple[str, str]:
         owner = self._contacts.get(run_id)
         if owner is None:
             try:
-                owner = (await self._runs.get(run_id)).contact_id
+                record = await self._runs.get(run_id)
             except UnknownRun:
                 raise EngineError([f"unknown run {run_id!r}"]) from None
+            owner = (record.contact_id, record.tenant)
             self._contacts[run_id] = owner
             if len(self._contacts) > _CONTACTS_KEPT:
                 self._contacts.popitem(last=False)

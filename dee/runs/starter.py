@@ -28,12 +28,21 @@ from adapters.storage import PlanStore, RunRecord, RunStore, StorageError, Unkno
 from dee.config import EngineConfig
 from dee.content import load_registry
 from dee.errors import EngineError
+from dee.privacy_keys import privacy_for
 from dee.runs import start_values
 from dee.runs.ids import run_id
 from dee.runs.reading import ExecutionRun, RunReader, from_record
 from dee.runs.start_attributes import StartAttributes
 from dee.runs.start_payload import InputEncoder
 from interpreter import ExecutionPlan, PlanError, ensure_valid
+
+
+def erased_refusal(contact_id: str) -> str:
+    return (
+        f"contact {contact_id}: erased; no run starts for it until it is enrolled again "
+        f"(dee contact enroll {contact_id})"
+    )
+
 
 # Bulk starts in flight at once: enough to keep the frontend busy without a burst of
 # thousands of open requests from one client.
@@ -79,6 +88,8 @@ class RunStarter:
         start_values.check(variables or {}, "variables")
         start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
         contact = start_values.start_contact(contact)
+        if await self._erased(tenant, [contact_id]):
+            raise EngineError([erased_refusal(contact_id)])
         await self.register_plan(plan)
         new_id = run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(new_id, tenant, plan.id, plan.version, contact_id, "PENDING")
@@ -118,11 +129,14 @@ class RunStarter:
         encoder = InputEncoder(self.client.data_converter, document)
         gate = asyncio.Semaphore(CONCURRENCY)
         fresh: list[RunRecord] = []
+        erased = await self._erased(tenant, [str(c.get("id")) for c in contacts])
 
         async def one(contact: Mapping[str, Any]) -> ExecutionRun | EngineError:
             contact_id = contact.get("id")
             if not isinstance(contact_id, str) or not contact_id:
                 return EngineError(["contact: a contact needs a non-empty string 'id'"])
+            if contact_id in erased:
+                return EngineError([erased_refusal(contact_id)])
             bad = start_values.problem(contact, "contact")
             if bad is not None:
                 return EngineError([bad])
@@ -166,6 +180,14 @@ class RunStarter:
                 [f"started {len(fresh)} runs but could not record them: {exc}"]
             ) from None
         return list(outcomes)
+
+    async def _erased(self, tenant: str, contact_ids: Sequence[str]) -> set[str]:
+        """Which of the contacts are erased: no run starts for them until re-enrolled."""
+        try:
+            keys = privacy_for(self.config, self.runs.database).keys
+            return await keys.erased_among(tenant, contact_ids)
+        except StorageError as exc:
+            raise EngineError([f"cannot check whether the contact was erased: {exc}"]) from None
 
     async def register_plan(self, plan: ExecutionPlan) -> None:
         """See ``Engine.register_plan``."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 
 from starlette.requests import Request
@@ -137,7 +138,10 @@ async def inbound(request: Request) -> Response:
         # Its own id: a copy of the contact's reply relayed under another From (a list
         # rewriting it) must not make the contact's, arriving later, a duplicate.
         seed += f"\x00not-the-contact\x00{sender}"
-    event_id = "email.replied:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+    # Keyed: without a Message-ID the seed holds the sender and the text, which an
+    # unkeyed hash in the audit log would let anyone confirm by guessing.
+    digest = hmac.new(await receiver.signing_key(), seed.encode(), hashlib.sha256).hexdigest()
+    event_id = "email.replied:" + digest[:32]
     data = {
         "from": sender,
         FROM_CONTACT: contact,

@@ -20,6 +20,7 @@ from adapters.template_pool import TemplateRenderer
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
 from dee.config import EngineConfig
+from dee.privacy_keys import privacy_for
 from dee.sandbox import workflow_runner
 from dee.worker.policy_config import policy_config
 from workflows.plan_run import PlanRunWorkflow
@@ -57,6 +58,7 @@ async def worker_for(
         try:
             email_cfg = config.channels.email
             books = Bookkeeper(db)
+            privacy = privacy_for(config, db)
             sender = Sender(
                 books,
                 renderer,
@@ -70,8 +72,10 @@ async def worker_for(
                 tracking=await EmailTracking.create(
                     config.webhooks.public_url, config.webhooks.secret, db
                 ),
+                pseudonyms=privacy.pseudonyms,
             )
-            checker = PolicyChecker(books, PolicyGate(db, policy_config(config)))
+            gate = PolicyGate(db, policy_config(config), pseudonyms=privacy.pseudonyms)
+            checker = PolicyChecker(books, gate, privacy)
             yield Worker(
                 client,
                 task_queue=config.task_queue,

@@ -87,7 +87,11 @@ async def test_a_reply_matched_by_message_id_drives_has_reply(
     events = await _events(engine, run.run_id)
     assert events == [("email.replied", "ingested"), ("email.replied", "duplicate")]
     replied = next(e for e in await engine.get_timeline(run.run_id) if e.action == "event")
-    assert replied.step_id == "intro" and replied.detail["data"]["snippet"] == "Yes, let's talk."
+    assert replied.step_id == "intro"
+    # Stored sealed under the contact's key (docs/privacy.md); readable with it.
+    assert replied.detail["data"]["snippet"].startswith("sealed:v1:")
+    opened = await engine.contacts.opened(run.run_id, replied.detail)
+    assert opened["data"]["snippet"] == "Yes, let's talk."
 
 
 async def test_one_click_unsubscribe_stops_the_next_send(

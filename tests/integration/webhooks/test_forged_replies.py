@@ -60,10 +60,12 @@ def _reply(original: str, sender: str, own_id: str, text: str) -> dict[str, obje
 
 
 async def _replied(engine: Engine, run_id: str) -> list[tuple[str, object, str]]:
+    """The run's replies: outcome, ``fromContact`` and the sender (opened: it is sealed)."""
     return [
-        (e.outcome, e.detail["data"].get("fromContact"), e.detail["data"]["from"])
+        (e.outcome, e.detail["data"].get("fromContact"), data["from"])
         for e in await engine.get_timeline(run_id)
         if e.action == "event" and e.detail["type"] == "email.replied"
+        for data in [(await engine.contacts.opened(run_id, e.detail))["data"]]
     ]
 
 

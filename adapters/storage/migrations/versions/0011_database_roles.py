@@ -36,7 +36,7 @@ from alembic import context, op
 from adapters.storage.roles import DatabaseRoles, grant_application, revoke_application
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
