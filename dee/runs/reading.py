@@ -163,7 +163,14 @@ class RunReader:
         return await self._ledger.for_run(run_id)
 
     async def get_run(self, run_id: str) -> ExecutionRun:
-        """The run's state: live from the workflow when a worker answers, else from storage."""
+        """The run's state: live from the workflow when a worker answers, else from storage.
+
+        A run whose Temporal execution died (terminated, failed, timed out or canceled
+        through Temporal) is ``DEAD``, with ``temporal_status`` and ``temporal_reason``.
+
+        Raises:
+            EngineError: unknown run.
+        """
         record = await self.record(run_id)
         handle = self._client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
         try:
