@@ -41,6 +41,16 @@ def retryable(exc: StorageError) -> ApplicationError:
     return ApplicationError(message, type=type(exc).__name__)
 
 
+def record_of(run: RunRow) -> RunRecord:
+    """The workflow's row as the store writes it (the one ``RunRow`` -> ``RunRecord``
+    mapping). Outcome and failure are left out: the row keeps what the audit entries
+    decide (``adapters.storage.run_facts.fold``), the plan hash is only checked."""
+    return RunRecord(
+        run.run_id, run.tenant, run.plan_id, run.plan_version, run.contact_id, run.status,
+        run.step_id,
+    )  # fmt: skip
+
+
 class Bookkeeper:
     """Writes audit batches and run rows through the storage adapters."""
 
@@ -63,15 +73,7 @@ class Bookkeeper:
         entries = [ChainedEntry(**entry) for entry in batch.entries]
         pending = None if batch.pending is None else [ChainedEntry(**e) for e in batch.pending]
         run = batch.run
-        record = RunRecord(
-            run.run_id,
-            run.tenant,
-            run.plan_id,
-            run.plan_version,
-            run.contact_id,
-            run.status,
-            run.step_id,
-        )
+        record = record_of(run)
         try:
             # One transaction, one commit: entries and row land together, and a local
             # activity on every event's path waits for one commit, not two.

@@ -35,7 +35,17 @@ START_REFUSALS = (PLAN_MISMATCH, UNKNOWN_PLAN)
 
 @dataclass
 class RunRow:
-    """The run's bookkeeping row, as the workflow sees it now."""
+    """The run's bookkeeping row, as the workflow sees it now.
+
+    One of three run types, one per boundary. This one travels inside ``AuditBatch``
+    from the workflow to the activities, so recorded histories freeze its fields (a
+    new one only with a default) and it may import nothing a workflow sandbox cannot.
+    ``activities.bookkeeping.record_of`` maps it to the stored row,
+    ``adapters.storage.RunRecord``; the public ``dee.runs.reading.ExecutionRun`` is read
+    from that row, never from this one. ``outcome`` and ``failure`` (the reason only)
+    are not stored from here: the row keeps the facts the audit entries decide
+    (``adapters.storage.run_facts``). ``plan_hash`` is checked, not stored.
+    """
 
     run_id: str
     tenant: str

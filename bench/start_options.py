@@ -10,7 +10,7 @@ last as a drift check:
   engine sends them with a delayed start only: ``dee.runs.start_attributes``);
 - ``summary``: plus the UI's static summary and details;
 - ``conflict_policy``: plus ``id_conflict_policy=USE_EXISTING``;
-- ``all``: everything ``Engine.start_run`` passes for a delayed start.
+- ``all``: everything ``RunStarter.start_run`` passes for a delayed start.
 
     python -m bench.start_options [--starts 2000]
 

@@ -30,7 +30,6 @@ from typing import Any
 
 from temporalio.client import Client
 
-from activities import contracts as c
 from adapters.privacy import Privacy
 from adapters.privacy.scrub import ScrubReport, known_contact, scrub
 from adapters.storage import AuditDivergence, AuditStore, Database, RunStore, UnknownRun
@@ -177,10 +176,9 @@ class ContactService:
     async def _cancel(self, run_ids: list[str], by: str) -> list[str]:
         done: list[str] = []
         for run_id in run_ids:
-            request = c.OperatorRequest(by, CANCEL_REASON)
             try:
                 async with asyncio.timeout(CANCEL_SECONDS):
-                    await self._operator.act(run_id, "cancel", request)
+                    await self._operator.cancel(run_id, CANCEL_REASON, by=by)
             except TimeoutError:
                 raise EngineUnavailable(
                     [f"run {run_id}: no worker closed it within {CANCEL_SECONDS:.0f} s; "

@@ -2,42 +2,38 @@
 
 Runs are Temporal workflows (``PlanRunWorkflow``); their bookkeeping rows and audit
 entries live in the configured database, so ``get_run``, ``list_runs`` and
-``get_timeline`` answer from storage even when no worker is running. The engine is a
-façade: each concern has one owner, built here from the client, the stores and the
-configuration (never from the engine): ``dee.runs.starter`` (single and bulk starts),
-``dee.runs.reading`` (the read model), ``dee.runs.operator``, ``dee.events.ingest``
-and ``dee.policy_actions``; replay and what-if are ``dee.replay``'s.
+``get_timeline`` answer from storage even when no worker is running.
+
+The engine is a façade: each concern has one owner, built here from the client, the
+stores and the configuration (never from the engine), and reachable as an attribute:
+
+* ``engine.starter`` (``dee.runs.starter.RunStarter``): ``execute``, ``execute_many``,
+  ``register_plan``, ``start_run``;
+* ``engine.reader`` (``dee.runs.reading.RunReader``): ``get_run``, ``list_runs``,
+  ``timeline``, ``sends``;
+* ``engine.operator`` (``dee.runs.operator.OperatorActions``): ``pause``, ``resume``,
+  ``cancel``, ``retry``, ``resolve``;
+* ``engine.events`` (``dee.events.ingest.EventIngest``): ``ingest``;
+* ``engine.policies`` (``dee.policy_actions.PolicyActions``): consent, suppression,
+  daily limits, and ``admin`` (the tenant-wide ``PolicyAdmin``).
+
+The documented calls (``engine.execute``, ``engine.get_run``, ``engine.pause_run``, ...)
+are those services' methods, whose docstrings say what each does and refuses; replay
+and what-if are the engine's own, over ``dee.replay``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
-
 from temporalio.client import Client
 
-from activities import contracts as c
-from adapters.policy import ConsentEntry, PolicyAdmin, SuppressionEntry
-from adapters.storage import (
-    AuditStore,
-    Database,
-    LedgerRow,
-    PlanStore,
-    RunRecord,
-    RunStore,
-    SendLedger,
-    StoredEntry,
-    open_database,
-)
+from adapters.storage import AuditStore, Database, PlanStore, RunStore, SendLedger, open_database
 from dee.config import EngineConfig
 from dee.contacts import ContactService
 from dee.errors import EngineError
-from dee.events.ingest import ACTIVE, EventIngest, IngestedEvent
+from dee.events.ingest import EventIngest, IngestedEvent
 from dee.policy_actions import PolicyActions
 from dee.runs.operator import OperatorActions
 from dee.runs.reading import ExecutionRun, RunReader
-from dee.runs.start_payload import InputEncoder
 from dee.runs.starter import RunStarter
 from interpreter import ExecutionPlan, ensure_valid
 from interpreter.replay import ReplayResult, WhatIfReport
@@ -58,12 +54,23 @@ class Engine:
         self.runs = RunStore(database)
         self.audit = AuditStore(database)
         self.ledger = SendLedger(database)
-        self._reader = RunReader(client, self.runs, self.audit, self.ledger)
-        self._starter = RunStarter(config, client, self.plans, self.runs, self._reader)
-        self._operator = OperatorActions(client, self._reader)
-        self._events = EventIngest(config, client, self.runs)
-        self._policies = PolicyActions(database, config.tenant)
-        self.contacts = ContactService(config, client, database, self.runs, self._operator)
+        self.reader = RunReader(client, self.runs, self.audit, self.ledger)
+        self.starter = RunStarter(config, client, self.plans, self.runs, self.reader)
+        self.operator = OperatorActions(client, self.reader)
+        self.events = EventIngest(config, client, self.runs)
+        self.policies = PolicyActions(database, config.tenant)
+        self.contacts = ContactService(config, client, database, self.runs, self.operator)
+        # The documented calls are their owners' methods, bound here (one statement per
+        # owner): one signature and one docstring per call, in the service doing the work.
+        starter, reader, operator = self.starter, self.reader, self.operator
+        self.execute, self.execute_many = starter.execute, starter.execute_many
+        self.get_run, self.list_runs, self.get_timeline, self.sends = (
+            reader.get_run, reader.list_runs, reader.timeline, reader.sends
+        )  # fmt: skip
+        self.ingest_event = self.events.ingest
+        self.pause_run, self.resume_run, self.cancel_run, self.retry_run, self.resolve_run = (
+            operator.pause, operator.resume, operator.cancel, operator.retry, operator.resolve
+        )  # fmt: skip
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:
@@ -85,166 +92,6 @@ class Engine:
         """Close the database connections (the Temporal client needs no closing)."""
         await self.database.dispose()
 
-    # --- starting runs ------------------------------------------------------
-
-    async def execute(
-        self,
-        plan: ExecutionPlan,
-        *,
-        contact: Mapping[str, Any],
-        variables: Mapping[str, Any] | None = None,
-        start_at: datetime | None = None,
-        idempotency_key: str | None = None,
-        tenant: str | None = None,
-    ) -> ExecutionRun:
-        """Validate and register ``plan``, then start a run for ``contact``.
-
-        ``start_at`` delays the start (the run's tick 0 is when it starts). With an
-        ``idempotency_key`` the run id is derived from it, and a repeated call returns
-        the existing run; a different plan or contact under the same key is refused.
-        The contact's ``email`` and ``phone`` are made canonical (``dee.runs.start_values``):
-        one that is not exactly one mailbox, or no possible number, is refused.
-        """
-        return await self._starter.execute(
-            plan, contact=contact, variables=variables, start_at=start_at,
-            idempotency_key=idempotency_key, tenant=tenant,
-        )  # fmt: skip
-
-    async def execute_many(
-        self,
-        plan: ExecutionPlan,
-        contacts: Sequence[Mapping[str, Any]],
-        *,
-        variables: Mapping[str, Any] | None = None,
-        idempotency_key: str | None = None,
-        tenant: str | None = None,
-        on_started: Callable[[], None] | None = None,
-    ) -> list[ExecutionRun | EngineError]:
-        """Start ``plan`` for many contacts at once (see ``RunStarter.execute_many``).
-
-        Returns one outcome per contact, in order: the run as recorded (``PENDING``),
-        or the ``EngineError`` that kept that contact from starting.
-        """
-        return await self._starter.execute_many(
-            plan, contacts, variables=variables, idempotency_key=idempotency_key,
-            tenant=tenant, on_started=on_started,
-        )  # fmt: skip
-
-    async def register_plan(self, plan: ExecutionPlan) -> None:
-        """Validate ``plan`` (with the content registry) and store it, once per version.
-
-        Raises:
-            EngineError: the plan is invalid, or another body holds its version.
-        """
-        await self._starter.register_plan(plan)
-
-    async def existing_run(self, run_id: str, record: RunRecord) -> ExecutionRun | None:
-        """The run an idempotency key already started (``None``: none yet); refused
-        (``EngineError``) when it is of another plan or for another contact."""
-        return await self._starter.existing_run(run_id, record)
-
-    async def start_run(
-        self,
-        run_id: str,
-        tenant: str,
-        plan: ExecutionPlan,
-        contact: dict[str, Any],
-        variables: dict[str, Any],
-        start_at: datetime | None = None,
-        *,
-        plan_hash: str | None = None,
-        encoder: InputEncoder | None = None,
-    ) -> None:
-        """Start the run's workflow (no record, no validation: ``execute`` does those).
-
-        ``plan_hash``: the plan's ``content_hash`` when the caller has it already.
-        ``encoder``: a bulk enrolment's ``InputEncoder`` (holds the plan's document).
-        """
-        await self._starter.start_run(
-            run_id, tenant, plan, contact, variables, start_at,
-            plan_hash=plan_hash, encoder=encoder,
-        )  # fmt: skip
-
-    # --- reading runs -------------------------------------------------------
-
-    async def get_run(self, run_id: str) -> ExecutionRun:
-        """The run's state: live from the workflow when a worker answers, else from storage.
-
-        A run whose Temporal execution died (terminated, failed, timed out or canceled
-        through Temporal) is ``DEAD``, with ``temporal_status`` and ``temporal_reason``.
-        """
-        return await self._reader.get_run(run_id)
-
-    async def list_runs(
-        self,
-        *,
-        status: str | None = None,
-        plan: str | None = None,
-        limit: int = 100,
-        outcomes: bool = False,
-    ) -> list[ExecutionRun]:
-        """Runs newest first; ``status="DEAD"`` lists those whose execution died.
-
-        ``outcomes``: also give each ended run's outcome, failure and exit rule.
-        """
-        return await self._reader.list_runs(
-            status=status, plan=plan, limit=limit, outcomes=outcomes
-        )
-
-    async def get_timeline(self, run_id: str) -> list[StoredEntry]:
-        """The run's audit entries, oldest first."""
-        return await self._reader.timeline(run_id)
-
-    async def sends(self, run_id: str) -> list[LedgerRow]:
-        """What the send ledger knows of a run's sends (intent, attempts, outcome)."""
-        return await self._reader.sends(run_id)
-
-    # --- steering runs (``dee.runs.operator``) ---------------------------
-
-    async def pause_run(
-        self, run_id: str, *, by: str = "operator", reason: str = ""
-    ) -> ExecutionRun:
-        return await self._operator.act(run_id, "pause", c.OperatorRequest(by, reason))
-
-    async def resume_run(
-        self, run_id: str, *, by: str = "operator", reason: str = ""
-    ) -> ExecutionRun:
-        return await self._operator.act(run_id, "resume", c.OperatorRequest(by, reason))
-
-    async def cancel_run(self, run_id: str, reason: str, *, by: str = "operator") -> ExecutionRun:
-        return await self._operator.act(run_id, "cancel", c.OperatorRequest(by, reason))
-
-    async def retry_run(
-        self, run_id: str, *, by: str = "operator", reason: str = "", resend: bool = False
-    ) -> ExecutionRun:
-        """Retry a failed run's step. A send whose outcome is unknown is first looked up
-        at its provider (found: recorded delivered, not sent again); ``resend`` sends it
-        again where the provider cannot be asked (SMTP), recorded with who and why.
-
-        Raises:
-            EngineError: the run is not failed, or its unknown send went through a
-                provider that cannot be asked and ``resend`` was not given.
-        """
-        request = c.OperatorRequest(by, reason, "resend" if resend else None)
-        return await self._operator.act(run_id, "retry", request)
-
-    async def resolve_run(
-        self,
-        run_id: str,
-        *,
-        resolution: str,
-        target: str,
-        by: str = "operator",
-        reason: str = "",
-    ) -> ExecutionRun:
-        """Resolve a failed run: ``skip`` to step ``target``, ``end`` with outcome ``target``,
-        or ``mark_sent`` (no target): the operator checked that the failed or unknown
-        send went out, so the run continues after it as if delivered."""
-        request = c.OperatorRequest(by, reason, resolution, target)
-        return await self._operator.act(run_id, "resolve", request)
-
-    # --- replay -------------------------------------------------------------
-
     async def replay(
         self, run_id: str, *, dry_run: bool = True, plan: ExecutionPlan | None = None
     ) -> ReplayResult:
@@ -262,7 +109,7 @@ class Engine:
             EngineError: unknown run.
             DocumentError: the history is malformed or of another workflow type.
         """
-        await self._reader.record(run_id)
+        await self.reader.record(run_id)
         from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see _LAZY
 
         code = not dry_run
@@ -292,64 +139,5 @@ class Engine:
         plan = ensure_valid(plan, limits=self.config.validation.limits)
         return await what_if_query(self.client, self.audit, self.config, plan, query, limit=limit)
 
-    # --- policies (``dee.policy_actions``) ---------------------------------
 
-    def policy_admin(self) -> PolicyAdmin:
-        """Consent, suppression, limits and budgets over the engine's database."""
-        return self._policies.admin
-
-    async def grant_consent(
-        self, contact_id: str, channel: str, *, source: str, wording_version: str
-    ) -> ConsentEntry:
-        return await self._policies.grant_consent(
-            contact_id, channel, source=source, wording_version=wording_version
-        )
-
-    async def revoke_consent(self, contact_id: str, channel: str, *, source: str) -> ConsentEntry:
-        return await self._policies.revoke_consent(contact_id, channel, source=source)
-
-    async def suppress(
-        self, contact_key: str, *, reason: str, scope: str = "global", scope_key: str = ""
-    ) -> SuppressionEntry:
-        """Suppress a contact (id, e-mail or phone) globally, on a channel or for a plan."""
-        return await self._policies.suppress(
-            contact_key, reason=reason, scope=scope, scope_key=scope_key
-        )
-
-    async def unsuppress(
-        self, contact_key: str, *, scope: str = "global", scope_key: str = ""
-    ) -> SuppressionEntry:
-        return await self._policies.unsuppress(contact_key, scope=scope, scope_key=scope_key)
-
-    async def list_suppressions(self) -> list[SuppressionEntry]:
-        return await self._policies.list_suppressions()
-
-    async def set_daily_limit(self, channel: str, limit: int | None) -> int | None:
-        """Store a daily send limit for the channel (``None`` clears it)."""
-        return await self._policies.set_daily_limit(channel, limit)
-
-    # --- events (``dee.events.ingest``) --------------------------------------
-
-    async def ingest_event(
-        self,
-        *,
-        type: str,
-        contact_id: str,
-        run_id: str | None = None,
-        step_id: str | None = None,
-        data: Mapping[str, Any] | None = None,
-        event_id: str | None = None,
-    ) -> IngestedEvent:
-        """Deliver an event to ``run_id``, or to every active run of the contact.
-
-        Each run gets it as the ``ingest`` update, so this returns once the runs have
-        decided on it, or as the durable signal when no worker takes it within
-        ``temporal.event_ack_timeout`` seconds (``dee.events.delivery``).
-        """
-        return await self._events.ingest(
-            type=type, contact_id=contact_id, run_id=run_id, step_id=step_id, data=data,
-            event_id=event_id,
-        )  # fmt: skip
-
-
-__all__ = ["ACTIVE", "Engine", "ExecutionRun", "IngestedEvent"]
+__all__ = ["Engine", "ExecutionRun", "IngestedEvent"]

@@ -1,7 +1,9 @@
 """The engine's policy operations: consent, suppression and daily limits for its tenant.
 
 Thin over ``adapters.policy.PolicyAdmin``: it fixes the tenant and turns a
-``PolicyError`` into the ``EngineError`` the public API raises.
+``PolicyError`` into the ``EngineError`` the public API raises. An engine holds one as
+``engine.policies`` (``engine.policies.admin``: the ``PolicyAdmin`` itself, for budgets
+and for other tenants).
 """
 
 from __future__ import annotations

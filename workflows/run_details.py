@@ -59,7 +59,7 @@ def _missing_identity(
 ) -> list[SearchAttributeUpdate[Any]]:
     """The identity search attributes this run did not start with.
 
-    An immediate start carries none (``Engine.start_run``: they made every start
+    An immediate start carries none (``RunStarter.start_run``: they made every start
     14 % slower on the frontend), so the run's first upsert, which it makes
     anyway, sets them. A run that started with them (a delayed start, every
     engine start recorded before this) gets none here, so its upsert is unchanged;

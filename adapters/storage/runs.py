@@ -37,6 +37,14 @@ class RunRecord:
     (``adapters.storage.run_facts``); only the workflow's persist writes them, through
     ``upsert_in``'s ``facts``. ``facts_kept`` is false on rows written before revision
     0008, which hold none of them.
+
+    One of three run types, one per boundary. This one is the table's row: storage
+    imports neither ``activities`` nor ``dee``, so it cannot share the workflow's
+    ``activities.contracts.RunRow`` (frozen by recorded histories, no timestamps) or
+    the public ``dee.runs.reading.ExecutionRun`` (which adds what a live read knows,
+    and a ``DEAD`` status no row stores). The mappings, one function each:
+    ``activities.bookkeeping.record_of`` (``RunRow`` to this) and
+    ``dee.runs.reading.from_record`` (this to ``ExecutionRun``).
     """
 
     run_id: str

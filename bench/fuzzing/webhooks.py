@@ -100,9 +100,9 @@ class WebhookWorld:
         )
         engine = await Engine.connect(config, client=client)
         plan = parse_plan(PLANS["sales-sequence"], source="sales-sequence")
-        await engine.register_plan(plan)
+        await engine.starter.register_plan(plan)
         for run_id in RUNS:  # as Engine.execute starts one, under ids short enough to sign
-            await engine.start_run(run_id, config.tenant, plan, dict(CONTACT), dict(VARS))
+            await engine.starter.start_run(run_id, config.tenant, plan, dict(CONTACT), dict(VARS))
             record = RunRecord(
                 run_id, config.tenant, plan.id, plan.version, CONTACT["id"], "PENDING"
             )

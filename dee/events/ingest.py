@@ -70,7 +70,19 @@ class EventIngest:
         data: Mapping[str, Any] | None = None,
         event_id: str | None = None,
     ) -> IngestedEvent:
-        """See ``Engine.ingest_event``."""
+        """Deliver an event to ``run_id``, or to every active run of the contact
+        (``Engine.ingest_event``).
+
+        Each run gets it as the ``ingest`` update, so this returns once the runs have
+        decided on it, or as the durable signal when no worker takes it within
+        ``temporal.event_ack_timeout`` seconds (``dee.events.delivery``).
+
+        Raises:
+            EngineError: the event is refused (a missing type or contact, a value past
+                its limits, data the audit log cannot record), the named run is unknown
+                or another contact's, or a run refused the event.
+            EngineUnavailable: Temporal could not be reached to deliver it.
+        """
         event = _event(type, contact_id, step_id, data, event_id)
         tenant = self._config.tenant
         if run_id is not None:

@@ -3,7 +3,8 @@
 Each is the run's workflow update of that name, refused up front when the run has
 ended (saying how it ended) or the request is past its limits. An action that ends
 the run waits for the run to close, so that what the caller reads next (timeline,
-verify) holds the action's audit entry.
+verify) holds the action's audit entry. ``Engine.pause_run``, ``resume_run``,
+``cancel_run``, ``retry_run`` and ``resolve_run`` are these methods.
 """
 
 from __future__ import annotations
@@ -46,13 +47,54 @@ class OperatorActions:
         self._client = client
         self._reader = reader
 
-    async def act(self, run_id: str, action: Action, request: c.OperatorRequest) -> ExecutionRun:
-        """Apply ``action`` (``pause``, ``resume``, ``cancel``, ``retry``, ``resolve``).
+    async def pause(self, run_id: str, *, by: str = "operator", reason: str = "") -> ExecutionRun:
+        """Hold the run before its next step.
 
         Raises:
             EngineError: the request is refused (by its limits, because the run has
-                ended, or by the run), or Temporal could not be asked.
+                ended, or by the run), or Temporal could not be asked; likewise for
+                every action below.
         """
+        return await self._act(run_id, "pause", c.OperatorRequest(by, reason))
+
+    async def resume(self, run_id: str, *, by: str = "operator", reason: str = "") -> ExecutionRun:
+        """Resume a paused run."""
+        return await self._act(run_id, "resume", c.OperatorRequest(by, reason))
+
+    async def cancel(self, run_id: str, reason: str, *, by: str = "operator") -> ExecutionRun:
+        """Cancel the run for good; ``reason`` is required and audited."""
+        return await self._act(run_id, "cancel", c.OperatorRequest(by, reason))
+
+    async def retry(
+        self, run_id: str, *, by: str = "operator", reason: str = "", resend: bool = False
+    ) -> ExecutionRun:
+        """Retry a failed run's step. A send whose outcome is unknown is first looked up
+        at its provider (found: recorded delivered, not sent again); ``resend`` sends it
+        again where the provider cannot be asked (SMTP), recorded with who and why.
+
+        Raises:
+            EngineError: the run is not failed, or its unknown send went through a
+                provider that cannot be asked and ``resend`` was not given.
+        """
+        request = c.OperatorRequest(by, reason, "resend" if resend else None)
+        return await self._act(run_id, "retry", request)
+
+    async def resolve(
+        self,
+        run_id: str,
+        *,
+        resolution: str,
+        target: str,
+        by: str = "operator",
+        reason: str = "",
+    ) -> ExecutionRun:
+        """Resolve a failed run: ``skip`` to step ``target``, ``end`` with outcome ``target``,
+        or ``mark_sent`` (no target): the operator checked that the failed or unknown
+        send went out, so the run continues after it as if delivered."""
+        request = c.OperatorRequest(by, reason, resolution, target)
+        return await self._act(run_id, "resolve", request)
+
+    async def _act(self, run_id: str, action: Action, request: c.OperatorRequest) -> ExecutionRun:
         if action == "retry" and request.resolution != "resend":
             await self._refuse_blind_resend(run_id)
         past = operator_problems(

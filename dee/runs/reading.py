@@ -55,6 +55,15 @@ class ExecutionRun:
     ``exit_rule`` is set when an exit rule ended the run: the exit entry's detail (the
     rule's index, ``ruleEvent``/``ruleStep``/``when``, and the ``event`` that matched)
     and its ``tick``.
+
+    One of three run types, one per boundary. This one is what the public API returns:
+    the stored row (``adapters.storage.RunRecord``, mapped by ``from_record`` and
+    nowhere else) plus what only a live read knows: the workflow's ``state`` view
+    (status, step, ``next_wake_tick``) and Temporal's word on an execution that died.
+    It is not a ``RunRecord`` subclass, so a ``DEAD`` run can never be handed to the
+    store as a row to write, and storage's own fields (``facts_kept``) stay out of the
+    API. The workflow's ``activities.contracts.RunRow`` reaches it only through the
+    stored row.
     """
 
     run_id: str
@@ -109,6 +118,8 @@ def ended_refusal(run: ExecutionRun, action: str) -> EngineError | None:
 
 
 def from_record(record: RunRecord) -> ExecutionRun:
+    """The stored row as the API reports it (the one ``RunRecord`` -> ``ExecutionRun``
+    mapping); outcome, failure and exit are added by the reader where they apply."""
     return ExecutionRun(
         run_id=record.run_id,
         tenant=record.tenant,
@@ -163,7 +174,14 @@ class RunReader:
         return await self._ledger.for_run(run_id)
 
     async def get_run(self, run_id: str) -> ExecutionRun:
-        """The run's state: live from the workflow when a worker answers, else from storage."""
+        """The run's state: live from the workflow when a worker answers, else from storage.
+
+        A run whose Temporal execution died (terminated, failed, timed out or canceled
+        through Temporal) is ``DEAD``, with ``temporal_status`` and ``temporal_reason``.
+
+        Raises:
+            EngineError: unknown run.
+        """
         record = await self.record(run_id)
         handle = self._client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
         try:

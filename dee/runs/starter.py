@@ -79,7 +79,18 @@ class RunStarter:
         idempotency_key: str | None = None,
         tenant: str | None = None,
     ) -> ExecutionRun:
-        """See ``Engine.execute``."""
+        """Validate and register ``plan``, then start a run for ``contact`` (``Engine.execute``).
+
+        ``start_at`` delays the start (the run's tick 0 is when it starts). With an
+        ``idempotency_key`` the run id is derived from it, and a repeated call returns
+        the existing run; a different plan or contact under the same key is refused.
+        The contact's ``email`` and ``phone`` are made canonical (``dee.runs.start_values``):
+        one that is not exactly one mailbox, or no possible number, is refused.
+
+        Raises:
+            EngineError: the plan, the contact or the variables are refused, the key
+                started another run, or Temporal refused the start.
+        """
         tenant = tenant or self.config.tenant
         contact_id = contact.get("id")
         if not isinstance(contact_id, str) or not contact_id:
@@ -94,7 +105,7 @@ class RunStarter:
         new_id = run_id(tenant, plan.id, idempotency_key)
         record = RunRecord(new_id, tenant, plan.id, plan.version, contact_id, "PENDING")
         if idempotency_key is not None:
-            existing = await self.existing_run(new_id, record)
+            existing = await self._existing_run(new_id, record)
             if existing is not None:
                 return existing
         await self.start_run(new_id, tenant, plan, dict(contact), dict(variables or {}), start_at)
@@ -111,7 +122,10 @@ class RunStarter:
         tenant: str | None = None,
         on_started: Callable[[], None] | None = None,
     ) -> list[ExecutionRun | EngineError]:
-        """Start ``plan`` for every contact (bulk enrolment); one outcome per contact, in order.
+        """Start ``plan`` for every contact (bulk enrolment, ``Engine.execute_many``).
+
+        Returns one outcome per contact, in order: the run as recorded (``PENDING``), or
+        the ``EngineError`` that kept that contact from starting.
 
         With an ``idempotency_key`` each contact's run is keyed ``<key>:<contact id>``, so
         repeating the call starts nothing twice. A contact that cannot start gets an
@@ -153,7 +167,7 @@ class RunStarter:
             try:
                 async with gate:
                     if key is not None:
-                        existing = await self.existing_run(new_id, record)
+                        existing = await self._existing_run(new_id, record)
                         if existing is not None:
                             return existing
                     await self.start_run(
@@ -190,7 +204,11 @@ class RunStarter:
             raise EngineError([f"cannot check whether the contact was erased: {exc}"]) from None
 
     async def register_plan(self, plan: ExecutionPlan) -> None:
-        """See ``Engine.register_plan``."""
+        """Validate ``plan`` (with the content registry) and store it, once per version.
+
+        Raises:
+            EngineError: the plan is invalid, or another body holds its version.
+        """
         try:
             limits = self.config.validation.limits
             ensure_valid(plan, registry=load_registry(self.config.templates_dir), limits=limits)
@@ -200,7 +218,7 @@ class RunStarter:
         except StorageError as exc:
             raise EngineError([str(exc)]) from None
 
-    async def existing_run(self, run_id: str, record: RunRecord) -> ExecutionRun | None:
+    async def _existing_run(self, run_id: str, record: RunRecord) -> ExecutionRun | None:
         """The run an idempotency key started already, if any (``None``: none yet).
 
         Raises:
@@ -236,7 +254,14 @@ class RunStarter:
         plan_hash: str | None = None,
         encoder: InputEncoder | None = None,
     ) -> None:
-        """See ``Engine.start_run``."""
+        """Start the run's workflow (no record, no validation: ``execute`` does those).
+
+        ``plan_hash``: the plan's ``content_hash`` when the caller has it already.
+        ``encoder``: a bulk enrolment's ``InputEncoder`` (holds the plan's document).
+
+        Raises:
+            EngineError: Temporal refused the start.
+        """
         cfg = self.config
         digest = plan_hash or plan.content_hash
         run_input = c.RunInput(

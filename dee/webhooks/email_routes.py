@@ -87,7 +87,7 @@ async def unsubscribe(request: Request) -> Response:
     record = await receiver.run(ref.run_id)
     detail = {"runId": ref.run_id, "stepId": ref.step_id, "visit": ref.visit, "rfc8058": True}
     try:
-        consent = await receiver.engine.policy_admin().revoke_consent(
+        consent = await receiver.engine.policies.admin.revoke_consent(
             record.tenant, record.contact_id, "email", "list-unsubscribe", detail=detail
         )
     except PolicyError as exc:

@@ -63,7 +63,7 @@ async def _suppress(receiver: Receiver, run_id: str, wanted: dict[str, Any]) -> 
     record = await receiver.run(run_id)
     address = wanted["contactKey"]
     try:
-        entry = await receiver.engine.policy_admin().suppress(
+        entry = await receiver.engine.policies.admin.suppress(
             record.tenant, "channel", "email", address, wanted["reason"], wanted["source"]
         )
     except PolicyError as exc:

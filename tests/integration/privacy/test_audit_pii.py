@@ -77,11 +77,13 @@ async def test_no_pii_of_the_contact_in_any_audit_detail(
     twilio: TwilioStandIn,
     receiver: Receiver,
 ) -> None:
-    await engine.grant_consent(CONTACT["id"], "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent(
+        CONTACT["id"], "voice", source="test-form", wording_version="v1"
+    )
     emailed = await engine.execute(tracked_plan(), contact=CONTACT, variables=VARS)
     called = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
     # Another spelling of the address: the gate matches it, and says why without it.
-    await engine.suppress(
+    await engine.policies.suppress(
         "Augusta Lovelace <AUGUSTA.LOVELACE@example.COM>", reason="asked", scope="plan",
         scope_key="suppressed",
     )  # fmt: skip

@@ -168,7 +168,7 @@ async def test_erasure_leaves_nothing_personal_and_refuses_runs_until_enrolled(
     done = await engine.execute(one_email(), contact=CONTACT, variables=VARS)
     waiting = await engine.execute(email_wait_email(), contact=CONTACT, variables=VARS)
     # The address suppressed for one plan, under another spelling: kept (as a pseudonym).
-    await engine.suppress(
+    await engine.policies.suppress(
         "HEDY.KIESLER@example.ORG", reason="asked by phone", scope="plan", scope_key="blocked"
     )
     await _status(engine, done, {"COMPLETED"})

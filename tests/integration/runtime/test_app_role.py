@@ -80,13 +80,13 @@ async def test_whole_runs_need_nothing_beyond_the_application_grants(
     async with engine.database.snapshot() as conn:
         assert await conn.scalar(text("SELECT current_user")) == app_role
     today = datetime.now(UTC).date()
-    admin = engine.policy_admin()
+    admin = engine.policies.admin
     await admin.set_budget(
         "default", "default", today, today + timedelta(days=30), "USD", Decimal(5)
     )
-    await engine.suppress("nobody@example.com", reason="test")
-    await engine.unsuppress("nobody@example.com")
-    await engine.set_daily_limit("voice", 3)
+    await engine.policies.suppress("nobody@example.com", reason="test")
+    await engine.policies.unsuppress("nobody@example.com")
+    await engine.policies.set_daily_limit("voice", 3)
 
     replied = await engine.execute(sales_plan(), contact=CONTACT, variables=VARS)
     cold = await engine.execute(sales_plan(), contact=COLD, variables=VARS)
@@ -104,7 +104,7 @@ async def test_whole_runs_need_nothing_beyond_the_application_grants(
         cold.run_id, resolution="end", target="no-call-consent", by="ops", reason="no consent"
     )
     assert resolved.status == "COMPLETED"
-    await engine.revoke_consent("c-bob", "email", source="reply-stop")
+    await engine.policies.revoke_consent("c-bob", "email", source="reply-stop")
     for run_id in (replied.run_id, cold.run_id):
         timeline = await engine.get_timeline(run_id)
         assert verify([e.chained().as_dict() for e in timeline]) is None

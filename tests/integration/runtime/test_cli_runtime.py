@@ -87,4 +87,4 @@ async def test_cli_errors_are_one_clear_line(
     assert limit.returncode == 1 and "fax" in limit.stderr and "Traceback" not in limit.stderr
     ok = _dee(config, env, "limits", "set", "--channel", "email", "--daily", "3")
     assert ok.returncode == 0 and "3 sends per UTC day" in ok.stdout
-    assert await engine.policy_admin().daily_limit("default", "email") == 3
+    assert await engine.policies.admin.daily_limit("default", "email") == 3

@@ -27,7 +27,7 @@ def _contact(i: int) -> dict[str, str]:
 async def test_concurrent_runs_against_a_daily_limit_of_k_send_exactly_k(
     engine: Engine, env: WorkflowEnvironment, mail: SmtpServer
 ) -> None:
-    await engine.set_daily_limit("email", 3)
+    await engine.policies.set_daily_limit("email", 3)
     runs = await asyncio.gather(
         *(engine.execute(one_email(), contact=_contact(i), variables=VARS) for i in range(8))
     )
@@ -43,7 +43,7 @@ async def test_concurrent_runs_against_a_daily_limit_of_k_send_exactly_k(
 async def test_a_suppressed_contact_is_denied_before_anything_is_sent(
     engine: Engine, env: WorkflowEnvironment, mail: SmtpServer
 ) -> None:
-    await engine.suppress("c1@example.com", reason="complaint")
+    await engine.policies.suppress("c1@example.com", reason="complaint")
     run = await engine.execute(one_email(), contact=_contact(1), variables=VARS)
     await env.sleep(timedelta(minutes=1))
     final = await engine.get_run(run.run_id)
@@ -65,7 +65,7 @@ async def test_the_budget_is_reserved_before_and_settled_after_each_send(
     try:
         async with worker_for(config, env.client, database=engine.database) as worker, worker:
             today = (await env.get_current_time()).date()
-            await engine.policy_admin().set_budget(
+            await engine.policies.admin.set_budget(
                 "default", "default", today - timedelta(days=1), today + timedelta(days=30),
                 "USD", Decimal("0.25"),
             )  # fmt: skip
@@ -79,7 +79,7 @@ async def test_the_budget_is_reserved_before_and_settled_after_each_send(
             assert sorted(f.status for f in finals) == ["COMPLETED", "COMPLETED", "FAILED"]
             [refused] = [f for f in finals if f.status == "FAILED"]
             assert refused.failure is not None and "budget" in refused.failure["reason"]
-            status = await engine.policy_admin().get_budget("default", "default", today)
+            status = await engine.policies.admin.get_budget("default", "default", today)
             assert status is not None
             assert (status.spent, status.reserved) == (Decimal("0.20"), Decimal("0"))
             assert len(mail.received) == 2
@@ -126,7 +126,9 @@ async def test_voice_needs_recorded_consent_and_the_record_is_the_proof(
         await env.sleep(timedelta(minutes=1))
         first = await engine.get_run(denied.run_id)
         assert first.failure is not None and "consent" in first.failure["reason"]
-        await engine.grant_consent("c-7", "voice", source="signup-form", wording_version="v3")
+        await engine.policies.grant_consent(
+            "c-7", "voice", source="signup-form", wording_version="v3"
+        )
         await engine.retry_run(denied.run_id, by="ops", reason="consent recorded")
         await env.sleep(timedelta(minutes=1))
         final = await engine.get_run(denied.run_id)
@@ -150,7 +152,7 @@ async def test_outside_calling_hours_the_call_is_deferred_to_the_next_opening(
     window = (opening.strftime("%H:%M"), (opening + timedelta(hours=1)).strftime("%H:%M"))
     policies = PoliciesConfig(hours={"voice": window})
     async with _engine_with(env, config, policies) as engine:
-        await engine.grant_consent("c-8", "voice", source="form", wording_version="v1")
+        await engine.policies.grant_consent("c-8", "voice", source="form", wording_version="v1")
         contact = {**_contact(8), "phone": "+15555550108", "timezone": "UTC"}
         run = await engine.execute(_one_call(), contact=contact, variables=VARS)
         await env.sleep(timedelta(minutes=1))

@@ -75,7 +75,7 @@ async def test_malformed_inputs_fail_the_start_with_the_reason(
 async def test_the_workflow_id_must_be_the_run_id(
     env: WorkflowEnvironment, engine: Engine, config: EngineConfig
 ) -> None:
-    await engine.register_plan(PLAN)
+    await engine.starter.register_plan(PLAN)
     wid = f"raw-{uuid.uuid4().hex[:8]}"
     reason = await _refused(env, config, _input("another-id"), wid)
     assert reason == (
@@ -98,7 +98,7 @@ async def test_a_plan_that_does_not_validate_is_refused_naming_the_step(
 async def test_a_plan_body_other_than_the_stored_version_is_refused(
     env: WorkflowEnvironment, engine: Engine, config: EngineConfig
 ) -> None:
-    await engine.register_plan(PLAN)
+    await engine.starter.register_plan(PLAN)
     body = copy.deepcopy(PLAN.to_document())
     body["name"] = "Edited after it was stored"
     wid = f"raw-{uuid.uuid4().hex[:8]}"

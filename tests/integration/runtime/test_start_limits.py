@@ -170,7 +170,7 @@ async def test_an_event_past_the_limits_is_refused_before_any_run_sees_it(
 async def test_a_raw_start_with_a_nul_contact_id_fails_at_once_and_writes_no_run(
     env: WorkflowEnvironment, engine: Engine, config: EngineConfig
 ) -> None:
-    await engine.register_plan(PLAN)
+    await engine.starter.register_plan(PLAN)
     wid = f"raw-{uuid.uuid4().hex[:8]}"
     arg = _input(wid, contact={"id": "c\x001", "email": "raw@example.com"})
     assert await _refused(env, config, arg, wid) == f"InputRejected: start refused: {NUL_ID}"

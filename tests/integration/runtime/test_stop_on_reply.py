@@ -43,7 +43,7 @@ async def test_a_friday_evening_start_sends_at_monday_nine_local(
     # A raw start names the run's calendar (as a re-execution does), so the test server's
     # own date does not matter: tick 0 is Friday 2026-03-06 18:00 in New York.
     plan = window_plan()
-    await engine.register_plan(plan)
+    await engine.starter.register_plan(plan)
     run_id = f"window-{uuid.uuid4().hex[:8]}"
     run_input = c.RunInput(
         run_id, "default", plan.to_document(), plan.content_hash, _contact("c-window"), VARS,

@@ -55,7 +55,7 @@ async def _failure(engine: Engine, run_id: str) -> dict[str, Any]:
 async def test_the_issues_three_forms_through_the_engine(
     engine: Engine, env: WorkflowEnvironment, mail: SmtpServer
 ) -> None:
-    await engine.suppress(VICTIM, reason="asked to be left alone")
+    await engine.policies.suppress(VICTIM, reason="asked to be left alone")
     plan = one_email("bypass-engine")
     named = await engine.execute(plan, contact=_contact("c-name", DISPLAY_NAME), variables=VARS)
     quoted = await engine.execute(plan, contact=_contact("c-quoted", QUOTED), variables=VARS)
@@ -89,9 +89,9 @@ async def test_the_issues_three_forms_as_raw_temporal_starts(
 ) -> None:
     # Started with a plain Temporal client, the contact never passes Engine's check: the
     # gate canonicalises again and denies (fail-closed) what is not one mailbox.
-    await engine.suppress(VICTIM, reason="asked to be left alone")
+    await engine.policies.suppress(VICTIM, reason="asked to be left alone")
     plan = one_email("bypass-raw")
-    await engine.register_plan(plan)
+    await engine.starter.register_plan(plan)
     hostile = {
         "name": DISPLAY_NAME,
         "quoted": QUOTED,

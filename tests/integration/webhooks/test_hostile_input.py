@@ -148,7 +148,7 @@ async def test_a_signed_oversized_callback_is_refused_and_ingests_nothing(
     in_process: httpx.AsyncClient,
 ) -> None:
     twilio.script = CallScript(post_callbacks=False)
-    await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
     run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
     await env.sleep(timedelta(minutes=5))
     status_url = twilio.calls[0]["StatusCallback"][0]

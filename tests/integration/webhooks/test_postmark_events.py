@@ -91,7 +91,7 @@ async def test_a_hard_bounce_reaches_the_run_and_suppresses_the_address(
     assert again.status_code == 200, again.text
     assert again.json()["events"] == [{"id": event_id, "runs": [run.run_id], "duplicate": True}]
 
-    [entry] = await engine.list_suppressions()  # one suppression, not two
+    [entry] = await engine.policies.list_suppressions()  # one suppression, not two
     assert (entry.scope, entry.scope_key, entry.contact_key) == (
         "channel",
         "email",
@@ -120,7 +120,7 @@ async def test_a_spam_complaint_suppresses_but_a_soft_bounce_does_not(
         "Metadata": sent["Metadata"],
     }
     assert (await receiver.http.post(EVENTS, json=soft, headers=AUTH)).status_code == 200
-    assert await engine.list_suppressions() == []
+    assert await engine.policies.list_suppressions() == []
     complaint = {
         "RecordType": "SpamComplaint",
         "ID": 2,
@@ -130,7 +130,7 @@ async def test_a_spam_complaint_suppresses_but_a_soft_bounce_does_not(
         "Metadata": sent["Metadata"],
     }
     assert (await receiver.http.post(EVENTS, json=complaint, headers=AUTH)).status_code == 200
-    [entry] = await engine.list_suppressions()
+    [entry] = await engine.policies.list_suppressions()
     assert entry.source == "postmark-spam-complaint" and entry.contact_key == "ada@example.com"
     events = await _sent_and_denied(engine, env, postmark, run.run_id)
     assert events == [("email.bounced", "ingested"), ("email.complained", "ingested")]
@@ -155,5 +155,5 @@ async def test_a_bounce_too_large_to_record_suppresses_nothing(
     answer = await receiver.http.post(EVENTS, json=bounce, headers=AUTH)
     assert answer.status_code == 413, answer.text
     assert "event data larger than" in answer.json()["error"]
-    assert await engine.list_suppressions() == []
+    assert await engine.policies.list_suppressions() == []
     assert [e for e in await engine.get_timeline(run.run_id) if e.action == "event"] == []

@@ -85,7 +85,7 @@ async def test_a_one_click_unsubscribe_ends_a_failed_run_without_an_operator(
     run = await engine.execute(exit_plan(), contact=CONTACT, variables=VARS)
     await env.sleep(timedelta(hours=1))
     [message] = messages(mail)
-    await engine.suppress(CONTACT["email"], reason="bounced elsewhere")
+    await engine.policies.suppress(CONTACT["email"], reason="bounced elsewhere")
     await env.sleep(3 * DAY)
     failed = await engine.get_run(run.run_id)
     assert failed.status == "FAILED" and failed.current_step == "follow-up"

@@ -51,7 +51,7 @@ async def test_the_stand_ins_own_callbacks_route_the_run_on_voicemail(
     spoken: str | None,
 ) -> None:
     twilio.script = CallScript(answered_by=answered_by)
-    await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
     run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
     await env.sleep(timedelta(minutes=5))
     [call] = twilio.calls
@@ -91,7 +91,7 @@ async def _answered_call(
     """A call a person answered, every stand-in callback posted; its run, and the
     stand-in's genuine "answered" status callback."""
     twilio.script = CallScript(answered_by="human")
-    await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
     run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
     await env.sleep(timedelta(minutes=5))
     await asyncio.to_thread(twilio.callbacks.wait_finished, 1)

@@ -18,7 +18,7 @@ async def test_a_variable_named_contact_fails_the_call_as_a_template_failure(
     # Found while writing the fuzz harness (bench/fuzzing): the voice send built its
     # template context outside its template-failure handling, so the collision escaped
     # the activity, which was then retried without end; the email send reports it.
-    await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
     run = await engine.execute(call_plan(), contact=CONTACT, variables={**VARS, "contact": "x"})
     await env.sleep(timedelta(minutes=5))
     final = await engine.get_run(run.run_id)

@@ -72,7 +72,7 @@ def config(config: EngineConfig, vonage: VonageStandIn, prefix: str) -> EngineCo
 
 async def _call(engine: Engine, env: WorkflowEnvironment, vonage: VonageStandIn) -> str:
     """Start the call plan; return once the call is placed and its events (if any) posted."""
-    await engine.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-ada", "voice", source="test-form", wording_version="v1")
     run = await engine.execute(call_plan(), contact=CONTACT, variables=VARS)
     await env.sleep(timedelta(minutes=5))
     assert len(vonage.calls) == 1
@@ -214,7 +214,7 @@ async def test_forged_moved_and_tampered_events_are_refused_and_a_redelivery_is_
 
     # Vonage signs the body only. This call's genuine event at another run's event URL,
     # genuine too (DEE signed it), or at other paths of this run: each is refused.
-    await engine.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
     bob = {**CONTACT, "id": "c-bob", "phone": "+15555550102"}
     bob_run = await engine.execute(call_plan(), contact=bob, variables=VARS)
     await env.sleep(timedelta(minutes=5))
@@ -255,7 +255,7 @@ async def test_a_captured_event_replayed_elsewhere_is_refused_by_a_fresh_receive
     alice = await _call(engine, env, vonage)
     [captured] = [e for e in vonage.events.events if e.body["status"] == "human"]
     assert captured.status == 200
-    await engine.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
     bob = {**CONTACT, "id": "c-bob", "phone": "+15555550102"}
     bob_run = await engine.execute(call_plan(), contact=bob, variables=VARS)
     await env.sleep(timedelta(minutes=5))
@@ -390,7 +390,7 @@ async def test_the_voice_channel_is_built_once_and_closed_at_shutdown(
     channels = config.channels.model_copy(update={"voice": voice})
     engine.config = config.model_copy(update={"channels": channels})
     vonage.script = EventScript(answered_by="machine")
-    await engine.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
+    await engine.policies.grant_consent("c-bob", "voice", source="test-form", wording_version="v1")
     uv = server(engine, host="127.0.0.1", port=port)
     async with serving(uv, config.webhooks.public_url) as receiver:
         await _call(engine, env, vonage)
