@@ -31,7 +31,8 @@ from adapters.storage import (
     open_database,
 )
 from dee.config import EngineConfig
-from dee.errors import EngineError
+from dee.connection import connect
+from dee.errors import DeeError, EngineError
 from dee.events.ingest import ACTIVE, EventIngest, IngestedEvent
 from dee.policy_actions import PolicyActions
 from dee.runs.operator import OperatorActions
@@ -65,18 +66,18 @@ class Engine:
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:
-        """Open the database (running migrations) and connect to Temporal."""
+        """Open the database (running migrations) and connect to Temporal.
+
+        The client encrypts payloads with ``config``'s key ring (``dee.connection``); a
+        ``client`` given instead is used as it is, with its own data converter.
+        """
         database = await open_database(config.database_url)
         if client is None:
             try:
-                client = await Client.connect(
-                    config.temporal.address, namespace=config.temporal.namespace
-                )
-            except RuntimeError as exc:
+                client = await connect(config)
+            except DeeError:
                 await database.dispose()
-                raise EngineError(
-                    [f"cannot reach Temporal at {config.temporal.address}: {exc}"]
-                ) from None
+                raise
         return cls(config, client, database)
 
     async def close(self) -> None:
