@@ -15,8 +15,12 @@ path segment, ``/TOKEN/decode``, for a Web UI without sign-in that cannot add a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import json
 import logging
+import re
 import secrets
 
 import uvicorn
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024 * 1024  # a history page of payloads; Temporal caps one blob at 2 MB
 _ALLOW_HEADERS = "authorization, content-type, x-namespace"
 _ACTIONS = ("encode", "decode")
+_URLSAFE = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
 
 
 def _no_such() -> Response:
@@ -53,6 +58,46 @@ def _cors(request: Request, origins: frozenset[str]) -> dict[str, str]:
         "Access-Control-Allow-Credentials": "true",
         "Vary": "Origin",
     }
+
+
+def _base64(value: object, where: str) -> None:
+    # protobuf's JSON reader skips characters outside the alphabet; a sender's garbage
+    # must be refused, not decoded as some other bytes.
+    if not isinstance(value, str):
+        raise ValueError(f"{where} is not a base64 string")
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            base64.urlsafe_b64decode(value.encode("ascii") + b"=" * (-len(value) % 4))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raise ValueError(f"{where} is not base64") from None
+        if not _URLSAFE.match(value):
+            raise ValueError(f"{where} is not base64") from None
+
+
+def _parse(body: bytes) -> Payloads:
+    """The request's payloads; ``ValueError`` names what is wrong with the body."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"invalid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("payloads"), list):
+        raise ValueError("no 'payloads' list")
+    for n, item in enumerate(data["payloads"]):
+        if not isinstance(item, dict):
+            raise ValueError(f"payloads[{n}] is not an object")
+        if "data" in item:
+            _base64(item["data"], f"payloads[{n}].data")
+        metadata = item.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ValueError(f"payloads[{n}].metadata is not an object")
+        for key, value in metadata.items():
+            _base64(value, f"payloads[{n}].metadata.{key}")
+    try:
+        return json_format.ParseDict(data, Payloads())
+    except json_format.ParseError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _authorised(request: Request, token: str) -> bool:
@@ -94,8 +139,8 @@ def create_app(codec: EncryptionCodec, token: str, origins: frozenset[str]) -> S
                 {"error": f"body over {MAX_BODY} bytes"}, status_code=413, headers=headers
             )
         try:
-            payloads = json_format.Parse(body, Payloads())
-        except (json_format.ParseError, ValueError, UnicodeDecodeError) as exc:
+            payloads = _parse(body)
+        except ValueError as exc:
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             message = f"the body is not JSON {{'payloads': [...]}} of Temporal payloads: {problem}"
             return JSONResponse({"error": message}, status_code=400, headers=headers)

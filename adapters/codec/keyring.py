@@ -85,8 +85,10 @@ class KeyRing:
 
     @classmethod
     def from_text(cls, text: str, *, source: str) -> KeyRing:
-        """A ring from one string: entries separated by commas or new lines."""
-        return cls.parse(re.split(r"[,\n]", text), source=source)
+        """A ring from one string: entries separated by commas or new lines (``#`` starts
+        a comment line)."""
+        lines = (line for line in text.splitlines() if not line.strip().startswith("#"))
+        return cls.parse([part for line in lines for part in line.split(",")], source=source)
 
 
 def _decode_key(encoded: str, where: str) -> bytes:

@@ -72,7 +72,11 @@ def _cli(config: EngineConfig, tmp_path: Path) -> Cli:
     settings = tmp_path / "dee.yaml"
     settings.write_text(
         yaml.safe_dump(
-            {"database": config.database, "temporal": {"address": config.temporal.address}}
+            {
+                "database": config.database,
+                "temporal": {"address": config.temporal.address},
+                "codec": {"keys": list(config.codec.keys)},
+            }
         )
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEE_")}
