@@ -166,7 +166,7 @@ def test_keys_from_the_environment_win_and_a_bad_one_is_a_clean_error(tmp_path: 
     assert key_ring(config).ids == ("2026-01", "2026-07")
     assert not (tmp_path / KEY_FILE_NAME).exists()
     bad = load_config(env={"DEE_CODEC_KEYS": "k:short"})
-    with pytest.raises(DocumentError, match="key 'k' is not base64|key 'k' is"):
+    with pytest.raises(DocumentError, match=r"key .k. is not base64"):
         key_ring(bad)
 
 
