@@ -21,37 +21,33 @@ from dee.errors import DocumentError, EngineError
 KEY_FILE_NAME = "codec-keys"
 
 
-def key_ring(config: EngineConfig) -> KeyRing:
-    """The configured keys, else the key file (created with one new key if absent).
+def payload_codec(config: EngineConfig, *, encrypt: bool | None = None) -> EncryptionCodec:
+    """The AES-256-GCM codec over ``config``'s keys (``encrypt``: default ``codec.encrypt``).
+
+    The configured keys, else the key file (default ``<data_dir>/codec-keys``): read if
+    it exists, created with one new key (0600) at the first payload written, so a
+    command that is refused, or only reads, creates none.
 
     Raises:
         DocumentError: the keys or the key file cannot be used (the message says why).
     """
     codec = config.codec
+    writes = codec.encrypt if encrypt is None else encrypt
     try:
         if codec.keys:
-            return KeyRing.parse(codec.keys, source="configuration codec.keys")
-        return load_or_create_key_file(codec.key_file or config.data_dir / KEY_FILE_NAME)
+            ring = KeyRing.parse(codec.keys, source="configuration codec.keys")
+            return EncryptionCodec(ring, encrypt=writes)
+        path = codec.key_file or config.data_dir / KEY_FILE_NAME
+        ring = load_or_create_key_file(path) if path.exists() else KeyRing(())
     except CodecError as exc:
         raise DocumentError([str(exc)]) from None
+    return EncryptionCodec(ring, encrypt=writes, key_file=path)
 
 
 def reading_codec(config: EngineConfig) -> EncryptionCodec:
-    """A codec that decodes with ``config``'s keys, for offline readers of a history file.
-
-    Unlike ``key_ring`` it creates no key file: without configured keys or an existing
-    key file it reads unencrypted payloads only, and names the key id of any other.
-    """
-    codec = config.codec
-    path = codec.key_file or config.data_dir / KEY_FILE_NAME
-    if not codec.keys and not path.exists():
-        return EncryptionCodec(KeyRing(()), encrypt=False)
-    return EncryptionCodec(key_ring(config), encrypt=False)
-
-
-def payload_codec(config: EngineConfig) -> EncryptionCodec:
-    """The AES-256-GCM codec over ``config``'s key ring."""
-    return EncryptionCodec(key_ring(config), encrypt=config.codec.encrypt)
+    """A codec that only decodes, for offline readers of a history file: without keys
+    it reads unencrypted payloads and names the key id of any other."""
+    return payload_codec(config, encrypt=False)
 
 
 def data_converter(config: EngineConfig) -> DataConverter:
@@ -76,11 +72,4 @@ async def connect(config: EngineConfig, *, address: str | None = None) -> Client
         raise EngineError([f"cannot reach Temporal at {target}: {exc}"]) from None
 
 
-__all__ = [
-    "KEY_FILE_NAME",
-    "connect",
-    "data_converter",
-    "key_ring",
-    "payload_codec",
-    "reading_codec",
-]
+__all__ = ["KEY_FILE_NAME", "connect", "data_converter", "payload_codec", "reading_codec"]

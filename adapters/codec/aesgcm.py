@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -23,7 +24,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from adapters.codec.errors import TamperedPayload, UnknownKeyId
-from adapters.codec.keyring import KeyRing
+from adapters.codec.keyring import KeyRing, load_or_create_key_file
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -37,16 +38,29 @@ class EncryptionCodec(PayloadCodec):
         ring: The keys.
         encrypt: ``False`` writes payloads in plain text (still decrypting what the ring
             can read): for measuring the codec's cost, never for production.
+        key_file: The embedded default's key file, which ``ring`` was read from (empty if
+            the file did not exist yet). It is created at the first encode, so a command
+            refused before it writes anything to Temporal leaves no file behind, and
+            re-read when a payload names a key id the ring lacks (another process, a
+            worker's first client, created it since).
     """
 
-    def __init__(self, ring: KeyRing, *, encrypt: bool = True) -> None:
-        self.ring = ring
+    def __init__(
+        self, ring: KeyRing, *, encrypt: bool = True, key_file: Path | None = None
+    ) -> None:
         self.encrypt = encrypt
+        self.key_file = key_file
+        self._use(ring)
+
+    def _use(self, ring: KeyRing) -> None:
+        self.ring = ring
         self._ciphers = {key_id: AESGCM(key) for key_id, key in ring.keys}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         if not self.encrypt:
             return list(payloads)
+        if not self.ring.keys and self.key_file is not None:
+            self._use(load_or_create_key_file(self.key_file))
         return [self.encrypt_one(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -65,6 +79,9 @@ class EncryptionCodec(PayloadCodec):
             return payload
         key_id = payload.metadata.get(KEY_ID, b"").decode("utf-8", "replace")
         cipher = self._ciphers.get(key_id)
+        if cipher is None and self.key_file is not None and self.key_file.exists():
+            self._use(load_or_create_key_file(self.key_file))
+            cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise UnknownKeyId(key_id, self.ring.ids)
         data = payload.data

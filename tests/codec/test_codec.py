@@ -27,7 +27,7 @@ from adapters.codec import (
 )
 from adapters.codec.history import _payloads
 from dee.config import load_config
-from dee.connection import KEY_FILE_NAME, data_converter, key_ring, reading_codec
+from dee.connection import KEY_FILE_NAME, data_converter, payload_codec, reading_codec
 from dee.errors import DocumentError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,29 +150,45 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
         load_or_create_key_file(path)
 
 
-def test_the_embedded_default_keeps_its_key_in_the_data_dir_not_the_database(
+async def test_the_embedded_default_makes_its_key_at_the_first_write_beside_the_database(
     tmp_path: Path,
 ) -> None:
     config = load_config(env={"DEE_DATA_DIR": str(tmp_path)})
-    ring = key_ring(config)
-    assert (tmp_path / KEY_FILE_NAME).is_file()
-    assert key_ring(config) == ring  # the same key on every start
+    worker = payload_codec(config)  # started before any key exists
+    reader = reading_codec(config)
+    assert not (tmp_path / KEY_FILE_NAME).exists()  # refused or read-only commands make none
+    starter = payload_codec(config)
+    [sealed] = await starter.encode([_payload({"email": PII})])
+    path = tmp_path / KEY_FILE_NAME
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert PII not in path.read_text()
     assert not (tmp_path / "dee.db").exists()  # nothing of it went to a database
+    # the worker and an offline reader re-read the file when a payload names its key
+    assert await worker.decode([sealed]) == [_payload({"email": PII})]
+    assert await reading_codec(config).decode([sealed]) == [_payload({"email": PII})]
+    assert await reader.decode([sealed]) == [_payload({"email": PII})]
+    # every later process uses the same key
+    [again] = await payload_codec(config).encode([_payload(1)])
+    assert again.metadata[KEY_ID] == sealed.metadata[KEY_ID]
     assert data_converter(config).payload_codec is not None
 
 
 def test_keys_from_the_environment_win_and_a_bad_one_is_a_clean_error(tmp_path: Path) -> None:
     config = load_config(env={"DEE_DATA_DIR": str(tmp_path), "DEE_CODEC_KEYS": f"{OLD},{NEW}"})
-    assert key_ring(config).ids == ("2026-01", "2026-07")
-    assert not (tmp_path / KEY_FILE_NAME).exists()
+    assert payload_codec(config).ring.ids == ("2026-01", "2026-07")
     bad = load_config(env={"DEE_CODEC_KEYS": "k:short"})
-    with pytest.raises(DocumentError, match=r"key .k. is not base64"):
-        key_ring(bad)
+    with pytest.raises(DocumentError, match=r"key 'k' is not base64"):
+        payload_codec(bad)
 
 
-def test_an_offline_reader_without_keys_creates_no_key_file(tmp_path: Path) -> None:
+async def test_an_offline_reader_without_keys_names_the_key_id_and_creates_no_file(
+    tmp_path: Path,
+) -> None:
     codec = reading_codec(load_config(env={"DEE_DATA_DIR": str(tmp_path)}))
     assert codec.ring.ids == ()
+    [sealed] = await _codec(OLD).encode([_payload(1)])
+    with pytest.raises(UnknownKeyId, match=r"'2026-01'.*holds: none"):
+        await codec.decode([sealed])
     assert not (tmp_path / KEY_FILE_NAME).exists()
 
 

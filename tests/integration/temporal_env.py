@@ -15,8 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
+from adapters.codec import decode_history_payloads
 from dee.codec_config import CodecConfig
 from dee.config import EngineConfig
 from dee.connection import data_converter as dee_converter
@@ -30,6 +32,14 @@ CODEC = CodecConfig(keys=(TEST_CODEC_KEYS,))
 def data_converter() -> DataConverter:
     """The converter of a DEE client configured with the test key ring."""
     return dee_converter(EngineConfig(codec=CODEC))
+
+
+async def plain_history(history: WorkflowHistory) -> WorkflowHistory:
+    """``history`` (fetched from a server the test keys encrypt for) with its payloads
+    decoded: what tests of replay itself edit and replay, like the committed corpus."""
+    codec = data_converter().payload_codec
+    assert codec is not None
+    return await decode_history_payloads(history, codec)
 
 
 def time_skipping_server_path() -> str:

@@ -390,6 +390,7 @@ async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_p
                 {
                     "database": config.database,
                     "temporal": {"address": config.temporal.address},
+                    "codec": {"keys": list(config.codec.keys)},
                     "channels": {"email": {"costPerEmail": "0.01"}},
                 }
             )

@@ -211,7 +211,11 @@ async def test_a_burst_of_concurrent_events_to_one_run_is_recorded_exactly_once(
             # one, cannot re-create a burst's interleaving within one workflow task.)
             replayed = await engine.replay(run.run_id, dry_run=True)
             assert replayed.identical, replayed.diffs
-            replayer = Replayer(workflows=[PlanRunWorkflow], workflow_runner=workflow_runner())
+            replayer = Replayer(
+                workflows=[PlanRunWorkflow],
+                workflow_runner=workflow_runner(),
+                data_converter=client.data_converter,
+            )
             await replayer.replay_workflow(await handle.fetch_history())
 
 
