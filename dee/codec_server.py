@@ -152,8 +152,9 @@ def create_app(codec: EncryptionCodec, token: str, origins: frozenset[str]) -> S
                 out = await codec.decode(payloads.payloads)
         except CodecError as exc:
             return JSONResponse({"error": str(exc)}, status_code=422, headers=headers)
-        text = json_format.MessageToJson(Payloads(payloads=out))
-        return Response(text, media_type="application/json", headers=headers)
+        # Always a "payloads" list (protobuf's JSON would leave out an empty one).
+        answer = {"payloads": [json_format.MessageToDict(p) for p in out]}
+        return JSONResponse(answer, headers=headers)
 
     routes = [
         Route("/{action:str}", preflight, methods=["OPTIONS"]),
