@@ -100,6 +100,17 @@ def _parse(body: bytes) -> Payloads:
         raise ValueError(str(exc)) from None
 
 
+async def _capped_body(request: Request) -> bytes | None:
+    """The body, or ``None`` past ``MAX_BODY`` (read no further than that)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _authorised(request: Request, token: str) -> bool:
     given = request.headers.get("authorization", "")
     scheme, _, value = given.partition(" ")
@@ -133,8 +144,8 @@ def create_app(codec: EncryptionCodec, token: str, origins: frozenset[str]) -> S
                 status_code=401,
                 headers={**headers, "WWW-Authenticate": "Bearer"},
             )
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _capped_body(request)
+        if body is None:
             return JSONResponse(
                 {"error": f"body over {MAX_BODY} bytes"}, status_code=413, headers=headers
             )
