@@ -37,8 +37,11 @@ from typing import Any
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from bench.chaos_sink import HoldingSink, holding_sink
+from bench.codec_keys import BENCH_CODEC_KEYS
 from bench.results_file import publish
+from dee.codec_config import CodecConfig
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
+from dee.connection import connect
 from dee.devserver import DevServer, dev_server, free_port
 from dee.engine import Engine
 from dee.errors import EngineError
@@ -147,6 +150,7 @@ class Processes:
             "DEE_SMTP_HOST": cfg.channels.email.host,
             "DEE_SMTP_PORT": str(cfg.channels.email.port),
             "DEE_TEMPLATES_DIR": str(cfg.templates_dir),
+            "DEE_CODEC_KEYS": ",".join(cfg.codec.keys),
         }
         log = open(self._scratch / "workers.log", "ab")  # noqa: SIM115 - the child keeps it
         return subprocess.Popen(
@@ -325,6 +329,7 @@ async def chaos(
     began = time.monotonic()
     with holding_sink(settings.hold_seconds) as (sink, smtp_port):
         config = EngineConfig(
+            codec=CodecConfig(keys=(BENCH_CODEC_KEYS,)),  # encrypted, as DEE runs
             database=settings.database_url or f"sqlite+aiosqlite:///{scratch / 'dee.db'}",
             templates_dir=ROOT / "templates",
             temporal=TemporalConfig(
@@ -337,7 +342,7 @@ async def chaos(
         procs = Processes(scratch, config, settings.workers, rng)
         await procs.start()
         try:
-            client = await Client.connect(config.temporal.address)
+            client = await connect(config)
             engine = await Engine.connect(config, client=client)
             try:
                 plan = chaos_plan(settings.wait_seconds)

@@ -39,6 +39,7 @@ from temporalio.client import Client
 
 from activities import contracts as c
 from bench import paired
+from bench.codec_keys import BENCH_CODEC_KEYS, bench_converter
 from bench.handwritten import WORKFLOW_NAME as HAND_WRITTEN
 from bench.plans import short_sales_plan
 from bench.proc import WorkerProcess, cpu_seconds, worker_process
@@ -107,7 +108,9 @@ class Side:
 
 
 @asynccontextmanager
-async def fresh_side(dynamic_config: Mapping[str, str] | None = None) -> AsyncIterator[Side]:
+async def fresh_side(
+    dynamic_config: Mapping[str, str] | None = None, *, codec: bool = False
+) -> AsyncIterator[Side]:
     """A dev server of its own (DEE's settings, ``dynamic_config`` over them) with the
     bench worker polling a new queue.
 
@@ -119,9 +122,11 @@ async def fresh_side(dynamic_config: Mapping[str, str] | None = None) -> AsyncIt
     ratio still moved between 0.74 and 1.16 over a day, which ``bench.paired`` narrows.
     """
     async with dev_server(ui=False, dynamic_config=dict(dynamic_config or {})) as dev:
-        client = await Client.connect(dev.address)
+        keys = BENCH_CODEC_KEYS if codec else ""
+        converter = bench_converter(keys)
+        client = await Client.connect(dev.address, data_converter=converter)
         queue = f"bench-overhead-{uuid.uuid4().hex[:8]}"
-        async with worker_process(dev.address, queue) as worker:
+        async with worker_process(dev.address, queue, codec_keys=keys) as worker:
             yield Side(client, worker, dev, queue)
 
 
@@ -129,6 +134,7 @@ class Variant(NamedTuple):
     workflow: str
     search_attributes: bool  # in the run's input
     server: Mapping[str, str] = MappingProxyType({})  # dynamic config over DEE's defaults
+    codec: bool = False  # payloads encrypted (DEE's codec) by the client and the worker
 
 
 VARIANTS = {
@@ -143,6 +149,9 @@ VARIANTS = {
     "dee_on_a_cache_off_server": Variant(
         c.WORKFLOW_NAME, True, {FORCE_SEARCH_ATTRIBUTE_REFRESH: "true"}
     ),
+    # The engine with its payloads encrypted (AES-256-GCM, ``adapters.codec``), as every
+    # DEE client and worker has them: what encryption costs (``bench.codec_cost``).
+    "dee_encrypted": Variant(c.WORKFLOW_NAME, True, codec=True),
 }
 
 
@@ -155,7 +164,7 @@ def variant_of(name: str) -> Variant:
 async def measure_batch(side: Side, variant: str, runs: int) -> dict[str, float]:
     """One measured batch of ``variant``: runs/s, worker and server CPU per run, the
     server's reads of its cluster metadata per run, and the history length of a run."""
-    workflow, attrs, _ = variant_of(variant)
+    workflow, attrs, _, _ = variant_of(variant)
     server_pid, metrics = side.server.process.pid, side.server.metrics_url
     reads = await asyncio.to_thread(persistence_requests, metrics, CLUSTER_METADATA_READ)
     cpu, server_cpu = side.worker.cpu(), cpu_seconds(server_pid)
@@ -178,8 +187,8 @@ async def paired_side(
 ) -> AsyncIterator[tuple[paired.Measure, paired.Fill]]:
     """A ``bench.paired`` side: a server and worker of its own, warmed up with 30 runs;
     measures one batch of ``runs``, fills with batches of 30."""
-    workflow, attrs, server = variant_of(variant)
-    async with fresh_side(server) as side:
+    workflow, attrs, server, codec = variant_of(variant)
+    async with fresh_side(server, codec=codec) as side:
         await run_batch(side.client, workflow, side.queue, min(runs, 30), search_attributes=attrs)
 
         async def measure() -> dict[str, float]:

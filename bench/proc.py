@@ -42,7 +42,13 @@ class WorkerProcess:
 
 @asynccontextmanager
 async def worker_process(
-    address: str, queue: str, *, kind: str = "fake", cache: int = 1000, database: str = ""
+    address: str,
+    queue: str,
+    *,
+    kind: str = "fake",
+    cache: int = 1000,
+    database: str = "",
+    codec_keys: str = "",
 ) -> AsyncIterator[WorkerProcess]:
     """Start ``bench.worker_proc`` and wait until it polls; terminate it afterwards.
 
@@ -54,6 +60,8 @@ async def worker_process(
     args += ["--kind", kind, "--cache", str(cache)]
     if database:
         args += ["--database", database]
+    if codec_keys:  # the worker's client encrypts payloads with DEE's codec
+        args += ["--codec-keys", codec_keys]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None

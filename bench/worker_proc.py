@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bench.codec_keys import bench_converter
 from bench.fakes import bench_activities
 from bench.handwritten import HandWrittenSalesWorkflow
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig, TemporalConfig
@@ -60,7 +61,7 @@ async def _real_worker(args: argparse.Namespace, client: Client) -> AsyncIterato
 
 
 async def serve(args: argparse.Namespace) -> None:
-    client = await Client.connect(args.address)
+    client = await Client.connect(args.address, data_converter=bench_converter(args.codec_keys))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=("fake", "real"), default="fake")
     parser.add_argument("--cache", type=int, default=1000, help="max_cached_workflows")
     parser.add_argument("--database")
+    parser.add_argument("--codec-keys", default="", help="encrypt payloads (ID:KEY)")
     args = parser.parse_args()
     if args.kind == "real" and not args.database:
         sys.exit("--kind real needs --database")

@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from activities.contracts import TASK_QUEUE
+from dee.codec_config import CodecConfig
 from dee.documents import read_document
 from dee.errors import DocumentError
 from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
@@ -78,6 +79,13 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_AUDIT_ARCHIVE_TO": ("audit", "archive_to"),
     "DEE_PRIVACY_MASTER_KEY": ("privacy", "master_key"),
     "DEE_PRIVACY_MASTER_KEY_FILE": ("privacy", "master_key_file"),
+    "DEE_CODEC_KEYS": ("codec", "keys"),
+    "DEE_CODEC_KEY_FILE": ("codec", "key_file"),
+    "DEE_CODEC_ENCRYPT": ("codec", "encrypt"),
+    "DEE_CODEC_SERVER_HOST": ("codec", "server_host"),
+    "DEE_CODEC_SERVER_PORT": ("codec", "server_port"),
+    "DEE_CODEC_SERVER_TOKEN": ("codec", "server_token"),
+    "DEE_CODEC_UI_ORIGINS": ("codec", "ui_origins"),
 }
 
 
@@ -310,6 +318,7 @@ class EngineConfig(_Section):
     policies: PoliciesConfig = PoliciesConfig()
     validation: ValidationConfig = ValidationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    codec: CodecConfig = CodecConfig()
 
     @property
     def database_settings(self) -> DatabaseConfig:
@@ -392,6 +401,13 @@ class EnvOverrides(BaseSettings):
     audit_archive_to: str | None = None
     privacy_master_key: str | None = None
     privacy_master_key_file: str | None = None
+    codec_keys: str | None = None
+    codec_key_file: str | None = None
+    codec_encrypt: str | None = None
+    codec_server_host: str | None = None
+    codec_server_port: str | None = None
+    codec_server_token: str | None = None
+    codec_ui_origins: str | None = None
 
 
 _UNION_TAGS = frozenset({"str", "DatabaseConfig"})

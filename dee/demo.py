@@ -20,9 +20,10 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from rich.console import Console
-from temporalio.client import Client
 
 from adapters.policy import PolicyAdmin
+from dee.codec_config import CodecConfig
+from dee.codec_server import codec_server, server_token
 from dee.config import (
     ChannelsConfig,
     EmailConfig,
@@ -31,6 +32,7 @@ from dee.config import (
     TemporalConfig,
     WebhooksConfig,
 )
+from dee.connection import connect
 from dee.content import load_registry
 from dee.devserver import dev_server, free_port
 from dee.documents import load_plan
@@ -105,11 +107,22 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
     smtp.start()
     plan = ensure_valid(_short_plan(), registry=load_registry(ROOT / "templates"))
     hooks_port = 8088 if serve and _port_free(8088) else free_port()
+    codec_port = 8234 if serve and _port_free(8234) else free_port()
+    # The dev server's Web UI has no sign-in to pass a token with, so its codec endpoint
+    # carries the (fresh, per-demo) token in its path: see dee.codec_server.
+    token, _ = server_token(EngineConfig())
+    endpoint = f"http://127.0.0.1:{codec_port}/{token}"
     try:
         async with dev_server(
-            ui_port=8233 if serve else None, log=data_dir / "temporal.log"
+            ui_port=8233 if serve else None,
+            log=data_dir / "temporal.log",
+            ui_codec_endpoint=endpoint if serve else None,
         ) as dev:
             config = EngineConfig(
+                # The payload codec's key file (codec-keys, 0600) is generated here, beside
+                # the database, never in it.
+                data_dir=data_dir,
+                codec=CodecConfig(server_port=codec_port, server_token=token),
                 database=f"sqlite+aiosqlite:///{(data_dir / 'dee.db').as_posix()}",
                 templates_dir=ROOT / "templates",
                 temporal=TemporalConfig(address=dev.address),
@@ -125,7 +138,7 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
                     public_url=f"http://127.0.0.1:{hooks_port}", port=hooks_port
                 ),
             )
-            client = await Client.connect(dev.address)
+            client = await connect(config)
             engine = await Engine.connect(config, client=client)
             try:
                 async with worker_for(config, client, database=engine.database) as worker, worker:
@@ -135,7 +148,7 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
                         f"Temporal Web UI: {dev.ui_url or 'start with --serve to keep it up'}"
                     )
                     if serve:
-                        await _serve_webhooks(engine, console)
+                        await _serve(engine, console, token)
                     return failures
             finally:
                 await engine.close()
@@ -143,12 +156,18 @@ async def demo(*, serve: bool = False, data_dir: Path = ROOT / "data" / "demo") 
         smtp.stop()
 
 
-async def _serve_webhooks(engine: Engine, console: Console) -> None:
-    """Run the webhook receiver (pixels, clicks, unsubscribe, replies) until Ctrl-C."""
+async def _serve(engine: Engine, console: Console, token: str) -> None:
+    """Run the webhook receiver (pixels, clicks, unsubscribe, replies) and the codec
+    server the Web UI decodes payloads with, until Ctrl-C."""
     receiver = webhook_server(engine)
+    codec = codec_server(engine.config, token)
     console.print(f"webhook receiver: {engine.config.webhooks.public_url}/webhooks/health")
+    console.print(
+        f"codec server: http://127.0.0.1:{engine.config.codec.server_port} "
+        f"(token {token}; the Web UI is configured with it)"
+    )
     console.print("serving; Ctrl-C stops everything")
-    await receiver.serve()
+    await asyncio.gather(receiver.serve(), codec.serve())
 
 
 async def _drive(engine: Engine, plan: ExecutionPlan, console: Console) -> int:

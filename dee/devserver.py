@@ -122,8 +122,13 @@ async def dev_server(
     ui: bool = True,
     log: Path | None = None,
     dynamic_config: dict[str, str] | None = None,
+    ui_codec_endpoint: str | None = None,
 ) -> AsyncIterator[DevServer]:
-    """Run a dev server for the duration of the context (Web UI unless ``ui=False``)."""
+    """Run a dev server for the duration of the context (Web UI unless ``ui=False``).
+
+    ``ui_codec_endpoint`` points the Web UI at a remote codec (``dee codec-server``), so
+    it shows encrypted payloads decoded.
+    """
     port = port or free_port()
     metrics_port = free_port()
     args = [temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
@@ -134,6 +139,8 @@ async def dev_server(
         ui_port = ui_port or free_port()
         args += ["--ui-port", str(ui_port)]
         ui_url = f"http://127.0.0.1:{ui_port}"
+        if ui_codec_endpoint is not None:
+            args += ["--ui-codec-endpoint", ui_codec_endpoint]
     else:
         args.append("--headless")
     for key, value in {**DEFAULT_DYNAMIC_CONFIG, **(dynamic_config or {})}.items():

@@ -15,7 +15,9 @@ stores and the configuration (never from the engine), and reachable as an attrib
   ``cancel``, ``retry``, ``resolve``;
 * ``engine.events`` (``dee.events.ingest.EventIngest``): ``ingest``;
 * ``engine.policies`` (``dee.policy_actions.PolicyActions``): consent, suppression,
-  daily limits, and ``admin`` (the tenant-wide ``PolicyAdmin``).
+  daily limits, and ``admin`` (the tenant-wide ``PolicyAdmin``);
+* ``engine.contacts`` (``dee.contacts.ContactService``): ``erase`` and ``enrol``
+  (crypto-shredding: docs/privacy.md).
 
 The documented calls (``engine.execute``, ``engine.get_run``, ``engine.pause_run``, ...)
 are those services' methods, whose docstrings say what each does and refuses; replay
@@ -28,8 +30,9 @@ from temporalio.client import Client
 
 from adapters.storage import AuditStore, Database, PlanStore, RunStore, SendLedger, open_database
 from dee.config import EngineConfig
+from dee.connection import connect
 from dee.contacts import ContactService
-from dee.errors import EngineError
+from dee.errors import DeeError
 from dee.events.ingest import EventIngest, IngestedEvent
 from dee.policy_actions import PolicyActions
 from dee.runs.operator import OperatorActions
@@ -74,18 +77,18 @@ class Engine:
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:
-        """Open the database (running migrations) and connect to Temporal."""
+        """Open the database (running migrations) and connect to Temporal.
+
+        The client encrypts payloads with ``config``'s key ring (``dee.connection``); a
+        ``client`` given instead is used as it is, with its own data converter.
+        """
         database = await open_database(config.database_url)
         if client is None:
             try:
-                client = await Client.connect(
-                    config.temporal.address, namespace=config.temporal.namespace
-                )
-            except RuntimeError as exc:
+                client = await connect(config)
+            except DeeError:
                 await database.dispose()
-                raise EngineError(
-                    [f"cannot reach Temporal at {config.temporal.address}: {exc}"]
-                ) from None
+                raise
         return cls(config, client, database)
 
     async def close(self) -> None:

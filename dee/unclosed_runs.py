@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.storage import Database, RunStore, UnknownRun
 from adapters.storage.run_ends import OpenChain, open_chains
 from dee.config import EngineConfig
+from dee.connection import connect
+from dee.errors import EngineError
 from dee.runs.execution_status import Death, all_deaths, death_of, deaths
 from interpreter.state import FINAL_STATUSES, Status
 
@@ -92,9 +93,9 @@ class _Unasked(Exception):
 async def _deaths(config: EngineConfig, database: Database, run_id: str | None) -> dict[str, Death]:
     address = config.temporal.address
     try:
-        client = await Client.connect(address, namespace=config.temporal.namespace)
-    except RuntimeError as exc:
-        raise _Unasked(f"cannot reach Temporal at {address}: {exc}") from None
+        client = await connect(config)
+    except EngineError as exc:
+        raise _Unasked("; ".join(exc.lines)) from None
     try:
         if run_id is not None:
             try:

@@ -180,7 +180,7 @@ async def test_the_like_for_like_baseline_upserts_what_the_engine_upserts() -> N
     upserts, found = {}, {}
     async with fresh_side() as side:
         for variant in ("dee", "handwritten", "handwritten_without_search_attributes"):
-            workflow, attrs, _ = variant_of(variant)
+            workflow, attrs, _, _ = variant_of(variant)
             _, ids = await run_batch(side.client, workflow, side.queue, 1, search_attributes=attrs)
             upserts[variant] = await _upserts(side.client, ids[0])
             found[variant] = (
@@ -226,3 +226,23 @@ def test_the_simulate_bench_counts_instructions_per_step_with_callgrind() -> Non
     # ... and what a step costs is what 30 more runs add to a process that simulates 30.
     per_step = instructions_per_step(30, warm=30)
     assert per_step is not None and 5_000 < per_step < 500_000, per_step
+
+
+async def test_the_encrypted_variant_encrypts_every_payload_and_adds_no_history_event() -> None:
+    # bench.codec_cost pairs dee_encrypted with dee: the same runs, only the payloads
+    # encrypted by the client and the worker.
+    encodings, events = {}, {}
+    for variant in ("dee", "dee_encrypted"):
+        workflow, attrs, server, codec = variant_of(variant)
+        async with fresh_side(server, codec=codec) as side:
+            _, ids = await run_batch(side.client, workflow, side.queue, 1, search_attributes=attrs)
+            history = await side.client.get_workflow_handle(ids[0]).fetch_history()
+            events[variant] = len(history.events)
+            started = history.events[0].workflow_execution_started_event_attributes
+            completed = history.events[-1].workflow_execution_completed_event_attributes
+            encodings[variant] = {
+                p.metadata["encoding"]
+                for p in [*started.input.payloads, *completed.result.payloads]
+            }
+    assert encodings == {"dee": {b"json/plain"}, "dee_encrypted": {b"binary/encrypted"}}
+    assert events["dee"] == events["dee_encrypted"]

@@ -126,3 +126,31 @@ def test_worker_and_receiver_run_the_dee_image_against_the_compose_services() ->
         assert env["DEE_SMTP_HOST"] in services  # the mail catcher
         # the signing secret has no default: compose refuses to start without it
         assert env["DEE_WEBHOOKS_SECRET"].startswith("${DEE_WEBHOOKS_SECRET:?")
+
+
+def test_every_dee_service_shares_the_required_codec_key_ring() -> None:
+    services = _compose()["services"]
+    for name in ("worker", "webhooks", "codec-server"):
+        keys = services[name]["environment"]["DEE_CODEC_KEYS"]
+        # no default: compose refuses to start without keys, rather than each container
+        # generating its own key file (payloads one writes, another could not read)
+        assert keys.startswith("${DEE_CODEC_KEYS:?"), name
+    assert "DEE_CODEC_KEYS" not in services["temporal-ui"]["environment"]
+    assert "DEE_CODEC_KEYS" not in services["temporal"]["environment"]
+
+
+def test_the_web_ui_decodes_through_dee_s_codec_server_with_its_token() -> None:
+    services = _compose()["services"]
+    codec, ui = services["codec-server"], services["temporal-ui"]
+    assert codec["image"] == services["worker"]["image"] and codec["build"] == "."
+    assert codec["command"][:2] == ["dee", "codec-server"] and "0.0.0.0" in codec["command"]
+    port = codec["command"][codec["command"].index("--port") + 1]
+    assert f"{port}:{port}" in codec["ports"]
+    endpoint = ui["environment"]["TEMPORAL_CODEC_ENDPOINT"]
+    # the browser calls it: the published port on localhost, not the service name
+    assert endpoint.startswith(f"http://localhost:{port}/")
+    assert endpoint.endswith("${DEE_CODEC_SERVER_TOKEN:?set DEE_CODEC_SERVER_TOKEN}")
+    assert codec["environment"]["DEE_CODEC_SERVER_TOKEN"].startswith("${DEE_CODEC_SERVER_TOKEN:?")
+    ui_port = ui["ports"][0].split(":")[0]
+    origins = codec["environment"]["DEE_CODEC_UI_ORIGINS"].split(",")
+    assert f"http://localhost:{ui_port}" in origins

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from adapters.codec import CodecError
 from adapters.storage import StorageError
 from dee.config import EngineConfig, load_config
 from dee.engine import Engine
@@ -55,7 +56,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; storage errors become clean CLI errors."""
     try:
         return asyncio.run(coro)
-    except StorageError as exc:
+    except (StorageError, CodecError) as exc:  # a codec error names the key id concerned
         raise EngineError([str(exc)]) from None
 
 

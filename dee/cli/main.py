@@ -46,6 +46,8 @@ _COMMANDS: dict[str, tuple[str, str, bool]] = {
     "worker": ("serve", "worker", False),
     "webhooks": ("webhooks", "webhooks", False),
     "replay": ("replay", "replay", False),
+    "codec-server": ("codec", "codec_server", False),
+    "codec-key": ("codec", "codec_key", False),
 }
 
 

@@ -21,7 +21,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict_json
+from dee.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    config_of,
+    engine_session,
+    run_async,
+    strict_json,
+)
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
 from interpreter import ExecutionPlan, PlanError, ensure_valid
@@ -97,7 +104,10 @@ async def _from_server(
         )
 
 
-async def _from_file(path: Path, plan: ExecutionPlan | None, execute: bool) -> Replayed:
+async def _from_file(
+    config: Path | None, path: Path, plan: ExecutionPlan | None, execute: bool
+) -> Replayed:
+    from dee.connection import reading_codec  # noqa: PLC0415 - see above
     from dee.replay.flow import replay_decoded  # noqa: PLC0415 - see above
     from dee.replay.from_history import decode_history, read_history  # noqa: PLC0415
 
@@ -109,7 +119,10 @@ async def _from_file(path: Path, plan: ExecutionPlan | None, execute: bool) -> R
         # beyond Python's digit limit that the strict check stopped short of.
         first = (str(exc) or type(exc).__name__).splitlines()[0]
         raise DocumentError([f"{path}: {first}"]) from None
-    run = await decode_history(history, source=str(path))
+    # The file may hold encrypted payloads (``temporal workflow show -o json`` of a run):
+    # decoded with the configured keys, and refused naming the key id without them.
+    codec = reading_codec(config_of(config))
+    run = await decode_history(history, source=str(path), codec=codec)
     return await replay_decoded(run, plan=plan, workflow_code=plan is None, execute=execute)
 
 
@@ -284,7 +297,7 @@ def replay(
     if execute and other is not None:
         raise EngineError(["--execute re-executes the run on its own plan; leave out --plan"])
     if history is not None:
-        replayed = run_async(_from_file(history, other, execute))
+        replayed = run_async(_from_file(config, history, other, execute))
     else:
         assert run_id is not None
         replayed = run_async(_from_server(config, run_id, other, execute))

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from temporalio.client import Client
 
 from dee.cli.common import ConfigOpt, config_of, run_async
+from dee.connection import connect
 from dee.devserver import dev_server
-from dee.errors import EngineError
 
 
 def server(
@@ -49,10 +48,7 @@ def worker(config: ConfigOpt = None) -> None:
     cfg = config_of(config)
 
     async def work() -> None:
-        try:
-            client = await Client.connect(cfg.temporal.address, namespace=cfg.temporal.namespace)
-        except RuntimeError as exc:
-            raise EngineError([f"cannot reach Temporal at {cfg.temporal.address}: {exc}"]) from None
+        client = await connect(cfg)
         async with worker_for(cfg, client) as running:
             print(f"DEE worker on task queue {cfg.task_queue} ({cfg.temporal.address})")
             await running.run()

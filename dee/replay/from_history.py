@@ -21,7 +21,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import (
     Interceptor,
@@ -35,6 +35,7 @@ from temporalio.worker import (
 )
 
 from activities import contracts as c
+from adapters.codec import CodecError, decode_history_payloads
 from dee.errors import DocumentError, EngineError
 from workflows.plan_run import PlanRunWorkflow
 
@@ -173,12 +174,23 @@ def capturing_interceptor(sink: list[dict[str, Any]]) -> Interceptor:
     return Capture()
 
 
-async def decode_history(history: WorkflowHistory, *, source: str = "history") -> HistoryRun:
+async def decode_history(
+    history: WorkflowHistory, *, source: str = "history", codec: PayloadCodec | None = None
+) -> HistoryRun:
     """Decode a ``PlanRunWorkflow`` history and recompute its chain's tail offline.
 
+    ``codec`` first decodes its payloads (an exported history of encrypted payloads);
+    a history from ``fetch_history`` is decoded already.
+
     Raises:
-        DocumentError: the history is of another workflow type or malformed.
+        DocumentError: the history is of another workflow type or malformed, or a
+            payload cannot be decrypted (naming its key id).
     """
+    if codec is not None:
+        try:
+            history = await decode_history_payloads(history, codec)
+        except CodecError as exc:
+            raise DocumentError([f"{source}: {exc}"]) from None
     run_input = run_input_of(history, source)
     history = WorkflowHistory(run_input.run_id, list(history.events))
     carried = carried_entries(history)
@@ -236,14 +248,22 @@ def last_seq(entries: Sequence[Mapping[str, Any]]) -> int:
 
 
 async def fetch_history(client: Client, run_id: str) -> WorkflowHistory:
-    """The history of run ``run_id``'s latest Temporal run, from the server.
+    """The history of run ``run_id``'s latest Temporal run, from the server, its
+    payloads decoded with the client's codec (so every reader sees them plain).
 
     Raises:
-        EngineError: no such run.
+        EngineError: no such run, or a payload the client's keys cannot decrypt.
     """
     try:
-        return await client.get_workflow_handle(run_id).fetch_history()
+        history = await client.get_workflow_handle(run_id).fetch_history()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise EngineError([f"unknown run {run_id!r}"]) from None
         raise EngineError([f"run {run_id}: cannot fetch its history: {exc}"]) from None
+    codec = client.data_converter.payload_codec
+    if codec is None:
+        return history
+    try:
+        return await decode_history_payloads(history, codec)
+    except CodecError as exc:
+        raise EngineError([f"run {run_id}: {exc}"]) from None

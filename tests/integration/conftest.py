@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.storage import Database
 from tests.integration.databases import BACKENDS, cli_environment, empty_database_url, migrated
 from tests.integration.mailsink import SmtpServer, running_mail_sink
-from tests.integration.temporal_env import time_skipping_server_path
+from tests.integration.temporal_env import data_converter, time_skipping_server_path
 
 
 @pytest.fixture(params=BACKENDS)
@@ -39,7 +39,7 @@ def cli_env(db_url: str, tmp_path: Path) -> Iterator[Mapping[str, str]]:
 @pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server_path()
+        test_server_existing_path=time_skipping_server_path(), data_converter=data_converter()
     ) as env:
         yield env
 

@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from adapters.storage import Database, open_database
+from tests.integration.temporal_env import TEST_CODEC_KEYS
 
 PG_URL = os.environ.get(
     "DEE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -111,4 +112,5 @@ def cli_environment(db_url: str, tmp_path: Path) -> Mapping[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEE_")}
     env["DEE_DATABASE_URL"] = db_url
     env["DEE_DATA_DIR"] = str(tmp_path / "data")
+    env["DEE_CODEC_KEYS"] = TEST_CODEC_KEYS  # the key ring of the tests' own clients
     return env

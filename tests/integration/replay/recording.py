@@ -24,6 +24,7 @@ from activities import contracts as c
 from dee.documents import load_plan
 from interpreter import ExecutionPlan
 from tests.integration.runtime.fakes import FakeWorld
+from tests.integration.temporal_env import plain_history
 from workflows.plan_run import PlanRunWorkflow
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -142,7 +143,7 @@ async def record(
                 name, request = arg
                 await handle.execute_update(name, request, result_type=c.RunView)
         await env.sleep(60)
-        history = await handle.fetch_history()
+        history = await plain_history(await handle.fetch_history())
     return WorkflowHistory(run_id, history.events), world.chain(run_id)
 
 

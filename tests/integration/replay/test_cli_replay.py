@@ -28,6 +28,7 @@ from tests.integration.replay.recording import (
     record,
     sleep,
 )
+from tests.integration.temporal_env import CODEC, plain_history
 
 app = typer.Typer()
 app.command("replay")(replay)
@@ -51,6 +52,7 @@ def cli_settings(tmp_path: Path, database: str, env: WorkflowEnvironment) -> Pat
         yaml.safe_dump(
             {
                 "database": database,
+                "codec": {"keys": list(CODEC.keys)},  # the env's clients' key ring
                 "temporal": {
                     "address": env.client.service_client.config.target_host,
                     "search_attributes": False,
@@ -244,7 +246,7 @@ async def test_bad_input_is_a_clear_error(env: WorkflowEnvironment, tmp_path: Pa
         )
         await handle.result()
     other = tmp_path / "other.json"
-    other.write_text((await handle.fetch_history()).to_json())
+    other.write_text((await plain_history(await handle.fetch_history())).to_json())
     result = await replay_cli("--history", str(other))
     assert isinstance(result.exception, DocumentError)
     assert "workflow type 'SomethingElse', not PlanRunWorkflow" in result.exception.lines[0]

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from dee.config import EngineConfig
 from dee.engine import Engine
 from tests.integration.mailsink import SmtpServer
+from tests.integration.temporal_env import TEST_CODEC_KEYS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -30,6 +31,7 @@ def _dee(
         "DEE_TEMPLATES_DIR": str(config.templates_dir),
         "DEE_CONFIG": "",
         "DEE_SEARCH_ATTRIBUTES": "false",  # the time-skipping server has none registered
+        "DEE_CODEC_KEYS": TEST_CODEC_KEYS,  # the in-process worker's key ring
     }
     return subprocess.run(
         [sys.executable, "-m", "dee", *args], capture_output=True, text=True, env=variables,

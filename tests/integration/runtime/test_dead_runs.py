@@ -16,14 +16,15 @@ from typing import TypeVar
 
 import pytest
 import yaml
-from temporalio.client import Client
 
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
+from dee.connection import connect
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.worker import worker_for
 from tests.integration.mailsink import SmtpServer
 from tests.integration.runtime.plans import one_email
+from tests.integration.temporal_env import CODEC
 from tests.integration.waiting import until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -43,6 +44,7 @@ async def server() -> AsyncIterator[DevServer]:
 def config(tmp_path: Path, server: DevServer, mail: SmtpServer) -> EngineConfig:
     mail.handler.received.clear()
     return EngineConfig(
+        codec=CODEC,
         database=f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
         templates_dir=ROOT / "templates",
         temporal=TemporalConfig(address=server.address, task_queue=f"q-{uuid.uuid4()}"),
@@ -70,7 +72,11 @@ def _cli(config: EngineConfig, tmp_path: Path) -> Cli:
     settings = tmp_path / "dee.yaml"
     settings.write_text(
         yaml.safe_dump(
-            {"database": config.database, "temporal": {"address": config.temporal.address}}
+            {
+                "database": config.database,
+                "temporal": {"address": config.temporal.address},
+                "codec": {"keys": list(config.codec.keys)},
+            }
         )
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEE_")}
@@ -98,7 +104,7 @@ async def _status(engine: Engine, run_id: str, status: str) -> ExecutionRun:
 async def test_a_terminated_run_is_dead_everywhere_and_its_chain_is_flagged(
     config: EngineConfig, tmp_path: Path
 ) -> None:
-    client = await Client.connect(config.temporal.address)
+    client = await connect(config)
     engine = await Engine.connect(config, client=client)
     cli = _cli(config, tmp_path)
     try:

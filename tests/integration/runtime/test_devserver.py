@@ -29,12 +29,14 @@ from typer.testing import CliRunner
 from bench.server_metrics import CLUSTER_METADATA_READ, persistence_requests
 from dee.cli.main import app
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
+from dee.connection import connect
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
 from dee.worker import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, steps, verify
 from tests.integration.mailsink import SmtpServer
+from tests.integration.temporal_env import CODEC, TEST_CODEC_KEYS
 from tests.integration.waiting import until
 from workflows import search_attributes as sa
 
@@ -79,6 +81,7 @@ async def server() -> AsyncIterator[DevServer]:
 def config(tmp_path: Path, server: DevServer, mail: SmtpServer) -> EngineConfig:
     mail.handler.received.clear()
     return EngineConfig(
+        codec=CODEC,
         database=f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
         templates_dir=ROOT / "templates",
         temporal=TemporalConfig(address=server.address, task_queue=f"q-{uuid.uuid4()}"),
@@ -89,7 +92,7 @@ def config(tmp_path: Path, server: DevServer, mail: SmtpServer) -> EngineConfig:
 @asynccontextmanager
 async def _connected(config: EngineConfig) -> AsyncIterator[tuple[Client, Engine]]:
     """A Temporal client and an Engine on it, closed at the end."""
-    client = await Client.connect(config.temporal.address)
+    client = await connect(config)
     engine = await Engine.connect(config, client=client)
     try:
         yield client, engine
@@ -209,7 +212,7 @@ async def test_a_namespace_without_dee_search_attributes_refuses_the_start(
 ) -> None:
     # An immediate start carries no search attributes, so the server would take it and
     # the run's first upsert would fail on every attempt: the engine looks first.
-    client = await Client.connect(config.temporal.address)
+    client = await connect(config)
     namespace = f"bare-{uuid.uuid4().hex[:8]}"
     await client.workflow_service.register_namespace(
         RegisterNamespaceRequest(
@@ -270,6 +273,7 @@ def _worker_process(config: EngineConfig) -> subprocess.Popen[bytes]:
         "DEE_SMTP_HOST": config.channels.email.host,
         "DEE_SMTP_PORT": str(config.channels.email.port),
         "DEE_TEMPLATES_DIR": str(config.templates_dir),
+        "DEE_CODEC_KEYS": TEST_CODEC_KEYS,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "dee", "worker"],
@@ -285,7 +289,7 @@ async def test_a_worker_killed_mid_run_and_restarted_loses_nothing_and_sends_onc
 ) -> None:
     temporal = config.temporal.model_copy(update={"event_ack_timeout": 1.0})
     config = config.model_copy(update={"temporal": temporal})
-    client = await Client.connect(config.temporal.address)
+    client = await connect(config)
     engine = await Engine.connect(config, client=client)
     worker = _worker_process(config)
     try:
@@ -386,6 +390,7 @@ async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_p
                 {
                     "database": config.database,
                     "temporal": {"address": config.temporal.address},
+                    "codec": {"keys": list(config.codec.keys)},
                     "channels": {"email": {"costPerEmail": "0.01"}},
                 }
             )

@@ -25,6 +25,7 @@ from temporalio.worker import Replayer
 
 from activities import contracts as c
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, PoliciesConfig, TemporalConfig
+from dee.connection import connect
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
@@ -38,6 +39,7 @@ from tests.integration.channels.standins.twilio_api import TwilioStandIn, runnin
 from tests.integration.channels.standins.twilio_callbacks import CallScript
 from tests.integration.mailsink import SmtpServer
 from tests.integration.private_postgres import private_postgres
+from tests.integration.temporal_env import CODEC
 from tests.integration.waiting import until, until_true
 from workflows.plan_run import PlanRunWorkflow
 
@@ -81,6 +83,7 @@ async def server() -> AsyncIterator[DevServer]:
 
 def _config(tmp_path: Path, server: DevServer, mail: SmtpServer, **channels: Any) -> EngineConfig:
     return EngineConfig(
+        codec=CODEC,
         database=f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
         templates_dir=ROOT / "templates",
         temporal=TemporalConfig(
@@ -125,7 +128,7 @@ def _restart(procs: list[subprocess.Popen[bytes]], settings_of: subprocess.Popen
 
 @asynccontextmanager
 async def _engine(config: EngineConfig) -> AsyncIterator[tuple[Client, Engine]]:
-    client = await Client.connect(config.temporal.address)
+    client = await connect(config)
     engine = await Engine.connect(config, client=client)
     try:
         yield client, engine
@@ -208,7 +211,11 @@ async def test_a_burst_of_concurrent_events_to_one_run_is_recorded_exactly_once(
             # one, cannot re-create a burst's interleaving within one workflow task.)
             replayed = await engine.replay(run.run_id, dry_run=True)
             assert replayed.identical, replayed.diffs
-            replayer = Replayer(workflows=[PlanRunWorkflow], workflow_runner=workflow_runner())
+            replayer = Replayer(
+                workflows=[PlanRunWorkflow],
+                workflow_runner=workflow_runner(),
+                data_converter=client.data_converter,
+            )
             await replayer.replay_workflow(await handle.fetch_history())
 
 

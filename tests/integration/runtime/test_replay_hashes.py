@@ -21,6 +21,7 @@ from temporalio.worker import (
 
 from activities import contracts as c
 from tests.integration.runtime.fakes import FakeWorld
+from tests.integration.temporal_env import plain_history
 from tests.interpreter.helpers import sales_plan
 from workflows.plan_run import PlanRunWorkflow
 
@@ -75,7 +76,7 @@ async def test_replaying_the_history_recomputes_identical_audit_hashes(
         await env.sleep(86_400 * 4)
         await handle.execute_update(PlanRunWorkflow.retry, c.OperatorRequest(by="ops"))
         await env.sleep(60)
-        history = await handle.fetch_history()
+        history = await plain_history(await handle.fetch_history())
     recorded = world.chain("replay-run")
     assert (recorded[-1]["action"], recorded[-1]["outcome"]) == ("end", "followed-up")
     assert any(e["action"] == "retry" for e in recorded)

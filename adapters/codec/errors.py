@@ -1,0 +1,34 @@
+"""The codec's errors: one root, each subclass naming what a user must fix."""
+
+from __future__ import annotations
+
+
+class CodecError(Exception):
+    """Root of the payload codec's errors; the message is meant for a user."""
+
+
+class KeyRingError(CodecError):
+    """The configured keys (or the key file) cannot be used: the message says which and why."""
+
+
+class UnknownKeyId(CodecError):
+    """A payload is encrypted under a key id the ring does not hold."""
+
+    def __init__(self, key_id: str, known: tuple[str, ...]) -> None:
+        self.key_id = key_id
+        held = ", ".join(known) if known else "none"
+        super().__init__(
+            f"a payload is encrypted with key id {key_id!r}, which the codec key ring does not "
+            f"hold (it holds: {held}); configure that key (codec.keys / DEE_CODEC_KEYS)"
+        )
+
+
+class TamperedPayload(CodecError):
+    """An encrypted payload fails authentication: altered, truncated, or another key's."""
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        super().__init__(
+            f"a payload encrypted with key id {key_id!r} fails authentication: it was altered "
+            "or truncated, or that id names a different key here than where it was written"
+        )
