@@ -72,6 +72,7 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_VONAGE_SIGNATURE_SECRET": ("webhooks", "vonage_signature_secret"),
     "DEE_AUDIT_RETENTION_DAYS": ("audit", "retention", "days"),
     "DEE_AUDIT_ARCHIVE_TO": ("audit", "archive_to"),
+    "DEE_AUDIT_SIGNING_KEY_FILE": ("audit", "signing_key_file"),
 }
 
 
@@ -217,6 +218,15 @@ class RetentionConfig(_Section):
 class AuditConfig(_Section):
     retention: RetentionConfig | None = None
     archive_to: str | None = None
+    # The Ed25519 key the worker signs checkpoints with (PKCS#8 PEM); unset: the
+    # embedded default ``<data_dir>/audit-signing-key.pem``, generated when missing.
+    signing_key_file: Path | None = None
+
+    def signing_key(self, data_dir: Path) -> tuple[Path, bool]:
+        """The key file and whether it may be generated (only the unconfigured default)."""
+        if self.signing_key_file is not None:
+            return self.signing_key_file, False
+        return data_dir / "audit-signing-key.pem", True
 
 
 class ContactCapConfig(_Section):
@@ -341,6 +351,7 @@ class EnvOverrides(BaseSettings):
     vonage_signature_secret: str | None = None
     audit_retention_days: str | None = None
     audit_archive_to: str | None = None
+    audit_signing_key_file: str | None = None
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> EngineConfig:

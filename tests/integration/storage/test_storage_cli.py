@@ -60,7 +60,7 @@ async def test_verify_export_and_timeline(
     timeline = dee(cli_env, tmp_path, "run", "timeline", run_id)
     timeline_json = dee(cli_env, tmp_path, "run", "timeline", run_id, "--json")
 
-    assert re.fullmatch(r"database .* schema at revision 0008\n", upgraded.stdout)
+    assert re.fullmatch(r"database .* schema at revision 0010\n", upgraded.stdout)
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout == f"run {run_id}: ok, 4 entries (seq 1..4)\n"
     assert verified_all.stdout == verified.stdout
