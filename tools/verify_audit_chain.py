@@ -250,8 +250,13 @@ def check_signed(
     for n in sorted(chain):
         cp = chain[n]
         if n != want_n:
+            after = 0 if top is None else top["seq"]
             problems.append(
-                (cp["seq"], f"checkpoint {want_n} is missing (deleted): checkpoint {n} follows")
+                (
+                    after + 1,
+                    f"checkpoint {want_n} is missing (deleted): it signed a seq in "
+                    f"{after + 1}..{cp['seq'] - 1}; checkpoint {n} follows",
+                )
             )
         elif cp["prev"] != prev:
             problems.append((cp["seq"], f"checkpoint {n} does not link to checkpoint {n - 1}"))

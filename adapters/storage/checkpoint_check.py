@@ -90,13 +90,15 @@ def trusted_chain(
     expected_n, prev, last_seq = 1, GENESIS, 0
     for cp in chain:
         if cp.n != expected_n:
+            # What a lost checkpoint signed is unknown, only that it lay in this range.
             missing = f"{expected_n}" if cp.n == expected_n + 1 else f"{expected_n}..{cp.n - 1}"
             problems.append(
                 CheckpointProblem(
                     run_id,
-                    cp.seq,
-                    f"checkpoint {missing} is missing (deleted): {cp.describe()} follows "
-                    f"checkpoint {expected_n - 1}",
+                    last_seq + 1,
+                    f"checkpoint {missing} is missing (deleted): it signed a seq in "
+                    f"{last_seq + 1}..{cp.seq - 1}; {cp.describe()} follows checkpoint "
+                    f"{expected_n - 1}",
                 )
             )
         elif cp.prev != prev:
