@@ -90,12 +90,25 @@ def signed_bytes(body: Mapping[str, Any]) -> bytes:
 
 
 class CheckpointSigner:
-    """Signs checkpoints with one Ed25519 key (the worker's; never the database's)."""
+    """Signs checkpoints with one Ed25519 key (the worker's; never the database's).
+
+    ``made`` remembers the newest checkpoint signed per run (a guess only: its
+    transaction may have rolled back, or another worker signed since), so the next
+    append of the run can sign without reading first (``checkpoints.sign_in``).
+    """
+
+    MADE_LIMIT = 50_000
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
         self._key = private_key
         self.public_key = private_key.public_key()
         self.key_id = key_id(self.public_key)
+        self.made: dict[str, Checkpoint] = {}
+
+    def remember(self, cp: Checkpoint) -> None:
+        if len(self.made) >= self.MADE_LIMIT:
+            self.made.clear()  # a cold guess costs one read; memory must stay bounded
+        self.made[cp.run_id] = cp
 
     def sign(
         self, *, run_id: str, n: int, seq: int, head: str, closed: bool, prev: str

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, func, insert, select
+from sqlalchemy import RowMapping, Table, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage.checkpoint_format import (
@@ -65,33 +67,78 @@ async def sign_in(
 ) -> list[Checkpoint]:
     """Sign each run's new head (its batch's last entry) in the caller's transaction.
 
-    A run whose newest checkpoint already covers the batch (a retried append) gets
-    none. ``closed`` is sticky: once an entry that ends the run is signed, every later
-    checkpoint of the run says so.
+    One statement per run when the run's newest checkpoint is known (a run's first
+    batch, or the signer made the last one): the insert itself checks that guess
+    against the table and inserts nothing when it was wrong (a rolled-back append,
+    another worker's checkpoint in between). Then, and for every other run, the newest
+    checkpoint is read and the head signed on it. A run whose newest checkpoint already
+    covers the batch (a retried append) gets none. ``closed`` is sticky: once an entry
+    that ends the run is signed, every later checkpoint of the run says so.
     """
-    newest = await latest(conn, sorted(groups))
     made: list[Checkpoint] = []
+    unknown: list[str] = []
     for run_id in sorted(groups):  # a fixed order: concurrent batches lock alike
         group = groups[run_id]
-        last, before = group[-1], newest.get(run_id)
-        if before is not None and before.seq >= last.seq:
+        guess = None if group[0].seq == 1 else signer.made.get(run_id)
+        if group[0].seq != 1 and (guess is None or guess.seq >= group[-1].seq):
+            unknown.append(run_id)  # a retry's "already signed" is read, never guessed
             continue
-        closed = (before is not None and before.closed) or any(
-            closes_run(e.action, e.outcome) for e in group
-        )
-        made.append(
-            signer.sign(
-                run_id=run_id,
-                n=1 if before is None else before.n + 1,
-                seq=last.seq,
-                head=last.hash,
-                closed=closed,
-                prev=GENESIS if before is None else before.hash,
-            )
-        )
-    if made:
-        await conn.execute(insert(CHECKPOINTS), [_row(cp) for cp in made])
+        cp = _sign(signer, group, guess)
+        if await _insert_if_newest(conn, cp):
+            made.append(cp)
+        else:
+            unknown.append(run_id)
+    newest = await latest(conn, unknown) if unknown else {}
+    for run_id in unknown:
+        group, before = groups[run_id], newest.get(run_id)
+        if before is not None and before.seq >= group[-1].seq:
+            continue
+        cp = _sign(signer, group, before)
+        await conn.execute(insert(CHECKPOINTS), [_row(cp)])
+        made.append(cp)
+    for cp in made:
+        signer.remember(cp)
     return made
+
+
+def _sign(
+    signer: CheckpointSigner, group: list[ChainedEntry], before: Checkpoint | None
+) -> Checkpoint:
+    last = group[-1]
+    closed = (before is not None and before.closed) or any(
+        closes_run(e.action, e.outcome) for e in group
+    )
+    return signer.sign(
+        run_id=last.run_id,
+        n=1 if before is None else before.n + 1,
+        seq=last.seq,
+        head=last.hash,
+        closed=closed,
+        prev=GENESIS if before is None else before.hash,
+    )
+
+
+async def _insert_if_newest(conn: AsyncConnection, cp: Checkpoint) -> bool:
+    """Insert ``cp`` only if its ``prev`` is the run's newest stored checkpoint's hash."""
+    newest = (
+        select(CHECKPOINTS.c.hash)
+        .where(CHECKPOINTS.c.run_id == cp.run_id)
+        .order_by(CHECKPOINTS.c.n.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = _row(cp)
+    values = select(*(literal(row[c.name], type_=c.type) for c in CHECKPOINTS.c)).where(
+        func.coalesce(newest, GENESIS) == cp.prev
+    )
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(CHECKPOINTS)
+        .from_select([c.name for c in CHECKPOINTS.c], values)
+        .on_conflict_do_nothing(index_elements=["run_id", "n"])
+    )
+    result = await conn.execute(statement)
+    return bool(result.rowcount == 1)
 
 
 async def of_run(conn: AsyncConnection, run_id: str) -> list[Checkpoint]:

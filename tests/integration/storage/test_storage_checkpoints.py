@@ -402,3 +402,28 @@ async def test_a_stored_row_is_its_checkpoint_exactly(database: Database) -> Non
         again = [checkpoint_of(row) for row in rows]
     export_lines = [line async for line in CheckpointStore(database).lines() if run_id in line]
     assert [cp.line() for cp in sorted(again, key=lambda cp: cp.n)] == export_lines
+
+
+async def test_a_stale_guess_never_breaks_the_checkpoint_chain(database: Database) -> None:
+    # Two workers share the key; each remembers only the checkpoints it made, and one
+    # of those belongs to an append that rolled back.
+    key = Ed25519PrivateKey.generate()
+    one, two = CheckpointSigner(key), CheckpointSigner(key)
+    first, second = AuditStore(database, signer=one), AuditStore(database, signer=two)
+    run_id = unique()
+    entries = make_chain(run_id, 12)
+    await first.append(entries[:3])
+    await second.append(entries[3:6])
+    await first.append(entries[6:9])  # its guess (checkpoint 1) is stale
+    with pytest.raises(RuntimeError, match="after the append"):
+        async with database.transaction() as conn:
+            await second.append_in(conn, entries[9:12])
+            raise RuntimeError("the run row failed after the append")
+    assert two.made[run_id].n == 4  # remembered, never stored
+    await second.append(entries[9:12])
+    await first.append(entries[6:9])  # a late retry of a signed batch: no new checkpoint
+
+    signed = await stored_checkpoints(database, run_id)
+    assert [(cp.n, cp.seq) for cp in signed] == [(1, 3), (2, 6), (3, 9), (4, 12)]
+    result = await AuditStore(database).verify(run_id, keys=verify_keys([one.public_key]))
+    assert result.ok, result.problem_lines()
