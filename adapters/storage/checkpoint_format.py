@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from adapters.storage.errors import StorageError
+from interpreter.chain import canonical_json
 
 KIND = "dee-audit-checkpoint/1"
 GENESIS = "0" * 64
@@ -85,8 +85,12 @@ class Checkpoint:
 
 
 def signed_bytes(body: Mapping[str, Any]) -> bytes:
-    """What is hashed and signed: the RFC 8785 JSON of the signed fields."""
-    return bytes(rfc8785.dumps({name: body[name] for name in SIGNED_FIELDS}))
+    """What is hashed and signed: the RFC 8785 JSON of the signed fields.
+
+    ``canonical_json`` is the chain's JCS encoder (the C encoder where it provably
+    equals RFC 8785, pinned by a property test): a third of the pure ``rfc8785`` cost.
+    """
+    return canonical_json({name: body[name] for name in SIGNED_FIELDS})
 
 
 class CheckpointSigner:
