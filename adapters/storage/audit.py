@@ -171,18 +171,33 @@ class AuditStore:
         groups = _append.group_batch(entries)
         recorded_at = datetime.now(UTC)
         await _append.check_links(conn, groups)
+        tried: dict[str, Checkpoint | None] = {}
         if self._db.dialect == "postgresql":
             # Runs in a fixed order: two batches touching the same runs then take
             # their row locks in the same order and cannot deadlock.
             ordered = [e for run_id in sorted(groups) for e in groups[run_id]]
-            inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
+            early = self._early_checkpoint(groups, len(ordered))
+            if early is None:
+                inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
+            else:  # the worker's common case: one round trip for entries and checkpoint
+                inserted, signed = await _append.insert_postgresql_signed(
+                    conn, ordered, recorded_at, early
+                )
+                tried[early.run_id] = early if signed else None
         else:
             inserted = await _append.insert_sqlite(conn, groups, recorded_at)
         if inserted < len(entries):
             await _append.refuse_differences(conn, entries)
         if self._signer is not None:
-            await _checkpoints.sign_in(conn, self._signer, groups)
+            await _checkpoints.sign_in(conn, self._signer, groups, tried=tried)
         return AppendResult(inserted, len(entries) - inserted)
+
+    def _early_checkpoint(
+        self, groups: dict[str, list[ChainedEntry]], count: int
+    ) -> Checkpoint | None:
+        if self._signer is None or len(groups) != 1 or count >= _append.COPY_THRESHOLD:
+            return None
+        return _checkpoints.guess(self._signer, next(iter(groups.values())))
 
     async def stage_in(
         self,

@@ -62,29 +62,47 @@ async def latest(conn: AsyncConnection, run_ids: Sequence[str]) -> dict[str, Che
     return {row["run_id"]: checkpoint_of(row) for row in rows.mappings()}
 
 
+def guess(signer: CheckpointSigner, group: list[ChainedEntry]) -> Checkpoint | None:
+    """The checkpoint of ``group``'s head on the run's newest checkpoint as the signer
+    guesses it (none before a run's first batch), or ``None`` when it must be read.
+
+    A retry's "already signed" is never guessed: the signer's memory may hold a
+    checkpoint whose transaction rolled back.
+    """
+    before = None if group[0].seq == 1 else signer.made.get(group[0].run_id)
+    if group[0].seq != 1 and (before is None or before.seq >= group[-1].seq):
+        return None
+    return _sign(signer, group, before)
+
+
 async def sign_in(
-    conn: AsyncConnection, signer: CheckpointSigner, groups: Mapping[str, list[ChainedEntry]]
+    conn: AsyncConnection,
+    signer: CheckpointSigner,
+    groups: Mapping[str, list[ChainedEntry]],
+    *,
+    tried: Mapping[str, Checkpoint | None] | None = None,
 ) -> list[Checkpoint]:
     """Sign each run's new head (its batch's last entry) in the caller's transaction.
 
-    One statement per run when the run's newest checkpoint is known (a run's first
-    batch, or the signer made the last one): the insert itself checks that guess
-    against the table and inserts nothing when it was wrong (a rolled-back append,
-    another worker's checkpoint in between). Then, and for every other run, the newest
-    checkpoint is read and the head signed on it. A run whose newest checkpoint already
-    covers the batch (a retried append) gets none. ``closed`` is sticky: once an entry
-    that ends the run is signed, every later checkpoint of the run says so.
+    One statement per run when the run's newest checkpoint can be guessed (``guess``):
+    the insert itself checks the guess against the table and inserts nothing when it
+    was wrong (a rolled-back append, another worker's checkpoint in between). Then,
+    and for every other run, the newest checkpoint is read and the head signed on it.
+    A run whose newest checkpoint already covers the batch (a retried append) gets
+    none. ``tried``: runs whose guess the caller already inserted (the checkpoint) or
+    failed to (``None``), on PostgreSQL in the statement that inserted the entries.
     """
     made: list[Checkpoint] = []
     unknown: list[str] = []
+    tried = tried or {}
     for run_id in sorted(groups):  # a fixed order: concurrent batches lock alike
-        group = groups[run_id]
-        guess = None if group[0].seq == 1 else signer.made.get(run_id)
-        if group[0].seq != 1 and (guess is None or guess.seq >= group[-1].seq):
-            unknown.append(run_id)  # a retry's "already signed" is read, never guessed
+        if run_id in tried:
+            done = tried[run_id]
+            made.extend([] if done is None else [done])
+            unknown.extend([run_id] if done is None else [])
             continue
-        cp = _sign(signer, group, guess)
-        if await _insert_if_newest(conn, cp):
+        cp = guess(signer, groups[run_id])
+        if cp is not None and await _insert_if_newest(conn, cp):
             made.append(cp)
         else:
             unknown.append(run_id)
@@ -206,4 +224,12 @@ class CheckpointStore:
         return to, count
 
 
-__all__ = ["CHECKPOINTS", "CheckpointStore", "checkpoint_of", "latest", "of_run", "sign_in"]
+__all__ = [
+    "CHECKPOINTS",
+    "CheckpointStore",
+    "checkpoint_of",
+    "guess",
+    "latest",
+    "of_run",
+    "sign_in",
+]
