@@ -247,6 +247,32 @@ def export_checkpoints(
     print(f"exported {count} checkpoints to {written}")
 
 
+async def _adopt() -> tuple[int, list[str]]:
+    from adapters.storage import load_signing_key  # noqa: PLC0415
+    from adapters.storage.checkpoint_adopt import adopt_unsigned  # noqa: PLC0415
+    from dee.config import load_config  # noqa: PLC0415
+
+    config = load_config()
+    key_file, generate = config.audit.signing_key(config.data_dir)
+    signer = load_signing_key(key_file, create=generate)
+    async with storage(Settings.from_config(config)) as database:
+        made, refused = await adopt_unsigned(database, signer)
+    return len(made), [line for r in refused for line in r.problem_lines()]
+
+
+@checkpoints_app.command("adopt")
+def adopt() -> None:
+    """Sign the heads of runs recorded before checkpoints existed (once, after upgrading).
+
+    Needs the signing key. It vouches for those chains as they are now; a chain that
+    does not verify is not signed, and is reported (exit 1).
+    """
+    count, refused = run_storage(_adopt())
+    print(f"signed the heads of {count} runs that had no checkpoint")
+    if refused:
+        raise EngineError([f"not signed, the chain does not verify: {line}" for line in refused])
+
+
 @app.command("public-key")
 def public_key_command(
     out: Annotated[

@@ -126,3 +126,30 @@ async def test_a_malformed_checkpoint_export_is_named(
 
     _no_traceback(result)
     assert result.returncode == 1 and f"{bad}:1: field" in result.stderr, result.stderr
+
+
+async def test_adopt_signs_runs_recorded_before_checkpoints_but_not_broken_ones(
+    database: Database, cli_env: Mapping[str, str], tmp_path: Path
+) -> None:
+    legacy, broken, signed = unique("legacy"), unique("broken"), unique("signed")
+    await AuditStore(database).append(make_chain(legacy, 5))  # as before revision 0010
+    await AuditStore(database).append(make_chain(broken, 5))
+    await _signed(database, cli_env, signed)
+    async with superuser(database) as conn:
+        await conn.execute(
+            text("UPDATE audit_entries SET outcome = 'x' WHERE run_id = :r AND seq = 2"),
+            {"r": broken},
+        )
+    before = dee(cli_env, tmp_path, "audit", "verify", legacy)
+
+    adopted = dee(cli_env, tmp_path, "audit", "checkpoints", "adopt")
+    again = dee(cli_env, tmp_path, "audit", "checkpoints", "adopt")
+    after = dee(cli_env, tmp_path, "audit", "verify", legacy)
+
+    assert before.returncode == 1 and "no signed checkpoint covers this run" in before.stderr
+    _no_traceback(adopted)
+    assert adopted.returncode == 1, adopted
+    assert "signed the heads of 1 runs" in adopted.stdout
+    assert f"not signed, the chain does not verify: run {broken}: entry seq 2" in adopted.stderr
+    assert "signed the heads of 0 runs" in again.stdout  # the legacy run is signed now
+    assert after.returncode == 0 and "signed through seq 5 (1 checkpoints)" in after.stdout
