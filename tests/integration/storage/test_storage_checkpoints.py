@@ -8,11 +8,13 @@ seq. The signing key is the test's; the database never sees it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,8 @@ from adapters.storage import (
     CheckpointSigner,
     CheckpointStore,
     Database,
+    FileArchive,
+    Retention,
     verify_keys,
 )
 from adapters.storage.checkpoints import CHECKPOINTS, checkpoint_of
@@ -427,3 +431,28 @@ async def test_a_stale_guess_never_breaks_the_checkpoint_chain(database: Databas
     assert [(cp.n, cp.seq) for cp in signed] == [(1, 3), (2, 6), (3, 9), (4, 12)]
     result = await AuditStore(database).verify(run_id, keys=verify_keys([one.public_key]))
     assert result.ok, result.problem_lines()
+
+
+async def test_retention_keeps_the_checkpoints_and_the_rest_still_verifies(
+    database: Database, tmp_path: Path
+) -> None:
+    # Retention archives a prefix (seq 1..6, signed at 3 and 6) and leaves 7..9.
+    run_id = unique()
+    entries = make_chain(run_id, 9)
+    store = AuditStore(database, signer=SIGNER)
+    await store.append(entries[:3])
+    await store.append(entries[3:6])
+    await asyncio.sleep(0.01)
+    moment = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    await store.append(entries[6:])
+    await Retention(database, FileArchive(tmp_path / "archive"), days=30).run(
+        now=moment + timedelta(days=30)
+    )
+
+    result = await AuditStore(database).verify(run_id, keys=KEYS)
+    assert result.ok and (result.first_seq, result.entries) == (7, 3), result.problem_lines()
+    assert result.signed is not None and result.signed.seq == 9
+    await run_sql(database, "DELETE FROM audit_entries WHERE run_id = :r AND seq = 9", r=run_id)
+    ours = await dee_lines(database, run_id)
+    assert named(ours, run_id, 9, "entries seq 9..9 are missing"), ours
