@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import PLAN_MISMATCH, UNKNOWN_PLAN, AuditBatch, RunRow
 from adapters.storage import (
     AuditStore,
+    CheckpointSigner,
     Database,
     PlanStore,
     RunRecord,
@@ -54,9 +55,10 @@ def record_of(run: RunRow) -> RunRecord:
 class Bookkeeper:
     """Writes audit batches and run rows through the storage adapters."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, signer: CheckpointSigner | None = None) -> None:
         self._db = database
-        self._audit = AuditStore(database)
+        # The worker's signer: each append also signs the runs' new heads (docs/audit.md).
+        self._audit = AuditStore(database, signer=signer)
         self._runs = RunStore(database)
         self._plans = PlanStore(database)
         # (plan id, version) -> stored content hash: plan versions are immutable.

@@ -11,6 +11,12 @@ batch, so drift and cache warmth favour none):
   plain ``INSERT`` into a scratch table with the same columns, key and index (no
   triggers, no conflict handling, no hashing), one transaction per batch.
 
+* signed: the hashed path with the worker's checkpoint signing on (``AuditStore`` with
+  a ``CheckpointSigner``: one Ed25519-signed checkpoint per run per append, read and
+  inserted in the same transaction). Its ratio to ``hashed`` is the cost of signing;
+  one run per batch, so ``--batch`` sets how many entries one checkpoint covers (the
+  workflow's appends are small: try ``--batch 4``).
+
 For context it also reports the two parts of the hashed path on their own (hashing
 only; storing already-hashed entries only), a ``COPY`` of the same rows (the fastest
 bulk path there is), and the hashed path with a faster, byte-identical hashing
@@ -40,8 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from adapters.storage import AuditStore, Database, open_database
+from adapters.storage import AuditStore, CheckpointSigner, Database, open_database
 from adapters.storage.audit_append import detail_json
 from interpreter.chain import GENESIS_HASH, ChainedEntry, chain
 from interpreter.trace import TraceEntry
@@ -109,16 +116,20 @@ async def _measure(
     database: Database, raw: asyncpg.Connection, entries: int, batch: int
 ) -> dict[str, Any]:
     store = AuditStore(database)
+    signing = AuditStore(database, signer=CheckpointSigner(Ed25519PrivateKey.generate()))
     placeholders = ", ".join(f"${i}" for i in range(1, len(COLUMNS) + 1))
     insert = f"INSERT INTO raw_entries ({', '.join(COLUMNS)}) VALUES ({placeholders})"
     batches = entries // batch
-    seconds = dict.fromkeys(("hashed", "raw", "fast", "hash", "store", "copy"), 0.0)
+    seconds = dict.fromkeys(("hashed", "raw", "fast", "signed", "hash", "store", "copy"), 0.0)
     for b in range(batches + WARM_UP):
         trace = trace_for(b, batch)
         rows = rows_of(chain(f"raw-{b}", trace), datetime.now(UTC))
 
         async def hashed(run_id: str = f"run-{b}", trace: list[TraceEntry] = trace) -> None:
             await store.append(chain(run_id, trace))
+
+        async def signed(run_id: str = f"signed-{b}", trace: list[TraceEntry] = trace) -> None:
+            await signing.append(chain(run_id, trace))
 
         fast_chained: list[ChainedEntry] = []
 
@@ -138,6 +149,7 @@ async def _measure(
             ("hashed", hashed),
             ("raw", plain),
             ("fast", fast),
+            ("signed", signed),
         ]
         turn = b % len(sides)  # rotate who goes first
         timings = {name: await timed(work) for name, work in sides[turn:] + sides[:turn]}
@@ -164,6 +176,8 @@ async def _measure(
         "hashed_entries_per_second": rate["hashed"],
         "raw_insert_entries_per_second": rate["raw"],
         "ratio_hashed_to_raw": round(seconds["raw"] / seconds["hashed"], 3),
+        "signed_entries_per_second": rate["signed"],
+        "ratio_signed_to_hashed": round(seconds["hashed"] / seconds["signed"], 3),
         "context": {
             "hashing_only_entries_per_second": rate["hash"],
             "append_only_entries_per_second": rate["store"],
@@ -241,13 +255,16 @@ def main() -> None:
         "entries_per_second": result["hashed_entries_per_second"] >= TARGET_ENTRIES_PER_SECOND,
         "ratio": result["ratio_hashed_to_raw"] >= TARGET_RATIO,
     }
-    out = ROOT / "bench" / "results" / "audit_append.json"
+    name = "audit_append.json" if args.batch == 2_000 else f"audit_append_batch{args.batch}.json"
+    out = ROOT / "bench" / "results" / name
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(
         f"hashed append: {result['hashed_entries_per_second']:>9,} entries/s\n"
         f"raw INSERT:    {result['raw_insert_entries_per_second']:>9,} entries/s\n"
         f"ratio:         {result['ratio_hashed_to_raw']:.3f} (target >= {TARGET_RATIO})\n"
+        f"signed append: {result['signed_entries_per_second']:>9,} entries/s "
+        f"(ratio to hashed {result['ratio_signed_to_hashed']:.3f})\n"
         f"context:       {json.dumps(result['context'])}\n"
         f"({result['entries']:,} entries in batches of {result['batch']:,}; written to {out})"
     )

@@ -6,6 +6,8 @@ inserts it and updates the run's row. This times that call for one entry at a ti
 as scenario 4 makes it, and interleaved with it the floor: the same three statements
 and commit sent through a bare asyncpg connection (prepared, no SQLAlchemy, no checks
 in Python). What lies between the two is DEE's own cost per event in this step.
+A third side, ``persist_signed``, is the worker's path: the same call with checkpoint
+signing on (one signed checkpoint of the run's new head per call, same transaction).
 
     python -m bench.persist_cost [--entries 2000]
 
@@ -22,10 +24,11 @@ import uuid
 from typing import Any
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.bookkeeping import Bookkeeper
 from activities.contracts import AuditBatch, RunRow
-from adapters.storage import PlanStore, open_database
+from adapters.storage import CheckpointSigner, PlanStore, open_database
 from adapters.storage.audit_append import detail_json
 from bench.event_latency import latency_figures
 from bench.infra import PG_URL
@@ -76,18 +79,24 @@ async def measure(entries: int) -> dict[str, Any]:
         plan = wait_first_plan()
         await PlanStore(database).put(plan)
         keeper = Bookkeeper(database)
-        timings: dict[str, list[float]] = {"persist": [], "driver_floor": []}
+        signing = Bookkeeper(database, signer=CheckpointSigner(Ed25519PrivateKey.generate()))
+        timings: dict[str, list[float]] = {"persist": [], "driver_floor": [], "persist_signed": []}
         for n in range(0, entries + WARM_UP, PER_RUN):
             ours, floor = _entries(f"persist-{n}"), _entries(f"floor-{n}")
+            signed = _entries(f"signed-{n}")
             for i in range(min(PER_RUN, entries + WARM_UP - n)):
                 run, step = f"persist-{n}", ours[i].step_id
                 row = RunRow(run, "bench", plan.id, plan.version, "c", "WAITING", step)
                 batch = AuditBatch(row, [ours[i].as_dict()])
+                row_s = RunRow(f"signed-{n}", "bench", plan.id, plan.version, "c", "WAITING", step)
+                batch_s = AuditBatch(row_s, [signed[i].as_dict()])
                 sides = [
                     ("persist", lambda b=batch: keeper.persist(b)),
                     ("driver_floor", lambda e=floor[i]: _floor(raw, e, (plan.id, plan.version))),
+                    ("persist_signed", lambda b=batch_s: signing.persist(b)),
                 ]
-                for name, work in sides if (n + i) % 2 else sides[::-1]:  # alternate first
+                turn = (n + i) % len(sides)  # rotate who goes first
+                for name, work in sides[turn:] + sides[:turn]:
                     begin = time.perf_counter()
                     await work()
                     timings[name].append((time.perf_counter() - begin) * 1000)
@@ -114,6 +123,9 @@ async def measure(entries: int) -> dict[str, Any]:
         **figures,
         "overhead_p50_ms": round(
             figures["persist"]["p50_ms"] - figures["driver_floor"]["p50_ms"], 2
+        ),
+        "signing_p50_ms": round(
+            figures["persist_signed"]["p50_ms"] - figures["persist"]["p50_ms"], 2
         ),
     }
 

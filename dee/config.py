@@ -86,6 +86,7 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_CODEC_SERVER_PORT": ("codec", "server_port"),
     "DEE_CODEC_SERVER_TOKEN": ("codec", "server_token"),
     "DEE_CODEC_UI_ORIGINS": ("codec", "ui_origins"),
+    "DEE_AUDIT_SIGNING_KEY_FILE": ("audit", "signing_key_file"),
 }
 
 
@@ -253,6 +254,15 @@ class RetentionConfig(_Section):
 class AuditConfig(_Section):
     retention: RetentionConfig | None = None
     archive_to: str | None = None
+    # The Ed25519 key the worker signs checkpoints with (PKCS#8 PEM); unset: the
+    # embedded default ``<data_dir>/audit-signing-key.pem``, generated when missing.
+    signing_key_file: Path | None = None
+
+    def signing_key(self, data_dir: Path) -> tuple[Path, bool]:
+        """The key file and whether it may be generated (only the unconfigured default)."""
+        if self.signing_key_file is not None:
+            return self.signing_key_file, False
+        return data_dir / "audit-signing-key.pem", True
 
 
 class PrivacyConfig(_Section):
@@ -408,6 +418,7 @@ class EnvOverrides(BaseSettings):
     codec_server_port: str | None = None
     codec_server_token: str | None = None
     codec_ui_origins: str | None = None
+    audit_signing_key_file: str | None = None
 
 
 _UNION_TAGS = frozenset({"str", "DatabaseConfig"})

@@ -17,6 +17,17 @@ from adapters.storage.audit import (
     VerifyResult,
     export_line,
 )
+from adapters.storage.checkpoint_check import CheckpointProblem
+from adapters.storage.checkpoint_format import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointSigner,
+    load_public_key,
+    load_signing_key,
+    read_export,
+    verify_keys,
+)
+from adapters.storage.checkpoints import CheckpointStore
 from adapters.storage.database import Database, normalize_url
 from adapters.storage.errors import (
     ArchiveError,
@@ -80,6 +91,11 @@ __all__ = [
     "AuditDivergence",
     "AuditStore",
     "ChainHead",
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointProblem",
+    "CheckpointSigner",
+    "CheckpointStore",
     "Database",
     "DatabaseRoles",
     "DatabaseUnavailable",
@@ -104,7 +120,11 @@ __all__ = [
     "archive_for",
     "ensure_current",
     "export_line",
+    "load_public_key",
+    "load_signing_key",
     "normalize_url",
     "open_database",
+    "read_export",
     "upgrade",
+    "verify_keys",
 ]

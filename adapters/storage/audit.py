@@ -19,7 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage import audit_append as _append
 from adapters.storage import audit_pending as _pending
+from adapters.storage import checkpoints as _checkpoints
 from adapters.storage.audit_append import ENTRIES, HEADS
+from adapters.storage.checkpoint_check import CheckpointProblem, SignedHeads, trusted_chain
+from adapters.storage.checkpoint_format import Checkpoint, CheckpointSigner, VerifyKeys
 from adapters.storage.database import Database
 from adapters.storage.errors import UnknownRun
 from interpreter.chain import GENESIS_HASH, ChainBreak, ChainedEntry
@@ -85,6 +88,8 @@ class VerifyResult:
         head: The archived head the check started from, if any.
         broken: The first break, or ``None``.
         pending: How many of ``entries`` are the pending tail (not yet committed).
+        problems: What the signed checkpoints contradict (checked only with keys).
+        signed: The newest authentic checkpoint, when checkpoints were checked.
     """
 
     run_id: str
@@ -93,22 +98,33 @@ class VerifyResult:
     head: ChainHead | None
     broken: ChainBreak | None
     pending: int = 0
+    problems: tuple[CheckpointProblem, ...] = ()
+    signed: Checkpoint | None = None
 
     @property
     def ok(self) -> bool:
-        return self.broken is None
+        return self.broken is None and not self.problems
+
+    def problem_lines(self) -> list[str]:
+        """Every problem, the chain's first break first."""
+        first = [] if self.broken is None else [self.broken.describe()]
+        return first + [p.describe() for p in self.problems]
 
     def describe(self) -> str:
-        if self.broken is not None:
-            return self.broken.describe()
+        if not self.ok:
+            return self.problem_lines()[0]
         anchor = f", continuing archived head seq {self.head.seq}" if self.head else ""
         if self.entries == 0:
             return f"run {self.run_id}: ok, no stored entries{anchor}"
         last = self.first_seq + self.entries - 1
         pending = f", the last {self.pending} pending commit" if self.pending else ""
+        signed = ""
+        if self.signed is not None:
+            closed = ", closed" if self.signed.closed else ""
+            signed = f", signed through seq {self.signed.seq} ({self.signed.n} checkpoints{closed})"
         return (
             f"run {self.run_id}: ok, {self.entries} entries (seq {self.first_seq}..{last})"
-            f"{anchor}{pending}"
+            f"{anchor}{signed}{pending}"
         )
 
 
@@ -120,10 +136,15 @@ def export_line(entry: StoredEntry) -> str:
 
 
 class AuditStore:
-    """Appends to and reads from the hash-chained, append-only audit table."""
+    """Appends to and reads from the hash-chained, append-only audit table.
 
-    def __init__(self, database: Database) -> None:
+    With a ``signer`` (the worker's), every append also signs a checkpoint of each
+    run's new head, in the same transaction (``checkpoints.sign_in``).
+    """
+
+    def __init__(self, database: Database, *, signer: CheckpointSigner | None = None) -> None:
         self._db = database
+        self._signer = signer
 
     async def append(self, entries: Sequence[ChainedEntry]) -> AppendResult:
         """Store a batch of chained entries (any runs) in one transaction.
@@ -150,16 +171,33 @@ class AuditStore:
         groups = _append.group_batch(entries)
         recorded_at = datetime.now(UTC)
         await _append.check_links(conn, groups)
+        tried: dict[str, Checkpoint | None] = {}
         if self._db.dialect == "postgresql":
             # Runs in a fixed order: two batches touching the same runs then take
             # their row locks in the same order and cannot deadlock.
             ordered = [e for run_id in sorted(groups) for e in groups[run_id]]
-            inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
+            early = self._early_checkpoint(groups, len(ordered))
+            if early is None:
+                inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
+            else:  # the worker's common case: one round trip for entries and checkpoint
+                inserted, signed = await _append.insert_postgresql_signed(
+                    conn, ordered, recorded_at, early
+                )
+                tried[early.run_id] = early if signed else None
         else:
             inserted = await _append.insert_sqlite(conn, groups, recorded_at)
         if inserted < len(entries):
             await _append.refuse_differences(conn, entries)
+        if self._signer is not None:
+            await _checkpoints.sign_in(conn, self._signer, groups, tried=tried)
         return AppendResult(inserted, len(entries) - inserted)
+
+    def _early_checkpoint(
+        self, groups: dict[str, list[ChainedEntry]], count: int
+    ) -> Checkpoint | None:
+        if self._signer is None or len(groups) != 1 or count >= _append.COPY_THRESHOLD:
+            return None
+        return _checkpoints.guess(self._signer, next(iter(groups.values())))
 
     async def stage_in(
         self,
@@ -208,25 +246,45 @@ class AuditStore:
             select(ENTRIES.c.run_id).distinct(),
             select(HEADS.c.run_id),
             select(_pending.PENDING.c.run_id).distinct(),
+            select(_checkpoints.CHECKPOINTS.c.run_id).distinct(),
         ).order_by("run_id")
         async with self._db.snapshot() as conn:
             return list((await conn.execute(query)).scalars())
 
-    async def verify(self, run_id: str) -> VerifyResult:
+    async def verify(
+        self,
+        run_id: str,
+        *,
+        keys: VerifyKeys | None = None,
+        exported: Sequence[Checkpoint] = (),
+    ) -> VerifyResult:
         """Recompute every hash and link of a run's stored chain.
 
         Starts from the genesis hash, or from the archived head when retention moved
         the older entries out. Reads in pages, so a long chain does not fill memory.
+        With ``keys`` (trusted public keys) the run's signed checkpoints are checked
+        too, together with the ``exported`` copies of them (``checkpoint_check``).
         """
         async with self._db.snapshot() as conn:
             head = await read_head(conn, run_id)
             first_seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+            signed: SignedHeads | None = None
+            problems: list[CheckpointProblem] = []
+            stored_checkpoints: list[Checkpoint] = []
+            if keys is not None:
+                stored_checkpoints = await _checkpoints.of_run(conn, run_id)
+                chain, problems = trusted_chain(run_id, stored_checkpoints, keys, exported)
+                archived = head.hash if head else None
+                signed = SignedHeads(run_id, chain, first_seq=first_seq, archived_hash=archived)
             checked = 0
             broken: ChainBreak | None = None
             result = await conn.stream(select_run(run_id).execution_options(yield_per=_PAGE))
             async for page in result.mappings().partitions():
                 dicts = [dict(row) for row in page]
                 broken = verify_chain(dicts, start_seq=first_seq + checked, prev_hash=prev_hash)
+                if signed is not None:
+                    good = len(dicts) if broken is None else broken.seq - first_seq - checked
+                    signed.see(dicts[:good])
                 if broken is not None:
                     checked = broken.seq - first_seq
                     break
@@ -234,18 +292,40 @@ class AuditStore:
                 prev_hash = dicts[-1]["hash"]
             await result.close()
             pending = 0
-            if broken is None:  # the pending tail must continue the committed chain
+            if broken is None:
+                if signed is not None:  # where the committed chain ends, before the tail
+                    signed.finish(first_seq + checked - 1, first_seq)
+                # the pending tail must continue the committed chain
                 tail = await _pending.tail(conn, run_id, first_seq + checked - 1)
                 broken = verify_chain(tail, start_seq=first_seq + checked, prev_hash=prev_hash)
                 pending = len(tail) if broken is None else broken.seq - first_seq - checked
                 checked += pending
-        if checked == 0 and broken is None and head is None:
+        known = checked or head is not None or stored_checkpoints or exported
+        if not known and broken is None:
             raise UnknownRun(run_id)
-        return VerifyResult(run_id, checked, first_seq, head, broken, pending)
+        if signed is not None:
+            problems += signed.problems
+        return VerifyResult(
+            run_id, checked, first_seq, head, broken, pending, tuple(problems),
+            None if signed is None else signed.newest,
+        )  # fmt: skip
 
-    async def verify_all(self) -> list[VerifyResult]:
-        """Verify every run (each in its own snapshot), in run id order."""
-        return [await self.verify(run_id) for run_id in await self.run_ids()]
+    async def verify_all(
+        self, *, keys: VerifyKeys | None = None, exported: Sequence[Checkpoint] = ()
+    ) -> list[VerifyResult]:
+        """Verify every run (each in its own snapshot), in run id order.
+
+        Runs that only the ``exported`` checkpoints know of are verified too: their
+        entries and checkpoints were deleted from the database.
+        """
+        by_run: dict[str, list[Checkpoint]] = {}
+        for cp in exported:
+            by_run.setdefault(cp.run_id, []).append(cp)
+        run_ids = sorted({*await self.run_ids(), *by_run})
+        return [
+            await self.verify(run_id, keys=keys, exported=by_run.get(run_id, ()))
+            for run_id in run_ids
+        ]
 
     async def export_lines(self, run_id: str) -> AsyncIterator[str]:
         """The run's stored entries as export-format lines (``UnknownRun`` first, if so)."""

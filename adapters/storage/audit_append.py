@@ -27,6 +27,7 @@ from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.json_text import encode_with
+from adapters.storage.checkpoint_format import Checkpoint
 from adapters.storage.errors import AuditDivergence
 from adapters.storage.schema import AuditEntry, AuditHead
 from interpreter.chain import GENESIS_HASH, ChainedEntry
@@ -48,6 +49,25 @@ FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::tex
             $7::text[], $8::text[], $9::text[]) AS u(r, s, t, st, a, o, d, p, h)
 ON CONFLICT (run_id, seq) DO NOTHING
 """
+
+
+# The same insert and, in the same round trip, a checkpoint of the run's new head signed
+# on the guessed newest checkpoint: inserted only if that guess is the stored newest
+# (``checkpoints.sign_in`` explains the guess). The counts say what each inserted.
+_PG_INSERT_SIGNED = f"""
+WITH e AS ({_PG_INSERT.strip()} RETURNING 1),
+c AS (
+    INSERT INTO audit_checkpoints
+        (run_id, n, seq, head, closed, signed_at, key_id, prev, hash, sig)
+    SELECT $11::text, $12::int, $13::int, $14::text, $15::boolean, $16::text, $17::text,
+           $18::text, $19::text, $20::text
+    WHERE coalesce((SELECT k.hash FROM audit_checkpoints k WHERE k.run_id = $11::text
+                    ORDER BY k.n DESC LIMIT 1), repeat('0', 64)) = $18::text
+    ON CONFLICT (run_id, n) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM c)
+"""  # noqa: S608 - built from this module's constants only
 
 
 def _plain(value: object) -> object:
@@ -206,6 +226,32 @@ async def insert_postgresql(
     )
     result = await conn.exec_driver_sql(_PG_INSERT, (*columns, recorded_at))
     return int(result.rowcount)
+
+
+async def insert_postgresql_signed(
+    conn: AsyncConnection,
+    entries: Sequence[ChainedEntry],
+    recorded_at: datetime,
+    checkpoint: Checkpoint,
+) -> tuple[int, bool]:
+    """``insert_postgresql`` for a small one-run batch, with its checkpoint in the same
+    statement; returns the rows inserted and whether the checkpoint was."""
+    columns = (
+        [e.run_id for e in entries],
+        [e.seq for e in entries],
+        [e.tick for e in entries],
+        [e.step_id for e in entries],
+        [e.action for e in entries],
+        [e.outcome for e in entries],
+        [detail_json(e.detail) for e in entries],
+        [e.prev_hash for e in entries],
+        [e.hash for e in entries],
+    )
+    cp = checkpoint
+    signed = (cp.run_id, cp.n, cp.seq, cp.head, cp.closed, cp.time, cp.key_id, cp.prev, cp.hash)
+    result = await conn.exec_driver_sql(_PG_INSERT_SIGNED, (*columns, recorded_at, *signed, cp.sig))
+    inserted, checkpointed = tuple(result.one())
+    return int(inserted), bool(checkpointed)
 
 
 async def _insert_by_copy(

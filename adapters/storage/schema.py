@@ -191,6 +191,27 @@ class AuditHead(Base):
     archive_uri: Mapped[str] = mapped_column(String(2000))
 
 
+class AuditCheckpoint(Base):
+    """A signed checkpoint of a run's chain head (``checkpoint_format``); append-only.
+
+    The columns are exactly the signed fields (``time`` kept as the signed text), so
+    every row can be checked on its own with the worker's public key.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    run_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1, 2, … per run
+    seq: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(HASH)
+    closed: Mapped[bool]
+    signed_at: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(64))
+    prev: Mapped[str] = mapped_column(HASH)
+    hash: Mapped[str] = mapped_column(HASH)
+    sig: Mapped[str] = mapped_column(String(200))
+
+
 class ConsentRecord(Base):
     """Consent history per contact and channel; the latest record is in force."""
 

@@ -16,26 +16,72 @@ from dee.settings import Settings
 
 if TYPE_CHECKING:
     from adapters.storage import RetentionReport, VerifyResult
+    from adapters.storage.checkpoint_format import VerifyKeys
+    from dee.config import EngineConfig
     from dee.unclosed_runs import ClosingCheck
 
 # The storage package is imported inside the helpers: see dee/cli/db.py.
 
 app = typer.Typer(help="Verify, export and archive the audit log.", no_args_is_help=True)
+checkpoints_app = typer.Typer(help="The signed checkpoints of chain heads.", no_args_is_help=True)
+app.add_typer(checkpoints_app, name="checkpoints")
+
+PublicKeyOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--public-key",
+        help="A trusted public key (PEM, as `dee audit public-key` writes it); repeat for "
+        "rotated keys. Default: the public half of the configured signing key.",
+    ),
+]
+CheckpointsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--checkpoints",
+        help="A checkpoint export (file or directory of `dee audit checkpoints export`), "
+        "trusted over the database's copy; repeatable.",
+    ),
+]
 
 
-async def _verify(run_id: str | None) -> tuple[list[VerifyResult], ClosingCheck]:
-    from adapters.storage import AuditStore, UnknownRun, VerifyResult  # noqa: PLC0415
+def verifying_keys(config: EngineConfig, given: list[Path] | None) -> VerifyKeys | None:
+    """The trusted public keys: those given, else the configured signing key's, if it exists."""
+    from adapters.storage import load_public_key, load_signing_key, verify_keys  # noqa: PLC0415
+
+    if given:
+        return verify_keys(load_public_key(path) for path in given)
+    key_file, _ = config.audit.signing_key(config.data_dir)
+    if not key_file.exists():
+        return None
+    return verify_keys([load_signing_key(key_file, create=False).public_key])
+
+
+async def _verify(
+    run_id: str | None, public_keys: list[Path] | None, exports: list[Path] | None
+) -> tuple[list[VerifyResult], ClosingCheck, bool]:
+    from adapters.storage import (  # noqa: PLC0415
+        AuditStore,
+        CheckpointStore,
+        UnknownRun,
+        VerifyResult,
+        read_export,
+    )
     from dee.config import load_config  # noqa: PLC0415
     from dee.unclosed_runs import check_closing  # noqa: PLC0415
 
     config = load_config()
+    keys = verifying_keys(config, public_keys)
+    exported = read_export(exports or [])
+    if exported and keys is None:
+        raise EngineError(["--checkpoints needs a public key to check them (--public-key)"])
     async with storage(Settings.from_config(config)) as database:
         store = AuditStore(database)
         if run_id is None:
-            results = await store.verify_all()
+            results = await store.verify_all(keys=keys, exported=exported)
         else:
+            mine = [cp for cp in exported if cp.run_id == run_id]
             try:
-                results = [await store.verify(run_id)]
+                results = [await store.verify(run_id, keys=keys, exported=mine)]
             except UnknownRun:
                 # No entries at all: a recorded run that died before its first flush
                 # is still checked below; anything else is unknown, as before.
@@ -43,23 +89,37 @@ async def _verify(run_id: str | None) -> tuple[list[VerifyResult], ClosingCheck]
         closing = await check_closing(database, config, run_id)
         if run_id is not None and not results[0].entries and not closing.unclosed:
             await store.verify(run_id)  # raises UnknownRun unless an archived head exists
-        return results, closing
+        # Without a key nothing signed can be checked; that matters once there is.
+        unchecked = keys is None and await CheckpointStore(database).count() > 0
+        return results, closing, unchecked
 
 
 @app.command()
 def verify(
     run_id: Annotated[str | None, typer.Argument(metavar="RUN_ID", help="The run.")] = None,
     all_runs: Annotated[bool, typer.Option("--all", help="Verify every run.")] = False,
+    public_key: PublicKeyOpt = None,
+    checkpoints: CheckpointsOpt = None,
 ) -> None:
-    """Recompute every hash and link, and check that every ended run's chain is closed.
+    """Recompute every hash and link, check the chains against their signed checkpoints,
+    and check that every ended run's chain is closed.
 
-    Exits 1 naming the first broken entry (run, seq, field) of each broken chain, and
-    each run that ended (its row final, or its Temporal execution dead) without a
-    closing entry.
+    Exits 1 naming the first broken entry (run, seq, field) of each broken chain, every
+    entry a signed checkpoint contradicts (changed, missing, unsigned; a forged or
+    deleted checkpoint), and each run that ended (its row final, or its Temporal
+    execution dead) without a closing entry.
     """
     if (run_id is None) == (not all_runs):
         raise EngineError(["give either RUN_ID or --all"])
-    results, closing = run_storage(_verify(None if all_runs else run_id))
+    results, closing, unchecked = run_storage(
+        _verify(None if all_runs else run_id, public_key, checkpoints)
+    )
+    if unchecked:
+        print(
+            "warning: no public key (--public-key, or the configured signing key): the "
+            "signed checkpoints were not checked",
+            file=sys.stderr,
+        )
     if closing.unasked is not None:
         print(
             f"warning: {closing.unasked}; runs whose execution died there were not checked",
@@ -71,7 +131,7 @@ def verify(
     for result in results:
         if result.ok and result.run_id not in unclosed:
             print(result.describe())
-    problems = [r.describe() for r in results if not r.ok]
+    problems = [line for r in results for line in r.problem_lines()]
     problems += [u.describe() for u in closing.unclosed]
     if problems:
         raise EngineError(problems)
@@ -160,4 +220,88 @@ def archive(
         )
 
 
-__all__ = ["app"]
+async def _export_checkpoints(to: Path) -> tuple[Path, int]:
+    from adapters.storage import CheckpointStore  # noqa: PLC0415
+
+    async with storage() as database:
+        return await CheckpointStore(database).export(to)
+
+
+@checkpoints_app.command("export")
+def export_checkpoints(
+    to: Annotated[
+        Path,
+        typer.Option(
+            "--to", help="A new file, or a directory to create a new timestamped file in."
+        ),
+    ],
+) -> None:
+    """Write every signed checkpoint as JSON Lines to a new, read-only file.
+
+    Put it where the database's users cannot rewrite it (a write-once mount, an S3
+    bucket with object lock: docs/audit.md); `dee audit verify --checkpoints` and
+    tools/verify_audit_chain.py then trust it over the database.
+    """
+    if not to.is_dir() and not to.parent.is_dir():
+        raise DocumentError([f"{to}: directory {to.parent} does not exist"])
+    written, count = run_storage(_export_checkpoints(to))
+    print(f"exported {count} checkpoints to {written}")
+
+
+async def _adopt() -> tuple[int, list[str]]:
+    from adapters.storage import load_signing_key  # noqa: PLC0415
+    from adapters.storage.checkpoint_adopt import adopt_unsigned  # noqa: PLC0415
+    from dee.config import load_config  # noqa: PLC0415
+
+    config = load_config()
+    key_file, generate = config.audit.signing_key(config.data_dir)
+    signer = load_signing_key(key_file, create=generate)
+    async with storage(Settings.from_config(config)) as database:
+        made, refused = await adopt_unsigned(database, signer)
+    return len(made), [line for r in refused for line in r.problem_lines()]
+
+
+@checkpoints_app.command("adopt")
+def adopt() -> None:
+    """Sign the heads of runs recorded before checkpoints existed (once, after upgrading).
+
+    Needs the signing key. It vouches for those chains as they are now; a chain that
+    does not verify is not signed, and is reported (exit 1).
+    """
+    count, refused = run_storage(_adopt())
+    print(f"signed the heads of {count} runs that had no checkpoint")
+    if refused:
+        raise EngineError([f"not signed, the chain does not verify: {line}" for line in refused])
+
+
+@app.command("public-key")
+def public_key_command(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the public key that verifies the worker's checkpoints (PEM).
+
+    The key is the configured signing key's (audit.signingKeyFile); with none
+    configured, the embedded default under the data directory, generated if missing.
+    """
+    from adapters.storage import StorageError, load_signing_key  # noqa: PLC0415
+    from dee.config import load_config  # noqa: PLC0415
+
+    config = load_config()
+    key_file, generate = config.audit.signing_key(config.data_dir)
+    try:
+        pem = load_signing_key(key_file, create=generate).public_pem()
+    except StorageError as exc:
+        raise EngineError([str(exc)]) from None
+    if out is None:
+        print(pem, end="")
+        return
+    try:
+        out.write_text(pem, encoding="ascii")
+    except OSError as exc:
+        raise DocumentError([f"{out}: cannot write it: {exc.strerror or exc}"]) from None
+    print(f"wrote the audit public key to {out}")
+
+
+__all__ = ["app", "verifying_keys"]

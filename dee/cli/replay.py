@@ -91,6 +91,7 @@ RunOpt = Annotated[
 async def _from_server(
     config: Path | None, run_id: str, plan: ExecutionPlan | None, execute: bool
 ) -> Replayed:
+    from dee.cli.audit import verifying_keys  # noqa: PLC0415
     from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see above
 
     async with engine_session(config) as engine:
@@ -101,6 +102,7 @@ async def _from_server(
             plan=plan,
             workflow_code=plan is None,
             execute=execute,
+            keys=verifying_keys(engine.config, None),
         )
 
 

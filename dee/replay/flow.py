@@ -5,7 +5,10 @@ file), compared with the audit chain as the database stores it where the databas
 holds one (else with the chain the history carries), replayed by the pure
 interpreter on its own plan or another version and, on request, checked against
 today's workflow code: Temporal's Replayer on the history, and a re-execution in an
-isolated time-skipping server.
+isolated time-skipping server. Given the trusted public keys, the stored chain is also
+checked against the run's signed checkpoints: a chain that was cut short, extended or
+rewritten with recomputed hashes is a diff, never "identical" (a history can be made
+to agree with a forged table: the signature cannot).
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from typing import Any
 from temporalio.client import Client
 
 from adapters.storage.audit import AuditStore
+from adapters.storage.checkpoint_format import VerifyKeys
+from adapters.storage.errors import UnknownRun
 from dee.replay.comparison import replay_run
 from dee.replay.from_audit import stored_chain, with_stored_chain
 from dee.replay.from_history import HistoryRun, decode_history, fetch_history
 from dee.replay.reexecution import reexecuted_against_chain
-from interpreter import ExecutionPlan
-from interpreter.replay import ReplayResult
+from interpreter import RUN_SCOPE, ExecutionPlan
+from interpreter.replay import Diff, ReplayResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +88,11 @@ async def replay_from_server(
     plan: ExecutionPlan | None = None,
     workflow_code: bool = True,
     execute: bool = False,
+    keys: VerifyKeys | None = None,
 ) -> Replayed:
     """``replay_decoded`` on run ``run_id``'s history from the server, compared with
-    its chain as ``audit`` stores it.
+    its chain as ``audit`` stores it and, with ``keys``, with its signed checkpoints
+    (each problem is a diff of field ``audit.checkpoint`` at ``@run``).
 
     Raises:
         EngineError: no such run on the server.
@@ -94,6 +101,27 @@ async def replay_from_server(
     history = await fetch_history(client, run_id)
     run = await decode_history(history, source=f"run {run_id}")
     stored = await stored_chain(audit, run_id)
-    return await replay_decoded(
+    replayed = await replay_decoded(
         run, stored=stored, plan=plan, workflow_code=workflow_code, execute=execute
     )
+    if keys is None:
+        return replayed
+    return await _with_checkpoints(replayed, audit, run_id, keys)
+
+
+async def _with_checkpoints(
+    replayed: Replayed, audit: AuditStore, run_id: str, keys: VerifyKeys
+) -> Replayed:
+    try:
+        verdict = await audit.verify(run_id, keys=keys)
+    except UnknownRun:  # nothing stored, nothing signed: a run of another deployment
+        return replayed
+    if not verdict.problems:
+        return replayed
+    result = replayed.result
+    extra = tuple(
+        Diff(RUN_SCOPE, "audit.checkpoint", "the signed chain", p.describe())
+        for p in verdict.problems
+    )
+    changed = ReplayResult(False, result.steps, (*result.diffs, *extra), result.notes)
+    return Replayed(replayed.run, changed, stored=replayed.stored)

@@ -14,7 +14,7 @@ from activities.policy import PolicyChecker
 from activities.registry import build_activities
 from activities.sending import Sender
 from adapters.policy import PolicyAdmin, PolicyGate
-from adapters.storage import Database, SendLedger, open_database
+from adapters.storage import Database, SendLedger, load_signing_key, open_database
 from adapters.template_limits import RenderLimits
 from adapters.template_pool import TemplateRenderer
 from adapters.tracking import EmailTracking
@@ -57,7 +57,8 @@ async def worker_for(
         renderer.prestart()
         try:
             email_cfg = config.channels.email
-            books = Bookkeeper(db)
+            key_file, generate = config.audit.signing_key(config.data_dir)
+            books = Bookkeeper(db, signer=load_signing_key(key_file, create=generate))
             privacy = privacy_for(config, db)
             sender = Sender(
                 books,

@@ -20,7 +20,7 @@ The role names come from ``config.attributes["dee_roles"]`` (``dee db migrate`` 
 the configured ones there), else ``DatabaseRoles.for_schema``.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2027-02-01
 """
 
@@ -36,7 +36,7 @@ from alembic import context, op
 from adapters.storage.roles import DatabaseRoles, grant_application, revoke_application
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
