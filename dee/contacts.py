@@ -32,7 +32,14 @@ from temporalio.client import Client
 
 from adapters.privacy import Privacy
 from adapters.privacy.scrub import ScrubReport, known_contact, scrub
-from adapters.storage import AuditDivergence, AuditStore, Database, RunStore, UnknownRun
+from adapters.storage import (
+    AuditDivergence,
+    AuditStore,
+    Database,
+    RunStore,
+    UnknownRun,
+    load_signing_key,
+)
 from dee.config import EngineConfig
 from dee.contact_histories import contact_of, delete_histories
 from dee.errors import EngineError, EngineUnavailable
@@ -81,7 +88,6 @@ class ContactService:
         self._db = database
         self._runs = runs
         self._operator = operator
-        self._audit = AuditStore(database)
         self._privacy: Privacy | None = None
 
     @property
@@ -101,6 +107,7 @@ class ContactService:
                 (``EngineUnavailable``: Temporal or no worker answered; erase again).
         """
         tenant = tenant or self._config.tenant
+        audit = self._signed_audit()  # before anything is destroyed: a bad key stops here
         keys = self.privacy.keys
         runs = await self._runs.list(tenant=tenant, contact_id=contact_id, limit=None)
         if (
@@ -140,7 +147,7 @@ class ContactService:
             "historiesDeleted": deleted,
             "suppressionsPseudonymised": scrubbed.suppressions_pseudonymised,
         }
-        seq = await self._record(tenant, detail)
+        seq = await self._record(audit, tenant, detail)
         already = not destroyed and seq is None and not cancelled and not deleted
         return Erasure(
             tenant, contact_id, already and scrubbed == ScrubReport(), run_ids,
@@ -193,19 +200,27 @@ class ContactService:
             done.append(run_id)
         return done
 
-    async def _record(self, tenant: str, detail: Mapping[str, Any]) -> int | None:
+    def _signed_audit(self) -> AuditStore:
+        """The erasure chain is signed as a run's chain is (docs/audit.md), with the
+        worker's key: unsigned, ``dee audit verify`` would rightly call it fabricated."""
+        key_file, generate = self._config.audit.signing_key(self._config.data_dir)
+        return AuditStore(self._db, signer=load_signing_key(key_file, create=generate))
+
+    async def _record(
+        self, audit: AuditStore, tenant: str, detail: Mapping[str, Any]
+    ) -> int | None:
         """Append the ``erased`` entry unless this erasure's is already in the chain."""
         chain_id = erasure_chain(tenant)
         for _ in range(5):  # another erasure appending at the same moment: chain after it
             try:
-                stored = await self._audit.entries(chain_id)
+                stored = await audit.entries(chain_id)
             except UnknownRun:
                 stored = []
             for e in stored:
                 same = (e.detail.get("contactId"), e.detail.get("generation"))
                 if e.action == ERASED and same == (detail["contactId"], detail["generation"]):
                     return None
-            head = await self._audit.head(chain_id)
+            head = await audit.head(chain_id)
             last = (stored[-1].seq, stored[-1].hash) if stored else None
             if last is None and head is not None:
                 last = (head.seq, head.hash)
@@ -217,7 +232,7 @@ class ContactService:
                 else chain(chain_id, [entry], start_seq=start, prev_hash=prev)
             )
             try:
-                await self._audit.append(entries)
+                await audit.append(entries)
             except AuditDivergence:
                 continue
             return start

@@ -101,7 +101,8 @@ class Engine:
         """Replay a run offline from its Temporal history and compare it step by step.
 
         ``dry_run=True`` re-runs the pure interpreter on the run's recorded inputs and
-        checks the stored audit chain (every hash and link); ``dry_run=False`` also
+        checks the stored audit chain (every hash and link, and its signed checkpoints
+        when the signing key is configured, as ``dee replay`` does); ``dry_run=False`` also
         checks today's workflow code against the history (Temporal's Replayer) and
         re-executes it in an isolated time-skipping server whose activities return the
         recorded results (no provider is contacted), comparing the audit entries it
@@ -113,12 +114,14 @@ class Engine:
             DocumentError: the history is malformed or of another workflow type.
         """
         await self.reader.record(run_id)
+        from dee.audit_keys import verifying_keys  # noqa: PLC0415 - see _LAZY
         from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see _LAZY
 
-        code = not dry_run
+        code, keys = not dry_run, verifying_keys(self.config)
         replayed = await replay_from_server(
-            self.client, self.audit, run_id, plan=plan, workflow_code=code, execute=code
-        )
+            self.client, self.audit, run_id, plan=plan, workflow_code=code, execute=code,
+            keys=keys,
+        )  # fmt: skip
         return replayed.result
 
     async def what_if(

@@ -16,8 +16,6 @@ from dee.settings import Settings
 
 if TYPE_CHECKING:
     from adapters.storage import RetentionReport, VerifyResult
-    from adapters.storage.checkpoint_format import VerifyKeys
-    from dee.config import EngineConfig
     from dee.unclosed_runs import ClosingCheck
 
 # The storage package is imported inside the helpers: see dee/cli/db.py.
@@ -44,18 +42,6 @@ CheckpointsOpt = Annotated[
 ]
 
 
-def verifying_keys(config: EngineConfig, given: list[Path] | None) -> VerifyKeys | None:
-    """The trusted public keys: those given, else the configured signing key's, if it exists."""
-    from adapters.storage import load_public_key, load_signing_key, verify_keys  # noqa: PLC0415
-
-    if given:
-        return verify_keys(load_public_key(path) for path in given)
-    key_file, _ = config.audit.signing_key(config.data_dir)
-    if not key_file.exists():
-        return None
-    return verify_keys([load_signing_key(key_file, create=False).public_key])
-
-
 async def _verify(
     run_id: str | None, public_keys: list[Path] | None, exports: list[Path] | None
 ) -> tuple[list[VerifyResult], ClosingCheck, bool]:
@@ -66,6 +52,7 @@ async def _verify(
         VerifyResult,
         read_export,
     )
+    from dee.audit_keys import verifying_keys  # noqa: PLC0415
     from dee.config import load_config  # noqa: PLC0415
     from dee.unclosed_runs import check_closing  # noqa: PLC0415
 
@@ -304,4 +291,4 @@ def public_key_command(
     print(f"wrote the audit public key to {out}")
 
 
-__all__ = ["app", "verifying_keys"]
+__all__ = ["app"]

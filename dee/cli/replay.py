@@ -91,7 +91,7 @@ RunOpt = Annotated[
 async def _from_server(
     config: Path | None, run_id: str, plan: ExecutionPlan | None, execute: bool
 ) -> Replayed:
-    from dee.cli.audit import verifying_keys  # noqa: PLC0415
+    from dee.audit_keys import verifying_keys  # noqa: PLC0415
     from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see above
 
     async with engine_session(config) as engine:

@@ -21,6 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.storage.schema import AuditEntry, metadata
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
+from dee.connection import connect
 from dee.contacts import erasure_chain
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
@@ -98,7 +99,7 @@ def config(tmp_path: Path, db_url: str, server: DevServer, mail: SmtpServer) -> 
 
 @pytest.fixture
 async def engine(config: EngineConfig) -> AsyncIterator[Engine]:
-    client = await Client.connect(config.temporal.address)
+    client = await connect(config)  # the codec keys the `dee` processes read too
     engine = await Engine.connect(config, client=client)
     try:
         async with worker_for(config, client, database=engine.database) as worker, worker:
@@ -199,8 +200,13 @@ async def test_erasure_leaves_nothing_personal_and_refuses_runs_until_enrolled(
     [replied] = [e for e in json.loads(out) if e["action"] == "event"]
     assert replied["opened"]["data"]["subject"] == "[erased]"
     assert replied["detail"]["data"]["subject"].startswith("sealed:v1:")
-    code, out, err = await dee(config, "audit", "verify", "--all")
+    # Checked against the signed checkpoints too: the erasure chain is signed as runs are.
+    code, public_key, err = await dee(config, "audit", "public-key")
     assert code == 0, err
+    (tmp_path / "audit.pub").write_text(public_key)
+    verify = ("audit", "verify", "--all", "--public-key", str(tmp_path / "audit.pub"))
+    code, out, err = await dee(config, *verify)
+    assert code == 0, out + err
     assert erasure_chain("default") in out and waiting.run_id in out
 
     with pytest.raises(EngineError, match="contact c-erased: erased"):

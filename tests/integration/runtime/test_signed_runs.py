@@ -22,6 +22,7 @@ from dee.engine import Engine
 from dee.replay.flow import replay_from_server
 from tests.integration.replay.test_cli_replay import replay_cli
 from tests.integration.runtime.test_engine import CONTACT, VARS, _after
+from tests.integration.temporal_env import TEST_CODEC_KEYS
 from tests.interpreter.helpers import sales_plan
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,6 +41,7 @@ def _settings(tmp_path: Path, engine: Engine, env: WorkflowEnvironment) -> Path:
             {
                 "database": engine.config.database_url,
                 "dataDir": str(engine.config.data_dir),
+                "codec": {"keys": [TEST_CODEC_KEYS]},  # the key ring of the tests' clients
                 "temporal": {
                     "address": env.client.service_client.config.target_host,
                     "search_attributes": False,
@@ -123,6 +125,10 @@ async def test_a_real_run_is_signed_and_its_truncation_is_refused_everywhere(
     replayed = await replay_from_server(engine.client, store, run.run_id, keys=keys)
     assert not replayed.result.identical
     assert any(d.field == "audit.checkpoint" and cut in d.actual for d in replayed.result.diffs)
+    through_engine = await engine.replay(run.run_id)  # the same flow, the configured key
+    assert [d for d in through_engine.diffs if d.field == "audit.checkpoint"] == [
+        d for d in replayed.result.diffs if d.field == "audit.checkpoint"
+    ]
     cli = await replay_cli(run.run_id, "--config", str(settings))
     said = " ".join(cli.stdout.split())
     assert cli.exit_code == 1 and "identical" not in said and "audit.checkpoint" in said, said
