@@ -11,5 +11,7 @@ RUN pip install --no-cache-dir .
 # Plans and templates are content: mounted or baked in, read from the working directory.
 COPY plans plans
 COPY templates templates
+# The worker's data dir (its audit signing key): a volume there keeps this owner.
+RUN mkdir -p /var/lib/dee && chown nobody /var/lib/dee
 USER nobody
 CMD ["dee", "worker"]

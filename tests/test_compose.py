@@ -154,3 +154,18 @@ def test_the_web_ui_decodes_through_dee_s_codec_server_with_its_token() -> None:
     ui_port = ui["ports"][0].split(":")[0]
     origins = codec["environment"]["DEE_CODEC_UI_ORIGINS"].split(",")
     assert f"http://localhost:{ui_port}" in origins
+
+
+def test_worker_and_receiver_share_the_privacy_key_and_the_worker_keeps_its_signing_key() -> None:
+    services = _compose()["services"]
+    for name in ("worker", "webhooks"):
+        key = services[name]["environment"]["DEE_PRIVACY_MASTER_KEY"]
+        # no default: a container generating its own key would pseudonymise a reply's
+        # sender differently from the worker, and a suppression would no longer match
+        assert key.startswith("${DEE_PRIVACY_MASTER_KEY:?"), name
+    worker = services["worker"]
+    data_dir = worker["environment"]["DEE_DATA_DIR"]
+    # The signing key is generated under the data dir: it must outlive the container.
+    assert any(v.split(":")[1] == data_dir for v in worker["volumes"]), worker["volumes"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"chown nobody {data_dir}" in dockerfile and "USER nobody" in dockerfile
