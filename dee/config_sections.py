@@ -237,21 +237,3 @@ class ValidationConfig(_Section):
     @property
     def limits(self) -> Limits:
         return Limits(self.max_steps, self.max_wait_days, self.min_send_loop_wait)
-
-
-__all__ = [
-    "AuditConfig",
-    "ChannelsConfig",
-    "ContactCapConfig",
-    "DatabaseConfig",
-    "EmailConfig",
-    "PoliciesConfig",
-    "PrivacyConfig",
-    "RetentionConfig",
-    "SchedulerConfig",
-    "TemplatesConfig",
-    "TemporalConfig",
-    "ValidationConfig",
-    "VoiceConfig",
-    "WebhooksConfig",
-]

@@ -207,13 +207,9 @@ ON CONFLICT (run_id, seq) DO NOTHING
 COPY_THRESHOLD = 64  # below this, one statement's round trip beats COPY's two
 
 
-async def insert_postgresql(
-    conn: AsyncConnection, entries: Sequence[ChainedEntry], recorded_at: datetime
-) -> int:
-    """Insert what is new; return how many rows were inserted."""
-    if len(entries) >= COPY_THRESHOLD:
-        return await _insert_by_copy(conn, entries, recorded_at)
-    columns = (
+def _columns(entries: Sequence[ChainedEntry]) -> tuple[list[Any], ...]:
+    """The nine arrays ``_PG_INSERT`` takes, in its parameter order."""
+    return (
         [e.run_id for e in entries],
         [e.seq for e in entries],
         [e.tick for e in entries],
@@ -224,6 +220,15 @@ async def insert_postgresql(
         [e.prev_hash for e in entries],
         [e.hash for e in entries],
     )
+
+
+async def insert_postgresql(
+    conn: AsyncConnection, entries: Sequence[ChainedEntry], recorded_at: datetime
+) -> int:
+    """Insert what is new; return how many rows were inserted."""
+    if len(entries) >= COPY_THRESHOLD:
+        return await _insert_by_copy(conn, entries, recorded_at)
+    columns = _columns(entries)
     result = await conn.exec_driver_sql(_PG_INSERT, (*columns, recorded_at))
     return int(result.rowcount)
 
@@ -236,17 +241,7 @@ async def insert_postgresql_signed(
 ) -> tuple[int, bool]:
     """``insert_postgresql`` for a small one-run batch, with its checkpoint in the same
     statement; returns the rows inserted and whether the checkpoint was."""
-    columns = (
-        [e.run_id for e in entries],
-        [e.seq for e in entries],
-        [e.tick for e in entries],
-        [e.step_id for e in entries],
-        [e.action for e in entries],
-        [e.outcome for e in entries],
-        [detail_json(e.detail) for e in entries],
-        [e.prev_hash for e in entries],
-        [e.hash for e in entries],
-    )
+    columns = _columns(entries)
     cp = checkpoint
     signed = (cp.run_id, cp.n, cp.seq, cp.head, cp.closed, cp.time, cp.key_id, cp.prev, cp.hash)
     result = await conn.exec_driver_sql(_PG_INSERT_SIGNED, (*columns, recorded_at, *signed, cp.sig))
