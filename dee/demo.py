@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from rich.console import Console
 
 from adapters.policy import PolicyAdmin
+from dee.audit_keys import verifying_keys
 from dee.codec_config import CodecConfig
 from dee.codec_server import codec_server, server_token
 from dee.config import (
@@ -199,7 +200,7 @@ async def _drive(engine: Engine, plan: ExecutionPlan, console: Console) -> int:
         )
     for contact_id, run in runs.items():
         final = await _until(engine, run.run_id, {"COMPLETED", "CANCELED"}, 60)
-        verified = await engine.audit.verify(run.run_id)
+        verified = await engine.audit.verify(run.run_id, keys=verifying_keys(engine.config))
         console.rule(f"{contact_id}: {final.status} ({final.outcome or '-'})  {run.run_id}")
         if final.exit_rule:
             console.print(f"ended by {describe_exit(final.exit_rule)}", highlight=False)

@@ -33,3 +33,6 @@ async def test_the_demo_stops_adas_run_at_her_reply(
     assert f"[tick {WAIT_SECONDS}]" not in ada and "check-response" not in ada
     assert ada.count("action:send_email") == 1
     assert "mail sink received 5 message(s)" in out  # ada 1, grace 2, linus 2
+    # Every run's chain is checked against the checkpoints the worker signed, closed.
+    verified = re.findall(r"audit verify: run \S+: ok, (\d+) entries .*?checkpoints, closed\)", out)
+    assert len(verified) == 3, out
