@@ -66,6 +66,7 @@ APP_PRIVILEGES: Mapping[str, str] = {
     "dee_secrets": "SELECT, INSERT",  # insert-if-absent, never updated
     "dee_roles": "SELECT",
     "contact_keys": "SELECT, INSERT, UPDATE",  # an erasure destroys the wrapped key
+    "audit_checkpoints": "SELECT, INSERT",  # append-only: the worker signs, nobody edits
 }
 RETENTION_PRIVILEGES: Mapping[str, str] = {
     "alembic_version": "SELECT",
@@ -73,6 +74,7 @@ RETENTION_PRIVILEGES: Mapping[str, str] = {
     "audit_heads": "SELECT",
     "dee_roles": "SELECT",
     "contact_keys": "SELECT, INSERT, UPDATE",  # an erasure destroys the wrapped key
+    "audit_checkpoints": "SELECT, INSERT",  # append-only: the worker signs, nobody edits
 }
 RETENTION_FUNCTION = "dee_retention_delete(text, bigint, bigint, text, text)"
 
