@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 from temporalio.testing import WorkflowEnvironment
 
+from adapters.privacy.scrub import scrub
 from dee.config import (
     ChannelsConfig,
     EmailConfig,
@@ -111,3 +112,20 @@ async def test_whole_runs_need_nothing_beyond_the_application_grants(
     assert len(mail.received) == 3  # Ada's intro, Bob's intro and follow-up
     budget = await admin.get_budget("default", "default", today)
     assert budget is not None and budget.spent == Decimal("0.03")
+
+    # An erasure's database part (the contact's key destroyed, its rows scrubbed, the
+    # signed erasure entry) needs nothing beyond the grants either.
+    privacy = engine.contacts.privacy
+    await engine.policies.suppress(COLD["email"], reason="bounced")
+    sealed = await privacy.keys.seal("default", "c-bob", "Re: your offer")  # Bob's key made
+    assert await privacy.keys.erase("default", "c-bob")
+    assert await privacy.keys.open("default", "c-bob", sealed) == "[erased]"
+    report = await scrub(
+        engine.database, privacy.pseudonyms, tenant="default", contact_id="c-bob",
+        run_ids=[cold.run_id], contacts=[COLD],
+    )  # fmt: skip
+    assert report.suppressions_pseudonymised == 1
+    async with engine.database.snapshot() as conn:
+        left = await conn.scalar(text("SELECT count(*) FROM suppressions WHERE contact_key = :k"),
+                                 {"k": COLD["email"]})  # fmt: skip
+    assert left == 0
