@@ -1,18 +1,16 @@
 """Parser for CEL (Common Expression Language) branch conditions.
 
 Boundary: this module turns CEL source text into a small immutable AST or raises
-:class:`CelSyntaxError` (tokens come from :mod:`interpreter.cel_lexer`). It knows
-nothing about types, functions or the plan environment (that is
-:mod:`interpreter.cel_check`) and evaluates nothing (the Rust-backed ``cel`` package
-does that at run time). Standard library only; no I/O.
+:class:`CelSyntaxError` (tokens come from :mod:`interpreter.cel_lexer`). It knows nothing about
+types, functions or the plan environment (that is :mod:`interpreter.cel_check`) and evaluates
+nothing (the Rust-backed ``cel`` package does that at run time). Standard library only; no I/O.
 
 The grammar is the one in the CEL language definition
-(https://github.com/google/cel-spec/blob/master/doc/langdef.md). Where the spec
-leaves room, the parser follows the ANTLR grammar shared by cel-go and the runtime
-we evaluate with, so that "parses here" and "parses there" agree: a ``-`` directly
-before a number belongs to the literal (``!-1`` parses, ``!-x`` does not), list and
-map literals take a trailing comma, call argument lists do not, and reserved words
-such as ``if`` may follow a ``.`` but may not stand alone. Optional-field syntax
+(https://github.com/google/cel-spec/blob/master/doc/langdef.md). Where the spec leaves room, the
+parser follows the ANTLR grammar shared by cel-go and the runtime we evaluate with, so that "parses
+here" and "parses there" agree: a ``-`` directly before a number belongs to the literal (``!-1``
+parses, ``!-x`` does not), list and map literals take a trailing comma, call argument lists do not,
+and reserved words such as ``if`` may follow a ``.`` but may not stand alone. Optional-field syntax
 (``a.?b``) and message construction (``M{f: 1}``) are rejected.
 """
 
@@ -206,8 +204,7 @@ def _describe(token: Token) -> str:
     if token.kind == "EOF":
         return "end of expression"
     text = token.text if len(token.text) <= 20 else token.text[:17] + "..."
-    # A string token already shows its own quotes.
-    return f"string {text}" if token.kind in ("STRING", "BYTES") else f'"{text}"'
+    return f"string {text}" if token.kind in ("STRING", "BYTES") else f'"{text}"'  # has quotes
 
 
 class _Parser:

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("interpreter", "workflows", "activities", "adapters", "dee")
 ENTRY_POINTS = ("worker.py", "starter.py")
 LIMIT = 400
-# Issue 23 replaces the hand-written CEL syntax check; until then it stays as it is.
-EXEMPT = {"interpreter/cel_syntax.py"}
+# A module past the limit that must stay so for a while would be named here, with why.
+EXEMPT: set[str] = set()
 
 
 def _lines(path: Path) -> int:
