@@ -125,6 +125,9 @@ async def test_the_ui_preflight_is_answered_and_another_origin_is_refused(
         b'{"payloads": [{"data": "***"}]}',
         b'{"payload": []}',
         b"\xff\xfe",
+        # Hostile nesting past the JSON parser's stack: a 400, not a 500 (RecursionError).
+        b"[" * 200_000,
+        b'{"payloads": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
     ],
 )
 async def test_a_malformed_body_is_a_400_naming_the_expected_shape(
