@@ -5,6 +5,7 @@ erasures of one contact at once."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -18,11 +19,16 @@ from dee.runs.ids import run_id
 from tests.integration.mailsink import SmtpServer
 from tests.integration.privacy.test_erasure import (
     CONTACT,
+    PII,
+    SNIPPET,
+    SUBJECT,
     VARS,
     _gone,
     _status,
     config,
     dee,
+    dump,
+    email_wait_email,
     engine,
     one_email,
     server,
@@ -115,3 +121,35 @@ async def test_a_hostile_contact_id_cannot_widen_the_erasure_to_another_contact(
     assert erasure.runs == (gone.run_id,)
     assert await _gone(engine.client, gone.run_id)
     assert not await _gone(engine.client, kept.run_id), "another contact's history was deleted"
+
+
+async def test_a_reply_racing_the_erasure_leaves_nothing_readable(
+    engine: Engine, config: EngineConfig
+) -> None:
+    """The reply is the first field ever sealed for the contact (its key is created
+    then), at the moment the erasure destroys the keys: either the reply is refused or
+    it is recorded sealed under a key that dies; never readable, never plain."""
+    waiting = await engine.execute(email_wait_email(), contact=CONTACT, variables=VARS)
+    await _status(engine, waiting, {"WAITING"}, step="wait")
+    reply = {"from": f"Hedy <{CONTACT['email']}>", "subject": SUBJECT, "snippet": SNIPPET}
+    ingested, erased = await asyncio.gather(
+        engine.ingest_event(
+            type="email.replied",
+            contact_id=CONTACT["id"],
+            run_id=waiting.run_id,
+            step_id="first",
+            data=reply,
+        ),  # fmt: skip
+        engine.contacts.erase(CONTACT["id"], by="dpo"),
+        return_exceptions=True,
+    )
+    assert not isinstance(erased, BaseException), erased
+    if isinstance(ingested, BaseException):
+        assert isinstance(ingested, EngineError), ingested
+    assert await engine.contacts.erased_at(CONTACT["id"]) is not None
+    assert [value for value in PII if value in await dump(engine)] == []
+    for entry in await engine.get_timeline(waiting.run_id):
+        opened = json.dumps(await engine.contacts.opened(waiting.run_id, entry.detail)).lower()
+        assert [value for value in PII if value in opened] == [], entry
+    code, out, err = await dee(config, "audit", "verify", "--all")
+    assert code == 0, out + err
