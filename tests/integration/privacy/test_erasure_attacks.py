@@ -139,7 +139,7 @@ async def test_a_reply_racing_the_erasure_leaves_nothing_readable(
             run_id=waiting.run_id,
             step_id="first",
             data=reply,
-        ),  # fmt: skip
+        ),
         engine.contacts.erase(CONTACT["id"], by="dpo"),
         return_exceptions=True,
     )
