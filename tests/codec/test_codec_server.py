@@ -164,3 +164,20 @@ async def test_other_paths_and_oversized_bodies_are_refused(http: httpx.AsyncCli
     assert (await http.get("/decode", headers=_auth())).status_code == 405
     huge = b'{"payloads": []' + b" " * MAX_BODY + b"}"
     assert (await http.post("/decode", content=huge, headers=_auth())).status_code == 413
+
+
+async def test_a_hostile_key_id_is_not_echoed_whole(http: httpx.AsyncClient) -> None:
+    forged = {
+        "payloads": [
+            {
+                "metadata": {
+                    "encoding": base64.b64encode(b"binary/encrypted").decode(),
+                    "encryption-key-id": base64.b64encode(b"k" * 100_000).decode(),
+                },
+                "data": base64.b64encode(b"x" * 40).decode(),
+            }
+        ]
+    }
+    answer = await http.post("/decode", json=forged, headers=_auth())
+    assert answer.status_code == 422
+    assert len(answer.text) < 1_000 and "(100000 chars)" in answer.json()["error"]
