@@ -82,6 +82,8 @@ def _parse(body: bytes) -> Payloads:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"invalid JSON ({exc})") from None
+    except RecursionError:  # a hostile body nested past the parser's stack: a 400, not a 500
+        raise ValueError("invalid JSON (nested too deeply)") from None
     if not isinstance(data, dict) or not isinstance(data.get("payloads"), list):
         raise ValueError("no 'payloads' list")
     for n, item in enumerate(data["payloads"]):

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.privacy import Privacy
 from adapters.privacy.scrub import ScrubReport, known_contact, scrub
@@ -127,7 +128,10 @@ class ContactService:
         fresh = [r for r in late if r.run_id not in {x.run_id for x in runs}]
         cancelled += await self._cancel([r.run_id for r in fresh if r.status in NOT_FINAL], by)
         contacts += [found for r in fresh if (found := await contact_of(self._client, r.run_id))]
-        run_ids = tuple(r.run_id for r in runs + fresh)
+        recorded = [r.run_id for r in runs + fresh]
+        unrecorded = await self._unrecorded(tenant, contact_id, set(recorded))
+        contacts += [found for r in unrecorded if (found := await contact_of(self._client, r))]
+        run_ids = tuple(recorded + unrecorded)
         deleted = 0
         namespace = self._config.temporal.namespace
         for run_id in run_ids:
@@ -200,6 +204,32 @@ class ContactService:
             done.append(run_id)
         return done
 
+    async def _unrecorded(self, tenant: str, contact_id: str, known: set[str]) -> list[str]:
+        """The contact's runs Temporal has and the runs table does not (yet).
+
+        ``execute`` starts a workflow before it records the run, and ``execute_many``
+        records a whole batch after starting it; a delayed start is recorded by nothing
+        until it runs. Such a run's history holds the contact as started, so it is found
+        by its search attributes and deleted with the others (the gate denies it anyway:
+        it would send nothing). A run not yet visible to Temporal's visibility store, or
+        without search attributes (``temporal.searchAttributes: false``), is not found.
+        """
+        if not self._config.temporal.search_attributes:
+            return []
+        query = f"DeeTenant = {_literal(tenant)} AND DeeContactId = {_literal(contact_id)}"
+        found: list[str] = []
+        try:
+            async for execution in self._client.list_workflows(query):
+                if execution.id not in known and execution.id not in found:
+                    found.append(execution.id)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.INVALID_ARGUMENT:  # attributes not registered
+                return []
+            raise EngineUnavailable(
+                [f"contact {contact_id}: cannot list its runs in Temporal: {exc.message}"]
+            ) from None
+        return found
+
     def _signed_audit(self) -> AuditStore:
         """The erasure chain is signed as a run's chain is (docs/audit.md), with the
         worker's key: unsigned, ``dee audit verify`` would rightly call it fabricated."""
@@ -237,6 +267,11 @@ class ContactService:
                 continue
             return start
         raise EngineError([f"could not append to audit chain {chain_id}: it kept moving"])
+
+
+def _literal(value: str) -> str:
+    """``value`` as a visibility-query string literal: an id cannot widen the query."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _now() -> str:

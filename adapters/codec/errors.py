@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+_SHOWN = 64  # a key id is a short label; a hostile payload's "id" is not echoed whole
+
+
+def _shown(key_id: str) -> str:
+    return (
+        repr(key_id) if len(key_id) <= _SHOWN else f"{key_id[:_SHOWN]!r}... ({len(key_id)} chars)"
+    )
+
 
 class CodecError(Exception):
     """Root of the payload codec's errors; the message is meant for a user."""
@@ -17,8 +25,9 @@ class UnknownKeyId(CodecError):
     def __init__(self, key_id: str, known: tuple[str, ...]) -> None:
         self.key_id = key_id
         held = ", ".join(known) if known else "none"
+        shown = _shown(key_id)
         super().__init__(
-            f"a payload is encrypted with key id {key_id!r}, which the codec key ring does not "
+            f"a payload is encrypted with key id {shown}, which the codec key ring does not "
             f"hold (it holds: {held}); configure that key (codec.keys / DEE_CODEC_KEYS)"
         )
 
@@ -28,7 +37,8 @@ class TamperedPayload(CodecError):
 
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id
+        shown = _shown(key_id)
         super().__init__(
-            f"a payload encrypted with key id {key_id!r} fails authentication: it was altered "
+            f"a payload encrypted with key id {shown} fails authentication: it was altered "
             "or truncated, or that id names a different key here than where it was written"
         )

@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import phonenumbers
+
 from adapters.addresses import AddressError, canonical_key
 
 PREFIX = "pseud:"
@@ -30,6 +32,7 @@ PERSONAL_FIELDS = (
 )  # fmt: skip
 _ADDRESS_FIELDS = ("email", "phone")
 _KNOWN_MAX = 10_000
+_MIN_NATIONAL = 6  # fewer digits alone would blank out unrelated numbers in a reason
 _MIN_REDACTED = 2  # a one-letter "name" would blank out every word holding it
 
 
@@ -68,6 +71,26 @@ def is_pseudonym(value: str) -> bool:
     return value.startswith(PREFIX)
 
 
+def _phone_spellings(canonical: str) -> list[str]:
+    """Other ways a provider quotes an E.164 number in a reason: without the ``+``
+    (Vonage's form), national and international formats, the national digits alone."""
+    if not canonical.startswith("+"):
+        return []
+    try:
+        parsed = phonenumbers.parse(canonical, None)
+    except phonenumbers.NumberParseException:
+        return []
+    national = str(parsed.national_number)
+    spellings = [
+        canonical[1:],
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL),
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+    ]
+    if len(national) >= _MIN_NATIONAL:
+        spellings.append(national)
+    return spellings
+
+
 class Redactor:
     """Replaces a contact's personal values inside text and JSON-like trees.
 
@@ -86,7 +109,10 @@ class Redactor:
             found[value.strip().lower()] = shown
             if field in _ADDRESS_FIELDS:
                 with contextlib.suppress(AddressError):
-                    found[canonical_key(value).lower()] = shown
+                    canonical = canonical_key(value)
+                    found[canonical.lower()] = shown
+                    for spelling in _phone_spellings(canonical):
+                        found.setdefault(spelling.lower(), shown)
         self._shown = found
         ordered = sorted(found, key=len, reverse=True)  # the longest spelling first
         alternatives = "|".join(re.escape(v) for v in ordered)

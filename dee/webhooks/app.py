@@ -10,6 +10,7 @@ the voice channel, so a bad request cannot disturb a good one arriving beside it
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,11 +29,21 @@ from dee.webhooks.auth import Refused
 from dee.webhooks.receiver import Receiver
 
 log = logging.getLogger(__name__)
+_ADDRESS = re.compile(r"[^\s<>'\"(),;:\[\]]+@[^\s<>'\"(),;:\[\]]+")
+_NUMBER = re.compile(r"\+?\d[\d ().-]{5,}\d")
+
+
+def masked(message: str) -> str:
+    """``message`` with anything shaped like an address or a phone number masked."""
+    return _NUMBER.sub("[number]", _ADDRESS.sub("[address]", message))
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
-    log.info("refused %s %s: %s %s", request.method, request.url.path, exc.status, exc.message)
+    # The answer may quote what the provider sent (an address it bounced); the log
+    # line must not keep it (docs/privacy.md): addresses and numbers are masked.
+    shown = masked(exc.message)
+    log.info("refused %s %s: %s %s", request.method, request.url.path, exc.status, shown)
     return JSONResponse({"error": exc.message}, status_code=exc.status)
 
 

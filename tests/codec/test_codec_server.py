@@ -125,6 +125,9 @@ async def test_the_ui_preflight_is_answered_and_another_origin_is_refused(
         b'{"payloads": [{"data": "***"}]}',
         b'{"payload": []}',
         b"\xff\xfe",
+        # Hostile nesting past the JSON parser's stack: a 400, not a 500 (RecursionError).
+        b"[" * 200_000,
+        b'{"payloads": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
     ],
 )
 async def test_a_malformed_body_is_a_400_naming_the_expected_shape(
@@ -161,3 +164,20 @@ async def test_other_paths_and_oversized_bodies_are_refused(http: httpx.AsyncCli
     assert (await http.get("/decode", headers=_auth())).status_code == 405
     huge = b'{"payloads": []' + b" " * MAX_BODY + b"}"
     assert (await http.post("/decode", content=huge, headers=_auth())).status_code == 413
+
+
+async def test_a_hostile_key_id_is_not_echoed_whole(http: httpx.AsyncClient) -> None:
+    forged = {
+        "payloads": [
+            {
+                "metadata": {
+                    "encoding": base64.b64encode(b"binary/encrypted").decode(),
+                    "encryption-key-id": base64.b64encode(b"k" * 100_000).decode(),
+                },
+                "data": base64.b64encode(b"x" * 40).decode(),
+            }
+        ]
+    }
+    answer = await http.post("/decode", json=forged, headers=_auth())
+    assert answer.status_code == 422
+    assert len(answer.text) < 1_000 and "(100000 chars)" in answer.json()["error"]

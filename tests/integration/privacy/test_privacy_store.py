@@ -53,6 +53,22 @@ def test_redaction_replaces_whole_values_only() -> None:
     assert r.tree({"Ann": ["ann", 3]}) == {"[first_name]": ["[first_name]", 3]}
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Vonage: invalid number 15555550177",  # E.164 without the '+'
+        "Twilio: The 'To' number +1 555-555-0177 is unreachable",
+        "carrier: (555) 555-0177 is disconnected",
+        "carrier: 5555550177 blocked",
+    ],
+)
+def test_a_provider_quoting_the_number_in_another_format_is_redacted(reason: str) -> None:
+    p = Pseudonyms(MASTER.pseudonym_key)
+    redacted = p.redactor({"id": "c1", "phone": "+1 (555) 555-0177"}).text(reason)
+    assert "555" not in redacted.replace(p.of_key("+15555550177"), ""), redacted
+    assert p.of_key("+15555550177") in redacted
+
+
 def test_the_default_key_file_is_generated_once_private(tmp_path: Path) -> None:
     first = MasterKey.load(value=None, file=None, data_dir=tmp_path / "data")
     path = tmp_path / "data" / "privacy.key"
