@@ -106,12 +106,12 @@ async def sign_in(
             made.append(cp)
         else:
             unknown.append(run_id)
-    newest = await latest(conn, unknown) if unknown else {}
+    bases = await _bases(conn, signer, unknown) if unknown else {}
     for run_id in unknown:
-        group, before = groups[run_id], newest.get(run_id)
-        if before is not None and before.seq >= group[-1].seq:
+        group, (top, before) = groups[run_id], bases.get(run_id, (0, None))
+        if before is not None and _covers(signer, before, group):
             continue
-        cp = _sign(signer, group, before)
+        cp = _sign(signer, group, before, n=top + 1)
         await conn.execute(insert(CHECKPOINTS), [_row(cp)])
         made.append(cp)
     for cp in made:
@@ -119,16 +119,59 @@ async def sign_in(
     return made
 
 
+async def _bases(
+    conn: AsyncConnection, signer: CheckpointSigner, run_ids: Sequence[str]
+) -> dict[str, tuple[int, Checkpoint | None]]:
+    """Per run: the highest stored ``n`` and the newest checkpoint the signer builds on.
+
+    They differ only when someone inserted rows the signer does not accept (a made-up
+    or copied signature, a run "closed" early, a seq far ahead): the next checkpoint
+    takes the next free ``n`` but links to, and trusts, only the accepted one, so such
+    a row can neither stop the real entries being signed nor change what they claim.
+    Both verifiers name the row as forged.
+    """
+    bases: dict[str, tuple[int, Checkpoint | None]] = {}
+    for run_id, newest in (await latest(conn, run_ids)).items():
+        if signer.builds_on(newest):
+            bases[run_id] = (newest.n, newest)
+            continue
+        accepted = [cp for cp in await of_run(conn, run_id) if signer.builds_on(cp)]
+        bases[run_id] = (newest.n, accepted[-1] if accepted else None)
+    return bases
+
+
+def _covers(signer: CheckpointSigner, before: Checkpoint, group: list[ChainedEntry]) -> bool:
+    """Whether ``before`` already signs ``group`` (a retried append signs nothing).
+
+    Only a checkpoint this signer authenticated may say so from its seq alone; one of
+    another key (unverifiable here) must sign the very head of an entry in the batch.
+    """
+    if before.seq < group[-1].seq:
+        return False
+    if before.key_id == signer.key_id:
+        return True
+    offset = before.seq - group[0].seq
+    return 0 <= offset < len(group) and group[offset].hash == before.head
+
+
 def _sign(
-    signer: CheckpointSigner, group: list[ChainedEntry], before: Checkpoint | None
+    signer: CheckpointSigner,
+    group: list[ChainedEntry],
+    before: Checkpoint | None,
+    *,
+    n: int | None = None,
 ) -> Checkpoint:
     last = group[-1]
-    closed = (before is not None and before.closed) or any(
+    # "closed" stays true only on the signer's own word: a row of another key may be
+    # an inserted one claiming the run ended.
+    closed = (before is not None and before.closed and before.key_id == signer.key_id) or any(
         closes_run(e.action, e.outcome) for e in group
     )
+    if n is None:
+        n = 1 if before is None else before.n + 1
     return signer.sign(
         run_id=last.run_id,
-        n=1 if before is None else before.n + 1,
+        n=n,
         seq=last.seq,
         head=last.hash,
         closed=closed,
