@@ -51,6 +51,7 @@ APP_PRIVILEGES: Mapping[str, str] = {
     "runs": "SELECT, INSERT, UPDATE",  # status and how the run ended
     "audit_entries": "SELECT, INSERT",  # append-only
     "audit_heads": "SELECT",  # moved only by dee_retention_delete
+    "audit_checkpoints": "SELECT, INSERT",  # append-only; the worker signs heads
     "audit_pending": "SELECT, INSERT, DELETE",  # replaced wholesale per task
     "send_ledger": "SELECT, INSERT, UPDATE",  # intent, attempt, then outcome
     "consent_records": "SELECT, INSERT",  # append-only: a revocation is a new record
@@ -131,10 +132,16 @@ def ensure_role(conn: Connection, name: str) -> None:
 
 
 def check_unprivileged(conn: Connection, name: str, owner: str) -> None:
-    """Refuse a role that could bypass the guards: superuser, owner, or owner's member."""
+    """Refuse a role that could bypass the guards: superuser, owner, or owner's member.
+
+    Also one with CREATEROLE (before PostgreSQL 16 it may grant itself membership in
+    the owner, then ``SET ROLE`` to it) and a member of ``pg_write_all_data`` (UPDATE
+    and DELETE on every table, whatever this module grants).
+    """
     row = conn.execute(
         text(
-            "SELECT rolsuper, rolbypassrls, rolname = :owner, pg_has_role(:name, :owner, 'MEMBER')"
+            "SELECT rolsuper, rolbypassrls, rolname = :owner, pg_has_role(:name, :owner, 'MEMBER'),"
+            " rolcreaterole, pg_has_role(:name, 'pg_write_all_data', 'MEMBER')"
             " FROM pg_roles WHERE rolname = :name"
         ),
         {"name": name, "owner": owner},
@@ -144,7 +151,8 @@ def check_unprivileged(conn: Connection, name: str, owner: str) -> None:
         for flag, what in zip(
             row,
             ("is a superuser", "bypasses row security", "owns the tables", "is a member of "
-             f"the owner {owner}"),
+             f"the owner {owner}", "may create roles (CREATEROLE: it can make itself a "
+             "member of the owner)", "is a member of pg_write_all_data"),
             strict=True,
         )
         if flag
