@@ -104,6 +104,8 @@ def parse_line(text: str, where: str) -> dict[str, Any]:
         entry = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise MalformedExport(f"{where}: not valid JSON: {exc}") from None
+    except RecursionError:  # hostile nesting: json recurses per level
+        raise MalformedExport(f"{where}: not valid JSON: nested too deeply") from None
     if not isinstance(entry, dict):
         raise MalformedExport(f"{where}: an entry is a JSON object, got {type(entry).__name__}")
     for name in (*HASHED_FIELDS, "hash"):
@@ -198,6 +200,8 @@ def read_checkpoints(paths: list[str]) -> dict[str, list[dict[str, Any]]]:
                     cp = json.loads(line, object_pairs_hook=_no_duplicates)
                 except ValueError as exc:
                     raise MalformedExport(f"{where}: not valid JSON: {exc}") from None
+                except RecursionError:
+                    raise MalformedExport(f"{where}: not valid JSON: nested too deeply") from None
                 if not isinstance(cp, dict):
                     raise MalformedExport(f"{where}: a checkpoint is a JSON object")
                 for name, kind in CHECKPOINT_FIELDS.items():

@@ -210,6 +210,10 @@ def read_export(paths: Iterable[Path]) -> list[Checkpoint]:
                         value = json.loads(line)
                     except ValueError as exc:
                         raise CheckpointError(f"{file}:{number}: not valid JSON: {exc}") from None
+                    except RecursionError:  # hostile nesting: json recurses per level
+                        raise CheckpointError(
+                            f"{file}:{number}: not valid JSON: nested too deeply"
+                        ) from None
                     found.append(parse_checkpoint(value, f"{file}:{number}"))
     return found
 
