@@ -70,7 +70,9 @@ def guess(signer: CheckpointSigner, group: list[ChainedEntry]) -> Checkpoint | N
     checkpoint whose transaction rolled back.
     """
     before = None if group[0].seq == 1 else signer.made.get(group[0].run_id)
-    if group[0].seq != 1 and (before is None or before.seq >= group[-1].seq):
+    if group[0].seq != 1 and (
+        before is None or before.seq >= group[-1].seq or before.seq != group[0].seq - 1
+    ):
         return None
     return _sign(signer, group, before)
 
@@ -111,6 +113,7 @@ async def sign_in(
         group, (top, before) = groups[run_id], bases.get(run_id, (0, None))
         if before is not None and _covers(signer, before, group):
             continue
+        _refuse_gap(run_id, before, group)
         cp = _sign(signer, group, before, n=top + 1)
         await conn.execute(insert(CHECKPOINTS), [_row(cp)])
         made.append(cp)
@@ -138,6 +141,27 @@ async def _bases(
         accepted = [cp for cp in await of_run(conn, run_id) if signer.builds_on(cp)]
         bases[run_id] = (newest.n, accepted[-1] if accepted else None)
     return bases
+
+
+def _refuse_gap(run_id: str, before: Checkpoint | None, group: list[ChainedEntry]) -> None:
+    """Refuse to sign a head above entries no accepted checkpoint signs.
+
+    Every committed batch is signed with its entries, so a stored entry between the
+    newest accepted checkpoint and this batch was appended by someone else (the
+    application role may INSERT); a writer that chains onto the stored head (the
+    erasure chain) would otherwise vouch for it. A run with no checkpoint at all is
+    one recorded before revision 0010 (``dee audit checkpoints adopt``) and is let be.
+
+    Raises:
+        CheckpointError: naming the run and the unsigned entries.
+    """
+    if before is None or before.seq >= group[0].seq - 1:
+        return
+    raise CheckpointError(
+        f"run {run_id}: entries seq {before.seq + 1}..{group[0].seq - 1} are not signed "
+        f"(the newest accepted checkpoint signs seq {before.seq}): someone else appended "
+        "them; refusing to sign a head above them (docs/audit.md)"
+    )
 
 
 def _covers(signer: CheckpointSigner, before: Checkpoint, group: list[ChainedEntry]) -> bool:

@@ -24,7 +24,7 @@ from test_storage_checkpoints import (
     tool_lines,
 )
 
-from adapters.storage import AuditStore, Database
+from adapters.storage import AuditStore, CheckpointError, Database
 from adapters.storage.checkpoint_format import signature_problem
 from adapters.storage.checkpoints import CHECKPOINTS
 
@@ -77,3 +77,29 @@ async def test_a_forged_newest_checkpoint_does_not_stop_the_worker_signing(
     assert status == 1
     assert any("checkpoint 4" in line and "is forged" in line for line in theirs_lines)
     assert not any("are not signed" in line for line in theirs_lines), theirs_lines
+    # The forged row is named once, not also reported as a deleted checkpoint.
+    assert not any("missing (deleted)" in line for line in [*ours, *theirs_lines])
+
+
+async def test_the_worker_never_signs_over_entries_someone_else_appended(
+    database: Database, tmp_path: Path
+) -> None:
+    # A chain whose writer reads its head from the table (the erasure chain
+    # ``erasures:<tenant>``, dee.contacts) would chain onto an inserted entry, and its
+    # checkpoint would then vouch for it: the verifiers would say ok.
+    run_id = unique("erasures:t")
+    entries = await signed_run(database, run_id, closed=False)
+    inserted = make_chain(run_id, 1, start_seq=10, prev_hash=entries[-1].hash)
+    await AuditStore(database).append(inserted)  # the app role may INSERT
+    real = make_chain(run_id, 2, start_seq=11, prev_hash=inserted[-1].hash)
+
+    with pytest.raises(
+        CheckpointError, match=rf"run {run_id}: entries seq 10\.\.10 are not signed"
+    ):
+        await AuditStore(database, signer=SIGNER).append(real)
+
+    assert [cp.seq for cp in await stored_checkpoints(database, run_id)] == [3, 6, 9]
+    ours = await dee_lines(database, run_id)
+    assert any("entry seq 10: entries seq 10..10 are not signed" in line for line in ours), ours
+    status, _ = await tool_lines(database, tmp_path, [run_id])
+    assert status == 1
