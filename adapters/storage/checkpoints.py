@@ -110,11 +110,11 @@ async def sign_in(
             unknown.append(run_id)
     bases = await _bases(conn, signer, unknown) if unknown else {}
     for run_id in unknown:
-        group, (top, before) = groups[run_id], bases.get(run_id, (0, None))
+        group, (n, before) = groups[run_id], bases.get(run_id, (1, None))
         if before is not None and _covers(signer, before, group):
             continue
         _refuse_gap(run_id, before, group)
-        cp = _sign(signer, group, before, n=top + 1)
+        cp = _sign(signer, group, before, n=n)
         await conn.execute(insert(CHECKPOINTS), [_row(cp)])
         made.append(cp)
     for cp in made:
@@ -125,21 +125,27 @@ async def sign_in(
 async def _bases(
     conn: AsyncConnection, signer: CheckpointSigner, run_ids: Sequence[str]
 ) -> dict[str, tuple[int, Checkpoint | None]]:
-    """Per run: the highest stored ``n`` and the newest checkpoint the signer builds on.
+    """Per run: the ``n`` of its next checkpoint and the newest checkpoint to build on.
 
-    They differ only when someone inserted rows the signer does not accept (a made-up
-    or copied signature, a run "closed" early, a seq far ahead): the next checkpoint
-    takes the next free ``n`` but links to, and trusts, only the accepted one, so such
-    a row can neither stop the real entries being signed nor change what they claim.
-    Both verifiers name the row as forged.
+    They differ from "newest + 1" and "newest" only when someone inserted rows the
+    signer does not accept (a made-up or copied signature, a run "closed" early, a seq
+    or ``n`` far ahead): the next checkpoint takes the first free ``n`` after the
+    accepted one and links to, and trusts, only that one, so such a row can neither
+    stop the real entries being signed nor change what they claim. Both verifiers name
+    the row as forged.
     """
     bases: dict[str, tuple[int, Checkpoint | None]] = {}
     for run_id, newest in (await latest(conn, run_ids)).items():
         if signer.builds_on(newest):
-            bases[run_id] = (newest.n, newest)
+            bases[run_id] = (newest.n + 1, newest)
             continue
-        accepted = [cp for cp in await of_run(conn, run_id) if signer.builds_on(cp)]
-        bases[run_id] = (newest.n, accepted[-1] if accepted else None)
+        stored = await of_run(conn, run_id)
+        accepted = [cp for cp in stored if signer.builds_on(cp)]
+        before = accepted[-1] if accepted else None
+        taken, n = {cp.n for cp in stored}, 1 if before is None else before.n + 1
+        while n in taken:
+            n += 1
+        bases[run_id] = (n, before)
     return bases
 
 

@@ -37,7 +37,13 @@ async def _insert_checkpoint(database: Database, row: dict[str, object]) -> None
 
 
 @pytest.mark.parametrize(
-    "claim", ["far_ahead_and_closed", "copied_from_another_run", "another_key_far_ahead"]
+    "claim",
+    [
+        "far_ahead_and_closed",
+        "copied_from_another_run",
+        "another_key_far_ahead",
+        "replayed_older_checkpoint",
+    ],
 )
 async def test_a_forged_newest_checkpoint_does_not_stop_the_worker_signing(
     database: Database, tmp_path: Path, claim: str
@@ -54,6 +60,9 @@ async def test_a_forged_newest_checkpoint_does_not_stop_the_worker_signing(
         forged = ATTACKER.sign(
             run_id=run_id, n=4, seq=1_000_000, head=last.head, closed=True, prev=last.hash
         )
+    elif claim == "replayed_older_checkpoint":
+        # Checkpoint 2, authentic, replayed as the newest (its n is signed, so it fails).
+        forged = replace((await stored_checkpoints(database, run_id))[1], n=4)
     else:
         # The other run's (authentic) newest checkpoint, relabelled as ours.
         theirs = (await stored_checkpoints(database, other))[-1]
@@ -103,3 +112,23 @@ async def test_the_worker_never_signs_over_entries_someone_else_appended(
     assert any("entry seq 10: entries seq 10..10 are not signed" in line for line in ours), ours
     status, _ = await tool_lines(database, tmp_path, [run_id])
     assert status == 1
+
+
+async def test_a_checkpoint_number_at_the_column_limit_does_not_jam_the_worker(
+    database: Database,
+) -> None:
+    run_id = unique()
+    entries = await signed_run(database, run_id, closed=False)
+    last = (await stored_checkpoints(database, run_id))[-1]
+    jam = replace(last, n=2**31 - 1, seq=10**9, sig="A" * 88)  # "next n" would overflow
+    await _insert_checkpoint(database, checkpoint_row(jam))
+
+    for start in (10, 12):  # twice: the jam stays the highest n
+        more = make_chain(run_id, 2, start_seq=start, prev_hash=entries[-1].hash)
+        await AuditStore(database, signer=SIGNER).append(more)
+        entries += more
+
+    real = [cp for cp in await stored_checkpoints(database, run_id) if cp.sig != jam.sig]
+    assert [(cp.n, cp.seq) for cp in real] == [(1, 3), (2, 6), (3, 9), (4, 11), (5, 13)]
+    ours = await dee_lines(database, run_id)
+    assert len(ours) == 1 and f"checkpoint {2**31 - 1}" in ours[0] and "is forged" in ours[0]
