@@ -212,6 +212,41 @@ def grant_application(conn: Connection, roles: DatabaseRoles, schema: str) -> No
         )
     )
     _refuse_creators(conn, roles, schema)
+    _refuse_inherited(conn, roles)
+
+
+_KINDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+def _refuse_inherited(conn: Connection, roles: DatabaseRoles) -> None:
+    """Refuse a role that holds more than its grants through PUBLIC or another role.
+
+    ``REVOKE`` takes back only what was granted to the role itself: a grant to PUBLIC
+    (a default privilege of the owner, say) or to a role it is a member of would still
+    let it UPDATE ``audit_heads`` (hiding a chain's start) or ``dee_roles``.
+    """
+    tables = conn.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    ).scalars()
+    extra: list[str] = []
+    for table in sorted(tables):
+        for name, granted in ((roles.app, APP_PRIVILEGES), (roles.retention, RETENTION_PRIVILEGES)):
+            default = "SELECT, INSERT" if name == roles.app else ""
+            allowed = {p.strip() for p in granted.get(table, default).split(",") if "(" not in p}
+            for kind in _KINDS:
+                if (
+                    kind not in allowed
+                    and conn.execute(
+                        text("SELECT has_table_privilege(:r, :t, :k)"),
+                        {"r": name, "t": f"{_ident(conn, table)}", "k": kind},
+                    ).scalar_one()
+                ):
+                    extra.append(f"{name}: {kind} on {table}")
+    if extra:
+        raise StorageError(
+            "roles hold privileges DEE did not grant (through PUBLIC or a role they are "
+            f"members of): {'; '.join(extra)}; revoke them, then migrate again"
+        )
 
 
 def _refuse_creators(conn: Connection, roles: DatabaseRoles, schema: str) -> None:

@@ -45,3 +45,32 @@ async def test_an_application_role_that_can_lift_itself_is_refused(
     finally:
         await admin.dispose()
         await drop_schema(name)
+
+
+async def test_privileges_held_through_public_are_refused() -> None:
+    # The owner's default privileges give PUBLIC everything on the tables it makes:
+    # the revokes of revision 0011 do not reach PUBLIC, so the application role could
+    # UPDATE audit_heads (move a chain's start) or dee_roles.
+    await require_postgres()
+    name = f"dee_pub_{uuid.uuid4().hex[:10]}"
+    admin = Database(PG_URL)
+    try:
+        async with admin.transaction() as conn:
+            await conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+            await conn.exec_driver_sql(
+                f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{name}" GRANT ALL ON TABLES TO PUBLIC'
+            )
+        db = Database(f"{PG_URL}?search_path={name}")
+        try:
+            with pytest.raises(StorageError, match=f"{name}_app: UPDATE on audit_heads"):
+                await upgrade(db)
+            assert await current_revision(db) is None
+        finally:
+            await db.dispose()
+    finally:
+        async with admin.transaction() as conn:
+            await conn.exec_driver_sql(
+                f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{name}" REVOKE ALL ON TABLES FROM PUBLIC'
+            )
+        await admin.dispose()
+        await drop_schema(name)
