@@ -349,6 +349,15 @@ def main(argv: list[str] | None = None) -> int:
     if not runs:
         print("error: no entries in the given files", file=sys.stderr)
         return 2
+    if not keys:
+        # "ok" then means only "linked": a cut tail, appended entries or a consistently
+        # rewritten chain all pass, so say so where an auditor will see it.
+        print(
+            "warning: no --public-key: the signed checkpoints are not checked, so a "
+            "truncated tail, appended entries or a chain rewritten with recomputed "
+            "hashes are not detected",
+            file=sys.stderr,
+        )
     status = 0
     if args.complete:
         for run_id in sorted(set(signed) - set(runs)):

@@ -6,6 +6,7 @@ nested deeper than Python's recursion limit must be refused like any other bad l
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from storage_helpers import load_verifier
+from storage_helpers import load_verifier, make_chain
 from test_storage_cli import _no_traceback, dee
 
 from adapters.storage import CheckpointSigner, Database
@@ -55,3 +56,16 @@ async def test_dee_audit_verify_names_a_deeply_nested_checkpoint_export(
 
     _no_traceback(result)
     assert result.returncode == 1 and f"{deep}:1: not valid JSON" in result.stderr, result.stderr
+
+
+async def test_the_standalone_verifier_warns_that_without_a_key_ok_means_only_linked(
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "run.jsonl"
+    entries = make_chain("run-cut", 5)[:3]  # a truncated tail still links
+    export.write_text("".join(json.dumps(e.as_dict()) + "\n" for e in entries), encoding="utf-8")
+
+    result = _tool(str(export))
+
+    assert result.returncode == 0 and "ok run run-cut" in result.stdout
+    assert "warning: no --public-key" in result.stderr and "truncated tail" in result.stderr
