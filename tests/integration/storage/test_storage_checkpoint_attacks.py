@@ -132,3 +132,22 @@ async def test_a_checkpoint_number_at_the_column_limit_does_not_jam_the_worker(
     assert [(cp.n, cp.seq) for cp in real] == [(1, 3), (2, 6), (3, 9), (4, 11), (5, 13)]
     ours = await dee_lines(database, run_id)
     assert len(ours) == 1 and f"checkpoint {2**31 - 1}" in ours[0] and "is forged" in ours[0]
+
+
+async def test_a_checkpoint_planted_before_a_run_starts_does_not_stop_its_signing(
+    database: Database,
+) -> None:
+    run_id = unique()
+    first = make_chain(run_id, 3)
+    planted = replace(
+        SIGNER.sign(run_id=run_id, n=1, seq=3, head=first[-1].hash, closed=True, prev="0" * 64),
+        sig="A" * 88,
+    )
+    await _insert_checkpoint(database, checkpoint_row(planted))
+
+    await AuditStore(database, signer=SIGNER).append(first)
+
+    real = [cp for cp in await stored_checkpoints(database, run_id) if cp.sig != planted.sig]
+    assert [(cp.n, cp.seq, cp.prev, cp.closed) for cp in real] == [(2, 3, "0" * 64, False)]
+    ours = await dee_lines(database, run_id)
+    assert len(ours) == 1 and "checkpoint 1 (seq 3) is forged" in ours[0], ours
