@@ -51,7 +51,6 @@ APP_PRIVILEGES: Mapping[str, str] = {
     "runs": "SELECT, INSERT, UPDATE",  # status and how the run ended
     "audit_entries": "SELECT, INSERT",  # append-only
     "audit_heads": "SELECT",  # moved only by dee_retention_delete
-    "audit_checkpoints": "SELECT, INSERT",  # append-only; the worker signs heads
     "audit_pending": "SELECT, INSERT, DELETE",  # replaced wholesale per task
     "send_ledger": "SELECT, INSERT, UPDATE",  # intent, attempt, then outcome
     "consent_records": "SELECT, INSERT",  # append-only: a revocation is a new record
@@ -67,6 +66,7 @@ APP_PRIVILEGES: Mapping[str, str] = {
     "dee_secrets": "SELECT, INSERT",  # insert-if-absent, never updated
     "dee_roles": "SELECT",
     "contact_keys": "SELECT, INSERT, UPDATE",  # an erasure destroys the wrapped key
+    "audit_checkpoints": "SELECT, INSERT",  # append-only: the worker signs, nobody edits
 }
 RETENTION_PRIVILEGES: Mapping[str, str] = {
     "alembic_version": "SELECT",
@@ -74,6 +74,7 @@ RETENTION_PRIVILEGES: Mapping[str, str] = {
     "audit_heads": "SELECT",
     "dee_roles": "SELECT",
     "contact_keys": "SELECT, INSERT, UPDATE",  # an erasure destroys the wrapped key
+    "audit_checkpoints": "SELECT, INSERT",  # append-only: the worker signs, nobody edits
 }
 RETENTION_FUNCTION = "dee_retention_delete(text, bigint, bigint, text, text)"
 
