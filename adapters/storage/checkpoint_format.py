@@ -130,6 +130,19 @@ class CheckpointSigner:
     def public_pem(self) -> str:
         return public_pem(self.public_key)
 
+    def builds_on(self, cp: Checkpoint) -> bool:
+        """Whether a stored checkpoint may be the base of the next one.
+
+        The application role may INSERT checkpoints, so a stored row proves nothing by
+        itself. One claiming this signer's key must verify under it. One naming another
+        key may be an older worker key (rotation) that this signer cannot check: its
+        fields must at least match its hash (a row with edited fields, or one copied
+        from another run, does not).
+        """
+        if cp.key_id == self.key_id:
+            return signature_problem(cp, {self.key_id: self.public_key}) is None
+        return hashlib.sha256(signed_bytes(cp.body())).hexdigest() == cp.hash
+
 
 def public_pem(public: Ed25519PublicKey) -> str:
     return public.public_bytes(
@@ -197,6 +210,10 @@ def read_export(paths: Iterable[Path]) -> list[Checkpoint]:
                         value = json.loads(line)
                     except ValueError as exc:
                         raise CheckpointError(f"{file}:{number}: not valid JSON: {exc}") from None
+                    except RecursionError:  # hostile nesting: json recurses per level
+                        raise CheckpointError(
+                            f"{file}:{number}: not valid JSON: nested too deeply"
+                        ) from None
                     found.append(parse_checkpoint(value, f"{file}:{number}"))
     return found
 

@@ -70,7 +70,9 @@ def guess(signer: CheckpointSigner, group: list[ChainedEntry]) -> Checkpoint | N
     checkpoint whose transaction rolled back.
     """
     before = None if group[0].seq == 1 else signer.made.get(group[0].run_id)
-    if group[0].seq != 1 and (before is None or before.seq >= group[-1].seq):
+    if group[0].seq != 1 and (
+        before is None or before.seq >= group[-1].seq or before.seq != group[0].seq - 1
+    ):
         return None
     return _sign(signer, group, before)
 
@@ -106,12 +108,13 @@ async def sign_in(
             made.append(cp)
         else:
             unknown.append(run_id)
-    newest = await latest(conn, unknown) if unknown else {}
+    bases = await _bases(conn, signer, unknown) if unknown else {}
     for run_id in unknown:
-        group, before = groups[run_id], newest.get(run_id)
-        if before is not None and before.seq >= group[-1].seq:
+        group, (n, before) = groups[run_id], bases.get(run_id, (1, None))
+        if before is not None and _covers(signer, before, group):
             continue
-        cp = _sign(signer, group, before)
+        _refuse_gap(run_id, before, group)
+        cp = _sign(signer, group, before, n=n)
         await conn.execute(insert(CHECKPOINTS), [_row(cp)])
         made.append(cp)
     for cp in made:
@@ -119,16 +122,86 @@ async def sign_in(
     return made
 
 
+async def _bases(
+    conn: AsyncConnection, signer: CheckpointSigner, run_ids: Sequence[str]
+) -> dict[str, tuple[int, Checkpoint | None]]:
+    """Per run: the ``n`` of its next checkpoint and the newest checkpoint to build on.
+
+    They differ from "newest + 1" and "newest" only when someone inserted rows the
+    signer does not accept (a made-up or copied signature, a run "closed" early, a seq
+    or ``n`` far ahead): the next checkpoint takes the first free ``n`` after the
+    accepted one and links to, and trusts, only that one, so such a row can neither
+    stop the real entries being signed nor change what they claim. Both verifiers name
+    the row as forged.
+    """
+    bases: dict[str, tuple[int, Checkpoint | None]] = {}
+    for run_id, newest in (await latest(conn, run_ids)).items():
+        if signer.builds_on(newest):
+            bases[run_id] = (newest.n + 1, newest)
+            continue
+        stored = await of_run(conn, run_id)
+        accepted = [cp for cp in stored if signer.builds_on(cp)]
+        before = accepted[-1] if accepted else None
+        taken, n = {cp.n for cp in stored}, 1 if before is None else before.n + 1
+        while n in taken:
+            n += 1
+        bases[run_id] = (n, before)
+    return bases
+
+
+def _refuse_gap(run_id: str, before: Checkpoint | None, group: list[ChainedEntry]) -> None:
+    """Refuse to sign a head above entries no accepted checkpoint signs.
+
+    Every committed batch is signed with its entries, so a stored entry between the
+    newest accepted checkpoint and this batch was appended by someone else (the
+    application role may INSERT); a writer that chains onto the stored head (the
+    erasure chain) would otherwise vouch for it. A run with no checkpoint at all is
+    one recorded before revision 0010 (``dee audit checkpoints adopt``) and is let be.
+
+    Raises:
+        CheckpointError: naming the run and the unsigned entries.
+    """
+    if before is None or before.seq >= group[0].seq - 1:
+        return
+    raise CheckpointError(
+        f"run {run_id}: entries seq {before.seq + 1}..{group[0].seq - 1} are not signed "
+        f"(the newest accepted checkpoint signs seq {before.seq}): someone else appended "
+        "them; refusing to sign a head above them (docs/audit.md)"
+    )
+
+
+def _covers(signer: CheckpointSigner, before: Checkpoint, group: list[ChainedEntry]) -> bool:
+    """Whether ``before`` already signs ``group`` (a retried append signs nothing).
+
+    Only a checkpoint this signer authenticated may say so from its seq alone; one of
+    another key (unverifiable here) must sign the very head of an entry in the batch.
+    """
+    if before.seq < group[-1].seq:
+        return False
+    if before.key_id == signer.key_id:
+        return True
+    offset = before.seq - group[0].seq
+    return 0 <= offset < len(group) and group[offset].hash == before.head
+
+
 def _sign(
-    signer: CheckpointSigner, group: list[ChainedEntry], before: Checkpoint | None
+    signer: CheckpointSigner,
+    group: list[ChainedEntry],
+    before: Checkpoint | None,
+    *,
+    n: int | None = None,
 ) -> Checkpoint:
     last = group[-1]
-    closed = (before is not None and before.closed) or any(
+    # "closed" stays true only on the signer's own word: a row of another key may be
+    # an inserted one claiming the run ended.
+    closed = (before is not None and before.closed and before.key_id == signer.key_id) or any(
         closes_run(e.action, e.outcome) for e in group
     )
+    if n is None:
+        n = 1 if before is None else before.n + 1
     return signer.sign(
         run_id=last.run_id,
-        n=1 if before is None else before.n + 1,
+        n=n,
         seq=last.seq,
         head=last.hash,
         closed=closed,

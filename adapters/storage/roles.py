@@ -133,10 +133,16 @@ def ensure_role(conn: Connection, name: str) -> None:
 
 
 def check_unprivileged(conn: Connection, name: str, owner: str) -> None:
-    """Refuse a role that could bypass the guards: superuser, owner, or owner's member."""
+    """Refuse a role that could bypass the guards: superuser, owner, or owner's member.
+
+    Also one with CREATEROLE (before PostgreSQL 16 it may grant itself membership in
+    the owner, then ``SET ROLE`` to it) and a member of ``pg_write_all_data`` (UPDATE
+    and DELETE on every table, whatever this module grants).
+    """
     row = conn.execute(
         text(
-            "SELECT rolsuper, rolbypassrls, rolname = :owner, pg_has_role(:name, :owner, 'MEMBER')"
+            "SELECT rolsuper, rolbypassrls, rolname = :owner, pg_has_role(:name, :owner, 'MEMBER'),"
+            " rolcreaterole, pg_has_role(:name, 'pg_write_all_data', 'MEMBER')"
             " FROM pg_roles WHERE rolname = :name"
         ),
         {"name": name, "owner": owner},
@@ -146,7 +152,8 @@ def check_unprivileged(conn: Connection, name: str, owner: str) -> None:
         for flag, what in zip(
             row,
             ("is a superuser", "bypasses row security", "owns the tables", "is a member of "
-             f"the owner {owner}"),
+             f"the owner {owner}", "may create roles (CREATEROLE: it can make itself a "
+             "member of the owner)", "is a member of pg_write_all_data"),
             strict=True,
         )
         if flag
@@ -206,6 +213,41 @@ def grant_application(conn: Connection, roles: DatabaseRoles, schema: str) -> No
         )
     )
     _refuse_creators(conn, roles, schema)
+    _refuse_inherited(conn, roles)
+
+
+_KINDS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+def _refuse_inherited(conn: Connection, roles: DatabaseRoles) -> None:
+    """Refuse a role that holds more than its grants through PUBLIC or another role.
+
+    ``REVOKE`` takes back only what was granted to the role itself: a grant to PUBLIC
+    (a default privilege of the owner, say) or to a role it is a member of would still
+    let it UPDATE ``audit_heads`` (hiding a chain's start) or ``dee_roles``.
+    """
+    tables = conn.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    ).scalars()
+    extra: list[str] = []
+    for table in sorted(tables):
+        for name, granted in ((roles.app, APP_PRIVILEGES), (roles.retention, RETENTION_PRIVILEGES)):
+            default = "SELECT, INSERT" if name == roles.app else ""
+            allowed = {p.strip() for p in granted.get(table, default).split(",") if "(" not in p}
+            for kind in _KINDS:
+                if (
+                    kind not in allowed
+                    and conn.execute(
+                        text("SELECT has_table_privilege(:r, :t, :k)"),
+                        {"r": name, "t": f"{_ident(conn, table)}", "k": kind},
+                    ).scalar_one()
+                ):
+                    extra.append(f"{name}: {kind} on {table}")
+    if extra:
+        raise StorageError(
+            "roles hold privileges DEE did not grant (through PUBLIC or a role they are "
+            f"members of): {'; '.join(extra)}; revoke them, then migrate again"
+        )
 
 
 def _refuse_creators(conn: Connection, roles: DatabaseRoles, schema: str) -> None:
