@@ -40,7 +40,9 @@ from adapters.storage import (
     RunStore,
     UnknownRun,
     load_signing_key,
+    verify_keys,
 )
+from adapters.storage.checkpoint_format import VerifyKeys
 from dee.config import EngineConfig
 from dee.contact_histories import contact_of, delete_histories
 from dee.errors import EngineError, EngineUnavailable
@@ -108,7 +110,7 @@ class ContactService:
                 (``EngineUnavailable``: Temporal or no worker answered; erase again).
         """
         tenant = tenant or self._config.tenant
-        audit = self._signed_audit()  # before anything is destroyed: a bad key stops here
+        signed = self._signed_audit()  # before anything is destroyed: a bad key stops here
         keys = self.privacy.keys
         runs = await self._runs.list(tenant=tenant, contact_id=contact_id, limit=None)
         if (
@@ -151,7 +153,7 @@ class ContactService:
             "historiesDeleted": deleted,
             "suppressionsPseudonymised": scrubbed.suppressions_pseudonymised,
         }
-        seq = await self._record(audit, tenant, detail)
+        seq = await self._record(signed, tenant, detail)
         already = not destroyed and seq is None and not cancelled and not deleted
         return Erasure(
             tenant, contact_id, already and scrubbed == ScrubReport(), run_ids,
@@ -230,22 +232,35 @@ class ContactService:
             ) from None
         return found
 
-    def _signed_audit(self) -> AuditStore:
+    def _signed_audit(self) -> tuple[AuditStore, VerifyKeys]:
         """The erasure chain is signed as a run's chain is (docs/audit.md), with the
         worker's key: unsigned, ``dee audit verify`` would rightly call it fabricated."""
         key_file, generate = self._config.audit.signing_key(self._config.data_dir)
-        return AuditStore(self._db, signer=load_signing_key(key_file, create=generate))
+        signer = load_signing_key(key_file, create=generate)
+        return AuditStore(self._db, signer=signer), verify_keys([signer.public_key])
 
     async def _record(
-        self, audit: AuditStore, tenant: str, detail: Mapping[str, Any]
+        self, signed: tuple[AuditStore, VerifyKeys], tenant: str, detail: Mapping[str, Any]
     ) -> int | None:
-        """Append the ``erased`` entry unless this erasure's is already in the chain."""
+        """Append the ``erased`` entry unless this erasure's is already in the chain.
+
+        The chain is verified against its signed checkpoints first: an entry someone
+        inserted (the application role may INSERT) would otherwise be chained onto and
+        then covered by this entry's signature.
+        """
+        audit, keys = signed
         chain_id = erasure_chain(tenant)
         for _ in range(5):  # another erasure appending at the same moment: chain after it
             try:
                 stored = await audit.entries(chain_id)
             except UnknownRun:
                 stored = []
+            if stored and not (verdict := await audit.verify(chain_id, keys=keys)).ok:
+                raise EngineError(
+                    [f"contact {detail['contactId']}: erased, but its audit entry was not "
+                     f"written: the chain {chain_id} does not verify, so nothing is chained "
+                     f"onto it: {verdict.problem_lines()[0]}"]
+                )  # fmt: skip
             for e in stored:
                 same = (e.detail.get("contactId"), e.detail.get("generation"))
                 if e.action == ERASED and same == (detail["contactId"], detail["generation"]):

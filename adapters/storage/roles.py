@@ -74,7 +74,6 @@ RETENTION_PRIVILEGES: Mapping[str, str] = {
     "audit_heads": "SELECT",
     "dee_roles": "SELECT",
     "contact_keys": "SELECT, INSERT, UPDATE",  # an erasure destroys the wrapped key
-    "audit_checkpoints": "SELECT, INSERT",  # append-only: the worker signs, nobody edits
 }
 RETENTION_FUNCTION = "dee_retention_delete(text, bigint, bigint, text, text)"
 

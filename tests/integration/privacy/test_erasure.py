@@ -19,6 +19,7 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.storage import AuditStore
 from adapters.storage.schema import AuditEntry, metadata
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.connection import connect
@@ -27,7 +28,7 @@ from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
 from dee.worker import worker_for
-from interpreter import ExecutionPlan, PlanMetadata, steps
+from interpreter import ExecutionPlan, PlanMetadata, TraceEntry, chain, steps
 from tests.integration.mailsink import SmtpServer
 from tests.integration.waiting import until
 
@@ -258,3 +259,28 @@ async def test_erasing_twice_or_an_unknown_contact(engine: Engine, config: Engin
         assert (await conn.execute(chain)).scalars().all() == ["erased"]
     code, out, err = await dee(config, "audit", "verify", "--all")
     assert code == 0, err
+
+
+async def test_an_entry_inserted_into_the_erasure_chain_is_never_signed_over(
+    engine: Engine, config: EngineConfig
+) -> None:
+    # The application role may INSERT audit entries: one planted as the erasure chain's
+    # first entry must not be chained onto, or the next erasure's signed checkpoint
+    # would vouch for it.
+    chain_id = erasure_chain("default")
+    planted = TraceEntry(0, "contact", "erased", "erased", {"contactId": "c-invented"})
+    await AuditStore(engine.database).append(chain(chain_id, [planted], start_seq=1))
+    await engine.policies.grant_consent(CONTACT["id"], "email", source="form", wording_version="1")
+    code, out, err = await dee(config, "contact", "erase", CONTACT["id"])
+    assert (code, out) == (1, "")
+    assert f"the chain {chain_id} does not verify, so nothing is chained onto it" in err, err
+    async with engine.database.engine.connect() as conn:
+        table = AuditEntry.__table__
+        stored = select(table.c.seq).where(table.c.run_id == chain_id)
+        assert (await conn.execute(stored)).scalars().all() == [1]  # only the planted one
+    code, public_key, err = await dee(config, "audit", "public-key")
+    assert code == 0, err
+    key_file = config.data_dir / "audit.pub"
+    key_file.write_text(public_key)
+    code, out, err = await dee(config, "audit", "verify", chain_id, "--public-key", str(key_file))
+    assert code == 1 and f"run {chain_id}: entry seq 1" in out + err, (out, err)
