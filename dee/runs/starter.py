@@ -26,6 +26,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from activities import contracts as c
 from adapters.storage import PlanStore, RunRecord, RunStore, StorageError, UnknownRun
 from dee.config import EngineConfig
+from dee.contact_histories import delete_histories
 from dee.content import load_registry
 from dee.errors import EngineError
 from dee.privacy_keys import privacy_for
@@ -110,6 +111,8 @@ class RunStarter:
                 return existing
         await self.start_run(new_id, tenant, plan, dict(contact), dict(variables or {}), start_at)
         await self.runs.create(record)
+        if await self._withdrawn(tenant, [record]):
+            raise EngineError([erased_refusal(contact_id)])
         return await self._reader.get_run(new_id)
 
     async def execute_many(
@@ -193,7 +196,28 @@ class RunStarter:
             raise EngineError(
                 [f"started {len(fresh)} runs but could not record them: {exc}"]
             ) from None
-        return list(outcomes)
+        withdrawn = await self._withdrawn(tenant, fresh)
+        return [
+            EngineError([erased_refusal(o.contact_id)])
+            if isinstance(o, ExecutionRun) and o.run_id in withdrawn
+            else o
+            for o in outcomes
+        ]
+
+    async def _withdrawn(self, tenant: str, started: Sequence[RunRecord]) -> set[str]:
+        """Delete the runs just started for a contact erased meanwhile; their ids.
+
+        The check before a start and the start itself are not one step: an erasure can
+        mark the contact in between and, finding no recorded run, miss this one. Checked
+        again once the runs are recorded, any such run is withdrawn here (its history,
+        which holds the contact, deleted); an erasure marking the contact after this
+        check finds the recorded run itself (docs/privacy.md).
+        """
+        erased = await self._erased(tenant, sorted({r.contact_id for r in started}))
+        withdrawn = {r.run_id for r in started if r.contact_id in erased}
+        for withdrawn_id in sorted(withdrawn):
+            await delete_histories(self.client, self.config.temporal.namespace, withdrawn_id)
+        return withdrawn
 
     async def _erased(self, tenant: str, contact_ids: Sequence[str]) -> set[str]:
         """Which of the contacts are erased: no run starts for them until re-enrolled."""

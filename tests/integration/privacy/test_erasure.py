@@ -11,6 +11,7 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,16 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.storage import AuditStore
+from adapters.storage import AuditStore, Database, RunRecord, RunStore
 from adapters.storage.schema import AuditEntry, metadata
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.connection import connect
-from dee.contacts import erasure_chain
+from dee.contacts import ContactService, erasure_chain
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine, ExecutionRun
 from dee.errors import EngineError
+from dee.runs.ids import run_id
+from dee.runs.starter import RunStarter
 from dee.worker import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, TraceEntry, chain, steps
 from tests.integration.mailsink import SmtpServer
@@ -284,3 +287,45 @@ async def test_an_entry_inserted_into_the_erasure_chain_is_never_signed_over(
     key_file.write_text(public_key)
     code, out, err = await dee(config, "audit", "verify", chain_id, "--public-key", str(key_file))
     assert code == 1 and f"run {chain_id}: entry seq 1" in out + err, (out, err)
+
+
+class _HeldRecords(RunStore):
+    """The real run store, holding each new row until ``release``: the moment between
+    a run's start in Temporal and its row, where an erasure cannot see the run."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self.reached, self.release = asyncio.Event(), asyncio.Event()
+
+    async def create(self, record: RunRecord) -> None:
+        self.reached.set()
+        await self.release.wait()
+        await super().create(record)
+
+
+async def test_a_run_started_while_its_contact_is_erased_is_withdrawn(
+    engine: Engine, config: EngineConfig
+) -> None:
+    # No search attributes: the erasure cannot find the started run by them either.
+    unsearchable = config.model_copy(
+        update={"temporal": config.temporal.model_copy(update={"search_attributes": False})}
+    )
+    held = _HeldRecords(engine.database)
+    starter = RunStarter(unsearchable, engine.client, engine.plans, held, engine.reader)
+    await engine.policies.grant_consent(CONTACT["id"], "email", source="form", wording_version="1")
+    later = datetime.now(UTC) + timedelta(hours=1)  # a delayed start: no task runs yet
+    plan, key = one_email(), f"race-{uuid.uuid4().hex}"
+    starting = asyncio.create_task(
+        starter.execute(plan, contact=CONTACT, variables=VARS, start_at=later, idempotency_key=key)
+    )
+    await held.reached.wait()
+    started = run_id("default", plan.id, key)
+    assert not await _gone(engine.client, started)  # in Temporal, not yet in the runs table
+    erased = await ContactService(
+        unsearchable, engine.client, engine.database, engine.runs, engine.operator
+    ).erase(CONTACT["id"])
+    assert erased.runs == ()  # the erasure saw no run: none was recorded yet
+    held.release.set()
+    with pytest.raises(EngineError, match="contact c-erased: erased"):
+        await starting
+    assert await _gone(engine.client, started)  # withdrawn: its history is deleted
