@@ -31,16 +31,23 @@ SEEDS = seeds_for("webhook")
 async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebhookWorld]:
     # A click the receiver cannot record is logged with its traceback, by design, and the
     # form parser logs every malformed multipart body.
-    for name in ("dee.webhooks", "python_multipart"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=time_skipping_server_path()
-    ) as env:
-        world = await WebhookWorld.open(env.client, Path(tmp_path_factory.mktemp("webhooks")))
-        try:
-            yield world
-        finally:
-            await world.close()
+    # Restored afterwards: a later test reads the receiver's log lines.
+    quieted = {name: logging.getLogger(name) for name in ("dee.webhooks", "python_multipart")}
+    levels = {name: logger.level for name, logger in quieted.items()}
+    for logger in quieted.values():
+        logger.setLevel(logging.CRITICAL)
+    try:
+        async with await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=time_skipping_server_path()
+        ) as env:
+            world = await WebhookWorld.open(env.client, Path(tmp_path_factory.mktemp("webhooks")))
+            try:
+                yield world
+            finally:
+                await world.close()
+    finally:
+        for name, logger in quieted.items():
+            logger.setLevel(levels[name])
 
 
 @bounded(50)

@@ -37,7 +37,7 @@ async def test_a_refused_bounce_logs_no_address(
         "Email": "Ada Lovelace <ada.private@example.com>, +1 555 555 0199",
         "Metadata": sent["Metadata"],
     }  # fmt: skip
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG, logger="dee.webhooks"):  # whatever ran before
         answer = await receiver.http.post(EVENTS, json=bounce, headers=AUTH)
     assert answer.status_code == 422, answer.text
     ours = [r for r in caplog.records if r.name.startswith("dee.")]  # not the test's client
