@@ -20,11 +20,20 @@ def server(
     db: Annotated[
         Path | None, typer.Option("--db", help="Persist Temporal state in this SQLite file.")
     ] = None,
+    ui_codec_endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="Point the Web UI at this remote codec (`dee codec-server`, e.g. "
+            "http://127.0.0.1:8234/TOKEN), so it shows DEE's encrypted payloads decoded."
+        ),
+    ] = None,
 ) -> None:
     """Run the Temporal dev server with the Web UI and DEE's search attributes registered."""
 
     async def serve() -> None:
-        async with dev_server(port=port, ui_port=ui_port, db_file=db) as dev:
+        async with dev_server(
+            port=port, ui_port=ui_port, db_file=db, ui_codec_endpoint=ui_codec_endpoint
+        ) as dev:
             print(f"Temporal dev server at {dev.address}; Web UI at {dev.ui_url}")
             print("search attributes registered: DeeTenant DeePlanId DeePlanVersion "
                   "DeeContactId DeeStatus DeeStep; Ctrl-C stops it")  # fmt: skip
