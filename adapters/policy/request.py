@@ -19,11 +19,12 @@ from adapters.policy.errors import PolicyInputError
 
 Decision = Literal["allow", "defer", "deny"]
 PolicyName = Literal[
-    "erased", "suppression", "consent", "hours", "contact_cap", "daily_limit", "budget"
-]
+    "erased", "suppression", "consent", "hours", "compliance", "contact_cap", "daily_limit",
+    "budget",
+]  # fmt: skip
 # The gate's evaluation order; a decision names the first policy that did not allow.
 ORDER: tuple[PolicyName, ...] = (
-    "suppression", "consent", "hours", "contact_cap", "daily_limit", "budget",
+    "suppression", "consent", "hours", "compliance", "contact_cap", "daily_limit", "budget",
 )  # fmt: skip
 
 
@@ -46,6 +47,14 @@ class GateRequest:
         at: The workflow's deterministic "now" (aware); hours, suppression expiry and
             the counter's UTC day are read at this instant, never at the wall clock.
         max_duration_seconds: Voice only: the call's cap, which sizes the cost estimate.
+        debt_ref: The debt the send is about (the plan's ``compliance.debtRef``
+            resolved on the run), for Reg F's per-debt counts; ``None``: none named.
+        subject: The subject the send is about (the plan's ``compliance.subject``, else
+            the plan id), for Florida's and Oklahoma's per-subject counts.
+        presets: The plan file's compliance presets (``compliance.presets``), added to
+            the configured ones.
+        caller_id: The number a call is placed from, if the step names one (recorded in
+            the ledger; no count depends on it).
     """
 
     tenant: str
@@ -57,6 +66,10 @@ class GateRequest:
     contact: Mapping[str, Any]
     at: datetime
     max_duration_seconds: int = 0
+    debt_ref: str | None = None
+    subject: str | None = None
+    presets: tuple[str, ...] = ()
+    caller_id: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("tenant", "run_id", "plan_id", "step_id"):
