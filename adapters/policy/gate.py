@@ -21,6 +21,7 @@ only for row timestamps; everything the decision depends on comes from the reque
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -30,10 +31,12 @@ from adapters.policy import budget, checks
 from adapters.policy.config import PolicyConfig
 from adapters.policy.contact_cap import count_contact_send
 from adapters.policy.counter import reserve_send
+from adapters.policy.explain import Explanation
 from adapters.policy.hours import NoOpening, next_opening
 from adapters.policy.limits import stored_limit
 from adapters.policy.money import money_text
 from adapters.policy.request import GateRequest, PolicyDecision, PolicyName
+from adapters.policy.rules.model import Attempt
 from adapters.policy.zones import zone
 from adapters.privacy import Pseudonyms
 from adapters.storage.database import Database
@@ -81,6 +84,23 @@ class PolicyGate:
                 return await self._evaluate(conn, request)
         except _Refused as refused:
             return refused.decision
+
+    async def explain(
+        self,
+        request: GateRequest,
+        *,
+        attempts: Sequence[Attempt] | None = None,
+        presets: tuple[str, ...] | None = None,
+    ) -> Explanation:
+        """The decision ``request`` would get, evaluating every policy and rule, writing
+        nothing (``dee policy explain``).
+
+        Args:
+            request: The send, as the gate would be asked.
+            attempts: Replaces the ledger read from the database (``--history``).
+            presets: Replaces the configured presets (``--preset``).
+        """
+        raise NotImplementedError
 
     async def _evaluate(self, conn: AsyncConnection, request: GateRequest) -> PolicyDecision:
         detail: dict[str, Any] = {}
