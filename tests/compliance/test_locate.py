@@ -53,6 +53,11 @@ NY, CHI, DEN, PHX = "America/New_York", "America/Chicago", "America/Denver", "Am
         # 850: Tallahassee Eastern, Pensacola Central.
         ({"phone": "+18505550100"}, [NY, CHI], {"phone": [NY, CHI]}),
         ({"phone": "+19155550100"}, [DEN], {"phone": [DEN]}),
+        ({"phone": "+12145550100"}, [CHI], {"phone": [CHI]}),
+        # 606: Eastern Kentucky with Central Clinton County.
+        ({"phone": "+16065550100"}, [NY, CHI], {"phone": [NY, CHI]}),
+        ({"address": {"postalCode": "37723"}}, [NY, CHI], {"address.postalCode": [NY, CHI]}),
+        ({"address": {"postalCode": "99546"}}, ["America/Anchorage", "America/Adak"], None),
         ({"phone": "+16025550100"}, [PHX], {"phone": [PHX]}),
         ({"phone": "(212) 555-0100", "country": "US"}, [NY], {"phone": [NY]}),
         ({"phone": "+16715550100"}, ["Pacific/Guam"], {"phone": ["Pacific/Guam"]}),
