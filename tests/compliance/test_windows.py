@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from adapters.policy.errors import PolicyConfigError
 from adapters.policy.rules.locate import locate
 from adapters.policy.rules.model import Location, RuleInput, ZoneCandidate
 from adapters.policy.rules.windows import CallingWindow
@@ -227,3 +228,18 @@ def test_zones_whose_windows_never_overlap_deny() -> None:
     )
     assert result.verdict == "deny"
     assert "not open in every candidate zone" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        (time(21), time(8), frozenset({1})),
+        (time(8), time(8), frozenset({1})),
+        (time(8), time(9), frozenset()),
+    ],
+)
+def test_an_unreadable_window_is_refused_when_built(
+    start: time, end: time, days: frozenset[int]
+) -> None:
+    with pytest.raises(PolicyConfigError):
+        CallingWindow("x.window", start, end, days=days)
