@@ -8,6 +8,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from adapters.policy.rules.email import OptOutClock, Revocation
 from adapters.policy.rules.engine import MAX_ROUNDS, MAX_SPAN, evaluate
 from adapters.policy.rules.frequency import AfterConversation, AttemptsPerDebt, Cap, ChannelCap
@@ -184,3 +187,37 @@ def test_the_same_input_gives_the_same_decision() -> None:
     rules = [UtcWindow(), REGF, AfterConversation()]
     inp = send(*WEEK, call(3 * DAY, outcome="answered"))
     assert evaluate(rules, inp, "v1") == evaluate(rules, inp, "v1")
+
+
+_ATTEMPTS = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=8 * 24 * 60),  # minutes before the send
+        st.sampled_from(["answered", "no-answer", None]),
+        st.sampled_from(["D1", "D2", None]),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(attempts=_ATTEMPTS, hour=st.integers(min_value=0, max_value=23))
+def test_a_deferral_is_the_first_instant_every_rule_allows(
+    attempts: list[tuple[int, str | None, str | None]], hour: int
+) -> None:
+    rules = [UtcWindow(), REGF, AfterConversation()]
+    at = AT.replace(hour=hour)
+    history = [call(timedelta(minutes=m) + (AT - at), outcome=o, debt=d) for m, o, d in attempts]
+    decision = evaluate(rules, send(*history, at=at), "v1")
+    if decision.decision == "allow":
+        assert all(r.verdict == "allow" for r in decision.results)
+        return
+    assert decision.decision == "defer" and decision.until is not None
+    assert decision.until > at
+    assert evaluate(rules, send(*history, at=decision.until), "v1").decision == "allow"
+    # No earlier instant allows every rule: sample every 10 minutes and the last second.
+    earlier = [
+        at + timedelta(minutes=10 * k)
+        for k in range(int((decision.until - at).total_seconds() // 600))
+    ]
+    for t in [*earlier, decision.until - timedelta(seconds=1)]:
+        assert any(rule.check(send(*history, at=t)).verdict != "allow" for rule in rules), t
