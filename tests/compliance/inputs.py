@@ -4,7 +4,6 @@ through ``locate``), so each rule is tested on exactly the zones and states it i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,19 +15,11 @@ DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 
 
-@dataclass(frozen=True, slots=True)
-class Located(Location):
-    """A ``Location`` with the per-source states the locator records (``Location.states``;
-    declared here too, so these tests do not depend on when that field lands)."""
-
-    states: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
 def location(*zones: str, states: tuple[str, ...] = ()) -> Location:
     candidates = tuple(ZoneCandidate(z, ("timezone",)) for z in zones)
     by_state = {"address.state": states} if states else {}
     by_source = {"timezone": zones} if zones else {}
-    return Located(candidates=candidates, by_source=by_source, states=by_state)
+    return Location(candidates=candidates, by_source=by_source, states=by_state)
 
 
 def call(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 
 from adapters.policy.config import CHANNELS, HoursWindow
 from adapters.policy.errors import PolicyConfigError
-from adapters.policy.rules import holidays
+from adapters.policy.rules import geo, holidays
 from adapters.policy.rules.email import EmailWindow
 from adapters.policy.rules.frequency import DEFAULT_CAPS, Cap, ChannelCap
 from adapters.policy.rules.model import Rule
@@ -139,17 +138,9 @@ def fingerprint(rules: Iterable[Rule]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _table_versions() -> dict[str, str | None]:
-    # The zone tables live in ``geo`` (written alongside this module); read it by name
-    # so this module does not depend on its presence.
-    try:
-        geo: Any = importlib.import_module("adapters.policy.rules.geo")
-    except ImportError:
-        geo = None
-    return {
-        "geo": getattr(geo, "GEO_VERSION", None),
-        "holidays": getattr(holidays, "HOLIDAYS_VERSION", None),
-    }
+def _table_versions() -> dict[str, str]:
+    # A new edition of the zone or holiday tables changes every rule set's version.
+    return {"geo": geo.GEO_VERSION, "holidays": holidays.HOLIDAYS_VERSION}
 
 
 def _canonical(value: Any) -> Any:

@@ -36,11 +36,10 @@ SUBJECT_CALLS = 3
 def located_in(location: Location, state: str) -> bool:
     """Whether any source places the contact in ``state`` (USPS code).
 
-    Reads ``Location.states`` (per source, the states it gave) when the locator
-    provides it; a location without state data is in no state.
+    Reads ``Location.states`` (per source, the states it gave); a location without
+    state data is in no state.
     """
-    states = getattr(location, "states", None) or {}
-    return any(state in codes for codes in states.values())
+    return any(state in codes for codes in location.states.values())
 
 
 def _not_applicable(name: str, why: str) -> RuleResult:

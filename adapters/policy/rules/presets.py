@@ -107,8 +107,8 @@ _ALL: tuple[Preset, ...] = (
     Preset(
         "state-holidays",
         "State bans on telephone solicitation on Sundays and legal holidays (dated tables)",
-        tuple(sorted({ban.citation for ban in getattr(holidays, "HOLIDAY_BANS", ())})),
-        tuple(getattr(holidays, "HOLIDAY_BANS", ())),
+        tuple(sorted({ban.citation for ban in holidays.HOLIDAY_BANS})),
+        holidays.HOLIDAY_BANS,
     ),
 )  # fmt: skip
 
