@@ -23,6 +23,7 @@ from adapters.storage import RunStore, UnknownRun
 from dee.config import EngineConfig
 from dee.errors import EngineError
 from dee.events.delivery import Delivery, deliver
+from dee.events.revocation import REVOCATION, Revocations
 from dee.privacy_keys import privacy_for
 from dee.runs.reading import NOT_FINAL
 from interpreter import canonical_json
@@ -59,6 +60,7 @@ class EventIngest:
         # changes (RunStore refuses that), and a receiver sends a run several events.
         self._contacts: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._privacy: Privacy | None = None
+        self._revocations = Revocations(runs.database)
 
     async def ingest(
         self,
@@ -75,7 +77,9 @@ class EventIngest:
 
         Each run gets it as the ``ingest`` update, so this returns once the runs have
         decided on it, or as the durable signal when no worker takes it within
-        ``temporal.event_ack_timeout`` seconds (``dee.events.delivery``).
+        ``temporal.event_ack_timeout`` seconds (``dee.events.delivery``). A reply
+        asking to stop (``dee.events.stop_words``) first records the contact's opt-out on
+        every channel (``dee.events.revocation``), and the event's data says so.
 
         Raises:
             EngineError: the event is refused (a missing type or contact, a value past
@@ -97,6 +101,13 @@ class EventIngest:
                 tenant=self._config.tenant, contact_id=contact_id, statuses=ACTIVE, limit=None
             )
             targets = sorted(r.run_id for r in active)
+        # A reply saying STOP is the contact's opt-out whether or not a run waits for
+        # it, and is in force before any run resumes on the event (``revocation``).
+        revoked = await self._revocations.record(
+            tenant, contact_id, event.id, event.type, event.data
+        )
+        if revoked is not None:
+            event.data[REVOCATION] = revoked.as_data()
         if event.data and targets:
             event.data = await self._recorded(tenant, contact_id, event.data)
         wait = self._config.temporal.event_ack_timeout
