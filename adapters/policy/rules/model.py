@@ -75,6 +75,9 @@ class Location:
     # Per source, the zones it gave (``[]``: the source was present but resolved nothing).
     by_source: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    # Per source, the US states (USPS codes) it places the contact in, for the rules
+    # scoped to a state (``address.state``, ``address.postalCode``, ``phone``).
+    states: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -90,6 +93,7 @@ class Location:
             "ambiguous": self.ambiguous,
             "sources": {k: list(v) for k, v in sorted(self.by_source.items())},
             "problems": list(self.problems),
+            "states": {k: list(v) for k, v in sorted(self.states.items())},
         }
 
 
