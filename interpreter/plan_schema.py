@@ -3,8 +3,9 @@
 Pydantic gives the shape and the descriptions; this module adds what the model checks
 in ``validation`` rather than in its types but an editor can check as well: ``wait``'s
 ``duration`` / ``until`` exclusivity, the ``HH:MM`` times, the lists of days, the
-form of a time-zone name, the compliance block's preset names and debt path. The schema is a help, not the authority: ``validate`` still
-decides (CEL, step references, limits, the tz database itself).
+form of a time-zone name, the compliance block's preset names and debt path. The schema
+is a help, not the authority: ``validate`` still decides (CEL, step references, limits,
+the tz database itself).
 """
 
 from __future__ import annotations
