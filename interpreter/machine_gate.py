@@ -6,7 +6,7 @@ from typing import assert_never
 
 from interpreter.commands import Channel, CheckPolicy, SendEmail, SendVoice
 from interpreter.compiled import RunContext
-from interpreter.compliance import NONE, compliance_inputs
+from interpreter.compliance import compliance_inputs
 from interpreter.machine_base import Out, SendStep, fail, record, start_timer
 from interpreter.plan import SendEmailStep, SendVoiceStep
 from interpreter.state import RunState, Status
@@ -52,25 +52,14 @@ def channel_of(step_def: SendStep) -> Channel:
 
 def _check_policy(ctx: RunContext, s: RunState, step_def: SendStep, out: Out) -> None:
     visit = s.visit(step_def.id)
-    block = ctx.plan.plan.compliance
-    about = NONE if block is None else compliance_inputs(block, ctx.contact, ctx.variables)
-    presets, debt, problem, subject = (
-        about.presets,
-        about.debt_ref,
-        about.debt_ref_problem,
-        about.subject,
-    )
+    # The plan's compliance block, resolved on this run (the debt from its data).
+    a = compliance_inputs(ctx.plan.plan.compliance, ctx.contact, ctx.variables)
+    about, problem = (a.debt_ref, a.subject, a.presets), a.debt_ref_problem
     if type(step_def) is SendEmailStep:
-        out.append(
-            CheckPolicy(step_def.id, visit, "email", 0, debt, subject, presets, None, problem)
-        )
+        out.append(CheckPolicy(step_def.id, visit, "email", 0, *about, None, problem))
     elif type(step_def) is SendVoiceStep:
         seconds, caller = step_def.max_duration.total_seconds, step_def.caller_id
-        out.append(
-            CheckPolicy(
-                step_def.id, visit, "voice", seconds, debt, subject, presets, caller, problem
-            )
-        )
+        out.append(CheckPolicy(step_def.id, visit, "voice", seconds, *about, caller, problem))
     else:
         assert_never(step_def)
     s.phase, s.held, s.timer = "policy", None, None
