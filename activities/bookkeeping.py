@@ -16,6 +16,7 @@ from __future__ import annotations
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import PLAN_MISMATCH, UNKNOWN_PLAN, AuditBatch, RunRow
+from adapters.policy.ledger import record_call_events
 from adapters.storage import (
     AuditStore,
     CheckpointSigner,
@@ -88,6 +89,9 @@ class Bookkeeper:
                 # reading an ended run scans no timeline.
                 facts = fold([*entries, *(pending or ())])
                 await self._runs.upsert_in(conn, record, facts)
+                # A call's outcome (answered: a conversation) onto the contact's ledger,
+                # from the call-status events the run took; idempotent on a retry.
+                await record_call_events(conn, run.run_id, [*entries, *(pending or ())])
         except StorageError as exc:
             # Divergence (nondeterminism or tampering: an operator must look), the database
             # down (transient), an identity clash: the activity retries, nothing acts.

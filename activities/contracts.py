@@ -82,6 +82,13 @@ class AuditAck:
 
 @dataclass
 class PolicyRequest:
+    """A policy check: the machine's ``CheckPolicy`` plus the run it belongs to.
+
+    The fields after ``max_duration_seconds`` are the plan's ``compliance`` block as
+    the run resolved it (``interpreter.compliance``) and a call's caller id; requests
+    scheduled before they existed decode with the defaults (no block).
+    """
+
     batch: AuditBatch
     run_id: str
     tenant: str
@@ -92,6 +99,11 @@ class PolicyRequest:
     visit: int
     at_epoch_ms: int
     max_duration_seconds: int = 0
+    debt_ref: str | None = None
+    subject: str | None = None
+    presets: list[str] = field(default_factory=list)
+    caller_id: str | None = None
+    debt_ref_problem: str | None = None
 
 
 @dataclass

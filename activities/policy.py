@@ -62,6 +62,12 @@ class PolicyChecker:
                 contact=req.contact,
                 at=at,
                 max_duration_seconds=req.max_duration_seconds,
+                debt_ref=req.debt_ref,
+                # Florida's and Oklahoma's counts are per subject: a plan that names
+                # none is its own subject.
+                subject=req.plan_id if req.subject is None else req.subject,
+                presets=tuple(req.presets),
+                caller_id=req.caller_id,
             )
             decision = await self._gate.evaluate(request)
         except PolicyError as exc:  # bad input is a denial with the reason, fail-closed
@@ -71,11 +77,16 @@ class PolicyChecker:
         until = None
         if decision.until is not None:
             until = int(decision.until.timestamp() * 1000)
+        detail = dict(decision.detail)
+        if req.debt_ref_problem is not None:
+            # The plan names a debt the run has no value for: the decision's record
+            # says so beside what the rules made of a send without one.
+            detail["debtRef"] = {"problem": req.debt_ref_problem}
         return PolicyResponse(
             decision.decision,
             persisted,
             policy=decision.policy,
             reason=decision.reason,
             until_epoch_ms=until,
-            detail=dict(decision.detail),
+            detail=detail,
         )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from activities.contracts import TASK_QUEUE
+from dee.presets import unknown_names
 from interpreter.limits import MAX_PLAN_STEPS, MAX_WAIT_DAYS
 from interpreter.validation import Limits
 
@@ -208,8 +209,57 @@ class ContactCapConfig(_Section):
     days: int = Field(default=7, ge=1)
 
 
+_HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_Channel = Literal["email", "voice"]
+
+
+class EmailWindowConfig(_Section):
+    """When email may go, in the contact's local time: ``start`` <= time < ``end``
+    (``HH:MM``; a window does not span midnight) on ``days`` (every day when omitted)."""
+
+    start: str = Field(pattern=_HHMM)
+    end: str = Field(pattern=_HHMM)
+    days: tuple[_Day, ...] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _opens_before_it_closes(self) -> EmailWindowConfig:
+        if not self.start < self.end:  # "HH:MM" strings order as the times do
+            raise ValueError(f"start {self.start} must be before end {self.end}")
+        if self.days is not None and len(set(self.days)) != len(self.days):
+            raise ValueError("a day is named twice")
+        return self
+
+
+class ChannelCapConfig(_Section):
+    """At most ``attempts`` attempts to one contact on a channel within ``days`` days."""
+
+    attempts: int = Field(ge=0)
+    days: int = Field(ge=1)
+
+
+def _presets_known(names: list[str]) -> list[str]:
+    problem = unknown_names(names)
+    if problem is not None:
+        raise ValueError(problem)
+    if len(set(names)) != len(names):
+        raise ValueError("a preset is named twice")
+    return names
+
+
+Presets = Annotated[list[str], AfterValidator(_presets_known)]
+
+
 class PoliciesConfig(_Section):
-    """Policy gate settings; see ``adapters.policy.config`` for their meaning."""
+    """Policy gate settings; see ``adapters.policy.config`` for their meaning.
+
+    The compliance rules (``adapters.policy.rules.config``): ``presets`` apply to every
+    send, ``tenant_presets`` and ``plan_presets`` add to them per tenant and per plan id;
+    ``email_windows`` are email send windows per tenant, or per plan as ``plan:<id>``;
+    ``channel_caps`` cap attempts per contact and channel, over the default (voice 7 in
+    7 days), and ``tenant_channel_caps`` per tenant over those (``null`` removes a
+    channel's cap).
+    """
 
     consent: dict[str, Literal["required", "opt-out"]] = {"email": "opt-out", "voice": "required"}
     # null removes a channel's window (the gate's default voice window is 08:00-21:00)
@@ -221,6 +271,12 @@ class PoliciesConfig(_Section):
     # Every deployment has a per-contact cap; null removes it (for all, or one tenant).
     contact_cap: ContactCapConfig | None = ContactCapConfig()
     contact_caps: dict[str, ContactCapConfig | None] = {}
+    presets: Presets = []
+    tenant_presets: dict[str, Presets] = {}
+    plan_presets: dict[str, Presets] = {}
+    email_windows: dict[str, EmailWindowConfig] = {}
+    channel_caps: dict[_Channel, ChannelCapConfig | None] = {}
+    tenant_channel_caps: dict[str, dict[_Channel, ChannelCapConfig | None]] = {}
 
 
 class ValidationConfig(_Section):

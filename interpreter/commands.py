@@ -135,13 +135,21 @@ class CheckPolicy:
     """Ask the policy gate whether the send at ``step_id`` (this ``visit``) may go.
 
     ``max_duration_seconds``: a call's longest duration, which the budget reserves for
-    (0 for a channel whose sends are not timed).
+    (0 for a channel whose sends are not timed). The plan's ``compliance`` block, resolved
+    on the run (``interpreter.compliance``): ``presets``, ``debt_ref`` (``None`` when
+    the plan names none, or the run has no usable value: ``debt_ref_problem`` says
+    why) and ``subject``. ``caller_id``: the number a call is placed from.
     """
 
     step_id: str
     visit: int
     channel: Channel
     max_duration_seconds: int = 0
+    debt_ref: str | None = None
+    subject: str | None = None
+    presets: tuple[str, ...] = ()
+    caller_id: str | None = None
+    debt_ref_problem: str | None = None
 
 
 @dataclass(slots=True)

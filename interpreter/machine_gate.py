@@ -6,6 +6,7 @@ from typing import assert_never
 
 from interpreter.commands import Channel, CheckPolicy, SendEmail, SendVoice
 from interpreter.compiled import RunContext
+from interpreter.compliance import compliance_inputs
 from interpreter.machine_base import Out, SendStep, fail, record, start_timer
 from interpreter.plan import SendEmailStep, SendVoiceStep
 from interpreter.state import RunState, Status
@@ -18,7 +19,7 @@ def gate(ctx: RunContext, s: RunState, step_def: SendStep, tick: int, out: Out) 
     """Before the policy gate: a send outside its window waits for the next opening."""
     if step_def.window is not None and window_closed(ctx, s, step_def, tick, out):
         return
-    _check_policy(s, step_def, out)
+    _check_policy(ctx, s, step_def, out)
 
 
 def window_closed(ctx: RunContext, s: RunState, step_def: SendStep, tick: int, out: Out) -> bool:
@@ -49,13 +50,16 @@ def channel_of(step_def: SendStep) -> Channel:
     assert_never(step_def)
 
 
-def _check_policy(s: RunState, step_def: SendStep, out: Out) -> None:
+def _check_policy(ctx: RunContext, s: RunState, step_def: SendStep, out: Out) -> None:
     visit = s.visit(step_def.id)
+    # The plan's compliance block, resolved on this run (the debt from its data).
+    a = compliance_inputs(ctx.plan.plan.compliance, ctx.contact, ctx.variables)
+    about, problem = (a.debt_ref, a.subject, a.presets), a.debt_ref_problem
     if type(step_def) is SendEmailStep:
-        out.append(CheckPolicy(step_def.id, visit, "email"))
+        out.append(CheckPolicy(step_def.id, visit, "email", 0, *about, None, problem))
     elif type(step_def) is SendVoiceStep:
-        seconds = step_def.max_duration.total_seconds
-        out.append(CheckPolicy(step_def.id, visit, "voice", seconds))
+        seconds, caller = step_def.max_duration.total_seconds, step_def.caller_id
+        out.append(CheckPolicy(step_def.id, visit, "voice", seconds, *about, caller, problem))
     else:
         assert_never(step_def)
     s.phase, s.held, s.timer = "policy", None, None

@@ -217,6 +217,27 @@ class ExitRule(PlanModel):
     outcome: str = Field(description="The run's outcome when this rule ends it (COMPLETED).")
 
 
+class Compliance(PlanModel):
+    """The compliance rules a plan's sends are under, and what they are about
+    (docs/compliance.md); ``interpreter.compliance`` checks the names and the path."""
+
+    presets: tuple[str, ...] | None = Field(
+        None,
+        description="Compliance presets (tcpa, florida, oklahoma, regf, can-spam, gmail-bulk) "
+        "added to the configured ones; distinct, never empty when given.",
+    )
+    debt_ref: str | None = Field(
+        None,
+        description='Where the run keeps the debt its sends are about: "vars.<name>" or '
+        '"contact.<field>" (Reg F counts attempts per debt).',
+    )
+    subject: str | None = Field(
+        None,
+        description="What the sends are about (Florida and Oklahoma count calls per "
+        "subject); the plan id when omitted.",
+    )
+
+
 class PlanMetadata(PlanModel):
     created_at: str = Field(
         pattern=r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
@@ -246,6 +267,12 @@ class ExecutionPlan(PlanModel):
         None,
         description="IANA time zone for waits until a time and send windows when the "
         "contact has no timezone field; with neither, such a step fails the run closed.",
+    )
+
+    compliance: Compliance | None = Field(
+        None,
+        description="Compliance presets and the debt and subject the plan's sends are "
+        "about, for the policy gate's compliance rules.",
     )
 
     @property

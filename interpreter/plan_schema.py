@@ -2,15 +2,17 @@
 
 Pydantic gives the shape and the descriptions; this module adds what the model checks
 in ``validation`` rather than in its types but an editor can check as well: ``wait``'s
-``duration`` / ``until`` exclusivity, the ``HH:MM`` times, the lists of days and the
-form of a time-zone name. The schema is a help, not the authority: ``validate`` still
-decides (CEL, step references, limits, the tz database itself).
+``duration`` / ``until`` exclusivity, the ``HH:MM`` times, the lists of days, the
+form of a time-zone name, the compliance block's preset names and debt path. The schema
+is a help, not the authority: ``validate`` still decides (CEL, step references, limits,
+the tz database itself).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from interpreter.compliance import DEBT_REF, PRESET_NAME
 from interpreter.plan import ExecutionPlan
 
 _HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -41,6 +43,15 @@ def plan_json_schema() -> dict[str, Any]:
         if option.get("type") == "string":
             option["pattern"] = _ZONE
     defs["ExitRule"]["anyOf"] = [{"required": ["event"]}, {"required": ["when"]}]
+    block = defs["Compliance"]
+    block["minProperties"] = 1
+    for option in block["properties"]["presets"]["anyOf"]:
+        if option.get("type") == "array":  # validation: never empty, no preset twice
+            option.update(minItems=1, uniqueItems=True)
+            option["items"]["pattern"] = PRESET_NAME.pattern
+    for option in block["properties"]["debtRef"]["anyOf"]:
+        if option.get("type") == "string":
+            option["pattern"] = DEBT_REF.pattern
     return document
 
 

@@ -12,6 +12,7 @@ import phonenumbers
 from interpreter import limits as L
 from interpreter.cel_check import check_condition
 from interpreter.commands import Channel
+from interpreter.compliance import check_compliance
 from interpreter.conditions import DEFAULT
 from interpreter.constant_conditions import always_false
 from interpreter.cycles import check_cycles
@@ -127,6 +128,7 @@ def validate(
 
     step_ids = frozenset(known)
     check_plan_level(plan, step_ids, add)
+    check_compliance(plan, add)
     for s in plan.steps:
         _check_step(s, registry, limits, add)
         check_timing(s, step_ids, limits.max_wait_days, add)

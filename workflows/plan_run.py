@@ -214,7 +214,8 @@ class PlanRunWorkflow(OperatorUpdates):
             cmd.visit,
             self._now_ms(),
             cmd.max_duration_seconds,
-        )
+            cmd.debt_ref, cmd.subject, list(cmd.presets), cmd.caller_id, cmd.debt_ref_problem,
+        )  # fmt: skip
         try:
             resp = await workflow.execute_activity(
                 c.CHECK_POLICIES,

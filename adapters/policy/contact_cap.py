@@ -15,23 +15,27 @@ re-evaluation of a send already counted finds its row and is allowed again (coun
 once). The window is ``(at - days, at]`` plus any row stamped later (another run's
 clock may be ahead): counting those too only ever denies sooner.
 
+The row is the contact's ledger entry (``adapters.policy.ledger``): it also records the
+send's debt, subject and caller id, which the compliance rules count by.
+
 Concurrency: two runs sending to one contact at the same instant must not both see
-``sends - 1``. On PostgreSQL the check takes a transaction-level advisory lock on the
-(tenant, contact) pair first, so the second waits for the first to commit and then
-counts its row; on SQLite the transaction holds the write lock (``BEGIN IMMEDIATE``).
+``sends - 1``. The check holds the contact's ledger lock first (``ledger.lock_contact``:
+on PostgreSQL a transaction-level advisory lock on the (tenant, contact) pair, so the
+second waits for the first to commit and then counts its row; on SQLite the transaction
+holds the write lock, ``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.policy.config import ContactCap
+from adapters.policy.ledger import lock_contact
 from adapters.policy.request import GateRequest
 from adapters.policy.tables import CONTACT_SENDS
 from adapters.storage.database import Dialect
@@ -72,8 +76,7 @@ async def count_contact_send(
     conn: AsyncConnection, dialect: Dialect, request: GateRequest, cap: ContactCap | None
 ) -> CapCount:
     """Count this send against its contact's cap; record it when it fits."""
-    if dialect == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(request)})
+    await lock_contact(conn, dialect, request.tenant, request.contact_id)
     t = CONTACT_SENDS.c
     mine = (
         await conn.execute(
@@ -108,16 +111,13 @@ async def count_contact_send(
                 contact_id=request.contact_id,
                 channel=request.channel,
                 sent_at=request.at,
+                debt_ref=request.debt_ref,
+                subject=request.subject,
+                caller_id=request.caller_id,
+                source="run",
             )
         )
     return result
-
-
-def _lock_key(request: GateRequest) -> int:
-    """A signed 64-bit key for the (tenant, contact) pair; a collision only serialises."""
-    key = f"{request.tenant}\x00{request.contact_id}".encode("utf-8", "surrogatepass")
-    digest = hashlib.sha256(key).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 __all__ = ["CapCount", "count_contact_send"]

@@ -1,7 +1,9 @@
 """The policy gate: every send passes it, in a fixed order, before it happens.
 
-Order: suppression -> consent -> hours -> contact cap -> daily limit -> budget. The
-first policy that does not allow decides; the later ones are not evaluated. The three
+Order: suppression -> consent -> hours -> compliance -> contact cap -> daily limit ->
+budget. The first policy that does not allow decides; the later ones are not evaluated.
+Compliance is the rule engine (``adapters.policy.rules``) over the contact's ledger and
+location (``compliance_stage``); its proof is ``detail["compliance"]``. The three
 reservations (the contact's cap, the daily counter, then budget) are made only when
 every earlier policy allows, in the *same* transaction as the reads: when the budget
 refuses, the counter increment is rolled back with it, so a refused send holds nothing.
@@ -21,21 +23,23 @@ only for row timestamps; everything the decision depends on comes from the reque
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.policy import budget, checks
+from adapters.policy.compliance_stage import check_compliance, deciding_reason, opt_out_instant
 from adapters.policy.config import PolicyConfig
-from adapters.policy.contact_cap import count_contact_send
+from adapters.policy.contact_cap import CapCount, count_contact_send
 from adapters.policy.counter import reserve_send
-from adapters.policy.explain import Explanation
+from adapters.policy.explain import Explanation, RuleLine
 from adapters.policy.hours import NoOpening, next_opening
 from adapters.policy.limits import stored_limit
 from adapters.policy.money import money_text
-from adapters.policy.request import GateRequest, PolicyDecision, PolicyName
+from adapters.policy.request import Decision, GateRequest, PolicyDecision, PolicyName
+from adapters.policy.rules.config import RulesConfig
 from adapters.policy.rules.model import Attempt
 from adapters.policy.zones import zone
 from adapters.privacy import Pseudonyms
@@ -50,12 +54,22 @@ class _Refused(Exception):
         super().__init__(decision.reason)
 
 
+class _Explained(Exception):
+    """Carries an explanation out of its transaction, which rolls back what it reserved."""
+
+    def __init__(self, explanation: Explanation) -> None:
+        self.explanation = explanation
+        super().__init__(explanation.decision)
+
+
 class PolicyGate:
     """Evaluates intended sends against the policies.
 
     Args:
         database: The migrated database holding consent, suppressions, counters, budgets.
         config: The policy configuration (defaults: ``PolicyConfig()``).
+        rules: The compliance configuration (presets per deployment, tenant, plan);
+            ``None``: no presets, only the general per-channel caps' defaults.
     """
 
     def __init__(
@@ -64,12 +78,14 @@ class PolicyGate:
         config: PolicyConfig | None = None,
         *,
         pseudonyms: Pseudonyms | None = None,
+        rules: RulesConfig | None = None,
     ) -> None:
         # ``pseudonyms``: suppressions kept as keyed pseudonyms (after an erasure) match
         # too, and an erased contact is denied first (``erased``).
         self._db = database
         self.config = config or PolicyConfig()
         self._pseudonyms = pseudonyms
+        self.rules = rules or RulesConfig()
 
     async def evaluate(self, request: GateRequest) -> PolicyDecision:
         """Decide one send: ``allow``, ``defer`` (with ``until``) or ``deny``.
@@ -95,12 +111,120 @@ class PolicyGate:
         """The decision ``request`` would get, evaluating every policy and rule, writing
         nothing (``dee policy explain``).
 
+        Every stage is evaluated, even after one did not allow; the decision is the
+        first that did not, as ``evaluate`` would decide. The reservations (contact
+        cap, daily counter, budget) are made as ``evaluate`` makes them, in a
+        transaction that is then rolled back: they answer "would it fit?".
+
         Args:
             request: The send, as the gate would be asked.
             attempts: Replaces the ledger read from the database (``--history``).
             presets: Replaces the configured presets (``--preset``).
         """
-        raise NotImplementedError
+        try:
+            async with self._db.transaction() as conn:
+                raise _Explained(await self._explain(conn, request, attempts, presets))
+        except _Explained as done:
+            return done.explanation
+
+    async def _explain(
+        self,
+        conn: AsyncConnection,
+        request: GateRequest,
+        attempts: Sequence[Attempt] | None,
+        presets: tuple[str, ...] | None,
+    ) -> Explanation:
+        detail: dict[str, Any] = {}
+        now = datetime.now(UTC)
+        lines: list[RuleLine] = []
+        stops: list[tuple[PolicyName, Decision, str, datetime | None]] = []
+
+        def note(rule: PolicyName, reason: str | None, ok: str, until: Any = None) -> None:
+            verdict: Decision = "allow" if reason is None else "deny" if until is None else "defer"
+            lines.append(RuleLine(rule, verdict, ok if reason is None else reason))
+            if reason is not None:
+                stops.append((rule, verdict, reason, until))
+
+        if self._pseudonyms is not None:
+            erased = await checks.erased_since(conn, request)
+            detail["erased"] = {"at": erased}
+            gone = (
+                None if erased is None else f"contact {request.contact_id} was erased at {erased}"
+            )
+            note("erased", gone, "the contact is not erased")
+        keys, hit = await checks.find_suppression(conn, request, self._pseudonyms)
+        detail["suppression"] = {"keys": keys, "matched": None if hit is None else hit.proof}
+        note("suppression", None if hit is None else hit.reason, "no suppression in force")
+        stop = await self._consent(conn, request, detail)
+        note("consent", stop, f"consent mode {detail['consent']['mode']}: sending is permitted")
+        until, stop = self._hours(request, detail)
+        note("hours", stop, "inside the channel's hours (or no hours apply)", until)
+
+        record = detail["consent"]["record"]
+        rules = await check_compliance(
+            conn,
+            self._db.dialect,
+            request,
+            self.rules,
+            default_timezone=self.config.default_timezone,
+            consent=record,
+            opt_out_at=opt_out_instant(record, None if hit is None else hit.proof),
+            attempts=attempts,
+            presets=presets,
+        )
+        detail["compliance"] = rules.proof()
+        lines += [RuleLine(r.rule, r.verdict, r.reason) for r in rules.results]
+        if rules.decision != "allow":
+            stops.append(("compliance", rules.decision, deciding_reason(rules), rules.until))
+
+        await self._explain_reservations(conn, request, attempts, now, detail, note)
+        if not stops:
+            return Explanation("allow", None, None, None, tuple(lines), rules.rules_version, detail)
+        policy, decision, reason, until = stops[0]
+        return Explanation(
+            decision, until, policy, reason, tuple(lines), rules.rules_version, detail
+        )
+
+    async def _explain_reservations(
+        self,
+        conn: AsyncConnection,
+        request: GateRequest,
+        attempts: Sequence[Attempt] | None,
+        now: datetime,
+        detail: dict[str, Any],
+        note: Callable[..., None],
+    ) -> None:
+        """The three reservations, made as ``_evaluate`` makes them (the caller rolls
+        them back); with ``attempts``, the cap counts those instead of the ledger."""
+        cap_for = self.config.cap_for(request.tenant)
+        if attempts is None:
+            cap = await count_contact_send(conn, self._db.dialect, request, cap_for)
+        else:
+            since = None if cap_for is None else request.at - timedelta(days=cap_for.days)
+            earlier = 0 if since is None else sum(1 for a in attempts if a.at > since)
+            cap = CapCount(cap_for, earlier, replay=False)
+        detail["contact_cap"] = cap.proof()
+        reached = cap.reason(request) if cap.reached else None
+        note("contact_cap", reached, f"{cap.earlier} earlier sends in the cap's window")
+
+        limit = await stored_limit(conn, request.tenant, request.channel)
+        if limit is None:
+            limit = self.config.daily_limit(request.tenant, request.channel)
+        counted = await reserve_send(conn, self._db.dialect, request, limit, now)
+        detail["daily_limit"] = counted.proof()
+        refused = (
+            self._limit_reached(request, counted.day, limit, detail) if counted.reached else None
+        )
+        note(
+            "daily_limit",
+            None if refused is None else refused.reason,
+            f"send {counted.count} of {'unlimited' if limit is None else limit} on {counted.day}",
+            None if refused is None else refused.until,
+        )
+
+        reservation = await budget.reserve(conn, request, self.config, now)
+        detail["budget"] = reservation.proof()
+        note("budget", None if reservation.ok else reservation.reason, "the estimate fits")
 
     async def _evaluate(self, conn: AsyncConnection, request: GateRequest) -> PolicyDecision:
         detail: dict[str, Any] = {}
@@ -126,6 +250,21 @@ class PolicyGate:
         until, stop = self._hours(request, detail)
         if stop is not None:
             return await self._stop(conn, request, now, "hours", stop, detail, until=until)
+
+        rules = await check_compliance(
+            conn,
+            self._db.dialect,
+            request,
+            self.rules,
+            default_timezone=self.config.default_timezone,
+            consent=detail["consent"]["record"],
+            opt_out_at=opt_out_instant(detail["consent"]["record"], None),
+        )
+        detail["compliance"] = rules.proof()
+        if rules.decision != "allow":
+            until = rules.until if rules.decision == "defer" else None
+            reason = deciding_reason(rules)
+            return await self._stop(conn, request, now, "compliance", reason, detail, until=until)
 
         cap = await count_contact_send(
             conn, self._db.dialect, request, self.config.cap_for(request.tenant)

@@ -109,11 +109,15 @@ class SendReservation(Base):
 
 
 class ContactSend(Base):
-    """One allowed send to a contact: the per-contact cap counts these in its window.
+    """One attempt to reach a contact: the per-contact cap and the compliance rules'
+    frequency counts read these (the contact's ledger, ``adapters.policy.ledger``).
 
     Keyed like the daily counter's reservation by ``(run, step, visit)``, so a retried
     policy check counts its send once; ``sent_at`` is the gate's ``at`` (the workflow's
-    time of the send), which the window is measured against.
+    time of the send), which the window is measured against. An imported attempt (a
+    prior dialer's, ``source`` ``import``) has run id ``import:<16 hex of its row's
+    hash>``, so a file imported twice counts nothing twice. ``outcome`` is set when the
+    call's outcome is known (``answered``: a conversation).
     """
 
     __tablename__ = "contact_sends"
@@ -126,6 +130,11 @@ class ContactSend(Base):
     contact_id: Mapped[str] = mapped_column(ID)
     channel: Mapped[str] = mapped_column(String(32))
     sent_at: Mapped[dt.datetime]
+    debt_ref: Mapped[str | None] = mapped_column(ID)
+    subject: Mapped[str | None] = mapped_column(ID)
+    caller_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16), server_default="run")  # run | import
 
 
 class Budget(Base):

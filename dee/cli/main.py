@@ -41,6 +41,7 @@ _COMMANDS: dict[str, tuple[str, str, bool]] = {
     "budget": ("policy", "budget_app", True),
     "contact": ("contact", "app", True),
     "limits": ("policy", "limits_app", True),
+    "policy": ("explain", "policy_app", True),  # explain.py adds to ledger.py's group
     "start": ("runs", "start", False),
     "server": ("serve", "server", False),
     "worker": ("serve", "worker", False),

@@ -16,6 +16,7 @@ from rich.table import Table
 from dee.content import load_registry, templates_dir
 from dee.documents import load_plan, read_document
 from dee.errors import DeeError, DocumentError
+from dee.presets import preset_problems
 from interpreter import (
     ContentRegistry,
     ExecutionPlan,
@@ -87,7 +88,7 @@ def validate_cmd(
         except DocumentError as exc:
             lines.extend(exc.lines)
             continue
-        problems = validate(plan, registry=registry, limits=limits)
+        problems = validate(plan, registry=registry, limits=limits) + preset_problems(plan)
         lines.extend(f"{path}: {p}" for p in problems)
         if not problems:
             summary = f"{plan.id} v{plan.version}, {len(plan.steps)} steps, {plan.content_hash}"
@@ -243,7 +244,7 @@ def register_cmd(
     from dee.cli.db import run_storage  # noqa: PLC0415
 
     plan = load_plan(file)
-    problems = validate(plan, registry=_registry(templates, no_registry))
+    problems = validate(plan, registry=_registry(templates, no_registry)) + preset_problems(plan)
     if problems:
         raise DocumentError([f"{file}: {p}" for p in problems])
     stored, where = run_storage(_register(plan))

@@ -29,6 +29,7 @@ from dee.config import EngineConfig
 from dee.contact_histories import delete_histories
 from dee.content import load_registry
 from dee.errors import EngineError
+from dee.presets import preset_problems
 from dee.privacy_keys import privacy_for
 from dee.runs import start_values
 from dee.runs.ids import run_id
@@ -236,6 +237,9 @@ class RunStarter:
         try:
             limits = self.config.validation.limits
             ensure_valid(plan, registry=load_registry(self.config.templates_dir), limits=limits)
+            unknown = preset_problems(plan)
+            if unknown:
+                raise PlanError(unknown)
             await self._plans.put(plan)
         except PlanError as exc:
             raise EngineError([str(p) for p in exc.problems]) from None

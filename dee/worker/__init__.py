@@ -9,7 +9,7 @@ DEE's sandbox (``dee.sandbox``). Only the worker imports this package, so no oth
 
 from __future__ import annotations
 
-from dee.worker.policy_config import policy_config
+from dee.worker.policy_config import policy_config, rules_config
 from dee.worker.wiring import message_domain, template_renderer, worker_for
 
-__all__ = ["message_domain", "policy_config", "template_renderer", "worker_for"]
+__all__ = ["message_domain", "policy_config", "rules_config", "template_renderer", "worker_for"]

@@ -1,12 +1,18 @@
-"""The policy gate's configuration, from the engine configuration's ``policies`` section."""
+"""The policy gate's configuration, from the engine configuration's ``policies`` section:
+the gate's own (``PolicyConfig``) and its compliance rules' (``RulesConfig``)."""
 
 from __future__ import annotations
 
 from datetime import time
 
 from adapters.policy import ContactCap, Costs, HoursWindow, PolicyConfig, PolicyError
+from adapters.policy.rules.config import RulesConfig
+from adapters.policy.rules.frequency import Cap
 from dee.config import ContactCapConfig, EngineConfig
+from dee.config_sections import ChannelCapConfig, EmailWindowConfig
 from dee.errors import DocumentError
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def policy_config(config: EngineConfig) -> PolicyConfig:
@@ -50,4 +56,41 @@ def _cap(cap: ContactCapConfig | None) -> ContactCap | None:
     return None if cap is None else ContactCap(cap.sends, cap.days)
 
 
-__all__ = ["policy_config"]
+def rules_config(config: EngineConfig) -> RulesConfig:
+    """The compliance rules' configuration from the engine's ``policies`` section.
+
+    Raises:
+        DocumentError: a value the settings' types accept but the rules refuse (the
+            field named).
+    """
+    p = config.policies
+    try:
+        return RulesConfig(
+            presets=tuple(p.presets),
+            tenant_presets={t: tuple(names) for t, names in p.tenant_presets.items()},
+            plan_presets={plan: tuple(names) for plan, names in p.plan_presets.items()},
+            email_windows={key: _window(w) for key, w in p.email_windows.items()},
+            channel_caps={c: _channel_cap(cap) for c, cap in p.channel_caps.items()},
+            tenant_channel_caps={
+                tenant: {c: _channel_cap(cap) for c, cap in caps.items()}
+                for tenant, caps in p.tenant_channel_caps.items()
+            },
+        )
+    except PolicyError as exc:
+        raise DocumentError([f"configuration policies: {exc}"]) from None
+
+
+def _window(window: EmailWindowConfig) -> HoursWindow:
+    days = window.days or _WEEKDAYS
+    return HoursWindow(
+        time.fromisoformat(window.start),
+        time.fromisoformat(window.end),
+        frozenset(_WEEKDAYS.index(day) + 1 for day in days),
+    )
+
+
+def _channel_cap(cap: ChannelCapConfig | None) -> Cap | None:
+    return None if cap is None else Cap(cap.attempts, cap.days)
+
+
+__all__ = ["policy_config", "rules_config"]

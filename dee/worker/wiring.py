@@ -22,7 +22,7 @@ from dee.channels import open_channels
 from dee.config import EngineConfig
 from dee.privacy_keys import privacy_for
 from dee.sandbox import workflow_runner
-from dee.worker.policy_config import policy_config
+from dee.worker.policy_config import policy_config, rules_config
 from workflows.plan_run import PlanRunWorkflow
 
 
@@ -75,7 +75,9 @@ async def worker_for(
                 ),
                 pseudonyms=privacy.pseudonyms,
             )
-            gate = PolicyGate(db, policy_config(config), pseudonyms=privacy.pseudonyms)
+            gate = PolicyGate(
+                db, policy_config(config), pseudonyms=privacy.pseudonyms, rules=rules_config(config)
+            )
             checker = PolicyChecker(books, gate, privacy)
             yield Worker(
                 client,

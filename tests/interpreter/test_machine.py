@@ -144,7 +144,7 @@ def test_the_branch_routes_on_contact_fields_and_voice_gets_its_parameters() -> 
     s, cmds = step(ctx, s, TimerFired(3_600, s.timer.timer_id))
     assert ("check", "evaluate", "branch:call") in _records(cmds)
     # The gate reserves the call's longest duration: the command carries it.
-    assert _effects(cmds) == [CheckPolicy("call", 1, "voice", 120)]
+    assert _effects(cmds) == [CheckPolicy("call", 1, "voice", 120, caller_id="+15551234567")]
     s, cmds = step(ctx, s, PolicyDecided(3_600, "call", "allow"))
     assert _effects(cmds) == [SendVoice("call", 1, "s", "+15551234567", 120, True, "vm")]
 

@@ -21,6 +21,7 @@ class FakeWorld:
     runs: dict[str, c.RunRow] = field(default_factory=dict)
     sends: list[tuple[str, str, int]] = field(default_factory=list)
     policy: dict[str, c.PolicyResponse] = field(default_factory=dict)
+    asked: list[c.PolicyRequest] = field(default_factory=list)  # every policy check, in order
     fail_sends: dict[str, str] = field(default_factory=dict)
     # step -> reason: its first send's outcome is unknown; the next is found (reconciled)
     unknown_sends: dict[str, str] = field(default_factory=dict)
@@ -52,6 +53,7 @@ class FakeWorld:
         @activity.defn(name=c.CHECK_POLICIES)
         async def check_policies(req: c.PolicyRequest) -> c.PolicyResponse:
             seq = self._persist(req.batch)
+            self.asked.append(req)
             answer = self.policy.pop(req.step_id, None) or c.PolicyResponse("allow", 0)
             answer.persisted_through_seq = seq
             return answer

@@ -1,0 +1,162 @@
+"""``dee policy ledger import FILE.csv --tenant T``: seed the contact ledger with a prior
+dialer's attempts, so the compliance rules count them (Reg F's 7 calls in 7 days, a
+conversation's 7 quiet days, the states' calls per subject).
+
+The file is CSV with a header row naming its columns: ``contact_id``, ``channel``
+(``voice`` or ``email``) and ``at`` (ISO 8601 with an offset) are required;
+``outcome`` (``answered`` is a conversation; ``voicemail``, ``busy``, ``no_answer``,
+``failed``, ``completed``), ``debt_ref``, ``subject`` and ``caller_id`` are optional
+(empty: unknown). The whole file is checked first: any bad row is reported with its
+line and column and nothing is written. Re-importing a file adds nothing twice (each
+row is stored under a key derived from its content).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dee.cli.db import run_storage, storage
+from dee.errors import EngineError
+
+if TYPE_CHECKING:
+    from adapters.policy.ledger import ImportResult, LedgerRow
+
+# The policy and storage packages are imported inside the helpers: see dee/cli/db.py.
+
+policy_app = typer.Typer(help="The policy gate's compliance tools.", no_args_is_help=True)
+ledger_app = typer.Typer(
+    help="The contact ledger the compliance rules count.", no_args_is_help=True
+)
+policy_app.add_typer(ledger_app, name="ledger")
+
+REQUIRED = ("contact_id", "channel", "at")
+OPTIONAL = ("outcome", "debt_ref", "subject", "caller_id")
+CHANNELS = ("voice", "email")
+_MAX_TEXT = 255
+
+
+@ledger_app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="The CSV file of earlier attempts.")],
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant whose contacts these are.")],
+) -> None:
+    """Import a prior dialer's attempts into the contact ledger (all rows or none)."""
+    if not tenant:
+        raise EngineError(["--tenant: must not be empty"])
+    rows = parse_ledger_csv(file)
+    result = run_storage(_import(tenant, rows))
+    print(
+        f"imported {result.added} attempts from {file} for tenant {tenant}"
+        f" ({result.already} already in the ledger)"
+    )
+
+
+async def _import(tenant: str, rows: list[LedgerRow]) -> ImportResult:
+    from adapters.policy.ledger import import_attempts  # noqa: PLC0415
+
+    async with storage() as database:
+        return await import_attempts(database, tenant, rows)
+
+
+def parse_ledger_csv(path: Path) -> list[LedgerRow]:
+    """The file's rows as ledger rows; ``EngineError`` naming every bad line and column."""
+    try:
+        content = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EngineError([f"{path}: cannot read the file: {exc}"]) from None
+    reader = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        raise EngineError([f"{path}: the file is empty (a header row is required)"]) from None
+    except csv.Error as exc:
+        raise EngineError([f"{path}: line 1: {exc}"]) from None
+    problems = _header_problems(path, header)
+    if problems:
+        raise EngineError(problems)
+    rows: list[LedgerRow] = []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue  # a blank line
+            line = reader.line_num
+            if len(values) != len(header):
+                problems.append(
+                    f"{path}: line {line}: {len(values)} fields where the header has {len(header)}"
+                )
+                continue
+            row = _row(path, line, dict(zip(header, (v.strip() for v in values), strict=True)))
+            if isinstance(row, list):
+                problems += row
+            else:
+                rows.append(row)
+    except csv.Error as exc:
+        problems.append(f"{path}: line {reader.line_num}: {exc}")
+    if problems:
+        raise EngineError(problems)
+    return rows
+
+
+def _header_problems(path: Path, header: list[str]) -> list[str]:
+    known = (*REQUIRED, *OPTIONAL)
+    problems = [
+        f"{path}: line 1, column {name!r}: unknown column (known: {', '.join(known)})"
+        for name in header
+        if name not in known
+    ]
+    problems += [
+        f"{path}: line 1: column {name!r} is required" for name in REQUIRED if name not in header
+    ]
+    seen = [name for i, name in enumerate(header) if name in header[:i]]
+    problems += [f"{path}: line 1, column {name!r}: named twice" for name in seen]
+    return problems
+
+
+def _row(path: Path, line: int, values: dict[str, str]) -> LedgerRow | list[str]:
+    """One row, or its problems (each naming the line and column)."""
+    from adapters.policy.ledger import OUTCOMES, LedgerRow  # noqa: PLC0415
+    from adapters.policy.rules.model import Attempt  # noqa: PLC0415
+
+    problems: list[str] = []
+
+    def bad(column: str, why: str) -> None:
+        problems.append(f"{path}: line {line}, column {column}: {why}")
+
+    for column in (*REQUIRED, *OPTIONAL):
+        if len(values.get(column, "")) > _MAX_TEXT:
+            bad(column, f"longer than {_MAX_TEXT} characters")
+    if not values["contact_id"]:
+        bad("contact_id", "must not be empty")
+    if values["channel"] not in CHANNELS:
+        bad("channel", f"{values['channel']!r} is not one of {', '.join(CHANNELS)}")
+    at: datetime | None = None
+    try:
+        at = datetime.fromisoformat(values["at"])
+    except ValueError:
+        bad("at", f"{values['at']!r} is not an ISO 8601 date-time")
+    if at is not None and at.utcoffset() is None:
+        bad("at", f"{values['at']!r} needs an offset, e.g. 2027-01-31T09:00:00Z")
+    outcome = values.get("outcome") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        bad("outcome", f"{outcome!r} is not one of {', '.join(sorted(OUTCOMES))} (or empty)")
+    if problems or at is None:
+        return problems
+    attempt = Attempt(
+        channel=values["channel"],
+        at=at,
+        outcome=outcome,
+        debt_ref=values.get("debt_ref") or None,
+        subject=values.get("subject") or None,
+        caller_id=values.get("caller_id") or None,
+        source="import",
+    )
+    return LedgerRow(values["contact_id"], attempt)
+
+
+__all__ = ["ledger_app", "parse_ledger_csv", "policy_app"]
