@@ -57,7 +57,10 @@ async def test_a_valid_file_is_imported_once(
     again = dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
 
     assert first.returncode == 0, first.stderr
-    assert first.stdout == f"imported 3 attempts from {seed} for tenant acme (0 already in the ledger)\n"
+    assert (
+        first.stdout
+        == f"imported 3 attempts from {seed} for tenant acme (0 already in the ledger)\n"
+    )
     assert again.returncode == 0, again.stderr
     assert "imported 0 attempts" in again.stdout and "(3 already in the ledger)" in again.stdout
     assert await _rows(database) == 3
@@ -90,10 +93,13 @@ async def test_a_valid_file_is_imported_once(
             ],
         ),
         (VALID + "c1,voice\n", ["line 5: 2 fields where the header has 7"]),
-        ("contact_id,channel,when\nc1,voice,x\n", [
-            "line 1, column 'when': unknown column",
-            "line 1: column 'at' is required",
-        ]),  # fmt: skip
+        (
+            "contact_id,channel,when\nc1,voice,x\n",
+            [
+                "line 1, column 'when': unknown column",
+                "line 1: column 'at' is required",
+            ],
+        ),
         ("", ["the file is empty (a header row is required)"]),
     ],
 )
