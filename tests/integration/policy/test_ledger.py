@@ -21,8 +21,9 @@ from adapters.policy.ledger import (
 from adapters.policy.request import GateRequest
 from adapters.policy.rules.model import Attempt
 from adapters.policy.tables import CONTACT_SENDS
-from adapters.storage import Database, upgrade
+from adapters.storage import Database, StorageError, upgrade
 from adapters.storage.migrations import alembic_config, current_revision
+from tests.integration.databases import login_role, role_url
 
 from .helpers import NOON, send
 
@@ -43,7 +44,7 @@ def _columns(connection: Connection) -> set[str]:
 
 
 async def test_revision_0012_adds_the_ledger_columns_and_downgrades_keeping_the_rows(
-    database: Database,
+    database: Database, db_url: str
 ) -> None:
     async with database.transaction() as conn:
         await conn.run_sync(_migrate, "downgrade", "0011")
@@ -73,16 +74,27 @@ async def test_revision_0012_adds_the_ledger_columns_and_downgrades_keeping_the_
     assert [i["column_names"] for i in indexes] == [["tenant", "contact_id", "sent_at"]]
     await upgrade(database)
     if database.dialect == "postgresql":  # SQLite has no roles to grant to
-        await _only_the_outcome_is_updatable(database)
+        await _only_the_outcome_is_updatable(database, db_url)
 
 
-async def _only_the_outcome_is_updatable(database: Database) -> None:
+async def _only_the_outcome_is_updatable(database: Database, db_url: str) -> None:
     async with database.snapshot() as conn:
         app = await conn.scalar(text("SELECT role_name FROM dee_roles WHERE purpose = 'app'"))
         check = text("SELECT has_column_privilege(:r, 'contact_sends', :c, 'UPDATE')")
         assert await conn.scalar(check, {"r": app, "c": "outcome"})
         for column in ("sent_at", "debt_ref", "contact_id", "source"):
             assert not await conn.scalar(check, {"r": app, "c": column}), column
+    # As the application role: the outcome is set, the attempt's time cannot be moved.
+    await login_role(str(app))
+    as_app = Database(role_url(db_url, str(app)))
+    try:
+        async with as_app.transaction() as conn:
+            assert await record_outcome(conn, "old", "s", "answered")
+        with pytest.raises(StorageError, match="permission denied"):
+            async with as_app.transaction() as conn:
+                await conn.execute(CONTACT_SENDS.update().values(sent_at=NOON))
+    finally:
+        await as_app.dispose()
 
 
 def _voice(run_id: str, at: datetime, **fields: object) -> GateRequest:
