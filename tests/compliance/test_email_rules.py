@@ -68,6 +68,8 @@ def test_email_window_open_in_every_candidate_zone(at: datetime, until: datetime
 def test_email_window_without_a_zone_denies() -> None:
     result = OFFICE.check(send(channel="email", where=location()))
     assert (result.verdict, result.reason) == ("deny", "no time zone for the contact")
+    odd = OFFICE.check(send(channel="email", where=location("America/New_York", "Mars/Base")))
+    assert (odd.verdict, odd.reason) == ("deny", "'Mars/Base' is not an IANA zone")
 
 
 def test_email_windows_that_never_overlap_deny() -> None:

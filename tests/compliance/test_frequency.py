@@ -45,8 +45,10 @@ SIX = days_ago(6.9, 5, 4, 3, 2, 1)
         (days_ago(6.9, 5, 4, source="import") + days_ago(3, 2, 1, 0.5), "D1", "defer", None),
         # The window is (at - 7 days, at]: a call exactly 7 days ago has left it ...
         (days_ago(7, 5, 4, 3, 2, 1, 0.5), "D1", "allow", None),
-        # ... one at the send's very instant is in it.
+        # ... one at the send's very instant is in it, and so is one recorded a minute
+        # after it (another worker's "now" ran ahead: the call was placed).
         (days_ago(6.9, 5, 4, 3, 2, 1, 0), "D1", "defer", AT + timedelta(days=0.1)),
+        (days_ago(6.9, 5, 4, 3, 2, 1, -1 / 1440), "D1", "defer", AT + timedelta(days=0.1)),
         # Another debt's calls do not count; a call with no debt on record does.
         (SIX + days_ago(0.5, debt="D2"), "D1", "allow", None),
         (SIX + days_ago(0.5, debt=None), "D1", "defer", AT + timedelta(days=0.1)),
@@ -94,8 +96,9 @@ def test_no_debt_named_counts_every_call_fail_closed() -> None:
         # Another debt's conversation does not; one with no debt on record does.
         (call(DAY, outcome="answered", debt="D2"), "allow"),
         (call(DAY, outcome="answered", debt=None), "defer"),
-        # An imported conversation counts.
+        # An imported conversation counts, and so does one recorded after the send's instant.
         (call(DAY, outcome="answered", source="import"), "defer"),
+        (call(-HOUR, outcome="answered"), "defer"),
     ],
 )
 def test_no_call_within_seven_days_after_a_conversation(talk: Attempt, verdict: str) -> None:

@@ -4,10 +4,13 @@ subject, and the general per-channel cap.
 
 Every count reads the attempts in a rolling window ``(at - span, at]``: an attempt
 exactly ``span`` before the send has left the window, one at the send's instant is in
-it. Attempts count whether answered or not, placed by DEE or imported from a prior
-dialer alike. A cap reached defers the send to the instant the oldest counted attempt
-leaves the window (a rolling window of whole hours is never looser than a calendar-day
-reading, which would also need the contact's zone).
+it. An attempt recorded *after* the send's instant counts too (another worker's
+deterministic "now" may run a little ahead of this one's: a call in the ledger was
+placed, and a race must not let an eighth through). Attempts count whether answered or
+not, placed by DEE or imported from a prior dialer alike. A cap reached defers the send
+to the instant the oldest counted attempt leaves the window (a rolling window of whole
+hours is never looser than a calendar-day reading, which would also need the contact's
+zone).
 
 Where a count's scope is not known (no debt named, an attempt without a debt or subject
 on record), the rules count more rather than less: fail-closed, and the reason says so.
@@ -47,8 +50,9 @@ def _not_applicable(name: str, why: str) -> RuleResult:
 def _window(
     attempts: Iterable[Attempt], at: datetime, span: timedelta, keep: Callable[[Attempt], bool]
 ) -> list[datetime]:
-    """The instants of the kept attempts in ``(at - span, at]``, oldest first."""
-    return sorted(a.at for a in attempts if keep(a) and at - span < a.at <= at)
+    """The instants of the kept attempts after ``at - span`` (later ones included, see
+    the module docstring), oldest first."""
+    return sorted(a.at for a in attempts if keep(a) and at - span < a.at)
 
 
 def _capped(
