@@ -159,9 +159,10 @@ SPLIT_ZIP3: Mapping[int, tuple[str, ...]] = MappingProxyType(
         # KS: Sherman, Wallace (677), Greeley, Hamilton (678) are Mountain.
         677: _CM, 678: _CM,
         # KY: Paducah, Bowling Green, Owensboro, Henderson are Central; Somerset and
-        # Elizabethtown straddle (Clinton, Russell, Cumberland, Hart, Grayson ...).
+        # Elizabethtown straddle (Clinton, Russell, Cumberland, Hart, Grayson ...), as
+        # does 401 (Eastern Meade, Central Breckinridge).
         420: (_C,), 421: (_C,), 422: (_C,), 423: (_C,), 424: (_C,),
-        425: _EC, 426: _EC, 427: _EC,
+        401: _EC, 425: _EC, 426: _EC, 427: _EC,
         # MI: Gogebic, Iron, Dickinson, Menominee counties are Central.
         498: (_MI_E, _MI_C), 499: (_MI_E, _MI_C),
         # ND: Bismarck (Grant, Sioux), Dickinson, Williston (McKenzie) straddle.
@@ -175,8 +176,9 @@ SPLIT_ZIP3: Mapping[int, tuple[str, ...]] = MappingProxyType(
         # SD: Pierre and Mobridge straddle the Missouri; Rapid City is Mountain.
         575: _CM, 576: _CM, 577: (_M,),
         # TN: Chattanooga's ZIP3 holds Central Marion, Grundy, Sequatchie, Bledsoe;
-        # Chattanooga city, Johnson City, Knoxville are Eastern.
-        373: _EC, 374: (_E,), 376: (_E,), 377: (_E,), 378: (_E,), 379: (_E,),
+        # Knoxville's 377 holds Crab Orchard (Central Cumberland); Chattanooga city,
+        # Johnson City and the rest of Knoxville are Eastern.
+        373: _EC, 377: _EC, 374: (_E,), 376: (_E,), 378: (_E,), 379: (_E,),
         # TX: El Paso and Hudspeth are Mountain; 798 holds Central Culberson, Brewster.
         798: _CM, 799: (_M,), 885: (_M,),
     }
@@ -195,7 +197,7 @@ SPLIT_AREA_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "850": _EC, "448": _EC,
         "219": _IN_EC, "574": _IN_EC, "812": _IN_EC, "930": _IN_EC,
         "260": (_IN_E,), "317": (_IN_E,), "463": (_IN_E,), "765": (_IN_E,),
-        "502": (_E,), "606": (_E,), "859": (_E,), "270": _EC, "364": _EC,
+        "502": (_E,), "606": _EC, "859": (_E,), "270": _EC, "364": _EC,
         "423": _EC, "865": (_E,), "615": (_C,), "629": (_C,), "731": (_C,),
         "901": (_C,), "931": (_C,),
         "906": (_MI_E, _MI_C),
@@ -203,6 +205,11 @@ SPLIT_AREA_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "231 248 269 313 517 586 616 679 734 810 947 989", (_MI_E,)
         ),
         "915": (_M,), "432": _CM,
+        **_each(
+            "210 214 254 281 325 346 361 409 430 469 512 682 713 726 737 806 817 830 832 "
+            "903 936 940 945 956 972 979",
+            (_C,),
+        ),
         "785": _CM, "620": _CM, "316": (_C,), "913": (_C,),
         "308": _CM, "402": (_C,), "531": (_C,), "605": _CM, "701": _CM,
         "208": (_ID_M, _P), "986": (_ID_M, _P),

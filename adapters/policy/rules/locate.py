@@ -86,6 +86,7 @@ def locate(contact: Mapping[str, Any], default_timezone: str | None = None) -> L
     if isinstance(address, Mapping):
         present = _address(address, found) or present
     elif _present(address):
+        present = True
         found.problems.append("address: not an object")
     phone = contact.get("phone")
     if _present(phone):

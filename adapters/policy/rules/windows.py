@@ -45,6 +45,11 @@ class CallingWindow:
     states: frozenset[str] = frozenset()
     citation: str = ""
 
+    def __post_init__(self) -> None:
+        # A window that cannot be read (start not before end, no days) is refused when
+        # the rules are built (``PolicyConfigError``), not at a send.
+        self.window  # noqa: B018
+
     @property
     def window(self) -> HoursWindow:
         return HoursWindow(self.start, self.end, self.days)
