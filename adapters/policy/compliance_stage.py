@@ -71,7 +71,7 @@ async def check_compliance(
         opt_out_at=opt_out_at,
     )
     rule_set = rules.rule_set(request.tenant, request.plan_id, request.presets, override=presets)
-    return evaluate(rule_set.rules, inp, rule_set.version)
+    return evaluate(rule_set.rules, inp, rule_set.version, presets=rule_set.presets)
 
 
 def opt_out_instant(

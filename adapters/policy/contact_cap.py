@@ -16,7 +16,9 @@ once). The window is ``(at - days, at]`` plus any row stamped later (another run
 clock may be ahead): counting those too only ever denies sooner.
 
 The row is the contact's ledger entry (``adapters.policy.ledger``): it also records the
-send's debt, subject and caller id, which the compliance rules count by.
+send's debt, subject and caller id, which the compliance rules count by. Attempts
+imported from a prior dialer are rows too, and the cap counts them: they reached the
+contact as much as DEE's own sends did (the fail-closed reading).
 
 Concurrency: two runs sending to one contact at the same instant must not both see
 ``sends - 1``. The check holds the contact's ledger lock first (``ledger.lock_contact``:

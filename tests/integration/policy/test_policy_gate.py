@@ -22,6 +22,8 @@ async def test_allow_records_the_proof_of_every_policy(database: Database) -> No
 
     assert decision.decision == "allow"
     assert (decision.policy, decision.reason, decision.until) == (None, None, None)
+    compliance = decision.detail.pop("compliance")  # its shape: test_compliance_gate.py
+    assert compliance["decision"] == "allow"
     assert decision.detail == {
         "suppression": {"keys": ["c1", "ann@example.com"], "matched": None},
         "consent": {"mode": "opt-out", "record": None},
