@@ -88,3 +88,18 @@ def _write(tmp_path: Path, text: str) -> Path:
     file = tmp_path / "dee.yaml"
     file.write_text(text)
     return file
+
+
+def test_the_rules_assume_a_zone_only_when_the_settings_name_one(tmp_path: Path) -> None:
+    # The gate's hours policy falls back to UTC; the compliance rules must not guess.
+    unset = rules_config(load_config(_write(tmp_path, "policies: {presets: [tcpa]}\n"), env={}))
+    assert unset.assumed_timezone is None
+    named = rules_config(
+        load_config(
+            _write(tmp_path, "policies: {presets: [tcpa], defaultTimezone: America/Chicago}\n"),
+            env={},
+        )
+    )
+    assert named.assumed_timezone == "America/Chicago"
+    # The assumed zone changes decisions, so it changes the rules version.
+    assert named.rule_set("t", "p").version != unset.rule_set("t", "p").version

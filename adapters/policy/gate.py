@@ -166,7 +166,7 @@ class PolicyGate:
             self._db.dialect,
             request,
             self.rules,
-            default_timezone=self.config.default_timezone,
+            default_timezone=self.rules.assumed_timezone,
             consent=record,
             opt_out_at=opt_out_instant(record, None if hit is None else hit.proof),
             attempts=attempts,
@@ -256,7 +256,7 @@ class PolicyGate:
             self._db.dialect,
             request,
             self.rules,
-            default_timezone=self.config.default_timezone,
+            default_timezone=self.rules.assumed_timezone,
             consent=detail["consent"]["record"],
             opt_out_at=opt_out_instant(detail["consent"]["record"], None),
         )

@@ -75,6 +75,11 @@ def rules_config(config: EngineConfig) -> RulesConfig:
                 tenant: {c: _channel_cap(cap) for c, cap in caps.items()}
                 for tenant, caps in p.tenant_channel_caps.items()
             },
+            # The gate's hours policy falls back to UTC; the compliance rules never
+            # assume a zone the operator did not name.
+            assumed_timezone=(
+                p.default_timezone if "default_timezone" in p.model_fields_set else None
+            ),
         )
     except PolicyError as exc:
         raise DocumentError([f"configuration policies: {exc}"]) from None

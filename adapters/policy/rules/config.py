@@ -26,6 +26,7 @@ from adapters.policy.rules.email import EmailWindow
 from adapters.policy.rules.frequency import DEFAULT_CAPS, Cap, ChannelCap
 from adapters.policy.rules.model import Rule
 from adapters.policy.rules.presets import preset
+from adapters.policy.zones import zone
 
 # The version of the rule definitions shipped in this package (presets, frequency and
 # email rules); bumped when a shipped rule's meaning changes.
@@ -56,6 +57,10 @@ class RulesConfig:
         channel_caps: The general per-contact cap per channel, merged over the default
             (voice 7 attempts in 7 days); ``None`` removes a channel's cap.
         tenant_channel_caps: Per tenant, caps merged over ``channel_caps`` likewise.
+        assumed_timezone: The zone a contact that no source locates is taken to be in
+            (settings ``policies.defaultTimezone``, only when set explicitly); ``None``:
+            the window rules deny such a contact, since a regulated window read in a
+            guessed zone proves nothing.
     """
 
     presets: tuple[str, ...] = ()
@@ -64,6 +69,7 @@ class RulesConfig:
     email_windows: Mapping[str, HoursWindow] = field(default_factory=dict)
     channel_caps: Mapping[str, Cap | None] = field(default_factory=dict)
     tenant_channel_caps: Mapping[str, Mapping[str, Cap | None]] = field(default_factory=dict)
+    assumed_timezone: str | None = None
 
     def __post_init__(self) -> None:
         # Frozen copies (lists become tuples), so a caller's dict cannot change them later.
@@ -86,6 +92,10 @@ class RulesConfig:
             "tenant_channel_caps",
             _frozen({t: _caps(c, f"tenant_channel_caps[{t}]") for t, c in tenants.items()}),
         )
+        if self.assumed_timezone is not None and zone(self.assumed_timezone) is None:
+            raise PolicyConfigError(
+                f"assumed_timezone: {self.assumed_timezone!r} is not an IANA time zone"
+            )
 
     def rule_set(
         self,
@@ -127,13 +137,20 @@ class RulesConfig:
         caps = {**self.channel_caps, **self.tenant_channel_caps.get(tenant, {})}
         rules.extend(ChannelCap(c, cap) for c, cap in sorted(caps.items()) if cap is not None)
         unique = tuple(_dedupe(rules))
-        return RuleSet(unique, f"{RULES_TABLES_VERSION}:{fingerprint(unique)}", chosen)
+        digest = fingerprint(unique, self.assumed_timezone)
+        return RuleSet(unique, f"{RULES_TABLES_VERSION}:{digest}", chosen)
 
 
-def fingerprint(rules: Iterable[Rule]) -> str:
+def fingerprint(rules: Iterable[Rule], assumed_timezone: str | None = None) -> str:
     """12 hex digits of the SHA-256 of the rules' canonical JSON (names, classes, every
-    parameter) and of the dated tables' versions: stable across processes."""
-    document = {"rules": [_canonical(rule) for rule in rules], "tables": _table_versions()}
+    parameter), of the dated tables' versions and of the assumed zone: stable across
+    processes."""
+    document: dict[str, Any] = {
+        "rules": [_canonical(rule) for rule in rules],
+        "tables": _table_versions(),
+    }
+    if assumed_timezone is not None:  # absent otherwise: earlier versions stay valid
+        document["assumedTimezone"] = assumed_timezone
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -131,6 +131,25 @@ async def test_every_candidate_zone_must_be_open(database: Database) -> None:
     assert decision.until == NOON.replace(hour=18)  # 08:00 in Honolulu
 
 
+async def test_a_contact_no_source_locates_is_denied_unless_a_zone_is_named(
+    database: Database,
+) -> None:
+    # The hours policy would read such a contact in UTC; the regulated window never
+    # guesses: it denies, unless the operator named the zone to assume.
+    unlocated = call("run-nowhere", timezone=None)
+    decision = await PolicyGate(database, VOICE, rules=REGF).evaluate(unlocated)
+    assert (decision.decision, decision.policy) == ("deny", "compliance")
+    assert decision.detail["compliance"]["location"]["zones"] == []
+
+    assumed = RulesConfig(presets=("regf",), assumed_timezone="America/Chicago")
+    decision = await PolicyGate(database, VOICE, rules=assumed).evaluate(
+        call("run-assumed", timezone=None)
+    )
+    assert decision.decision == "allow"  # 11:00 in Chicago
+    location = decision.detail["compliance"]["location"]
+    assert location["sources"] == {"default": ["America/Chicago"]}
+
+
 async def test_a_compliance_deferral_releases_what_an_earlier_allow_reserved(
     database: Database, admin: PolicyAdmin
 ) -> None:
