@@ -46,6 +46,7 @@ class ScrubReport:
     sent_messages_deleted: int = 0
     ledger_rows_redacted: int = 0
     run_rows_redacted: int = 0
+    attempts_cleared: int = 0
 
 
 def address_keys(contacts: Sequence[Mapping[str, Any]]) -> set[str]:
@@ -107,7 +108,18 @@ async def scrub(
         )
         ledger = await _redact_rows(conn, LEDGER, ("detail",), run_ids, redactors)
         runs = await _redact_rows(conn, RUNS, ("failure", "outcome"), run_ids, redactors)
-    return ScrubReport(suppressed, sent.rowcount or 0, ledger, runs)
+        # The contact's attempts stay counted (an erased contact is denied anyway), but
+        # what they were about (an account number, a subject) is the contact's data.
+        attempts = await conn.execute(
+            update(CONTACT_SENDS)
+            .where(
+                CONTACT_SENDS.c.tenant == tenant,
+                CONTACT_SENDS.c.contact_id == contact_id,
+                (CONTACT_SENDS.c.debt_ref.is_not(None)) | (CONTACT_SENDS.c.subject.is_not(None)),
+            )
+            .values(debt_ref=None, subject=None)
+        )
+    return ScrubReport(suppressed, sent.rowcount or 0, ledger, runs, attempts.rowcount or 0)
 
 
 async def _suppressions(

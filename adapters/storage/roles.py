@@ -58,7 +58,7 @@ APP_PRIVILEGES: Mapping[str, str] = {
     "send_limits": "SELECT, INSERT, UPDATE, DELETE",  # dee limits set/clear
     "send_counters": "SELECT, INSERT, UPDATE",
     "send_reservations": "SELECT, INSERT",
-    "contact_sends": "SELECT, INSERT",  # + UPDATE (outcome): revision 0012 grants it
+    "contact_sends": "SELECT, INSERT",  # + UPDATE (outcome, debt_ref, subject): 0012
     "budgets": "SELECT, INSERT, UPDATE",
     "budget_reservations": "SELECT, INSERT, UPDATE",
     # digest back-fill; an erasure deletes the contact's rows (dee.contacts)

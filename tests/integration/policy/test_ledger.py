@@ -74,15 +74,19 @@ async def test_revision_0012_adds_the_ledger_columns_and_downgrades_keeping_the_
     assert [i["column_names"] for i in indexes] == [["tenant", "contact_id", "sent_at"]]
     await upgrade(database)
     if database.dialect == "postgresql":  # SQLite has no roles to grant to
-        await _only_the_outcome_is_updatable(database, db_url)
+        await _only_the_outcome_and_erasable_fields_are_updatable(database, db_url)
 
 
-async def _only_the_outcome_is_updatable(database: Database, db_url: str) -> None:
+async def _only_the_outcome_and_erasable_fields_are_updatable(
+    database: Database, db_url: str
+) -> None:
     async with database.snapshot() as conn:
         app = await conn.scalar(text("SELECT role_name FROM dee_roles WHERE purpose = 'app'"))
         check = text("SELECT has_column_privilege(:r, 'contact_sends', :c, 'UPDATE')")
-        assert await conn.scalar(check, {"r": app, "c": "outcome"})
-        for column in ("sent_at", "debt_ref", "contact_id", "source"):
+        # The outcome is set when known; debt and subject are cleared by an erasure.
+        for column in ("outcome", "debt_ref", "subject"):
+            assert await conn.scalar(check, {"r": app, "c": column}), column
+        for column in ("sent_at", "contact_id", "source", "channel", "tenant", "caller_id"):
             assert not await conn.scalar(check, {"r": app, "c": column}), column
     # As the application role: the outcome is set, the attempt's time cannot be moved.
     await login_role(str(app))

@@ -12,6 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from adapters.policy import GateRequest, PolicyAdmin, PolicyGate
+from adapters.policy.ledger import LedgerRow, import_attempts
+from adapters.policy.rules.model import Attempt
+from adapters.policy.tables import CONTACT_SENDS
 from adapters.privacy import (
     ERASED_TEXT,
     UNREADABLE_TEXT,
@@ -167,6 +170,29 @@ async def test_a_suppression_kept_as_a_pseudonym_blocks_every_spelling(
         contacts=[contact],
     )  # fmt: skip
     assert again.suppressions_pseudonymised == 0
+
+
+async def test_erasure_clears_what_the_contacts_attempts_were_about(database: Database) -> None:
+    privacy = Privacy(database, MASTER)
+    about = {"debt_ref": "ACCT-4471-99", "subject": "arrears"}
+    rows = [
+        LedgerRow(who, Attempt("voice", NOON, "answered", about["debt_ref"], about["subject"]))
+        for who in ("c-gone", "c-kept")
+    ]
+    assert (await import_attempts(database, "acme", rows)).added == 2
+    report = await scrub(
+        database, privacy.pseudonyms, tenant="acme", contact_id="c-gone", run_ids=[],
+        contacts=[{"id": "c-gone"}],
+    )  # fmt: skip
+    assert report.attempts_cleared == 1
+    async with database.snapshot() as conn:
+        found = {
+            row.contact_id: (row.debt_ref, row.subject, row.outcome)
+            for row in await conn.execute(select(CONTACT_SENDS))
+        }
+    # The attempt still counts (channel, time and outcome stay); what it was about goes.
+    assert found["c-gone"] == (None, None, "answered")
+    assert found["c-kept"] == ("ACCT-4471-99", "arrears", "answered")
 
 
 async def test_the_gate_denies_an_erased_contact_first(database: Database) -> None:

@@ -9,11 +9,13 @@ from ``dee policy ledger import``). Existing rows are DEE's own sends (``run``).
 The index of 0006 (tenant, contact, sent_at) already serves "this contact's attempts
 since T"; setting an outcome finds its row by the primary key.
 
-PostgreSQL: the application role may now UPDATE ``outcome`` (only that column).
+PostgreSQL: the application role may now UPDATE ``outcome`` (set when known) and
+``debt_ref`` and ``subject`` (cleared when the contact is erased: a debt reference is
+the contact's personal data), and no other column.
 
 Revision ID: 0012
 Revises: 0011
-Create Date: 2027-02-15
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
@@ -51,13 +53,13 @@ def upgrade() -> None:
     )
     app = _app_role()
     if app is not None:
-        op.execute(f"GRANT UPDATE (outcome) ON contact_sends TO {app}")
+        op.execute(f"GRANT UPDATE (outcome, debt_ref, subject) ON contact_sends TO {app}")
 
 
 def downgrade() -> None:
     app = _app_role()
     if app is not None:
-        op.execute(f"REVOKE UPDATE (outcome) ON contact_sends FROM {app}")
+        op.execute(f"REVOKE UPDATE (outcome, debt_ref, subject) ON contact_sends FROM {app}")
     # SQLite drops a column by rebuilding the table: batch mode does that on both.
     with op.batch_alter_table("contact_sends") as batch:
         for column in ("source", "outcome", "caller_id", "subject", "debt_ref"):
