@@ -1,6 +1,8 @@
 """``dee replay --rules`` / ``--preset``: recorded sends re-decided under a new rules
-version. Runs are recorded on the time-skipping server with the real worker (gate,
-ledger, audit store on SQLite); the what-if reads them back through the CLI."""
+version. Runs are recorded with the real worker (gate, ledger, audit store on SQLite)
+on the time-skipping server, and on the dev server for ``--runs QUERY`` (the
+time-skipping server answers no visibility query); the what-if reads them back
+through the CLI."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,12 +22,16 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.policy.ledger import LedgerRow, import_attempts
 from adapters.policy.rules.model import Attempt
 from dee.cli.main import run as dee_run
-from dee.config import EngineConfig, TemporalConfig
+from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
+from dee.connection import connect
+from dee.devserver import DevServer, dev_server
 from dee.engine import Engine
 from dee.worker import worker_for
-from interpreter import ExecutionPlan, parse_plan
+from interpreter import ExecutionPlan, PlanMetadata, parse_plan, steps
+from tests.integration.mailsink import SmtpServer
 from tests.integration.replay.recording import ROOT, Scenario, record
 from tests.integration.replay.test_cli_replay import cli_settings, replay_cli
+from tests.integration.temporal_env import CODEC
 from tests.integration.waiting import until
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -215,6 +221,106 @@ async def test_a_run_recorded_before_the_rules_engine_is_re_decided_all_the_same
         assert send["new"]["rulesVersion"] is not None
         assert send["new"]["decision"] == send["recorded"]["decision"] == "allow"
         assert send["channel"] == "email" and send["diverged"] is False
+
+
+@pytest.fixture(scope="module")
+async def server() -> AsyncIterator[DevServer]:
+    async with dev_server(ui=False) as dev:
+        yield dev
+
+
+async def test_the_runs_a_query_selects_are_re_decided_on_the_dev_server(
+    server: DevServer, mail: SmtpServer, tmp_path: Path
+) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}"
+    config = EngineConfig(
+        codec=CODEC,
+        database=database,
+        templates_dir=ROOT / "templates",
+        temporal=TemporalConfig(address=server.address, task_queue=f"q-{uuid.uuid4()}"),
+        channels=ChannelsConfig(email=EmailConfig(host=mail.host, port=mail.port)),
+    )
+    plan_id = f"mail-{uuid.uuid4().hex[:8]}"
+    plan = ExecutionPlan(
+        id=plan_id,
+        version=1,
+        name="One email",
+        metadata=PlanMetadata(created_at="2026-01-01", created_by="tests"),
+        steps=(
+            steps.send_email(id="hello", template_id="tmpl_intro", subject="Hello"),
+            steps.end(id="done", outcome="sent"),
+        ),
+    )
+    settings = tmp_path / "cli.yaml"
+    settings.write_text(
+        yaml.safe_dump(
+            {
+                "database": database,
+                "temporal": {"address": server.address},
+                "codec": {"keys": list(CODEC.keys)},
+            }
+        )
+    )
+    # An email window that is closed now (UTC, the contacts' zone): each email defers.
+    closed = ("13:00", "14:00") if datetime.now(UTC).hour < 12 else ("01:00", "02:00")
+    window = _rules_file(
+        tmp_path,
+        "window.yaml",
+        {"emailWindows": {"default": {"start": closed[0], "end": closed[1]}}},
+    )
+    same = _rules_file(tmp_path, "same.yaml", {})
+    query = f"DeePlanId = '{plan_id}'"
+    client = await connect(config)
+    engine = await Engine.connect(config, client=client)
+    try:
+        async with worker_for(config, client, database=engine.database) as worker, worker:
+            runs = []
+            for n in range(2):
+                contact = {
+                    "id": f"c-{n}", "email": f"c{n}@example.com", "timezone": "UTC",
+                    "first_name": "Ann", "company": "Acme",
+                }  # fmt: skip
+                variables = {"product": "DEE", "sender_name": "Sam"}
+                runs.append(await engine.execute(plan, contact=contact, variables=variables))
+            for run in runs:
+                await until(
+                    lambda run=run: engine.get_run(run.run_id),
+                    lambda found: found.status == "COMPLETED",
+                    what=f"run {run.run_id} completing",
+                )
+
+            async def listed() -> int:
+                return len(
+                    [
+                        w
+                        async for w in client.list_workflows(
+                            f"WorkflowType = 'PlanRunWorkflow' AND {query}"
+                        )
+                    ]
+                )
+
+            await until(listed, lambda n: n == 2, what="both runs listed", timeout=10)
+            windowed = await replay_cli(
+                "--runs", query, "--rules", str(window), "--json", "--config", str(settings)
+            )
+            unchanged = await replay_cli(
+                "--runs", query, "--rules", str(same), "--json", "--config", str(settings)
+            )
+    finally:
+        await engine.close()
+
+    out = _what_if(windowed)
+    assert (out["runs"], out["runsDiverged"], out["sends"], out["diverged"]) == (2, 2, 2, 2)
+    assert {r["runId"] for r in out["changes"]} == {r.run_id for r in runs}
+    for run_out in out["changes"]:
+        [send] = run_out["sends"]
+        assert send["recorded"]["decision"] == "allow"
+        assert (send["new"]["decision"], send["new"]["rule"]) == ("defer", "tenant.email_window")
+        opens = datetime.fromisoformat(send["new"]["until"])
+        assert opens > datetime.fromisoformat(send["at"])
+        assert (opens.astimezone(UTC).hour, opens.minute) == (int(closed[0][:2]), 0)
+    out = _what_if(unchanged)
+    assert (out["runs"], out["sends"], out["diverged"]) == (2, 2, 0)
 
 
 def _dee(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
