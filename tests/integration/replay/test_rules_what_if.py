@@ -26,6 +26,7 @@ from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.connection import connect
 from dee.devserver import DevServer, dev_server
 from dee.engine import Engine
+from dee.errors import EngineError
 from dee.worker import worker_for
 from interpreter import ExecutionPlan, PlanMetadata, parse_plan, steps
 from tests.integration.mailsink import SmtpServer
@@ -211,6 +212,7 @@ async def test_a_run_recorded_before_the_rules_engine_is_re_decided_all_the_same
     run_id = history.workflow_id
     settings = cli_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", env)
     result = await replay_cli(run_id, "--preset", "can-spam", "--json", "--config", str(settings))
+    unknown = await replay_cli("no-such-run", "--preset", "can-spam", "--config", str(settings))
 
     checks = [e for e in chain if e["action"] == "policy_check"]
     out = _what_if(result)
@@ -221,6 +223,8 @@ async def test_a_run_recorded_before_the_rules_engine_is_re_decided_all_the_same
         assert send["new"]["rulesVersion"] is not None
         assert send["new"]["decision"] == send["recorded"]["decision"] == "allow"
         assert send["channel"] == "email" and send["diverged"] is False
+    assert isinstance(unknown.exception, EngineError)
+    assert list(unknown.exception.lines) == ["unknown run 'no-such-run'"]
 
 
 @pytest.fixture(scope="module")
