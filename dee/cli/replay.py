@@ -8,7 +8,8 @@ replays the run's inputs on another plan version (what-if); with ``--runs QUERY`
 it does so for every run a Temporal visibility query selects. A what-if computes
 local times (waits until a time, send windows) from each run's recorded start
 instant, or from ``--start-at``. ``--execute`` re-executes the workflow code in an
-isolated time-skipping server.
+isolated time-skipping server. ``--rules``/``--preset`` re-decide the recorded sends
+under a new rules version (``dee.cli.replay_rules``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dee.cli.common import (
     run_async,
     strict_json,
 )
+from dee.cli.replay_rules import PresetOpt, RulesOpt, rules_what_if
 from dee.documents import load_plan
 from dee.errors import DocumentError, EngineError
 from interpreter import ExecutionPlan, PlanError, ensure_valid
@@ -266,6 +268,8 @@ def replay(
     limit: LimitOpt = None,
     execute: ExecuteOpt = False,
     start_at: StartAtOpt = None,
+    rules: RulesOpt = None,
+    preset: PresetOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -274,8 +278,19 @@ def replay(
     On the run's own plan the comparison also covers today's workflow code (Temporal's
     Replayer re-runs it on the recorded history; --execute also re-executes it in
     isolation): exit status 1 on any divergence. A what-if (--plan, for one run or
-    for every run --runs selects) reports and exits 0.
+    for every run --runs selects) reports and exits 0, as does a what-if on a new rules
+    version (--rules SETTINGS.yaml and/or --preset NAME: the recorded sends re-decided).
     """
+    if rules is not None or preset is not None:
+        if plan is not None or history is not None or execute or start_at is not None:
+            raise EngineError(
+                [
+                    "--rules/--preset go with RUN_ID or --runs alone (not --plan, --history, "
+                    "--execute or --start-at)"
+                ]
+            )
+        rules_what_if(config, rules, preset, run_id, runs, limit, json_out)
+        return
     if start_at is not None and plan is None:
         raise EngineError(["--start-at goes with --plan NEW.yaml (a what-if)"])
     start_ms = _start_at(start_at)
