@@ -214,7 +214,7 @@ async def redecide(conn: AsyncConnection, run: RecordedRun, rules: NewRules) -> 
         if not is_send_step(step):
             continue  # a chain that does not match its plan: nothing to re-decide
         tick, detail = int(entry["tick"]), entry.get("detail") or {}
-        at = datetime.fromtimestamp(run.instant_ms(tick) / 1000, tz=UTC)
+        at = _instant(run.instant_ms(tick), detail)
         recorded = _recorded(run, entry["outcome"], detail)
         visit = visits.get(step_id, 0)
         if recorded.policy in _BEFORE_RULES:
@@ -268,6 +268,21 @@ def _visit_of(entry: Mapping[str, Any]) -> int:
     """The visit an ``enter`` entry counts (its outcome is ``visit:<n>``)."""
     _, _, number = str(entry["outcome"]).partition(":")
     return int(number) if number.isdigit() else 0
+
+
+def _instant(run_ms: int, detail: Mapping[str, Any]) -> datetime:
+    """The instant the gate decided at: the compliance proof's ``at`` where recorded (the
+    gate may have asked later than the run's clock, after a retry), else the run's clock."""
+    proof = detail.get("compliance")
+    recorded = proof.get("at") if isinstance(proof, Mapping) else None
+    if isinstance(recorded, str):
+        try:
+            at = datetime.fromisoformat(recorded)
+        except ValueError:
+            at = None
+        if at is not None and at.tzinfo is not None:
+            return at.astimezone(UTC)
+    return datetime.fromtimestamp(run_ms / 1000, tz=UTC)
 
 
 def _recorded(run: RecordedRun, outcome: str, detail: Mapping[str, Any]) -> Decided:
