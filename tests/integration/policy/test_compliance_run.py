@@ -7,7 +7,8 @@ oldest leaving Reg F's 7-day window at noon in the contact's zone: the call is d
 to exactly that instant, the audit chain (verified) records the deferral with the
 deciding rule, the rules version and the next permitted instant; the server then fires
 the timer and the call is placed once, at that instant, and the ledger holds it with
-its debt.
+its debt. A call to a Florida number at 20:30 local waits likewise for 08:00 the next
+morning (Florida's window).
 """
 
 from __future__ import annotations
@@ -135,3 +136,40 @@ async def test_a_call_deferred_by_reg_f_is_recorded_and_placed_at_the_next_permi
     assert (call.channel, call.debt_ref) == ("voice", DEBT)
     assert permitted <= call.at < permitted + timedelta(minutes=1)
     assert sorted(a.at for a in attempts if a.source == "import") == earlier
+
+
+async def test_a_call_to_florida_at_20_30_waits_for_08_00_local(
+    engine: Engine, env: WorkflowEnvironment, twilio: TwilioStandIn, receiver: Receiver
+) -> None:
+    # A Miami number: Florida by its area code, New York's zone. Skip to 20:30 there.
+    contact = {**CONTACT, "id": "c-fl", "phone": "+13055550123", "timezone": "America/New_York"}
+    now = await env.get_current_time()
+    day = _next_noon(now).astimezone(NEW_YORK).date()
+    evening = datetime.combine(day, time(20, 30), tzinfo=NEW_YORK).astimezone(UTC)
+    permitted = datetime.combine(day + timedelta(days=1), time(8), tzinfo=NEW_YORK)
+    permitted = permitted.astimezone(UTC)
+    await env.sleep(evening - now)
+    await engine.policies.grant_consent("c-fl", "voice", source="form", wording_version="v1")
+    plan = {**PLAN, "compliance": {"presets": ["florida"]}}
+
+    run = await engine.execute(parse_plan(plan, source="test"), contact=contact, variables=VARS)
+    await env.sleep(timedelta(minutes=1))
+    timeline = await engine.get_timeline(run.run_id)
+    [deferred] = [e for e in timeline if e.action == "policy_check"]
+    assert (deferred.outcome, deferred.detail["policy"]) == ("deferred", "compliance")
+    proof = deferred.detail["compliance"]
+    assert (proof["rule"], proof["until"]) == ("florida.calling_window", permitted.isoformat())
+    assert proof["location"]["states"]["phone"] == ["FL"]
+    assert twilio.calls == []
+    assert (await engine.audit.verify(run.run_id)).ok
+
+    await env.sleep(permitted - await env.get_current_time() - timedelta(minutes=1))
+    assert twilio.calls == []
+    await env.sleep(timedelta(minutes=10))
+    await asyncio.to_thread(twilio.callbacks.wait_finished, 1)
+    await env.sleep(timedelta(hours=1))
+    assert len(twilio.calls) == 1
+    checks = [e for e in await engine.get_timeline(run.run_id) if e.action == "policy_check"]
+    assert [c.outcome for c in checks] == ["deferred", "allowed"]
+    assert checks[1].tick >= deferred.detail["untilTick"]
+    assert (await engine.audit.verify(run.run_id)).ok
