@@ -67,6 +67,12 @@ FREQUENCY_ROWS = [
         history=calls(*WEEK[1:]), args=PLAN, line_has=("6 of 7 calls about the debt",)),
     Row("regf-8th", NY, TEN, ["regf"], "defer", "2026-01-05T16:00:00+00:00",
         "regf.attempts_7_in_7", history=calls(*WEEK), args=PLAN),
+    # The oldest call leaves the window at 22:00 in New York, when the calling window is
+    # closed: the next permitted instant is 08:00 the next morning.
+    Row("regf-8th-until-past-the-window", NY, TEN, ["regf"], "defer",
+        "2026-01-06T13:00:00+00:00", "regf.attempts_7_in_7",
+        history=calls("2025-12-30T03:00:00Z", *WEEK[1:]), args=PLAN,
+        line_has=("the next is permitted at 2026-01-06T03:00:00+00:00",)),
     Row("regf-8th-oldest-7-days-old", NY, TEN, ["regf"], "allow", None,
         "regf.attempts_7_in_7", history=calls(*WEEK_EDGE), args=PLAN),
     # Seven calls about another debt: Reg F allows, the general voice cap does not.
