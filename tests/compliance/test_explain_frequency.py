@@ -31,6 +31,7 @@ NY = {"id": "c-ny", "phone": "+12125550123", "timezone": "America/New_York", "ac
 MIAMI = {"id": "c-fl", "phone": "+13055550123", "timezone": "America/New_York", "account": "L-7"}
 OKC = {"id": "c-ok", "phone": "+14055550123", "timezone": "America/Chicago", "account": "L-7"}
 MAIL = {"id": "c-mail", "email": "mail@example.com", "timezone": "America/New_York"}
+NOWHERE = {"id": "c-nowhere", "email": "nowhere@example.com"}
 OUT = {"id": "c-out", "email": "out@example.com", "timezone": "America/New_York"}
 PLAN = ("--plan", "collect")
 # Monday 2026-01-05, 10:00 and 11:00 in New York.
@@ -78,6 +79,10 @@ FREQUENCY_ROWS = [
     # Seven calls about another debt: Reg F allows, the general voice cap does not.
     Row("regf-other-debt", NY, TEN, ["regf"], "defer", "2026-01-05T16:00:00+00:00",
         "general.channel_cap", history=calls(*WEEK, debt="L-8"), args=PLAN),
+    # No debt named (no plan): every call counts as about the one debt (fail-closed).
+    Row("regf-no-debt-named", NY, TEN, ["regf"], "defer", "2026-01-05T16:00:00+00:00",
+        "regf.attempts_7_in_7", history=calls(*WEEK, debt="L-8"),
+        line_has=("fail-closed",)),
     Row("general-cap-8th", NY, TEN, [], "defer", "2026-01-05T16:00:00+00:00",
         "general.channel_cap", history=calls(*WEEK, debt=None)),
     Row("general-cap-7th", NY, TEN, [], "allow", None, "general.channel_cap",
@@ -106,6 +111,10 @@ FREQUENCY_ROWS = [
                 history=calls(*DAY, callers=TWO_CALLERS), args=PLAN),
             Row(f"{preset}-4th-oldest-24h-old", contact, ELEVEN, [preset], "allow", None, rule,
                 history=calls(*DAY_EDGE, callers=TWO_CALLERS), args=PLAN),
+            # A call on record without a subject counts against every subject.
+            Row(f"{preset}-4th-no-subject-on-record", contact, ELEVEN, [preset], "defer",
+                "2026-01-05T17:00:00+00:00", rule, args=PLAN,
+                history=[*calls(DAY[0], subject=None), *calls(*DAY[1:], callers=TWO_CALLERS)]),
             Row(f"{preset}-4th-other-subject", contact, ELEVEN, [preset], "allow", None, rule,
                 history=[*calls(DAY[0], subject="Loan L-8"),
                          *calls(*DAY[1:], callers=TWO_CALLERS)], args=PLAN),
@@ -125,6 +134,8 @@ EMAIL_ROWS = [
         "2026-01-12T14:00:00+00:00", "tenant.email_window", channel="email"),
     Row("email-mon-09:00", MAIL, "2026-01-12T14:00:00Z", [], "allow", None,
         "tenant.email_window", channel="email"),
+    Row("email-no-zone", NOWHERE, "2026-01-12T15:00:00Z", [], "deny", None,
+        "tenant.email_window", channel="email", line_has=("no time zone for the contact",)),
     Row("can-spam-no-opt-out", MAIL, "2026-01-12T14:00:00Z", ["can-spam", "gmail-bulk"],
         "allow", None, "can-spam.opt_out", channel="email",
         line_has=("no opt-out on record",)),

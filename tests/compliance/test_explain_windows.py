@@ -28,6 +28,10 @@ SPLIT = {
     "phone": "+12125550123",
     "address": {"state": "CA", "postalCode": "94105"},
 }
+# Florida by its address' state alone: the panhandle keeps Chicago's zone a candidate.
+FL_STATE = {"id": "c-fl-state", "phone": "+13055550123", "address": {"state": "FL"}}
+# A number that names no place and no other source: no zone, never guessed.
+NOWHERE = {"id": "c-nowhere", "phone": "+15555550101"}
 NOLA = {"id": "c-la", "phone": "+15045550123", "address": {"state": "LA", "postalCode": "70112"}}
 HOLIDAYS = ["state-holidays"]
 
@@ -119,6 +123,13 @@ WINDOW_ROWS = [
     Row("split-tcpa-21:00-ny", SPLIT, "2026-01-06T02:00:00Z", ["tcpa"], "defer",
         "2026-01-06T16:00:00+00:00", "tcpa.calling_window",
         line_has=("outside 08:00-21:00 local in America/New_York;",)),
+    # 20:30 in Miami is 19:30 in Chicago: closed in one candidate zone; 08:00 in New York
+    # is 07:00 in Chicago, so the window opens for both at 08:00 Chicago time.
+    Row("florida-state-only-20:30", FL_STATE, "2026-01-06T01:30:00Z", ["florida"], "defer",
+        "2026-01-06T14:00:00+00:00", "florida.calling_window",
+        line_has=("local in America/New_York;",)),
+    Row("regf-no-zone", NOWHERE, "2026-01-05T17:00:00Z", ["regf"], "deny", None,
+        "regf.calling_window", line_has=("no time zone for the contact",)),
 ]  # fmt: skip
 
 HOLIDAY_ROWS = [
@@ -132,6 +143,13 @@ HOLIDAY_ROWS = [
         "2026-01-09T14:00:00+00:00", "louisiana.holiday"),
     Row("la-sunday", NOLA, "2026-01-11T18:00:00Z", HOLIDAYS, "defer",
         "2026-01-12T06:00:00+00:00", "louisiana.holiday", line_has=("is a Sunday",)),
+    # Sunday 2026-03-08, the day Chicago springs forward: Monday starts at 05:00Z.
+    Row("la-sunday-dst-spring", NOLA, "2026-03-08T18:00:00Z", HOLIDAYS, "defer",
+        "2026-03-09T05:00:00+00:00", "louisiana.holiday", line_has=("is a Sunday",)),
+    # Sunday 2026-11-01 (fall back), then All Saints' Day (observed) and election day:
+    # the first permitted instant is Wednesday's midnight, 06:00Z.
+    Row("la-sunday-dst-fall-and-two-holidays", NOLA, "2026-11-01T18:00:00Z", HOLIDAYS,
+        "defer", "2026-11-04T06:00:00+00:00", "louisiana.holiday"),
     Row("la-ban-ny-contact", NY, "2026-01-08T18:00:00Z", HOLIDAYS, "allow", None,
         "louisiana.holiday", line_has=("not applicable",)),
     # A date past the tables denies (a new edition is needed), never allows by default.
@@ -143,7 +161,7 @@ HOLIDAY_ROWS = [
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplainCli]:
     with explain_cli(tmp_path_factory.mktemp("explain-windows")) as found:
-        for contact in (NY, MIAMI, OKC, SPLIT, NOLA):
+        for contact in (NY, MIAMI, OKC, SPLIT, NOLA, FL_STATE, NOWHERE):
             found.grant(str(contact["id"]))
         yield found
 
