@@ -23,7 +23,7 @@ only for row timestamps; everything the decision depends on comes from the reque
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from adapters.policy.explain import Explanation, RuleLine
 from adapters.policy.hours import NoOpening, next_opening
 from adapters.policy.limits import stored_limit
 from adapters.policy.money import money_text
+from adapters.policy.opt_out_proof import opt_out_clocks
 from adapters.policy.request import Decision, GateRequest, PolicyDecision, PolicyName
 from adapters.policy.rules.config import RulesConfig
 from adapters.policy.rules.model import Attempt
@@ -240,11 +241,13 @@ class PolicyGate:
         keys, hit = await checks.find_suppression(conn, request, self._pseudonyms)
         if hit is not None:
             detail["suppression"] = {"keys": keys, "matched": hit.proof}
+            self._clocks(request, detail, None, hit.proof)
             return await self._stop(conn, request, now, "suppression", hit.reason, detail)
         detail["suppression"] = {"keys": keys, "matched": None}
 
         stop = await self._consent(conn, request, detail)
         if stop is not None:
+            self._clocks(request, detail, detail["consent"]["record"], None)
             return await self._stop(conn, request, now, "consent", stop, detail)
 
         until, stop = self._hours(request, detail)
@@ -286,6 +289,18 @@ class PolicyGate:
         if not reservation.ok:
             raise _Refused(PolicyDecision("deny", "budget", reservation.reason, None, detail))
         return PolicyDecision("allow", detail=detail)
+
+    def _clocks(
+        self,
+        request: GateRequest,
+        detail: dict[str, Any],
+        consent: Mapping[str, Any] | None,
+        suppression: Mapping[str, Any] | None,
+    ) -> None:
+        """An opt-out stopped the send: the opt-out clocks' proof joins the detail."""
+        clocks = opt_out_clocks(request, self.rules, consent=consent, suppression=suppression)
+        if clocks is not None:
+            detail["optOutClocks"] = clocks
 
     async def _consent(
         self, conn: AsyncConnection, request: GateRequest, detail: dict[str, Any]

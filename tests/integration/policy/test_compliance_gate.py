@@ -169,3 +169,31 @@ async def test_a_compliance_deferral_releases_what_an_earlier_allow_reserved(
     async with database.snapshot() as conn:
         status = await conn.scalar(select(BUDGET_RESERVATIONS.c.status))
     assert status == "released"
+
+
+async def test_an_opt_out_denial_carries_the_opt_out_clocks_of_the_presets(
+    database: Database,
+) -> None:
+    # The STOP reply is a revocation (FCC 24-24): the consent stage denies first, and
+    # the denial's detail states the presets' clock for it, so the chain proves it.
+    admin = PolicyAdmin(database)
+    await admin.revoke_consent("acme", "c1", "voice", "reply:stop", NOON - timedelta(hours=1))
+    await admin.revoke_consent("acme", "c1", "email", "reply:stop", NOON - timedelta(hours=1))
+    rules = RulesConfig(presets=("tcpa", "can-spam"))
+    gate = PolicyGate(database, VOICE, rules=rules)
+
+    voice = await gate.evaluate(call("run-stop-voice"))
+    assert (voice.decision, voice.policy) == ("deny", "consent")
+    clocks = voice.detail["optOutClocks"]
+    assert [line["rule"] for line in clocks["rules"]] == ["tcpa.revocation"]
+    assert clocks["rules"][0]["verdict"] == "deny"
+
+    email = await gate.evaluate(send(run_id="run-stop-email"))
+    assert (email.decision, email.policy) == ("deny", "consent")
+    [clock] = email.detail["optOutClocks"]["rules"]
+    assert clock["rule"] == "can-spam.opt_out" and clock["verdict"] == "deny"
+    assert clock["detail"]["honouredAt"] == clock["detail"]["optOutAt"]
+
+    # Without such presets the denial is the consent stage's alone.
+    plain = await PolicyGate(database, VOICE).evaluate(send(run_id="run-stop-plain"))
+    assert plain.policy == "consent" and "optOutClocks" not in plain.detail

@@ -9,7 +9,7 @@ run's verified audit chain, not from the test's own clock.
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -147,3 +147,14 @@ async def test_one_click_unsubscribe_stops_the_next_send(
         milliseconds=(denied[0].tick - unsub.tick) * DEFAULT_TICK_INTERVAL_MS
     )
     assert honoured_within < BULK_SENDER_LIMIT
+    # The denial also carries the opt-out clocks of the run's presets: per law, the
+    # deadline it allowed and that DEE honoured the opt-out at the instant it was made.
+    clocks = denied[0].detail["optOutClocks"]
+    assert clocks["optedOutAt"] == in_force["recorded_at"]
+    by_rule = {line["rule"]: line for line in clocks["rules"]}
+    assert set(by_rule) == {"can-spam.opt_out", "gmail-bulk.opt_out"}
+    gmail = by_rule["gmail-bulk.opt_out"]
+    assert gmail["verdict"] == "deny"
+    opted = datetime.fromisoformat(clocks["optedOutAt"])
+    assert datetime.fromisoformat(gmail["detail"]["deadline"]) == opted + BULK_SENDER_LIMIT
+    assert gmail["detail"]["honouredAt"] == clocks["optedOutAt"]
