@@ -1,0 +1,50 @@
+"""Attacks on the gate's compliance stage with real input through the real gate (both
+backends): a configured cap longer than the ledger's lookback, ledger instants at the
+calendar's edge, hostile contact data in the recorded proof."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from adapters.policy import PolicyConfig, PolicyGate
+from adapters.policy.ledger import LedgerRow, import_attempts
+from adapters.policy.request import GateRequest
+from adapters.policy.rules.config import RulesConfig
+from adapters.policy.rules.frequency import Cap
+from adapters.policy.rules.model import Attempt
+from adapters.storage import Database
+
+from .helpers import NOON, send
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+VOICE = PolicyConfig(consent_modes={"voice": "opt-out"})
+
+
+def call(run_id: str, at: datetime = NOON, **contact: object) -> GateRequest:
+    return send(channel="voice", run_id=run_id, at=at, **contact)
+
+
+async def seed(database: Database, *instants: datetime) -> None:
+    rows = [LedgerRow("c1", Attempt("voice", t, debt_ref="D-9")) for t in instants]
+    assert (await import_attempts(database, "acme", rows)).added == len(instants)
+
+
+async def test_a_general_cap_longer_than_the_ledger_lookback_counts_every_attempt_in_it(
+    database: Database,
+) -> None:
+    # Three calls 50 to 48 days ago, under a cap of 3 calls in 60 days: the fourth must
+    # wait until the oldest is 60 days old, not go out because the ledger read stopped
+    # at 40 days.
+    oldest = NOON - timedelta(days=50)
+    await seed(database, oldest, oldest + timedelta(days=1), oldest + timedelta(days=2))
+    rules = RulesConfig(channel_caps={"voice": Cap(attempts=3, days=60)})
+    gate = PolicyGate(database, VOICE, rules=rules)
+
+    decision = await gate.evaluate(call("run-4"))
+
+    assert (decision.decision, decision.policy) == ("defer", "compliance")
+    assert decision.reason is not None and decision.reason.startswith("general.channel_cap: ")
+    assert decision.until == oldest + timedelta(days=60)
