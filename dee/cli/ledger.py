@@ -6,8 +6,10 @@ The file is CSV with a header row naming its columns: ``contact_id``, ``channel`
 (``voice`` or ``email``) and ``at`` (ISO 8601 with an offset) are required;
 ``outcome`` (``answered`` is a conversation; ``voicemail``, ``busy``, ``no_answer``,
 ``failed``, ``completed``), ``debt_ref``, ``subject`` and ``caller_id`` are optional
-(empty: unknown). The whole file is checked first: any bad row is reported with its
-line and column and nothing is written. Re-importing a file adds nothing twice (each
+(empty: unknown). An attempt after the import's own time is refused: a prior dialer's
+attempts are past, and a mistyped year (9999) would hold the contact for ever. The
+whole file is checked first: any bad row is reported with its line and column and
+nothing is written. Re-importing a file adds nothing twice (each
 row is stored under a key derived from its content).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -64,8 +66,13 @@ async def _import(tenant: str, rows: list[LedgerRow]) -> ImportResult:
         return await import_attempts(database, tenant, rows)
 
 
-def parse_ledger_csv(path: Path) -> list[LedgerRow]:
-    """The file's rows as ledger rows; ``EngineError`` naming every bad line and column."""
+def parse_ledger_csv(path: Path, *, now: datetime | None = None) -> list[LedgerRow]:
+    """The file's rows as ledger rows; ``EngineError`` naming every bad line and column.
+
+    Args:
+        now: The import's time (default: the clock); a later attempt is refused.
+    """
+    now = datetime.now(UTC) if now is None else now
     try:
         content = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -91,7 +98,7 @@ def parse_ledger_csv(path: Path) -> list[LedgerRow]:
                     f"{path}: line {line}: {len(values)} fields where the header has {len(header)}"
                 )
                 continue
-            row = _row(path, line, dict(zip(header, (v.strip() for v in values), strict=True)))
+            row = _row(path, line, dict(zip(header, (v.strip() for v in values), strict=True)), now)
             if isinstance(row, list):
                 problems += row
             else:
@@ -118,7 +125,7 @@ def _header_problems(path: Path, header: list[str]) -> list[str]:
     return problems
 
 
-def _row(path: Path, line: int, values: dict[str, str]) -> LedgerRow | list[str]:
+def _row(path: Path, line: int, values: dict[str, str], now: datetime) -> LedgerRow | list[str]:
     """One row, or its problems (each naming the line and column)."""
     from adapters.policy.ledger import OUTCOMES, LedgerRow  # noqa: PLC0415
     from adapters.policy.rules.model import Attempt  # noqa: PLC0415
@@ -142,6 +149,8 @@ def _row(path: Path, line: int, values: dict[str, str]) -> LedgerRow | list[str]
         bad("at", f"{values['at']!r} is not an ISO 8601 date-time")
     if at is not None and at.utcoffset() is None:
         bad("at", f"{values['at']!r} needs an offset, e.g. 2027-01-31T09:00:00Z")
+    elif at is not None and at > now:
+        bad("at", f"{values['at']!r} is in the future (the import runs at {now:%Y-%m-%dT%H:%MZ})")
     outcome = values.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
         bad("outcome", f"{outcome!r} is not one of {', '.join(sorted(OUTCOMES))} (or empty)")
