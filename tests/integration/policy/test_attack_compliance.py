@@ -4,6 +4,7 @@ calendar's edge, hostile contact data in the recorded proof."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -48,3 +49,27 @@ async def test_a_general_cap_longer_than_the_ledger_lookback_counts_every_attemp
     assert (decision.decision, decision.policy) == ("defer", "compliance")
     assert decision.reason is not None and decision.reason.startswith("general.channel_cap: ")
     assert decision.until == oldest + timedelta(days=60)
+
+
+HUGE = "A" * 10_000_000
+HOSTILE = [
+    {"timezone": HUGE},
+    {"timezone": None, "address": {"state": HUGE}},
+    {"timezone": None, "address": {"postalCode": HUGE, "state": ["NY"]}},
+    {"timezone": None, "address": {"state": {"nested": [[HUGE]]}}},
+]
+
+
+@pytest.mark.parametrize("contact", HOSTILE, ids=["timezone", "state", "zip", "nested"])
+async def test_a_ten_megabyte_contact_field_is_named_not_copied_into_the_decision(
+    database: Database, contact: dict[str, object]
+) -> None:
+    # The reason and the proof travel into the run's history and the audit chain: a
+    # hostile field is named by a bounded excerpt, not copied whole.
+    gate = PolicyGate(database, VOICE, rules=RulesConfig(presets=("tcpa",)))
+
+    decision = await gate.evaluate(call("run-big", **contact))
+
+    assert decision.decision == "deny"
+    assert decision.reason is not None and len(decision.reason) < 2_000
+    assert len(json.dumps(decision.detail, default=str)) < 50_000
