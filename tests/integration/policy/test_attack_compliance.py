@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from adapters.policy import PolicyConfig, PolicyGate
-from adapters.policy.ledger import LedgerRow, import_attempts
+from adapters.policy.ledger import LedgerRow, import_attempts, record_outcome
 from adapters.policy.request import GateRequest
 from adapters.policy.rules.config import RulesConfig
 from adapters.policy.rules.frequency import Cap
@@ -73,3 +73,24 @@ async def test_a_ten_megabyte_contact_field_is_named_not_copied_into_the_decisio
     assert decision.decision == "deny"
     assert decision.reason is not None and len(decision.reason) < 2_000
     assert len(json.dumps(decision.detail, default=str)) < 50_000
+
+
+async def test_a_voicemail_status_after_the_answer_does_not_erase_the_conversation(
+    database: Database,
+) -> None:
+    # Status callbacks out of order (an answering-machine verdict arriving after the
+    # person answered): the ledger must keep the conversation, so Reg F's seven quiet
+    # days still hold the next call.
+    gate = PolicyGate(database, VOICE, rules=RulesConfig(presets=("regf",)))
+    first = await gate.evaluate(call("run-1", at=NOON - timedelta(days=2)))
+    assert first.allowed
+    async with database.transaction() as conn:
+        assert await record_outcome(conn, "run-1", "send-1", "answered")
+        assert not await record_outcome(conn, "run-1", "send-1", "voicemail")
+        assert not await record_outcome(conn, "run-1", "send-1", "completed")
+
+    decision = await gate.evaluate(call("run-2"))
+
+    assert (decision.decision, decision.policy) == ("defer", "compliance")
+    assert decision.reason is not None
+    assert decision.reason.startswith("regf.after_conversation: ")
