@@ -8,6 +8,11 @@ its outcome. What an attempt finds in the ledger decides what it does:
   way back): answer with that outcome; call nobody.
 * an attempt without an outcome, and this is the same activity retried (the worker
   died mid-send): ``unknown`` at once; call nobody.
+* nothing, but this activity was retried and was first scheduled more than
+  ``DECISION_AGE`` ago (a database outage held its attempts): ``failed``; call nobody.
+  The policy gate allowed the send when it was scheduled, and a call placed an hour
+  later may be past the calling window or a frequency cap; an operator's retry asks
+  the gate again.
 * an earlier activity's attempt (an operator's retry after ``unknown`` or ``failed``):
   a failed send is sent again; an unknown one is first looked up at the provider
   (reconciliation). Found: ``delivered`` (reconciled), no second request. Not found:
@@ -21,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 
@@ -35,6 +40,9 @@ HEARTBEAT_SECONDS = 1.0
 # How far before the recorded intent a provider lookup starts: clocks differ.
 LOOKUP_SLACK = timedelta(minutes=5)
 Lookup = Callable[[LedgerRow], Awaitable[SendLookup]]
+# How long a gate's allow holds for a retried send (the first attempt is bounded by its
+# schedule-to-start timeout, 5 minutes, and its start-to-close timeout).
+DECISION_AGE = timedelta(minutes=10)
 
 
 @asynccontextmanager
@@ -58,6 +66,21 @@ async def heartbeating() -> AsyncIterator[None]:
 
 def _attempt() -> int:
     return activity.info().attempt if activity.in_activity() else 1
+
+
+def _stale() -> str | None:
+    """Why a retried attempt must not send on its policy decision, if it must not."""
+    if _attempt() <= 1:
+        return None
+    scheduled = activity.info().scheduled_time
+    age = datetime.now(UTC) - scheduled
+    if age <= DECISION_AGE:
+        return None
+    return (
+        f"stale_policy_decision: the send was scheduled at {scheduled.isoformat()} and "
+        f"retried for {age // timedelta(minutes=1)} minutes; not sent on a policy decision "
+        "that old (calling hours, frequency caps): retry the run to ask the gate again"
+    )
 
 
 class LedgeredSend:
@@ -93,6 +116,10 @@ class LedgeredSend:
                 known = await self._from_earlier(earlier, key, resend, persisted, lookup)
                 if known is not None:
                     return known
+            stale = _stale()
+            if stale is not None:
+                await self._ledger.settle(key, "failed", note={"reason": stale})
+                return SendResponse("failed", persisted, reason=stale, provider=provider)
         except StorageError as exc:  # nothing was sent: the activity retries
             raise retryable(exc) from None
         response = await call(message_key if earlier is None else earlier.message_key)
@@ -177,4 +204,4 @@ def _recorded(row: LedgerRow, persisted: int) -> SendResponse:
     )
 
 
-__all__ = ["LOOKUP_SLACK", "LedgeredSend", "heartbeating"]
+__all__ = ["DECISION_AGE", "LOOKUP_SLACK", "LedgeredSend", "heartbeating"]

@@ -3,9 +3,9 @@
 Runs after ``hours`` and before ``contact_cap``, inside the gate's transaction: it takes
 the contact's ledger lock (``ledger.lock_contact``) and holds it through the cap's
 insert, so two sends to one contact cannot both count the same earlier attempts. The
-attempts read are the contact's since ``at`` minus ``LOOKBACK`` (every channel; the
-longest window a rule counts is 7 days, the lookback leaves room for rules and
-deferral searches that look further), without the send's own row: a send re-evaluated
+attempts read are the contact's since ``at`` minus the longest window a rule counts,
+at least ``LOOKBACK`` (every channel; a configured cap of 60 days reads 60 days back),
+without the send's own row: a send re-evaluated
 after it was counted is not held back by its own attempt.
 
 Boundary: reads the ledger; the rules themselves are pure (``adapters.policy.rules``).
@@ -23,8 +23,9 @@ from adapters.policy.ledger import lock_contact, read_attempts
 from adapters.policy.request import GateRequest
 from adapters.policy.rules.config import RulesConfig
 from adapters.policy.rules.engine import RulesDecision, evaluate
+from adapters.policy.rules.frequency import ChannelCap
 from adapters.policy.rules.locate import locate
-from adapters.policy.rules.model import Attempt, RuleInput
+from adapters.policy.rules.model import Attempt, Rule, RuleInput
 from adapters.storage.database import Dialect
 
 LOOKBACK = timedelta(days=40)
@@ -51,9 +52,10 @@ async def check_compliance(
         presets: Replaces the configured and plan presets (``--preset``).
     """
     await lock_contact(conn, dialect, request.tenant, request.contact_id)
+    rule_set = rules.rule_set(request.tenant, request.plan_id, request.presets, override=presets)
     if attempts is None:
         key = (request.run_id, request.step_id, request.visit)
-        since = request.at - LOOKBACK
+        since = request.at - lookback(rule_set.rules)
         found = await read_attempts(conn, request.tenant, request.contact_id, since, exclude=key)
     else:
         found = tuple(sorted(attempts, key=lambda a: a.at))
@@ -70,8 +72,20 @@ async def check_compliance(
         consent=consent,
         opt_out_at=opt_out_at,
     )
-    rule_set = rules.rule_set(request.tenant, request.plan_id, request.presets, override=presets)
     return evaluate(rule_set.rules, inp, rule_set.version, presets=rule_set.presets)
+
+
+def lookback(rules: Sequence[Rule]) -> timedelta:
+    """How far back the ledger is read: the longest window any of ``rules`` counts, at
+    least ``LOOKBACK`` (an attempt older than a cap's window never counts, so none older
+    is needed; one younger left unread would let a send through the cap)."""
+    spans = [LOOKBACK]
+    for rule in rules:
+        span = timedelta(days=rule.cap.days) if isinstance(rule, ChannelCap) else None
+        span = getattr(rule, "span", span)
+        if isinstance(span, timedelta):
+            spans.append(span)
+    return max(spans)
 
 
 def opt_out_instant(
@@ -91,4 +105,4 @@ def deciding_reason(decision: RulesDecision) -> str:
     return f"{decision.rule}: {decision.reason}"
 
 
-__all__ = ["LOOKBACK", "check_compliance", "deciding_reason", "opt_out_instant"]
+__all__ = ["LOOKBACK", "check_compliance", "deciding_reason", "lookback", "opt_out_instant"]

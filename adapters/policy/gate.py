@@ -41,6 +41,7 @@ from adapters.policy.money import money_text
 from adapters.policy.opt_out_proof import opt_out_clocks
 from adapters.policy.request import Decision, GateRequest, PolicyDecision, PolicyName
 from adapters.policy.rules.config import RulesConfig
+from adapters.policy.rules.locate import shown
 from adapters.policy.rules.model import Attempt
 from adapters.policy.zones import zone
 from adapters.privacy import Pseudonyms
@@ -326,11 +327,13 @@ class PolicyGate:
             return None, None
         given = request.contact.get("timezone")
         name = self.config.default_timezone if given in (None, "") else given
-        proof: dict[str, Any] = {"window": window.describe(), "timezone": name}
+        # A hostile zone name is recorded cut short (it travels into the audit chain).
+        recorded = name if len(repr(name)) <= 80 else shown(name)
+        proof: dict[str, Any] = {"window": window.describe(), "timezone": recorded}
         detail["hours"] = proof
         tz = zone(name)
         if tz is None:
-            return None, f"contact time zone {name!r} is not a known IANA time zone"
+            return None, f"contact time zone {shown(name)} is not a known IANA time zone"
         proof["local_time"] = request.at.astimezone(tz).isoformat()
         try:
             opening = next_opening(request.at, tz, window)

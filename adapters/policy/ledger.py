@@ -38,9 +38,11 @@ from interpreter.trace import RUN_SCOPE
 # What a call-status event says about the call (``dee.webhooks`` maps each provider's
 # statuses onto these event types). Higher ranks win: a verdict on who answered is
 # never overwritten by the call's later "completed", and a busy or unanswered call's
-# status is never overwritten by a bare "completed" either.
+# status is never overwritten by a bare "completed" either. A conversation ranks
+# highest: an answering-machine verdict arriving after the person answered (callbacks
+# out of order) must not erase it, or Reg F's seven quiet days would be lifted.
 CALL_OUTCOMES: Final[Mapping[str, tuple[str, int]]] = {
-    "voice.answered": (CONVERSATION, 3),
+    "voice.answered": (CONVERSATION, 4),
     "voice.voicemail": ("voicemail", 3),
     "voice.busy": ("busy", 2),
     "voice.no_answer": ("no_answer", 2),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -113,6 +113,9 @@ def explain(
         print(render(explanation))
 
 
+_AT_RANGE = timedelta(days=36_525)
+
+
 def _instant(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
@@ -122,6 +125,10 @@ def _instant(value: str | None) -> datetime:
         raise EngineError([f"--at: {value!r} is not an ISO 8601 date-time"]) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise EngineError([f"--at: {value!r} needs an offset, e.g. 2026-01-05T09:00:00Z"])
+    # The rules read weeks back and search weeks ahead: near the calendar's ends those
+    # instants do not exist. A century either way is room for any question.
+    if abs(parsed - datetime.now(UTC)) > _AT_RANGE:
+        raise EngineError([f"--at: {value!r} is more than 100 years from now"])
     return parsed.astimezone(UTC)
 
 

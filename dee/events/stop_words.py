@@ -3,8 +3,8 @@
 FCC 24-24 (47 CFR 64.1200(a)(10), as amended) lets a called party revoke consent "by
 any reasonable means", and names words that are a revocation when sent in reply:
 stop, quit, end, revoke, opt out, cancel, unsubscribe. DEE adds the spellings people
-write ("opt-out", "optout", "stopall") and the plain requests "do not call" and "do not
-contact" ("don't" too).
+write ("opt-out", "optout", "stopall") and the plain requests "do not call", "do not
+contact" ("don't" too) and "remove me" ("take me off").
 
 How a reply is read, erring on the side of revocation (a missed revocation is a
 violation; a needless one only costs a message):
@@ -19,14 +19,19 @@ violation; a needless one only costs a message):
   everyday words (``end``, ``cancel``, ``quit``) count only where they begin the first
   line: "Can we cancel Thursday?" or "by the end of the week" is not a request to stop.
 
-Matching is case-insensitive, on whole words (``stopped`` or ``weekend`` match nothing).
+Matching is case-insensitive, on whole words (``stopped`` or ``weekend`` match nothing),
+after Unicode compatibility folding (full-width letters read as plain ones). An
+HTML-only reply is read as its text (``html_text``), a quoted ``<blockquote>`` left out
+like a quoted line.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 # word (as recorded in the consent source ``reply:<word>``) -> (spellings, anywhere?)
@@ -38,6 +43,7 @@ REVOCATION_WORDS: Mapping[str, tuple[tuple[str, ...], bool]] = {
     "opt-out": (("opt out", "opt-out", "optout"), True),
     "do-not-call": (("do not call", "don't call", "dont call"), True),
     "do-not-contact": (("do not contact", "don't contact", "dont contact"), True),
+    "remove-me": (("remove me", "take me off"), True),
     "cancel": (("cancel",), False),
     "end": (("end",), False),
     "quit": (("quit",), False),
@@ -92,7 +98,7 @@ def own_words(text: str) -> list[str]:
 
 def stop_word(text: str) -> StopWord | None:
     """The revocation in a reply's text, if it holds one (see the module docstring)."""
-    lines = own_words(text)
+    lines = own_words(unicodedata.normalize("NFKC", text))
     first = next((line.strip() for line in lines if line.strip()), "")
     lead = first.lstrip(" \t\"'*_-.,:;!?()[]")
     for word, pattern in _ALL.items():
@@ -106,6 +112,58 @@ def stop_word(text: str) -> StopWord | None:
     return None
 
 
+def reply_excerpt(text: str, width: int) -> str:
+    """At most ``width`` characters of a reply for the event's data, holding the
+    revocation the whole reply holds: the reply's start, or, when its revocation lies
+    further on, the contact's own words from the revocation on."""
+    cut = text.strip()[:width]
+    found = stop_word(text)
+    if found is None or stop_word(cut) == found:
+        return cut
+    body = "\n".join(own_words(unicodedata.normalize("NFKC", text)))
+    match = _ALL[found.word].search(body)
+    if match is None:  # not reached: stop_word found it in these very words
+        return cut
+    return body[match.start() : match.start() + width].strip()
+
+
+class _HtmlText(HTMLParser):
+    """The text of an HTML body: tags dropped, blocks on lines of their own, scripts,
+    styles and quoted ``<blockquote>`` content left out."""
+
+    _SKIP = frozenset({"script", "style", "blockquote", "head"})
+    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "table", "pre"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self.skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_text(markup: str) -> str:
+    """The contact's text of an HTML-only reply (see ``_HtmlText``); never raises."""
+    parser = _HtmlText()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts).strip()
+
+
 def reply_text(event_type: str, data: Mapping[str, Any]) -> str | None:
     """The text of a reply event (``*.replied``), or ``None`` for any other event."""
     if not event_type.endswith(".replied"):
@@ -117,4 +175,13 @@ def reply_text(event_type: str, data: Mapping[str, Any]) -> str | None:
     return None
 
 
-__all__ = ["REVOCATION_WORDS", "TEXT_FIELDS", "StopWord", "own_words", "reply_text", "stop_word"]
+__all__ = [
+    "REVOCATION_WORDS",
+    "TEXT_FIELDS",
+    "StopWord",
+    "html_text",
+    "own_words",
+    "reply_excerpt",
+    "reply_text",
+    "stop_word",
+]

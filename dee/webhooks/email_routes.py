@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from adapters.policy import PolicyError
 from adapters.tracking.rewrite import CLICK_ROUTE, CLICK_URL_PARAM, OPEN_ROUTE, UNSUBSCRIBE_ROUTE
+from dee.events.stop_words import html_text, reply_excerpt
 from dee.webhooks.auth import Refused, check_basic_auth
 from dee.webhooks.parsing import (
     bad_request,
@@ -115,8 +116,11 @@ async def inbound(request: Request) -> Response:
         headers = header_list(body.get("Headers", []))
         sender = text_field(body, "From", required=False, line=True)
         subject = text_field(body, "Subject", required=False)
-        text = text_field(body, "StrippedTextReply", required=False) or text_field(
-            body, "TextBody", required=False
+        text = (
+            text_field(body, "StrippedTextReply", required=False)
+            or text_field(body, "TextBody", required=False)
+            # An HTML-only reply (no text part) still says what the contact wrote.
+            or html_text(text_field(body, "HtmlBody", required=False))
         )
         own_id = headers.get("message-id") or text_field(
             body, "MessageID", required=False, line=True
@@ -125,7 +129,8 @@ async def inbound(request: Request) -> Response:
         form = await form_fields(request)
         headers = header_block(text_field(form, "headers"))
         sender, subject = form.get("from", ""), form.get("subject", "")
-        text, own_id = form.get("text", ""), headers.get("message-id", "")
+        text = form.get("text", "") or html_text(form.get("html", ""))
+        own_id = headers.get("message-id", "")
     refs = msg_ids(headers.get("in-reply-to", "")) + msg_ids(headers.get("references", ""))[::-1]
     if not refs:
         raise bad_request("the email has no In-Reply-To or References header: not a reply")
@@ -146,7 +151,8 @@ async def inbound(request: Request) -> Response:
         "from": sender,
         FROM_CONTACT: contact,
         "subject": subject,
-        "snippet": text.strip()[:SNIPPET_CHARS],
+        # Cut short, but never past a revocation further on (it is read from the snippet).
+        "snippet": reply_excerpt(text, SNIPPET_CHARS),
     }
     event = await receiver.ingest(sent.run_id, sent.step_id, "email.replied", event_id, data)
     return JSONResponse({**accepted([event]), FROM_CONTACT: contact})

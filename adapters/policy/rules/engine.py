@@ -82,7 +82,7 @@ def evaluate(
     """Every rule applicable to ``inp.channel``, evaluated at ``inp.at``; on a deferral,
     the first later instant at which every rule allows (bounded search)."""
     applicable = [rule for rule in rules if inp.channel in rule.channels]
-    results = tuple(rule.check(inp) for rule in applicable)
+    results = tuple(_check(rule, inp) for rule in applicable)
 
     def decide(
         verdict: Verdict,
@@ -120,6 +120,20 @@ def evaluate(
     return decide("defer", found.until, deferring, reason, found.steps)
 
 
+def _check(rule: Rule, inp: RuleInput) -> RuleResult:
+    """The rule's result; one whose instants leave the calendar (an attempt recorded at
+    9999-12-31, a send asked about at its edge) denies instead of raising, since no
+    permitted instant can be named (fail-closed)."""
+    try:
+        return rule.check(inp)
+    except OverflowError:
+        reason = (
+            f"an instant the rule needs at {inp.at.isoformat()} is beyond the calendar's "
+            "range (an attempt or send dated near year 9999?): no permitted instant"
+        )
+        return RuleResult(rule.name, "deny", reason)
+
+
 def _latest(results: Sequence[RuleResult]) -> RuleResult | None:
     """The deferring result with the latest ``until`` (the first of equals)."""
     latest: RuleResult | None = None
@@ -151,7 +165,7 @@ def _search(rules: Sequence[Rule], inp: RuleInput, first: RuleResult) -> _Found:
             return _Found(None, tuple(steps), failure)
         if t - inp.at > MAX_SPAN:
             break
-        later = [rule.check(replace(inp, at=t)) for rule in rules]
+        later = [_check(rule, replace(inp, at=t)) for rule in rules]
         denied = next((r for r in later if r.verdict == "deny"), None)
         if denied is not None:
             failure = f"deferred to {t.isoformat()}, where {denied.rule} denies: {denied.reason}"

@@ -31,6 +31,9 @@ REGF_SPAN = timedelta(days=7)
 REGF_CALLS = 7
 SUBJECT_SPAN = timedelta(hours=24)
 SUBJECT_CALLS = 3
+# A cap's window is read back from the ledger and added to instants: ten years at most,
+# so neither reaches past the calendar (a window of a million days would raise).
+MAX_CAP_DAYS = 3660
 
 
 def located_in(location: Location, state: str) -> bool:
@@ -214,6 +217,10 @@ class Cap:
                 raise PolicyConfigError(
                     f"channel cap: {name} is an integer >= {least}, got {value!r}"
                 )
+        if self.days > MAX_CAP_DAYS:
+            raise PolicyConfigError(
+                f"channel cap: days is at most {MAX_CAP_DAYS} (ten years), got {self.days!r}"
+            )
 
 
 # The general cap when configuration names none: a week's calls at Reg F's pace.
@@ -244,6 +251,7 @@ class ChannelCap:
 
 __all__ = [
     "DEFAULT_CAPS",
+    "MAX_CAP_DAYS",
     "AfterConversation",
     "AttemptsPerDebt",
     "CallsPerSubject",

@@ -81,7 +81,7 @@ def locate(contact: Mapping[str, Any], default_timezone: str | None = None) -> L
         if isinstance(given, str) and zone(given) is not None:
             found.add("timezone", (given,), ())
         else:
-            found.fail("timezone", f"{given!r} is not an IANA time zone")
+            found.fail("timezone", f"{shown(given)} is not an IANA time zone")
     address = contact.get("address")
     if isinstance(address, Mapping):
         present = _address(address, found) or present
@@ -94,7 +94,7 @@ def locate(contact: Mapping[str, Any], default_timezone: str | None = None) -> L
         _phone(phone, contact.get("country"), found)
     if not present and default_timezone is not None:
         if zone(default_timezone) is None:
-            found.problems.append(f"default: {default_timezone!r} is not an IANA time zone")
+            found.problems.append(f"default: {shown(default_timezone)} is not an IANA time zone")
         else:
             found.add("default", (default_timezone,), ())
     return found.location()
@@ -103,6 +103,14 @@ def locate(contact: Mapping[str, Any], default_timezone: str | None = None) -> L
 def states(contact: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """Per source, the US states (USPS codes) the contact may be in."""
     return dict(locate(contact).states)
+
+
+def shown(value: object, width: int = 80) -> str:
+    """``value`` for a problem or reason: its repr, cut at ``width`` characters with the
+    length stated (contact data may be anything, of any size, and a reason travels into
+    the run's history and the audit chain)."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width]}... ({len(text)} characters)"
 
 
 def _present(value: object) -> bool:
@@ -122,14 +130,14 @@ def _address(address: Mapping[str, Any], found: _Found) -> bool:
         )
         for key, value in fields:
             if _present(value):
-                found.fail(key, f"not a US address (country {country!r})")
+                found.fail(key, f"not a US address (country {shown(country)})")
         return True
     if _present(postal):
         _postal(postal, found)
     if _present(state):
         code = state_code(state) if isinstance(state, str) else None
         if code is None:
-            found.fail("address.state", f"{state!r} is not a US state or territory code")
+            found.fail("address.state", f"{shown(state)} is not a US state or territory code")
         elif code in MILITARY:
             found.fail("address.state", f"{code} is a military post office: no place")
         else:
@@ -141,7 +149,7 @@ def _postal(postal: object, found: _Found) -> None:
     text = str(postal).strip() if isinstance(postal, str | int) else ""
     match = _ZIP.fullmatch(text)
     if match is None:
-        found.fail("address.postalCode", f"{postal!r} is not a US ZIP code")
+        found.fail("address.postalCode", f"{shown(postal)} is not a US ZIP code")
         return
     zip5 = match.group(1)
     state = zip_state(zip5)
@@ -158,7 +166,7 @@ def _phone(phone: object, country: object, found: _Found) -> None:
     try:
         number = phonenumbers.parse(str(phone), region)
     except phonenumbers.NumberParseException:
-        found.fail("phone", f"{phone!r} is not a phone number")
+        found.fail("phone", f"{shown(phone)} is not a phone number")
         return
     listed = tuple(z for z in phone_zones.time_zones_for_number(number) if zone(z) is not None)
     region_code = phonenumbers.region_code_for_number(number)
@@ -189,4 +197,4 @@ def _phone(phone: object, country: object, found: _Found) -> None:
     found.add("phone", (*zones, *listed) if state in MAIN_ZONE else zones, (state,))
 
 
-__all__ = ["locate", "states"]
+__all__ = ["locate", "shown", "states"]
