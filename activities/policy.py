@@ -63,9 +63,9 @@ class PolicyChecker:
                 at=at,
                 max_duration_seconds=req.max_duration_seconds,
                 debt_ref=req.debt_ref,
-                # Florida's and Oklahoma's counts are per subject: a plan that names
-                # none is its own subject.
-                subject=req.plan_id if req.subject is None else req.subject,
+                # Florida's and Oklahoma's counts are per subject; a plan that names
+                # none is about anything, so every call to the contact counts.
+                subject=req.subject,
                 presets=tuple(req.presets),
                 caller_id=req.caller_id,
             )

@@ -49,8 +49,8 @@ class GateRequest:
         max_duration_seconds: Voice only: the call's cap, which sizes the cost estimate.
         debt_ref: The debt the send is about (the plan's ``compliance.debtRef``
             resolved on the run), for Reg F's per-debt counts; ``None``: none named.
-        subject: The subject the send is about (the plan's ``compliance.subject``, else
-            the plan id), for Florida's and Oklahoma's per-subject counts.
+        subject: The subject the send is about (the plan's ``compliance.subject``), for
+            Florida's and Oklahoma's per-subject counts; ``None``: every call counts.
         presets: The plan file's compliance presets (``compliance.presets``), added to
             the configured ones.
         caller_id: The number a call is placed from, if the step names one (recorded in

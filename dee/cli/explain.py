@@ -253,7 +253,7 @@ def _about(plan: ExecutionPlan, contact: dict[str, Any]) -> _About:
     found = compliance_inputs(plan.compliance, contact, {})
     calls = [s for s in plan.steps if isinstance(s, SendVoiceStep)]
     seconds = calls[0].max_duration.total_seconds if calls else DEFAULT_CALL_SECONDS
-    subject = found.subject if found.subject is not None else plan.id
+    subject = found.subject
     return _About(found.presets, found.debt_ref, subject, seconds, found.debt_ref_problem)
 
 

@@ -237,7 +237,7 @@ async def redecide(conn: AsyncConnection, run: RecordedRun, rules: NewRules) -> 
                 location=location,
                 attempts=tuple(a for a in found if a.at < at),
                 debt_ref=about.debt_ref,
-                subject=plan.id if about.subject is None else about.subject,
+                subject=about.subject,
                 consent=consent,
                 opt_out_at=opt_out_instant(consent, None),
             )

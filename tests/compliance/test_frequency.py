@@ -144,10 +144,18 @@ def test_three_calls_in_24_hours_per_subject(history: list[Attempt], verdict: st
         assert result.until == min(a.at for a in history) + timedelta(hours=24)
 
 
-def test_the_subject_defaults_to_the_plan() -> None:
-    history = two_callers(20, 10, 3, subject="collect-v1")
-    assert FLORIDA.check(send(*history, where=IN_FL)).verdict == "defer"
-    assert FLORIDA.check(send(*history, subject="other", where=IN_FL)).verdict == "allow"
+def test_a_send_naming_no_subject_counts_every_call_to_the_contact() -> None:
+    # Three plans about one loan, none naming a subject: not nine calls a day.
+    history = [*two_callers(20, subject="plan-a"), *two_callers(10, subject="plan-b")]
+    history += two_callers(3, subject=None)
+    result = FLORIDA.check(send(*history, where=IN_FL))
+    assert result.verdict == "defer", result.reason
+    assert "no subject named" in result.reason
+    # A send that names its subject counts that subject's calls (and unnamed ones).
+    assert FLORIDA.check(send(*history, subject="plan-c", where=IN_FL)).verdict == "allow"
+    assert FLORIDA.check(send(*history, subject="plan-a", where=IN_FL)).verdict == "allow"
+    more = [*history, *two_callers(2, subject="plan-a")]
+    assert FLORIDA.check(send(*more, subject="plan-a", where=IN_FL)).verdict == "defer"
 
 
 def test_state_rules_apply_only_to_contacts_located_there() -> None:

@@ -177,8 +177,11 @@ class CallsPerSubject:
     """At most ``limit`` calls in ``span`` on the same subject, whatever number is used
     (Fla. Stat. 501.616(6)(b); 15 O.S. 775C.4), for contacts located in ``state``.
 
-    The send's subject is ``inp.subject``, else its plan id; a recorded call with no
-    subject counts against every subject (fail-closed). Caller ids are ignored.
+    The send's subject is ``inp.subject``; a send that names none (its plan has no
+    ``compliance.subject``) may be on any subject, so every call to the contact counts,
+    and a recorded call with no subject counts against every subject: both
+    fail-closed (three plans about one loan must not allow nine calls a day). Caller
+    ids are ignored.
     """
 
     name: str
@@ -193,13 +196,17 @@ class CallsPerSubject:
             return _not_applicable(self.name, f"channel {inp.channel}")
         if not located_in(inp.location, self.state):
             return _not_applicable(self.name, f"contact not located in {self.state}")
-        subject = inp.subject or inp.plan_id
+        subject = inp.subject or None
 
         def keep(a: Attempt) -> bool:
-            return a.channel == "voice" and a.subject in (None, subject)
+            return a.channel == "voice" and (subject is None or a.subject in (None, subject))
 
         times = _window(inp.attempts, inp.at, self.span, keep)
-        what = f"calls on subject {subject} in 24 hours"
+        what = (
+            f"calls on subject {subject} in 24 hours"
+            if subject is not None
+            else "calls in 24 hours (no subject named: every call to the contact counts)"
+        )
         return _capped(self.name, times, self.limit, self.span, what, {"subject": subject})
 
 

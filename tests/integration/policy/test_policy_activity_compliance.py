@@ -58,11 +58,11 @@ async def test_the_block_reaches_the_gate_and_the_ledger(database: Database) -> 
 
     async with database.snapshot() as conn:
         attempts = await read_attempts(conn, "acme", "c1", datetime(2000, 1, 1, tzinfo=UTC))
-    # A plan that names no subject is its own subject.
+    # A plan that names no subject records none: its calls count against every subject.
     assert [(a.debt_ref, a.subject) for a in attempts] == [
         ("L-7", "Loan L-7"),
-        (None, PLAN.id),
-        (None, PLAN.id),
+        (None, None),
+        (None, None),
     ]
 
 
