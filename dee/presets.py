@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from dee.errors import EngineError
 from interpreter.compliance import unknown_presets
 from interpreter.errors import Problem
 from interpreter.plan import ExecutionPlan
@@ -45,4 +46,18 @@ def unknown_names(names: Iterable[str]) -> str | None:
     return f"unknown preset {listed} (known: {', '.join(sorted(known))})"
 
 
-__all__ = ["known_presets", "preset_problems", "unknown_names"]
+def chosen_presets(names: Iterable[str], option: str = "--preset") -> tuple[str, ...]:
+    """``names`` given on the command line, once each, in order.
+
+    Raises:
+        EngineError: a name DEE does not know (the option named, the known listed).
+    """
+    known = known_presets()
+    for name in names:
+        if name not in known:
+            listed = ", ".join(sorted(known))
+            raise EngineError([f"{option}: unknown preset {name!r} (known: {listed})"])
+    return tuple(dict.fromkeys(names))
+
+
+__all__ = ["chosen_presets", "known_presets", "preset_problems", "unknown_names"]

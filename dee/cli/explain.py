@@ -24,7 +24,7 @@ from dee.cli.ledger import policy_app
 from dee.config import EngineConfig, load_config
 from dee.documents import read_document
 from dee.errors import DocumentError, EngineError
-from dee.presets import known_presets
+from dee.presets import chosen_presets
 from dee.settings import Settings
 from interpreter.compliance import compliance_inputs
 from interpreter.plan import ExecutionPlan, SendVoiceStep
@@ -98,7 +98,7 @@ def explain(
     when = _instant(at)
     person = _contact(contact)
     attempts = None if history is None else parse_history(history)
-    override = None if preset is None else _presets(preset)
+    override = None if preset is None else chosen_presets(preset)
     if debt_ref is not None and not debt_ref.strip():
         raise EngineError(["--debt-ref: must not be empty"])
     config = load_config()
@@ -140,15 +140,6 @@ def _contact(path: Path) -> dict[str, Any]:
     if not isinstance(contact_id, str) or not contact_id:
         raise DocumentError([f"{path}: id: a contact needs a non-empty string id"])
     return data
-
-
-def _presets(names: list[str]) -> tuple[str, ...]:
-    known = known_presets()
-    for name in names:
-        if name not in known:
-            listed = ", ".join(sorted(known))
-            raise EngineError([f"--preset: unknown preset {name!r} (known: {listed})"])
-    return tuple(dict.fromkeys(names))
 
 
 def parse_history(path: Path) -> list[Attempt]:

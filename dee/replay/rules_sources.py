@@ -23,7 +23,7 @@ from adapters.storage.audit import AuditStore
 from dee.config import EngineConfig
 from dee.documents import read_document
 from dee.errors import DocumentError, EngineError
-from dee.presets import known_presets
+from dee.presets import chosen_presets
 from dee.replay.from_audit import stored_chain
 from dee.replay.from_history import decode_history, fetch_history, run_input_of
 from dee.worker.policy_config import rules_config
@@ -80,7 +80,7 @@ def new_rules(
             in it is invalid (the file and field named).
         EngineError: ``presets`` names an unknown preset.
     """
-    override = None if presets is None else _known(presets)
+    override = None if presets is None else chosen_presets(presets)
     if rules_file is None:
         return NewRules(rules_config(settings), override)
     data = read_document(rules_file)
@@ -101,15 +101,6 @@ def new_rules(
         return NewRules(rules_config(config), override)
     except DocumentError as exc:
         raise DocumentError([f"{rules_file}: {line}" for line in exc.lines]) from None
-
-
-def _known(names: list[str]) -> tuple[str, ...]:
-    known = known_presets()
-    for name in names:
-        if name not in known:
-            listed = ", ".join(sorted(known))
-            raise EngineError([f"--preset: unknown preset {name!r} (known: {listed})"])
-    return tuple(dict.fromkeys(names))
 
 
 async def recorded_run(client: Client, audit: AuditStore, run_id: str) -> RecordedRun:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from adapters.policy import GateRequest
-from adapters.policy.tables import COUNTERS, SEND_RESERVATIONS
+from adapters.policy.tables import CONTACT_SENDS, COUNTERS, SEND_RESERVATIONS
 from adapters.storage import Database
 
 # A Wednesday, 15:00 UTC: 11:00 in New York, 17:00 in Berlin (inside default voice hours).
@@ -63,3 +67,27 @@ async def reservations(database: Database) -> int:
     """How many sends hold a counter reservation."""
     async with database.snapshot() as conn:
         return int(await conn.scalar(select(func.count()).select_from(SEND_RESERVATIONS)) or 0)
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_dee(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``dee ARGS`` as a user would (a subprocess); a traceback is always a failure."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dee", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        cwd=cwd,
+        check=False,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+async def ledger_rows(database: Database) -> int:
+    """How many attempts the contact ledger holds (every tenant and contact)."""
+    async with database.snapshot() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(CONTACT_SENDS)) or 0)

@@ -3,39 +3,17 @@ files end with a clear error naming line and column and write nothing."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from adapters.policy.tables import CONTACT_SENDS
 from adapters.storage import Database
 
+from .helpers import ledger_rows, run_dee
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-ROOT = Path(__file__).resolve().parents[3]
 HEADER = "contact_id,channel,at,outcome,debt_ref,subject,caller_id"
-
-
-def dee(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "dee", *args],
-        capture_output=True,
-        text=True,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        cwd=cwd,
-        check=False,
-        timeout=120,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-async def _rows(database: Database) -> int:
-    async with database.snapshot() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(CONTACT_SENDS)) or 0)
 
 
 async def test_an_attempt_dated_in_the_future_is_refused_with_its_line_and_nothing_is_written(
@@ -52,8 +30,8 @@ async def test_an_attempt_dated_in_the_future_is_refused_with_its_line_and_nothi
         ).encode()
     )
 
-    result = dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
+    result = run_dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
 
     assert result.returncode != 0
     assert "line 3, column at: '9999-12-31T12:00:00Z' is in the future" in result.stderr
-    assert await _rows(database) == 0
+    assert await ledger_rows(database) == 0

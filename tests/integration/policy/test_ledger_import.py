@@ -4,22 +4,19 @@ names each bad line and column."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from adapters.policy.ledger import read_attempts
 from adapters.policy.rules.model import Attempt
-from adapters.policy.tables import CONTACT_SENDS
 from adapters.storage import Database
 
+from .helpers import ledger_rows, run_dee
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-ROOT = Path(__file__).resolve().parents[3]
 
 VALID = """contact_id,channel,at,outcome,debt_ref,subject,caller_id
 c1,voice,2025-06-09T10:00:00-04:00,answered,D-9,loan,+15550001111
@@ -28,33 +25,14 @@ c2,email,2025-06-10T09:00:00+02:00,,,,
 """
 
 
-def dee(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "dee", *args],
-        capture_output=True,
-        text=True,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        cwd=cwd,
-        check=False,
-        timeout=120,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-async def _rows(database: Database) -> int:
-    async with database.snapshot() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(CONTACT_SENDS)) or 0)
-
-
 async def test_a_valid_file_is_imported_once(
     database: Database, cli_env: Mapping[str, str], tmp_path: Path
 ) -> None:
     seed = tmp_path / "dialer.csv"
     seed.write_text(VALID)
 
-    first = dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
-    again = dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
+    first = run_dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
+    again = run_dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
 
     assert first.returncode == 0, first.stderr
     assert (
@@ -63,7 +41,7 @@ async def test_a_valid_file_is_imported_once(
     )
     assert again.returncode == 0, again.stderr
     assert "imported 0 attempts" in again.stdout and "(3 already in the ledger)" in again.stdout
-    assert await _rows(database) == 3
+    assert await ledger_rows(database) == 3
     since = datetime(2025, 6, 1, tzinfo=UTC)
     async with database.snapshot() as conn:
         c1 = await read_attempts(conn, "acme", "c1", since)
@@ -113,18 +91,18 @@ async def test_a_bad_file_writes_nothing_and_names_each_line_and_column(
     seed = tmp_path / "bad.csv"
     seed.write_text(content)
 
-    result = dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
+    result = run_dee(cli_env, tmp_path, "policy", "ledger", "import", str(seed), "--tenant", "acme")
 
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == len(errors), result.stderr
     for line, error in zip(lines, errors, strict=True):
         assert line.startswith(f"error: {seed}: {error}"), (line, error)
-    assert await _rows(database) == 0
+    assert await ledger_rows(database) == 0
 
 
 async def test_a_missing_file_is_an_error(cli_env: Mapping[str, str], tmp_path: Path) -> None:
     missing = tmp_path / "nope.csv"
-    result = dee(cli_env, tmp_path, "policy", "ledger", "import", str(missing), "--tenant", "a")
+    result = run_dee(cli_env, tmp_path, "policy", "ledger", "import", str(missing), "--tenant", "a")
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {missing}: cannot read the file: ")
