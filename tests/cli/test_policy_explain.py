@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.compliance.explain_cli import PLAN  # the collections plan, one definition
+
 ROOT = Path(__file__).resolve().parents[2]
 # A New York number and zone; 2026-01-05 is a Monday in EST (UTC-5): 08:00 local = 13:00Z.
 CONTACT = {
@@ -24,23 +26,6 @@ CONTACT = {
     "account": "L-7",
 }
 SETTINGS = {"policies": {"hours": {"voice": None}}}
-PLAN = {
-    "id": "collect",
-    "version": 1,
-    "name": "Collections call",
-    "metadata": {"createdAt": "2026-01-01T00:00:00Z", "createdBy": "tests"},
-    "compliance": {"presets": ["regf"], "debtRef": "contact.account", "subject": "Loan L-7"},
-    "steps": [
-        {
-            "type": "sendVoice",
-            "id": "call",
-            "scriptId": "script_follow_up",
-            "callerId": "+15551234567",
-            "maxDuration": {"minutes": 3},
-        },
-        {"type": "end", "id": "done", "outcome": "called"},
-    ],
-}
 GRANT = (
     "consent grant c-1 --channel voice --source web-form --wording v1 --tenant default "
     "--at 2025-12-01T00:00:00Z"
