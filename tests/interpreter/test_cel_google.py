@@ -93,4 +93,20 @@ def test_dee_rules_name_unknown_steps_non_booleans_and_unordered_ranges() -> Non
         [problem] = rule_problems(compile_condition(ranged), STEPS)
         assert "may not range over" in problem.message
     assert rule_problems(compile_condition("[3, 1].map(x, x)[0] == 3"), STEPS) == []
-    assert rule_problems(compile_condition("contact.all(k, k != '')"), STEPS) == []
+    [problem] = rule_problems(compile_condition("contact.all(k, k != '')"), STEPS)
+    assert "may not range over a map" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (2**70, "an integer of 71 bits"),
+        ("\ud800", "lone surrogate"),
+        ({1, 2}, "type set is not JSON"),
+        (float("nan"), "not a finite number"),
+    ],
+)
+def test_a_value_cel_cannot_hold_is_named_by_its_field(value: object, reason: str) -> None:
+    with pytest.raises(ConditionError, match=reason) as caught:
+        _value("contact.x == contact.x", contact={"x": value})
+    assert caught.value.message.startswith("contact.x: ")
