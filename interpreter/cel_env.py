@@ -2,7 +2,7 @@
 
 Boundary: this module declares DEE's CEL environment once (``contact`` and ``vars`` as
 ``map(string, dyn)``, ``events`` and ``run`` with their member functions, the strings
-extension; timestamps and durations are standard), compiles a condition with the
+and optional extensions; timestamps and durations are standard), compiles a condition with the
 library's parser and type checker, and evaluates it on an ``Activation``. The library
 decides what CEL is; DEE's own rules stay, read from the library's checked AST
 (``cel_ast``): a condition must be boolean, an event or visit test must name one of the
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cel_expr_python import cel
-from cel_expr_python.ext import ext_strings
+from cel_expr_python.ext import ext_optional, ext_strings
 
 from interpreter.cel_ast import Checked, read_checked
 from interpreter.cel_runtime import CEL_LIMITS, value_problem
@@ -153,7 +153,7 @@ def _functions() -> list[cel.FunctionDecl]:
 
 ENV = cel.NewEnv(
     variables={"contact": _JSON, "vars": _JSON, "events": _EVENTS, "run": _RUN},
-    extensions=[ext_strings.ExtStrings()],
+    extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()],
     functions=_functions(),
 )
 
@@ -174,7 +174,10 @@ class CompiledCondition:
     expression: Any = field(repr=False, compare=False)
 
     def evaluate(self, activation: Activation | Mapping[str, Any] | None = None) -> Any:
-        """The condition's value on ``activation`` as a plain Python value.
+        """The condition's value on ``activation`` as a plain Python value (``None``,
+        ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``list``, ``dict``, ``datetime``,
+        ``timedelta``, a ``cel.Type`` for a type), or the library's ``cel.Value`` where
+        there is none (an ``optional``). ``uint`` values come back as ``int``.
 
         A mapping is read as an ``Activation``'s fields (``contact``, ``vars``,
         ``events``, ``visits``); ``None`` evaluates with no data.
@@ -199,9 +202,15 @@ class CompiledCondition:
             raise ConditionError(self.source, _strip(str(exc))) from None
         finally:
             _CURRENT.reset(token)
+        try:
+            plain = value.value() if value.type() == cel.Type.ERROR else value.plain_value()
+        except TypeError:
+            # An optional has no Python form (the binding reports its type as ERROR
+            # too): the library's value is the answer.
+            return value
         if value.type() == cel.Type.ERROR:
-            raise ConditionError(self.source, _strip(str(value.value())))
-        return value.plain_value()
+            raise ConditionError(self.source, _strip(str(plain)))
+        return plain
 
 
 def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation:

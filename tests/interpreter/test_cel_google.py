@@ -42,6 +42,9 @@ def test_the_recorded_implementation_is_the_installed_one() -> None:
         ('duration("90m") > duration("1h")', {}, True),
         ("[1, 2, 3].all(e, 6 / (2 - e) == 6)", {}, False),
         ("type(1) == int && type(contact) == map", {}, True),
+        ('{1: "a", 2u: "b"}[2] == "b"', {}, True),
+        ('contact[?"tier"].orValue("none") == "none"', {}, True),
+        ('"%s is %d".format([contact.name, 3]) == "Zoë is 3"', {"name": "Zoë"}, True),
     ],
 )
 def test_standard_cel_evaluates_as_the_specification_says(
@@ -110,3 +113,9 @@ def test_a_value_cel_cannot_hold_is_named_by_its_field(value: object, reason: st
     with pytest.raises(ConditionError, match=reason) as caught:
         _value("contact.x == contact.x", contact={"x": value})
     assert caught.value.message.startswith("contact.x: ")
+
+
+def test_a_value_without_a_python_form_is_the_library_value() -> None:
+    assert str(compile_condition("optional.of(1)").evaluate()) == "optional.of(1)"
+    with pytest.raises(ConditionError, match="divide by zero"):
+        compile_condition("1 / 0 == 1").evaluate()
