@@ -1,0 +1,303 @@
+"""Branch conditions on Google's CEL (``cel-expr-python``, the C++ reference implementation).
+
+Boundary: this module declares DEE's CEL environment once (``contact`` and ``vars`` as
+``map(string, dyn)``, ``events`` and ``run`` with their member functions, the strings
+extension; timestamps and durations are standard), compiles a condition with the
+library's parser and type checker, and evaluates it on an ``Activation``. The library
+decides what CEL is; DEE's own rules stay, read from the library's checked AST
+(``cel_ast``): a condition must be boolean, an event or visit test must name one of the
+plan's steps, and ``map()``/``filter()`` may not range over a map or a ``dyn`` value (the
+library iterates maps in an order that changes between processes: README, "Conditions").
+
+The member functions answer from the evaluation's snapshot: the library binds a
+function's implementation when the environment is built, not per evaluation, so the
+implementations read the activation being evaluated from a context variable set around
+``eval``. No I/O, clock or randomness.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cel_expr_python import cel
+from cel_expr_python.ext import ext_strings
+
+from interpreter.cel_ast import Checked, read_checked
+from interpreter.errors import InterpreterError
+from interpreter.events import EventSnapshot
+
+# Pinned here (and checked against the installed distribution by the tests): reading the
+# installed version at run time is I/O, and the start entry records this string.
+CEL_IMPLEMENTATION = "cel-expr-python 0.1.3"
+
+
+class ConditionError(InterpreterError):
+    """A condition that does not compile, breaks one of DEE's rules, or fails to evaluate.
+
+    Attributes:
+        source: The condition's text.
+        message: One sentence, the library's own words where it found the problem.
+        line: 1-based line of the problem in ``source``, or ``None`` when it has no place
+            (an evaluation error).
+        column: 1-based column, or ``None``.
+        caret: The library's two-line excerpt (`` | source`` and `` | ....^``), or ``""``.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        caret: str = "",
+    ) -> None:
+        self.source = source
+        self.message = message
+        self.line = line
+        self.column = column
+        self.caret = caret
+        where = f"{line}:{column}: " if line is not None else ""
+        super().__init__(f"{where}{message}" + (f"\n{caret}" if caret else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """What one evaluation sees: the run's contact and variables, its events and visits."""
+
+    contact: Mapping[str, Any] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    events: EventSnapshot | None = None
+    visits: Mapping[str, int] = field(default_factory=dict)
+
+
+_EMPTY = Activation()
+_CURRENT: contextvars.ContextVar[Activation] = contextvars.ContextVar("cel_activation")
+
+# ``events`` and ``run`` are receivers only: each gets a map type no plan value has, so
+# the checker refuses ``contact.hasOpen(...)`` and ``events.visits(...)``. (The library
+# cannot bind a value of an abstract type, which would say this more plainly.)
+_EVENTS = cel.Type.Map(cel.Type.INT, cel.Type.NULL)
+_RUN = cel.Type.Map(cel.Type.UINT, cel.Type.NULL)
+_JSON = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
+
+# The event type each ``events`` test looks for; hasAnyReply counts replies whoever sent
+# them, hasReply the contact's only (``EventSnapshot``).
+EVENT_TESTS = {
+    "hasOpen": "email.opened",
+    "hasReply": "email.replied",
+    "hasClick": "email.clicked",
+    "hasBounce": "email.bounced",
+}
+ANY_SENDER_TESTS = {"hasAnyReply": "email.replied"}
+
+
+_NO_EVENTS = EventSnapshot(())
+
+
+def _snapshot() -> EventSnapshot:
+    events = _CURRENT.get(_EMPTY).events
+    return events if events is not None else _NO_EVENTS
+
+
+def _has(event_type: str) -> Callable[[object, str], bool]:
+    return lambda _events, step: _snapshot().has(event_type, step)
+
+
+def _has_any(event_type: str) -> Callable[[object, str], bool]:
+    return lambda _events, step: _snapshot().has_any(event_type, step)
+
+
+def _member(
+    name: str, receiver: cel.Type, params: list[cel.Type], result: cel.Type, impl: Any
+) -> cel.FunctionDecl:
+    overload = cel.Overload(f"dee_{name}", result, [receiver, *params], is_member=True, impl=impl)
+    return cel.FunctionDecl(name, [overload])
+
+
+def _functions() -> list[cel.FunctionDecl]:
+    text = cel.Type.STRING
+    tests = {name: _has(kind) for name, kind in EVENT_TESTS.items()}
+    tests |= {name: _has_any(kind) for name, kind in ANY_SENDER_TESTS.items()}
+    declared = [_member(name, _EVENTS, [text], cel.Type.BOOL, impl) for name, impl in tests.items()]
+    declared += [
+        _member(
+            "hasEvent",
+            _EVENTS,
+            [text, text],
+            cel.Type.BOOL,
+            lambda _e, kind, step: _snapshot().has(kind, step),
+        ),
+        _member(
+            "callOutcome",
+            _EVENTS,
+            [text],
+            cel.Type.STRING,
+            lambda _e, step: _snapshot().call_outcome(step),
+        ),
+        _member(
+            "visits",
+            _RUN,
+            [text],
+            cel.Type.INT,
+            lambda _r, step: _CURRENT.get(_EMPTY).visits.get(step, 0),
+        ),
+    ]
+    return declared
+
+
+ENV = cel.NewEnv(
+    variables={"contact": _JSON, "vars": _JSON, "events": _EVENTS, "run": _RUN},
+    extensions=[ext_strings.ExtStrings()],
+    functions=_functions(),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCondition:
+    """One condition compiled and checked by the library.
+
+    Attributes:
+        source: The condition's text.
+        result_type: The checked type's name (``bool``, ``dyn``, ``int`` ...).
+        checked: What DEE's own rules read from the checked AST.
+    """
+
+    source: str
+    result_type: str
+    checked: Checked
+    expression: Any = field(repr=False, compare=False)
+
+    def evaluate(self, activation: Activation | Mapping[str, Any] | None = None) -> Any:
+        """The condition's value on ``activation`` as a plain Python value.
+
+        A mapping is read as an ``Activation``'s fields (``contact``, ``vars``,
+        ``events``, ``visits``); ``None`` evaluates with no data.
+
+        Raises:
+            ConditionError: the evaluation ended in a CEL error (a missing key, an
+                overflow, a division by zero ...), with the library's message.
+        """
+        act = _activation(activation)
+        token = _CURRENT.set(act)
+        try:
+            value = self.expression.eval(
+                data={"contact": act.contact, "vars": act.vars, "events": {}, "run": {}}
+            )
+        except RuntimeError as exc:  # a value the library cannot take
+            raise ConditionError(self.source, _strip(str(exc))) from None
+        finally:
+            _CURRENT.reset(token)
+        if value.type() == cel.Type.ERROR:
+            raise ConditionError(self.source, _strip(str(value.value())))
+        return value.plain_value()
+
+
+def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation:
+    if activation is None:
+        return _EMPTY
+    if isinstance(activation, Activation):
+        return activation
+    return Activation(**dict(activation))
+
+
+def compile_condition(source: str) -> CompiledCondition:
+    """Compile and type-check ``source`` in DEE's environment.
+
+    Raises:
+        ConditionError: the library refused it (syntax, unknown name, no matching
+            overload ...), at the line and column it names, with its caret.
+    """
+    try:
+        expression = ENV.compile(source)
+    except RuntimeError as exc:
+        raise _compile_error(source, str(exc)) from None
+    returned = expression.return_type()
+    return CompiledCondition(
+        source,
+        returned.name().lower() if returned is not None else "dyn",
+        read_checked(expression.serialize()),
+        expression,
+    )
+
+
+# ``ERROR: <input>:1:12: message`` then `` | source`` and `` | ....^``: the library's form.
+_LOCATED = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+
+
+def _compile_error(source: str, text: str) -> ConditionError:
+    lines = _strip(text).splitlines()
+    for index, line in enumerate(lines):
+        match = _LOCATED.search(line)
+        if match is None:
+            continue
+        caret = "\n".join(_caret_lines(lines[index + 1 :]))
+        return ConditionError(
+            source, match[3], line=int(match[1]), column=int(match[2]), caret=caret
+        )
+    return ConditionError(source, _strip(text))
+
+
+def _caret_lines(lines: list[str]) -> Iterator[str]:
+    for line in lines:
+        if not line.startswith(" |"):
+            return
+        yield line
+
+
+def _strip(text: str) -> str:
+    """The message without the status code the library puts around it."""
+    text = re.sub(r"^[A-Z_]+: ", "", text.strip())
+    return re.sub(r" \[[A-Z_]+\]$", "", text)
+
+
+# --- DEE's own rules, on the checked AST ------------------------------------------
+
+_STEP_ARGUMENT = {name: 0 for name in (*EVENT_TESTS, *ANY_SENDER_TESTS, "callOutcome")}
+_STEP_ARGUMENT |= {"hasEvent": 1, "visits": 0}
+
+
+def rule_problems(compiled: CompiledCondition, step_ids: frozenset[str]) -> list[ConditionError]:
+    """What breaks DEE's rules in a condition the library accepted, in source order.
+
+    A condition must be boolean (or ``dyn``, decided at run time); a step id written in
+    an ``events`` test or ``run.visits`` must be one of ``step_ids``; ``map()`` and
+    ``filter()`` may not range over a map or a ``dyn`` value, whose iteration order the
+    library does not keep from one process to the next.
+    """
+    source = compiled.source
+    problems: list[tuple[int, ConditionError]] = []
+    if compiled.result_type not in ("bool", "dyn"):
+        problems.append(
+            (-1, ConditionError(source, f"a condition must be boolean, not {compiled.result_type}"))
+        )
+    for call in compiled.checked.calls:
+        index = _STEP_ARGUMENT.get(call.function)
+        if index is None or index >= len(call.args):
+            continue
+        step = call.args[index]
+        if step is not None and step not in step_ids:
+            message = f"{call.receiver}.{call.function} refers to unknown step {step!r}"
+            problems.append((call.offset, located(source, call.offset, message)))
+    for ranged in compiled.checked.unordered:
+        message = (
+            f"map() and filter() may not range over a {ranged.kind} value: the order they "
+            "would see changes between runs (use all(), exists() or a list)"
+        )
+        problems.append((ranged.offset, located(source, ranged.offset, message)))
+    return [problem for _offset, problem in sorted(problems, key=lambda item: item[0])]
+
+
+def located(source: str, offset: int, message: str) -> ConditionError:
+    """A ``ConditionError`` at code-point ``offset`` of ``source``, with a caret drawn as
+    the library draws its own."""
+    before = source[:offset]
+    line = before.count("\n") + 1
+    column = offset - (before.rfind("\n") + 1) + 1
+    text = source.splitlines()[line - 1] if source.splitlines() else ""
+    caret = f" | {text}\n | {'.' * (column - 1)}^"
+    return ConditionError(source, message, line=line, column=column, caret=caret)
