@@ -5,8 +5,8 @@ form (a ``google.protobuf.Any`` holding a ``cel.expr.CheckedExpr``); the generat
 classes for ``cel.expr`` are not shipped with it. The protobuf wire format is simple and
 stable, so this module walks it directly and keeps only what DEE's rules read: the
 calls of member functions with their receiver and constant string arguments (step ids),
-the comprehensions that build a list (``map()``/``filter()``) over a value checked as a
-map or ``dyn``, and each node's source offset (for a caret). Field numbers are those of
+the comprehensions (``all``, ``exists``, ``exists_one``, ``map``, ``filter``) over a value
+checked as a map or ``dyn``, and each node's source offset (for a caret). Field numbers are those of
 cel-spec's ``checked.proto`` and ``syntax.proto``. No I/O.
 """
 
@@ -41,7 +41,7 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Ranged:
-    """A ``map()`` or ``filter()`` over a value whose checked type is ``kind``."""
+    """A comprehension over a value whose checked type is ``kind`` (``map`` or ``dyn``)."""
 
     kind: str
     offset: int
@@ -79,20 +79,13 @@ def read_checked(serialized: bytes) -> Checked:
             call = _call(body, offset)
             if call is not None:
                 calls.append(call)
-        elif kind == 9 and _builds_list(body):
+        elif kind == 9:
             iter_range = dict(_first_of_each(body)).get(2, b"")
             assert isinstance(iter_range, bytes)
             range_type = types.get(_expr_id(iter_range), 0)
             if range_type in _UNORDERED_TYPES:
                 ranged.append(Ranged(_UNORDERED_TYPES[range_type], offset))
     return Checked(tuple(calls), tuple(ranged))
-
-
-def _builds_list(comprehension: bytes) -> bool:
-    """Whether the comprehension accumulates a list (``map``, ``filter``): its order then
-    shows in the result, where ``all``/``exists``/``exists_one`` accumulate a bool or int."""
-    accu_init = dict(_first_of_each(comprehension)).get(4, b"")
-    return isinstance(accu_init, bytes) and 7 in dict(_first_of_each(accu_init))
 
 
 def _call(body: bytes, offset: int) -> Call | None:

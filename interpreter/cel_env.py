@@ -2,12 +2,12 @@
 
 Boundary: this module declares DEE's CEL environment once (``contact`` and ``vars`` as
 ``map(string, dyn)``, ``events`` and ``run`` with their member functions, the strings
-extension; timestamps and durations are standard), compiles a condition with the
+and optional extensions; timestamps and durations are standard), compiles a condition with the
 library's parser and type checker, and evaluates it on an ``Activation``. The library
 decides what CEL is; DEE's own rules stay, read from the library's checked AST
 (``cel_ast``): a condition must be boolean, an event or visit test must name one of the
-plan's steps, and ``map()``/``filter()`` may not range over a map or a ``dyn`` value (the
-library iterates maps in an order that changes between processes: README, "Conditions").
+plan's steps, and no comprehension may range over a map or a ``dyn`` value (the library
+iterates maps in an order that changes between processes: docs/conditions.md).
 
 The member functions answer from the evaluation's snapshot: the library binds a
 function's implementation when the environment is built, not per evaluation, so the
@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cel_expr_python import cel
-from cel_expr_python.ext import ext_strings
+from cel_expr_python.ext import ext_optional, ext_strings
 
 from interpreter.cel_ast import Checked, read_checked
+from interpreter.cel_runtime import CEL_LIMITS, value_problem
 from interpreter.errors import InterpreterError
 from interpreter.events import EventSnapshot
 
@@ -152,7 +153,7 @@ def _functions() -> list[cel.FunctionDecl]:
 
 ENV = cel.NewEnv(
     variables={"contact": _JSON, "vars": _JSON, "events": _EVENTS, "run": _RUN},
-    extensions=[ext_strings.ExtStrings()],
+    extensions=[ext_strings.ExtStrings(), ext_optional.ExtOptional()],
     functions=_functions(),
 )
 
@@ -173,7 +174,10 @@ class CompiledCondition:
     expression: Any = field(repr=False, compare=False)
 
     def evaluate(self, activation: Activation | Mapping[str, Any] | None = None) -> Any:
-        """The condition's value on ``activation`` as a plain Python value.
+        """The condition's value on ``activation`` as a plain Python value (``None``,
+        ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``list``, ``dict``, ``datetime``,
+        ``timedelta``, a ``cel.Type`` for a type), or the library's ``cel.Value`` where
+        there is none (an ``optional``). ``uint`` values come back as ``int``.
 
         A mapping is read as an ``Activation``'s fields (``contact``, ``vars``,
         ``events``, ``visits``); ``None`` evaluates with no data.
@@ -183,6 +187,12 @@ class CompiledCondition:
                 overflow, a division by zero ...), with the library's message.
         """
         act = _activation(activation)
+        # Checked first: the library refuses a lone surrogate with a message naming no
+        # field, and quotes the whole offending value in others.
+        for name, value in (("contact", act.contact), ("vars", act.vars)):
+            problem = value_problem(value, name, CEL_LIMITS)
+            if problem is not None:
+                raise ConditionError(self.source, problem)
         token = _CURRENT.set(act)
         try:
             value = self.expression.eval(
@@ -192,9 +202,15 @@ class CompiledCondition:
             raise ConditionError(self.source, _strip(str(exc))) from None
         finally:
             _CURRENT.reset(token)
+        try:
+            plain = value.value() if value.type() == cel.Type.ERROR else value.plain_value()
+        except TypeError:
+            # An optional has no Python form (the binding reports its type as ERROR
+            # too): the library's value is the answer.
+            return value
         if value.type() == cel.Type.ERROR:
-            raise ConditionError(self.source, _strip(str(value.value())))
-        return value.plain_value()
+            raise ConditionError(self.source, _strip(str(plain)))
+        return plain
 
 
 def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation:
@@ -265,9 +281,10 @@ def rule_problems(compiled: CompiledCondition, step_ids: frozenset[str]) -> list
     """What breaks DEE's rules in a condition the library accepted, in source order.
 
     A condition must be boolean (or ``dyn``, decided at run time); a step id written in
-    an ``events`` test or ``run.visits`` must be one of ``step_ids``; ``map()`` and
-    ``filter()`` may not range over a map or a ``dyn`` value, whose iteration order the
-    library does not keep from one process to the next.
+    an ``events`` test or ``run.visits`` must be one of ``step_ids``; no comprehension
+    may range over a map or a ``dyn`` value, whose iteration order the library does not
+    keep from one process to the next (a ``map()`` would list it, and ``all()`` or
+    ``exists()`` over two failing elements would report whichever it met first).
     """
     source = compiled.source
     problems: list[tuple[int, ConditionError]] = []
@@ -285,8 +302,9 @@ def rule_problems(compiled: CompiledCondition, step_ids: frozenset[str]) -> list
             problems.append((call.offset, located(source, call.offset, message)))
     for ranged in compiled.checked.unordered:
         message = (
-            f"map() and filter() may not range over a {ranged.kind} value: the order they "
-            "would see changes between runs (use all(), exists() or a list)"
+            f"all(), exists(), exists_one(), map() and filter() may not range over a "
+            f"{ranged.kind} value: the library's map order changes between processes "
+            '(range over a list, or test membership with `in`: "vip" in contact.tags)'
         )
         problems.append((ranged.offset, located(source, ranged.offset, message)))
     return [problem for _offset, problem in sorted(problems, key=lambda item: item[0])]

@@ -44,12 +44,16 @@ class MachineConfig:
             differently: the workflow answers with ``workflow.patched``, so a recorded
             history replays as it was decided, and a new run records the patch only
             when it matters. Everything else (simulation, replay) uses today's rules.
+        google_cel: Whether conditions evaluate on Google's CEL (``cel_branch``) instead
+            of the Rust evaluator; the start entry then names its implementation and
+            version (``cel``). Off until the workflow turns it on for new runs.
     """
 
     step_budget: int = DEFAULT_STEP_BUDGET
     tick_interval_ms: int = DEFAULT_TICK_INTERVAL_MS
     reply_senders: bool = True
     conditions_today: Callable[[], bool] = _today
+    google_cel: bool = False
 
 
 def seconds_to_ticks(seconds: int, tick_interval_ms: int) -> int:

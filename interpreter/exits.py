@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from interpreter.cel_branch import evaluate_google
 from interpreter.compiled import CompiledExit, RunContext
 from interpreter.conditions import CompiledBranch, evaluate_branch
 from interpreter.errors import ConditionError
@@ -25,7 +26,8 @@ def holds(ctx: RunContext, s: RunState, test: CompiledBranch) -> bool:
         ConditionError: it failed to evaluate (named after the test's owner).
     """
     snapshot = EventSnapshot(s.events, ctx.config.reply_senders)
-    index, _ = evaluate_branch(
+    evaluate = evaluate_google if ctx.config.google_cel else evaluate_branch
+    index, _ = evaluate(
         test, snapshot=snapshot, contact=ctx.contact, variables=ctx.variables, visits=s.visits
     )
     return index == 0

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, assert_never
 
+from interpreter.cel_env import CEL_IMPLEMENTATION
 from interpreter.commands import (
     Command,
     EventIngested,
@@ -151,6 +152,8 @@ def _start(ctx: RunContext, s: RunState, tick: int, out: Out) -> None:
     if ctx.plan.local_time:  # what a replay needs to compute the same local times
         detail["origin"] = utc_iso(ctx.run_clock().instant(tick))
         detail["tzdata"] = TZDATA_VERSION
+    if ctx.config.google_cel:  # which evaluator decided the run's branches
+        detail["cel"] = CEL_IMPLEMENTATION
     record(out, tick, RUN_SCOPE, "start", "started", detail)
     if not s.paused:
         s.status = _RUNNING

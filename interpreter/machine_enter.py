@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
+from interpreter.cel_branch import evaluate_google
 from interpreter.commands import CompleteRun
 from interpreter.compiled import RunContext
 from interpreter.conditions import CompiledCondition, evaluate_branch
@@ -90,6 +91,10 @@ def _evaluate(ctx: RunContext, s: RunState, step_def: BranchStep) -> tuple[int, 
     rules the run was decided by (``MachineConfig.conditions_today``, asked only then)."""
     branch = ctx.plan.branches[step_def.id]
     snapshot = EventSnapshot(s.events, ctx.config.reply_senders)
+    if ctx.config.google_cel:
+        return evaluate_google(
+            branch, snapshot=snapshot, contact=ctx.contact, variables=ctx.variables, visits=s.visits
+        )
     try:
         return evaluate_branch(
             branch, snapshot=snapshot, contact=ctx.contact, variables=ctx.variables, visits=s.visits

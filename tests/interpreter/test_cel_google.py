@@ -42,6 +42,9 @@ def test_the_recorded_implementation_is_the_installed_one() -> None:
         ('duration("90m") > duration("1h")', {}, True),
         ("[1, 2, 3].all(e, 6 / (2 - e) == 6)", {}, False),
         ("type(1) == int && type(contact) == map", {}, True),
+        ('{1: "a", 2u: "b"}[2] == "b"', {}, True),
+        ('contact[?"tier"].orValue("none") == "none"', {}, True),
+        ('"%s is %d".format([contact.name, 3]) == "Zoë is 3"', {"name": "Zoë"}, True),
     ],
 )
 def test_standard_cel_evaluates_as_the_specification_says(
@@ -93,4 +96,26 @@ def test_dee_rules_name_unknown_steps_non_booleans_and_unordered_ranges() -> Non
         [problem] = rule_problems(compile_condition(ranged), STEPS)
         assert "may not range over" in problem.message
     assert rule_problems(compile_condition("[3, 1].map(x, x)[0] == 3"), STEPS) == []
-    assert rule_problems(compile_condition("contact.all(k, k != '')"), STEPS) == []
+    [problem] = rule_problems(compile_condition("contact.all(k, k != '')"), STEPS)
+    assert "may not range over a map" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (2**70, "an integer of 71 bits"),
+        ("\ud800", "lone surrogate"),
+        ({1, 2}, "type set is not JSON"),
+        (float("nan"), "not a finite number"),
+    ],
+)
+def test_a_value_cel_cannot_hold_is_named_by_its_field(value: object, reason: str) -> None:
+    with pytest.raises(ConditionError, match=reason) as caught:
+        _value("contact.x == contact.x", contact={"x": value})
+    assert caught.value.message.startswith("contact.x: ")
+
+
+def test_a_value_without_a_python_form_is_the_library_value() -> None:
+    assert str(compile_condition("optional.of(1)").evaluate()) == "optional.of(1)"
+    with pytest.raises(ConditionError, match="divide by zero"):
+        compile_condition("1 / 0 == 1").evaluate()

@@ -1,0 +1,79 @@
+"""A compiled branch evaluated on Google's CEL (``interpreter.cel_env``).
+
+Boundary: the same contract as ``conditions.evaluate_branch`` (the index and condition
+of the first condition that holds; ``errors.ConditionError`` naming step, condition and
+reason otherwise), on the library instead of the Rust evaluator. The step machine asks
+for it when ``MachineConfig.google_cel`` is set; the run's start entry then names
+``cel_env.CEL_IMPLEMENTATION``.
+
+DEE's rule that ``&&`` and ``||`` evaluate left to right (``cel_strict``) is kept by
+compiling the rewritten text, as for the Rust evaluator; a condition the rewrite cannot
+read (standard CEL the old parser does not know) is compiled as written. The single
+event test keeps its Python answer (``CompiledCondition.native``): measured, 0.6 µs
+against 13 µs on the library. No I/O, clock or randomness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from interpreter import cel_env
+from interpreter.cel_strict import left_to_right
+from interpreter.cel_syntax import CelSyntaxError, parse
+from interpreter.conditions import DEFAULT, CompiledBranch, CompiledCondition
+from interpreter.errors import ConditionError
+from interpreter.events import EventSnapshot
+
+
+@lru_cache(maxsize=1024)
+def compiled(when: str) -> cel_env.CompiledCondition:
+    """``when`` compiled on the library, ``&&``/``||`` made left to right where the
+    rewrite can read it (compiling costs 60-200 µs: once per text per process)."""
+    try:
+        strict = left_to_right(parse(when))
+    except CelSyntaxError:
+        strict = when
+    try:
+        return cel_env.compile_condition(strict)
+    except cel_env.ConditionError:
+        return cel_env.compile_condition(when)  # the rewrite's text is not the author's
+
+
+def evaluate_google(
+    branch: CompiledBranch,
+    *,
+    snapshot: EventSnapshot,
+    contact: Mapping[str, Any],
+    variables: Mapping[str, Any],
+    visits: Mapping[str, int],
+) -> tuple[int, CompiledCondition]:
+    """Return the index and condition of the first condition that holds.
+
+    Raises:
+        ConditionError: a condition failed to compile or evaluate on the library, or
+            did not yield a boolean.
+    """
+    activation = cel_env.Activation(contact, variables, snapshot, visits)
+    for index, cond in enumerate(branch.conditions):
+        if cond.program is None or cond.when.strip() == DEFAULT:
+            return index, cond
+        if cond.native is not None:
+            if cond.native(snapshot):
+                return index, cond
+            continue
+        try:
+            result = compiled(cond.when).evaluate(activation)
+        except cel_env.ConditionError as exc:
+            raise ConditionError(branch.step_id, index, cond.when, str(exc)) from None
+        if not isinstance(result, bool):
+            raise ConditionError(
+                branch.step_id,
+                index,
+                cond.when,
+                f"evaluated to {type(result).__name__} {result!r}, not a boolean",
+            )
+        if result:
+            return index, cond
+    raise ConditionError(branch.step_id, len(branch.conditions), DEFAULT, "no condition held")
