@@ -429,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", type=int, default=0, help="list this many misses each")
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
+    if not args.testdata.is_dir():
+        print(f"cel_conformance: {args.testdata}: not a directory", file=sys.stderr)
+        return 2
     try:
         cases = load(args.testdata, args.files)
     except TextFormatError as err:
