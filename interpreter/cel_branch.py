@@ -15,14 +15,25 @@ against 13 µs on the library. No I/O, clock or randomness.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from interpreter import cel_env
+from interpreter.cel_cost import Bound
+from interpreter.cel_paths import missing_path
+from interpreter.cel_runtime import CEL_LIMITS, value_problem
 from interpreter.cel_strict import left_to_right
 from interpreter.cel_syntax import CelSyntaxError, parse
-from interpreter.conditions import DEFAULT, CompiledBranch, CompiledCondition
+from interpreter.conditions import (
+    DEFAULT,
+    CompiledBranch,
+    CompiledCondition,
+    ValueProblem,
+    check_cost,
+    cost_roots,
+)
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
 
@@ -56,6 +67,7 @@ def evaluate_google(
             did not yield a boolean.
     """
     activation = cel_env.Activation(contact, variables, snapshot, visits)
+    roots: dict[str, Bound] | None = None
     for index, cond in enumerate(branch.conditions):
         if cond.program is None or cond.when.strip() == DEFAULT:
             return index, cond
@@ -64,9 +76,16 @@ def evaluate_google(
                 return index, cond
             continue
         try:
+            if cond.scaled is not None:  # the run-time cost bound, as on the Rust evaluator
+                _check_values(contact, variables)  # measured only once known to be JSON
+                roots = roots or cost_roots(branch, contact, variables)
+                check_cost(cond.scaled, roots)
             result = compiled(cond.when).evaluate(activation)
+        except ValueProblem as exc:
+            raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
         except cel_env.ConditionError as exc:
-            raise ConditionError(branch.step_id, index, cond.when, str(exc)) from None
+            reason = _missing(cond, exc.message, contact, variables) or str(exc)
+            raise ConditionError(branch.step_id, index, cond.when, reason) from None
         if not isinstance(result, bool):
             raise ConditionError(
                 branch.step_id,
@@ -77,3 +96,25 @@ def evaluate_google(
         if result:
             return index, cond
     raise ConditionError(branch.step_id, len(branch.conditions), DEFAULT, "no condition held")
+
+
+# How the library reports a missing key: ``Key not found in map : "tier"``.
+_MISSING_KEY = re.compile(r'^Key not found in map : "(.*)"$')
+
+
+def _missing(
+    cond: CompiledCondition, message: str, contact: Mapping[str, Any], variables: Mapping[str, Any]
+) -> str | None:
+    """``missing field contact.tier``, when the key is one the condition reads."""
+    match = _MISSING_KEY.match(message)
+    if match is None:
+        return None
+    found = missing_path(cond.paths, match[1], {"contact": contact, "vars": variables})
+    return None if found is None else f"missing field {found}"
+
+
+def _check_values(contact: Mapping[str, Any], variables: Mapping[str, Any]) -> None:
+    for name, value in (("contact", contact), ("vars", variables)):
+        problem = value_problem(value, name, CEL_LIMITS)
+        if problem is not None:
+            raise ValueProblem(problem)

@@ -44,9 +44,10 @@ class MachineConfig:
             differently: the workflow answers with ``workflow.patched``, so a recorded
             history replays as it was decided, and a new run records the patch only
             when it matters. Everything else (simulation, replay) uses today's rules.
-        google_cel: Whether conditions evaluate on Google's CEL (``cel_branch``) instead
-            of the Rust evaluator; the start entry then names its implementation and
-            version (``cel``). Off until the workflow turns it on for new runs.
+        google_cel: Whether conditions evaluate on Google's CEL (``cel_branch``) rather
+            than the Rust evaluator; the start entry then names its implementation and
+            version (``cel``). Off everywhere for now: turning it on for new runs takes
+            a patch in the workflow and the replay paths reading it (docs/conditions.md).
     """
 
     step_budget: int = DEFAULT_STEP_BUDGET

@@ -237,10 +237,10 @@ def evaluate_branch(
                 result = _legacy_program(cond.when).execute(context)
             else:
                 if cond.scaled is not None:
-                    roots = roots or _roots(branch, contact, variables)
-                    _check_cost(cond.scaled, roots)
+                    roots = roots or cost_roots(branch, contact, variables)
+                    check_cost(cond.scaled, roots)
                 result = cond.program.execute(context)
-        except _ValueProblem as exc:
+        except ValueProblem as exc:
             raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
         except KeyError as exc:  # how the runtime reports a missing key
             reason = _describe(exc) if legacy else _missing(cond, exc, contact, variables)
@@ -267,7 +267,7 @@ def evaluate_branch(
     raise ConditionError(branch.step_id, len(branch.conditions), DEFAULT, "no condition held")
 
 
-class _ValueProblem(Exception):
+class ValueProblem(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -285,7 +285,7 @@ def _missing(
     return _describe(exc) if found is None else f"missing field {found}"
 
 
-def _roots(
+def cost_roots(
     branch: CompiledBranch, contact: Mapping[str, Any], variables: Mapping[str, Any]
 ) -> dict[str, Bound]:
     """The measured contact and variables (only those the branch names: only those
@@ -297,10 +297,10 @@ def _roots(
     }
 
 
-def _check_cost(tree: Expr, roots: Mapping[str, Bound]) -> None:
+def check_cost(tree: Expr, roots: Mapping[str, Bound]) -> None:
     cost = estimate(tree, roots).cost
     if cost > COST.value:
-        raise _ValueProblem(COST.exceeded(f"an estimated {cost} on this run's contact and vars"))
+        raise ValueProblem(COST.exceeded(f"an estimated {cost} on this run's contact and vars"))
 
 
 def _context(
@@ -323,7 +323,7 @@ def _context(
         if name in branch.variables:
             problem = cel_runtime.value_problem(values[name], name, cel_runtime.CEL_LIMITS)
             if problem is not None:
-                raise _ValueProblem(problem)
+                raise ValueProblem(problem)
     return cel.Context(
         variables={name: values[name] for name in branch.variables},
         functions={name: _FUNCTIONS[name](snapshot, visits) for name in branch.functions},

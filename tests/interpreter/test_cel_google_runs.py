@@ -21,6 +21,7 @@ from interpreter.cel_env import CEL_IMPLEMENTATION
 
 META = PlanMetadata(created_at="2026-01-01T00:00:00Z", created_by="tests")
 GOOGLE = MachineConfig(google_cel=True)
+RUST = MachineConfig()
 OPENED = (Event("email.opened", 10, "o-1", "e"),)
 
 
@@ -75,7 +76,7 @@ def test_a_run_on_google_cel_branches_by_the_specification(
 ) -> None:
     plan = _plan(when)
     on_google = simulate(plan, {"id": "c1", **contact}, events, config=GOOGLE)
-    on_rust = simulate(plan, {"id": "c1", **contact}, events)
+    on_rust = simulate(plan, {"id": "c1", **contact}, events, config=RUST)
     assert (on_google.status, on_google.outcome) == (Status.COMPLETED, google)
     assert on_rust.outcome == rust
     assert _start(on_google)["cel"] == CEL_IMPLEMENTATION
@@ -91,4 +92,12 @@ def test_a_missing_field_under_and_still_fails_the_run() -> None:
     assert trace.status == Status.FAILED
     [entry] = [e for e in trace.entries if e.action == "evaluate"]
     assert entry.outcome == "error"
-    assert '"tier"' in str(entry.detail["error"])
+    assert entry.detail["error"] == "missing field contact.tier"
+
+
+def test_a_condition_too_costly_for_the_runs_data_fails_before_the_library_runs_it() -> None:
+    costly = "(vars.L + []).all(a, (vars.L + []).all(b, a + b >= 0))"
+    trace = simulate(_plan(costly), {"id": "c1"}, variables={"L": list(range(1000))}, config=GOOGLE)
+    assert trace.status == Status.FAILED
+    [entry] = [e for e in trace.entries if e.action == "evaluate"]
+    assert "estimated" in str(entry.detail["error"])
