@@ -12,8 +12,9 @@ Each answers two questions about an expression, as a plan's ``when`` would be tr
 ``handwritten`` is DEE's own lexer, parser and checker (``interpreter.cel_check``) with
 the Rust-backed ``common-expression-language`` evaluating the left-to-right rewrite
 (``interpreter.conditions``); ``cel-expr-python`` is Google's C++ implementation behind
-``interpreter.cel_env``. An implementation whose modules are gone (or not there yet) is
-reported as unavailable, not as an error.
+``interpreter.cel_env``, and ``cel-expr-python-run`` the same as a run's branch evaluates
+it (``interpreter.cel_branch``: with DEE's left-to-right rule). An implementation whose
+modules are gone (or not there yet) is reported as unavailable, not as an error.
 """
 
 from __future__ import annotations
@@ -137,7 +138,26 @@ def google() -> Implementation:
     return Implementation("cel-expr-python", CEL_IMPLEMENTATION, accept, evaluate, static_type)
 
 
+def google_in_a_run() -> Implementation:
+    """``cel-expr-python`` as the step machine calls it (``interpreter.cel_branch``): the
+    text compiled with DEE's rule that ``&&`` and ``||`` evaluate left to right, so an
+    error on the left fails the run where standard CEL lets the right side decide."""
+    from interpreter.cel_branch import compiled  # noqa: PLC0415
+    from interpreter.cel_env import ConditionError  # noqa: PLC0415
+
+    plain = google()
+
+    def evaluate(source: str) -> Any:
+        try:
+            return compiled(source).evaluate(None)
+        except ConditionError as err:
+            raise EvalError(err.message) from None
+
+    return dataclasses.replace(plain, name="cel-expr-python-run", evaluate=evaluate)
+
+
 FACTORIES: dict[str, Callable[[], Implementation]] = {
     "handwritten": handwritten,
     "cel-expr-python": google,
+    "cel-expr-python-run": google_in_a_run,
 }
