@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test test-interpreter demo bench chaos fuzz histories format clean
+.PHONY: install lint test test-interpreter demo bench cel-conformance chaos fuzz histories format clean
 
 install: $(STAMP)
 
@@ -40,6 +40,12 @@ test-interpreter: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q activities adapters bench dee interpreter workflows
 	$(BIN)/python -m bench.run_all $(if $(QUICK),--quick,) $(BENCH_ARGS)
+
+# Google's CEL conformance tests against DEE's conditions (docs/performance.md): the
+# data is cel-spec's tests/simple/testdata, not shipped; CEL_TESTDATA names it.
+cel-conformance: $(STAMP)
+	@test -n "$(CEL_TESTDATA)" || { echo "set CEL_TESTDATA=<cel-spec>/tests/simple/testdata (docs/performance.md)" >&2; exit 2; }
+	$(BIN)/python -m bench.cel_conformance --testdata "$(CEL_TESTDATA)" $(CEL_ARGS)
 
 # Durability under faults: 300 runs while `dee worker` processes (10) and the dev server
 # (2) are SIGKILLed mid-send; exits 1 if any run died, any event was lost or any message
