@@ -12,7 +12,7 @@ denies a contact erased since its run started (``erased``).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from activities.bookkeeping import Bookkeeper, retryable
 from activities.contracts import PolicyRequest, PolicyResponse
@@ -21,6 +21,9 @@ from adapters.policy.errors import PolicyError
 from adapters.privacy import Privacy
 from adapters.storage import StorageError
 from interpreter.commands import UnknownChannel, channel_named
+
+# A check this much later than the run's asking is recorded with its own instant.
+LATE_CHECK = timedelta(minutes=1)
 
 
 class PolicyChecker:
@@ -78,6 +81,11 @@ class PolicyChecker:
         if decision.until is not None:
             until = int(decision.until.timestamp() * 1000)
         detail = dict(decision.detail)
+        if at - asked >= LATE_CHECK:
+            # Decided well after the run asked (retries through an outage): the record
+            # names the instant every policy read, so what-if re-decides at it. A check
+            # on time records nothing here, so equal runs keep equal records.
+            detail["checkedAt"] = at.isoformat()
         if req.debt_ref_problem is not None:
             # The plan names a debt the run has no value for: the decision's record
             # says so beside what the rules made of a send without one.

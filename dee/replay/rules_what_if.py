@@ -271,10 +271,9 @@ def _visit_of(entry: Mapping[str, Any]) -> int:
 
 
 def _instant(run_ms: int, detail: Mapping[str, Any]) -> datetime:
-    """The instant the gate decided at: the compliance proof's ``at`` where recorded (the
-    gate may have asked later than the run's clock, after a retry), else the run's clock."""
-    proof = detail.get("compliance")
-    recorded = proof.get("at") if isinstance(proof, Mapping) else None
+    """The instant the gate decided at: ``checkedAt`` where the check ran late (retried
+    through an outage: ``activities.policy``), else the run's clock."""
+    recorded = detail.get("checkedAt")
     if isinstance(recorded, str):
         try:
             at = datetime.fromisoformat(recorded)

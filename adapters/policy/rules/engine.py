@@ -42,7 +42,6 @@ class RulesDecision:
         search: On a deferral (or a deferral that found no permitted instant), each
             instant tried after the send's: ``{"at", "rule", "until"}`` of the rule
             that pushed the search further.
-        at: The instant the rules were evaluated at (``RuleInput.at``).
     """
 
     decision: Verdict
@@ -54,15 +53,11 @@ class RulesDecision:
     location: dict[str, Any]
     presets: tuple[str, ...] = ()
     search: tuple[dict[str, Any], ...] = ()
-    at: datetime | None = None
 
     def proof(self) -> dict[str, Any]:
         """JSON-ready detail for the audit entry."""
         proof: dict[str, Any] = {
             "rulesVersion": self.rules_version,
-            # The instant the rules read (the gate's, which may be later than the run's
-            # clock after a retry): what-if re-decides at exactly this instant.
-            "at": None if self.at is None else self.at.isoformat(),
             "presets": list(self.presets),
             "decision": self.decision,
             "until": None if self.until is None else self.until.isoformat(),
@@ -101,7 +96,6 @@ def evaluate(
             inp.location.proof(),
             presets,
             search,
-            inp.at,
         )
 
     denied = next((r for r in results if r.verdict == "deny"), None)

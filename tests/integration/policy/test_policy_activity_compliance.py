@@ -68,3 +68,20 @@ async def test_the_block_reaches_the_gate_and_the_ledger(database: Database) -> 
 
 def _rules(response: Any) -> list[str]:
     return [line["rule"] for line in response.detail["compliance"]["rules"]]
+
+
+async def test_a_check_that_ran_late_records_the_instant_it_decided_at(database: Database) -> None:
+    # Retried through an outage, the gate decides at its own (later) instant; the record
+    # names it so a what-if re-decides there. A check on time records no instant, so two
+    # equal runs keep equal records.
+    await PlanStore(database).put(PLAN)
+    checker = PolicyChecker(Bookkeeper(database), PolicyGate(database))
+    on_time = await checker.check(_request("mail-on-time"))
+    assert "checkedAt" not in on_time.detail
+
+    late = _request("mail-late")
+    late.at_epoch_ms -= 3_600_000  # the run asked an hour before the check ran
+    before = datetime.now(UTC)
+    response = await checker.check(late)
+    checked = datetime.fromisoformat(response.detail["checkedAt"])
+    assert before <= checked <= datetime.now(UTC)
