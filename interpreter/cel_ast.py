@@ -49,10 +49,12 @@ class Ranged:
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """The facts DEE's rules read: member calls and unordered comprehensions."""
+    """The facts DEE's rules read: member calls, unordered comprehensions, and the
+    number of nodes (for the node-count limit, counted as the library parsed it)."""
 
     calls: tuple[Call, ...] = ()
     unordered: tuple[Ranged, ...] = ()
+    nodes: int = 0
 
 
 def read_checked(serialized: bytes) -> Checked:
@@ -73,7 +75,9 @@ def read_checked(serialized: bytes) -> Checked:
             _source_info(value, positions)
     calls: list[Call] = []
     ranged: list[Ranged] = []
+    nodes = 0
     for node_id, kind, body in _walk(root):
+        nodes += 1
         offset = positions.get(node_id, 0)
         if kind == 6:
             call = _call(body, offset)
@@ -85,7 +89,7 @@ def read_checked(serialized: bytes) -> Checked:
             range_type = types.get(_expr_id(iter_range), 0)
             if range_type in _UNORDERED_TYPES:
                 ranged.append(Ranged(_UNORDERED_TYPES[range_type], offset))
-    return Checked(tuple(calls), tuple(ranged))
+    return Checked(tuple(calls), tuple(ranged), nodes)
 
 
 def _call(body: bytes, offset: int) -> Call | None:

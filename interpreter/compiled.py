@@ -96,9 +96,14 @@ class CompiledPlan:
 
 
 def compile_plan(
-    plan: ExecutionPlan, tick_interval_ms: int = DEFAULT_TICK_INTERVAL_MS
+    plan: ExecutionPlan,
+    tick_interval_ms: int = DEFAULT_TICK_INTERVAL_MS,
+    *,
+    google_cel: bool = False,
 ) -> CompiledPlan:
-    """Prepare a plan that has passed ``validate`` for the step machine."""
+    """Prepare a plan that has passed ``validate`` for the step machine (``google_cel``:
+    its conditions compiled on the library, for ``MachineConfig.google_cel``)."""
+    on = google_cel
     edges = successors(plan)
     local_time = any(
         (isinstance(s, WaitStep) and s.until is not None)
@@ -111,7 +116,9 @@ def compile_plan(
         entry=plan.steps[0].id,
         steps={s.id: s for s in plan.steps},
         next={k: (v[0] if v else None) for k, v in edges.items()},
-        branches={s.id: compile_branch(s) for s in plan.steps if isinstance(s, BranchStep)},
+        branches={
+            s.id: compile_branch(s, google_cel=on) for s in plan.steps if isinstance(s, BranchStep)
+        },
         wait_ticks={
             s.id: seconds_to_ticks(s.duration.total_seconds, tick_interval_ms)
             for s in plan.steps
@@ -119,12 +126,18 @@ def compile_plan(
         },
         exits=tuple(
             CompiledExit(
-                i, rule, None if rule.when is None else compile_test(f"exitOn[{i}]", rule.when)
+                i,
+                rule,
+                None
+                if rule.when is None
+                else compile_test(f"exitOn[{i}]", rule.when, google_cel=on),
             )
             for i, rule in enumerate(plan.exit_rules)
         ),
         awaits={
-            s.id: compile_test(s.id, s.until) for s in plan.steps if isinstance(s, WaitForEventStep)
+            s.id: compile_test(s.id, s.until, google_cel=on)
+            for s in plan.steps
+            if isinstance(s, WaitForEventStep)
         },
         timeout_ticks={
             s.id: seconds_to_ticks(s.timeout.total_seconds, tick_interval_ms)

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from interpreter import cel_runtime
+from interpreter import cel_env, cel_runtime
 from interpreter.cel_cost import SCALAR, UNKNOWN, Bound, data_bound, estimate
 from interpreter.cel_limits import COST
 from interpreter.cel_paths import data_paths, missing_path
 from interpreter.cel_strict import left_to_right
-from interpreter.cel_syntax import Expr, parse
+from interpreter.cel_syntax import CelSyntaxError, Expr, parse
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
 from interpreter.plan import BranchStep
@@ -44,7 +44,9 @@ DEFAULT = "default"
 class CompiledCondition:
     when: str
     goto: str
-    program: Any  # cel.Program of the left-to-right form, or None for ``default``
+    # cel.Program of the left-to-right form (on the library: its compiled condition,
+    # which ``cel_branch`` only tests for None), or None for ``default``.
+    program: Any
     # The same test answered in Python, for the commonest shape of condition (one
     # event test such as ``events.hasOpen("intro-email")``): a CEL evaluation costs a
     # context and a call back into Python, about 5 µs, which was the largest single
@@ -69,12 +71,13 @@ class CompiledBranch:
     functions: tuple[str, ...] = ()
 
 
-def compile_branch(step: BranchStep) -> CompiledBranch:
-    """Compile every condition of a validated branch."""
+def compile_branch(step: BranchStep, *, google_cel: bool = False) -> CompiledBranch:
+    """Compile every condition of a validated branch (``google_cel``: on the library,
+    for ``cel_branch.evaluate_google``)."""
     conditions = tuple(
         CompiledCondition(c.when, c.goto, None, None)
         if c.when.strip() == DEFAULT
-        else _compile(c.when, c.goto)
+        else _compile(c.when, c.goto, google_cel=google_cel)
         for c in step.conditions
     )
     text = " ".join(c.when for c in conditions if c.program is not None)
@@ -86,13 +89,13 @@ def compile_branch(step: BranchStep) -> CompiledBranch:
     )
 
 
-def compile_test(owner: str, when: str) -> CompiledBranch:
+def compile_test(owner: str, when: str, *, google_cel: bool = False) -> CompiledBranch:
     """One condition that is not a branch (an exit rule's ``when``, a ``waitForEvent``'s
     ``until``), compiled as a branch of it and ``default``: ``holds`` evaluates it.
 
     ``owner`` names it in a ``ConditionError`` (``exitOn[2]``, the step id).
     """
-    compiled = _compile(when, MATCHED)
+    compiled = _compile(when, MATCHED, google_cel=google_cel)
     return CompiledBranch(
         owner,
         (compiled, CompiledCondition(DEFAULT, "", None, None)),
@@ -104,7 +107,9 @@ def compile_test(owner: str, when: str) -> CompiledBranch:
 MATCHED = "@matched"
 
 
-def _compile(when: str, goto: str) -> CompiledCondition:
+def _compile(when: str, goto: str, *, google_cel: bool = False) -> CompiledCondition:
+    if google_cel:
+        return _compile_google(when, goto)
     tree = parse(when)
     scaled = estimate(tree, {"contact": UNKNOWN, "vars": UNKNOWN}).scaled
     return CompiledCondition(
@@ -114,6 +119,21 @@ def _compile(when: str, goto: str) -> CompiledCondition:
         _native(when),
         tree if scaled else None,
         data_paths(tree),
+    )
+
+
+def _compile_google(when: str, goto: str) -> CompiledCondition:
+    """``when`` compiled on the library (which validated it). Syntax DEE's own parser
+    also reads keeps its run-time cost bound and missing-path names; syntax only the
+    library reads (``dyn()``, optionals ...) has neither yet."""
+    program = cel_env.compile_condition(when)
+    try:
+        tree = parse(when)
+    except CelSyntaxError:
+        return CompiledCondition(when, goto, program, _native(when))
+    scaled = estimate(tree, {"contact": UNKNOWN, "vars": UNKNOWN}).scaled
+    return CompiledCondition(
+        when, goto, program, _native(when), tree if scaled else None, data_paths(tree)
     )
 
 

@@ -13,6 +13,7 @@ simulation take the same path for the same inputs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from operator import attrgetter
 from typing import Any, assert_never
 
@@ -77,8 +78,14 @@ def simulate(
     if isinstance(plan, CompiledPlan):
         compiled = plan
     else:
+        if config.google_cel and not limits.google_cel:
+            # Validation flips with evaluation: conditions are checked by the library
+            # that will evaluate them.
+            limits = replace(limits, google_cel=True)
         compiled = compile_plan(
-            ensure_valid(plan, registry=registry, limits=limits), config.tick_interval_ms
+            ensure_valid(plan, registry=registry, limits=limits),
+            config.tick_interval_ms,
+            google_cel=config.google_cel,
         )
     clock = Clock(start_at, start_tick, config.tick_interval_ms)
     ctx = RunContext(compiled, contact, variables or {}, config, clock)

@@ -11,6 +11,7 @@ import phonenumbers
 
 from interpreter import limits as L
 from interpreter.cel_check import check_condition
+from interpreter.cel_validate import check_condition_google
 from interpreter.commands import Channel
 from interpreter.compliance import check_compliance
 from interpreter.conditions import DEFAULT
@@ -57,6 +58,9 @@ class Limits:
             exit, ``min_send_loop_wait``). ``False`` is validation as it was before
             them, which only a replay of a run admitted under the old rules needs
             (``workflows.admission``).
+        google_cel: Check branch conditions on Google's CEL (``cel_validate``), the
+            evaluator ``MachineConfig.google_cel`` selects. ``False`` (for now the
+            default) checks them with DEE's own parser and checker.
 
     Raises:
         ValueError: a limit outside its range.
@@ -66,6 +70,7 @@ class Limits:
     max_wait_days: int = 365
     min_send_loop_wait: int = 86_400
     hardened: bool = True
+    google_cel: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_steps <= L.MAX_PLAN_STEPS:
@@ -133,7 +138,7 @@ def validate(
         _check_step(s, registry, limits, add)
         check_timing(s, step_ids, limits.max_wait_days, add)
         if isinstance(s, BranchStep):
-            _check_branch(s, step_ids, add)
+            _check_branch(s, step_ids, add, google_cel=limits.google_cel)
 
     _check_edges(plan, known, add)
     # Edges to unknown steps are reported above; the graph checks below still run
@@ -285,7 +290,9 @@ def _content_noun(channel: Channel) -> str:
             assert_never(channel)
 
 
-def _check_branch(s: BranchStep, known: frozenset[str], add: Add) -> None:
+def _check_branch(
+    s: BranchStep, known: frozenset[str], add: Add, *, google_cel: bool = False
+) -> None:
     if not s.conditions:
         add(s.id, "conditions", "a branch needs at least one condition and a default")
         return
@@ -299,7 +306,8 @@ def _check_branch(s: BranchStep, known: frozenset[str], add: Add) -> None:
             add(s.id, f"conditions[{i}].goto", f"unknown step '{c.goto}'")
         if c.when.strip() == DEFAULT:
             continue
-        for problem in check_condition(c.when, step_ids=known):
+        check = check_condition_google if google_cel else check_condition
+        for problem in check(c.when, step_ids=known):
             add(s.id, f"conditions[{i}].when", problem.message)
 
 

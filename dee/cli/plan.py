@@ -77,10 +77,17 @@ def validate_cmd(
             min=0, help="Seconds a cycle that sends must wait on every round (default a day)."
         ),
     ] = 86_400,
+    google_cel: Annotated[
+        bool,
+        typer.Option(
+            "--google-cel/--no-google-cel",
+            help="Check conditions on Google's CEL, the evaluator runs will use (issue 23).",
+        ),
+    ] = False,
 ) -> None:
     """Validate plans; exit 1 listing every problem (each names its step and field)."""
     registry = _registry(templates, no_registry)
-    limits = Limits(max_steps, max_wait_days, min_send_loop_wait)
+    limits = Limits(max_steps, max_wait_days, min_send_loop_wait, google_cel=google_cel)
     lines: list[str] = []
     for path in files:
         try:
