@@ -245,6 +245,10 @@ class RunInput:
     # not ``origin_epoch_ms``: a re-execution shifts the tick origin to its test server's
     # clock but must see the original run's calendar (dee/replay/reexecution.py).
     calendar_origin_ms: int | None = None
+    # The CEL implementation the run's conditions must be evaluated with, as a recorded
+    # run's start entry names it (``interpreter.cel_branch.recorded_cel``): set by a
+    # re-execution so that it decides as the run did. ``None``: the engine's choice.
+    cel: str | None = None
 
 
 @dataclass

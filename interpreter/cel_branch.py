@@ -16,7 +16,7 @@ against 13 µs on the library. No I/O, clock or randomness.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -96,6 +96,27 @@ def evaluate_google(
         if result:
             return index, cond
     raise ConditionError(branch.step_id, len(branch.conditions), DEFAULT, "no condition held")
+
+
+# What a run whose start entry names no ``cel`` was evaluated on: DEE's own checker and
+# the Rust ``cel`` package (every run before issue 23).
+LEGACY_CEL = "common-expression-language"
+
+
+def recorded_cel(entries: Iterable[Mapping[str, Any]]) -> str:
+    """The CEL implementation a run's audit entries say evaluated it: its start entry's
+    ``cel``, or ``LEGACY_CEL`` when it records none (or the entries have no start)."""
+    for entry in entries:
+        if entry.get("action") == "start":
+            cel = (entry.get("detail") or {}).get("cel")
+            return cel if isinstance(cel, str) else LEGACY_CEL
+    return LEGACY_CEL
+
+
+def on_google_cel(cel: str | None) -> bool:
+    """Whether a run told to evaluate with ``cel`` (a recorded implementation; ``None``:
+    the engine's own choice, the old evaluator until the flip) runs on Google's CEL."""
+    return cel is not None and cel != LEGACY_CEL
 
 
 # How the library reports a missing key: ``Key not found in map : "tier"``.

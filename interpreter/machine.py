@@ -74,18 +74,18 @@ def compiled_snapshot(
         text = json.dumps(document, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # not plain JSON: parse it the slow way (and fail there)
         plan = ensure_valid(parse_plan(document, source=source), limits=limits)
-        return compile_plan(plan, tick_interval_ms)
+        return compile_plan(plan, tick_interval_ms, google_cel=limits.google_cel)
     try:
         return _compiled(text, tick_interval_ms, limits)
     except PlanError:  # errors are not cached; report them under this run's name
         plan = ensure_valid(parse_plan(document, source=source), limits=limits)
-        return compile_plan(plan, tick_interval_ms)
+        return compile_plan(plan, tick_interval_ms, google_cel=limits.google_cel)
 
 
 @lru_cache(maxsize=64)
 def _compiled(text: str, tick_interval_ms: int, limits: Limits) -> CompiledPlan:
     plan = ensure_valid(parse_plan(json.loads(text), source="plan snapshot"), limits=limits)
-    return compile_plan(plan, tick_interval_ms)
+    return compile_plan(plan, tick_interval_ms, google_cel=limits.google_cel)
 
 
 def step(ctx: RunContext, state: RunState, inp: Input) -> tuple[RunState, list[Command]]:

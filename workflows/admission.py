@@ -19,6 +19,7 @@ marker and costs no history event.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from temporalio import workflow
@@ -28,6 +29,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as c
     from interpreter import PlanError
+    from interpreter.cel_branch import on_google_cel
     from interpreter.compiled import CompiledPlan
     from interpreter.limits import start_problems
     from interpreter.machine import compiled_snapshot
@@ -92,7 +94,10 @@ def _attempt(inp: c.RunInput, *, hardened: bool) -> tuple[CompiledPlan | None, P
                 inp.plan,
                 inp.tick_interval_ms,
                 source=f"run {inp.run_id}",
-                limits=ADMISSION if hardened else LEGACY,
+                # Conditions validated by the evaluator the run will use.
+                limits=replace(
+                    ADMISSION if hardened else LEGACY, google_cel=on_google_cel(inp.cel)
+                ),
             )
     except PlanError as err:
         return None, err

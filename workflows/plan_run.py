@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         canonical_json,
         step,
     )
+    from interpreter.cel_branch import on_google_cel
     from interpreter.events import from_another_sender
     from interpreter.limits import event_problems
     from interpreter.local_time import Clock
@@ -94,6 +95,7 @@ class PlanRunWorkflow(OperatorUpdates):
             tick_interval_ms=inp.tick_interval_ms,
             reply_senders=False,  # until the run meets another sender's reply
             conditions_today=lambda: workflow.patched(CONDITION_RULES),
+            google_cel=on_google_cel(inp.cel),
         )
         self._inp = inp
         self._origin_ms = (

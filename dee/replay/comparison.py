@@ -14,6 +14,7 @@ from dee.errors import DocumentError
 from dee.replay.from_history import HistoryRun, patches, run_origin
 from interpreter import ExecutionPlan, MachineConfig, PlanError, compile_plan, parse_plan
 from interpreter.audit_inputs import clock_from_audit
+from interpreter.cel_branch import on_google_cel, recorded_cel
 from interpreter.local_time import Clock
 from interpreter.replay import Diff, ReplayResult, replay
 from interpreter.snapshot import state_from_dict
@@ -45,10 +46,13 @@ def replay_run(
     # The condition rules the workflow applied: today's where it recorded their patch
     # (it asks only when they matter), else those of before (a run decided then).
     today = CONDITION_RULES in patches(run.history)
+    # The evaluator the run recorded (its start entry's ``cel``), whatever today's default.
+    google = on_google_cel(recorded_cel(run.entries))
     config = MachineConfig(
         step_budget=inp.step_budget,
         tick_interval_ms=inp.tick_interval_ms,
         conditions_today=lambda: today,
+        google_cel=google,
     )
     state = None if inp.state is None else state_from_dict(inp.state)
     # The origin the start entry records; a run whose plan used no local time records
@@ -58,7 +62,7 @@ def replay_run(
         run_origin(run), inp.start_tick, inp.tick_interval_ms
     )
     result = replay(
-        compile_plan(plan, inp.tick_interval_ms),
+        compile_plan(plan, inp.tick_interval_ms, google_cel=google),
         run.entries,
         inp.contact,
         inp.variables,

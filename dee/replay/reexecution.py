@@ -45,6 +45,7 @@ from dee.replay.from_history import HistoryRun, capturing_interceptor, last_seq
 from dee.replay.history_inputs import HistoryInputs, history_inputs
 from dee.replay.stand_ins import REACH_TIMEOUT, Turns, stand_ins
 from dee.sandbox import workflow_runner
+from interpreter.cel_branch import LEGACY_CEL, recorded_cel
 from interpreter.replay import Diff, ReplayResult, compare_entries
 from interpreter.trace import RUN_SCOPE
 from workflows.plan_run import PlanRunWorkflow
@@ -111,7 +112,9 @@ async def reexecuted_against_chain(
     re-based on a stored chain (``with_stored_chain``); by default ``run``'s own.
     """
     inp = run_input or run.run_input
-    again = await reexecute(run.history, inp, through_seq=last_seq(run.entries))
+    again = await reexecute(
+        run.history, inp, through_seq=last_seq(run.entries), cel=recorded_cel(run.entries)
+    )
     return with_reexecution(result, run.entries, again, inp.chain_seq)
 
 
@@ -122,6 +125,7 @@ async def reexecute(
     through_seq: int = 0,
     workflows: Sequence[type] = (PlanRunWorkflow,),
     runner: WorkflowRunner | None = None,
+    cel: str | None = None,
 ) -> Reexecution:
     """Run the workflow code again on ``history``'s recorded inputs, in isolation.
 
@@ -133,7 +137,11 @@ async def reexecute(
             computed that entry.
         workflows: The workflow code to run (today's ``PlanRunWorkflow``).
         runner: The workflow runner; by default the sandbox the worker uses.
+        cel: The CEL implementation the run recorded (``cel_branch.recorded_cel`` of
+            its entries): the re-execution evaluates with it, whatever today's default.
+            ``None``: the input's own, else the old evaluator.
     """
+    run_input = replace(run_input, cel=cel or run_input.cel or LEGACY_CEL)
     # Always a server of its own (about 0.1 s to start). The test server never frees
     # the time-skipping lock of an activity that was scheduled or running when its
     # workflow was terminated, so a shared server's clock could stay stuck for good

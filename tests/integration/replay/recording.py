@@ -50,6 +50,8 @@ class Scenario:
     calendar_origin_ms: int | None = None
     # What every send waits on instead (``wait()``), to act while a send is in flight.
     send_gate: Any = None
+    # The CEL implementation the run is told to evaluate with (``RunInput.cel``).
+    cel: str | None = None
 
 
 class _Delay:
@@ -113,7 +115,7 @@ async def record(
     run_input = c.RunInput(
         run_id, "acme", plan.to_document(), plan.content_hash, scenario.contact,
         scenario.variables, search_attributes=False,
-        calendar_origin_ms=scenario.calendar_origin_ms,
+        calendar_origin_ms=scenario.calendar_origin_ms, cel=scenario.cel,
     )  # fmt: skip
     queue = f"q-{uuid.uuid4()}"
     extra: dict[str, Any] = {"identity": "dee-replay-recorder"}
