@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from interpreter.audit_inputs import SENDS, Entry, clock_from_audit, detail_of, inputs_from_audit
+from interpreter.cel_divergence import first_difference, other_evaluator, rows
 from interpreter.commands import EventIngested, OperatorAction, PolicyDecided, SendCompleted
 from interpreter.compiled import DEFAULT_START_AT_MS, CompiledPlan, MachineConfig
 from interpreter.events import Event
@@ -68,6 +69,9 @@ class RunChange:
         sends_dropped: Recorded sends the other plan would not have made.
         sends_added: Sends it would have made that the run did not.
         sends_moved: Sends made on both, at another tick (``tick`` is the new one).
+        evaluators_differ_at: The first step where the run goes another way on the
+            other CEL evaluator (``cel_divergence``): a condition the two decide
+            differently. Counted as a divergence.
     """
 
     run_id: str
@@ -81,9 +85,11 @@ class RunChange:
     sends_dropped: tuple[SendAt, ...] = ()
     sends_added: tuple[SendAt, ...] = ()
     sends_moved: tuple[tuple[SendAt, SendAt], ...] = ()
+    evaluators_differ_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        split = self.evaluators_differ_at
+        return ({"evaluatorsDifferAt": split} if split is not None else {}) | {
             "runId": self.run_id,
             "diverged": self.diverged,
             "firstDivergence": self.first_divergence,
@@ -225,19 +231,12 @@ def _compare_run(
     config: MachineConfig,
     unit_costs: Mapping[str, Decimal],
     start_at: int | None,
+    other: tuple[CompiledPlan, MachineConfig] | None = None,
 ) -> RunChange:
     events, results = world_from_audit(run.entries)
     start_tick, instant = _start(run, config, start_at)
-    trace = simulate(
-        plan,
-        run.contact,
-        events,
-        results,
-        run.variables,
-        config=config,
-        start_tick=start_tick,
-        start_at=instant,
-    )
+    args = (run.contact, events, results, run.variables)
+    trace = simulate(plan, *args, config=config, start_tick=start_tick, start_at=instant)
     simulated = [(e.tick, e.step_id, e.action, e.outcome, e.detail) for e in trace.entries]
     recorded = [
         (int(e["tick"]), str(e["step_id"]), str(e["action"]), str(e["outcome"]), detail_of(e))
@@ -258,7 +257,12 @@ def _compare_run(
         if key in after and before[key][2] != after[key][2]
     )
     first = _first_step(path_before, path_after)
-    diverged = first is not None or ends_before != ends_after
+    split = None
+    if other is not None:
+        again = simulate(other[0], *args, config=other[1], start_tick=start_tick, start_at=instant)
+        last = max(row[0] for row in simulated) if simulated else None
+        split = first_difference(rows(trace.entries, last), rows(again.entries, last))
+    diverged = first is not None or ends_before != ends_after or split is not None
     cost_before = sum((_cost(v, unit_costs) for v in before.values()), Decimal(0))
     cost_after = sum((_cost(before.get(k, v), unit_costs) for k, v in after.items()), Decimal(0))
     ended = [row[0] for row in simulated if row[2] in ("end", "run") or _is_exit(row[2], row[3])]
@@ -274,6 +278,7 @@ def _compare_run(
         sends_dropped=tuple(SendAt(*k, v[2]) for k, v in before.items() if k not in after),
         sends_added=tuple(SendAt(*k, v[2]) for k, v in after.items() if k not in before),
         sends_moved=moved,
+        evaluators_differ_at=split,
     )
 
 
@@ -295,7 +300,8 @@ def what_if(
     milliseconds: the instant of every run's start tick) when given.
     """
     costs = unit_costs or {}
-    changes = tuple(_compare_run(run, plan, config, costs, start_at) for run in runs)
+    other = other_evaluator(plan, config)
+    changes = tuple(_compare_run(run, plan, config, costs, start_at, other) for run in runs)
     return WhatIfReport(
         runs=len(changes),
         diverged=sum(c.diverged for c in changes),
