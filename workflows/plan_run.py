@@ -386,7 +386,7 @@ class PlanRunWorkflow(OperatorUpdates):
             inp.run_id, inp.tenant, inp.plan, inp.plan_hash, inp.contact, inp.variables,
             inp.start_tick, inp.tick_interval_ms, inp.step_budget, inp.search_attributes,
             self._origin_ms, state_to_dict(self._state), self._audit.seq, self._audit.head,
-            list(self._audit.unpersisted), inp.calendar_origin_ms,
+            list(self._audit.unpersisted), inp.calendar_origin_ms, inp.cel,
         )  # fmt: skip
 
     def _show(self) -> None:
