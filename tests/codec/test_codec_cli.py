@@ -11,9 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from adapters.codec import KeyRing
 from dee.devserver import free_port
+from tests.integration.inprocess import dee_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,22 +32,31 @@ def _dee(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_codec_key_prints_a_usable_entry_and_refuses_a_bad_id(tmp_path: Path) -> None:
+def test_codec_key_prints_a_usable_entry_and_refuses_a_bad_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     made = _dee(_env(tmp_path), "codec-key", "2027-01")
     assert made.returncode == 0, made.stderr
     ring = KeyRing.from_text(made.stdout, source="stdout")
     assert ring.ids == ("2027-01",) and len(ring.newest[1]) == 32
-    bad = _dee(_env(tmp_path), "codec-key", "no spaces/allowed")
+    bad = dee_in_process(monkeypatch, _env(tmp_path), ROOT, ["codec-key", "no spaces/allowed"])
     assert bad.returncode == 1
     assert (
         bad.stderr.startswith("error: key id 'no spaces/allowed'") and "Traceback" not in bad.stderr
     )
 
 
-def test_a_malformed_key_stops_every_temporal_command_before_it_starts(tmp_path: Path) -> None:
+def test_a_malformed_key_stops_every_temporal_command_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = _env(tmp_path, DEE_CODEC_KEYS="k1:tooshort")
     for args in (("worker",), ("codec-server",), ("run", "status", "r-1"), ("replay", "r-1")):
-        done = _dee(env, *args)
+        # The servers as a subprocess (one that did start would stop at its timeout), the
+        # one-shot commands in-process.
+        if args[0] in {"worker", "codec-server"}:
+            done = _dee(env, *args)
+        else:
+            done = dee_in_process(monkeypatch, env, ROOT, args)
         assert done.returncode == 1, (args, done.stdout, done.stderr)
         assert "codec.keys: key 'k1' is" in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr and "tooshort" not in done.stderr

@@ -15,10 +15,10 @@ import pytest
 
 from adapters.policy import PolicyAdmin, PolicyGate
 from adapters.storage import Database
+from tests.integration.inprocess import dee_in_process
 
 from .helpers import send
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -175,10 +175,15 @@ async def test_budget_set(admin: PolicyAdmin, cli_env: Mapping[str, str], tmp_pa
         ),
     ],
 )
-async def test_bad_input_exits_1_with_one_error_line(
-    cli_env: Mapping[str, str], tmp_path: Path, command: str, message: str
+def test_bad_input_exits_1_with_one_error_line(
+    cli_env: Mapping[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    message: str,
 ) -> None:
-    result = dee(cli_env, tmp_path, command)
+    # In-process: each case fails before the database; the tests above run the real script.
+    result = dee_in_process(monkeypatch, cli_env, tmp_path, shlex.split(command))
 
     assert result.returncode == 1
     assert result.stderr.strip() == message

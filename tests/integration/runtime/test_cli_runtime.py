@@ -7,23 +7,24 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from dee.config import EngineConfig
 from dee.engine import Engine
+from tests.integration.inprocess import dee_in_process
 from tests.integration.mailsink import SmtpServer
 from tests.integration.temporal_env import TEST_CODEC_KEYS
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _dee(
-    config: EngineConfig, env: WorkflowEnvironment, *args: str
-) -> subprocess.CompletedProcess[str]:
-    variables = {
+def _variables(config: EngineConfig, env: WorkflowEnvironment) -> dict[str, str]:
+    return {
         **os.environ,
         "DEE_DATABASE_URL": config.database_url,
         "DEE_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
@@ -33,10 +34,24 @@ def _dee(
         "DEE_SEARCH_ATTRIBUTES": "false",  # the time-skipping server has none registered
         "DEE_CODEC_KEYS": TEST_CODEC_KEYS,  # the in-process worker's key ring
     }
+
+
+def _dee(
+    config: EngineConfig, env: WorkflowEnvironment, *args: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dee", *args], capture_output=True, text=True, env=variables,
-        cwd=ROOT, check=False, timeout=120,
+        [sys.executable, "-m", "dee", *args], capture_output=True, text=True,
+        env=_variables(config, env), cwd=ROOT, check=False, timeout=120,
     )  # fmt: skip
+
+
+async def _dee_in_process(
+    monkeypatch: pytest.MonkeyPatch, config: EngineConfig, env: WorkflowEnvironment, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``dee`` in this process, in a thread: the command runs its own event loop, and the
+    worker shares this one."""
+    variables = _variables(config, env)
+    return await asyncio.to_thread(dee_in_process, monkeypatch, variables, ROOT, args)
 
 
 async def test_start_status_list_and_ingest_through_the_cli(
@@ -77,15 +92,19 @@ async def test_start_status_list_and_ingest_through_the_cli(
 
 
 async def test_cli_errors_are_one_clear_line(
-    engine: Engine, env: WorkflowEnvironment, config: EngineConfig
+    engine: Engine, env: WorkflowEnvironment, config: EngineConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unknown = _dee(config, env, "run", "status", "run-missing")
+    # The refusals in-process; the real script runs above and for ``limits set`` below.
+    def dee(*args: str) -> Awaitable[subprocess.CompletedProcess[str]]:
+        return _dee_in_process(monkeypatch, config, env, *args)
+
+    unknown = await dee("run", "status", "run-missing")
     assert unknown.returncode == 1 and unknown.stderr.strip() == "error: unknown run 'run-missing'"
-    both = _dee(config, env, "start", str(ROOT / "plans" / "notification.yaml"))
+    both = await dee("start", str(ROOT / "plans" / "notification.yaml"))
     assert both.returncode == 1 and "exactly one of --contact" in both.stderr
-    bad = _dee(config, env, "event", "ingest", "--type", "x", "--contact", "c", "--data", "[1]")
+    bad = await dee("event", "ingest", "--type", "x", "--contact", "c", "--data", "[1]")
     assert bad.returncode == 1 and "--data: must be a JSON object" in bad.stderr
-    limit = _dee(config, env, "limits", "set", "--channel", "fax", "--daily", "3")
+    limit = await dee("limits", "set", "--channel", "fax", "--daily", "3")
     assert limit.returncode == 1 and "fax" in limit.stderr and "Traceback" not in limit.stderr
     ok = _dee(config, env, "limits", "set", "--channel", "email", "--daily", "3")
     assert ok.returncode == 0 and "3 sends per UTC day" in ok.stdout

@@ -3,6 +3,7 @@ key and export options, run as a user would; every bad input is a clear error.""
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,8 +22,7 @@ from adapters.storage import (
     Database,
     load_signing_key,
 )
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.integration.inprocess import dee_in_process
 
 
 def _key_file(env: Mapping[str, str]) -> Path:
@@ -49,8 +49,8 @@ async def test_public_key_generates_the_embedded_key_once(
     assert "PRIVATE" not in first.stdout
 
 
-async def test_a_configured_key_file_is_never_generated(
-    cli_env: Mapping[str, str], tmp_path: Path
+def test_a_configured_key_file_is_never_generated(
+    cli_env: Mapping[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = {**cli_env, "DEE_AUDIT_SIGNING_KEY_FILE": str(tmp_path / "absent.pem")}
     garbage = tmp_path / "garbage.pem"
@@ -58,7 +58,7 @@ async def test_a_configured_key_file_is_never_generated(
     broken = {**cli_env, "DEE_AUDIT_SIGNING_KEY_FILE": str(garbage)}
 
     for env, words in ((missing, "does not exist"), (broken, "cannot load it")):
-        result = dee(env, tmp_path, "audit", "public-key")
+        result = dee_in_process(monkeypatch, env, tmp_path, ["audit", "public-key"])
         _no_traceback(result)
         assert result.returncode == 1 and words in result.stderr, result.stderr
     assert not (tmp_path / "absent.pem").exists()
@@ -87,15 +87,20 @@ async def test_verify_with_a_wrong_key_refuses_and_without_one_warns(
 
 
 async def test_export_writes_new_read_only_files_and_verify_trusts_them(
-    database: Database, cli_env: Mapping[str, str], tmp_path: Path
+    database: Database, cli_env: Mapping[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = unique()
     await _signed(database, cli_env, run_id)
     target = tmp_path / "cps.jsonl"
 
     first = dee(cli_env, tmp_path, "audit", "checkpoints", "export", "--to", str(target))
-    again = dee(cli_env, tmp_path, "audit", "checkpoints", "export", "--to", str(target))
-    nowhere = dee(cli_env, tmp_path, "audit", "checkpoints", "export", "--to", "no/such/f")
+    # The refusals in-process (in a thread: the command runs its own event loop).
+    again, nowhere = [
+        await asyncio.to_thread(
+            dee_in_process, monkeypatch, cli_env, tmp_path, ["audit", "checkpoints", *args]
+        )
+        for args in (["export", "--to", str(target)], ["export", "--to", "no/such/f"])
+    ]
 
     assert first.returncode == 0 and "exported 2 checkpoints" in first.stdout, first
     assert stat.S_IMODE(target.stat().st_mode) == 0o444
@@ -116,13 +121,14 @@ async def test_export_writes_new_read_only_files_and_verify_trusts_them(
     assert f"run {run_id}: entry seq 3: checkpoint 1 (seq 3) is in the export" in caught.stderr
 
 
-async def test_a_malformed_checkpoint_export_is_named(
-    database: Database, cli_env: Mapping[str, str], tmp_path: Path
+def test_a_malformed_checkpoint_export_is_named(
+    database: Database, cli_env: Mapping[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"kind": "dee-audit-checkpoint/1", "n": "1"}\n')
 
-    result = dee(cli_env, tmp_path, "audit", "verify", "--all", "--checkpoints", str(bad))
+    args = ["audit", "verify", "--all", "--checkpoints", str(bad)]
+    result = dee_in_process(monkeypatch, cli_env, tmp_path, args)
 
     _no_traceback(result)
     assert result.returncode == 1 and f"{bad}:1: field" in result.stderr, result.stderr

@@ -17,8 +17,7 @@ from adapters.storage.migrations import HEAD_REVISION
 from dee.devserver import free_port
 from interpreter.chain import chain
 from interpreter.trace import RUN_SCOPE, TraceEntry
-
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+from tests.integration.inprocess import dee_in_process
 
 
 def dee(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -105,9 +104,13 @@ async def test_a_tampered_chain_fails_verify_naming_the_entry(
     _no_traceback(every)
 
 
-async def test_bad_input_gets_one_clear_line(
-    database: Database, cli_env: Mapping[str, str], tmp_path: Path
+def test_bad_input_gets_one_clear_line(
+    database: Database, cli_env: Mapping[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # In-process: the tests above and below run the real script for each command.
+    def dee(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return dee_in_process(monkeypatch, env, cwd, args)
+
     out = tmp_path / "never.jsonl"
     unreachable = {**cli_env, "DEE_DATABASE_URL": f"postgresql://127.0.0.1:{free_port()}/x"}
 
