@@ -15,44 +15,23 @@ from typing import Any
 import pytest
 
 from interpreter import (
-    ExecutionPlan,
     Limits,
     MachineConfig,
-    PlanMetadata,
     Status,
     simulate,
-    steps,
     validate,
 )
 from interpreter.trace import Trace
+from tests.interpreter.helpers import branch_plan
 
-META = PlanMetadata(created_at="2026-01-01T00:00:00Z", created_by="tests")
 GOOGLE = MachineConfig(google_cel=True)
 # Validation on the library, the switch ``dee plan validate`` will pass once flipped.
 ON_GOOGLE = Limits(google_cel=True)
 
 
-def _plan(when: str) -> ExecutionPlan:
-    """A branch on ``when``: to ``yes`` when it holds, else to ``no``."""
-    return ExecutionPlan(
-        id="standard",
-        version=1,
-        name="Standard CEL",
-        metadata=META,
-        steps=(
-            steps.branch(
-                id="check",
-                conditions=[{"when": when, "goto": "yes"}, {"when": "default", "goto": "no"}],
-            ),
-            steps.end(id="yes", outcome="yes"),
-            steps.end(id="no", outcome="no"),
-        ),
-    )
-
-
 def _run(when: str, contact: dict[str, Any] | None = None, **variables: Any) -> Trace:
     """Validate the plan branching on ``when`` (no problem may be reported), then run it."""
-    plan = _plan(when)
+    plan = branch_plan(when, plan_id="standard", name="Standard CEL")
     assert [str(p) for p in validate(plan, limits=ON_GOOGLE)] == []
     return simulate(plan, {"id": "c1", **(contact or {})}, variables=variables, config=GOOGLE)
 

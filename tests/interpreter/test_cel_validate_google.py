@@ -4,31 +4,14 @@ and each problem names plan, step and field."""
 
 from __future__ import annotations
 
-from interpreter import ExecutionPlan, Limits, PlanMetadata, steps, validate
+from interpreter import Limits, validate
+from tests.interpreter.helpers import branch_plan
 
-META = PlanMetadata(created_at="2026-01-01T00:00:00Z", created_by="tests")
 ON_GOOGLE = Limits(google_cel=True)
 
 
-def _plan(when: str) -> ExecutionPlan:
-    return ExecutionPlan(
-        id="p",
-        version=1,
-        name="P",
-        metadata=META,
-        steps=(
-            steps.branch(
-                id="check",
-                conditions=[{"when": when, "goto": "yes"}, {"when": "default", "goto": "no"}],
-            ),
-            steps.end(id="yes", outcome="yes"),
-            steps.end(id="no", outcome="no"),
-        ),
-    )
-
-
 def _problems(when: str, limits: Limits = ON_GOOGLE) -> list[str]:
-    return [str(p) for p in validate(_plan(when), limits=limits)]
+    return [str(p) for p in validate(branch_plan(when), limits=limits)]
 
 
 def test_standard_cel_the_old_checker_refuses_is_accepted_on_the_library() -> None:

@@ -8,32 +8,12 @@ from typing import Any
 from interpreter import (
     ExecutionPlan,
     MachineConfig,
-    PlanMetadata,
     chain,
     compile_plan,
     simulate,
-    steps,
 )
 from interpreter.replay import RecordedRun, what_if
-
-META = PlanMetadata(created_at="2026-01-01T00:00:00Z", created_by="tests")
-
-
-def _plan(when: str) -> ExecutionPlan:
-    return ExecutionPlan(
-        id="p",
-        version=1,
-        name="P",
-        metadata=META,
-        steps=(
-            steps.branch(
-                id="check",
-                conditions=[{"when": when, "goto": "yes"}, {"when": "default", "goto": "no"}],
-            ),
-            steps.end(id="yes", outcome="yes"),
-            steps.end(id="no", outcome="no"),
-        ),
-    )
+from tests.interpreter.helpers import branch_plan
 
 
 def _run(plan: ExecutionPlan, contact: dict[str, Any], config: MachineConfig) -> RecordedRun:
@@ -43,7 +23,7 @@ def _run(plan: ExecutionPlan, contact: dict[str, Any], config: MachineConfig) ->
 
 # size() counts UTF-8 bytes on the old evaluator (4 for "Zoë") and code points on
 # Google's CEL (3): the two take different branches.
-SIZE = _plan("size(contact.name) == 3")
+SIZE = branch_plan("size(contact.name) == 3")
 
 
 def test_a_condition_the_evaluators_decide_differently_is_a_divergence() -> None:
@@ -67,7 +47,7 @@ def test_a_condition_they_agree_on_is_no_divergence() -> None:
 
 
 def test_syntax_only_the_library_reads_has_nothing_to_compare() -> None:
-    plan = _plan("dyn(contact.score) > 1")
+    plan = branch_plan("dyn(contact.score) > 1")
     config = MachineConfig(google_cel=True)
     run = _run(plan, {"id": "c-1", "score": 2}, config)
     [change] = what_if([run], compile_plan(plan, google_cel=True), config=config).changes
