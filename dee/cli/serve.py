@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from dee.cli.common import ConfigOpt, config_of, run_async
 from dee.connection import connect
 from dee.devserver import dev_server
+from dee.errors import EngineError
 
 
 def server(
@@ -37,15 +39,39 @@ def server(
             print(f"Temporal dev server at {dev.address}; Web UI at {dev.ui_url}")
             print("search attributes registered: DeeTenant DeePlanId DeePlanVersion "
                   "DeeContactId DeeStatus DeeStep; Ctrl-C stops it")  # fmt: skip
-            await asyncio.to_thread(dev.process.wait)
+            if not await _until_exit_or_signal(dev.process):
+                raise EngineError(
+                    [f"the Temporal dev server exited with status {dev.process.returncode}"]
+                )
+        print("stopped")
 
-    # A service manager (or ``kill``) stops with SIGTERM: handled as Ctrl-C, so the dev
-    # server child is stopped too instead of left listening on its ports.
-    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         run_async(serve())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C while the server was still starting
         print("stopped")
+
+
+async def _until_exit_or_signal(process: subprocess.Popen[bytes]) -> bool:
+    """Return False when the child exits, True when DEE gets SIGTERM (a service manager,
+    ``kill``) or SIGINT (Ctrl-C); ``dev_server`` then stops the child's process group.
+
+    The loop's own handlers, not a SIGTERM handler raising SIGINT: a shell starts a
+    background job with SIGINT ignored, so a raised SIGINT did nothing there and the
+    ``temporal`` child outlived ``dee server``.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    exited = asyncio.ensure_future(asyncio.to_thread(process.wait))
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((exited, stopping), return_when=asyncio.FIRST_COMPLETED)
+        return stop.is_set()
+    finally:
+        stopping.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
 
 
 def worker(config: ConfigOpt = None) -> None:
