@@ -74,8 +74,23 @@ async def _until_exit_or_signal(process: subprocess.Popen[bytes]) -> bool:
             loop.remove_signal_handler(sig)
 
 
-def worker(config: ConfigOpt = None) -> None:
+def worker(
+    config: ConfigOpt = None,
+    health_check: Annotated[
+        bool,
+        typer.Option(
+            "--health-check",
+            help="Do not run a worker: exit 0 if this host's worker polls DEE's task queue "
+            "(a container health check), 1 if not.",
+        ),
+    ] = False,
+) -> None:
     """Run a DEE worker (workflow + activities) until interrupted."""
+    if health_check:
+        from dee.cli.worker_health import check_worker  # noqa: PLC0415
+
+        print(run_async(check_worker(config_of(config))))
+        return
     # The worker's modules (channel adapters, Temporal's worker) load only here, not
     # for every ``dee`` command.
     from dee.worker import worker_for  # noqa: PLC0415
