@@ -13,10 +13,12 @@ import dataclasses
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
+from temporalio.service import RPCError
 
 from adapters.codec import CodecError, EncryptionCodec, KeyRing, load_or_create_key_file
 from dee.config import EngineConfig
 from dee.errors import DocumentError, EngineError
+from dee.temporal_access import connect_options, failure_hint
 
 KEY_FILE_NAME = "codec-keys"
 
@@ -55,21 +57,39 @@ def data_converter(config: EngineConfig) -> DataConverter:
     return dataclasses.replace(DataConverter.default, payload_codec=payload_codec(config))
 
 
+def _refused(config: EngineConfig, head: str, detail: str) -> EngineError:
+    """``head: detail``; where the detail is a TLS problem, ``head: hint`` naming the
+    setting to look at, then the SDK's own words."""
+    hint = failure_hint(config, detail)
+    if hint is None:
+        return EngineError([f"{head}: {detail}"])
+    return EngineError([f"{head}: {hint}", f"(the SDK said: {detail})"])
+
+
 async def connect(config: EngineConfig, *, address: str | None = None) -> Client:
-    """A client of ``config``'s Temporal (or ``address``) with ``data_converter(config)``.
+    """A client of ``config``'s Temporal (or ``address``) with ``data_converter(config)``,
+    over TLS and with an API key as ``config.temporal`` says (``dee.temporal_access``).
 
     Raises:
-        DocumentError: the codec keys cannot be used.
-        EngineError: Temporal cannot be reached.
+        DocumentError: the codec keys, or a TLS or API-key setting, cannot be used.
+        EngineError: Temporal cannot be reached, or refused the connection.
     """
     converter = data_converter(config)  # a key problem is reported before any dialling
-    target = address or config.temporal.address
+    options = connect_options(config, address=address)
+    target = options.target
     try:
         return await Client.connect(
-            target, namespace=config.temporal.namespace, data_converter=converter
+            target,
+            namespace=options.namespace,
+            api_key=options.api_key,
+            tls=options.tls,
+            data_converter=converter,
         )
     except RuntimeError as exc:  # temporalio's bare error when it cannot connect
-        raise EngineError([f"cannot reach Temporal at {target}: {exc}"]) from None
+        raise _refused(config, f"cannot reach Temporal at {target}", str(exc)) from None
+    except RPCError as exc:  # connected, then refused (an API key it does not accept)
+        head = f"Temporal at {target} refused the connection"
+        raise _refused(config, head, exc.message) from None
 
 
 __all__ = ["KEY_FILE_NAME", "connect", "data_converter", "payload_codec", "reading_codec"]
