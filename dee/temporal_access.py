@@ -28,6 +28,8 @@ SERVER_CA = ("temporal.tls.serverCaFile", "DEE_TEMPORAL_TLS_SERVER_CA_FILE")
 CLIENT_CERT = ("temporal.tls.clientCertFile", "DEE_TEMPORAL_TLS_CLIENT_CERT_FILE")
 CLIENT_KEY = ("temporal.tls.clientKeyFile", "DEE_TEMPORAL_TLS_CLIENT_KEY_FILE")
 API_KEY_FILE = ("temporal.apiKeyFile", "DEE_TEMPORAL_API_KEY_FILE")
+# A certificate chain or a key is a few kilobytes; an API key (a JWT) well under one.
+MAX_FILE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +53,14 @@ def _problem(setting: tuple[str, str], path: Path, what: str) -> DocumentError:
 
 def _read(setting: tuple[str, str], path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        with path.open("rb") as file:
+            # Bounded: a setting pointed at a device or a log must not fill the memory.
+            data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise _problem(setting, path, f"cannot read it: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _problem(setting, path, f"is larger than {MAX_FILE_BYTES} bytes")
+    return data
 
 
 def _certificates(setting: tuple[str, str], path: Path) -> tuple[bytes, list[x509.Certificate]]:
@@ -144,6 +151,9 @@ def connect_options(config: EngineConfig, *, address: str | None = None) -> Conn
     )
 
 
+_CLIENT_CERT_ALERTS = ("CertificateRequired", "BadCertificate", "UnknownCA", "AccessDenied")
+
+
 def failure_hint(config: EngineConfig, message: str) -> str | None:
     """What the SDK's connection error most likely means for ``config``'s settings.
 
@@ -175,7 +185,11 @@ def failure_hint(config: EngineConfig, message: str) -> str | None:
             "the server did not answer in TLS: for a plain-text server, set "
             "temporal.tls.enabled: false (DEE_TEMPORAL_TLS=false); an API key turns TLS on"
         )
-    if "close_notify" in message or "CertificateRequired" in message or "BadCertificate" in message:
+    # TLS 1.3 servers check the client's certificate after the client's side of the
+    # handshake is done: the refusal comes as the server's alert, or as the connection
+    # ending under the first call, depending on which the client reads first.
+    ended = "after connection" in message and "Transport" in message
+    if ended or any(alert in message for alert in _CLIENT_CERT_ALERTS):
         given = (
             "no client certificate was given"
             if tls.client_cert_file is None
