@@ -98,7 +98,7 @@ def _encrypted_key(pki: Pki, path: Path) -> Path:
     return path
 
 
-def test_settings_that_cannot_be_used_stop_the_worker_with_one_clear_line(
+def test_settings_that_cannot_be_used_are_refused_naming_the_setting_and_file(
     pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = tmp_path / "nowhere" / "ca.pem"
@@ -181,11 +181,17 @@ def test_settings_that_cannot_be_used_stop_the_worker_with_one_clear_line(
         ),
     ]
     for env, expected in cases:
-        result = _worker(monkeypatch, tmp_path, env)
-        assert result.returncode == 1, (env, result.stdout)
-        lines = result.stderr.splitlines()
-        assert len(lines) == 1 and expected in lines[0], (env, result.stderr)
-        assert lines[0].startswith("error: configuration "), lines
+        with pytest.raises(DocumentError) as refused:
+            connect_options(load_config(env=env))
+        (line,) = refused.value.lines
+        assert line.startswith("configuration ") and expected in line, (env, line)
+    # Through the worker command: exit 1, one line, no traceback (dee_in_process fails on
+    # one), nothing dialled. (A file's refusal, through the other commands, below.)
+    env, expected = cases[3]
+    result = _worker(monkeypatch, tmp_path, env)
+    assert result.returncode == 1, (env, result.stdout)
+    assert result.stderr.count("\n") == 1 and expected in result.stderr, result.stderr
+    assert result.stderr.startswith("error: configuration temporal.tls: "), result.stderr
 
 
 def test_a_key_file_that_is_not_text_is_refused(tmp_path: Path) -> None:
@@ -198,3 +204,24 @@ def test_a_key_file_that_is_not_text_is_refused(tmp_path: Path) -> None:
         f"configuration temporal.apiKeyFile (DEE_TEMPORAL_API_KEY_FILE): {key_file}: "
         "is not UTF-8 text",
     )
+
+
+def test_the_receiver_and_the_cli_connect_with_the_same_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each builds its client through dee.connection: a CA file that cannot be read
+    # stops it the same way (the receiver before it listens).
+    missing = tmp_path / "ca.pem"
+    env = {
+        "DEE_TEMPORAL_ADDRESS": "127.0.0.1:9",
+        "DEE_DATA_DIR": str(tmp_path),
+        "DEE_TEMPORAL_TLS_SERVER_CA_FILE": str(missing),
+    }
+    expected = (
+        "error: configuration temporal.tls.serverCaFile (DEE_TEMPORAL_TLS_SERVER_CA_FILE): "
+        f"{missing}: cannot read it: No such file or directory\n"
+    )
+    for command in (["webhooks"], ["runs", "list"], ["run", "status", "run-1"]):
+        result = dee_in_process(monkeypatch, env, tmp_path, command)
+        assert (result.returncode, result.stderr) == (1, expected), command
+        assert "receiver on" not in result.stdout
