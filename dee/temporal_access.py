@@ -13,6 +13,7 @@ instead of a TLS error from deep inside the SDK, or none until its first poll.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -87,10 +88,19 @@ def _private_key(path: Path, certificate: x509.Certificate, cert_path: Path) -> 
     if key.public_key().public_bytes(encoding, public) != certificate.public_key().public_bytes(
         encoding, public
     ):
-        raise _problem(
-            CLIENT_KEY, path, f"is not the key of the client certificate {cert_path}"
-        ) from None
+        raise _problem(CLIENT_KEY, path, f"is not the key of the client certificate {cert_path}")
     return data
+
+
+def _in_force(path: Path, certificate: x509.Certificate) -> None:
+    """The client certificate is valid now: a server would refuse it without saying why."""
+    now = datetime.now(UTC)
+    if certificate.not_valid_after_utc < now:
+        ended = certificate.not_valid_after_utc.isoformat(timespec="seconds")
+        raise _problem(CLIENT_CERT, path, f"the certificate expired at {ended}")
+    if certificate.not_valid_before_utc > now:
+        starts = certificate.not_valid_before_utc.isoformat(timespec="seconds")
+        raise _problem(CLIENT_CERT, path, f"the certificate is not valid before {starts}")
 
 
 def _api_key(config: EngineConfig) -> str | None:
@@ -131,6 +141,7 @@ def tls_config(config: EngineConfig) -> TLSConfig | bool:
     cert = key = None
     if tls.client_cert_file is not None and tls.client_key_file is not None:
         cert, chain = _certificates(CLIENT_CERT, tls.client_cert_file)
+        _in_force(tls.client_cert_file, chain[0])
         key = _private_key(tls.client_key_file, chain[0], tls.client_cert_file)
     return TLSConfig(
         server_root_ca_cert=ca, domain=tls.server_name, client_cert=cert, client_private_key=key

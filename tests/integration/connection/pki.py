@@ -33,6 +33,8 @@ class Pki:
     other_ca: Path
     other_client_cert: Path  # signed by ``other_ca``: a client the server must refuse
     other_client_key: Path
+    expired_client_cert: Path  # signed by ``ca``, but its validity ended yesterday
+    expired_client_key: Path
 
 
 def _name(common_name: str) -> x509.Name:
@@ -44,16 +46,17 @@ def _key() -> ec.EllipticCurvePrivateKey:
 
 
 def _builder(
-    subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey
+    subject: str, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, *, expired: bool = False
 ) -> x509.CertificateBuilder:
+    shift = datetime.timedelta(days=-3 if expired else 0)
     return (
         x509.CertificateBuilder()
         .subject_name(_name(subject))
         .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_NOW - datetime.timedelta(hours=1))
-        .not_valid_after(_NOW + datetime.timedelta(days=1))
+        .not_valid_before(_NOW + shift - datetime.timedelta(hours=1))
+        .not_valid_after(_NOW + shift + datetime.timedelta(days=1))
     )
 
 
@@ -81,11 +84,13 @@ def _leaf(
     ca: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
     usage: x509.ObjectIdentifier,
     names: list[x509.GeneralName],
+    *,
+    expired: bool = False,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     ca_cert, ca_key = ca
     key = _key()
     builder = (
-        _builder(subject, ca_cert.subject, key)
+        _builder(subject, ca_cert.subject, key, expired=expired)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(
@@ -123,6 +128,7 @@ def make_pki(directory: Path) -> Pki:
     server = _leaf("temporal.test", ca, ExtendedKeyUsageOID.SERVER_AUTH, server_names)
     client = _leaf("dee-worker", ca, ExtendedKeyUsageOID.CLIENT_AUTH, [])
     stranger = _leaf("dee-stranger", other, ExtendedKeyUsageOID.CLIENT_AUTH, [])
+    expired = _leaf("dee-expired", ca, ExtendedKeyUsageOID.CLIENT_AUTH, [], expired=True)
     return Pki(
         ca=_write(directory / "ca.pem", ca[0]),
         server_cert=_write(directory / "server.pem", server[0]),
@@ -132,4 +138,6 @@ def make_pki(directory: Path) -> Pki:
         other_ca=_write(directory / "other-ca.pem", other[0]),
         other_client_cert=_write(directory / "other-client.pem", stranger[0]),
         other_client_key=_write(directory / "other-client-key.pem", stranger[1]),
+        expired_client_cert=_write(directory / "expired-client.pem", expired[0]),
+        expired_client_key=_write(directory / "expired-client-key.pem", expired[1]),
     )

@@ -149,6 +149,11 @@ def test_settings_that_cannot_be_used_are_refused_naming_the_setting_and_file(
             f"the key of the client certificate {pki.client_cert}",
         ),
         (
+            {cert: str(pki.expired_client_cert), key: str(pki.expired_client_key)},
+            f"configuration temporal.tls.clientCertFile ({cert}): {pki.expired_client_cert}: "
+            "the certificate expired at ",
+        ),
+        (
             {**mtls, key: str(encrypted)},
             f"configuration temporal.tls.clientKeyFile ({key}): {encrypted}: the key is "
             "encrypted with a passphrase; give it unencrypted",
