@@ -13,12 +13,11 @@ import dataclasses
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
-from temporalio.service import RPCError
 
 from adapters.codec import CodecError, EncryptionCodec, KeyRing, load_or_create_key_file
 from dee.config import EngineConfig
 from dee.errors import DocumentError, EngineError
-from dee.temporal_access import connect_options, failure_hint
+from dee.temporal_access import connect_options, failure_lines
 
 KEY_FILE_NAME = "codec-keys"
 
@@ -57,22 +56,14 @@ def data_converter(config: EngineConfig) -> DataConverter:
     return dataclasses.replace(DataConverter.default, payload_codec=payload_codec(config))
 
 
-def _refused(config: EngineConfig, head: str, detail: str) -> EngineError:
-    """``head: detail``; where the detail is a TLS problem, ``head: hint`` naming the
-    setting to look at, then the SDK's own words."""
-    hint = failure_hint(config, detail)
-    if hint is None:
-        return EngineError([f"{head}: {detail}"])
-    return EngineError([f"{head}: {hint}", f"(the SDK said: {detail})"])
-
-
 async def connect(config: EngineConfig, *, address: str | None = None) -> Client:
     """A client of ``config``'s Temporal (or ``address``) with ``data_converter(config)``,
     over TLS and with an API key as ``config.temporal`` says (``dee.temporal_access``).
 
     Raises:
         DocumentError: the codec keys, or a TLS or API-key setting, cannot be used.
-        EngineError: Temporal cannot be reached, or refused the connection.
+        EngineError: Temporal cannot be reached, or refused the connection (the lines
+            name the setting to look at where the SDK's error points at one).
     """
     converter = data_converter(config)  # a key problem is reported before any dialling
     options = connect_options(config, address=address)
@@ -86,10 +77,7 @@ async def connect(config: EngineConfig, *, address: str | None = None) -> Client
             data_converter=converter,
         )
     except RuntimeError as exc:  # temporalio's bare error when it cannot connect
-        raise _refused(config, f"cannot reach Temporal at {target}", str(exc)) from None
-    except RPCError as exc:  # connected, then refused (an API key it does not accept)
-        head = f"Temporal at {target} refused the connection"
-        raise _refused(config, head, exc.message) from None
+        raise EngineError(failure_lines(config, target, str(exc))) from None
 
 
 __all__ = ["KEY_FILE_NAME", "connect", "data_converter", "payload_codec", "reading_codec"]

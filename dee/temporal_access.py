@@ -213,4 +213,32 @@ def failure_hint(config: EngineConfig, message: str) -> str | None:
     return None
 
 
-__all__ = ["ConnectOptions", "connect_options", "failure_hint", "tls_config"]
+def _credentials_hint(config: EngineConfig) -> str:
+    temporal = config.temporal
+    if temporal.api_key is None and temporal.api_key_file is None:
+        given = "no API key is set (temporal.apiKey or apiKeyFile, DEE_TEMPORAL_API_KEY)"
+    else:
+        given = "check the API key (temporal.apiKey or apiKeyFile, DEE_TEMPORAL_API_KEY)"
+    return (
+        f"the server did not accept DEE's credentials for namespace {temporal.namespace}: "
+        f"{given}, and that it has access to that namespace"
+    )
+
+
+# The SDK's words (a tonic status) for a server that answered and refused the caller.
+_REFUSED_CALLER = ("code: Unauthenticated", "code: PermissionDenied")
+
+
+def failure_lines(config: EngineConfig, target: str, message: str) -> list[str]:
+    """The lines of the error for the SDK's connection failure ``message``: one naming
+    the setting to look at where the message points at one, then the SDK's own words."""
+    said = f"(the SDK said: {message})"
+    if any(code in message for code in _REFUSED_CALLER):
+        return [f"Temporal at {target} refused the connection: {_credentials_hint(config)}", said]
+    hint = failure_hint(config, message)
+    if hint is None:
+        return [f"cannot reach Temporal at {target}: {message}"]
+    return [f"cannot reach Temporal at {target}: {hint}", said]
+
+
+__all__ = ["ConnectOptions", "connect_options", "failure_hint", "failure_lines", "tls_config"]

@@ -52,6 +52,7 @@ transitions: linear
 """
 CONTACT = {"id": "c-tls", "email": "tls@example.com", "first_name": "Tee", "company": "Ls"}
 VARS = {"product": "DEE", "sender_name": "Sam"}
+KEY = "the-right-key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class Endpoints:
     tls: Proxy  # server certificate only
     mtls: Proxy  # requires a client certificate signed by the CA
     plain: Proxy  # no TLS: sees what a client sends in the clear
+    keyed: Proxy  # TLS, and only requests carrying the API key KEY get through
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +73,9 @@ async def endpoints(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[E
         tls_proxy(dev.address, pki) as tls,
         tls_proxy(dev.address, pki, mutual=True) as mtls,
         tls_proxy(dev.address, None) as plain,
+        tls_proxy(dev.address, pki, api_key=KEY) as keyed,
     ):
-        yield Endpoints(dev, pki, tls, mtls, plain)
+        yield Endpoints(dev, pki, tls, mtls, plain, keyed)
 
 
 def _config(address: str, tls: TemporalTlsConfig, **temporal: object) -> EngineConfig:
@@ -262,3 +265,21 @@ async def test_an_api_key_is_sent_as_a_bearer_token_inside_tls_unless_tls_is_tur
     off = TemporalTlsConfig(enabled=False)
     await connect(_config(plain.address, off, api_key="k-789"))
     assert "Bearer k-789" in plain.seen.values("authorization")
+
+
+async def test_a_server_that_refuses_the_api_key_is_named_as_refusing_credentials(
+    endpoints: Endpoints,
+) -> None:
+    pki, proxy = endpoints.pki, endpoints.keyed
+    tls = TemporalTlsConfig(server_ca_file=pki.ca)
+    lines = await _refusal(_config(proxy.address, tls, api_key="a-wrong-key", namespace="ns.acct"))
+    assert lines[0] == (
+        f"Temporal at {proxy.address} refused the connection: the server did not accept "
+        "DEE's credentials for namespace ns.acct: check the API key (temporal.apiKey or "
+        "apiKeyFile, DEE_TEMPORAL_API_KEY), and that it has access to that namespace"
+    )
+    assert 'message: "Request unauthorized"' in lines[1]
+    lines = await _refusal(_config(proxy.address, tls))
+    assert "no API key is set (temporal.apiKey or apiKeyFile" in lines[0]
+    assert proxy.seen.refused_keys == ["Bearer a-wrong-key", None]
+    await connect(_config(proxy.address, tls, api_key=KEY))  # the right one gets through

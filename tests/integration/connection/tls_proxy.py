@@ -26,7 +26,31 @@ from tests.integration.connection.pki import Pki
 
 _PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _HEADERS, _CONTINUATION = 0x1, 0x9
-_END_HEADERS, _PADDED, _PRIORITY = 0x4, 0x8, 0x20
+_SETTINGS = 0x4
+_END_STREAM, _ACK, _END_HEADERS, _PADDED, _PRIORITY = 0x1, 0x1, 0x4, 0x8, 0x20
+
+
+def _frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
+    return (
+        len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+    )
+
+
+def _literal(name: str, value: str) -> bytes:
+    """One header, HPACK "literal without indexing" (leaves the client's table alone)."""
+    return b"\x00" + bytes([len(name)]) + name.encode() + bytes([len(value)]) + value.encode()
+
+
+# gRPC's trailers-only answer: UNAUTHENTICATED (16), as Temporal Cloud answers a bad key.
+_UNAUTHENTICATED = b"".join(
+    _literal(name, value)
+    for name, value in (
+        (":status", "200"),
+        ("content-type", "application/grpc"),
+        ("grpc-status", "16"),
+        ("grpc-message", "Request unauthorized"),
+    )
+)
 
 
 @dataclass
@@ -36,6 +60,7 @@ class Seen:
     headers: list[dict[str, str]] = field(default_factory=list)  # one per request
     handshakes: int = 0  # connections whose TLS handshake succeeded (or plain-text ones)
     not_http2: list[bytes] = field(default_factory=list)  # the start of each such stream
+    refused_keys: list[str | None] = field(default_factory=list)  # ``authorization`` refused
 
     def values(self, name: str) -> list[str]:
         return [h[name] for h in self.headers if name in h]
@@ -50,6 +75,7 @@ class _HeaderReader:
         self.preface = False
         self.decoder = hpack.Decoder()
         self.block = b""
+        self.requests: list[tuple[int, dict[str, str]]] = []  # (stream id, headers)
 
     def feed(self, data: bytes) -> None:
         self.buffer += data
@@ -66,27 +92,30 @@ class _HeaderReader:
             if len(self.buffer) < 9 + length:
                 return
             kind, flags = self.buffer[3], self.buffer[4]
+            stream = int.from_bytes(self.buffer[5:9], "big") & 0x7FFFFFFF
             payload = self.buffer[9 : 9 + length]
             self.buffer = self.buffer[9 + length :]
             if kind == _HEADERS:
-                self._headers(flags, payload)
+                self._headers(stream, flags, payload)
             elif kind == _CONTINUATION:
-                self._fragment(flags, payload)
+                self._fragment(stream, flags, payload)
 
-    def _headers(self, flags: int, payload: bytes) -> None:
+    def _headers(self, stream: int, flags: int, payload: bytes) -> None:
         pad = 0
         if flags & _PADDED:
             pad, payload = payload[0], payload[1:]
         if flags & _PRIORITY:
             payload = payload[5:]
-        self._fragment(flags, payload[: len(payload) - pad])
+        self._fragment(stream, flags, payload[: len(payload) - pad])
 
-    def _fragment(self, flags: int, fragment: bytes) -> None:
+    def _fragment(self, stream: int, flags: int, fragment: bytes) -> None:
         self.block += fragment
         if flags & _END_HEADERS:
             # The decoder's table lives as long as the connection: decode every block.
             pairs = self.decoder.decode(self.block, raw=False)
-            self.seen.headers.append({str(k): str(v) for k, v in pairs})
+            headers = {str(k): str(v) for k, v in pairs}
+            self.seen.headers.append(headers)
+            self.requests.append((stream, headers))
             self.block = b""
 
 
@@ -122,12 +151,31 @@ class Proxy:
     seen: Seen
 
 
+async def _refuse(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sniff: _HeaderReader
+) -> None:
+    """Be the server of this connection: answer every request UNAUTHENTICATED."""
+    writer.write(_frame(_SETTINGS, 0, 0, b"") + _frame(_SETTINGS, _ACK, 0, b""))
+    answered = 0
+    while True:
+        for stream, _ in sniff.requests[answered:]:
+            writer.write(_frame(_HEADERS, _END_STREAM | _END_HEADERS, stream, _UNAUTHENTICATED))
+        answered = len(sniff.requests)
+        await writer.drain()
+        data = await reader.read(65536)
+        if not data:
+            return
+        sniff.feed(data)
+
+
 @asynccontextmanager
 async def tls_proxy(
-    upstream: str, pki: Pki | None, *, mutual: bool = False
+    upstream: str, pki: Pki | None, *, mutual: bool = False, api_key: str | None = None
 ) -> AsyncIterator[Proxy]:
     """Serve on a free port of 127.0.0.1, forwarding to ``upstream`` (``host:port``);
-    ``pki`` ``None``: plain text."""
+    ``pki`` ``None``: plain text. With ``api_key``, a connection whose first request
+    does not carry ``authorization: Bearer <api_key>`` is answered by the proxy itself,
+    every request refused UNAUTHENTICATED, and never reaches ``upstream``."""
     host, _, port = upstream.rpartition(":")
     seen = Seen()
     ends: set[asyncio.StreamWriter] = set()
@@ -139,12 +187,28 @@ async def tls_proxy(
         seen.handshakes += 1
         mine = [writer]
         ends.add(writer)
+        sniff = _HeaderReader(seen)
         try:
+            first = b""
+            while api_key is not None and not sniff.requests:  # the client speaks first
+                data = await reader.read(65536)
+                if not data:
+                    return
+                first += data
+                sniff.feed(data)
+            if api_key is not None:
+                given = sniff.requests[0][1].get("authorization")
+                if given != f"Bearer {api_key}":
+                    seen.refused_keys.append(given)
+                    await _refuse(reader, writer, sniff)
+                    return
             up_reader, up_writer = await asyncio.open_connection(host, int(port))
             mine.append(up_writer)
             ends.add(up_writer)
-            sniff = _HeaderReader(seen)
+            up_writer.write(first)
             await asyncio.gather(_pipe(reader, up_writer, sniff), _pipe(up_reader, writer, None))
+        except (ConnectionError, ssl.SSLError):
+            pass  # the client went away while the proxy answered it
         finally:
             for end in mine:
                 end.close()
