@@ -89,6 +89,7 @@ async def _refusal(config: EngineConfig) -> tuple[str, ...]:
 
 
 async def _now(value: list[bytes]) -> list[bytes]:
+    """``until`` awaits its probe: a list the proxy fills, as an awaitable."""
     return value
 
 
@@ -177,8 +178,8 @@ async def test_a_worker_the_cli_and_an_engine_run_a_plan_over_mtls(
         out, err = worker.communicate()
         if engine is not None:
             await engine.close()
-    # Every party went through the proxy: the worker's polls and task completions, the
-    # CLI's start, the engine's reads; nothing reached the server another way.
+    # The proxy (the only address each was given) carried the worker's polls and task
+    # completions and the CLI's start.
     assert b"DEE worker on task queue" in out and b"TLS" in out, (out, err)
     assert {
         "PollWorkflowTaskQueue",
