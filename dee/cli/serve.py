@@ -100,7 +100,8 @@ def worker(
     async def work() -> None:
         client = await connect(cfg)
         async with worker_for(cfg, client) as running:
-            print(f"DEE worker on task queue {cfg.task_queue} ({cfg.temporal.address})")
+            over = ", TLS" if cfg.temporal.uses_tls else ""
+            print(f"DEE worker on task queue {cfg.task_queue} ({cfg.temporal.address}{over})")
             await running.run()
 
     try:
