@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from interpreter.cel_ast import _first_of_each, _varint as _read_varint
+from interpreter.cel_ast import _first_of_each
+from interpreter.cel_ast import _varint as _read_varint
 
 __all__ = ["left_to_right"]
 
@@ -86,10 +87,11 @@ class _Rewrite:
                 if call is not None and not (keep_logical and _ident(call[1]) == keep_logical):
                     return self._logical(*call)
             if isinstance(value, bytes) and number in _CHILDREN:
-                raw = _field(number, self._kind(number, value))
+                out += _field(number, self._kind(number, value))
             elif isinstance(value, bytes) and number == _STRUCT:
-                raw = _field(number, self._struct(value))
-            out += raw
+                out += _field(number, self._struct(value))
+            else:
+                out += raw
         return bytes(out)
 
     def _kind(self, kind: int, body: bytes) -> bytes:
@@ -100,22 +102,24 @@ class _Rewrite:
         out = bytearray()
         for number, value, raw in _parts(body):
             if isinstance(value, bytes) and number in _CHILDREN[kind]:
-                raw = _field(number, self.expr(value, accu if number == _LOOP_STEP else b""))
-            out += raw
+                out += _field(number, self.expr(value, accu if number == _LOOP_STEP else b""))
+            else:
+                out += raw
         return bytes(out)
 
     def _struct(self, body: bytes) -> bytes:
         out = bytearray()
         for number, value, raw in _parts(body):
             if number == _ENTRY and isinstance(value, bytes):
-                raw = _field(
+                out += _field(
                     number,
                     b"".join(
                         _field(n, self.expr(v)) if n in _ENTRY_EXPRS and isinstance(v, bytes) else r
                         for n, v, r in _parts(value)
                     ),
                 )
-            out += raw
+            else:
+                out += raw
         return bytes(out)
 
     def _logical(self, function: bytes, left: bytes, right: bytes) -> bytes:
