@@ -62,6 +62,8 @@ def _path(node: Node, shadowed: Set[str]) -> Path | None:
         ):
             keys.append(node.children[1].text)
             node = node.children[0]
+        elif node.kind == "call" and node.name == "dyn" and len(node.children) == 1:
+            node = node.children[0]  # dyn() changes the type the checker sees, not the value
         elif node.kind == "ident" and node.name in DATA_ROOTS and node.name not in shadowed:
             return (node.name, *reversed(keys))
         else:

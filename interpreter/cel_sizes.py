@@ -29,6 +29,8 @@ class Bound:
         data: The bound depends on the run's contact or variables.
         unknown: The data is not known yet (validation): every level of it counts as
             one element of weight one.
+        chars: For text, at most this many characters (``None``: as many as ``weight``
+            covers); what the strings functions' growth is bounded from.
     """
 
     length: int
@@ -37,6 +39,7 @@ class Bound:
     fields: Mapping[str, Bound] | None = None
     data: bool = False
     unknown: bool = False
+    chars: int | None = None
 
 
 SCALAR = Bound(0, 1)
@@ -69,12 +72,13 @@ def _merge(bounds: Iterable[Bound]) -> Bound | None:
             None,  # a merged map keeps no per-key bounds: its item covers every value
             merged.data or b.data,
             merged.unknown or b.unknown,
+            None if merged.chars is None or b.chars is None else max(merged.chars, b.chars),
         )
     return merged
 
 
 def _text(length: int, *, data: bool = False) -> Bound:
-    return Bound(0, 1 + length // CHARS_PER_UNIT, data=data)
+    return Bound(0, 1 + length // CHARS_PER_UNIT, data=data, chars=length)
 
 
 _SCALARS = frozenset({int, float, bool, type(None)})

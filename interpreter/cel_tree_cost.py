@@ -179,7 +179,9 @@ class _Walk:
     def _grown(self, name: str, ops: list[Bound]) -> Bound:
         """The bound of what a string function makes from ``ops`` (target first)."""
         data = any(b.data for b in ops)
-        chars = [b.weight * CHARS_PER_UNIT for b in ops]
+        # Text not known yet (validation) counts as one character, as unknown data
+        # counts as one element: a plan is refused for what it writes itself.
+        chars = [_chars(b) for b in ops]
         if name == "replace" and len(ops) >= 3:  # an empty pattern: between every char
             grown = chars[0] + (chars[0] + 1) * chars[2]
         elif name == "split":  # as many pieces as characters, each at most the text
@@ -191,7 +193,7 @@ class _Walk:
         elif name == "format" and len(ops) == 2:  # the pattern, each argument in full
             grown = sum(chars)
         elif name in _SAME_SIZE:
-            return Bound(0, ops[0].weight, data=ops[0].data)
+            return Bound(0, ops[0].weight, data=ops[0].data, chars=ops[0].chars)
         else:  # a function DEE does not know: no bigger than its operands together
             return Bound(0, sum(b.weight for b in ops), data=data)
         if data:
@@ -226,6 +228,13 @@ class _Walk:
             )
         inner[node.accu] = final
         return self.visit(result, inner, times, depth)
+
+
+def _chars(bound: Bound) -> int:
+    """At most how many characters ``bound`` holds as text."""
+    if bound.unknown:
+        return 1
+    return bound.chars if bound.chars is not None else bound.weight * CHARS_PER_UNIT
 
 
 def static_problems(source: str, tree: Tree) -> list[str]:
