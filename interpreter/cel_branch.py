@@ -39,10 +39,16 @@ from interpreter.events import EventSnapshot
 
 
 @lru_cache(maxsize=1024)
-def compiled(when: str) -> CompiledCondition:
-    """``when`` compiled on the library, ``&&``/``||`` left to right, for a branch
-    compiled for the other evaluator (compiling costs 60-200 µs: once per text per
-    process)."""
+def compiled(when: str) -> cel_env.CompiledCondition:
+    """``when`` compiled on the library with ``&&``/``||`` left to right, as a run
+    evaluates it (compiling costs 60-200 µs: once per text per process)."""
+    return cel_env.compile_condition(when, strict=True)
+
+
+@lru_cache(maxsize=1024)
+def _on_library(when: str) -> CompiledCondition:
+    """``when`` as ``compile_branch(google_cel=True)`` makes it, for a branch compiled
+    for the other evaluator."""
     return _compile_google(when, "")
 
 
@@ -70,7 +76,7 @@ def evaluate_google(
                 return index, cond
             continue
         on_library = cond if isinstance(cond.program, cel_env.CompiledCondition) else None
-        google = on_library or compiled(cond.when)
+        google = on_library or _on_library(cond.when)
         try:
             if google.scaled_tree is not None:  # the run-time cost bound
                 _check_values(contact, variables)  # measured only once known to be JSON
