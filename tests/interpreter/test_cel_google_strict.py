@@ -53,6 +53,9 @@ def _reason(when: str, contact: dict[str, Any] | None = None, **variables: Any) 
         '[1, 2].exists(e, contact.tier == "gold" && e == 3)',
         '[1, 2].all(e, e > 1 || contact.tier == "gold") || true',
         '[[1], [2]].map(l, l.exists(e, contact.tier == "gold" && false)).size() == 2',
+        '{"k": contact.tier == "gold" && false}["k"] || true',
+        '[contact.tier == "gold" || true][0]',
+        'contact.?tier.orValue(contact.tier == "gold" && false) || true',
     ],
 )
 def test_an_error_on_the_left_fails_the_run_whatever_the_right_says(when: str) -> None:
