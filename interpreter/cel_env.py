@@ -240,12 +240,18 @@ def compile_condition(source: str, *, strict: bool = False) -> CompiledCondition
         raise _compile_error(source, str(exc)) from None
     returned = expression.return_type()
     serialized = expression.serialize()
+    if strict:
+        try:
+            expression = ENV.deserialize(left_to_right(serialized))
+        except RuntimeError as exc:  # not seen at the library's deepest nesting: a guard
+            message = f"the left-to-right form of && and || was refused: {_strip(str(exc))}"
+            raise ConditionError(source, message) from None
     return CompiledCondition(
         source,
         returned.name().lower() if returned is not None else "dyn",
         read_checked(serialized),
         read_tree(serialized),
-        ENV.deserialize(left_to_right(serialized)) if strict else expression,
+        expression,
     )
 
 
