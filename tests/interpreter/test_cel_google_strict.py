@@ -91,6 +91,13 @@ def test_long_chains_and_deep_parentheses_the_library_accepts_still_evaluate() -
     assert _holds(chain, n=-1) and not _holds(chain, n=30)
     nested = "".join("(vars.n != 1 || " for _ in range(25)) + "false" + ")" * 25
     assert _holds(nested, n=2)
+    # The deepest the library's parser accepts of these shapes (measured) still runs.
+    deepest = "".join("(vars.a || " for _ in range(30)) + "vars.a" + ")" * 30
+    assert not _holds(deepest, a=False)
+    negated = "".join("!(vars.a && " for _ in range(15)) + "vars.a" + ")" * 15
+    assert not _holds(negated, a=True)
+    macros = "".join(f"[true].exists(x{i}, vars.a && " for i in range(15)) + "vars.a" + ")" * 15
+    assert _holds(macros, a=True)
 
 
 @pytest.mark.parametrize(
