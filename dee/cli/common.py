@@ -13,7 +13,8 @@ import json
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -117,8 +118,10 @@ def camel_keys(value: Any) -> Any:
 def _plain(obj: Any) -> Any:
     if is_dataclass(obj) and not isinstance(obj, type):
         return {k: _plain(v) for k, v in asdict(obj).items()}
-    if isinstance(obj, datetime):
+    if isinstance(obj, date):  # and datetime
         return obj.isoformat()
+    if isinstance(obj, Decimal):  # an amount: exact, as a string, as the text output shows it
+        return f"{obj.normalize():f}"
     if isinstance(obj, Mapping):
         return {k: _plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | frozenset | set):
