@@ -92,7 +92,7 @@ def config_of(config_file: Path | None) -> EngineConfig:
 # Values under these keys are the user's own data (contact fields, variables, an event's
 # payload) or a recorded format (an audit entry's detail, hashed as stored): their keys
 # are printed as given, never renamed.
-VERBATIM_KEYS = frozenset({"contact", "variables", "data", "detail", "opened", "payload"})
+VERBATIM_KEYS = frozenset({"contact", "variables", "data", "detail", "opened"})
 
 
 def camel(name: str) -> str:
