@@ -22,6 +22,7 @@ from interpreter import (
     ExecutionPlan,
     InputError,
     Limits,
+    MachineConfig,
     PlanError,
     Trace,
     parse_events,
@@ -47,6 +48,15 @@ TemplatesOpt = Annotated[
 ]
 NoRegistryOpt = Annotated[
     bool, typer.Option("--no-registry", help="Do not check template/script ids against a registry.")
+]
+GoogleCelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--google-cel/--legacy-cel",
+        help="Conditions on Google's CEL, the evaluator new runs use (the default); "
+        "--legacy-cel: on DEE's old checker and evaluator, as runs recorded before "
+        "issue 23 were (to check or replay an old plan).",
+    ),
 ]
 
 
@@ -77,13 +87,7 @@ def validate_cmd(
             min=0, help="Seconds a cycle that sends must wait on every round (default a day)."
         ),
     ] = 86_400,
-    google_cel: Annotated[
-        bool,
-        typer.Option(
-            "--google-cel/--no-google-cel",
-            help="Check conditions on Google's CEL, the evaluator runs will use (issue 23).",
-        ),
-    ] = False,
+    google_cel: GoogleCelOpt = True,
 ) -> None:
     """Validate plans; exit 1 listing every problem (each names its step and field)."""
     registry = _registry(templates, no_registry)
@@ -138,6 +142,7 @@ def simulate_cmd(
     ] = utc_iso(DEFAULT_START_AT_MS),
     templates: TemplatesOpt = None,
     no_registry: NoRegistryOpt = False,
+    google_cel: GoogleCelOpt = True,
 ) -> None:
     """Run a plan on the logical clock (no sends) and print its trace."""
     origin = _start_at(start_at)
@@ -156,7 +161,7 @@ def simulate_cmd(
     try:
         trace = simulate(
             plan, contact_doc, event_list, result_map, variables, registry=registry,
-            start_at=origin,
+            start_at=origin, config=MachineConfig(google_cel=google_cel),
         )  # fmt: skip
     except PlanError as exc:
         raise DocumentError([f"{plan_file}: {p}" for p in exc.problems]) from None
