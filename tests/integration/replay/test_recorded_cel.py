@@ -58,7 +58,9 @@ async def test_a_run_recorded_on_google_cel_re_executes_and_replays_on_it(
 
 
 async def test_a_run_recorded_on_the_old_evaluator_stays_on_it(env: WorkflowEnvironment) -> None:
-    history, chain = await record(env, Scenario("old-cel", plan=PLAN, contact=CONTACT))
+    # Told the old evaluator (a run continued as new from one started before the flip).
+    scenario = Scenario("old-cel", plan=PLAN, contact=CONTACT, cel=LEGACY_CEL)
+    history, chain = await record(env, scenario)
     assert recorded_cel(chain) == LEGACY_CEL
     assert [e["step_id"] for e in chain if e["action"] == "end"] == ["other"]
     run = await decode_history(history)
