@@ -29,6 +29,7 @@ from dee.replay.comparison import replay_run
 from dee.replay.from_history import decode_history, patches
 from interpreter import ExecutionPlan, Input, PlanMetadata, steps
 from interpreter.cel_limits import COST
+from tests.integration.replay.pre_flip import PreFlip
 from tests.integration.replay.recording import Scenario, record
 from workflows.patches import CONDITION_RULES, GOOGLE_CEL
 from workflows.plan_run import PlanRunWorkflow
@@ -76,18 +77,6 @@ class Legacy(PlanRunWorkflow):
         today = self.today
         self._ctx.config = replace(self._ctx.config, conditions_today=lambda: today)
         super()._feed(inp)
-
-    @workflow.run
-    async def run(self, raw: Any) -> c.RunResult:
-        return await super().run(raw)
-
-
-@workflow.defn(name=c.WORKFLOW_NAME)
-class PreFlip(PlanRunWorkflow):
-    """The workflow after the rules, before the flip: the old evaluator under the patch."""
-
-    def _google_cel_today(self) -> bool:
-        return False
 
     @workflow.run
     async def run(self, raw: Any) -> c.RunResult:

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio import workflow
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
@@ -28,6 +27,7 @@ from dee.sandbox import workflow_runner
 from interpreter import ExecutionPlan, PlanMetadata, steps
 from interpreter.cel_branch import LEGACY_CEL, recorded_cel
 from interpreter.cel_env import CEL_IMPLEMENTATION
+from tests.integration.replay.pre_flip import PreFlip
 from tests.integration.runtime.fakes import FakeWorld
 from tests.integration.waiting import until
 from workflows.patches import GOOGLE_CEL
@@ -60,18 +60,6 @@ PLAN = ExecutionPlan(
 )
 CONTACT = {"id": "c-1", "timezone": "UTC", "name": "Zoë"}
 OPENS = 30  # signals enough for several runs at the server's low threshold
-
-
-@workflow.defn(name=c.WORKFLOW_NAME)
-class PreFlip(PlanRunWorkflow):
-    """The workflow as it was before the flip: a start naming no CEL runs on the old one."""
-
-    def _google_cel_today(self) -> bool:
-        return False
-
-    @workflow.run
-    async def run(self, raw: Any) -> c.RunResult:
-        return await super().run(raw)
 
 
 @pytest.fixture(scope="module")
