@@ -19,6 +19,7 @@ from interpreter.cel_branch import LEGACY_CEL, recorded_cel
 from interpreter.cel_env import CEL_IMPLEMENTATION
 from tests.integration.replay.pre_flip import ZOE, ZOE_PLAN, PreFlip
 from tests.integration.replay.recording import Scenario, record
+from tests.interpreter.helpers import branch_plan
 from workflows.patches import GOOGLE_CEL
 from workflows.plan_run import PlanRunWorkflow
 
@@ -66,3 +67,24 @@ async def test_a_run_of_the_same_plan_before_the_flip_keeps_the_old_branch(
     await _replays_on_todays_code(history)  # no marker: today's code takes the old branch
     run = await decode_history(history, source=history.workflow_id)
     assert replay_run(run).identical
+
+
+async def test_admission_validates_on_the_evaluator_the_run_will_use(
+    env: WorkflowEnvironment,
+) -> None:
+    """Standard CEL the old checker refuses: a new run is admitted and evaluates it; the
+    same start before the flip was refused, naming the condition."""
+    plan = branch_plan("dyn(contact.balance) > 100")
+    contact = {"id": "c-1", "timezone": "UTC", "balance": 250}
+    history, chain = await record(env, Scenario("dyn-new", plan=plan, contact=contact))
+    assert _ended(chain) == ["yes"] and recorded_cel(chain) == CEL_IMPLEMENTATION
+    history, chain = await record(
+        env,
+        Scenario("dyn-pre-flip", plan=plan, contact=contact),
+        workflows=[PreFlip],
+        runner=UnsandboxedWorkflowRunner(),
+    )
+    assert chain == []
+    failed = history.events[-1].workflow_execution_failed_event_attributes.failure
+    assert failed.message.startswith("start refused: the plan is invalid: ")
+    assert "conditions[0].when: unknown function 'dyn'" in failed.message
