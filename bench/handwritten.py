@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         SEND_HEARTBEAT,
         SEND_SCHEDULE_TIMEOUT,
     )
-    from workflows.patches import DURABLE
+    from workflows.patches import DURABLE, GOOGLE_CEL
 
 WORKFLOW_NAME = "HandWrittenSalesWorkflow"
 PLAN_ID = "bench-short-sales"
@@ -65,8 +65,9 @@ class HandWrittenSalesWorkflow:
     @workflow.run
     async def run(self, inp: c.RunInput) -> c.RunResult:
         self._inp = inp
-        if inp.search_attributes:  # the engine's patch marker and its version attribute
+        if inp.search_attributes:  # the engine's patch markers and their version attribute
             workflow.patched(DURABLE)
+            workflow.patched(GOOGLE_CEL)  # a new run's evaluator (issue 23), asked at start
         # The engine's plan clock: tick 0 is the workflow's start, a tick is a second.
         self._start = workflow.info().workflow_start_time
         self._record("@run", "start", "started", {"planId": PLAN_ID, "contactId": "c"})

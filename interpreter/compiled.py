@@ -46,8 +46,9 @@ class MachineConfig:
             when it matters. Everything else (simulation, replay) uses today's rules.
         google_cel: Whether conditions evaluate on Google's CEL (``cel_branch``) rather
             than the Rust evaluator; the start entry then names its implementation and
-            version (``cel``). Off everywhere for now: turning it on for new runs takes
-            a patch in the workflow and the replay paths reading it (docs/conditions.md).
+            version (``cel``). The workflow sets it from the run's ``RunInput.cel``,
+            which a new run gets from the ``conditions-on-google-cel`` patch
+            (``workflows.admission``); ``simulate`` defaults to it (docs/conditions.md).
     """
 
     step_budget: int = DEFAULT_STEP_BUDGET

@@ -8,6 +8,11 @@ delivered unless ``results`` says otherwise. Tick ``start_tick`` is the instant
 what local times (waits until a time, send windows) are computed from. The Temporal
 workflow drives the same machine with real timers, signals and activities, so a live run and its
 simulation take the same path for the same inputs.
+
+Conditions evaluate on Google's CEL unless ``config`` says otherwise (``SIMULATED``: as
+a new run does since issue 23); ``MachineConfig(google_cel=False)`` simulates a run
+recorded on the old evaluator (what-if of old runs), its plan validated by that
+evaluator's checker too.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ from interpreter.state import FINAL_STATUSES, RunState, Status
 from interpreter.trace import Trace, TraceEntry
 from interpreter.validation import Limits, ensure_valid
 
+# What ``simulate`` runs with unless told otherwise: a new run's evaluator.
+SIMULATED = MachineConfig(google_cel=True)
+
 
 def simulate(
     plan: ExecutionPlan | CompiledPlan,
@@ -56,7 +64,7 @@ def simulate(
     results: Mapping[str, Mapping[str, Any]] | None = None,
     variables: Mapping[str, Any] | None = None,
     *,
-    config: MachineConfig = MachineConfig(),
+    config: MachineConfig = SIMULATED,
     registry: ContentRegistry | None = None,
     limits: Limits = Limits(),
     start_tick: int = 0,
@@ -78,10 +86,10 @@ def simulate(
     if isinstance(plan, CompiledPlan):
         compiled = plan
     else:
-        if config.google_cel and not limits.google_cel:
-            # Validation flips with evaluation: conditions are checked by the library
-            # that will evaluate them.
-            limits = replace(limits, google_cel=True)
+        if config.google_cel != limits.google_cel:
+            # Validation follows evaluation: conditions are checked by the evaluator
+            # that will run them.
+            limits = replace(limits, google_cel=config.google_cel)
         compiled = compile_plan(
             ensure_valid(plan, registry=registry, limits=limits),
             config.tick_interval_ms,

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import assert_never
 
 from interpreter import limits as L
-from interpreter.cel_check import check_condition
+from interpreter.cel_check import CelProblem, check_condition
+from interpreter.cel_validate import check_condition_google
 from interpreter.events import CANONICAL_EVENT_TYPES
 from interpreter.local_time import hhmm, is_zone, window_end
 from interpreter.plan import (
@@ -30,14 +31,24 @@ from interpreter.plan import (
 from interpreter.trace import CLOSING
 
 Add = Callable[[str | None, str, str], None]
+Checker = Callable[..., list[CelProblem]]
 _TYPES = ", ".join(sorted(CANONICAL_EVENT_TYPES))
 # The outcomes of ``exit`` entries that do not end the run (machine_exits): a rule
 # may not take them, so an exit entry's outcome alone says whether the run ended.
 RESERVED_EXIT_OUTCOMES = frozenset(CLOSING["exit"][1])
 
 
-def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> None:
-    """``exitOn`` and ``defaultTimezone``."""
+def checker(google_cel: bool) -> Checker:
+    """The condition checker of the evaluator conditions will run on: Google's CEL
+    (``cel_validate``, new runs), or DEE's own checker (runs recorded before issue 23)."""
+    return check_condition_google if google_cel else check_condition
+
+
+def check_plan_level(
+    plan: ExecutionPlan, known: frozenset[str], add: Add, *, google_cel: bool = True
+) -> None:
+    """``exitOn`` and ``defaultTimezone`` (conditions checked as ``checker`` says)."""
+    check = checker(google_cel)
     if plan.default_timezone is not None and not is_zone(plan.default_timezone):
         add(
             None,
@@ -64,7 +75,7 @@ def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> No
             if rule.step not in known:
                 add(None, f"{at}.step", f"unknown step '{L.shown(rule.step)}'")
         if rule.when is not None:
-            for problem in check_condition(rule.when, step_ids=known):
+            for problem in check(rule.when, step_ids=known):
                 add(None, f"{at}.when", problem.message)
         outcome = L.identifier_problem(rule.outcome, "the outcome", L.OUTCOME)
         if not rule.outcome.strip():
@@ -80,7 +91,9 @@ def check_plan_level(plan: ExecutionPlan, known: frozenset[str], add: Add) -> No
             )
 
 
-def check_step(s: Step, known: frozenset[str], max_wait_days: int, add: Add) -> None:
+def check_step(
+    s: Step, known: frozenset[str], max_wait_days: int, add: Add, *, google_cel: bool = True
+) -> None:
     """A step's waits, ``waitForEvent`` fields and send window."""
     match s:
         case WaitStep():
@@ -97,7 +110,7 @@ def check_step(s: Step, known: frozenset[str], max_wait_days: int, add: Add) -> 
                     )
                 _check_days(s.id, "until.days", s.until.days, add)
         case WaitForEventStep():
-            for problem in check_condition(s.until, step_ids=known):
+            for problem in checker(google_cel)(s.until, step_ids=known):
                 add(s.id, "until", problem.message)
             check_duration(s.id, "timeout", s.timeout, max_wait_days, add)
             for fld, target in (("onEvent", s.on_event), ("onTimeout", s.on_timeout)):
@@ -147,4 +160,10 @@ def _check_days(step_id: str, fld: str, days: tuple[Weekday, ...] | None, add: A
         add(step_id, fld, "a day is listed twice")
 
 
-__all__ = ["RESERVED_EXIT_OUTCOMES", "check_duration", "check_plan_level", "check_step"]
+__all__ = [
+    "RESERVED_EXIT_OUTCOMES",
+    "check_duration",
+    "check_plan_level",
+    "check_step",
+    "checker",
+]

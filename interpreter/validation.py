@@ -10,8 +10,6 @@ from typing import assert_never
 import phonenumbers
 
 from interpreter import limits as L
-from interpreter.cel_check import check_condition
-from interpreter.cel_validate import check_condition_google
 from interpreter.commands import Channel
 from interpreter.compliance import check_compliance
 from interpreter.conditions import DEFAULT
@@ -32,7 +30,7 @@ from interpreter.plan import (
 )
 from interpreter.plan_fields import field_problems
 from interpreter.registry import ContentRegistry
-from interpreter.stop_checks import check_plan_level
+from interpreter.stop_checks import check_plan_level, checker
 from interpreter.stop_checks import check_step as check_timing
 
 STEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -58,9 +56,11 @@ class Limits:
             exit, ``min_send_loop_wait``). ``False`` is validation as it was before
             them, which only a replay of a run admitted under the old rules needs
             (``workflows.admission``).
-        google_cel: Check branch conditions on Google's CEL (``cel_validate``), the
-            evaluator ``MachineConfig.google_cel`` selects. ``False`` (for now the
-            default) checks them with DEE's own parser and checker.
+        google_cel: Check conditions (branches, ``exitOn`` rules' ``when``,
+            ``waitForEvent`` ``until``) on Google's CEL (``cel_validate``), the
+            evaluator new runs use (issue 23). ``False`` checks them with DEE's own
+            parser and checker, as runs recorded on the old evaluator were admitted
+            (``workflows.admission``) and for simulating them.
 
     Raises:
         ValueError: a limit outside its range.
@@ -70,7 +70,7 @@ class Limits:
     max_wait_days: int = 365
     min_send_loop_wait: int = 86_400
     hardened: bool = True
-    google_cel: bool = False
+    google_cel: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_steps <= L.MAX_PLAN_STEPS:
@@ -132,11 +132,11 @@ def validate(
             add(step, fld, message)
 
     step_ids = frozenset(known)
-    check_plan_level(plan, step_ids, add)
+    check_plan_level(plan, step_ids, add, google_cel=limits.google_cel)
     check_compliance(plan, add)
     for s in plan.steps:
         _check_step(s, registry, limits, add)
-        check_timing(s, step_ids, limits.max_wait_days, add)
+        check_timing(s, step_ids, limits.max_wait_days, add, google_cel=limits.google_cel)
         if isinstance(s, BranchStep):
             _check_branch(s, step_ids, add, google_cel=limits.google_cel)
 
@@ -290,9 +290,7 @@ def _content_noun(channel: Channel) -> str:
             assert_never(channel)
 
 
-def _check_branch(
-    s: BranchStep, known: frozenset[str], add: Add, *, google_cel: bool = False
-) -> None:
+def _check_branch(s: BranchStep, known: frozenset[str], add: Add, *, google_cel: bool) -> None:
     if not s.conditions:
         add(s.id, "conditions", "a branch needs at least one condition and a default")
         return
@@ -306,8 +304,7 @@ def _check_branch(
             add(s.id, f"conditions[{i}].goto", f"unknown step '{c.goto}'")
         if c.when.strip() == DEFAULT:
             continue
-        check = check_condition_google if google_cel else check_condition
-        for problem in check(c.when, step_ids=known):
+        for problem in checker(google_cel)(c.when, step_ids=known):
             add(s.id, f"conditions[{i}].when", problem.message)
 
 

@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities import contracts as c
 from dee.devserver import dev_server
 from interpreter import ExecutionPlan, PlanMetadata, steps
+from tests.integration.replay.pre_flip import ZOE, ZOE_PLAN
 from tests.integration.replay.recording import (
     DAY,
     Scenario,
@@ -176,6 +177,9 @@ SCENARIOS = [
         calendar_origin_ms=FRIDAY_EVENING_MS,
         actions=[sleep(3 * DAY)],
     ),
+    # Issue 23: a new run on Google's CEL (the conditions-on-google-cel patch), whose
+    # branch takes the other way on the old evaluator (size() of "Zoë").
+    Scenario("zoe-google-cel", plan=ZOE_PLAN, contact=dict(ZOE)),
     Scenario(
         "notification-read",
         plan="notification.yaml",

@@ -14,11 +14,17 @@ variables) and a plan that passes the hardened validation (``ADMISSION``). Runs
 admitted before it are replayed under the old rules: the patch is consulted only when
 the two rule sets decide a start differently, so a start both accept records no
 marker and costs no history event.
+
+Since ``GOOGLE_CEL`` (issue 23) a start that names no CEL implementation is evaluated
+on Google's CEL; a history recorded before replays on the old evaluator. The answer is
+resolved into the admitted input's ``cel``, which the plan is validated and compiled
+for, the step machine evaluates with and a continue-as-new carries on.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -29,12 +35,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as c
     from interpreter import PlanError
-    from interpreter.cel_branch import on_google_cel
+    from interpreter.cel_branch import LEGACY_CEL, on_google_cel
+    from interpreter.cel_env import CEL_IMPLEMENTATION
     from interpreter.compiled import CompiledPlan
     from interpreter.limits import start_problems
     from interpreter.machine import compiled_snapshot
     from interpreter.validation import ADMISSION, LEGACY
-    from workflows.patches import REFUSED_EVENT
+    from workflows.patches import GOOGLE_CEL, REFUSED_EVENT
 
 INPUT_REJECTED = "InputRejected"
 START_LIMITS = "start-limits-and-send-loops"
@@ -45,8 +52,18 @@ def rejected(message: str, kind: str = INPUT_REJECTED) -> ApplicationError:
     return ApplicationError(f"start refused: {message}", type=kind, non_retryable=True)
 
 
-def admitted(raw: Any, workflow_id: str) -> tuple[c.RunInput, CompiledPlan]:
-    """The decoded input and its compiled plan; raises ``rejected(...)`` otherwise."""
+def on_google_cel_today() -> bool:
+    """Whether a start that names no CEL implementation runs on Google's CEL: yes for a
+    new run (recording ``GOOGLE_CEL``), no on the replay of a history recorded before."""
+    return workflow.patched(GOOGLE_CEL)
+
+
+def admitted(
+    raw: Any, workflow_id: str, google_cel_today: Callable[[], bool] = on_google_cel_today
+) -> tuple[c.RunInput, CompiledPlan]:
+    """The decoded input, its ``cel`` resolved (``google_cel_today`` asked only when it
+    names none), and its plan compiled for that evaluator; raises ``rejected(...)``
+    otherwise."""
     if isinstance(raw, c.RunInput):
         inp = raw
     else:
@@ -62,6 +79,8 @@ def admitted(raw: Any, workflow_id: str) -> tuple[c.RunInput, CompiledPlan]:
     )
     if values and workflow.patched(START_LIMITS):
         raise rejected("; ".join(values))
+    if inp.cel is None:  # a new start (or one before the flip): today's evaluator
+        inp = replace(inp, cel=CEL_IMPLEMENTATION if google_cel_today() else LEGACY_CEL)
     compiled = _compiled(inp)
     if compiled.content_hash != inp.plan_hash:
         raise ApplicationError(  # the message and type runs before this check recorded
@@ -73,9 +92,12 @@ def admitted(raw: Any, workflow_id: str) -> tuple[c.RunInput, CompiledPlan]:
 
 
 def _compiled(inp: c.RunInput) -> CompiledPlan:
-    """The plan under the hardened rules, or the old ones for a run admitted before."""
-    new, new_error = _attempt(inp, hardened=True)
-    old, old_error = _attempt(inp, hardened=False)
+    """The plan under the hardened rules, or the old ones for a run admitted before;
+    validated and compiled for the evaluator ``inp.cel`` names (the cache key of
+    ``compiled_snapshot`` holds it: ``Limits.google_cel``)."""
+    google = on_google_cel(inp.cel)
+    new, new_error = _attempt(inp, hardened=True, google_cel=google)
+    old, old_error = _attempt(inp, hardened=False, google_cel=google)
     if (new is None) != (old is None) and not workflow.patched(START_LIMITS):
         new, new_error = old, old_error
     if new is None:
@@ -84,7 +106,9 @@ def _compiled(inp: c.RunInput) -> CompiledPlan:
     return new
 
 
-def _attempt(inp: c.RunInput, *, hardened: bool) -> tuple[CompiledPlan | None, PlanError | None]:
+def _attempt(
+    inp: c.RunInput, *, hardened: bool, google_cel: bool
+) -> tuple[CompiledPlan | None, PlanError | None]:
     try:
         # Validation loads phonenumbers' region tables on first use (a module import and
         # a lock): pure data, the same on every worker, so safe outside the sandbox's
@@ -95,9 +119,7 @@ def _attempt(inp: c.RunInput, *, hardened: bool) -> tuple[CompiledPlan | None, P
                 inp.tick_interval_ms,
                 source=f"run {inp.run_id}",
                 # Conditions validated by the evaluator the run will use.
-                limits=replace(
-                    ADMISSION if hardened else LEGACY, google_cel=on_google_cel(inp.cel)
-                ),
+                limits=replace(ADMISSION if hardened else LEGACY, google_cel=google_cel),
             )
     except PlanError as err:
         return None, err
@@ -134,6 +156,7 @@ __all__ = [
     "INPUT_REJECTED",
     "START_LIMITS",
     "admitted",
+    "on_google_cel_today",
     "raw_run_id",
     "refusal",
     "refused_event",

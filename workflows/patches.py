@@ -22,5 +22,18 @@ CONDITION_RULES = "conditions-left-to-right-and-cost-limited"
 # Asked only when such a signal arrives.
 EVENT_LIMITS = "signalled-events-within-limits"
 REFUSED_EVENT = "event.refused"
+# The patch under which a run whose input names no CEL implementation (``RunInput.cel``
+# None: a new start) evaluates its conditions on Google's CEL (issue 23) and records
+# it in its start entry; a history recorded before evaluated them on the old one.
+# Asked once, at admission, and only when the input names none (a re-execution or a
+# run continued as new carries the implementation it was decided by).
+GOOGLE_CEL = "conditions-on-google-cel"
 
-__all__ = ["CONDITION_RULES", "DURABLE", "EVENT_LIMITS", "REFUSED_EVENT", "REPLY_SENDERS"]
+__all__ = [
+    "CONDITION_RULES",
+    "DURABLE",
+    "EVENT_LIMITS",
+    "GOOGLE_CEL",
+    "REFUSED_EVENT",
+    "REPLY_SENDERS",
+]

@@ -63,18 +63,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.admission import (
         INPUT_REJECTED,
         admitted,
+        on_google_cel_today,
         raw_run_id,
         refusal,
         refused_event,
     )
     from workflows.audit_staging import AuditStaging
     from workflows.operator_updates import OperatorUpdates
-    from workflows.patches import (
-        CONDITION_RULES,
-        DURABLE,
-        EVENT_LIMITS,
-        REPLY_SENDERS,
-    )
+    from workflows.patches import CONDITION_RULES, DURABLE, EVENT_LIMITS, REPLY_SENDERS
     from workflows.run_details import Shown, show
 
 
@@ -88,14 +84,14 @@ class PlanRunWorkflow(OperatorUpdates):
         self._durable = workflow.patched(DURABLE)
         # Parsed, validated, hashed and compiled once per plan per worker process (see
         # ``compiled_snapshot``): the same work as before, minus its repetition.
-        workflow_id = workflow.info().workflow_id
-        inp, compiled = admitted(raw, workflow_id if self._durable else raw_run_id(raw))
+        wid = workflow.info().workflow_id if self._durable else raw_run_id(raw)
+        inp, compiled = admitted(raw, wid, self._google_cel_today)
         config = MachineConfig(
             step_budget=inp.step_budget,
             tick_interval_ms=inp.tick_interval_ms,
             reply_senders=False,  # until the run meets another sender's reply
             conditions_today=lambda: workflow.patched(CONDITION_RULES),
-            google_cel=on_google_cel(inp.cel),
+            google_cel=on_google_cel(inp.cel),  # ``admitted`` resolved it
         )
         self._inp = inp
         self._origin_ms = (
@@ -380,7 +376,10 @@ class PlanRunWorkflow(OperatorUpdates):
             and workflow.all_handlers_finished()
         )
 
-    def _carry(self) -> c.RunInput:
+    def _google_cel_today(self) -> bool:  # a method: a test stands for the code before it
+        return on_google_cel_today()
+
+    def _carry(self) -> c.RunInput:  # ``inp.cel``: the evaluator in use (``admitted``)
         inp = self._inp
         return c.RunInput(
             inp.run_id, inp.tenant, inp.plan, inp.plan_hash, inp.contact, inp.variables,

@@ -23,6 +23,7 @@ from interpreter import (
     ExecutionPlan,
     InputError,
     Limits,
+    MachineConfig,
     PlanError,
     Trace,
     parse_events,
@@ -48,6 +49,15 @@ TemplatesOpt = Annotated[
 ]
 NoRegistryOpt = Annotated[
     bool, typer.Option("--no-registry", help="Do not check template/script ids against a registry.")
+]
+GoogleCelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--google-cel/--legacy-cel",
+        help="Conditions on Google's CEL, the evaluator new runs use (the default); "
+        "--legacy-cel: on DEE's old checker and evaluator, as runs recorded before "
+        "issue 23 were (to check or replay an old plan).",
+    ),
 ]
 
 
@@ -78,13 +88,7 @@ def validate_cmd(
             min=0, help="Seconds a cycle that sends must wait on every round (default a day)."
         ),
     ] = 86_400,
-    google_cel: Annotated[
-        bool,
-        typer.Option(
-            "--google-cel/--no-google-cel",
-            help="Check conditions on Google's CEL, the evaluator runs will use (issue 23).",
-        ),
-    ] = False,
+    google_cel: GoogleCelOpt = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate plans; exit 1 listing every problem (each names its step and field).
@@ -160,6 +164,7 @@ def simulate_cmd(
     ] = utc_iso(DEFAULT_START_AT_MS),
     templates: TemplatesOpt = None,
     no_registry: NoRegistryOpt = False,
+    google_cel: GoogleCelOpt = True,
 ) -> None:
     """Run a plan on the logical clock (no sends) and print its trace."""
     origin = _start_at(start_at)
@@ -178,7 +183,7 @@ def simulate_cmd(
     try:
         trace = simulate(
             plan, contact_doc, event_list, result_map, variables, registry=registry,
-            start_at=origin,
+            start_at=origin, config=MachineConfig(google_cel=google_cel),
         )  # fmt: skip
     except PlanError as exc:
         raise DocumentError([f"{plan_file}: {p}" for p in exc.problems]) from None

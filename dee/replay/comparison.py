@@ -46,8 +46,10 @@ def replay_run(
     # The condition rules the workflow applied: today's where it recorded their patch
     # (it asks only when they matter), else those of before (a run decided then).
     today = CONDITION_RULES in patches(run.history)
-    # The evaluator the run recorded (its start entry's ``cel``), whatever today's default.
-    google = on_google_cel(recorded_cel(run.entries))
+    # The evaluator the run recorded, whatever today's default: the one its input names
+    # (a run continued as new, whose entries have no start entry, or re-executed), else
+    # its start entry's ``cel``.
+    google = on_google_cel(inp.cel or recorded_cel(run.entries))
     config = MachineConfig(
         step_budget=inp.step_budget,
         tick_interval_ms=inp.tick_interval_ms,

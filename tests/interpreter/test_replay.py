@@ -12,6 +12,7 @@ from interpreter import (
     Event,
     ExecutionPlan,
     Input,
+    MachineConfig,
     OperatorAction,
     PolicyDecided,
     RunContext,
@@ -31,6 +32,9 @@ from interpreter.replay import RecordedRun, inputs_from_audit, replay, what_if
 from .helpers import ROOT, sales_plan
 
 WAIT = 3 * 86_400 + 12 * 3_600
+# Runs recorded on the evaluator ``replay`` and ``compile_plan`` assume unless told (the
+# old one): since issue 23 ``simulate`` defaults to Google's CEL, as new runs do.
+RECORDED = MachineConfig(google_cel=False)
 CONTACT = {"id": "c-1"}
 
 
@@ -66,7 +70,7 @@ def _no_wait(doc: dict[str, Any]) -> None:
 def _recorded(
     plan: ExecutionPlan, events: list[Event], run_id: str = "run-1"
 ) -> list[dict[str, Any]]:
-    trace = simulate(plan, CONTACT, events)
+    trace = simulate(plan, CONTACT, events, config=RECORDED)
     return [e.as_dict() for e in chain(run_id, trace.entries)]
 
 

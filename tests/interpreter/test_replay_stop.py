@@ -29,7 +29,7 @@ from interpreter import (
 from interpreter.local_time import TZDATA_VERSION, parse_utc_iso
 from interpreter.replay import RecordedRun, ReplayResult, inputs_from_audit, replay, what_if
 
-from .test_replay import _drive
+from .test_replay import RECORDED, _drive
 
 CONTACT = {"id": "c-1"}
 # Friday 18:00 in New York (EST): the intro email's window opens Monday 09:00 EST.
@@ -95,7 +95,7 @@ def _plan(*, exits: bool = True) -> CompiledPlan:
 
 
 def _recorded(events: list[Event], *, exits: bool = True) -> list[dict[str, Any]]:
-    trace = simulate(_plan(exits=exits), CONTACT, events, start_at=FRIDAY_EVENING)
+    trace = simulate(_plan(exits=exits), CONTACT, events, start_at=FRIDAY_EVENING, config=RECORDED)
     return [e.as_dict() for e in chain("run-stop", trace.entries)]
 
 
@@ -194,7 +194,7 @@ def test_a_tampered_window_deferral_is_a_diff_at_its_step_and_field() -> None:
 def _under_other_tzdata(edit: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The run as another tz database version would have recorded it: the start entry
     names that version, and ``edit`` changes the wait-until's detail (hashes valid)."""
-    trace = simulate(_plan(), CONTACT, [], start_at=FRIDAY_EVENING)
+    trace = simulate(_plan(), CONTACT, [], start_at=FRIDAY_EVENING, config=RECORDED)
     entries = []
     for recorded in trace.entries:
         e = recorded
@@ -295,7 +295,7 @@ def test_replay_is_faithful_and_an_added_exit_rule_only_drops_later_sends(
 ) -> None:
     contact = {"id": "c-1", "timezone": zone}
     evs = [Event(kind, tick, f"e-{i}", "intro") for i, (kind, tick) in enumerate(events)]
-    trace = simulate(_plan(exits=False), contact, evs, start_at=start)
+    trace = simulate(_plan(exits=False), contact, evs, start_at=start, config=RECORDED)
     entries = [e.as_dict() for e in chain("run-p", trace.entries)]
 
     assert replay(_plan(exits=False), entries, contact).identical

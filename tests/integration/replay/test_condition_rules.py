@@ -6,6 +6,11 @@ evaluator starts. Both are decided differently from before only where today's ru
 raise, and only there does the workflow ask ``workflow.patched``: a history recorded
 before the rules replays as it was decided, a new one records the patch marker, and
 a run that never needs the rules records nothing extra.
+
+Since issue 23 a new run evaluates on Google's CEL (the ``GOOGLE_CEL`` marker), which
+applies these rules unconditionally (``cel_branch``): its history records that marker
+and no ``CONDITION_RULES`` marker. The rules' patch still decides a run on the old
+evaluator: ``Legacy`` and ``Unguarded`` stand for code before the flip.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from dee.replay.comparison import replay_run
 from dee.replay.from_history import decode_history, patches
 from interpreter import ExecutionPlan, Input, PlanMetadata, steps
 from interpreter.cel_limits import COST
+from tests.integration.replay.pre_flip import PreFlip
 from tests.integration.replay.recording import Scenario, record
-from workflows.patches import CONDITION_RULES
+from workflows.patches import CONDITION_RULES, GOOGLE_CEL
 from workflows.plan_run import PlanRunWorkflow
 
 REPRO = 'contact.tier == "gold" && events.hasOpen("e")'
@@ -59,9 +65,13 @@ def _plan(when: str) -> ExecutionPlan:
 
 @workflow.defn(name=c.WORKFLOW_NAME)
 class Legacy(PlanRunWorkflow):
-    """The workflow as it decided before the rules: CEL's own ``&&``, no patch."""
+    """The workflow as it decided before the rules: CEL's own ``&&``, no patch (on the
+    old evaluator: before the flip)."""
 
     today = False
+
+    def _google_cel_today(self) -> bool:
+        return False
 
     def _feed(self, inp: Input) -> None:
         today = self.today
@@ -115,10 +125,29 @@ async def test_the_reproduction_fails_the_run_naming_the_field_behind_the_patch(
     failure = _failure(chain)
     assert failure["kind"] == "condition_error"
     assert failure["cause"].endswith(": missing field contact.tier")
-    assert CONDITION_RULES in patches(history)
+    # Decided on Google's CEL, whose evaluation keeps the rules without asking a patch.
+    assert GOOGLE_CEL in patches(history) and CONDITION_RULES not in patches(history)
     await _replayer(PlanRunWorkflow).replay_workflow(history)  # raises on non-determinism
     assert await _dee_replay_is_identical(history)
     with pytest.raises(workflow.NondeterminismError):  # the old code cannot replay it
+        await _replayer(Legacy).replay_workflow(history)
+
+
+async def test_on_the_old_evaluator_the_rules_are_decided_by_their_patch(
+    env: WorkflowEnvironment,
+) -> None:
+    history, chain = await record(
+        env,
+        Scenario("pre-flip-missing-tier", _plan(REPRO), dict(CONTACT)),
+        workflows=[PreFlip],
+        runner=UnsandboxedWorkflowRunner(),
+    )
+    assert _evaluation(chain)["detail"]["error"] == "missing field contact.tier"
+    assert _failure(chain)["cause"].endswith(": missing field contact.tier")
+    assert CONDITION_RULES in patches(history) and GOOGLE_CEL not in patches(history)
+    await _replayer(PlanRunWorkflow).replay_workflow(history)  # today's code: no marker, old
+    assert await _dee_replay_is_identical(history)
+    with pytest.raises(workflow.NondeterminismError):  # the code before the rules cannot
         await _replayer(Legacy).replay_workflow(history)
 
 
@@ -126,7 +155,7 @@ async def test_a_run_that_never_needs_the_rules_records_no_patch(env: WorkflowEn
     contact = {**CONTACT, "tier": "silver"}
     history, chain = await record(env, Scenario("silver", _plan(REPRO), contact))
     assert _evaluation(chain)["outcome"] == "branch:done"
-    assert CONDITION_RULES not in patches(history)
+    assert patches(history) & {CONDITION_RULES, GOOGLE_CEL} == {GOOGLE_CEL}
 
 
 async def test_a_run_decided_before_the_rules_replays_as_it_was_decided(
@@ -139,7 +168,7 @@ async def test_a_run_decided_before_the_rules_replays_as_it_was_decided(
         runner=UnsandboxedWorkflowRunner(),
     )
     assert _evaluation(chain)["outcome"] == "branch:done"  # the quiet default of before
-    assert CONDITION_RULES not in patches(history)
+    assert not patches(history) & {CONDITION_RULES, GOOGLE_CEL}
     await _replayer(PlanRunWorkflow).replay_workflow(history)
     assert await _dee_replay_is_identical(history)
     with pytest.raises(workflow.NondeterminismError):  # ungated, the change would break it

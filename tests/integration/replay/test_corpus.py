@@ -26,12 +26,14 @@ from dee.sandbox import workflow_runner
 from interpreter import (
     Event,
     Input,
+    MachineConfig,
     RunContext,
     TimerFired,
     compile_plan,
     parse_plan,
     simulate,
 )
+from interpreter.cel_branch import on_google_cel, recorded_cel
 from interpreter.compiled import DEFAULT_START_AT_MS
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 from workflows.plan_run import PlanRunWorkflow
@@ -66,6 +68,8 @@ REQUIRED = {
     "await-reply-clicked",
     "await-reply-timeout",
     "window-deferred-new-york",
+    # Issue 23: a new run on Google's CEL (the conditions-on-google-cel patch).
+    "zoe-google-cel",
 }
 # Not made by ``make histories``: recorded by the code before immediate starts stopped
 # carrying search attributes, for a run started without them (a raw start, as the
@@ -87,7 +91,7 @@ def test_the_corpus_covers_every_plan_and_path_that_matters() -> None:
         start = _load(path).events[0].workflow_execution_started_event_attributes
         assert start.workflow_type.name == c.WORKFLOW_NAME
         plans.add(path.stem.split("-")[0])
-    assert {"sales", "collections", "notification", "continue", "await", "window"} <= plans
+    assert {"sales", "collections", "notification", "continue", "await", "window", "zoe"} <= plans
 
 
 @pytest.mark.parametrize("sandbox", ["worker", "strict"])
@@ -130,7 +134,11 @@ async def test_the_stop_on_reply_histories_decide_as_their_simulation(name: str)
     inp = run.run_input
     start = inp.calendar_origin_ms if inp.calendar_origin_ms is not None else DEFAULT_START_AT_MS
     plan = parse_plan(inp.plan, source=name)
-    trace = simulate(plan, inp.contact, STOP_ON_REPLY[name], inp.variables, start_at=start)
+    # On the evaluator the run recorded (these, before issue 23: the old one).
+    config = MachineConfig(google_cel=on_google_cel(recorded_cel(run.entries)))
+    trace = simulate(
+        plan, inp.contact, STOP_ON_REPLY[name], inp.variables, start_at=start, config=config
+    )
     keys = ("tick", "step_id", "action", "outcome")
     assert [tuple(e[k] for k in keys) for e in run.entries] == [
         (e.tick, e.step_id, e.action, e.outcome) for e in trace.entries

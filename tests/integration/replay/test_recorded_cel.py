@@ -8,31 +8,13 @@ from temporalio.testing import WorkflowEnvironment
 from dee.replay.comparison import replay_run
 from dee.replay.from_history import decode_history, last_seq
 from dee.replay.reexecution import reexecute, reexecuted_against_chain, with_reexecution
-from interpreter import ExecutionPlan, PlanMetadata, steps
 from interpreter.cel_branch import LEGACY_CEL, recorded_cel
 from interpreter.cel_env import CEL_IMPLEMENTATION
+from tests.integration.replay.pre_flip import ZOE, ZOE_PLAN
 from tests.integration.replay.recording import Scenario, record
 
-# size() counts code points on Google's CEL (3) and UTF-8 bytes on the old one (4):
-# the two evaluators take different branches on this contact.
-PLAN = ExecutionPlan(
-    id="zoe",
-    version=1,
-    name="Zoë",
-    metadata=PlanMetadata(created_at="2026-01-01T00:00:00Z", created_by="tests"),
-    steps=(
-        steps.branch(
-            id="check",
-            conditions=[
-                {"when": "size(contact.name) == 3", "goto": "three"},
-                {"when": "default", "goto": "other"},
-            ],
-        ),
-        steps.end(id="three", outcome="three"),
-        steps.end(id="other", outcome="other"),
-    ),
-)
-CONTACT = {"id": "c-1", "timezone": "UTC", "name": "Zoë"}
+# The two evaluators take different branches on this contact (``pre_flip``).
+PLAN, CONTACT = ZOE_PLAN, ZOE
 
 
 async def test_a_run_recorded_on_google_cel_re_executes_and_replays_on_it(
@@ -58,7 +40,9 @@ async def test_a_run_recorded_on_google_cel_re_executes_and_replays_on_it(
 
 
 async def test_a_run_recorded_on_the_old_evaluator_stays_on_it(env: WorkflowEnvironment) -> None:
-    history, chain = await record(env, Scenario("old-cel", plan=PLAN, contact=CONTACT))
+    # Told the old evaluator (a run continued as new from one started before the flip).
+    scenario = Scenario("old-cel", plan=PLAN, contact=CONTACT, cel=LEGACY_CEL)
+    history, chain = await record(env, scenario)
     assert recorded_cel(chain) == LEGACY_CEL
     assert [e["step_id"] for e in chain if e["action"] == "end"] == ["other"]
     run = await decode_history(history)

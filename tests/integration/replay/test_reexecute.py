@@ -20,6 +20,7 @@ from dee.cli.main import app
 from dee.replay.comparison import replay_run
 from dee.replay.from_history import decode_history, last_seq, read_history
 from dee.replay.reexecution import reexecute, with_reexecution
+from interpreter.cel_branch import recorded_cel
 from interpreter.replay import ReplayResult
 from tests.integration.replay.recording import DAY, Scenario, event, record, sleep
 from tests.integration.replay.test_corpus import Unguarded
@@ -40,6 +41,8 @@ async def _reexecuted(
     kwargs: dict[str, Any] = {}
     if workflows is not None:  # a test's own workflow class: outside the sandbox
         kwargs = {"workflows": workflows, "runner": UnsandboxedWorkflowRunner()}
+    # On the evaluator the run recorded, as ``reexecuted_against_chain`` does.
+    kwargs["cel"] = recorded_cel(recorded.entries)
     again = await reexecute(run.history, run.run_input, through_seq=last, **kwargs)
     return with_reexecution(replay_run(recorded), recorded.entries, again, run.run_input.chain_seq)
 

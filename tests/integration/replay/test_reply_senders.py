@@ -19,7 +19,7 @@ from activities import contracts as c
 from dee.replay.comparison import replay_run
 from dee.replay.from_history import decode_history
 from tests.integration.replay.recording import DAY, Scenario, answered, record, sleep
-from workflows.patches import DURABLE, REPLY_SENDERS
+from workflows.patches import DURABLE, GOOGLE_CEL, REPLY_SENDERS
 from workflows.plan_run import PlanRunWorkflow
 
 STRANGER = Scenario(
@@ -69,7 +69,7 @@ async def test_a_run_since_the_check_ignores_the_strangers_reply_and_replays(
     history, chain = await record(env, STRANGER)
     assert "end-sequence" not in _entered(chain) and _exit(chain) is None
     assert "cold-follow-up" in _entered(chain)
-    assert _patches(history) == [DURABLE, REPLY_SENDERS]
+    assert _patches(history) == [DURABLE, GOOGLE_CEL, REPLY_SENDERS]
     replayer = Replayer(workflows=[PlanRunWorkflow], workflow_runner=UnsandboxedWorkflowRunner())
     await replayer.replay_workflow(history)  # raises on non-determinism
     result = replay_run(await decode_history(history, source="stranger"))
@@ -83,7 +83,7 @@ async def test_a_history_from_before_the_check_replays_with_every_reply_counted(
         env, STRANGER, workflows=[BeforeTheCheck], runner=UnsandboxedWorkflowRunner()
     )
     assert _exit(chain) == "replied"  # the old answer: it counted
-    assert _patches(history) == [DURABLE]
+    assert _patches(history) == [DURABLE, GOOGLE_CEL]
     replayer = Replayer(workflows=[PlanRunWorkflow], workflow_runner=UnsandboxedWorkflowRunner())
     await replayer.replay_workflow(history)  # today's code keeps the old answer
 
@@ -102,4 +102,4 @@ async def test_a_run_without_another_senders_reply_carries_no_marker(
     )
     history, chain = await record(env, contact)
     assert _exit(chain) == "replied"
-    assert _patches(history) == [DURABLE]
+    assert _patches(history) == [DURABLE, GOOGLE_CEL]  # the flip's, asked at every start
