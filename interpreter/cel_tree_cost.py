@@ -255,7 +255,7 @@ def static_problems(source: str, tree: Tree) -> list[str]:
         problems.append(
             COST.exceeded(
                 f"an estimated {found.cost} before any data is read "
-                "(the ranges of nested comprehensions multiply, strings functions grow text)"
+                "(the ranges of nested comprehensions multiply, string functions grow text)"
             )
         )
     return problems

@@ -180,7 +180,7 @@ async def test_a_condition_too_costly_for_the_runs_data_fails_the_run_at_once(
 ) -> None:
     scenario = Scenario("costly", _plan(COSTLY), dict(CONTACT), variables={"L": list(range(1000))})
     history, chain = await record(env, scenario)
-    reason = COST.exceeded("an estimated 13011008 on this run's contact and vars")
+    reason = COST.exceeded("an estimated 18018010 on this run's contact and vars")
     assert _evaluation(chain)["detail"]["error"] == reason
     assert _failure(chain)["cause"].endswith(reason)
     await _replayer(PlanRunWorkflow).replay_workflow(history)
