@@ -28,6 +28,7 @@ from dee.config_sections import (
     ContactCapConfig,
     DatabaseConfig,
     EmailConfig,
+    ObservabilityConfig,
     PoliciesConfig,
     PrivacyConfig,
     RetentionConfig,
@@ -99,6 +100,10 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_CODEC_SERVER_TOKEN": ("codec", "server_token"),
     "DEE_CODEC_UI_ORIGINS": ("codec", "ui_origins"),
     "DEE_AUDIT_SIGNING_KEY_FILE": ("audit", "signing_key_file"),
+    "DEE_METRICS_ADDRESS": ("observability", "metrics_address"),
+    "DEE_LOG_FORMAT": ("observability", "log_format"),
+    "DEE_LOG_LEVEL": ("observability", "log_level"),
+    "DEE_OTLP_ENDPOINT": ("observability", "otlp_endpoint"),
 }
 
 
@@ -120,6 +125,7 @@ class EngineConfig(_Section):
     validation: ValidationConfig = ValidationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     codec: CodecConfig = CodecConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
 
     @property
     def database_settings(self) -> DatabaseConfig:
@@ -210,6 +216,10 @@ class EnvOverrides(BaseSettings):
     codec_server_token: str | None = None
     codec_ui_origins: str | None = None
     audit_signing_key_file: str | None = None
+    metrics_address: str | None = None
+    log_format: str | None = None
+    log_level: str | None = None
+    otlp_endpoint: str | None = None
 
 
 _UNION_TAGS = frozenset({"str", "DatabaseConfig"})
@@ -294,6 +304,7 @@ __all__ = [
     "EmailConfig",
     "EngineConfig",
     "EnvOverrides",
+    "ObservabilityConfig",
     "PoliciesConfig",
     "PrivacyConfig",
     "RetentionConfig",

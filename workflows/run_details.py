@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 Shown = tuple[str, str | None, str]
+RUNS_ENTERED = "dee_runs_entered_total"
 
 
 def show(
@@ -33,6 +34,9 @@ def show(
     now: Shown = (s.status.value, s.step_id, last)
     if now == shown:
         return shown
+    # A continued run's first show is the status it carried over, not an entry into it.
+    if (shown[0] if shown else None) != now[0] and not (shown is None and inp.state):
+        _entered(inp, s)
     moved = shown is None or now[:2] != shown[:2]
     if moved and inp.search_attributes:  # one upsert per transition, not per entry
         workflow.upsert_search_attributes(
@@ -52,6 +56,23 @@ def show(
         f"\n- last decision: {last or '-'}\n- audit entries: {seq}"
     )
     return now
+
+
+def _entered(inp: c.RunInput, s: RunState) -> None:
+    """Count and log the run entering a status. ``workflow.metric_meter`` and
+    ``workflow.logger`` are silent during replay, so a replayed history counts nothing
+    twice; a FAILED run's reason is logged as its code only (the rest may quote an
+    address)."""
+    status = s.status.value
+    workflow.metric_meter().create_counter(RUNS_ENTERED, "runs entering each status").add(
+        1, {"status": status, "tenant": inp.tenant}
+    )
+    extra = {"dee": {"run_id": inp.run_id, "step": s.step_id or "", "tenant": inp.tenant}}
+    if s.failure is not None:
+        code = s.failure.reason.split(":", 1)[0][:80]
+        workflow.logger.warning("run entered %s: %s %s", status, s.failure.kind, code, extra=extra)
+    else:
+        workflow.logger.info("run entered %s", status, extra=extra)
 
 
 def _missing_identity(
@@ -82,4 +103,4 @@ def _iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["Shown", "show"]
+__all__ = ["RUNS_ENTERED", "Shown", "show"]

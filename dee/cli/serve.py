@@ -52,17 +52,23 @@ def worker(config: ConfigOpt = None) -> None:
     """Run a DEE worker (workflow + activities) until interrupted."""
     # The worker's modules (channel adapters, Temporal's worker) load only here, not
     # for every ``dee`` command.
+    from dee.observability import observed_process  # noqa: PLC0415
     from dee.worker import worker_for  # noqa: PLC0415
 
     cfg = config_of(config)
+    log = observed_process(cfg)
 
     async def work() -> None:
         client = await connect(cfg)
         async with worker_for(cfg, client) as running:
             print(f"DEE worker on task queue {cfg.task_queue} ({cfg.temporal.address})")
+            log.info("worker started on task queue %s", cfg.task_queue)
             await running.run()
 
+    # SIGTERM (a service manager, ``kill``) stops as Ctrl-C does: logged, not silent.
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         run_async(work())
     except KeyboardInterrupt:
+        log.info("worker stopped by a signal")
         print("stopped")

@@ -1,0 +1,53 @@
+"""Tracing: the SDK's OpenTelemetry interceptor, when an OTLP endpoint is configured.
+
+OpenTelemetry is an optional extra (``pip install 'dee[tracing]'``): a worker with no
+endpoint configured never imports it, and one with an endpoint but without the packages
+is refused at start-up with the command that installs them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dee.config_sections import ObservabilityConfig
+from dee.errors import EngineError
+
+
+class TracingUnavailable(EngineError):
+    """An OTLP endpoint is configured but the OpenTelemetry packages are not installed."""
+
+
+def tracing_interceptors(config: ObservabilityConfig) -> list[Any]:
+    """The worker's interceptors: ``[TracingInterceptor]`` exporting spans over OTLP/HTTP
+    to ``otlp_endpoint``, or none when tracing is off.
+
+    Raises:
+        TracingUnavailable: the packages are missing.
+    """
+    if config.otlp_endpoint is None:
+        return []
+    try:
+        # Imported only here: most workers trace nothing and need not load OpenTelemetry.
+        from opentelemetry import trace  # noqa: PLC0415
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+            OTLPSpanExporter,
+        )
+        from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415
+        from temporalio.contrib.opentelemetry import TracingInterceptor  # noqa: PLC0415
+    except ImportError as exc:
+        raise TracingUnavailable(
+            [
+                f"observability.otlpEndpoint is set but OpenTelemetry is not installed "
+                f"({exc.name}): pip install 'dee[tracing]', or unset the endpoint"
+            ]
+        ) from None
+    endpoint = config.otlp_endpoint.rstrip("/") + "/v1/traces"
+    provider = TracerProvider(resource=Resource.create({"service.name": "dee-worker"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    trace.set_tracer_provider(provider)
+    return [TracingInterceptor(provider.get_tracer("dee"))]
+
+
+__all__ = ["TracingUnavailable", "tracing_interceptors"]
