@@ -34,9 +34,6 @@ def show(
     now: Shown = (s.status.value, s.step_id, last)
     if now == shown:
         return shown
-    # A continued run's first show is the status it carried over, not an entry into it.
-    if (shown[0] if shown else None) != now[0] and not (shown is None and inp.state):
-        _entered(inp, s)
     moved = shown is None or now[:2] != shown[:2]
     if moved and inp.search_attributes:  # one upsert per transition, not per entry
         workflow.upsert_search_attributes(
@@ -58,11 +55,13 @@ def show(
     return now
 
 
-def _entered(inp: c.RunInput, s: RunState) -> None:
-    """Count and log the run entering a status. ``workflow.metric_meter`` and
-    ``workflow.logger`` are silent during replay, so a replayed history counts nothing
-    twice; a FAILED run's reason is logged as its code only (the rest may quote an
-    address)."""
+def entered(inp: c.RunInput, s: RunState) -> None:
+    """Count and log the run entering a status.
+
+    Called on every change of status, so one passed through within one workflow task
+    counts too. ``workflow.metric_meter`` and ``workflow.logger`` are silent during
+    replay: a replayed history counts nothing twice. A FAILED run's reason is logged as
+    its code only (the rest may quote an address)."""
     status = s.status.value
     workflow.metric_meter().create_counter(RUNS_ENTERED, "runs entering each status").add(
         1, {"status": status, "tenant": inp.tenant}
@@ -103,4 +102,4 @@ def _iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["RUNS_ENTERED", "Shown", "show"]
+__all__ = ["RUNS_ENTERED", "Shown", "entered", "show"]

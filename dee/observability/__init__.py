@@ -20,7 +20,7 @@ from dee.observability.metrics import (
     telemetry_runtime,
 )
 from dee.observability.process import observed_process
-from dee.observability.tracing import TracingUnavailable, tracing_interceptors
+from dee.observability.tracing import Tracing, TracingUnavailable, tracing_for
 
 __all__ = [
     "DEE_METRICS",
@@ -28,10 +28,11 @@ __all__ = [
     "FAILED_WAITING",
     "FailedRunsGauge",
     "JsonFormatter",
+    "Tracing",
     "TracingUnavailable",
     "configure_logging",
     "observed_process",
     "record_ingest",
     "telemetry_runtime",
-    "tracing_interceptors",
+    "tracing_for",
 ]

@@ -7,6 +7,7 @@ is refused at start-up with the command that installs them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from dee.config_sections import ObservabilityConfig
@@ -17,18 +18,32 @@ class TracingUnavailable(EngineError):
     """An OTLP endpoint is configured but the OpenTelemetry packages are not installed."""
 
 
-def tracing_interceptors(config: ObservabilityConfig) -> list[Any]:
-    """The worker's interceptors: ``[TracingInterceptor]`` exporting spans over OTLP/HTTP
-    to ``otlp_endpoint``, or none when tracing is off.
+@dataclass(frozen=True)
+class Tracing:
+    """The worker's interceptors and the span pipeline behind them."""
+
+    interceptors: list[Any]
+    provider: Any = None  # opentelemetry's TracerProvider; None when tracing is off
+
+    def shutdown(self) -> None:
+        """Export the spans still buffered and stop (at the worker's exit)."""
+        if self.provider is not None:
+            self.provider.shutdown()
+
+
+def tracing_for(config: ObservabilityConfig) -> Tracing:
+    """The SDK's ``TracingInterceptor`` exporting spans over OTLP/HTTP to
+    ``otlp_endpoint``, or no interceptor when tracing is off. The provider is the
+    worker's own, not the process-wide one, so two workers in one process (tests, the
+    demo) each export to their own endpoint.
 
     Raises:
         TracingUnavailable: the packages are missing.
     """
     if config.otlp_endpoint is None:
-        return []
+        return Tracing([])
     try:
         # Imported only here: most workers trace nothing and need not load OpenTelemetry.
-        from opentelemetry import trace  # noqa: PLC0415
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
             OTLPSpanExporter,
         )
@@ -46,8 +61,7 @@ def tracing_interceptors(config: ObservabilityConfig) -> list[Any]:
     endpoint = config.otlp_endpoint.rstrip("/") + "/v1/traces"
     provider = TracerProvider(resource=Resource.create({"service.name": "dee-worker"}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    trace.set_tracer_provider(provider)
-    return [TracingInterceptor(provider.get_tracer("dee"))]
+    return Tracing([TracingInterceptor(provider.get_tracer("dee"))], provider)
 
 
-__all__ = ["TracingUnavailable", "tracing_interceptors"]
+__all__ = ["Tracing", "TracingUnavailable", "tracing_for"]

@@ -22,7 +22,7 @@ from adapters.template_pool import TemplateRenderer
 from adapters.tracking import EmailTracking
 from dee.channels import open_channels
 from dee.config import EngineConfig
-from dee.observability import FailedRunsGauge, tracing_interceptors
+from dee.observability import FailedRunsGauge, tracing_for
 from dee.privacy_keys import privacy_for
 from dee.sandbox import workflow_runner
 from dee.worker.policy_config import policy_config, rules_config
@@ -66,7 +66,7 @@ async def worker_for(
     own = database is None
     gauge: asyncio.Task[None] | None = None
     # Tracing configured without its packages is refused before anything opens.
-    interceptors = tracing_interceptors(config.observability)
+    tracing = tracing_for(config.observability)
     # Channels first: a provider misconfiguration is refused before anything opens.
     async with open_channels(config) as channels:
         db = database or await open_database(config.database_url)
@@ -103,12 +103,16 @@ async def worker_for(
                 workflows=[PlanRunWorkflow],
                 activities=build_activities(books, checker, sender),
                 max_task_queue_activities_per_second=config.activities_per_second,
-                workflow_runner=workflow_runner(),
-                interceptors=interceptors,
+                # The interceptor's workflow half imports OpenTelemetry inside the sandbox.
+                workflow_runner=workflow_runner(
+                    *(("opentelemetry",) if tracing.interceptors else ())
+                ),
+                interceptors=tracing.interceptors,
             )
         finally:
             if gauge is not None:
                 gauge.cancel()
+            tracing.shutdown()
             await renderer.aclose()
             if own:
                 await db.dispose()
