@@ -3,6 +3,7 @@ JSON log lines parse and carry the run (issue 24, part 2)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -19,6 +20,8 @@ from dee.engine import Engine
 from dee.observability import DEE_METRICS, JsonFormatter
 from dee.worker import worker_for
 from tests.integration.mailsink import SmtpServer
+from tests.integration.observability import dashboard
+from tests.integration.observability.dashboard import queried
 from tests.integration.observability.scrape import names, scrape, value
 from tests.integration.runtime.plans import one_email
 from tests.integration.waiting import until
@@ -94,10 +97,12 @@ async def test_a_scrape_after_a_send_and_a_denial_counts_each_exactly(
         await engine.close()
 
     q = {"task_queue": queue}
-    assert value(text, "dee_sends_total", channel="email", provider="smtp", outcome="delivered", **q) == 1  # fmt: skip
+    sent_by_smtp = {"channel": "email", "provider": "smtp", "outcome": "delivered"}
+    assert value(text, "dee_sends_total", **sent_by_smtp, **q) == 1
     assert value(text, "dee_sends_total", **q) == 1  # the denied run sent nothing
     assert value(text, "dee_policy_decisions_total", decision="allow", **q) == 1
-    assert value(text, "dee_policy_decisions_total", policy="suppression", decision="deny", **q) == 1  # fmt: skip
+    suppressed = {"policy": "suppression", "decision": "deny"}
+    assert value(text, "dee_policy_decisions_total", **suppressed, **q) == 1
     assert value(text, "dee_runs_entered_total", status="COMPLETED", **q) == 1
     assert value(text, "dee_runs_entered_total", status="FAILED", **q) == 1
     assert value(text, "dee_runs_entered_total", status="RUNNING", **q) == 2
@@ -112,6 +117,8 @@ async def test_a_scrape_after_a_send_and_a_denial_counts_each_exactly(
         if name == "dee_activity_retries_total":  # exported from its first retry on
             continue
         assert any(n == name or n.startswith(f"{name}_") for n in exported), name
+    # Every metric the Grafana dashboard queries is in this real scrape.
+    assert queried(dashboard.load()) - exported == {"dee_activity_retries_total"}
 
     lines = [json.loads(line) for line in json_logs.lines]
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
@@ -134,6 +141,4 @@ def _ours(line: dict[str, str]) -> bool:
 
 
 async def _scrape(address: str) -> str:
-    import asyncio
-
     return await asyncio.to_thread(scrape, address)
