@@ -61,7 +61,11 @@ def tracing_for(config: ObservabilityConfig) -> Tracing:
     endpoint = config.otlp_endpoint.rstrip("/") + "/v1/traces"
     provider = TracerProvider(resource=Resource.create({"service.name": "dee-worker"}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    return Tracing([TracingInterceptor(provider.get_tracer("dee"))], provider)
+    # Runs start from the Engine, the CLI or a receiver, none of which traces: without
+    # ``always_create_workflow_spans`` a workflow would make no span of its own. A span
+    # made again after a replay may lack its parent (the SDK's caveat).
+    tracer = provider.get_tracer("dee")
+    return Tracing([TracingInterceptor(tracer, always_create_workflow_spans=True)], provider)
 
 
 __all__ = ["Tracing", "TracingUnavailable", "tracing_for"]
