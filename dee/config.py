@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
+from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dee.codec_config import CodecConfig
@@ -277,6 +278,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         node = data
         for part in field_path[:-1]:
             node = node.setdefault(part, {})
+        # The variable wins over the file's value, whichever spelling the file used:
+        # given both, pydantic would take the camelCase one and refuse the other.
+        node.pop(to_camel(field_path[-1]), None)
         node[field_path[-1]] = value
         origins[field_path] = name
     try:

@@ -53,10 +53,10 @@ def worker(config: ConfigOpt = None) -> None:
     # The worker's modules (channel adapters, Temporal's worker) load only here, not
     # for every ``dee`` command.
     from dee.observability import observed_process  # noqa: PLC0415
-    from dee.worker import worker_for  # noqa: PLC0415
 
     cfg = config_of(config)
-    log = observed_process(cfg)
+    log = observed_process(cfg)  # an endpoint it cannot serve is refused before the rest loads
+    from dee.worker import worker_for  # noqa: PLC0415
 
     async def work() -> None:
         client = await connect(cfg)
