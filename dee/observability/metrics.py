@@ -12,7 +12,13 @@ import logging
 from typing import Final
 
 from temporalio.client import Client
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+)
 
 from activities.metrics import ACTIVITY_RETRIES, AUDIT_PERSIST, POLICY_DECISIONS, SENDS
 from adapters.storage import RunStore, StorageError
@@ -37,19 +43,28 @@ log = logging.getLogger("dee.observability")
 
 
 def telemetry_runtime(config: ObservabilityConfig) -> Runtime | None:
-    """A runtime serving Prometheus on ``metrics_address``, or None when metrics are off.
+    """A runtime serving Prometheus on ``metrics_address`` and, with JSON logs, passing
+    the SDK core's own log lines to Python's ``logging`` (else the core prints them to
+    stderr in its own text format); None when neither is asked for.
 
     Raises:
-        RuntimeError: the address cannot be bound (in use, not local).
+        ValueError: the address cannot be bound (in use, not local).
     """
-    if config.metrics_address is None:
+    json_logs = config.log_format == "json"
+    if config.metrics_address is None and not json_logs:
         return None
-    prometheus = PrometheusConfig(
-        bind_address=config.metrics_address,
-        durations_as_seconds=True,
-        histogram_bucket_overrides={EVENT_INGEST: _BUCKETS, AUDIT_PERSIST: _BUCKETS},
-    )
-    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
+    prometheus = None
+    if config.metrics_address is not None:
+        prometheus = PrometheusConfig(
+            bind_address=config.metrics_address,
+            durations_as_seconds=True,
+            histogram_bucket_overrides={EVENT_INGEST: _BUCKETS, AUDIT_PERSIST: _BUCKETS},
+        )
+    logs = LoggingConfig.default
+    if json_logs:
+        core = logging.getLogger("temporalio.core")
+        logs = LoggingConfig(filter=logs.filter, forwarding=LogForwardingConfig(logger=core))
+    return Runtime(telemetry=TelemetryConfig(logging=logs, metrics=prometheus))
 
 
 def record_ingest(client: Client, seconds: float, outcome: str) -> None:
