@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.utils import parseaddr
@@ -112,6 +113,8 @@ async def worker_for(
         finally:
             if gauge is not None:
                 gauge.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await gauge
             tracing.shutdown()
             await renderer.aclose()
             if own:
