@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
 from dee.config_sections import ObservabilityConfig
 from dee.engine import Engine
 from dee.observability import DEE_METRICS, JsonFormatter
+from dee.sandbox import workflow_runner
 from dee.worker import worker_for
 from tests.integration.mailsink import SmtpServer
 from tests.integration.observability import dashboard
@@ -25,6 +27,7 @@ from tests.integration.observability.dashboard import queried
 from tests.integration.observability.scrape import names, scrape, value
 from tests.integration.runtime.plans import one_email
 from tests.integration.waiting import until
+from workflows.plan_run import PlanRunWorkflow
 
 ROOT = Path(__file__).resolve().parents[3]
 VARS = {"product": "DEE", "sender_name": "Sam"}
@@ -142,3 +145,46 @@ def _ours(line: dict[str, str]) -> bool:
 
 async def _scrape(address: str) -> str:
     return await asyncio.to_thread(scrape, address)
+
+
+async def test_replaying_a_runs_history_counts_nothing_again(
+    env: WorkflowEnvironment, observability: ObservabilityConfig, mail: SmtpServer, tmp_path: Path
+) -> None:
+    """A worker replays a history whenever the run is not in its cache (a restart, an
+    eviction): the workflow's counts are not recorded during replay, so a Replayer on the
+    same runtime leaves every ``dee_*`` value as it was."""
+    address = observability.metrics_address
+    assert address is not None
+    queue = f"q-{uuid.uuid4()}"
+    config = EngineConfig(
+        database=f"sqlite+aiosqlite:///{tmp_path / 'dee.db'}",
+        templates_dir=ROOT / "templates",
+        temporal=TemporalConfig(task_queue=queue, search_attributes=False),
+        channels=ChannelsConfig(email=EmailConfig(host=mail.host, port=mail.port)),
+    )
+    engine = await Engine.connect(config, client=env.client)
+    try:
+        async with worker_for(config, env.client, database=engine.database) as worker, worker:
+            run = await engine.execute(one_email(wait_hours=1), contact=_contact(3), variables=VARS)
+            await env.sleep(timedelta(hours=2))
+            assert (await engine.get_run(run.run_id)).status == "COMPLETED"
+        history = await env.client.get_workflow_handle(run.run_id).fetch_history()
+    finally:
+        await engine.close()
+    before = await _scrape(address)
+    entered = {
+        status: value(before, "dee_runs_entered_total", status=status, task_queue=queue)
+        for status in ("RUNNING", "WAITING", "COMPLETED")
+    }
+    assert entered["COMPLETED"] == 1 and entered["WAITING"] == 1 and entered["RUNNING"] >= 1
+
+    replayer = Replayer(
+        workflows=[PlanRunWorkflow],
+        data_converter=env.client.data_converter,
+        workflow_runner=workflow_runner(),
+        runtime=env.client.service_client.config.runtime,
+    )
+    await replayer.replay_workflow(history)
+    after = await _scrape(address)
+    for name in ("dee_runs_entered_total", "dee_sends_total", "dee_policy_decisions_total"):
+        assert value(after, name) == value(before, name), name
