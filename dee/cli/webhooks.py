@@ -19,9 +19,13 @@ def webhooks(
     port: Annotated[int | None, typer.Option(help="Port (default webhooks.port).")] = None,
 ) -> None:
     """Serve the webhook receiver; events go to the runs through Temporal signals."""
+    from dee.observability import observed_process  # noqa: PLC0415
     from dee.webhooks import server  # noqa: PLC0415 - the ASGI stack only for this command
 
     cfg = config_of(config)
+    # Its logs as the worker's; with observability.metricsAddress, the receiver serves
+    # dee_event_ingest_seconds (the events it takes in) and its client's SDK metrics.
+    observed_process(cfg)
 
     async def serve() -> None:
         engine = await Engine.connect(cfg)
