@@ -51,6 +51,7 @@ async def test_a_worker_process_logs_json_lines_and_serves_its_counts(
         "DEE_SMTP_PORT": str(mail.port),
         "DEE_METRICS_ADDRESS": address,
         "DEE_LOG_FORMAT": "json",
+        "DEE_TEMPLATE_PROCESSES": "1",  # one render process starts sooner than two
     }
     log_file = tmp_path / "worker.log"
     engine = await Engine.connect(config, client=env.client)  # migrates the database first
@@ -88,7 +89,7 @@ async def test_a_worker_process_logs_json_lines_and_serves_its_counts(
     # Every line on stderr, the SDK core's included, is one JSON object.
     records = [json.loads(line) for line in log_file.read_text().splitlines()]
     messages = [r["message"] for r in records]
-    assert messages[-1] == "worker stopped by a signal"
+    assert "worker stopped by a signal" in messages
     assert any(m.startswith("worker started on task queue") for m in messages)
     [sent] = [r for r in records if r["message"] == "email send delivered by smtp"]
     assert (sent["run_id"], sent["step"], sent["tenant"]) == (run.run_id, "mail", "default")
