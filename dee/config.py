@@ -36,6 +36,7 @@ from dee.config_sections import (
     SchedulerConfig,
     TemplatesConfig,
     TemporalConfig,
+    TemporalTlsConfig,
     ValidationConfig,
     VoiceConfig,
     WebhooksConfig,
@@ -61,6 +62,13 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_TEMPLATE_PROCESSES": ("templates", "processes"),
     "DEE_TEMPORAL_ADDRESS": ("temporal", "address"),
     "DEE_TEMPORAL_NAMESPACE": ("temporal", "namespace"),
+    "DEE_TEMPORAL_TLS": ("temporal", "tls", "enabled"),
+    "DEE_TEMPORAL_TLS_SERVER_CA_FILE": ("temporal", "tls", "server_ca_file"),
+    "DEE_TEMPORAL_TLS_CLIENT_CERT_FILE": ("temporal", "tls", "client_cert_file"),
+    "DEE_TEMPORAL_TLS_CLIENT_KEY_FILE": ("temporal", "tls", "client_key_file"),
+    "DEE_TEMPORAL_TLS_SERVER_NAME": ("temporal", "tls", "server_name"),
+    "DEE_TEMPORAL_API_KEY": ("temporal", "api_key"),
+    "DEE_TEMPORAL_API_KEY_FILE": ("temporal", "api_key_file"),
     "DEE_TASK_QUEUE": ("temporal", "task_queue"),
     "DEE_SEARCH_ATTRIBUTES": ("temporal", "search_attributes"),
     "DEE_EVENT_ACK_TIMEOUT": ("temporal", "event_ack_timeout"),
@@ -177,6 +185,13 @@ class EnvOverrides(BaseSettings):
     template_processes: str | None = None
     temporal_address: str | None = None
     temporal_namespace: str | None = None
+    temporal_tls: str | None = None
+    temporal_tls_server_ca_file: str | None = None
+    temporal_tls_client_cert_file: str | None = None
+    temporal_tls_client_key_file: str | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: str | None = None
+    temporal_api_key_file: str | None = None
     task_queue: str | None = None
     search_attributes: str | None = None
     event_ack_timeout: str | None = None
@@ -315,6 +330,7 @@ __all__ = [
     "SchedulerConfig",
     "TemplatesConfig",
     "TemporalConfig",
+    "TemporalTlsConfig",
     "ValidationConfig",
     "VoiceConfig",
     "WebhooksConfig",

@@ -47,14 +47,73 @@ class DatabaseConfig(_Section):
     retention_role: str | None = Field(default=None, pattern=_ROLE_NAME)
 
 
+class TemporalTlsConfig(_Section):
+    """TLS to Temporal (docs/temporal-cloud.md), read by ``dee.temporal_access``.
+
+    ``server_ca_file`` verifies the server's certificate (unset: the system's roots);
+    ``client_cert_file`` and ``client_key_file`` are the client's certificate for mTLS;
+    ``server_name`` is the name the server's certificate must carry (and the SNI sent)
+    when the address's host is not it. ``enabled`` unset turns TLS on when any of these
+    or an API key is set; ``false`` keeps plain text (a sidecar doing TLS, say).
+    """
+
+    enabled: bool | None = None
+    server_ca_file: Path | None = None
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
+    server_name: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TemporalTlsConfig:
+        if (self.client_cert_file is None) != (self.client_key_file is None):
+            raise ValueError(
+                "clientCertFile and clientKeyFile go together: mTLS needs both (set "
+                "DEE_TEMPORAL_TLS_CLIENT_CERT_FILE and DEE_TEMPORAL_TLS_CLIENT_KEY_FILE)"
+            )
+        if self.enabled is False and self.configured:
+            raise ValueError(
+                "enabled is false, but a server CA, client certificate or server name is "
+                "set: remove them, or turn TLS on"
+            )
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether any TLS detail is set (which alone turns TLS on)."""
+        details = (self.server_ca_file, self.client_cert_file, self.server_name)
+        return any(d is not None for d in details)
+
+
 class TemporalConfig(_Section):
+    """Where Temporal is and how DEE proves itself to it (``tls``; an API key, given
+    here, by ``DEE_TEMPORAL_API_KEY`` or in ``api_key_file`` so that the settings file
+    need not hold the secret). An API key turns TLS on unless ``tls.enabled`` is false,
+    as Temporal Cloud requires."""
+
     address: str = "localhost:7233"
     namespace: str = "default"
+    tls: TemporalTlsConfig = TemporalTlsConfig()
+    api_key: str | None = Field(default=None, repr=False, min_length=1)
+    api_key_file: Path | None = None
     task_queue: str = TASK_QUEUE
     search_attributes: bool = True
     # How long ingest_event waits for a run to take an event as an update before it
     # sends the event as a signal instead (kept by the server until a worker polls).
     event_ack_timeout: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_api_key(self) -> TemporalConfig:
+        if self.api_key is not None and self.api_key_file is not None:
+            raise ValueError("apiKey and apiKeyFile are both set: give the API key once")
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        """TLS is on: asked for, implied by a TLS detail, or by an API key."""
+        if self.tls.enabled is not None:
+            return self.tls.enabled
+        has_key = self.api_key is not None or self.api_key_file is not None
+        return self.tls.configured or has_key
 
 
 class SchedulerConfig(_Section):

@@ -17,6 +17,7 @@ from temporalio.converter import DataConverter
 from adapters.codec import CodecError, EncryptionCodec, KeyRing, load_or_create_key_file
 from dee.config import EngineConfig
 from dee.errors import DocumentError, EngineError
+from dee.temporal_access import connect_options, failure_lines
 
 KEY_FILE_NAME = "codec-keys"
 
@@ -56,20 +57,27 @@ def data_converter(config: EngineConfig) -> DataConverter:
 
 
 async def connect(config: EngineConfig, *, address: str | None = None) -> Client:
-    """A client of ``config``'s Temporal (or ``address``) with ``data_converter(config)``.
+    """A client of ``config``'s Temporal (or ``address``) with ``data_converter(config)``,
+    over TLS and with an API key as ``config.temporal`` says (``dee.temporal_access``).
 
     Raises:
-        DocumentError: the codec keys cannot be used.
-        EngineError: Temporal cannot be reached.
+        DocumentError: the codec keys, or a TLS or API-key setting, cannot be used.
+        EngineError: Temporal cannot be reached, or refused the connection (the lines
+            name the setting to look at where the SDK's error points at one).
     """
     converter = data_converter(config)  # a key problem is reported before any dialling
-    target = address or config.temporal.address
+    options = connect_options(config, address=address)
+    target = options.target
     try:
         return await Client.connect(
-            target, namespace=config.temporal.namespace, data_converter=converter
+            target,
+            namespace=options.namespace,
+            api_key=options.api_key,
+            tls=options.tls,
+            data_converter=converter,
         )
     except RuntimeError as exc:  # temporalio's bare error when it cannot connect
-        raise EngineError([f"cannot reach Temporal at {target}: {exc}"]) from None
+        raise EngineError(failure_lines(config, target, str(exc))) from None
 
 
 __all__ = ["KEY_FILE_NAME", "connect", "data_converter", "payload_codec", "reading_codec"]

@@ -17,12 +17,15 @@ server runs is accepted within the cache's refresh, a minute at most.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +78,38 @@ def search_attribute_args() -> list[str]:
     for key in ALL_KEYS:
         args += ["--search-attribute", f"{key.name}={_TYPE_NAMES[key.indexed_value_type]}"]
     return args
+
+
+def _die_with_parent(args: list[str]) -> list[str]:
+    """Prefix ``args`` so the child gets SIGTERM if this process dies without cleaning up.
+
+    ``setpriv --pdeathsig`` (util-linux) sets PR_SET_PDEATHSIG and execs: no
+    ``preexec_fn`` (unsafe with threads) in this process. The signal follows the death of
+    the thread that started the child, so only the main thread asks for it; where
+    ``setpriv`` is missing (not Linux) a SIGKILLed parent still leaves the child running.
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or threading.current_thread() is not threading.main_thread():
+        return args
+    return [setpriv, "--pdeathsig", "SIGTERM", "--", *args]
+
+
+def stop_process_group(process: subprocess.Popen[bytes], seconds: float = 15) -> None:
+    """SIGTERM the child's process group (it leads one), then SIGKILL it after ``seconds``."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=seconds)
+        return
+    except ProcessLookupError:  # exited between the poll and the kill
+        process.wait()
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 async def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -149,7 +184,10 @@ async def dev_server(
         db_file.parent.mkdir(parents=True, exist_ok=True)
         args += ["--db-filename", str(db_file)]
     out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(args, stdout=out, stderr=out)  # noqa: S603 - our own binary
+    # Its own session: a terminal's Ctrl-C reaches DEE only, which stops the whole group.
+    process = subprocess.Popen(  # noqa: S603 - our own binary
+        _die_with_parent(args), stdout=out, stderr=out, start_new_session=True
+    )
     try:
         await _wait_for_port(port, process, 60)
         await _wait_for_frontend(f"127.0.0.1:{port}", process, 60)
@@ -157,11 +195,6 @@ async def dev_server(
             f"127.0.0.1:{port}", ui_url, process, f"http://127.0.0.1:{metrics_port}/metrics"
         )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process_group(process)
         if log is not None and hasattr(out, "close"):
             out.close()

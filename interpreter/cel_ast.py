@@ -181,17 +181,23 @@ def _first_of_each(data: bytes) -> Iterator[tuple[int, int | bytes]]:
 
 def _fields(data: bytes) -> Iterator[tuple[int, int | bytes]]:
     """The (field number, value) pairs of one message: varints as ints, lengths as bytes."""
-    position = 0
-    while position < len(data):
-        tag, position = _varint(data, position)
+    position, end = 0, len(data)
+    while position < end:
+        tag = data[position]  # one byte for every field number below 16 (all of cel.expr's)
+        position += 1
+        if tag >= 0x80:
+            tag, position = _varint(data, position - 1)
         number, wire = tag >> 3, tag & 7
-        if wire == 0:
-            value, position = _varint(data, position)
-            yield number, value
-        elif wire == 2:
-            size, position = _varint(data, position)
-            yield number, data[position : position + size]
-            position += size
+        if wire in (0, 2):
+            value = data[position]
+            position += 1
+            if value >= 0x80:
+                value, position = _varint(data, position - 1)
+            if wire == 0:
+                yield number, value
+            else:
+                yield number, data[position : position + value]
+                position += value
         elif wire == 1:
             yield number, int.from_bytes(data[position : position + 8], "little")
             position += 8

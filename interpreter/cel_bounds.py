@@ -17,24 +17,13 @@ from interpreter.cel_limits import (
     LITERAL_ELEMENTS,
     NESTING,
     NODES,
-    SOURCE_LENGTH,
     STRING_LITERAL,
+    source_problem,
 )
 from interpreter.cel_strict import left_to_right
 from interpreter.cel_syntax import Expr, ListExpr, Literal, MapExpr, children, parse
 
 __all__ = ["source_problem", "tree_problems"]
-
-
-def source_problem(source: str) -> str | None:
-    """Why ``source`` may not even be read, or ``None``."""
-    if len(source) > SOURCE_LENGTH.value:
-        return SOURCE_LENGTH.exceeded(f"it has {len(source)}")
-    try:
-        source.encode("utf-8")
-    except UnicodeEncodeError as exc:  # no evaluator takes it; and it cannot be printed
-        return f"contains a lone surrogate (U+{ord(source[exc.start]):04X}), not valid text"
-    return None
 
 
 def tree_problems(source: str, expr: Expr) -> list[str]:

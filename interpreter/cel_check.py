@@ -17,10 +17,9 @@ iterates maps in random order and a plan must branch the same way on replay.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from interpreter.cel_bounds import source_problem, tree_problems
 from interpreter.cel_checker import Checker
+from interpreter.cel_limits import CelProblem
 from interpreter.cel_syntax import CelSyntaxError, parse
 
 # The type model lives in cel_types and the walk in cel_checker; the public names this
@@ -45,18 +44,6 @@ __all__ = [
     "BOOL", "BYTES", "DOUBLE", "DYN", "EVENTS", "INT", "NULL", "RUN", "STRING", "UINT",
     "CelProblem", "CelType", "Scope", "check_condition",
 ]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class CelProblem:
-    """One thing wrong with a condition.
-
-    Attributes:
-        message: One human-readable sentence, e.g.
-            ``events.hasReply refers to unknown step 'intro-emial'``.
-    """
-
-    message: str
 
 
 def check_condition(source: str, *, step_ids: frozenset[str]) -> list[CelProblem]:

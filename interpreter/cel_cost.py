@@ -21,10 +21,14 @@ each node once, so its work is linear in the run's input, which is bounded alrea
 from __future__ import annotations
 
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from interpreter.cel_limits import CHARS_PER_UNIT
+from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, data_bound
+from interpreter.cel_sizes import field as _field
+from interpreter.cel_sizes import item as _item
+from interpreter.cel_sizes import merge as _merge
+from interpreter.cel_sizes import text as _text
 from interpreter.cel_syntax import (
     Binary,
     Call,
@@ -40,103 +44,6 @@ from interpreter.cel_syntax import (
 )
 
 __all__ = ["SCALAR", "UNKNOWN", "Bound", "Estimate", "data_bound", "estimate"]
-
-
-@dataclass(frozen=True, slots=True)
-class Bound:
-    """An upper bound on one value an expression may produce.
-
-    Attributes:
-        length: Elements a comprehension over the value visits (0 for scalars, text).
-        weight: Units to copy or compare the whole value (at least 1).
-        item: A bound on every element of a list, or value of a map; ``None`` when
-            the value has none (or, with ``unknown``, the value's own bound).
-        fields: For a map, the bound of each key a condition can name (``contact.L``).
-        data: The bound depends on the run's contact or variables.
-        unknown: The data is not known yet (validation): every level of it counts as
-            one element of weight one.
-    """
-
-    length: int
-    weight: int
-    item: Bound | None = None
-    fields: Mapping[str, Bound] | None = None
-    data: bool = False
-    unknown: bool = False
-
-
-SCALAR = Bound(0, 1)
-UNKNOWN = Bound(1, 1, data=True, unknown=True)
-
-
-def _item(bound: Bound) -> Bound:
-    if bound.item is not None:
-        return bound.item
-    return bound if bound.unknown else SCALAR
-
-
-def _field(bound: Bound, name: str) -> Bound:
-    if bound.fields is not None and name in bound.fields:
-        return bound.fields[name]
-    return _item(bound)
-
-
-def _merge(bounds: Iterable[Bound]) -> Bound | None:
-    merged: Bound | None = None
-    for b in bounds:
-        if merged is None:
-            merged = b
-            continue
-        items = [x for x in (merged.item, b.item) if x is not None]
-        merged = Bound(
-            max(merged.length, b.length),
-            max(merged.weight, b.weight),
-            _merge(items),
-            None,  # a merged map keeps no per-key bounds: its item covers every value
-            merged.data or b.data,
-            merged.unknown or b.unknown,
-        )
-    return merged
-
-
-def _text(length: int, *, data: bool = False) -> Bound:
-    return Bound(0, 1 + length // CHARS_PER_UNIT, data=data)
-
-
-_SCALARS = frozenset({int, float, bool, type(None)})
-
-
-# --- the run's data ------------------------------------------------------------------
-
-
-def data_bound(value: object) -> Bound:
-    """The exact bound of a contact or variables value (already checked to be JSON
-    within ``cel_runtime.CEL_LIMITS``, so at most 100 levels deep)."""
-    if isinstance(value, str | bytes):
-        return _text(len(value), data=True)
-    if isinstance(value, Mapping):
-        fields = {str(k): data_bound(v) for k, v in value.items()}
-        weight = 1 + sum(1 + len(str(k)) // CHARS_PER_UNIT for k in value)
-        weight += sum(f.weight for f in fields.values())
-        return Bound(len(value), weight, _merge(fields.values()), fields, data=True)
-    if isinstance(value, list | tuple):
-        # Most elements are scalars: counted without a Bound each, by their exact type
-        # (an isinstance against a union per element made this the slow part).
-        weight, longest = 1 + len(value), -1
-        nested: list[Bound] = []
-        for element in value:
-            kind = type(element)
-            if kind is str or kind is bytes:
-                longest = max(longest, len(element))
-                weight += len(element) // CHARS_PER_UNIT
-            elif kind not in _SCALARS:
-                inner = data_bound(element)
-                nested.append(inner)
-                weight += inner.weight - 1
-        if longest >= 0:
-            nested.append(_text(longest, data=True))
-        return Bound(len(value), weight, _merge(nested), data=True)
-    return Bound(0, 1, data=True)
 
 
 # --- the walk ------------------------------------------------------------------------

@@ -27,7 +27,10 @@ from cel_expr_python import cel
 from cel_expr_python.ext import ext_optional, ext_strings
 
 from interpreter.cel_ast import Checked, read_checked
+from interpreter.cel_limits import LIBRARY_NESTING
+from interpreter.cel_order import left_to_right
 from interpreter.cel_runtime import CEL_LIMITS, value_problem
+from interpreter.cel_tree import Tree, read_tree
 from interpreter.errors import InterpreterError
 from interpreter.events import EventSnapshot
 
@@ -166,11 +169,13 @@ class CompiledCondition:
         source: The condition's text.
         result_type: The checked type's name (``bool``, ``dyn``, ``int`` ...).
         checked: What DEE's own rules read from the checked AST.
+        tree: The checked AST, for the cost bound and missing-field names.
     """
 
     source: str
     result_type: str
     checked: Checked
+    tree: Tree
     expression: Any = field(repr=False, compare=False)
 
     def evaluate(self, activation: Activation | Mapping[str, Any] | None = None) -> Any:
@@ -221,8 +226,9 @@ def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation
     return Activation(**dict(activation))
 
 
-def compile_condition(source: str) -> CompiledCondition:
-    """Compile and type-check ``source`` in DEE's environment.
+def compile_condition(source: str, *, strict: bool = False) -> CompiledCondition:
+    """Compile and type-check ``source`` in DEE's environment; ``strict``: evaluate
+    ``&&`` and ``||`` left to right, DEE's rule for a run (``cel_order``).
 
     Raises:
         ConditionError: the library refused it (syntax, unknown name, no matching
@@ -233,10 +239,18 @@ def compile_condition(source: str) -> CompiledCondition:
     except RuntimeError as exc:
         raise _compile_error(source, str(exc)) from None
     returned = expression.return_type()
+    serialized = expression.serialize()
+    if strict:
+        try:
+            expression = ENV.deserialize(left_to_right(serialized))
+        except RuntimeError as exc:  # not seen at the library's deepest nesting: a guard
+            message = f"the left-to-right form of && and || was refused: {_strip(str(exc))}"
+            raise ConditionError(source, message) from None
     return CompiledCondition(
         source,
         returned.name().lower() if returned is not None else "dyn",
-        read_checked(expression.serialize()),
+        read_checked(serialized),
+        read_tree(serialized),
         expression,
     )
 
@@ -245,7 +259,19 @@ def compile_condition(source: str) -> CompiledCondition:
 _LOCATED = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
 
 
+# How the library refuses nesting past its parser's recursion limit (no line or column).
+_TOO_DEEP = re.compile(r"Exceeded max recursion depth|recursion limit exceeded")
+
+
 def _compile_error(source: str, text: str) -> ConditionError:
+    if _TOO_DEEP.search(text):
+        return ConditionError(
+            source,
+            LIBRARY_NESTING.exceeded(
+                "brackets, calls and chained operators nest deeper "
+                "(use fewer parentheses, or split the condition)"
+            ),
+        )
     lines = _strip(text).splitlines()
     for index, line in enumerate(lines):
         match = _LOCATED.search(line)

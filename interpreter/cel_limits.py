@@ -1,6 +1,7 @@
 """The limits on what one branch condition may be and may cost, in one place.
 
-Boundary: named constants only, read by the parser (:mod:`interpreter.cel_syntax`),
+Boundary: named constants (and ``source_problem``, the check made before any parser
+reads a condition), read by the parser (:mod:`interpreter.cel_syntax`),
 the static limit pass (:mod:`interpreter.cel_bounds`), the cost model
 (:mod:`interpreter.cel_cost`) and the evaluator (:mod:`interpreter.conditions`). They
 describe CEL expressions, not the library that evaluates them, so they stay when the
@@ -49,6 +50,10 @@ MAX_NESTING: Final = 48
 # recursion of every pass over it (checker, cost model, left-to-right rewrite).
 MAX_DEPTH: Final = 120
 NESTING: Final = Limit("nesting", MAX_NESTING, "levels")
+# Google's CEL parser (``cel_env``) stops at 32 levels of its own recursion, which counts
+# brackets, calls and chained operators alike (``1 + 1 + ... + 1`` of 32 terms is
+# refused); measured on cel-expr-python 0.1.3. DEE names it in its own words.
+LIBRARY_NESTING: Final = Limit("nesting", 32, "levels")
 DEPTH: Final = Limit("depth", MAX_DEPTH, "levels")
 # Comprehensions (all, exists, exists_one, map, filter) inside the body of another.
 # Each level multiplies the work by the size of its range; two levels answer every
@@ -74,6 +79,7 @@ __all__ = [
     "COMPREHENSION_NESTING",
     "COST",
     "DEPTH",
+    "LIBRARY_NESTING",
     "LITERAL_ELEMENTS",
     "MAX_DEPTH",
     "MAX_NESTING",
@@ -81,5 +87,30 @@ __all__ = [
     "NODES",
     "SOURCE_LENGTH",
     "STRING_LITERAL",
+    "CelProblem",
     "Limit",
+    "source_problem",
 ]
+
+
+def source_problem(source: str) -> str | None:
+    """Why ``source`` may not even be read by a parser, or ``None``."""
+    if len(source) > SOURCE_LENGTH.value:
+        return SOURCE_LENGTH.exceeded(f"it has {len(source)}")
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError as exc:  # no evaluator takes it; and it cannot be printed
+        return f"contains a lone surrogate (U+{ord(source[exc.start]):04X}), not valid text"
+    return None
+
+
+@dataclass(frozen=True)
+class CelProblem:
+    """One thing wrong with a condition.
+
+    Attributes:
+        message: One human-readable sentence, e.g.
+            ``events.hasReply refers to unknown step 'intro-emial'``.
+    """
+
+    message: str

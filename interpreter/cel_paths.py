@@ -11,17 +11,14 @@ failure reason should: ``missing field contact.tier``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Set
-from typing import Any
+from collections.abc import Set
 
+from interpreter.cel_fields import DATA_ROOTS, missing_path
 from interpreter.cel_syntax import Call, Expr, Ident, Index, Literal, Select, children
 
 __all__ = ["DATA_ROOTS", "data_paths", "missing_path"]
 
-DATA_ROOTS = frozenset({"contact", "vars"})
 _COMPREHENSIONS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 Path = tuple[str, ...]
 
@@ -67,28 +64,3 @@ def _path(expr: Expr, shadowed: Set[str]) -> Path | None:
                 return (name, *reversed(keys))
             case _:
                 return None
-
-
-def missing_path(
-    paths: tuple[Path, ...], key: object, roots: Mapping[str, Mapping[str, Any]]
-) -> str | None:
-    """The first of ``paths`` that stops at ``key`` in this run's data, written as a
-    condition would name it (``contact.tier``), or ``None`` when none does."""
-    for path in paths:
-        value: Any = roots.get(path[0])
-        for depth, name in enumerate(path[1:], start=1):
-            if not isinstance(value, Mapping):
-                break
-            if name not in value:
-                if name == key:
-                    return _written(path[: depth + 1])
-                break
-            value = value[name]
-    return None
-
-
-def _written(path: Path) -> str:
-    text = path[0]
-    for name in path[1:]:
-        text += f".{name}" if _NAME.fullmatch(name) else f"[{name!r}]"
-    return text

@@ -4,26 +4,23 @@ Boundary: what ``validate`` reports for one condition when ``Limits.google_cel``
 in the shape of :func:`interpreter.cel_check.check_condition` (a list of
 ``CelProblem``). The library decides what CEL is (``cel_env.compile_condition``: its
 parser and type checker, with line, column and caret); DEE's rules come from
-``cel_env.rule_problems`` on the checked AST; the limits of ``cel_limits`` stay:
+``cel_env.rule_problems`` on the checked AST; the limits of ``cel_limits`` stay, all
+read from the library's own parse, so every condition it accepts is bounded:
 
 - the source length (and unreadable text) is checked before the library reads it;
-- the node count is counted on the library's AST;
-- the library refuses nesting past its own 32 levels (below ``MAX_NESTING``);
-- the literal sizes, comprehension nesting and static cost are still estimated on
-  DEE's own parse tree, for a condition that parser reads. A condition in syntax only
-  the library reads (``dyn()``, ``type()``, optionals ...) has no static cost estimate
-  yet: its run-time cost bound is the evaluator's (``cel_branch``).
+- nesting past the library's parser's 32 levels is refused in DEE's words
+  (``LIBRARY_NESTING``, below DEE's older ``MAX_NESTING``);
+- the node count, literal sizes, comprehension nesting and static cost are counted on
+  the library's checked AST (``cel_tree_cost``).
 
-No I/O, clock or randomness.
+DEE's own CEL parser is not used. No I/O, clock or randomness.
 """
 
 from __future__ import annotations
 
-from interpreter.cel_bounds import source_problem, tree_problems
-from interpreter.cel_check import CelProblem
 from interpreter.cel_env import ConditionError, compile_condition, rule_problems
-from interpreter.cel_limits import NODES
-from interpreter.cel_syntax import CelSyntaxError, parse
+from interpreter.cel_limits import NODES, CelProblem, source_problem
+from interpreter.cel_tree_cost import static_problems
 
 
 def check_condition_google(source: str, *, step_ids: frozenset[str]) -> list[CelProblem]:
@@ -49,9 +46,4 @@ def check_condition_google(source: str, *, step_ids: frozenset[str]) -> list[Cel
     nodes = compiled.checked.nodes
     if nodes > NODES.value:
         return [*problems, CelProblem(NODES.exceeded(f"it has {nodes}"))]
-    try:
-        tree = parse(source)
-    except CelSyntaxError:
-        return problems  # syntax only the library reads: no static estimate yet
-    limits = [p for p in tree_problems(source, tree) if not p.startswith("exceeds the node")]
-    return [*problems, *(CelProblem(message) for message in limits)]
+    return [*problems, *(CelProblem(m) for m in static_problems(source, compiled.tree))]

@@ -28,10 +28,13 @@ from typing import Any
 
 from interpreter import cel_env, cel_runtime
 from interpreter.cel_cost import SCALAR, UNKNOWN, Bound, data_bound, estimate
+from interpreter.cel_fields import data_paths as tree_paths
 from interpreter.cel_limits import COST
 from interpreter.cel_paths import data_paths, missing_path
 from interpreter.cel_strict import left_to_right
-from interpreter.cel_syntax import CelSyntaxError, Expr, parse
+from interpreter.cel_syntax import Expr, parse
+from interpreter.cel_tree import Tree
+from interpreter.cel_tree_cost import estimate as tree_cost
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
 from interpreter.plan import BranchStep
@@ -57,6 +60,9 @@ class CompiledCondition:
     scaled: Expr | None = None
     # The paths into ``contact`` and ``vars`` it reads, to name a missing one.
     paths: tuple[tuple[str, ...], ...] = ()
+    # On the library (``google_cel``): its checked tree when the run's data sizes
+    # multiply or accumulate in its cost (``cel_tree_cost``), as ``scaled`` above.
+    scaled_tree: Tree | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +129,19 @@ def _compile(when: str, goto: str, *, google_cel: bool = False) -> CompiledCondi
 
 
 def _compile_google(when: str, goto: str) -> CompiledCondition:
-    """``when`` compiled on the library (which validated it). Syntax DEE's own parser
-    also reads keeps its run-time cost bound and missing-path names; syntax only the
-    library reads (``dyn()``, optionals ...) has neither yet."""
-    program = cel_env.compile_condition(when)
-    try:
-        tree = parse(when)
-    except CelSyntaxError:
-        return CompiledCondition(when, goto, program, _native(when))
-    scaled = estimate(tree, {"contact": UNKNOWN, "vars": UNKNOWN}).scaled
+    """``when`` compiled on the library (which validated it), ``&&``/``||`` left to
+    right; its run-time cost bound and missing-field names read from the library's
+    checked tree, so every condition the library accepts has both."""
+    program = cel_env.compile_condition(when, strict=True)
+    tree = program.tree
+    scaled = tree_cost(tree, {"contact": UNKNOWN, "vars": UNKNOWN}).scaled
     return CompiledCondition(
-        when, goto, program, _native(when), tree if scaled else None, data_paths(tree)
+        when,
+        goto,
+        program,
+        _native(when),
+        paths=tree_paths(tree),
+        scaled_tree=tree if scaled else None,
     )
 
 

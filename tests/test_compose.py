@@ -39,8 +39,11 @@ def test_temporal_persists_in_its_own_database_as_its_own_role() -> None:
     temporal, pg = services["temporal"]["environment"], services["postgresql"]["environment"]
     assert temporal["POSTGRES_SEEDS"] == "postgresql"
     assert temporal["POSTGRES_USER"] == "temporal" != pg["POSTGRES_USER"]  # not the superuser
-    assert temporal["POSTGRES_PWD"] == "${TEMPORAL_DB_PASSWORD:-temporal}"
-    assert temporal["SKIP_DB_CREATE"] == "true"  # the init script made them: no CREATEDB
+    # no default password: compose refuses to start without one
+    assert temporal["POSTGRES_PWD"].startswith("${TEMPORAL_DB_PASSWORD:?")
+    # the init script made the databases (no CREATEDB): the schema service only fills them
+    schema_env = services["temporal-schema"]["environment"]
+    assert schema_env["TEMPORAL_DBNAME"] == temporal["DBNAME"]
     sql = _init_sql()
     assert "CREATE ROLE temporal LOGIN PASSWORD :'temporal_password'" in sql
     for database in (temporal["DBNAME"], temporal["VISIBILITY_DBNAME"]):

@@ -6,10 +6,11 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dee.cli.common import JsonOpt, print_json
 from dee.cli.db import retention_storage, run_storage, storage
 from dee.errors import DocumentError, EngineError
 from dee.settings import Settings
@@ -87,6 +88,7 @@ def verify(
     all_runs: Annotated[bool, typer.Option("--all", help="Verify every run.")] = False,
     public_key: PublicKeyOpt = None,
     checkpoints: CheckpointsOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Recompute every hash and link, check the chains against their signed checkpoints,
     and check that every ended run's chain is closed.
@@ -94,7 +96,9 @@ def verify(
     Exits 1 naming the first broken entry (run, seq, field) of each broken chain, every
     entry a signed checkpoint contradicts (changed, missing, unsigned; a forged or
     deleted checkpoint), and each run that ended (its row final, or its Temporal
-    execution dead) without a closing entry.
+    execution dead) without a closing entry. ``--json`` prints one object per run
+    (``ok``, ``closed``, ``entries``, ``problems``) on stdout; the exit status and the
+    ``error:`` lines on stderr are the same.
     """
     if (run_id is None) == (not all_runs):
         raise EngineError(["give either RUN_ID or --all"])
@@ -112,16 +116,45 @@ def verify(
             f"warning: {closing.unasked}; runs whose execution died there were not checked",
             file=sys.stderr,
         )
-    if not results and not closing.unclosed:
-        print("no audit entries are stored")
     unclosed = {u.run_id for u in closing.unclosed}
-    for result in results:
+    if as_json:
+        print_json(verify_json(results, closing))
+    elif not results and not closing.unclosed:
+        print("no audit entries are stored")
+    for result in [] if as_json else results:
         if result.ok and result.run_id not in unclosed:
             print(result.describe())
     problems = [line for r in results for line in r.problem_lines()]
     problems += [u.describe() for u in closing.unclosed]
     if problems:
         raise EngineError(problems)
+
+
+def verify_json(results: list[VerifyResult], closing: ClosingCheck) -> dict[str, Any]:
+    """``dee audit verify --json``: every run checked, and whether all of them hold."""
+    ended = {u.run_id: u for u in closing.unclosed}
+    runs: list[dict[str, Any]] = []
+    for r in results:
+        gone = ended.pop(r.run_id, None)
+        runs.append(
+            {
+                "runId": r.run_id,
+                "ok": r.ok and gone is None,
+                "closed": gone is None,
+                "entries": r.entries,
+                "firstSeq": r.first_seq,
+                "pending": r.pending,
+                "archivedHeadSeq": r.head.seq if r.head else None,
+                "signedSeq": r.signed.seq if r.signed else None,
+                "problems": r.problem_lines() + ([gone.describe()] if gone else []),
+            }
+        )
+    # A run that ended with no entries stored at all has no chain result of its own.
+    runs += [
+        {"runId": u.run_id, "ok": False, "closed": False, "entries": 0, "problems": [u.describe()]}
+        for u in ended.values()
+    ]
+    return {"ok": all(r["ok"] for r in runs), "runs": runs}
 
 
 async def _export(run_id: str, out: Path | None) -> int:
@@ -180,6 +213,7 @@ def archive(
         str | None,
         typer.Option(help="file:///dir or s3://bucket/prefix (default: $DEE_AUDIT_ARCHIVE_TO)."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Archive entries older than the retention window, then remove them from the database."""
     settings = Settings.load()
@@ -197,10 +231,21 @@ def archive(
         raise EngineError([f"audit retention is not configured: give {' and '.join(missing)}"])
     report = run_storage(_archive(days, to))
     runs = len({s.run_id for s in report.archived})
-    print(
-        f"archived {report.entries} entries of {runs} runs recorded before "
-        f"{report.cutoff.isoformat()} to {to}"
-    )
+    if as_json:
+        print_json(
+            {
+                "entries": report.entries,
+                "runs": runs,
+                "cutoff": report.cutoff,
+                "to": to,
+                "refused": [b.describe() for b in report.refused],
+            }
+        )
+    else:
+        print(
+            f"archived {report.entries} entries of {runs} runs recorded before "
+            f"{report.cutoff.isoformat()} to {to}"
+        )
     if report.refused:
         raise EngineError(
             [f"not archived, the chain does not verify: {b.describe()}" for b in report.refused]
@@ -222,6 +267,7 @@ def export_checkpoints(
             "--to", help="A new file, or a directory to create a new timestamped file in."
         ),
     ],
+    as_json: JsonOpt = False,
 ) -> None:
     """Write every signed checkpoint as JSON Lines to a new, read-only file.
 
@@ -232,7 +278,10 @@ def export_checkpoints(
     if not to.is_dir() and not to.parent.is_dir():
         raise DocumentError([f"{to}: directory {to.parent} does not exist"])
     written, count = run_storage(_export_checkpoints(to))
-    print(f"exported {count} checkpoints to {written}")
+    if as_json:
+        print_json({"checkpoints": count, "file": str(written)})
+    else:
+        print(f"exported {count} checkpoints to {written}")
 
 
 async def _adopt() -> tuple[int, list[str]]:
@@ -249,14 +298,17 @@ async def _adopt() -> tuple[int, list[str]]:
 
 
 @checkpoints_app.command("adopt")
-def adopt() -> None:
+def adopt(as_json: JsonOpt = False) -> None:
     """Sign the heads of runs recorded before checkpoints existed (once, after upgrading).
 
     Needs the signing key. It vouches for those chains as they are now; a chain that
     does not verify is not signed, and is reported (exit 1).
     """
     count, refused = run_storage(_adopt())
-    print(f"signed the heads of {count} runs that had no checkpoint")
+    if as_json:
+        print_json({"signed": count, "refused": refused})
+    else:
+        print(f"signed the heads of {count} runs that had no checkpoint")
     if refused:
         raise EngineError([f"not signed, the chain does not verify: {line}" for line in refused])
 

@@ -7,12 +7,11 @@ start for it again. Both need Temporal and the database of the configuration.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from dee.cli.common import ConfigOpt, JsonOpt, run_async, to_json
+from dee.cli.common import ConfigOpt, JsonOpt, print_json, run_async, to_json
 from dee.cli.run_view import ByOpt, call
 from dee.contacts import Erasure
 from dee.engine import Engine
@@ -67,7 +66,7 @@ def enroll(
 
     generation = run_async(call(config, act))
     if as_json:
-        print(json.dumps({"contactId": contact_id, "generation": generation}))
+        print_json({"contactId": contact_id, "generation": generation})
     else:
         print(f"contact {contact_id} enrolled (key generation {generation})")
 

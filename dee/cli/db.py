@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from dee.cli.common import JsonOpt, print_json
 from dee.errors import EngineError
 from dee.settings import Settings
 
@@ -71,7 +72,9 @@ def _roles(settings: Settings, schema: str | None) -> DatabaseRoles | None:
     return DatabaseRoles.for_schema(schema or "public", settings.app_role, settings.retention_role)
 
 
-async def _migrate() -> list[str]:
+async def _migrate() -> dict[str, Any]:
+    """The database migrated, its revision, and whether the application's own connection
+    (when a separate migration URL is set) finds the schema current."""
     from adapters.storage import Database, ensure_current, upgrade  # noqa: PLC0415
     from adapters.storage.migrations import current_revision  # noqa: PLC0415
 
@@ -79,9 +82,11 @@ async def _migrate() -> list[str]:
     owner = Database(settings.migration_url or settings.database_url)
     try:
         await upgrade(owner, roles=_roles(settings, owner.search_path))
-        lines = [
-            f"database {owner.display_url}: schema at revision {await current_revision(owner)}"
-        ]
+        done: dict[str, Any] = {
+            "database": owner.display_url,
+            "revision": await current_revision(owner),
+            "applicationDatabase": None,
+        }
     finally:
         await owner.dispose()
     if settings.migration_url:
@@ -91,26 +96,31 @@ async def _migrate() -> list[str]:
             await ensure_current(app_db)
         finally:
             await app_db.dispose()
-        lines.append(f"the application's connection {app_db.display_url} finds it current")
-    return lines
+        done["applicationDatabase"] = app_db.display_url  # it found the schema current
+    return done
 
 
 @app.command()
-def migrate() -> None:
+def migrate(as_json: JsonOpt = False) -> None:
     """Create or migrate the schema to the newest revision, as the schema's owner.
 
     Connects through DEE_DATABASE_MIGRATION_URL (database.migrationUrl) when set, else
     DEE_DATABASE_URL. On PostgreSQL the migration also sets up the application and
     retention roles (docs/database.md). Safe to run again.
     """
-    for line in run_storage(_migrate()):
-        print(line)
+    done = run_storage(_migrate())
+    if as_json:
+        print_json(done)
+        return
+    print(f"database {done['database']}: schema at revision {done['revision']}")
+    if done["applicationDatabase"]:
+        print(f"the application's connection {done['applicationDatabase']} finds it current")
 
 
 @app.command(hidden=True)
-def upgrade() -> None:
+def upgrade(as_json: JsonOpt = False) -> None:
     """The former name of ``dee db migrate``."""
-    migrate()
+    migrate(as_json)
 
 
 __all__ = ["app", "retention_storage", "run_storage", "storage"]

@@ -10,7 +10,6 @@ Bad input is ``error: ...`` naming the file and field, exit 1; any decision exit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dee.cli.common import print_json
 from dee.cli.db import run_storage, storage
 from dee.cli.ledger import policy_app
 from dee.config import EngineConfig, load_config
@@ -108,7 +108,7 @@ def explain(
     if note is not None:
         typer.echo(f"note: {note}", err=True)
     if as_json:
-        print(json.dumps(explanation.as_json(), indent=2))
+        print_json(explanation.as_json())
     else:
         print(render(explanation))
 

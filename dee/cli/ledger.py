@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dee.cli.common import JsonOpt, print_json
 from dee.cli.db import run_storage, storage
 from dee.errors import EngineError
 
@@ -52,12 +53,17 @@ MAX_BYTES = 32 * 1024 * 1024
 def import_file(
     file: Annotated[Path, typer.Argument(help="The CSV file of earlier attempts.")],
     tenant: Annotated[str, typer.Option("--tenant", help="The tenant whose contacts these are.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Import a prior dialer's attempts into the contact ledger (all rows or none)."""
     if not tenant:
         raise EngineError(["--tenant: must not be empty"])
     rows = parse_ledger_csv(file)
     result = run_storage(_import(tenant, rows))
+    if as_json:
+        print_json({"file": str(file), "tenant": tenant, "added": result.added,
+                    "already": result.already})  # fmt: skip
+        return
     print(
         f"imported {result.added} attempts from {file} for tenant {tenant}"
         f" ({result.already} already in the ledger)"

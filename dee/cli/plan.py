@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dee.cli.common import JsonOpt, print_json
 from dee.content import load_registry, templates_dir
 from dee.documents import load_plan, read_document
 from dee.errors import DeeError, DocumentError
@@ -84,22 +85,43 @@ def validate_cmd(
             help="Check conditions on Google's CEL, the evaluator runs will use (issue 23).",
         ),
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Validate plans; exit 1 listing every problem (each names its step and field)."""
+    """Validate plans; exit 1 listing every problem (each names its step and field).
+
+    ``--json`` prints one object per file (``ok``, the plan's id, version and content
+    hash, its ``problems``); the problems are also on stderr, and the exit status is
+    the same.
+    """
     registry = _registry(templates, no_registry)
     limits = Limits(max_steps, max_wait_days, min_send_loop_wait, google_cel=google_cel)
     lines: list[str] = []
+    shown: list[dict[str, Any]] = []
     for path in files:
         try:
             plan = load_plan(path)
         except DocumentError as exc:
             lines.extend(exc.lines)
+            shown.append({"file": str(path), "ok": False, "problems": list(exc.lines)})
             continue
         problems = validate(plan, registry=registry, limits=limits) + preset_problems(plan)
         lines.extend(f"{path}: {p}" for p in problems)
-        if not problems:
+        shown.append(
+            {
+                "file": str(path),
+                "ok": not problems,
+                "planId": plan.id,
+                "version": plan.version,
+                "steps": len(plan.steps),
+                "contentHash": plan.content_hash,
+                "problems": [f"{path}: {p}" for p in problems],
+            }
+        )
+        if not problems and not as_json:
             summary = f"{plan.id} v{plan.version}, {len(plan.steps)} steps, {plan.content_hash}"
             print(f"{path}: ok ({summary})")
+    if as_json:
+        print_json(shown)
     if lines:
         raise DocumentError(lines)
 
@@ -161,7 +183,7 @@ def simulate_cmd(
     except PlanError as exc:
         raise DocumentError([f"{plan_file}: {p}" for p in exc.problems]) from None
     if as_json:
-        print(json.dumps(trace.as_dict(), indent=2))
+        print_json(trace.as_dict())
     else:
         _print_trace(trace, origin, _display_zone(plan, contact_doc))
 
@@ -240,6 +262,7 @@ def register_cmd(
     file: Annotated[Path, typer.Argument(help="Plan file (YAML or JSON).")],
     templates: TemplatesOpt = None,
     no_registry: NoRegistryOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate a plan and store its version without starting a run.
 
@@ -255,5 +278,11 @@ def register_cmd(
     if problems:
         raise DocumentError([f"{file}: {p}" for p in problems])
     stored, where = run_storage(_register(plan))
+    if as_json:
+        print_json(
+            {"planId": plan.id, "version": plan.version, "contentHash": plan.content_hash,
+             "stored": stored, "database": where}
+        )  # fmt: skip
+        return
     state = "stored" if stored else "already stored (same body)"
     print(f"{file}: {plan.id} v{plan.version} {state} in {where} ({plan.content_hash})")

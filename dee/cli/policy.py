@@ -10,7 +10,6 @@ limit in; limits are policy configuration until one exists.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict
 from datetime import date, datetime
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+from dee.cli.common import JsonOpt, print_json
 from dee.cli.db import run_storage, storage
 from dee.errors import EngineError
 
@@ -114,13 +114,17 @@ def consent_grant(
     wording: Annotated[str, typer.Option("--wording", help="The consent wording's version.")],
     tenant: Tenant = "default",
     at: At = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Record that a contact opted in to a channel."""
     when = _instant("--at", at)
     entry = _admin_call(
         _admin(lambda a: a.grant_consent(tenant, contact_id, channel, source, wording, when))
     )
-    print(_consent_line("granted", entry))
+    if as_json:
+        print_json(entry)
+    else:
+        print(_consent_line("granted", entry))
 
 
 @consent_app.command("revoke")
@@ -133,6 +137,7 @@ def consent_revoke(
     ] = None,
     tenant: Tenant = "default",
     at: At = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Record that a contact opted out of a channel."""
     when = _instant("--at", at)
@@ -143,7 +148,10 @@ def consent_revoke(
             )
         )
     )
-    print(_consent_line("revoked", entry))
+    if as_json:
+        print_json(entry)
+    else:
+        print(_consent_line("revoked", entry))
 
 
 @suppress_app.command("add")
@@ -163,6 +171,7 @@ def suppress_add(
         str | None, typer.Option("--expires", help="ISO 8601 end, with an offset.")
     ] = None,
     tenant: Tenant = "default",
+    as_json: JsonOpt = False,
 ) -> None:
     """Suppress a contact key: globally, or only on --channel, or only for --plan."""
     scope, scope_key = _scope(channel, plan)
@@ -170,6 +179,9 @@ def suppress_add(
     entry = _admin_call(
         _admin(lambda a: a.suppress(tenant, scope, scope_key, contact_key, reason, source, until))
     )
+    if as_json:
+        print_json(entry)
+        return
     expiry = f" until {entry.expires_at.isoformat()}" if entry.expires_at else ""
     print(f"suppressed {entry.contact_key} ({_where(entry)}) for tenant {entry.tenant}{expiry}")
 
@@ -180,10 +192,14 @@ def suppress_remove(
     channel: ChannelScope = None,
     plan: PlanScope = None,
     tenant: Tenant = "default",
+    as_json: JsonOpt = False,
 ) -> None:
     """Remove a suppression (the same scope it was added with)."""
     scope, scope_key = _scope(channel, plan)
     entry = _admin_call(_admin(lambda a: a.unsuppress(tenant, scope, scope_key, contact_key)))
+    if as_json:
+        print_json(entry)
+        return
     print(f"removed suppression of {entry.contact_key} ({_where(entry)}) for tenant {tenant}")
 
 
@@ -192,14 +208,14 @@ def suppress_list(
     tenant: Tenant = "default",
     scope: Annotated[str | None, typer.Option("--scope", help="global, channel or plan.")] = None,
     contact_key: Annotated[str | None, typer.Option("--key", help="Only this key.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List a tenant's suppressions (expired ones included, with their expiry)."""
     entries = _admin_call(
         _admin(lambda a: a.list_suppressions(tenant, scope=scope, contact_key=contact_key))
     )
     if as_json:
-        print(json.dumps([_suppression_json(e) for e in entries], indent=2, ensure_ascii=False))
+        print_json([_suppression_json(e) for e in entries])
         return
     if not entries:
         print(f"no suppressions for tenant {tenant}")
@@ -223,6 +239,7 @@ def budget_set(
     limit: Annotated[str, typer.Option("--limit", help="The amount, e.g. 250.00.")],
     currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")] = "USD",
     tenant: Tenant = "default",
+    as_json: JsonOpt = False,
 ) -> None:
     """Create a budget for a period, or change its end, currency or limit."""
     try:
@@ -233,6 +250,9 @@ def budget_set(
     status = _admin_call(
         _admin(lambda a: a.set_budget(tenant, name, first, last, currency, amount))
     )
+    if as_json:
+        print_json(status)
+        return
     print(
         f"budget {status.name} of tenant {status.tenant}: {status.period_start} to "
         f"{status.period_end}, limit {status.limit.normalize():f} {status.currency} "
@@ -250,12 +270,16 @@ def limits_set(
         bool, typer.Option("--clear", help="Remove the stored limit: configuration decides.")
     ] = False,
     tenant: Tenant = "default",
+    as_json: JsonOpt = False,
 ) -> None:
     """Store a daily send limit for a tenant's channel (overrides the configuration)."""
     if (daily is None) == (not clear):
         raise EngineError(["give exactly one of --daily N or --clear"])
     stored = _admin_call(_admin(lambda a: a.set_daily_limit(tenant, channel, daily)))
-    if stored is None:
+    if as_json:
+        # null: the stored limit was cleared and the configuration decides.
+        print_json({"tenant": tenant, "channel": channel, "daily": stored})
+    elif stored is None:
         print(f"daily limit for {tenant}/{channel} cleared: the configuration decides")
     else:
         print(f"daily limit for {tenant}/{channel}: {stored} sends per UTC day")

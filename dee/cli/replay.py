@@ -27,6 +27,7 @@ from dee.cli.common import (
     JsonOpt,
     config_of,
     engine_session,
+    print_json,
     run_async,
     strict_json,
 )
@@ -300,11 +301,7 @@ def replay(
         new_plan = _plan(plan)
         report = run_async(_bulk(config, new_plan, runs, limit, start_ms))
         if json_out:
-            print(
-                json.dumps(
-                    {**report.as_dict(), "changes": [c.as_dict() for c in report.changes]}, indent=2
-                )
-            )
+            print_json({**report.as_dict(), "changes": [c.as_dict() for c in report.changes]})
         else:
             _print_bulk(Console(), new_plan, runs, report)
         return
@@ -329,7 +326,7 @@ def replay(
         out = result.as_dict()
         if change is not None:
             out["whatIf"] = change.as_dict()
-        print(json.dumps(out, indent=2, default=str))
+        print_json(out)
     else:
         console = Console()
         _print(console, replayed, other is not None, execute)

@@ -6,7 +6,6 @@ plan version it reports and exits 0. ``--json`` prints ``RulesReport.as_dict()``
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dee.cli.common import config_of, engine_session, run_async
+from dee.cli.common import config_of, engine_session, print_json, run_async
 from dee.errors import EngineError
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def rules_what_if(
     rules = new_rules(config_of(config), rules_file, presets)
     report = run_async(_report(config, rules, run_id, runs, limit))
     if json_out:
-        print(json.dumps(report.as_dict(), indent=2))
+        print_json(report.as_dict())
     else:
         _print(Console(), report, runs)
 

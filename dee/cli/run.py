@@ -4,13 +4,14 @@ and the operator actions ``pause``, ``resume``, ``cancel``, ``retry`` and ``reso
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from adapters.storage import LedgerRow
-from dee.cli.common import ConfigOpt, JsonOpt, run_async, to_json
+from dee.cli.common import ConfigOpt, JsonOpt, print_json, run_async
 from dee.cli.db import run_storage, storage
 from dee.cli.run_view import ByOpt, ReasonOpt, RunArg, call, show
 from dee.config import load_config
@@ -118,7 +119,7 @@ def timeline(
             {**timeline_json(e), **({"opened": opened[e.seq]} if e.seq in opened else {})}
             for e in entries
         ]
-        print(json.dumps(shown, indent=2, ensure_ascii=False))
+        print_json(shown)
         return
     if head is not None:
         print(f"(entries 1..{head.seq} archived to {head.archive_uri})")
@@ -141,9 +142,7 @@ def status(run_id: RunArg, config: ConfigOpt = None, as_json: JsonOpt = False) -
 
     run, sends = run_async(call(config, read))
     if as_json:
-        shown = json.loads(to_json(run))
-        shown["sends"] = [sent.as_dict() for sent in sends]
-        print(json.dumps(shown, indent=2))
+        print_json({**asdict(run), "sends": [sent.as_dict() for sent in sends]})
         return
     show(run, False)
     console = Console(highlight=False)
@@ -161,18 +160,26 @@ def status(run_id: RunArg, config: ConfigOpt = None, as_json: JsonOpt = False) -
 
 @app.command("pause")
 def pause(
-    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
+    run_id: RunArg,
+    by: ByOpt = "cli",
+    reason: ReasonOpt = "",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Hold a run before its next step."""
-    show(run_async(call(config, lambda e: e.pause_run(run_id, by=by, reason=reason))), False)
+    show(run_async(call(config, lambda e: e.pause_run(run_id, by=by, reason=reason))), as_json)
 
 
 @app.command("resume")
 def resume(
-    run_id: RunArg, by: ByOpt = "cli", reason: ReasonOpt = "", config: ConfigOpt = None
+    run_id: RunArg,
+    by: ByOpt = "cli",
+    reason: ReasonOpt = "",
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Resume a paused run."""
-    show(run_async(call(config, lambda e: e.resume_run(run_id, by=by, reason=reason))), False)
+    show(run_async(call(config, lambda e: e.resume_run(run_id, by=by, reason=reason))), as_json)
 
 
 @app.command("cancel")
@@ -181,9 +188,10 @@ def cancel(
     reason: Annotated[str, typer.Option("--reason", help="Why (required, audited).")],
     by: ByOpt = "cli",
     config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Cancel a run for good."""
-    show(run_async(call(config, lambda e: e.cancel_run(run_id, reason, by=by))), False)
+    show(run_async(call(config, lambda e: e.cancel_run(run_id, reason, by=by))), as_json)
 
 
 @app.command("retry")
@@ -200,11 +208,12 @@ def retry(
         ),
     ] = False,
     config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Retry the failed step of a failed run (once); an unknown send is looked up first."""
     show(
         run_async(call(config, lambda e: e.retry_run(run_id, by=by, reason=reason, resend=resend))),
-        False,
+        as_json,
     )
 
 
@@ -223,6 +232,7 @@ def resolve(
     by: ByOpt = "cli",
     reason: ReasonOpt = "",
     config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Resolve a failed run: skip to a step, end it with an outcome, or mark its send sent."""
     if sum((skip_to is not None, end is not None, mark_sent)) != 1:
@@ -237,7 +247,7 @@ def resolve(
             run_id, resolution=resolution, target=target, by=by, reason=reason
         )
 
-    show(run_async(call(config, action)), False)
+    show(run_async(call(config, action)), as_json)
 
 
 __all__ = ["app"]

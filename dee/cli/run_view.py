@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from dee.cli.common import engine_session, to_json
+from dee.cli.common import engine_session, print_json
 from dee.engine import ExecutionRun
 from dee.runs.reading import describe_exit
 
@@ -20,7 +20,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited).")]
 def show(run: ExecutionRun, as_json: bool) -> None:
     """Print a run (``--json``: as JSON)."""
     if as_json:
-        print(to_json(run))
+        print_json(run)
         return
     console = Console()
     console.print(f"[bold]{run.run_id}[/bold]  {run.status}  at step {run.current_step or '-'}")

@@ -14,7 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from dee.cli.common import ConfigOpt, JsonOpt, engine_session, run_async, strict_json, to_json
+from dee.cli.common import ConfigOpt, JsonOpt, engine_session, print_json, run_async, strict_json
 from dee.cli.run_view import call as _call
 from dee.cli.run_view import ended_by_temporal
 from dee.documents import load_plan, read_document
@@ -133,10 +133,8 @@ def start(
         _start_all(config, plan, people, variables, idempotency_key, bulk=contacts is not None)
     )
     if as_json:
-        print(
-            to_json(
-                [{"runId": r.run_id, "contactId": r.contact_id, "status": r.status} for r in runs]
-            )
+        print_json(
+            [{"runId": r.run_id, "contactId": r.contact_id, "status": r.status} for r in runs]
         )
     else:
         for run in runs:
@@ -207,7 +205,7 @@ def list_runs(
         )
     )
     if as_json:
-        print(to_json(runs))
+        print_json(runs)
         return
     # The Temporal column appears only when a listed run's execution died, so the
     # common listing stays as narrow as before.
@@ -219,14 +217,21 @@ def list_runs(
         table.add_row(
             r.run_id,
             r.status,
-            # The run stopped on an event (the plan's exitOn), not at an end step.
-            f"{r.outcome} (exit)" if r.exit_rule else (r.outcome or "-"),
+            _how_it_ended(r),
             r.current_step or "-",
             f"{r.plan_id} v{r.plan_version}",
             r.contact_id,
             *([Text(ended_by_temporal(r) if r.temporal_status else "-")] if died else []),
         )
     Console().print(table)
+
+
+def _how_it_ended(run: ExecutionRun) -> str:
+    """The outcome column: a completed run's outcome, a failed run's failure."""
+    if run.failure and run.status == "FAILED":
+        return f"failed at {run.failure.get('stepId')}: {run.failure.get('reason')}"
+    # The run stopped on an event (the plan's exitOn), not at an end step.
+    return f"{run.outcome} (exit)" if run.exit_rule else (run.outcome or "-")
 
 
 @event_app.command("ingest")
@@ -261,7 +266,7 @@ def ingest(
 
     result = run_async(_call(config, send))
     if as_json:
-        print(to_json(result))
+        print_json(result)
     else:
         print(f"event {result.event_id} delivered to {len(result.run_ids)} run(s)")
         for delivery in result.deliveries:

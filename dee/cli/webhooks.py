@@ -23,9 +23,6 @@ def webhooks(
     from dee.webhooks import server  # noqa: PLC0415 - the ASGI stack only for this command
 
     cfg = config_of(config)
-    # Its logs as the worker's; with observability.metricsAddress, the receiver serves
-    # dee_event_ingest_seconds (the events it takes in) and its client's SDK metrics.
-    observed_process(cfg)
 
     async def serve() -> None:
         engine = await Engine.connect(cfg)
@@ -37,7 +34,10 @@ def webhooks(
         finally:
             await engine.close()
 
-    try:
-        run_async(serve())
-    except KeyboardInterrupt:
-        print("stopped")
+    # With observability.metricsAddress the receiver serves dee_event_ingest_seconds (the
+    # events it takes in) and its client's SDK metrics; its logging stays as it was.
+    with observed_process(cfg, logs=False):
+        try:
+            run_async(serve())
+        except KeyboardInterrupt:
+            print("stopped")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from temporalio.runtime import Runtime
 
@@ -12,15 +14,20 @@ from dee.observability.logs import configure_logging
 from dee.observability.metrics import telemetry_runtime
 
 
-def observed_process(config: EngineConfig) -> logging.Logger:
-    """Configure logging, then make the metrics runtime the process's default, so every
-    client connected after this exports on ``observability.metricsAddress``.
+@contextmanager
+def observed_process(config: EngineConfig, *, logs: bool = True) -> Iterator[logging.Logger]:
+    """Within the block: the root logger in ``config``'s format and level (with ``logs``),
+    and the metrics runtime as the process's default, so every client connected in it
+    exports on ``observability.metricsAddress``. Yields the ``dee`` logger.
 
-    Returns the ``dee`` logger. Raises ``EngineError`` naming the address when the
-    endpoint cannot be served (the port is taken, the host is not local).
+    The root logger is put back on exit: a command run in-process (the tests, an
+    embedding application) leaves no handler behind writing to a stream it no longer owns.
+
+    Raises:
+        EngineError: the endpoint cannot be served (the port is taken, the host is not
+            local), naming the address.
     """
     obs = config.observability
-    configure_logging(obs)
     try:
         runtime = telemetry_runtime(obs)
     except (RuntimeError, ValueError) as exc:
@@ -29,7 +36,15 @@ def observed_process(config: EngineConfig) -> logging.Logger:
         ) from None
     if runtime is not None:
         Runtime.set_default(runtime, error_if_already_set=False)
-    return logging.getLogger("dee")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    if logs:
+        configure_logging(obs)
+    try:
+        yield logging.getLogger("dee")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 __all__ = ["observed_process"]

@@ -57,7 +57,9 @@ async def test_a_worker_process_logs_json_lines_and_serves_its_counts(
     engine = await Engine.connect(config, client=env.client)  # migrates the database first
     with log_file.open("w") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "dee", "worker"],
+            # As a shell starts a background job: SIGINT ignored. SIGTERM must still stop
+            # it (a SIGTERM handler that raised SIGINT would do nothing here).
+            ["/bin/sh", "-c", f"trap '' INT; exec '{sys.executable}' -m dee worker"],
             env=variables, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
     try:

@@ -99,11 +99,11 @@ async def test_suppress_add_list_remove(
         "suppressed c7 (plan p1) for tenant acme until 2030-01-01T00:00:00+00:00"
     )
     rows = json.loads(listed.stdout)
-    assert [(r["scope"], r["scope_key"], r["contact_key"], r["source"]) for r in rows] == [
+    assert [(r["scope"], r["scopeKey"], r["contactKey"], r["source"]) for r in rows] == [
         ("channel", "email", "ann@example.com", "fbl"),
         ("plan", "p1", "c7", "operator"),
     ]
-    assert rows[1]["expires_at"] == "2030-01-01T00:00:00+00:00"
+    assert rows[1]["expiresAt"] == "2030-01-01T00:00:00+00:00"
     assert "ann@example.com  channel email  complaint (source fbl)" in text.stdout
     assert (gate_says.decision, gate_says.policy) == ("deny", "suppression")
     assert removed.returncode == 0, removed.stderr

@@ -83,7 +83,7 @@ async def test_start_status_list_and_ingest_through_the_cli(
     assert f"{runs[0]['runId']}: handled; now COMPLETED with outcome replied" in ingested.stdout
     await env.sleep(timedelta(days=4))
     listed = json.loads(_dee(config, env, "runs", "list", "--json").stdout)
-    by_contact = {r["contact_id"]: r["status"] for r in listed}
+    by_contact = {r["contactId"]: r["status"] for r in listed}
     assert by_contact == {"c-1": "COMPLETED", "c-2": "FAILED"}
     timeline = _dee(config, env, "run", "timeline", runs[0]["runId"])
     # The reply ended the run through the plan's exit rule, the wait cancelled.

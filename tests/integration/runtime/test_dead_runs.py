@@ -167,7 +167,7 @@ async def test_a_terminated_run_is_dead_everywhere_and_its_chain_is_flagged(
     for code, _, err in (status_json, status_text, done_json, list_json, list_text, list_dead):
         assert code == 0, err
     shown = json.loads(status_json[1])
-    assert (shown["status"], shown["temporal_status"], shown["temporal_reason"]) == (
+    assert (shown["status"], shown["temporalStatus"], shown["temporalReason"]) == (
         "DEAD",
         "TERMINATED",
         REASON,
@@ -176,19 +176,19 @@ async def test_a_terminated_run_is_dead_everywhere_and_its_chain_is_flagged(
     assert first.split()[:2] == [doomed.run_id, "DEAD"]
     assert f"  Temporal: execution TERMINATED: {REASON}" in rest
     healthy = json.loads(done_json[1])
-    assert (healthy["status"], healthy["temporal_status"], healthy["temporal_reason"]) == (
+    assert (healthy["status"], healthy["temporalStatus"], healthy["temporalReason"]) == (
         "COMPLETED",
         None,
         None,
     )
-    assert {r["run_id"]: (r["status"], r["temporal_status"]) for r in json.loads(list_json[1])} == {
+    assert {r["runId"]: (r["status"], r["temporalStatus"]) for r in json.loads(list_json[1])} == {
         doomed.run_id: ("DEAD", "TERMINATED"),
         canceled.run_id: ("CANCELED", None),
         done.run_id: ("COMPLETED", None),
     }
     [dead_row] = [line for line in list_text[1].splitlines() if doomed.run_id in line]
     assert "DEAD" in dead_row and f"execution TERMINATED: {REASON}" in dead_row
-    assert [r["run_id"] for r in json.loads(list_dead[1])] == [doomed.run_id]
+    assert [r["runId"] for r in json.loads(list_dead[1])] == [doomed.run_id]
 
     last = timeline[-1]
     assert (last.step_id, last.action, last.outcome) == ("pause", "wait", "started")

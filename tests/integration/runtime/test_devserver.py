@@ -418,6 +418,6 @@ async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_p
     assert changed.run_id == runs[0].run_id and changed.first_divergence == "done"
     assert cli.exit_code == 0, cli.output
     out = json.loads(cli.output)
-    assert (out["runs"], out["diverged"], out["sends_changed"]) == (3, 1, 1)
-    assert out["cost_difference"] == "0.01"
+    assert (out["runs"], out["diverged"], out["sendsChanged"]) == (3, 1, 1)
+    assert out["costDifference"] == "0.01"
     assert {c["runId"] for c in out["changes"]} == {r.run_id for r in runs}

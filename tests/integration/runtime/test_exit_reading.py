@@ -99,7 +99,7 @@ async def test_an_unsubscribe_ends_a_failed_run_without_an_operator(
     assert listed.returncode == 0, listed.stderr
     [row] = json.loads(listed.stdout)
     assert (row["status"], row["outcome"]) == ("COMPLETED", "unsubscribed")
-    assert row["exit_rule"]["ruleEvent"] == "email.unsubscribed"
+    assert row["exitRule"]["ruleEvent"] == "email.unsubscribed"
 
     # A listing reads the row, not the timeline: what the row says is what it shows.
     await _set_row(engine, run.run_id, outcome="from-the-row")

@@ -102,6 +102,15 @@ async def test_a_tampered_chain_fails_verify_naming_the_entry(
     assert every.stdout == f"run {good}: ok, 3 entries (seq 1..3)\n"
     assert every.stderr == one.stderr
     _no_traceback(every)
+    # --json: the same exit status and stderr; stdout is the report of both runs.
+    as_json = dee(cli_env, tmp_path, "audit", "verify", "--all", "--json")
+    assert (as_json.returncode, as_json.stderr) == (1, one.stderr)
+    report = json.loads(as_json.stdout)
+    assert report["ok"] is False
+    by_run = {r["runId"]: r for r in report["runs"]}
+    assert (by_run[good]["ok"], by_run[good]["entries"], by_run[good]["problems"]) == (True, 3, [])
+    assert (by_run[bad]["ok"], by_run[bad]["entries"]) == (False, 3)  # seq 1..3 verify
+    assert by_run[bad]["problems"] == [one.stderr.removeprefix("error: ").rstrip("\n")]
 
 
 def test_bad_input_gets_one_clear_line(
