@@ -116,6 +116,10 @@ class Sender:
         self._sender = sender_address
         self._domain = message_domain
 
+    def provider(self, channel: str) -> str:
+        """The configured provider's name for ``channel`` (a metric label)."""
+        return {"email": self._email.name, "voice": self._voice.name}[channel]
+
     def _redacted(self, contact: Mapping[str, Any], response: SendResponse) -> SendResponse:
         if self._pseudonyms is None or response.reason is None:
             return response

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
+from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dee.codec_config import CodecConfig
@@ -28,6 +29,7 @@ from dee.config_sections import (
     ContactCapConfig,
     DatabaseConfig,
     EmailConfig,
+    ObservabilityConfig,
     PoliciesConfig,
     PrivacyConfig,
     RetentionConfig,
@@ -107,6 +109,10 @@ ENV_FIELDS: dict[str, tuple[str, ...]] = {
     "DEE_CODEC_SERVER_TOKEN": ("codec", "server_token"),
     "DEE_CODEC_UI_ORIGINS": ("codec", "ui_origins"),
     "DEE_AUDIT_SIGNING_KEY_FILE": ("audit", "signing_key_file"),
+    "DEE_METRICS_ADDRESS": ("observability", "metrics_address"),
+    "DEE_LOG_FORMAT": ("observability", "log_format"),
+    "DEE_LOG_LEVEL": ("observability", "log_level"),
+    "DEE_OTLP_ENDPOINT": ("observability", "otlp_endpoint"),
 }
 
 
@@ -128,6 +134,7 @@ class EngineConfig(_Section):
     validation: ValidationConfig = ValidationConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     codec: CodecConfig = CodecConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
 
     @property
     def database_settings(self) -> DatabaseConfig:
@@ -225,6 +232,10 @@ class EnvOverrides(BaseSettings):
     codec_server_token: str | None = None
     codec_ui_origins: str | None = None
     audit_signing_key_file: str | None = None
+    metrics_address: str | None = None
+    log_format: str | None = None
+    log_level: str | None = None
+    otlp_endpoint: str | None = None
 
 
 _UNION_TAGS = frozenset({"str", "DatabaseConfig"})
@@ -282,6 +293,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         node = data
         for part in field_path[:-1]:
             node = node.setdefault(part, {})
+        # The variable wins over the file's value, whichever spelling the file used:
+        # given both, pydantic would take the camelCase one and refuse the other.
+        node.pop(to_camel(field_path[-1]), None)
         node[field_path[-1]] = value
         origins[field_path] = name
     try:
@@ -309,6 +323,7 @@ __all__ = [
     "EmailConfig",
     "EngineConfig",
     "EnvOverrides",
+    "ObservabilityConfig",
     "PoliciesConfig",
     "PrivacyConfig",
     "RetentionConfig",

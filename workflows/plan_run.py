@@ -71,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.audit_staging import AuditStaging
     from workflows.operator_updates import OperatorUpdates
     from workflows.patches import CONDITION_RULES, DURABLE, EVENT_LIMITS, REPLY_SENDERS
-    from workflows.run_details import Shown, show
+    from workflows.run_details import Shown, entered, show
 
 
 @workflow.defn(name=c.WORKFLOW_NAME)
@@ -348,11 +348,14 @@ class PlanRunWorkflow(OperatorUpdates):
     # --- the machine, the clock and the UI ---------------------------------
 
     def _feed(self, inp: Input) -> None:
+        before = self._state.status
         try:
             self._state, commands = step(self._ctx, self._state, inp)
         except MachineError as err:
             raise ApplicationError(str(err), type="MachineError", non_retryable=True) from err
         self._queue.extend(commands)
+        if self._state.status != before:  # counted and logged; silent during replay
+            entered(self._inp, self._state)
 
     def _now_ms(self) -> int:
         return int(workflow.now().timestamp() * 1000)

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
 
 Shown = tuple[str, str | None, str]
+RUNS_ENTERED = "dee_runs_entered_total"
 
 
 def show(
@@ -54,6 +55,25 @@ def show(
     return now
 
 
+def entered(inp: c.RunInput, s: RunState) -> None:
+    """Count and log the run entering a status.
+
+    Called on every change of status, so one passed through within one workflow task
+    counts too. ``workflow.metric_meter`` and ``workflow.logger`` are silent during
+    replay: a replayed history counts nothing twice. A FAILED run's reason is logged as
+    its code only (the rest may quote an address)."""
+    status = s.status.value
+    workflow.metric_meter().create_counter(RUNS_ENTERED, "runs entering each status").add(
+        1, {"status": status, "tenant": inp.tenant}
+    )
+    extra = {"dee": {"run_id": inp.run_id, "step": s.step_id or "", "tenant": inp.tenant}}
+    if s.failure is not None:
+        code = s.failure.reason.split(":", 1)[0][:80]
+        workflow.logger.warning("run entered %s: %s %s", status, s.failure.kind, code, extra=extra)
+    else:
+        workflow.logger.info("run entered %s", status, extra=extra)
+
+
 def _missing_identity(
     inp: c.RunInput, plan_id: str, plan_version: int
 ) -> list[SearchAttributeUpdate[Any]]:
@@ -82,4 +102,4 @@ def _iso(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["Shown", "show"]
+__all__ = ["RUNS_ENTERED", "Shown", "entered", "show"]

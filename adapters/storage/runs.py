@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exc, select
+from sqlalchemy import Table, exc, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -198,6 +198,16 @@ class RunStore:
             query = query.limit(limit)
         async with self._db.snapshot() as conn:
             return [_record(row) for row in (await conn.execute(query)).mappings()]
+
+    async def count_by_tenant(self, status: str) -> dict[str, int]:
+        """How many runs are in ``status``, per tenant (the FAILED-runs gauge)."""
+        query = (
+            select(RUNS.c.tenant, func.count())
+            .where(RUNS.c.status == status)
+            .group_by(RUNS.c.tenant)
+        )
+        async with self._db.snapshot() as conn:
+            return {tenant: n for tenant, n in (await conn.execute(query)).all()}
 
 
 @functools.cache

@@ -6,7 +6,7 @@ import asyncio
 import signal
 import subprocess
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from dee.cli.common import ConfigOpt, config_of, run_async
 from dee.connection import connect
 from dee.devserver import dev_server
 from dee.errors import EngineError
+
+if TYPE_CHECKING:  # the worker's modules load only for ``dee worker``
+    from temporalio.worker import Worker
 
 
 def server(
@@ -93,18 +96,50 @@ def worker(
         return
     # The worker's modules (channel adapters, Temporal's worker) load only here, not
     # for every ``dee`` command.
-    from dee.worker import worker_for  # noqa: PLC0415
+    from dee.observability import observed_process  # noqa: PLC0415
 
     cfg = config_of(config)
+    with observed_process(cfg) as log:  # an endpoint it cannot serve: refused before the rest
+        from dee.worker import worker_for  # noqa: PLC0415
 
-    async def work() -> None:
-        client = await connect(cfg)
-        async with worker_for(cfg, client) as running:
-            over = ", TLS" if cfg.temporal.uses_tls else ""
-            print(f"DEE worker on task queue {cfg.task_queue} ({cfg.temporal.address}{over})")
-            await running.run()
+        async def work() -> None:
+            client = await connect(cfg)
+            async with worker_for(cfg, client) as running:
+                over = ", TLS" if cfg.temporal.uses_tls else ""
+                print(f"DEE worker on task queue {cfg.task_queue} ({cfg.temporal.address}{over})")
+                log.info("worker started on task queue %s", cfg.task_queue)
+                if await _until_stopped(running):
+                    log.info("worker stopped by a signal")
+                    print("stopped")
 
+        try:
+            run_async(work())
+        except KeyboardInterrupt:  # before the worker ran (while connecting)
+            print("stopped")
+
+
+async def _until_stopped(running: Worker) -> bool:
+    """Run the worker until it ends (False) or DEE gets SIGTERM or SIGINT (True); then
+    shut it down, its activities cancelled, before returning.
+
+    The loop's own handlers, as ``_stopped`` for the dev server: a SIGTERM turned into a
+    raised SIGINT would do nothing where a shell started DEE with SIGINT ignored.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worked = asyncio.ensure_future(running.run())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        run_async(work())
-    except KeyboardInterrupt:
-        print("stopped")
+        await asyncio.wait((worked, stopping), return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            await running.shutdown()  # polls stop; running activities are cancelled
+            await worked
+            return True
+        await worked  # the worker's own failure, raised
+        return False
+    finally:
+        stopping.cancel()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

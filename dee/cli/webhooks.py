@@ -19,6 +19,7 @@ def webhooks(
     port: Annotated[int | None, typer.Option(help="Port (default webhooks.port).")] = None,
 ) -> None:
     """Serve the webhook receiver; events go to the runs through Temporal signals."""
+    from dee.observability import observed_process  # noqa: PLC0415
     from dee.webhooks import server  # noqa: PLC0415 - the ASGI stack only for this command
 
     cfg = config_of(config)
@@ -33,7 +34,10 @@ def webhooks(
         finally:
             await engine.close()
 
-    try:
-        run_async(serve())
-    except KeyboardInterrupt:
-        print("stopped")
+    # With observability.metricsAddress the receiver serves dee_event_ingest_seconds (the
+    # events it takes in) and its client's SDK metrics; its logging stays as it was.
+    with observed_process(cfg, logs=False):
+        try:
+            run_async(serve())
+        except KeyboardInterrupt:
+            print("stopped")

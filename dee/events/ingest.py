@@ -9,6 +9,7 @@ operator). Delivery itself is ``dee.events.delivery``.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from dee.config import EngineConfig
 from dee.errors import EngineError
 from dee.events.delivery import Delivery, deliver
 from dee.events.revocation import REVOCATION, Revocations
+from dee.observability.metrics import record_ingest
 from dee.privacy_keys import privacy_for
 from dee.runs.reading import NOT_FINAL
 from interpreter import canonical_json
@@ -87,6 +89,23 @@ class EventIngest:
                 or another contact's, or a run refused the event.
             EngineUnavailable: Temporal could not be reached to deliver it.
         """
+        started, outcome = time.perf_counter(), "error"
+        try:
+            taken = await self._ingest(type, contact_id, run_id, step_id, data, event_id)
+            outcome = _slowest(taken.deliveries)
+            return taken
+        finally:  # the latency an event source sees, refusals included
+            record_ingest(self._client, time.perf_counter() - started, outcome)
+
+    async def _ingest(
+        self,
+        type: str,
+        contact_id: str,
+        run_id: str | None,
+        step_id: str | None,
+        data: Mapping[str, Any] | None,
+        event_id: str | None,
+    ) -> IngestedEvent:
         event = _event(type, contact_id, step_id, data, event_id)
         tenant = self._config.tenant
         if run_id is not None:
@@ -171,6 +190,16 @@ def _event(
         why = f"{exc.__class__.__name__}: {exc}"
         raise EngineError([f"event data: cannot be recorded in the audit log ({why})"]) from None
     return c.EventSignal(event_id or f"evt-{uuid.uuid4().hex}", type, step_id, dict(data or {}))
+
+
+def _slowest(deliveries: Sequence[Delivery]) -> str:
+    """The ingest's outcome label: ``handled`` when every run decided on the event,
+    else the slowest path one took (``accepted``, ``queued``), ``none`` without runs."""
+    outcomes = {d.outcome for d in deliveries}
+    for outcome in ("queued", "accepted", "handled"):
+        if outcome in outcomes:
+            return outcome
+    return "none"
 
 
 __all__ = ["ACTIVE", "EventIngest", "IngestedEvent"]
