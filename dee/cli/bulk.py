@@ -145,21 +145,19 @@ def _show_dry_run(result: BulkResult, where: RunFilter, as_json: bool) -> None:
         }
         print(json.dumps(shown, indent=2, ensure_ascii=False))
         return
-    console = Console(highlight=False)
-    console.print(
+    # Plain lines (no wrapping): a run id or a failure is copied from here.
+    print(
         f"{result.count} run(s) match {where.describe()} "
-        f"(dry run, nothing done; add --yes to {result.action} them)",
-        markup=False,
+        f"(dry run, nothing done; add --yes to {result.action} them)"
     )
     for run in result.sample:
         failure = f"  failure: {run.failure.get('reason')}" if run.failure else ""
-        console.print(
+        print(
             f"  {run.run_id}  {run.status}  at {run.current_step or '-'}  "
-            f"plan {run.plan_id} v{run.plan_version}{failure}",
-            markup=False,
+            f"plan {run.plan_id} v{run.plan_version}{failure}"
         )
     if result.count > len(result.sample):
-        console.print(f"  ... and {result.count - len(result.sample)} more", markup=False)
+        print(f"  ... and {result.count - len(result.sample)} more")
 
 
 def _filter(
