@@ -57,6 +57,7 @@ LimitOpt = Annotated[
     int | None, typer.Option("--limit", help="At most this many runs, newest first.")
 ]
 SampleOpt = Annotated[int, typer.Option("--sample", help="Runs shown by a dry run.")]
+# --json shapes the dry run (one object); with --yes the output is JSON lines anyway.
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited on each run).")]
 
 
@@ -98,12 +99,13 @@ async def _act(
     config: Path | None,
 ) -> BulkResult:
     async with engine_session(config) as engine:
-        # The count first (cheap), so the progress bar knows its total.
-        found = await engine.bulk(action, where, request, dry_run=True, **options)
         # On stderr, and only on a terminal: stdout stays the JSON lines.
         console = Console(stderr=True)
         with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
-            task = bar.add_task(f"{action} runs", total=found.count)
+            task = bar.add_task(f"{action} runs", total=None)
+
+            def selected(count: int) -> None:
+                bar.update(task, total=count)
 
             def done(outcome: BulkOutcome) -> None:
                 sys.stdout.write(json.dumps(outcome.as_json(), ensure_ascii=False) + "\n")
@@ -111,8 +113,9 @@ async def _act(
                 bar.advance(task)
 
             return await engine.bulk(
-                action, where, request, dry_run=False, on_outcome=done, **options
-            )
+                action, where, request, dry_run=False, on_selected=selected, on_outcome=done,
+                **options,
+            )  # fmt: skip
 
 
 def _summary(result: BulkResult) -> None:

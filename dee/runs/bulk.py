@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 from typing import get_args
 
 from temporalio.client import Client
+from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
-from adapters.storage import AuditStore, RunRecord, RunStore, UnknownRun
+from adapters.storage import AuditStore, RunRecord, RunStore, StorageError, UnknownRun
 from adapters.storage.run_facts import fold
 from dee.errors import DeeError, EngineError, EngineUnavailable
 from dee.runs.operator import Action, OperatorActions
@@ -120,6 +121,7 @@ class BulkActions:
         concurrency: int = CONCURRENCY,
         limit: int | None = None,
         sample: int = SAMPLE,
+        on_selected: Callable[[int], None] | None = None,
         on_outcome: Callable[[BulkOutcome], None] | None = None,
     ) -> BulkResult:
         """Apply ``action`` (``pause``, ``resume``, ``cancel``, ``retry`` or ``resolve``) to
@@ -130,9 +132,10 @@ class BulkActions:
         action (``retry_run`` and so on) with ``request``'s ``by`` and ``reason``, audited
         on its chain; at most ``concurrency`` at a time. A run that refuses (it changed
         since the listing: retried meanwhile, ended, not paused) gets its refusal as its
-        outcome and the others go on; ``on_outcome`` is called with each outcome as it
-        comes (for progress and streaming). ``limit`` selects at most that many runs,
-        newest first.
+        outcome and the others go on, as does one Temporal or the database failed for.
+        ``on_selected`` is called with the count before any action, ``on_outcome`` with
+        each outcome as it comes (for progress and streaming). ``limit`` selects at most
+        that many runs, newest first.
 
         Example: ``await engine.bulk("retry", RunFilter(status="FAILED",
         failure="550"), BulkRequest(by="ops", reason="relay fixed"), dry_run=False)``.
@@ -152,6 +155,8 @@ class BulkActions:
         if limit is not None:
             selected = selected[:limit]
         shown = [_shown(r) for r in selected[:sample]]
+        if on_selected is not None:
+            on_selected(len(selected))
         if dry_run:
             return BulkResult(action, True, len(selected), shown)
         outcomes: dict[str, BulkOutcome] = {}
@@ -175,6 +180,11 @@ class BulkActions:
             run = await self._call(action, run_id, request)
         except DeeError as exc:
             return BulkOutcome(run_id, action, False, error="; ".join(exc.lines))
+        except (TemporalError, StorageError) as exc:
+            # An update that timed out on a loaded worker, a dropped connection: this
+            # run's outcome is not known, the others' still are.
+            error = f"run {run_id}: {action} failed: {type(exc).__name__}: {exc}"
+            return BulkOutcome(run_id, action, False, error=error)
         return BulkOutcome(run_id, action, True, status=run.status)
 
     async def _call(self, action: Action, run_id: str, request: BulkRequest) -> ExecutionRun:

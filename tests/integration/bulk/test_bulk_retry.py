@@ -20,7 +20,7 @@ from tests.integration.bulk.wave import ROOT, OutageSink, failed_wave, settings_
 from tests.integration.inprocess import dee_in_process
 from tests.integration.waiting import until
 
-WAVE = 40  # the 200 and 1,000 are bench.bulk_actions
+WAVE = 30  # the 200 and 1,000 are bench.bulk_actions
 
 
 async def _retries(engine: Engine, run_id: str) -> list[dict[str, object]]:
@@ -68,7 +68,7 @@ async def test_a_dry_run_then_retry_yes_retries_each_failed_run_once(
     code, out, err = await _dee(monkeypatch, settings, "runs", "retry", *select)
     assert code == 0, err
     assert out.startswith(f"{WAVE} run(s) match status FAILED, plan bulk-a"), out
-    assert "dry run, nothing done" in out and "... and 30 more" in out
+    assert "dry run, nothing done" in out and "... and 20 more" in out
     code, out, err = await _dee(monkeypatch, settings, "runs", "retry", *select, "--json")
     shown = json.loads(out)
     assert (shown["count"], shown["dryRun"], len(shown["sample"])) == (WAVE, True, 10)
@@ -110,7 +110,7 @@ async def test_a_dry_run_then_retry_yes_retries_each_failed_run_once(
 async def test_two_concurrent_bulk_retries_retry_no_run_twice(
     engine: Engine, sink: OutageSink
 ) -> None:
-    wave = await failed_wave(engine, 20, "bulk-race")
+    wave = await failed_wave(engine, 12, "bulk-race")
     sink.handler.refusing = False
     where = RunFilter(status="FAILED", plan_id="bulk-race")
     request = BulkRequest(by="ops", reason="race")
