@@ -57,7 +57,6 @@ LimitOpt = Annotated[
     int | None, typer.Option("--limit", help="At most this many runs, newest first.")
 ]
 SampleOpt = Annotated[int, typer.Option("--sample", help="Runs shown by a dry run.")]
-# --json shapes the dry run (one object); with --yes the output is JSON lines anyway.
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (audited on each run).")]
 
 
@@ -69,7 +68,7 @@ def _bulk(
     config: Path | None,
     as_json: bool,
 ) -> None:
-    yes = bool(options.pop("yes"))
+    yes = bool(options.pop("yes"))  # --json shapes only the dry run: --yes prints JSON lines
     if yes:
         result = run_async(_act(action, where, request, options, config))
         _summary(result)

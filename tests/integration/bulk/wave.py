@@ -99,10 +99,16 @@ def settings_file(config: EngineConfig, path: Path) -> Path:
 
 
 async def failed_wave(
-    engine: Engine, count: int, plan_id: str, *, tenant: str | None = None, timeout: float = 120
+    engine: Engine,
+    count: int,
+    plan_id: str,
+    *,
+    tenant: str | None = None,
+    timeout: float = 120,
+    first: int = 0,
 ) -> list[str]:
-    """Start ``count`` runs of a one-email plan (distinct contacts) and wait for every one
-    to be FAILED at its send; returns their run ids."""
+    """Start ``count`` runs of a one-email plan (contacts ``first`` onwards, distinct) and
+    wait for every one to be FAILED at its send; returns their run ids."""
     people = [
         {
             "id": f"{plan_id}-{i}",
@@ -110,7 +116,7 @@ async def failed_wave(
             "first_name": "W",
             "company": "X",
         }
-        for i in range(count)
+        for i in range(first, first + count)
     ]
     outcomes = await engine.execute_many(
         one_email(plan_id, wait_hours=5), people, variables=VARS, tenant=tenant
@@ -119,12 +125,13 @@ async def failed_wave(
     assert errors == [], errors
     ids = [o.run_id for o in outcomes if isinstance(o, ExecutionRun)]
 
-    async def statuses() -> list[str]:
-        return [(await engine.runs.get(run_id)).status for run_id in ids]
+    async def failed() -> set[str]:  # one query, not one per run
+        rows = await engine.runs.list(tenant=tenant, status="FAILED", limit=None)
+        return {r.run_id for r in rows}
 
     await until(
-        statuses,
-        lambda found: found == ["FAILED"] * count,
+        failed,
+        lambda found: found >= set(ids),
         what=f"{count} runs of {plan_id} failing at their send",
         timeout=timeout,
         every=0.2,
