@@ -13,6 +13,8 @@ stores and the configuration (never from the engine), and reachable as an attrib
   ``timeline``, ``sends``;
 * ``engine.operator`` (``dee.runs.operator.OperatorActions``): ``pause``, ``resume``,
   ``cancel``, ``retry``, ``resolve``;
+* ``engine.bulk_actions`` (``dee.runs.bulk.BulkActions``): ``act``, an operator action
+  over the runs a filter selects (``engine.bulk``);
 * ``engine.events`` (``dee.events.ingest.EventIngest``): ``ingest``;
 * ``engine.policies`` (``dee.policy_actions.PolicyActions``): consent, suppression,
   daily limits, and ``admin`` (the tenant-wide ``PolicyAdmin``);
@@ -35,6 +37,7 @@ from dee.contacts import ContactService
 from dee.errors import DeeError
 from dee.events.ingest import EventIngest, IngestedEvent
 from dee.policy_actions import PolicyActions
+from dee.runs.bulk import BulkActions
 from dee.runs.operator import OperatorActions
 from dee.runs.reading import ExecutionRun, RunReader
 from dee.runs.starter import RunStarter
@@ -60,6 +63,7 @@ class Engine:
         self.reader = RunReader(client, self.runs, self.audit, self.ledger)
         self.starter = RunStarter(config, client, self.plans, self.runs, self.reader)
         self.operator = OperatorActions(client, self.reader)
+        self.bulk_actions = BulkActions(client, self.runs, self.audit, self.operator, config.tenant)
         self.events = EventIngest(config, client, self.runs)
         self.policies = PolicyActions(database, config.tenant)
         self.contacts = ContactService(config, client, database, self.runs, self.operator)
@@ -74,6 +78,7 @@ class Engine:
         self.pause_run, self.resume_run, self.cancel_run, self.retry_run, self.resolve_run = (
             operator.pause, operator.resume, operator.cancel, operator.retry, operator.resolve
         )  # fmt: skip
+        self.bulk = self.bulk_actions.act
 
     @classmethod
     async def connect(cls, config: EngineConfig, *, client: Client | None = None) -> Engine:

@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from dee.cli.bulk import register as register_bulk
 from dee.cli.common import ConfigOpt, JsonOpt, engine_session, print_json, run_async, strict_json
 from dee.cli.run_view import call as _call
 from dee.cli.run_view import ended_by_temporal
@@ -27,6 +28,7 @@ from interpreter import InputError, parse_mapping
 from interpreter.limits import CONTACT_ID, identifier_problem, name_problems
 
 runs_app = typer.Typer(help="List runs.", no_args_is_help=True)
+register_bulk(runs_app)  # dee runs retry|resolve|cancel|pause|resume over a filter
 event_app = typer.Typer(help="Feed external events into runs.", no_args_is_help=True)
 # bench/ compares the bulk start with a raw start loop at the same concurrency.
 BULK_CONCURRENCY = CONCURRENCY

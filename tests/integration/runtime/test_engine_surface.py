@@ -30,6 +30,7 @@ CORE = {
     "cancel_run": ("operator", "cancel"),
     "retry_run": ("operator", "retry"),
     "resolve_run": ("operator", "resolve"),
+    "bulk": ("bulk_actions", "act"),
 }
 # The engine's own methods: connecting, closing, and replay over dee.replay.
 OWN = {"connect", "close", "replay", "what_if"}
