@@ -21,7 +21,7 @@ from activities import contracts as c
 from adapters.privacy import ContactErased, Privacy
 from adapters.storage import RunStore, UnknownRun
 from dee.config import EngineConfig
-from dee.errors import EngineError
+from dee.errors import EngineError, UnknownRunError
 from dee.events.delivery import Delivery, deliver
 from dee.events.revocation import REVOCATION, Revocations
 from dee.privacy_keys import privacy_for
@@ -139,7 +139,9 @@ class EventIngest:
             try:
                 record = await self._runs.get(run_id)
             except UnknownRun:
-                raise EngineError([f"unknown run {run_id!r}"]) from None
+                raise UnknownRunError(run_id, self._config.tenant) from None
+            if record.tenant != self._config.tenant:  # another tenant's: not revealed
+                raise UnknownRunError(run_id, self._config.tenant)
             owner = (record.contact_id, record.tenant)
             self._contacts[run_id] = owner
             if len(self._contacts) > _CONTACTS_KEPT:

@@ -36,6 +36,7 @@ from dee.runs.ids import run_id
 from dee.runs.reading import ExecutionRun, RunReader, from_record
 from dee.runs.start_attributes import StartAttributes
 from dee.runs.start_payload import InputEncoder
+from dee.tenants import bound_tenant
 from interpreter import ExecutionPlan, PlanError, ensure_valid
 
 
@@ -93,7 +94,7 @@ class RunStarter:
             EngineError: the plan, the contact or the variables are refused, the key
                 started another run, or Temporal refused the start.
         """
-        tenant = tenant or self.config.tenant
+        tenant = bound_tenant(self.config.tenant, tenant, "start")
         contact_id = contact.get("id")
         if not isinstance(contact_id, str) or not contact_id:
             raise EngineError(["contact: a contact needs a non-empty string 'id'"])
@@ -138,7 +139,7 @@ class RunStarter:
         Raises:
             EngineError: the plan is invalid or cannot be registered (nothing starts).
         """
-        tenant = tenant or self.config.tenant
+        tenant = bound_tenant(self.config.tenant, tenant, "start")
         start_values.check(variables or {}, "variables")  # shared by all: refuse them all
         start_values.check_limits(tenant=tenant, variables=variables or {})
         await self.register_plan(plan)
@@ -289,8 +290,10 @@ class RunStarter:
 
         Raises:
             EngineError: Temporal refused the start.
+            TenantMismatch: ``tenant`` is not the engine's.
         """
         cfg = self.config
+        tenant = bound_tenant(cfg.tenant, tenant, f"start {run_id}")
         digest = plan_hash or plan.content_hash
         run_input = c.RunInput(
             run_id=run_id,

@@ -125,12 +125,17 @@ class Receiver:
             raise forbidden(f"invalid {purpose} token: {exc}") from None
 
     async def run(self, run_id: str) -> RunRecord:
+        """The run's row; another tenant's run is as unknown as a missing one (404, the
+        same answer: the receiver is bound to its engine's tenant, docs/tenants.md)."""
         try:
-            return await self.engine.runs.get(run_id)
+            record = await self.engine.runs.get(run_id)
         except UnknownRun:
             raise Refused(404, f"unknown run {run_id!r}") from None
         except DatabaseUnavailable as exc:
             raise Refused(503, f"cannot look up run {run_id!r}: {exc}") from None
+        if record.tenant != self.engine.config.tenant:
+            raise Refused(404, f"unknown run {run_id!r}")
+        return record
 
     async def ingest(
         self,
