@@ -265,10 +265,10 @@ class TenantPoliciesConfig(_Section):
     global estimates; ``limits`` are the tenant's daily send limits per channel.
     """
 
-    hours: dict[str, tuple[str, str] | None] = {}
-    consent_modes: dict[str, Literal["required", "opt-out"]] = {}
+    hours: dict[_Channel, tuple[str, str] | None] = {}
+    consent_modes: dict[_Channel, Literal["required", "opt-out"]] = {}
     costs: TenantCostsConfig = TenantCostsConfig()
-    limits: dict[str, int] = {}
+    limits: dict[_Channel, int] = {}
 
 
 class PoliciesConfig(_Section):

@@ -9,7 +9,11 @@ is read or written.
 
 from __future__ import annotations
 
-from dee.errors import TenantMismatch
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from adapters.storage import RunStore, UnknownRun
+from dee.errors import EngineError, TenantMismatch, UnknownRunError
 
 
 def bound_tenant(bound: str, given: str | None, what: str) -> str:
@@ -25,4 +29,35 @@ def bound_tenant(bound: str, given: str | None, what: str) -> str:
     )
 
 
-__all__ = ["bound_tenant"]
+async def not_foreign(runs: RunStore, tenant: str, run_id: str) -> None:
+    """Refuse a run whose row is another tenant's, as an unknown run.
+
+    For the readers that also read runs the database holds nothing of (a replay from
+    Temporal's history alone): a run without a row passes.
+
+    Raises:
+        UnknownRunError: the run's row is another tenant's.
+    """
+    try:
+        record = await runs.get(run_id)
+    except UnknownRun:
+        return
+    if record.tenant != tenant:
+        raise UnknownRunError(run_id, tenant)
+
+
+@asynccontextmanager
+async def unknown_in(tenant: str, run_id: str) -> AsyncIterator[None]:
+    """Say a history reader's "unknown run" as ``UnknownRunError`` (naming the tenant),
+    so that a run found nowhere and another tenant's are refused alike."""
+    try:
+        yield
+    except UnknownRunError:
+        raise
+    except EngineError as exc:
+        if exc.lines == (f"unknown run {run_id!r}",):
+            raise UnknownRunError(run_id, tenant) from None
+        raise
+
+
+__all__ = ["bound_tenant", "not_foreign", "unknown_in"]

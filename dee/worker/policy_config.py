@@ -57,7 +57,9 @@ def _tenant_config(
     """``base`` with the tenant's hours, consent modes and costs over the global ones; its
     daily limits join ``daily_limits`` under (tenant, channel)."""
     where = f"policies.tenants.{tenant}"
-    hours = _hours({**global_hours, **own.hours}, f"{where}.hours")
+    windows: dict[str, tuple[str, str] | None] = dict(global_hours)
+    windows.update(own.hours.items())
+    hours = _hours(windows, f"{where}.hours")
     costs = replace(
         base.costs,
         per_email=base.costs.per_email if own.costs.per_email is None else own.costs.per_email,
@@ -72,7 +74,7 @@ def _tenant_config(
     try:
         return replace(
             base,
-            consent_modes={**base.consent_modes, **own.consent_modes},  # type: ignore[dict-item]
+            consent_modes={**base.consent_modes, **own.consent_modes},
             hours=hours,  # type: ignore[arg-type]
             costs=costs,
             daily_limits=limits,
@@ -87,7 +89,7 @@ def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -
     return PolicyConfig(
         consent_modes=dict(p.consent),  # type: ignore[arg-type]
         hours=hours,  # type: ignore[arg-type]
-        daily_limits=limits,  # type: ignore[arg-type]
+        daily_limits=limits,
         default_daily_limits=dict(p.daily_limits),  # type: ignore[arg-type]
         on_daily_limit=p.on_daily_limit,
         costs=Costs(
