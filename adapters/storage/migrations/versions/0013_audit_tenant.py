@@ -42,7 +42,7 @@ _BACKFILL = (
 # A tenant's erasure chain (``dee.contacts.erasure_chain``) has no run row: its id
 # names the tenant.
 _BACKFILL_ERASURES = (
-    "UPDATE audit_entries SET tenant = substr(run_id, 11) "
+    "UPDATE audit_entries SET tenant = substr(run_id, 10) "
     "WHERE tenant IS NULL AND run_id LIKE 'erasures:%'"
 )
 # As revision 0001 made it; recreated after the back-fill.
