@@ -17,7 +17,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import click
 import typer
 
 from dee.cli.db import run_storage, storage
@@ -46,7 +45,8 @@ def _bound_tenant(ctx: typer.Context, value: str) -> str:
     from dee.tenants import bound_tenant  # noqa: PLC0415
 
     config = load_config()
-    if ctx.get_parameter_source("tenant") == click.core.ParameterSource.DEFAULT:
+    source = ctx.get_parameter_source("tenant")
+    if source is None or source.name == "DEFAULT":  # typer may bundle its own click
         return config.tenant
     if "tenant" not in config.model_fields_set:
         return value  # no tenant configured: the operator's tool for any tenant
