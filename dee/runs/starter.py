@@ -94,13 +94,15 @@ class RunStarter:
             EngineError: the plan, the contact or the variables are refused, the key
                 started another run, or Temporal refused the start.
         """
-        tenant = bound_tenant(self.config.tenant, tenant, "start")
+        tenant = tenant or self.config.tenant
         contact_id = contact.get("id")
         if not isinstance(contact_id, str) or not contact_id:
             raise EngineError(["contact: a contact needs a non-empty string 'id'"])
         start_values.check(contact, "contact")
         start_values.check(variables or {}, "variables")
         start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
+        # After the limits: a hostile tenant value is named as such, not as another tenant.
+        tenant = bound_tenant(self.config.tenant, tenant, "start")
         contact = start_values.start_contact(contact)
         if await self._erased(tenant, [contact_id]):
             raise EngineError([erased_refusal(contact_id)])
@@ -139,9 +141,10 @@ class RunStarter:
         Raises:
             EngineError: the plan is invalid or cannot be registered (nothing starts).
         """
-        tenant = bound_tenant(self.config.tenant, tenant, "start")
+        tenant = tenant or self.config.tenant
         start_values.check(variables or {}, "variables")  # shared by all: refuse them all
         start_values.check_limits(tenant=tenant, variables=variables or {})
+        tenant = bound_tenant(self.config.tenant, tenant, "start")
         await self.register_plan(plan)
         # Made once: a sha256 and a pydantic dump of the whole plan each time.
         digest, document = plan.content_hash, plan.to_document()
