@@ -1,6 +1,7 @@
 """Revision 0013 on both backends: the audit entries stored before it get their run's
 tenant, the chains' content is untouched (they verify before and after), the table
-stays append-only, and the downgrade drops the column again."""
+stays append-only, and the downgrade drops the column again; and every append path
+stores the tenant it is given."""
 
 from __future__ import annotations
 
@@ -9,13 +10,23 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from adapters.storage import AuditStore, Database, PlanStore, RunRecord, RunStore, upgrade
+from adapters.storage import (
+    AuditStore,
+    CheckpointSigner,
+    Database,
+    PlanStore,
+    RunRecord,
+    RunStore,
+    upgrade,
+)
+from adapters.storage.audit_append import COPY_THRESHOLD
 from adapters.storage.migrations import alembic_config, current_revision
 from dee.documents import load_plan
-from tests.integration.storage.storage_helpers import make_chain
+from tests.integration.storage.storage_helpers import continue_chain, make_chain
 
 PLAN = load_plan(Path(__file__).resolve().parents[3] / "plans" / "sales-sequence.yaml")
 CHAINS = {"run-acme": 3, "run-globex": 2, "run-orphan": 2, "erasures:globex": 1}
@@ -90,3 +101,24 @@ async def test_0013_backfills_the_tenant_keeps_every_hash_and_downgrades(
         assert not await conn.run_sync(_has_tenant)
     assert await _hashes(database) == before
     await upgrade(database)
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["plain", "signed"])
+async def test_every_append_path_stores_the_tenant_given(database: Database, signed: bool) -> None:
+    signer = CheckpointSigner(Ed25519PrivateKey.generate()) if signed else None
+    store = AuditStore(database, signer=signer)
+    small, large = make_chain("run-small", 3), make_chain("run-large", COPY_THRESHOLD + 1)
+    await store.append(small, tenant="acme")  # one run: PostgreSQL's one-statement paths
+    await store.append(large, tenant="globex")  # PostgreSQL's COPY path
+    await store.append(small + continue_chain(small, 1), tenant="acme")  # a repeat and one new
+    await AuditStore(database, tenant="initech").append(make_chain("run-bound", 1))
+    async with database.snapshot() as conn:
+        rows = await conn.execute(
+            text("SELECT run_id, tenant, count(*) FROM audit_entries GROUP BY run_id, tenant")
+        )
+        stored = {(r[0], r[1], r[2]) for r in rows}
+    assert stored == {
+        ("run-small", "acme", 4), ("run-large", "globex", COPY_THRESHOLD + 1),
+        ("run-bound", "initech", 1),
+    }  # fmt: skip
+    assert all(r.ok for r in await store.verify_all())
