@@ -26,7 +26,9 @@ def policy_config(config: EngineConfig) -> PolicyConfig:
     try:
         base = _policy_config(config, hours)
         tenants = {t: _tenant_config(base, p.hours, t, own) for t, own in p.tenants.items()}
-        return replace(base, tenants=tenants)
+        # Built again, not ``replace``d: a rebuilt config merges the default hours over
+        # the windows ``base`` already dropped (a removed voice window would come back).
+        return _policy_config(config, hours, tenants)
     except PolicyError as exc:
         raise DocumentError([f"configuration policies: {exc}"]) from None
 
@@ -83,7 +85,11 @@ def _tenant_config(
         raise DocumentError([f"configuration {where}: {exc}"]) from None
 
 
-def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -> PolicyConfig:
+def _policy_config(
+    config: EngineConfig,
+    hours: dict[str, HoursWindow | None],
+    tenants: dict[str, PolicyConfig] | None = None,
+) -> PolicyConfig:
     p = config.policies
     limits = {(t, c): n for t, own in p.tenants.items() for c, n in own.limits.items()}
     return PolicyConfig(
@@ -99,6 +105,7 @@ def _policy_config(config: EngineConfig, hours: dict[str, HoursWindow | None]) -
         default_timezone=p.default_timezone,
         contact_cap=_cap(p.contact_cap),
         contact_caps={tenant: _cap(cap) for tenant, cap in p.contact_caps.items()},
+        tenants=tenants or {},
     )
 
 

@@ -91,3 +91,12 @@ def test_a_bad_tenant_setting_is_refused_naming_it(
     with pytest.raises(DocumentError) as refused:
         _config(tmp_path, f"policies:\n  tenants: {tenants}\n")
     assert named in str(refused.value)
+
+
+def test_a_window_removed_globally_stays_removed_for_every_tenant(tmp_path: Path) -> None:
+    # null removes the default voice window; naming tenants must not bring it back.
+    text = "policies:\n  hours: {voice: null}\n  tenants: {acme: {limits: {email: 5}}}\n"
+    config = _config(tmp_path, text)
+    assert config.window("voice") is None
+    assert config.for_tenant("acme").window("voice") is None
+    assert config.for_tenant("globex").window("voice") is None
