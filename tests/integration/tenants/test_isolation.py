@@ -154,10 +154,18 @@ async def test_the_cli_bound_to_a_tenant_refuses_the_other_s_run(
     refused = await dee(monkeypatch, cli, tmp_path, ["suppress", "list", "--tenant", "globex"])
     assert refused.returncode == 1
     assert "tenant 'globex' refused: this engine is bound to tenant 'acme'" in refused.stderr
-    # Without --tenant, the bound one (acme suppressed pat in the test above).
+    enrol = await dee(
+        monkeypatch, cli, tmp_path, ["contact", "enroll", "c-x", "--tenant", "globex"]
+    )
+    assert enrol.returncode == 1
+    assert (
+        "enrol c-x: tenant 'globex' refused: this engine is bound to tenant 'acme'" in enrol.stderr
+    )
+    # Without --tenant, the bound one.
+    await t.acme.policies.suppress("cli@example.com", reason="asked")
     for args in (["suppress", "list"], ["suppress", "list", "--tenant", "acme"]):
         listed = await dee(monkeypatch, cli, tmp_path, args)
-        assert listed.returncode == 0 and "pat@example.com" in listed.stdout, listed.stderr
+        assert listed.returncode == 0 and "cli@example.com" in listed.stdout, listed.stderr
 
 
 async def test_starting_or_erasing_for_another_tenant_is_refused(
