@@ -45,11 +45,11 @@ from adapters.storage import (
 from adapters.storage.checkpoint_format import VerifyKeys
 from dee.config import EngineConfig
 from dee.contact_histories import contact_of, delete_histories
-from dee.errors import EngineError, EngineUnavailable, UnknownRunError
+from dee.errors import EngineError, EngineUnavailable
 from dee.privacy_keys import privacy_for
 from dee.runs.operator import OperatorActions
 from dee.runs.reading import NOT_FINAL
-from dee.tenants import bound_tenant
+from dee.tenants import bound_tenant, run_of
 from interpreter import TraceEntry, chain
 
 ERASED = "erased"
@@ -183,12 +183,7 @@ class ContactService:
         Raises:
             EngineError: unknown run.
         """
-        try:
-            record = await self._runs.get(run_id)
-        except UnknownRun:
-            raise UnknownRunError(run_id, self._config.tenant) from None
-        if record.tenant != self._config.tenant:
-            raise UnknownRunError(run_id, self._config.tenant)
+        record = await run_of(self._runs, self._config.tenant, run_id)
         return await self.privacy.opened(record.tenant, record.contact_id, value)
 
     async def _cancel(self, run_ids: list[str], by: str) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from adapters.storage import RunStore, UnknownRun
+from adapters.storage import RunRecord, RunStore, UnknownRun
 from dee.errors import EngineError, TenantMismatch, UnknownRunError
 
 
@@ -27,6 +27,22 @@ def bound_tenant(bound: str, given: str | None, what: str) -> str:
     raise TenantMismatch(
         [f"{what}: tenant {given!r} refused: this engine is bound to tenant {bound!r}"]
     )
+
+
+async def run_of(runs: RunStore, tenant: str, run_id: str) -> RunRecord:
+    """The run's row, if the run is the tenant's.
+
+    Raises:
+        UnknownRunError: no such run, or another tenant's (the same error, the same
+            message: ``dee.errors.UnknownRunError``).
+    """
+    try:
+        record = await runs.get(run_id)
+    except UnknownRun:
+        raise UnknownRunError(run_id, tenant) from None
+    if record.tenant != tenant:
+        raise UnknownRunError(run_id, tenant)
+    return record
 
 
 async def not_foreign(runs: RunStore, tenant: str, run_id: str) -> None:
@@ -60,4 +76,4 @@ async def unknown_in(tenant: str, run_id: str) -> AsyncIterator[None]:
         raise
 
 
-__all__ = ["bound_tenant", "not_foreign", "unknown_in"]
+__all__ = ["bound_tenant", "not_foreign", "run_of", "unknown_in"]

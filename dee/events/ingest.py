@@ -19,13 +19,14 @@ from temporalio.client import Client
 
 from activities import contracts as c
 from adapters.privacy import ContactErased, Privacy
-from adapters.storage import RunStore, UnknownRun
+from adapters.storage import RunStore
 from dee.config import EngineConfig
-from dee.errors import EngineError, UnknownRunError
+from dee.errors import EngineError
 from dee.events.delivery import Delivery, deliver
 from dee.events.revocation import REVOCATION, Revocations
 from dee.privacy_keys import privacy_for
 from dee.runs.reading import NOT_FINAL
+from dee.tenants import run_of
 from interpreter import canonical_json
 from interpreter.limits import event_problems, start_problems
 from workflows.plan_run import PlanRunWorkflow
@@ -136,12 +137,7 @@ class EventIngest:
     async def _contact_of(self, run_id: str) -> tuple[str, str]:
         owner = self._contacts.get(run_id)
         if owner is None:
-            try:
-                record = await self._runs.get(run_id)
-            except UnknownRun:
-                raise UnknownRunError(run_id, self._config.tenant) from None
-            if record.tenant != self._config.tenant:  # another tenant's: not revealed
-                raise UnknownRunError(run_id, self._config.tenant)
+            record = await run_of(self._runs, self._config.tenant, run_id)
             owner = (record.contact_id, record.tenant)
             self._contacts[run_id] = owner
             if len(self._contacts) > _CONTACTS_KEPT:

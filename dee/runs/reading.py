@@ -34,8 +34,9 @@ from adapters.storage import (
     UnknownRun,
 )
 from adapters.storage.run_facts import RunFacts, exit_of, fold
-from dee.errors import EngineError, UnknownRunError
+from dee.errors import EngineError
 from dee.runs.execution_status import DEAD, Death, all_deaths, death_of, deaths
+from dee.tenants import run_of
 from interpreter.state import FINAL_STATUSES, Status
 from workflows.plan_run import PlanRunWorkflow
 
@@ -312,13 +313,7 @@ class RunReader:
             UnknownRunError: unknown run, or another tenant's (the same error: see
                 ``dee.errors.UnknownRunError``).
         """
-        try:
-            record = await self._runs.get(run_id)
-        except UnknownRun:
-            raise UnknownRunError(run_id, self.tenant) from None
-        if record.tenant != self.tenant:
-            raise UnknownRunError(run_id, self.tenant)
-        return record
+        return await run_of(self._runs, self.tenant, run_id)
 
 
 def _last_exit(timeline: Sequence[StoredEntry]) -> dict[str, Any] | None:
