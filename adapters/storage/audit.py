@@ -9,7 +9,7 @@ and link from the stored fields. The export layout is documented in docs/audit.m
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -200,15 +200,20 @@ class AuditStore:
             return await read_head(conn, run_id)
 
     async def run_ids(self) -> list[str]:
-        """Every run with stored entries or an archived head, sorted."""
+        """Every run with stored entries or an archived head, sorted (a tenant's store:
+        the tenant's)."""
+        return await self._own([])
+
+    async def _own(self, extra: Iterable[str]) -> list[str]:
+        """The stored runs and ``extra``, sorted, less other tenants' in a tenant's store."""
         query = union(
             select(ENTRIES.c.run_id).distinct(),
             select(HEADS.c.run_id),
             select(_pending.PENDING.c.run_id).distinct(),
             select(_checkpoints.CHECKPOINTS.c.run_id).distinct(),
-        ).order_by("run_id")
+        )
         async with self._db.snapshot() as conn:
-            found = list((await conn.execute(query)).scalars())
+            found = sorted({*(await conn.execute(query)).scalars(), *extra})
             if self.tenant is None:
                 return found
             owners = await _scope.owners(conn)
@@ -280,12 +285,13 @@ class AuditStore:
         """Verify every run (each in its own snapshot), in run id order.
 
         Runs that only the ``exported`` checkpoints know of are verified too: their
-        entries and checkpoints were deleted from the database.
+        entries and checkpoints were deleted from the database. A tenant's store verifies
+        the tenant's runs only (an exported run nothing else names: the default tenant's).
         """
         by_run: dict[str, list[Checkpoint]] = {}
         for cp in exported:
             by_run.setdefault(cp.run_id, []).append(cp)
-        run_ids = sorted({*await self.run_ids(), *by_run})
+        run_ids = await self._own(by_run)
         return [
             await self.verify(run_id, keys=keys, exported=by_run.get(run_id, ()))
             for run_id in run_ids

@@ -24,6 +24,8 @@ from adapters.storage import (
     upgrade,
 )
 from adapters.storage.audit_append import COPY_THRESHOLD
+from adapters.storage.checkpoint_format import verify_keys
+from adapters.storage.checkpoints import of_run
 from adapters.storage.migrations import alembic_config, current_revision
 from dee.documents import load_plan
 from tests.integration.storage.storage_helpers import continue_chain, make_chain
@@ -122,3 +124,9 @@ async def test_every_append_path_stores_the_tenant_given(database: Database, sig
         ("run-bound", "initech", 1),
     }  # fmt: skip
     assert all(r.ok for r in await store.verify_all())
+    if signer is not None:  # exported checkpoints of another tenant's run are not acme's
+        async with database.snapshot() as conn:
+            exported = [cp for r in ("run-small", "run-large") for cp in await of_run(conn, r)]
+        keys = verify_keys([signer.public_key])
+        mine = await AuditStore(database, tenant="acme").verify_all(keys=keys, exported=exported)
+        assert [(r.run_id, r.ok) for r in mine] == [("run-small", True)]
