@@ -29,10 +29,13 @@ class UnknownRunError(EngineError):
     error whether another tenant's run of that id exists (docs/tenants.md).
     """
 
-    def __init__(self, run_id: str, tenant: str) -> None:
+    def __init__(self, run_id: str, tenant: str | None = None) -> None:
+        # ``tenant`` None: raised where the tenant is not known (a Temporal history
+        # reader); ``dee.tenants.unknown_in`` names the bound tenant before it is shown.
         self.run_id = run_id
         self.tenant = tenant
-        super().__init__([f"unknown run {run_id!r} for tenant {tenant!r}"])
+        named = "" if tenant is None else f" for tenant {tenant!r}"
+        super().__init__([f"unknown run {run_id!r}{named}"])
 
 
 class TenantMismatch(EngineError):

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from adapters.storage import RunRecord, RunStore, UnknownRun
-from dee.errors import EngineError, TenantMismatch, UnknownRunError
+from dee.errors import TenantMismatch, UnknownRunError
 
 
 def bound_tenant(bound: str, given: str | None, what: str) -> str:
@@ -63,16 +63,14 @@ async def not_foreign(runs: RunStore, tenant: str, run_id: str) -> None:
 
 
 @asynccontextmanager
-async def unknown_in(tenant: str, run_id: str) -> AsyncIterator[None]:
+async def unknown_in(tenant: str) -> AsyncIterator[None]:
     """Say a history reader's "unknown run" as ``UnknownRunError`` (naming the tenant),
     so that a run found nowhere and another tenant's are refused alike."""
     try:
         yield
-    except UnknownRunError:
-        raise
-    except EngineError as exc:
-        if exc.lines == (f"unknown run {run_id!r}",):
-            raise UnknownRunError(run_id, tenant) from None
+    except UnknownRunError as exc:
+        if exc.tenant is None:
+            raise UnknownRunError(exc.run_id, tenant) from None
         raise
 
 

@@ -16,6 +16,7 @@ from dee.settings import Settings
 
 if TYPE_CHECKING:
     from adapters.storage import RetentionReport, VerifyResult
+    from dee.config import EngineConfig
     from dee.unclosed_runs import ClosingCheck
 
 # The storage package is imported inside the helpers: see dee/cli/db.py.
@@ -131,17 +132,16 @@ async def _export(run_id: str, out: Path | None) -> int:
     from adapters.storage import UnknownRun  # noqa: PLC0415
     from dee.config import load_config  # noqa: PLC0415
 
-    try:
-        return await _export_run(run_id, out)
-    except UnknownRun:  # unknown, or another tenant's: the same answer
-        raise UnknownRunError(run_id, load_config().tenant) from None
-
-
-async def _export_run(run_id: str, out: Path | None) -> int:
-    from adapters.storage import AuditStore  # noqa: PLC0415
-    from dee.config import load_config  # noqa: PLC0415
-
     config = load_config()
+    try:
+        return await _export_run(config, run_id, out)
+    except UnknownRun:  # unknown, or another tenant's: the same answer
+        raise UnknownRunError(run_id, config.tenant) from None
+
+
+async def _export_run(config: EngineConfig, run_id: str, out: Path | None) -> int:
+    from adapters.storage import AuditStore  # noqa: PLC0415
+
     async with storage(Settings.from_config(config)) as database:
         store = AuditStore(database, tenant=config.tenant)
         if out is None:

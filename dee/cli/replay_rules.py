@@ -77,7 +77,7 @@ async def _report(
                 engine.client, engine.audit, engine.database, rules, query, limit=limit
             )
         assert run_id is not None
-        async with unknown_in(engine.config.tenant, run_id):
+        async with unknown_in(engine.config.tenant):
             await not_foreign(engine.runs, engine.config.tenant, run_id)
             return await rules_what_if_runs(
                 engine.client, engine.audit, engine.database, rules, [run_id]
