@@ -81,7 +81,7 @@ class Bookkeeper:
             # One transaction, one commit: entries and row land together, and a local
             # activity on every event's path waits for one commit, not two.
             async with self._db.transaction() as conn:
-                await self._audit.append_in(conn, entries)
+                await self._audit.append_in(conn, entries, tenant=run.tenant)
                 if pending is not None:
                     through = entries[-1].seq if entries else 0
                     await self._audit.stage_in(conn, run.run_id, pending, committed_through=through)

@@ -309,6 +309,27 @@ def _presets_known(names: list[str]) -> list[str]:
 Presets = Annotated[list[str], AfterValidator(_presets_known)]
 
 
+class TenantCostsConfig(_Section):
+    """A tenant's cost estimates, each over the global one when given."""
+
+    per_email: Decimal | None = None
+    per_voice_minute: Decimal | None = None
+
+
+class TenantPoliciesConfig(_Section):
+    """``policies.tenants.<tenant>``: what differs for one tenant's sends.
+
+    ``hours`` and ``consent_modes`` merge per channel over the global ``hours`` and
+    ``consent`` (``null`` removes a channel's window for the tenant); ``costs`` over the
+    global estimates; ``limits`` are the tenant's daily send limits per channel.
+    """
+
+    hours: dict[_Channel, tuple[str, str] | None] = {}
+    consent_modes: dict[_Channel, Literal["required", "opt-out"]] = {}
+    costs: TenantCostsConfig = TenantCostsConfig()
+    limits: dict[_Channel, int] = {}
+
+
 class PoliciesConfig(_Section):
     """Policy gate settings; see ``adapters.policy.config`` for their meaning.
 
@@ -317,7 +338,8 @@ class PoliciesConfig(_Section):
     ``email_windows`` are email send windows per tenant, or per plan as ``plan:<id>``;
     ``channel_caps`` cap attempts per contact and channel, over the default (voice 7 in
     7 days), and ``tenant_channel_caps`` per tenant over those (``null`` removes a
-    channel's cap).
+    channel's cap). ``tenants``: per tenant, its hours, consent modes, costs and daily
+    limits over the global ones (``TenantPoliciesConfig``, docs/tenants.md).
     """
 
     consent: dict[str, Literal["required", "opt-out"]] = {"email": "opt-out", "voice": "required"}
@@ -336,6 +358,7 @@ class PoliciesConfig(_Section):
     email_windows: dict[str, EmailWindowConfig] = {}
     channel_caps: dict[_Channel, ChannelCapConfig | None] = {}
     tenant_channel_caps: dict[str, dict[_Channel, ChannelCapConfig | None]] = {}
+    tenants: dict[str, TenantPoliciesConfig] = {}
 
 
 class ValidationConfig(_Section):

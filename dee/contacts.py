@@ -49,6 +49,7 @@ from dee.errors import EngineError, EngineUnavailable
 from dee.privacy_keys import privacy_for
 from dee.runs.operator import OperatorActions
 from dee.runs.reading import NOT_FINAL
+from dee.tenants import bound_tenant, run_of
 from interpreter import TraceEntry, chain
 
 ERASED = "erased"
@@ -109,7 +110,7 @@ class ContactService:
                 suppression records), or a run could not be cancelled or deleted
                 (``EngineUnavailable``: Temporal or no worker answered; erase again).
         """
-        tenant = tenant or self._config.tenant
+        tenant = bound_tenant(self._config.tenant, tenant, f"erase {contact_id}")
         signed = self._signed_audit()  # before anything is destroyed: a bad key stops here
         keys = self.privacy.keys
         runs = await self._runs.list(tenant=tenant, contact_id=contact_id, limit=None)
@@ -166,11 +167,13 @@ class ContactService:
         Returns the contact's key generation. Enrolling a contact that is not erased
         changes nothing.
         """
-        return await self.privacy.keys.enrol(tenant or self._config.tenant, contact_id)
+        tenant = bound_tenant(self._config.tenant, tenant, f"enrol {contact_id}")
+        return await self.privacy.keys.enrol(tenant, contact_id)
 
     async def erased_at(self, contact_id: str, *, tenant: str | None = None) -> datetime | None:
         """When the contact was erased (``None``: it is not, or was enrolled again since)."""
-        state = await self.privacy.keys.state(tenant or self._config.tenant, contact_id)
+        tenant = bound_tenant(self._config.tenant, tenant, f"contact {contact_id}")
+        state = await self.privacy.keys.state(tenant, contact_id)
         return None if state is None else state.erased_at
 
     async def opened(self, run_id: str, value: Any) -> Any:
@@ -180,10 +183,7 @@ class ContactService:
         Raises:
             EngineError: unknown run.
         """
-        try:
-            record = await self._runs.get(run_id)
-        except UnknownRun:
-            raise EngineError([f"unknown run {run_id!r}"]) from None
+        record = await run_of(self._runs, self._config.tenant, run_id)
         return await self.privacy.opened(record.tenant, record.contact_id, value)
 
     async def _cancel(self, run_ids: list[str], by: str) -> list[str]:
@@ -237,7 +237,8 @@ class ContactService:
         worker's key: unsigned, ``dee audit verify`` would rightly call it fabricated."""
         key_file, generate = self._config.audit.signing_key(self._config.data_dir)
         signer = load_signing_key(key_file, create=generate)
-        return AuditStore(self._db, signer=signer), verify_keys([signer.public_key])
+        store = AuditStore(self._db, signer=signer, tenant=self._config.tenant)
+        return store, verify_keys([signer.public_key])
 
     async def _record(
         self, signed: tuple[AuditStore, VerifyKeys], tenant: str, detail: Mapping[str, Any]

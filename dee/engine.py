@@ -58,9 +58,11 @@ class Engine:
         self.database = database
         self.plans = PlanStore(database)
         self.runs = RunStore(database)
-        self.audit = AuditStore(database)
+        # Bound to one tenant (``config.tenant``): reads, actions, events and starts
+        # reach only its runs and data (docs/tenants.md).
+        self.audit = AuditStore(database, tenant=config.tenant)
         self.ledger = SendLedger(database)
-        self.reader = RunReader(client, self.runs, self.audit, self.ledger)
+        self.reader = RunReader(client, self.runs, self.audit, self.ledger, tenant=config.tenant)
         self.starter = RunStarter(config, client, self.plans, self.runs, self.reader)
         self.operator = OperatorActions(client, self.reader)
         self.bulk_actions = BulkActions(client, self.runs, self.audit, self.operator, config.tenant)
@@ -115,7 +117,7 @@ class Engine:
         (the workflow code is then not re-executed).
 
         Raises:
-            EngineError: unknown run.
+            UnknownRunError: unknown run, or another tenant's.
             DocumentError: the history is malformed or of another workflow type.
         """
         await self.reader.record(run_id)

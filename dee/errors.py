@@ -21,6 +21,27 @@ class EngineError(DeeError):
     """The public API was misused (unknown run, resume of a run that is not paused ...)."""
 
 
+class UnknownRunError(EngineError):
+    """No run of that id is visible to the engine's tenant.
+
+    Raised alike for a run that does not exist and for another tenant's run, with the
+    same message (``unknown run 'ID' for tenant 'T'``): a tenant cannot learn from the
+    error whether another tenant's run of that id exists (docs/tenants.md).
+    """
+
+    def __init__(self, run_id: str, tenant: str | None = None) -> None:
+        # ``tenant`` None: raised where the tenant is not known (a Temporal history
+        # reader); ``dee.tenants.unknown_in`` names the bound tenant before it is shown.
+        self.run_id = run_id
+        self.tenant = tenant
+        named = "" if tenant is None else f" for tenant {tenant!r}"
+        super().__init__([f"unknown run {run_id!r}{named}"])
+
+
+class TenantMismatch(EngineError):
+    """A call named another tenant than the one the engine is bound to."""
+
+
 class EngineUnavailable(EngineError):
     """The engine could not reach Temporal to do what was asked; nothing was refused.
 

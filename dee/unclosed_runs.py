@@ -59,8 +59,12 @@ class ClosingCheck:
 async def check_closing(
     database: Database, config: EngineConfig, run_id: str | None
 ) -> ClosingCheck:
-    """The ended runs (``run_id``, or all) whose chain has no closing entry."""
-    scope = None if run_id is None else [run_id]
+    """The ended runs (``run_id``, or all) of ``config.tenant`` whose chain has no
+    closing entry (another tenant's runs are not looked at: docs/tenants.md)."""
+    mine = {r.run_id for r in await RunStore(database).list(tenant=config.tenant, limit=None)}
+    if run_id is not None and run_id not in mine:
+        return ClosingCheck()
+    scope = sorted(mine) if run_id is None else [run_id]
     by_row = await open_chains(database, run_ids=scope, statuses=FINAL)
     unclosed = [Unclosed(f"run row {c.status}", c) for c in by_row]
     if not await _any_live(database, run_id):
@@ -69,7 +73,7 @@ async def check_closing(
         died = await _deaths(config, database, run_id)
     except _Unasked as exc:
         return ClosingCheck(unclosed, str(exc))
-    dead = await open_chains(database, run_ids=sorted(died), statuses=NOT_FINAL)
+    dead = await open_chains(database, run_ids=sorted(set(died) & mine), statuses=NOT_FINAL)
     unclosed += [
         Unclosed(f"Temporal {died[c.run_id].status}: {died[c.run_id].reason}", c) for c in dead
     ]

@@ -159,6 +159,9 @@ class PolicyConfig:
             tenants not in ``contact_caps`` (``adapters.policy.contact_cap``; default 10
             in 7 days; ``None``: no cap).
         contact_caps: Per tenant, its own cap, or ``None`` for none.
+        tenants: Per tenant, the whole configuration its sends are decided by
+            (``for_tenant``): the settings' ``policies.tenants.<tenant>`` merged over the
+            global ones (``dee.worker.policy_config``); tenants not named use this one.
     """
 
     consent_modes: Mapping[Channel, ConsentMode] = field(default_factory=dict)
@@ -172,6 +175,7 @@ class PolicyConfig:
     default_timezone: str = "UTC"
     contact_cap: ContactCap | None = DEFAULT_CONTACT_CAP
     contact_caps: Mapping[str, ContactCap | None] = field(default_factory=dict)
+    tenants: Mapping[str, PolicyConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Overrides merge over the defaults, so configuring email hours cannot silently
@@ -182,7 +186,7 @@ class PolicyConfig:
         object.__setattr__(
             self, "hours", _frozen({c: w for c, w in hours.items() if w is not None})
         )
-        for name in ("daily_limits", "default_daily_limits", "contact_caps"):
+        for name in ("daily_limits", "default_daily_limits", "contact_caps", "tenants"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         self._check()
 
@@ -213,12 +217,19 @@ class PolicyConfig:
         for tenant, cap in (*self.contact_caps.items(), ("(default)", self.contact_cap)):
             if cap is not None and not isinstance(cap, ContactCap):
                 raise PolicyConfigError(f"contact cap of {tenant}: {cap!r} is not a ContactCap")
+        for tenant, own in self.tenants.items():
+            if not isinstance(own, PolicyConfig) or own.tenants:
+                raise PolicyConfigError(f"tenants[{tenant}]: not a PolicyConfig of its own")
         if not self.budget_name:
             raise PolicyConfigError("budget_name: must not be empty")
         if zone(self.default_timezone) is None:
             raise PolicyConfigError(
                 f"default_timezone: {self.default_timezone!r} is not an IANA time zone"
             )
+
+    def for_tenant(self, tenant: str) -> PolicyConfig:
+        """The configuration the tenant's sends are decided by (its own, or this one)."""
+        return self.tenants.get(tenant, self)
 
     def consent_mode(self, channel: Channel) -> ConsentMode:
         """The consent mode of a channel (voice ``required``, email ``opt-out`` by default)."""

@@ -89,6 +89,10 @@ class PolicyGate:
         self._pseudonyms = pseudonyms
         self.rules = rules or RulesConfig()
 
+    def _for(self, request: GateRequest) -> PolicyConfig:
+        """The configuration the request's tenant is decided by (``policies.tenants``)."""
+        return self.config.for_tenant(request.tenant)
+
     async def evaluate(self, request: GateRequest) -> PolicyDecision:
         """Decide one send: ``allow``, ``defer`` (with ``until``) or ``deny``.
 
@@ -198,7 +202,7 @@ class PolicyGate:
     ) -> None:
         """The three reservations, made as ``_evaluate`` makes them (the caller rolls
         them back); with ``attempts``, the cap counts those instead of the ledger."""
-        cap_for = self.config.cap_for(request.tenant)
+        cap_for = self._for(request).cap_for(request.tenant)
         if attempts is None:
             cap = await count_contact_send(conn, self._db.dialect, request, cap_for)
         else:
@@ -211,7 +215,7 @@ class PolicyGate:
 
         limit = await stored_limit(conn, request.tenant, request.channel)
         if limit is None:
-            limit = self.config.daily_limit(request.tenant, request.channel)
+            limit = self._for(request).daily_limit(request.tenant, request.channel)
         counted = await reserve_send(conn, self._db.dialect, request, limit, now)
         detail["daily_limit"] = counted.proof()
         refused = (
@@ -224,7 +228,7 @@ class PolicyGate:
             None if refused is None else refused.until,
         )
 
-        reservation = await budget.reserve(conn, request, self.config, now)
+        reservation = await budget.reserve(conn, request, self._for(request), now)
         detail["budget"] = reservation.proof()
         note("budget", None if reservation.ok else reservation.reason, "the estimate fits")
 
@@ -271,7 +275,7 @@ class PolicyGate:
             return await self._stop(conn, request, now, "compliance", reason, detail, until=until)
 
         cap = await count_contact_send(
-            conn, self._db.dialect, request, self.config.cap_for(request.tenant)
+            conn, self._db.dialect, request, self._for(request).cap_for(request.tenant)
         )
         detail["contact_cap"] = cap.proof()
         if cap.reached:
@@ -279,13 +283,13 @@ class PolicyGate:
 
         limit = await stored_limit(conn, request.tenant, request.channel)
         if limit is None:
-            limit = self.config.daily_limit(request.tenant, request.channel)
+            limit = self._for(request).daily_limit(request.tenant, request.channel)
         counted = await reserve_send(conn, self._db.dialect, request, limit, now)
         detail["daily_limit"] = counted.proof()
         if counted.reached:
             raise _Refused(self._limit_reached(request, counted.day, limit, detail))
 
-        reservation = await budget.reserve(conn, request, self.config, now)
+        reservation = await budget.reserve(conn, request, self._for(request), now)
         detail["budget"] = reservation.proof()
         if not reservation.ok:
             raise _Refused(PolicyDecision("deny", "budget", reservation.reason, None, detail))
@@ -306,7 +310,7 @@ class PolicyGate:
     async def _consent(
         self, conn: AsyncConnection, request: GateRequest, detail: dict[str, Any]
     ) -> str | None:
-        mode = self.config.consent_mode(request.channel)
+        mode = self._for(request).consent_mode(request.channel)
         record = await checks.latest_consent(conn, request)
         detail["consent"] = {"mode": mode, "record": record}
         if record is not None and record["status"] == "opted_out":
@@ -321,12 +325,12 @@ class PolicyGate:
     def _hours(
         self, request: GateRequest, detail: dict[str, Any]
     ) -> tuple[datetime | None, str | None]:
-        window = self.config.window(request.channel)
+        window = self._for(request).window(request.channel)
         if window is None:
             detail["hours"] = {"window": None}
             return None, None
         given = request.contact.get("timezone")
-        name = self.config.default_timezone if given in (None, "") else given
+        name = self._for(request).default_timezone if given in (None, "") else given
         # A hostile zone name is recorded cut short (it travels into the audit chain).
         recorded = name if len(repr(name)) <= 80 else shown(name)
         proof: dict[str, Any] = {"window": window.describe(), "timezone": recorded}
@@ -355,7 +359,7 @@ class PolicyGate:
             f"daily {request.channel} limit of {limit} reached for tenant {request.tenant} "
             f"on {day} (UTC)"
         )
-        if self.config.on_daily_limit == "defer_next_day":
+        if self._for(request).on_daily_limit == "defer_next_day":
             until = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
             reason += f"; deferred to the next UTC day {until.isoformat()}"
             return PolicyDecision("defer", "daily_limit", reason, until, detail)

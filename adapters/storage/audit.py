@@ -9,7 +9,7 @@ and link from the stored fields. The export layout is documented in docs/audit.m
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.storage import audit_append as _append
 from adapters.storage import audit_pending as _pending
+from adapters.storage import audit_scope as _scope
 from adapters.storage import checkpoints as _checkpoints
 from adapters.storage.audit_append import ENTRIES, HEADS
+from adapters.storage.audit_results import ChainHead, VerifyResult
 from adapters.storage.checkpoint_check import CheckpointProblem, SignedHeads, trusted_chain
 from adapters.storage.checkpoint_format import Checkpoint, CheckpointSigner, VerifyKeys
 from adapters.storage.database import Database
@@ -62,70 +64,9 @@ class StoredEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class ChainHead:
-    """The last archived entry of a run: the stored chain continues from here."""
-
-    run_id: str
-    seq: int
-    hash: str
-    archived_at: datetime
-    archive_uri: str
-
-
-@dataclass(frozen=True, slots=True)
 class AppendResult:
     inserted: int
     existing: int
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyResult:
-    """The outcome of verifying one run's stored chain.
-
-    Attributes:
-        entries: How many entries verified before the break (all of them when ok).
-        first_seq: Where the stored chain starts (1, or the archived head's seq + 1).
-        head: The archived head the check started from, if any.
-        broken: The first break, or ``None``.
-        pending: How many of ``entries`` are the pending tail (not yet committed).
-        problems: What the signed checkpoints contradict (checked only with keys).
-        signed: The newest authentic checkpoint, when checkpoints were checked.
-    """
-
-    run_id: str
-    entries: int
-    first_seq: int
-    head: ChainHead | None
-    broken: ChainBreak | None
-    pending: int = 0
-    problems: tuple[CheckpointProblem, ...] = ()
-    signed: Checkpoint | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.broken is None and not self.problems
-
-    def problem_lines(self) -> list[str]:
-        """Every problem, the chain's first break first."""
-        first = [] if self.broken is None else [self.broken.describe()]
-        return first + [p.describe() for p in self.problems]
-
-    def describe(self) -> str:
-        if not self.ok:
-            return self.problem_lines()[0]
-        anchor = f", continuing archived head seq {self.head.seq}" if self.head else ""
-        if self.entries == 0:
-            return f"run {self.run_id}: ok, no stored entries{anchor}"
-        last = self.first_seq + self.entries - 1
-        pending = f", the last {self.pending} pending commit" if self.pending else ""
-        signed = ""
-        if self.signed is not None:
-            closed = ", closed" if self.signed.closed else ""
-            signed = f", signed through seq {self.signed.seq} ({self.signed.n} checkpoints{closed})"
-        return (
-            f"run {self.run_id}: ok, {self.entries} entries (seq {self.first_seq}..{last})"
-            f"{anchor}{signed}{pending}"
-        )
 
 
 def export_line(entry: StoredEntry) -> str:
@@ -140,17 +81,32 @@ class AuditStore:
 
     With a ``signer`` (the worker's), every append also signs a checkpoint of each
     run's new head, in the same transaction (``checkpoints.sign_in``).
+
+    With a ``tenant`` the store is that tenant's (an engine's, the CLI's): its reads see
+    only the tenant's runs (``audit_scope``), another tenant's run is ``UnknownRun``,
+    and its appends are stored under the tenant. Without one (the worker, retention)
+    it sees every run, and an append names its runs' tenant itself.
     """
 
-    def __init__(self, database: Database, *, signer: CheckpointSigner | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        signer: CheckpointSigner | None = None,
+        tenant: str | None = None,
+    ) -> None:
         self._db = database
         self._signer = signer
+        self.tenant = tenant
 
-    async def append(self, entries: Sequence[ChainedEntry]) -> AppendResult:
+    async def append(
+        self, entries: Sequence[ChainedEntry], *, tenant: str | None = None
+    ) -> AppendResult:
         """Store a batch of chained entries (any runs) in one transaction.
 
         Idempotent: entries already stored identically are skipped. Nothing is written
-        when any entry is refused.
+        when any entry is refused. ``tenant``: the runs' tenant, stored beside each
+        entry and not hashed (default: the store's).
 
         Raises:
             AuditDivergence: An entry differs from the one stored at its ``(run_id, seq)``,
@@ -160,14 +116,15 @@ class AuditStore:
         if not entries:
             return AppendResult(0, 0)
         async with self._db.transaction() as conn:
-            return await self.append_in(conn, entries)
+            return await self.append_in(conn, entries, tenant=tenant)
 
     async def append_in(
-        self, conn: AsyncConnection, entries: Sequence[ChainedEntry]
+        self, conn: AsyncConnection, entries: Sequence[ChainedEntry], *, tenant: str | None = None
     ) -> AppendResult:
         """``append`` inside the caller's transaction (a run row can share it)."""
         if not entries:
             return AppendResult(0, 0)
+        tenant = tenant or self.tenant
         groups = _append.group_batch(entries)
         recorded_at = datetime.now(UTC)
         await _append.check_links(conn, groups)
@@ -178,14 +135,14 @@ class AuditStore:
             ordered = [e for run_id in sorted(groups) for e in groups[run_id]]
             early = self._early_checkpoint(groups, len(ordered))
             if early is None:
-                inserted = await _append.insert_postgresql(conn, ordered, recorded_at)
+                inserted = await _append.insert_postgresql(conn, ordered, recorded_at, tenant)
             else:  # the worker's common case: one round trip for entries and checkpoint
                 inserted, signed = await _append.insert_postgresql_signed(
-                    conn, ordered, recorded_at, early
+                    conn, ordered, recorded_at, early, tenant
                 )
                 tried[early.run_id] = early if signed else None
         else:
-            inserted = await _append.insert_sqlite(conn, groups, recorded_at)
+            inserted = await _append.insert_sqlite(conn, groups, recorded_at, tenant)
         if inserted < len(entries):
             await _append.refuse_differences(conn, entries)
         if self._signer is not None:
@@ -225,6 +182,7 @@ class AuditStore:
         The committed entries, then the pending tail (``StoredEntry.pending``).
         """
         async with self._db.snapshot() as conn:
+            await self._visible(conn, run_id)
             head = await read_head(conn, run_id)
             rows = await conn.execute(select_run(run_id))
             found = [stored_entry(row) for row in rows.mappings()]
@@ -238,18 +196,28 @@ class AuditStore:
     async def head(self, run_id: str) -> ChainHead | None:
         """The archived head of a run's chain, when retention archived part of it."""
         async with self._db.snapshot() as conn:
+            await self._visible(conn, run_id)
             return await read_head(conn, run_id)
 
     async def run_ids(self) -> list[str]:
-        """Every run with stored entries or an archived head, sorted."""
+        """Every run with stored entries or an archived head, sorted (a tenant's store:
+        the tenant's)."""
+        return await self._own([])
+
+    async def _own(self, extra: Iterable[str]) -> list[str]:
+        """The stored runs and ``extra``, sorted, less other tenants' in a tenant's store."""
         query = union(
             select(ENTRIES.c.run_id).distinct(),
             select(HEADS.c.run_id),
             select(_pending.PENDING.c.run_id).distinct(),
             select(_checkpoints.CHECKPOINTS.c.run_id).distinct(),
-        ).order_by("run_id")
+        )
         async with self._db.snapshot() as conn:
-            return list((await conn.execute(query)).scalars())
+            found = sorted({*(await conn.execute(query)).scalars(), *extra})
+            if self.tenant is None:
+                return found
+            owners = await _scope.owners(conn)
+        return [r for r in found if _scope.owner(owners, r) == self.tenant]
 
     async def verify(
         self,
@@ -266,6 +234,7 @@ class AuditStore:
         too, together with the ``exported`` copies of them (``checkpoint_check``).
         """
         async with self._db.snapshot() as conn:
+            await self._visible(conn, run_id)
             head = await read_head(conn, run_id)
             first_seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
             signed: SignedHeads | None = None
@@ -316,12 +285,13 @@ class AuditStore:
         """Verify every run (each in its own snapshot), in run id order.
 
         Runs that only the ``exported`` checkpoints know of are verified too: their
-        entries and checkpoints were deleted from the database.
+        entries and checkpoints were deleted from the database. A tenant's store verifies
+        the tenant's runs only (an exported run nothing else names: the default tenant's).
         """
         by_run: dict[str, list[Checkpoint]] = {}
         for cp in exported:
             by_run.setdefault(cp.run_id, []).append(cp)
-        run_ids = sorted({*await self.run_ids(), *by_run})
+        run_ids = await self._own(by_run)
         return [
             await self.verify(run_id, keys=keys, exported=by_run.get(run_id, ()))
             for run_id in run_ids
@@ -330,6 +300,7 @@ class AuditStore:
     async def export_lines(self, run_id: str) -> AsyncIterator[str]:
         """The run's stored entries as export-format lines (``UnknownRun`` first, if so)."""
         async with self._db.snapshot() as conn:
+            await self._visible(conn, run_id)
             head = await read_head(conn, run_id)
             result = await conn.stream(select_run(run_id).execution_options(yield_per=_PAGE))
             seen = False
@@ -352,8 +323,15 @@ class AuditStore:
         query = select(func.count()).select_from(ENTRIES)
         if run_id is not None:
             query = query.where(ENTRIES.c.run_id == run_id)
+        if self.tenant is not None:
+            query = query.where(_scope.entries_of(self.tenant))
         async with self._db.snapshot() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+    async def _visible(self, conn: AsyncConnection, run_id: str) -> None:
+        """``UnknownRun`` when the store is a tenant's and the run is another's."""
+        if self.tenant is not None and await _scope.owner_of(conn, run_id) != self.tenant:
+            raise UnknownRun(run_id)
 
 
 def select_run(run_id: str) -> Any:

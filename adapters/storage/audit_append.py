@@ -37,14 +37,14 @@ HEADS = cast(Table, AuditHead.__table__)
 COMPARED = ("tick", "step_id", "action", "outcome", "detail", "prev_hash", "hash")
 
 # One statement and one round trip per batch, whatever its size: the columns travel as
-# nine arrays in asyncpg's binary protocol and the statement is prepared once (a
-# multi-row VALUES list would be compiled per batch size). No RETURNING: sending the
-# inserted keys back doubled the statement's cost when measured (bench/audit_append.py),
-# and the row count already says whether anything existed.
+# nine arrays in asyncpg's binary protocol (with the batch's one tenant) and the
+# statement is prepared once (a multi-row VALUES list would be compiled per batch
+# size). No RETURNING: sending the inserted keys back doubled the statement's cost
+# when measured (bench/audit_append.py), and the row count already says whether anything existed.
 _PG_INSERT = """
 INSERT INTO audit_entries
-    (run_id, seq, tick, recorded_at, step_id, action, outcome, detail, prev_hash, hash)
-SELECT r, s, t, $10::timestamptz, st, a, o, d::json, p, h
+    (run_id, seq, tick, recorded_at, step_id, action, outcome, detail, prev_hash, hash, tenant)
+SELECT r, s, t, $10::timestamptz, st, a, o, d::json, p, h, $11::text
 FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[],
             $7::text[], $8::text[], $9::text[]) AS u(r, s, t, st, a, o, d, p, h)
 ON CONFLICT (run_id, seq) DO NOTHING
@@ -59,10 +59,10 @@ WITH e AS ({_PG_INSERT.strip()} RETURNING 1),
 c AS (
     INSERT INTO audit_checkpoints
         (run_id, n, seq, head, closed, signed_at, key_id, prev, hash, sig)
-    SELECT $11::text, $12::int, $13::int, $14::text, $15::boolean, $16::text, $17::text,
-           $18::text, $19::text, $20::text
-    WHERE coalesce((SELECT k.hash FROM audit_checkpoints k WHERE k.run_id = $11::text
-                    ORDER BY k.n DESC LIMIT 1), repeat('0', 64)) = $18::text
+    SELECT $12::text, $13::int, $14::int, $15::text, $16::boolean, $17::text, $18::text,
+           $19::text, $20::text, $21::text
+    WHERE coalesce((SELECT k.hash FROM audit_checkpoints k WHERE k.run_id = $12::text
+                    ORDER BY k.n DESC LIMIT 1), repeat('0', 64)) = $19::text
     ON CONFLICT (run_id, n) DO NOTHING
     RETURNING 1
 )
@@ -187,7 +187,7 @@ def _check_first(
 
 _COPY_COLUMNS = (
     "run_id", "seq", "tick", "recorded_at", "step_id", "action", "outcome", "detail",
-    "prev_hash", "hash",
+    "prev_hash", "hash", "tenant",
 )  # fmt: skip
 # A session-local staging table for batches that may repeat stored rows: binary COPY
 # into it is the cheapest way to move rows, and one INSERT ... SELECT then keeps the
@@ -199,8 +199,8 @@ CREATE TEMPORARY TABLE IF NOT EXISTS dee_audit_stage
 """
 _FROM_STAGE = """
 INSERT INTO audit_entries
-    (run_id, seq, tick, recorded_at, step_id, action, outcome, detail, prev_hash, hash)
-SELECT run_id, seq, tick, recorded_at, step_id, action, outcome, detail, prev_hash, hash
+    (run_id, seq, tick, recorded_at, step_id, action, outcome, detail, prev_hash, hash, tenant)
+SELECT run_id, seq, tick, recorded_at, step_id, action, outcome, detail, prev_hash, hash, tenant
 FROM dee_audit_stage
 ON CONFLICT (run_id, seq) DO NOTHING
 """
@@ -223,13 +223,17 @@ def _columns(entries: Sequence[ChainedEntry]) -> tuple[list[Any], ...]:
 
 
 async def insert_postgresql(
-    conn: AsyncConnection, entries: Sequence[ChainedEntry], recorded_at: datetime
+    conn: AsyncConnection,
+    entries: Sequence[ChainedEntry],
+    recorded_at: datetime,
+    tenant: str | None = None,
 ) -> int:
-    """Insert what is new; return how many rows were inserted."""
+    """Insert what is new; return how many rows were inserted. ``tenant``: the runs'
+    tenant, stored beside each entry (not hashed; revision 0013)."""
     if len(entries) >= COPY_THRESHOLD:
-        return await _insert_by_copy(conn, entries, recorded_at)
+        return await _insert_by_copy(conn, entries, recorded_at, tenant)
     columns = _columns(entries)
-    result = await conn.exec_driver_sql(_PG_INSERT, (*columns, recorded_at))
+    result = await conn.exec_driver_sql(_PG_INSERT, (*columns, recorded_at, tenant))
     return int(result.rowcount)
 
 
@@ -238,25 +242,30 @@ async def insert_postgresql_signed(
     entries: Sequence[ChainedEntry],
     recorded_at: datetime,
     checkpoint: Checkpoint,
+    tenant: str | None = None,
 ) -> tuple[int, bool]:
     """``insert_postgresql`` for a small one-run batch, with its checkpoint in the same
     statement; returns the rows inserted and whether the checkpoint was."""
     columns = _columns(entries)
     cp = checkpoint
     signed = (cp.run_id, cp.n, cp.seq, cp.head, cp.closed, cp.time, cp.key_id, cp.prev, cp.hash)
-    result = await conn.exec_driver_sql(_PG_INSERT_SIGNED, (*columns, recorded_at, *signed, cp.sig))
+    params = (*columns, recorded_at, tenant, *signed, cp.sig)
+    result = await conn.exec_driver_sql(_PG_INSERT_SIGNED, params)
     inserted, checkpointed = tuple(result.one())
     return int(inserted), bool(checkpointed)
 
 
 async def _insert_by_copy(
-    conn: AsyncConnection, entries: Sequence[ChainedEntry], recorded_at: datetime
+    conn: AsyncConnection,
+    entries: Sequence[ChainedEntry],
+    recorded_at: datetime,
+    tenant: str | None,
 ) -> int:
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     records = [
         (e.run_id, e.seq, e.tick, recorded_at, e.step_id, e.action, e.outcome,
-         detail_json(e.detail), e.prev_hash, e.hash)
+         detail_json(e.detail), e.prev_hash, e.hash, tenant)
         for e in entries
     ]  # fmt: skip
     # Optimistic: a fresh batch (the normal case) is copied straight into the table.
@@ -280,7 +289,10 @@ async def _insert_by_copy(
 
 
 async def insert_sqlite(
-    conn: AsyncConnection, groups: Mapping[str, list[ChainedEntry]], recorded_at: datetime
+    conn: AsyncConnection,
+    groups: Mapping[str, list[ChainedEntry]],
+    recorded_at: datetime,
+    tenant: str | None = None,
 ) -> int:
     """Insert what is new; return how many rows were inserted.
 
@@ -295,15 +307,16 @@ async def insert_sqlite(
             )
         )
         stored = set(found.scalars())
-        rows.extend(_row(e, recorded_at) for e in group if e.seq not in stored)
+        rows.extend(_row(e, recorded_at, tenant) for e in group if e.seq not in stored)
     if rows:
         await conn.execute(insert(ENTRIES), rows)
     return len(rows)
 
 
-def _row(e: ChainedEntry, recorded_at: datetime) -> dict[str, Any]:
+def _row(e: ChainedEntry, recorded_at: datetime, tenant: str | None) -> dict[str, Any]:
     row = e.as_dict()
     row["recorded_at"] = recorded_at
+    row["tenant"] = tenant
     return row
 
 

@@ -99,7 +99,11 @@ class AuditEntry(ChainedColumns, Base):
     """
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index(None, "recorded_at"),)
+    __table_args__ = (Index(None, "recorded_at"), Index(None, "tenant", "run_id"))
+
+    # The run's tenant (revision 0013), not hashed: NULL for an entry whose run had no
+    # row when 0013 back-filled, read as the ``default`` tenant's (docs/tenants.md).
+    tenant: Mapped[str | None] = mapped_column(ID)
 
 
 class AuditPending(ChainedColumns, Base):

@@ -12,11 +12,12 @@ import typer
 
 from dee.cli.common import JsonOpt, print_json
 from dee.cli.db import retention_storage, run_storage, storage
-from dee.errors import DocumentError, EngineError
+from dee.errors import DocumentError, EngineError, UnknownRunError
 from dee.settings import Settings
 
 if TYPE_CHECKING:
     from adapters.storage import RetentionReport, VerifyResult
+    from dee.config import EngineConfig
     from dee.unclosed_runs import ClosingCheck
 
 # The storage package is imported inside the helpers: see dee/cli/db.py.
@@ -63,7 +64,7 @@ async def _verify(
     if exported and keys is None:
         raise EngineError(["--checkpoints needs a public key to check them (--public-key)"])
     async with storage(Settings.from_config(config)) as database:
-        store = AuditStore(database)
+        store = AuditStore(database, tenant=config.tenant)  # the bound tenant's runs only
         if run_id is None:
             results = await store.verify_all(keys=keys, exported=exported)
         else:
@@ -76,7 +77,10 @@ async def _verify(
                 results = [VerifyResult(run_id, 0, 1, None, None)]
         closing = await check_closing(database, config, run_id)
         if run_id is not None and not results[0].entries and not closing.unclosed:
-            await store.verify(run_id)  # raises UnknownRun unless an archived head exists
+            try:  # raises UnknownRun unless an archived head exists
+                await store.verify(run_id)
+            except UnknownRun:
+                raise UnknownRunError(run_id, config.tenant) from None
         # Without a key nothing signed can be checked; that matters once there is.
         unchecked = keys is None and await CheckpointStore(database).count() > 0
         return results, closing, unchecked
@@ -158,10 +162,21 @@ def verify_json(results: list[VerifyResult], closing: ClosingCheck) -> dict[str,
 
 
 async def _export(run_id: str, out: Path | None) -> int:
+    from adapters.storage import UnknownRun  # noqa: PLC0415
+    from dee.config import load_config  # noqa: PLC0415
+
+    config = load_config()
+    try:
+        return await _export_run(config, run_id, out)
+    except UnknownRun:  # unknown, or another tenant's: the same answer
+        raise UnknownRunError(run_id, config.tenant) from None
+
+
+async def _export_run(config: EngineConfig, run_id: str, out: Path | None) -> int:
     from adapters.storage import AuditStore  # noqa: PLC0415
 
-    async with storage() as database:
-        store = AuditStore(database)
+    async with storage(Settings.from_config(config)) as database:
+        store = AuditStore(database, tenant=config.tenant)
         if out is None:
             return await store.export(run_id, sys.stdout)
         # Written beside the target and renamed at the end: no half-written file, and

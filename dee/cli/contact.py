@@ -23,6 +23,16 @@ TenantOpt = Annotated[
 ]
 
 
+def _bound(engine: Engine, tenant: str | None) -> Engine:
+    """The engine for ``--tenant``: when the settings name no tenant, one bound to the
+    tenant given (the operator's tool for any tenant); when they name one, the engine as
+    it is, which refuses another (docs/tenants.md)."""
+    config = engine.config
+    if tenant is None or tenant == config.tenant or "tenant" in config.model_fields_set:
+        return engine
+    return Engine(config.model_copy(update={"tenant": tenant}), engine.client, engine.database)
+
+
 def _summary(done: Erasure) -> str:
     if done.already:
         return f"contact {done.contact_id} was already erased: nothing left to erase"
@@ -46,7 +56,7 @@ def erase(
     """Erase a contact: cancel its runs, delete their histories, destroy its key."""
 
     async def act(engine: Engine) -> Erasure:
-        return await engine.contacts.erase(contact_id, tenant=tenant, by=by)
+        return await _bound(engine, tenant).contacts.erase(contact_id, tenant=tenant, by=by)
 
     done = run_async(call(config, act))
     print(to_json(done) if as_json else _summary(done))
@@ -62,7 +72,7 @@ def enroll(
     """Enrol a contact (again, after an erasure): runs may start for it."""
 
     async def act(engine: Engine) -> int:
-        return await engine.contacts.enrol(contact_id, tenant=tenant)
+        return await _bound(engine, tenant).contacts.enrol(contact_id, tenant=tenant)
 
     generation = run_async(call(config, act))
     if as_json:

@@ -217,7 +217,10 @@ async def _explain(
 ) -> tuple[Explanation, str | None]:
     from adapters.policy import PolicyError  # noqa: PLC0415
     from adapters.storage import PlanStore  # noqa: PLC0415
+    from dee.tenants import bound_tenant  # noqa: PLC0415
 
+    if "tenant" in config.model_fields_set:  # a tenant's CLI explains only its sends
+        tenant = bound_tenant(config.tenant, tenant, "policy explain")
     async with storage(Settings.from_config(config)) as database:
         about = _About()
         if plan_id is not None:

@@ -36,7 +36,31 @@ suppress_app = typer.Typer(
 budget_app = typer.Typer(help="Cost budgets per tenant and period.", no_args_is_help=True)
 limits_app = typer.Typer(help="Daily send limits per tenant and channel.", no_args_is_help=True)
 
-Tenant = Annotated[str, typer.Option("--tenant", help="The tenant.")]
+
+def _bound_tenant(ctx: typer.Context, value: str) -> str:
+    """``--tenant``, defaulting to the configured tenant (``DEE_TENANT``); when the
+    settings name a tenant the CLI is bound to it, and another is refused
+    (docs/tenants.md)."""
+    from dee.config import load_config  # noqa: PLC0415 - loaded only by these commands
+    from dee.tenants import bound_tenant  # noqa: PLC0415
+
+    config = load_config()
+    source = ctx.get_parameter_source("tenant")
+    if source is None or source.name == "DEFAULT":  # typer may bundle its own click
+        return config.tenant
+    if "tenant" not in config.model_fields_set:
+        return value  # no tenant configured: the operator's tool for any tenant
+    return bound_tenant(config.tenant, value, f"policy {ctx.info_name}")
+
+
+Tenant = Annotated[
+    str,
+    typer.Option(
+        "--tenant",
+        help="The tenant (default: the configured one; when one is configured, only it).",
+        callback=_bound_tenant,
+    ),
+]
 Channel = Annotated[str, typer.Option("--channel", help="email or voice.")]
 At = Annotated[
     str | None, typer.Option("--at", help="When, ISO 8601 with an offset (default: now).")

@@ -96,8 +96,10 @@ async def _from_server(
 ) -> Replayed:
     from dee.audit_keys import verifying_keys  # noqa: PLC0415
     from dee.replay.flow import replay_from_server  # noqa: PLC0415 - see above
+    from dee.tenants import not_foreign, unknown_in  # noqa: PLC0415
 
-    async with engine_session(config) as engine:
+    async with engine_session(config) as engine, unknown_in(engine.config.tenant):
+        await not_foreign(engine.runs, engine.config.tenant, run_id)
         return await replay_from_server(
             engine.client,
             engine.audit,

@@ -68,6 +68,7 @@ async def _report(
         rules_what_if_query,
         rules_what_if_runs,
     )
+    from dee.tenants import not_foreign, unknown_in  # noqa: PLC0415
 
     async with engine_session(config) as engine:
         if query is not None:
@@ -75,9 +76,11 @@ async def _report(
                 engine.client, engine.audit, engine.database, rules, query, limit=limit
             )
         assert run_id is not None
-        return await rules_what_if_runs(
-            engine.client, engine.audit, engine.database, rules, [run_id]
-        )
+        async with unknown_in(engine.config.tenant):
+            await not_foreign(engine.runs, engine.config.tenant, run_id)
+            return await rules_what_if_runs(
+                engine.client, engine.audit, engine.database, rules, [run_id]
+            )
 
 
 def _side(d: Decided) -> str:

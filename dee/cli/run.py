@@ -16,7 +16,7 @@ from dee.cli.db import run_storage, storage
 from dee.cli.run_view import ByOpt, ReasonOpt, RunArg, call, show
 from dee.config import load_config
 from dee.engine import Engine, ExecutionRun
-from dee.errors import DeeError, DocumentError
+from dee.errors import DeeError, DocumentError, UnknownRunError
 from dee.privacy_keys import privacy_for
 from dee.runs.timeline import timeline_lines
 
@@ -32,11 +32,15 @@ Opened = dict[int, dict[str, Any]]
 
 
 async def _timeline(run_id: str) -> tuple[list[StoredEntry], ChainHead | None, Opened]:
-    from adapters.storage import AuditStore  # noqa: PLC0415
+    from adapters.storage import AuditStore, UnknownRun  # noqa: PLC0415
 
+    tenant = load_config().tenant
     async with storage() as database:
-        store = AuditStore(database)
-        entries = await store.timeline(run_id)
+        store = AuditStore(database, tenant=tenant)  # the bound tenant's runs only
+        try:
+            entries = await store.timeline(run_id)
+        except UnknownRun:  # unknown, or another tenant's: the same answer
+            raise UnknownRunError(run_id, tenant) from None
         return entries, await store.head(run_id), await _opened(database, run_id, entries)
 
 

@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from activities import contracts as c
 from adapters.privacy import ContactErased, Privacy
-from adapters.storage import RunStore, UnknownRun
+from adapters.storage import RunStore
 from dee.config import EngineConfig
 from dee.errors import EngineError
 from dee.events.delivery import Delivery, deliver
@@ -28,6 +28,7 @@ from dee.events.revocation import REVOCATION, Revocations
 from dee.observability.metrics import record_ingest
 from dee.privacy_keys import privacy_for
 from dee.runs.reading import NOT_FINAL
+from dee.tenants import run_of
 from interpreter import canonical_json
 from interpreter.limits import event_problems, start_problems
 from workflows.plan_run import PlanRunWorkflow
@@ -155,10 +156,7 @@ class EventIngest:
     async def _contact_of(self, run_id: str) -> tuple[str, str]:
         owner = self._contacts.get(run_id)
         if owner is None:
-            try:
-                record = await self._runs.get(run_id)
-            except UnknownRun:
-                raise EngineError([f"unknown run {run_id!r}"]) from None
+            record = await run_of(self._runs, self._config.tenant, run_id)
             owner = (record.contact_id, record.tenant)
             self._contacts[run_id] = owner
             if len(self._contacts) > _CONTACTS_KEPT:

@@ -36,7 +36,7 @@ from temporalio.worker import (
 
 from activities import contracts as c
 from adapters.codec import CodecError, decode_history_payloads
-from dee.errors import DocumentError, EngineError
+from dee.errors import DocumentError, EngineError, UnknownRunError
 from workflows.plan_run import PlanRunWorkflow
 
 
@@ -258,7 +258,7 @@ async def fetch_history(client: Client, run_id: str) -> WorkflowHistory:
         history = await client.get_workflow_handle(run_id).fetch_history()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise EngineError([f"unknown run {run_id!r}"]) from None
+            raise UnknownRunError(run_id) from None
         raise EngineError([f"run {run_id}: cannot fetch its history: {exc}"]) from None
     codec = client.data_converter.payload_codec
     if codec is None:

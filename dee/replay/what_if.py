@@ -120,6 +120,9 @@ async def what_if_query(
             is neither stored nor in its latest history.
     """
     ids = await selected_runs(client, query, limit)
+    if audit.tenant is not None:  # a tenant's engine: the query may select others' runs
+        mine = set(await audit.run_ids())
+        ids = [run_id for run_id in ids if run_id in mine]
     runs = [await _what_if_input_of(client, audit, run_id) for run_id in ids]
     scheduler = settings.scheduler
     config = MachineConfig(

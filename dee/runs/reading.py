@@ -36,6 +36,7 @@ from adapters.storage import (
 from adapters.storage.run_facts import RunFacts, exit_of, fold
 from dee.errors import EngineError
 from dee.runs.execution_status import DEAD, Death, all_deaths, death_of, deaths
+from dee.tenants import run_of
 from interpreter.state import FINAL_STATUSES, Status
 from workflows.plan_run import PlanRunWorkflow
 
@@ -148,18 +149,27 @@ class RunReader:
     """Reads runs from storage and Temporal (see the module docstring)."""
 
     def __init__(
-        self, client: Client, runs: RunStore, audit: AuditStore, ledger: SendLedger
+        self,
+        client: Client,
+        runs: RunStore,
+        audit: AuditStore,
+        ledger: SendLedger,
+        *,
+        tenant: str = "default",
     ) -> None:
+        # ``tenant``: the one tenant whose runs this reader sees; every read and (through
+        # ``record``) every operator action on another tenant's run is an unknown run.
         self._client = client
         self._runs = runs
         self._audit = audit
         self._ledger = ledger
+        self.tenant = tenant
 
     async def timeline(self, run_id: str) -> list[StoredEntry]:
         """The run's audit entries, oldest first.
 
         Raises:
-            EngineError: unknown run.
+            UnknownRunError: unknown run, or another tenant's.
         """
         await self.record(run_id)
         return await self._timeline(run_id)
@@ -168,7 +178,7 @@ class RunReader:
         """What the send ledger knows of a run's sends (intent, attempts, outcome).
 
         Raises:
-            EngineError: unknown run.
+            UnknownRunError: unknown run, or another tenant's.
         """
         await self.record(run_id)
         return await self._ledger.for_run(run_id)
@@ -180,7 +190,7 @@ class RunReader:
         through Temporal) is ``DEAD``, with ``temporal_status`` and ``temporal_reason``.
 
         Raises:
-            EngineError: unknown run.
+            UnknownRunError: unknown run, or another tenant's.
         """
         record = await self.record(run_id)
         handle = self._client.get_workflow_handle_for(PlanRunWorkflow.run, run_id)
@@ -251,7 +261,8 @@ class RunReader:
         return [await self._read_back(run, rows[run.run_id]) for run in kept[:limit]]
 
     async def _records(self, status: str | None, plan: str | None, limit: int) -> list[RunRecord]:
-        records = await self._runs.list(status=status, limit=limit if plan is None else _PLAN_SCAN)
+        fetch = limit if plan is None else _PLAN_SCAN
+        records = await self._runs.list(tenant=self.tenant, status=status, limit=fetch)
         if plan is not None:
             records = [r for r in records if r.plan_id == plan][:limit]
         return records
@@ -259,14 +270,16 @@ class RunReader:
     async def _dead(self, plan: str | None, limit: int) -> list[ExecutionRun]:
         found = await all_deaths(self._client)
         if found is None:  # no visibility: describe every run that has not ended
-            active = await self._runs.list(statuses=NOT_FINAL, limit=None)
+            active = await self._runs.list(tenant=self.tenant, statuses=NOT_FINAL, limit=None)
             found = await deaths(self._client, [r.run_id for r in active])
         records: list[RunRecord] = []
         for run_id in found:
             try:
-                records.append(await self._runs.get(run_id))
+                record = await self._runs.get(run_id)
             except UnknownRun:
                 continue  # another deployment's run in the same namespace
+            if record.tenant == self.tenant:  # another tenant's: not this reader's to list
+                records.append(record)
         records.sort(key=lambda r: r.run_id)
         records.sort(key=_created, reverse=True)
         runs = [with_death(from_record(r), found[r.run_id]) for r in records]
@@ -294,15 +307,13 @@ class RunReader:
             return []
 
     async def record(self, run_id: str) -> RunRecord:
-        """The run's row.
+        """The run's row, if it is this reader's tenant's.
 
         Raises:
-            EngineError: unknown run.
+            UnknownRunError: unknown run, or another tenant's (the same error: see
+                ``dee.errors.UnknownRunError``).
         """
-        try:
-            return await self._runs.get(run_id)
-        except UnknownRun:
-            raise EngineError([f"unknown run {run_id!r}"]) from None
+        return await run_of(self._runs, self.tenant, run_id)
 
 
 def _last_exit(timeline: Sequence[StoredEntry]) -> dict[str, Any] | None:

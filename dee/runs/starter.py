@@ -36,6 +36,7 @@ from dee.runs.ids import run_id
 from dee.runs.reading import ExecutionRun, RunReader, from_record
 from dee.runs.start_attributes import StartAttributes
 from dee.runs.start_payload import InputEncoder
+from dee.tenants import bound_tenant
 from interpreter import ExecutionPlan, PlanError, ensure_valid
 
 
@@ -100,6 +101,8 @@ class RunStarter:
         start_values.check(contact, "contact")
         start_values.check(variables or {}, "variables")
         start_values.check_limits(tenant=tenant, contact=contact, variables=variables or {})
+        # After the limits: a hostile tenant value is named as such, not as another tenant.
+        tenant = bound_tenant(self.config.tenant, tenant, "start")
         contact = start_values.start_contact(contact)
         if await self._erased(tenant, [contact_id]):
             raise EngineError([erased_refusal(contact_id)])
@@ -141,6 +144,7 @@ class RunStarter:
         tenant = tenant or self.config.tenant
         start_values.check(variables or {}, "variables")  # shared by all: refuse them all
         start_values.check_limits(tenant=tenant, variables=variables or {})
+        tenant = bound_tenant(self.config.tenant, tenant, "start")
         await self.register_plan(plan)
         # Made once: a sha256 and a pydantic dump of the whole plan each time.
         digest, document = plan.content_hash, plan.to_document()
@@ -289,8 +293,10 @@ class RunStarter:
 
         Raises:
             EngineError: Temporal refused the start.
+            TenantMismatch: ``tenant`` is not the engine's.
         """
         cfg = self.config
+        tenant = bound_tenant(cfg.tenant, tenant, f"start {run_id}")
         digest = plan_hash or plan.content_hash
         run_input = c.RunInput(
             run_id=run_id,

@@ -25,12 +25,13 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.channels import VoiceChannel
-from adapters.storage import DatabaseUnavailable, RunRecord, StorageError, UnknownRun
+from adapters.storage import DatabaseUnavailable, RunRecord, StorageError
 from adapters.tracking import InvalidToken, MessageIndex, Ref, signing_key, verify
 from dee.channels import voice_channel
 from dee.config import EngineConfig
 from dee.engine import Engine, IngestedEvent
-from dee.errors import EngineError, EngineUnavailable
+from dee.errors import EngineError, EngineUnavailable, UnknownRunError
+from dee.tenants import run_of
 from dee.webhooks.auth import Refused, forbidden
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,11 @@ class Receiver:
             raise forbidden(f"invalid {purpose} token: {exc}") from None
 
     async def run(self, run_id: str) -> RunRecord:
+        """The run's row; another tenant's run is as unknown as a missing one (404, the
+        same answer: the receiver is bound to its engine's tenant, docs/tenants.md)."""
         try:
-            return await self.engine.runs.get(run_id)
-        except UnknownRun:
+            return await run_of(self.engine.runs, self.engine.config.tenant, run_id)
+        except UnknownRunError:
             raise Refused(404, f"unknown run {run_id!r}") from None
         except DatabaseUnavailable as exc:
             raise Refused(503, f"cannot look up run {run_id!r}: {exc}") from None

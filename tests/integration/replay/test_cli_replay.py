@@ -210,7 +210,7 @@ async def test_replay_by_run_id_fetches_the_history_from_the_server(
     assert "retry" in [e["action"] for s in out["steps"] for e in s["originalResult"]["entries"]]
     unknown = await replay_cli("no-such-run", "--config", str(settings))
     assert isinstance(unknown.exception, EngineError)
-    assert unknown.exception.lines == ("unknown run 'no-such-run'",)
+    assert unknown.exception.lines == ("unknown run 'no-such-run' for tenant 'default'",)
 
 
 @workflow.defn(name="SomethingElse")

@@ -224,7 +224,7 @@ async def test_a_run_recorded_before_the_rules_engine_is_re_decided_all_the_same
         assert send["new"]["decision"] == send["recorded"]["decision"] == "allow"
         assert send["channel"] == "email" and send["diverged"] is False
     assert isinstance(unknown.exception, EngineError)
-    assert list(unknown.exception.lines) == ["unknown run 'no-such-run'"]
+    assert list(unknown.exception.lines) == ["unknown run 'no-such-run' for tenant 'default'"]
 
 
 @pytest.fixture(scope="module")

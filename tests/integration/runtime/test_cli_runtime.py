@@ -99,7 +99,10 @@ async def test_cli_errors_are_one_clear_line(
         return _dee_in_process(monkeypatch, config, env, *args)
 
     unknown = await dee("run", "status", "run-missing")
-    assert unknown.returncode == 1 and unknown.stderr.strip() == "error: unknown run 'run-missing'"
+    assert (
+        unknown.returncode == 1
+        and unknown.stderr.strip() == "error: unknown run 'run-missing' for tenant 'default'"
+    )
     both = await dee("start", str(ROOT / "plans" / "notification.yaml"))
     assert both.returncode == 1 and "exactly one of --contact" in both.stderr
     bad = await dee("event", "ingest", "--type", "x", "--contact", "c", "--data", "[1]")

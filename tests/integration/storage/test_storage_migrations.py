@@ -41,7 +41,7 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
     database = Database(db_url)
     try:
         assert await current_revision(database) is None
-        assert await upgrade(database) == head_revision() == "0012"
+        assert await upgrade(database) == head_revision() == "0013"
         assert await upgrade(database) == HEAD_REVISION
         assert await current_revision(database) == HEAD_REVISION
     finally:
