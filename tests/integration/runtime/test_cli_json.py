@@ -205,6 +205,16 @@ async def test_every_json_command_on_real_runs(
     exported = await dee("audit", "checkpoints", "export", "--to", str(tmp_path), "--json")
     assert exported["checkpoints"] > 0
 
+    # Bulk actions' dry runs (no --yes): the count and a sample, nothing acted on.
+    for action, extra in (
+        ("retry", ()),
+        ("pause", ()),
+        ("resume", ()),
+        ("cancel", ("--reason", "dry")),
+        ("resolve", ("--end", "handled")),
+    ):
+        dry = await dee("runs", action, "--status", "FAILED", *extra, "--json")
+        assert (dry["dryRun"], dry["count"]) == (True, 1), dry  # the failed run
     # Every command that takes --json ran (``db upgrade`` is ``db migrate``'s old name).
     assert sorted(outputs) == sorted(c for c, has in known.items() if has and c != "db upgrade")
     bad = {name: found for name, out in outputs.items() if (found := [*keys_with_underscores(out)])}
@@ -227,7 +237,7 @@ async def test_bad_input_with_json_is_one_clear_error(
 
     unknown = await dee("run", "status", "run-missing", "--json")
     assert (unknown.returncode, unknown.stdout) == (1, "")
-    assert unknown.stderr == "error: unknown run 'run-missing'\n"
+    assert unknown.stderr == "error: unknown run 'run-missing' for tenant 'default'\n"
     neither = await dee("audit", "verify", "--json")
     assert (neither.returncode, neither.stdout, neither.stderr) == (
         1, "", "error: give either RUN_ID or --all\n",
