@@ -233,10 +233,12 @@ async def event_breakdown(client: Client, queue: str) -> dict[str, dict[str, int
     """History events of one run per variant, by type (the engine with and without its
     search-attribute upserts, and the hand-written workflow)."""
     out = {}
-    for name, (workflow, attrs, server) in VARIANTS.items():
-        if server:
-            continue  # the server's settings leave the history as it is
-        _, ids = await run_batch(client, workflow, queue, 1, search_attributes=attrs)
+    for name, variant in VARIANTS.items():
+        if variant.server or variant.codec:
+            continue  # the server's settings and the codec leave the history as it is
+        _, ids = await run_batch(
+            client, variant.workflow, queue, 1, search_attributes=variant.search_attributes
+        )
         out[name] = dict(sorted((await history_kinds(client, ids[0])).items()))
     return out
 
