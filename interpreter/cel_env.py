@@ -307,10 +307,27 @@ def _compile_error(source: str, text: str) -> ConditionError:
         if match is None:
             continue
         caret = "\n".join(_caret_lines(lines[index + 1 :]))
-        return ConditionError(
-            source, match[3], line=int(match[1]), column=int(match[2]), caret=caret
-        )
+        row, column = int(match[1]), int(match[2])
+        if _at(source, row, column) == "\0":
+            # The library's message quotes the character and is cut at it.
+            return located(
+                source,
+                _offset(source, row, column),
+                'a NUL character (U+0000) may not appear here (inside a string, write "\\u0000")',
+            )
+        return ConditionError(source, match[3], line=row, column=column, caret=caret)
     return ConditionError(source, _strip(text))
+
+
+def _offset(source: str, line: int, column: int) -> int:
+    """The code-point offset of the library's 1-based ``line`` and ``column``."""
+    lines = source.split("\n")
+    return sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
+
+
+def _at(source: str, line: int, column: int) -> str:
+    offset = _offset(source, line, column)
+    return source[offset] if 0 <= offset < len(source) else ""
 
 
 def _caret_lines(lines: list[str]) -> Iterator[str]:
@@ -372,5 +389,6 @@ def located(source: str, offset: int, message: str) -> ConditionError:
     line = before.count("\n") + 1
     column = offset - (before.rfind("\n") + 1) + 1
     text = source.splitlines()[line - 1] if source.splitlines() else ""
+    text = text.replace("\0", "\u2400")  # a NUL shown as a symbol, one column wide
     caret = f" | {text}\n | {'.' * (column - 1)}^"
     return ConditionError(source, message, line=line, column=column, caret=caret)

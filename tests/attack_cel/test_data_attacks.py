@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from interpreter.cel_branch import evaluate_google
+from interpreter.cel_validate import check_condition_google
 from interpreter.conditions import compile_test
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
@@ -44,3 +45,15 @@ def test_a_nul_in_the_data_fails_the_condition_naming_the_field(
 def test_a_nul_written_in_the_condition_is_kept() -> None:
     assert _decide('size("a\\u0000b") == 3', {}) == 0
     assert _decide('contact.s + "\\u0000" == "a\\u0000"', {"s": "a"}) == 0
+
+
+def test_a_nul_in_a_condition_outside_a_string_is_named_at_its_place() -> None:
+    # The library quotes the character in its message and the message is cut there:
+    # "token recognition error at: '" with no caret.
+    [problem] = check_condition_google("true\0 && false", step_ids=frozenset())
+    assert problem.message == (
+        "does not compile: 1:5: a NUL character (U+0000) may not appear here "
+        '(inside a string, write "\\u0000")\n'
+        " | true\u2400 && false\n"
+        " | ....^"
+    )
