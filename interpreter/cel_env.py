@@ -33,6 +33,7 @@ from interpreter.cel_runtime import CEL_LIMITS, value_problem
 from interpreter.cel_tree import Tree, read_tree
 from interpreter.errors import InterpreterError
 from interpreter.events import EventSnapshot
+from interpreter.limits import shown
 
 # Pinned here (and checked against the installed distribution by the tests): reading the
 # installed version at run time is I/O, and the start entry records this string.
@@ -204,7 +205,7 @@ class CompiledCondition:
                 data={"contact": act.contact, "vars": act.vars, "events": {}, "run": {}}
             )
         except RuntimeError as exc:  # a value the library cannot take
-            raise ConditionError(self.source, _strip(str(exc))) from None
+            raise ConditionError(self.source, _evaluation_error(str(exc))) from None
         finally:
             _CURRENT.reset(token)
         try:
@@ -214,7 +215,7 @@ class CompiledCondition:
             # too): the library's value is the answer.
             return value
         if value.type() == cel.Type.ERROR:
-            raise ConditionError(self.source, _strip(str(plain)))
+            raise ConditionError(self.source, _evaluation_error(str(plain)))
         return plain
 
 
@@ -245,6 +246,16 @@ def nul_problem(value: object, path: str) -> str | None:
 
 _NUL = "which CEL's library would cut the text at"
 _SHOWN_NUL = "\\u0000"  # a key is named with its NUL written out, printable
+
+
+# The library quotes a value of the run's data in some messages (``Key not found in map``
+# with the whole key): the reason goes into the audit chain and the history, so it is
+# cut, and escaped like every message quoting what a plan or a run holds.
+_ERROR_WIDTH = 300
+
+
+def _evaluation_error(text: str) -> str:
+    return shown(_strip(text), _ERROR_WIDTH)
 
 
 def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation:
