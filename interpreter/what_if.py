@@ -284,6 +284,16 @@ def _compare_run(
     )
 
 
+def compiled_for(plan: CompiledPlan, config: MachineConfig) -> CompiledPlan | None:
+    """``plan`` compiled for ``config``'s evaluator (a compiled condition evaluates on
+    the implementation it was compiled for), or ``None`` when that evaluator cannot read
+    it (syntax only Google's CEL reads)."""
+    try:
+        return compile_plan(plan.plan, config.tick_interval_ms, google_cel=config.google_cel)
+    except (InterpreterError, ValueError, RuntimeError):
+        return None
+
+
 class _Evaluators:
     """``plan`` and ``config`` for the CEL implementation each run recorded in its start
     entry (``cel_branch.recorded_cel``), and for the other one, each compiled once.
@@ -304,12 +314,9 @@ class _Evaluators:
         google = on_google_cel(recorded_cel(run.entries))
         if google not in self._compiled:
             plan, config = self._given
-            try:
-                again = compile_plan(plan.plan, config.tick_interval_ms, google_cel=google)
-            except (InterpreterError, ValueError, RuntimeError):
-                self._compiled[google] = None
-            else:
-                self._compiled[google] = (again, replace(config, google_cel=google))
+            config = replace(config, google_cel=google)
+            again = compiled_for(plan, config)
+            self._compiled[google] = None if again is None else (again, config)
         return self._compiled[google] or self._given
 
     def other(self, run: RecordedRun) -> tuple[CompiledPlan, MachineConfig] | None:

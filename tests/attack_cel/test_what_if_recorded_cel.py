@@ -15,7 +15,7 @@ from dee.replay.what_if import what_if_one
 from interpreter import MachineConfig, chain, compile_plan, simulate
 from interpreter.cel_branch import LEGACY_CEL, recorded_cel
 from interpreter.cel_env import CEL_IMPLEMENTATION
-from interpreter.replay import RecordedRun, what_if
+from interpreter.replay import RecordedRun, replay, what_if
 from tests.integration.replay.pre_flip import ZOE_PLAN
 from tests.interpreter.helpers import branch_plan
 
@@ -52,3 +52,12 @@ def test_each_run_of_one_what_if_keeps_its_own_evaluator() -> None:
         assert by_id["on-legacy"].outcome_after == "no"
         for change in report.changes:
             assert change.first_divergence is None and change.evaluators_differ_at == "check"
+
+
+def test_replay_without_a_config_replays_on_the_recorded_evaluator() -> None:
+    for google in (True, False):
+        run = _recorded(google, "r")
+        for compiled_for in (True, False):  # whichever the caller compiled the plan for
+            plan = compile_plan(SIZE, google_cel=compiled_for)
+            result = replay(plan, run.entries, run.contact)
+            assert result.identical, (google, compiled_for, result)
