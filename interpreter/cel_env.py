@@ -30,6 +30,7 @@ from interpreter.cel_ast import Checked, read_checked
 from interpreter.cel_limits import LIBRARY_NESTING
 from interpreter.cel_order import left_to_right
 from interpreter.cel_runtime import CEL_LIMITS, value_problem
+from interpreter.cel_time_zones import time_zone_problems
 from interpreter.cel_tree import Tree, read_tree
 from interpreter.cel_values import nul_problem
 from interpreter.errors import InterpreterError
@@ -355,6 +356,8 @@ def rule_problems(compiled: CompiledCondition, step_ids: frozenset[str]) -> list
         if step is not None and step not in step_ids:
             message = f"{call.receiver}.{call.function} refers to unknown step {step!r}"
             problems.append((call.offset, located(source, call.offset, message)))
+    for offset, message in time_zone_problems(compiled.tree):
+        problems.append((offset, located(source, offset, message)))
     for ranged in compiled.checked.unordered:
         message = (
             f"all(), exists(), exists_one(), map() and filter() may not range over a "
