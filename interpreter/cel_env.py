@@ -210,15 +210,15 @@ class CompiledCondition:
             raise ConditionError(self.source, _evaluation_error(str(exc))) from None
         finally:
             _CURRENT.reset(token)
-        try:
-            plain = value.value() if value.type() == cel.Type.ERROR else value.plain_value()
-        except TypeError:
-            # An optional has no Python form (the binding reports its type as ERROR
-            # too): the library's value is the answer.
-            return value
         if value.type() == cel.Type.ERROR:
-            raise ConditionError(self.source, _evaluation_error(str(plain)))
-        return plain
+            try:
+                error = value.value()
+            except TypeError:
+                # An optional has no Python form (the binding reports its type as ERROR
+                # too): the library's value is the answer.
+                return value
+            raise ConditionError(self.source, _evaluation_error(str(error)))
+        return _plain(value)
 
 
 # The library quotes a value of the run's data in some messages (``Key not found in map``
@@ -229,6 +229,25 @@ _ERROR_WIDTH = 300
 
 def _evaluation_error(text: str) -> str:
     return shown(_strip(text), _ERROR_WIDTH)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` in Python, a list or map one level at a time: the binding's
+    ``plain_value()`` of a list or map holding an optional kills the process (a
+    segmentation fault for ``dyn({1: optional.of(2)})``; a ``SystemError`` naming a
+    memory address for ``dyn([optional.none()])``), so an optional inside stays the
+    library's value, as one on its own does. A map's keys come sorted (by type, then
+    value): its text goes into a failed condition's reason."""
+    kind = value.type()
+    name = kind.name()
+    if name.startswith("LIST"):
+        return [_plain(item) for item in value.value()]
+    if name.startswith("MAP"):  # in key order: the library's order changes per process
+        items = sorted(value.value().items(), key=lambda pair: (type(pair[0]).__name__, pair[0]))
+        return {key: _plain(item) for key, item in items}
+    if kind == cel.Type.ERROR:  # an optional inside a list or map
+        return value
+    return value.plain_value()
 
 
 def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation:

@@ -46,6 +46,8 @@ CONDITIONS = [
     "contact.n * contact.n == 1", "int(contact.d) == 1", "contact.i + 1 > 1",
     "strings.quote(contact.s) == ''", "contact.t.lowerAscii() == 'x'",
     "timestamp(contact.t) < timestamp('2026-01-01T00:00:00Z')", "1 ? 2 : 3",
+    "dyn({1: optional.of(2)})", "dyn([optional.none()])",
+    "dyn({'x': [optional.of([1])], 'y': {true: optional.none()}})", "dyn(contact.a)",
 ]  # fmt: skip
 
 CONTACT: dict[str, Any] = {

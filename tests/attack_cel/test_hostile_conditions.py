@@ -41,5 +41,17 @@ def test_no_hostile_condition_crashes_and_two_processes_agree() -> None:
     assert said["contact.missing == 1"] == "failed: missing field contact.missing"
     # The library quotes the whole key (the run's data): cut, its length stated.
     assert said["contact.a[contact.s] == 1"].endswith("xxx\u2026 (325 characters)")
+    # Before: a segmentation fault, and a SystemError naming a memory address.
+    assert said["dyn({1: optional.of(2)})"] == (
+        "failed: evaluated to dict {1: optional.of(2)}, not a boolean"
+    )
+    assert said["dyn([optional.none()])"] == (
+        "failed: evaluated to list [optional.none()], not a boolean"
+    )
+    # A map's keys in order: the library's order changes from one process to the next.
+    assert said["dyn({'x': [optional.of([1])], 'y': {true: optional.none()}})"] == (
+        "failed: evaluated to dict {'x': [optional.of([1])], 'y': {True: optional.none()}}, "
+        "not a boolean"
+    )
     held = [when for when, what in first if what.startswith("held")]
     assert len(held) >= 10  # not all refused: evaluation itself was attacked
