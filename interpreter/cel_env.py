@@ -30,9 +30,12 @@ from interpreter.cel_ast import Checked, read_checked
 from interpreter.cel_limits import LIBRARY_NESTING
 from interpreter.cel_order import left_to_right
 from interpreter.cel_runtime import CEL_LIMITS, value_problem
+from interpreter.cel_time_zones import time_zone_problems
 from interpreter.cel_tree import Tree, read_tree
+from interpreter.cel_values import nul_problem
 from interpreter.errors import InterpreterError
 from interpreter.events import EventSnapshot
+from interpreter.limits import shown
 
 # Pinned here (and checked against the installed distribution by the tests): reading the
 # installed version at run time is I/O, and the start entry records this string.
@@ -195,7 +198,7 @@ class CompiledCondition:
         # Checked first: the library refuses a lone surrogate with a message naming no
         # field, and quotes the whole offending value in others.
         for name, value in (("contact", act.contact), ("vars", act.vars)):
-            problem = value_problem(value, name, CEL_LIMITS)
+            problem = value_problem(value, name, CEL_LIMITS) or nul_problem(value, name)
             if problem is not None:
                 raise ConditionError(self.source, problem)
         token = _CURRENT.set(act)
@@ -204,18 +207,47 @@ class CompiledCondition:
                 data={"contact": act.contact, "vars": act.vars, "events": {}, "run": {}}
             )
         except RuntimeError as exc:  # a value the library cannot take
-            raise ConditionError(self.source, _strip(str(exc))) from None
+            raise ConditionError(self.source, _evaluation_error(str(exc))) from None
         finally:
             _CURRENT.reset(token)
-        try:
-            plain = value.value() if value.type() == cel.Type.ERROR else value.plain_value()
-        except TypeError:
-            # An optional has no Python form (the binding reports its type as ERROR
-            # too): the library's value is the answer.
-            return value
         if value.type() == cel.Type.ERROR:
-            raise ConditionError(self.source, _strip(str(plain)))
-        return plain
+            try:
+                error = value.value()
+            except TypeError:
+                # An optional has no Python form (the binding reports its type as ERROR
+                # too): the library's value is the answer.
+                return value
+            raise ConditionError(self.source, _evaluation_error(str(error)))
+        return _plain(value)
+
+
+# The library quotes a value of the run's data in some messages (``Key not found in map``
+# with the whole key): the reason goes into the audit chain and the history, so it is
+# cut, and escaped like every message quoting what a plan or a run holds.
+_ERROR_WIDTH = 300
+
+
+def _evaluation_error(text: str) -> str:
+    return shown(_strip(text), _ERROR_WIDTH)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` in Python, a list or map one level at a time: the binding's
+    ``plain_value()`` of a list or map holding an optional kills the process (a
+    segmentation fault for ``dyn({1: optional.of(2)})``; a ``SystemError`` naming a
+    memory address for ``dyn([optional.none()])``), so an optional inside stays the
+    library's value, as one on its own does. A map's keys come sorted (by type, then
+    value): its text goes into a failed condition's reason."""
+    kind = value.type()
+    name = kind.name()
+    if name.startswith("LIST"):
+        return [_plain(item) for item in value.value()]
+    if name.startswith("MAP"):  # in key order: the library's order changes per process
+        items = sorted(value.value().items(), key=lambda pair: (type(pair[0]).__name__, pair[0]))
+        return {key: _plain(item) for key, item in items}
+    if kind == cel.Type.ERROR:  # an optional inside a list or map
+        return value
+    return value.plain_value()
 
 
 def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation:
@@ -278,10 +310,27 @@ def _compile_error(source: str, text: str) -> ConditionError:
         if match is None:
             continue
         caret = "\n".join(_caret_lines(lines[index + 1 :]))
-        return ConditionError(
-            source, match[3], line=int(match[1]), column=int(match[2]), caret=caret
-        )
+        row, column = int(match[1]), int(match[2])
+        if _at(source, row, column) == "\0":
+            # The library's message quotes the character and is cut at it.
+            return located(
+                source,
+                _offset(source, row, column),
+                'a NUL character (U+0000) may not appear here (inside a string, write "\\u0000")',
+            )
+        return ConditionError(source, match[3], line=row, column=column, caret=caret)
     return ConditionError(source, _strip(text))
+
+
+def _offset(source: str, line: int, column: int) -> int:
+    """The code-point offset of the library's 1-based ``line`` and ``column``."""
+    lines = source.split("\n")
+    return sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
+
+
+def _at(source: str, line: int, column: int) -> str:
+    offset = _offset(source, line, column)
+    return source[offset] if 0 <= offset < len(source) else ""
 
 
 def _caret_lines(lines: list[str]) -> Iterator[str]:
@@ -326,6 +375,8 @@ def rule_problems(compiled: CompiledCondition, step_ids: frozenset[str]) -> list
         if step is not None and step not in step_ids:
             message = f"{call.receiver}.{call.function} refers to unknown step {step!r}"
             problems.append((call.offset, located(source, call.offset, message)))
+    for offset, message in time_zone_problems(compiled.tree):
+        problems.append((offset, located(source, offset, message)))
     for ranged in compiled.checked.unordered:
         message = (
             f"all(), exists(), exists_one(), map() and filter() may not range over a "
@@ -343,5 +394,6 @@ def located(source: str, offset: int, message: str) -> ConditionError:
     line = before.count("\n") + 1
     column = offset - (before.rfind("\n") + 1) + 1
     text = source.splitlines()[line - 1] if source.splitlines() else ""
+    text = text.replace("\0", "\u2400")  # a NUL shown as a symbol, one column wide
     caret = f" | {text}\n | {'.' * (column - 1)}^"
     return ConditionError(source, message, line=line, column=column, caret=caret)

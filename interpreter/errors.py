@@ -29,7 +29,13 @@ class Problem:
         # bidi-reordered id, and the message reporting it must still be readable.
         where = f"step '{shown(self.step, 60)}'" if self.step is not None else "plan"
         field = f" {self.field}:" if self.field else ""
-        return f"{shown(self.plan, 100)}: {where}:{field} {escaped(self.message)}"
+        # The CEL library's caret (`` | source`` and `` | ....^`` lines under the message)
+        # keeps its line breaks: on one line it points at nothing.
+        message = _CARET_BREAK.join(escaped(part) for part in self.message.split(_CARET_BREAK))
+        return f"{shown(self.plan, 100)}: {where}:{field} {message}"
+
+
+_CARET_BREAK = "\n | "
 
 
 class InterpreterError(Exception):

@@ -25,6 +25,7 @@ from interpreter.audit_inputs import (
     inputs_from_audit,
     tzdata_from_audit,
 )
+from interpreter.cel_branch import on_google_cel, recorded_cel
 from interpreter.chain import GENESIS_HASH, HASHED_FIELDS, entry_hash
 from interpreter.commands import Input, PolicyDecided, SendCompleted, TimerFired
 from interpreter.compiled import CompiledPlan, MachineConfig, RunContext
@@ -38,6 +39,7 @@ from interpreter.what_if import (
     RunChange,
     SendAt,
     WhatIfReport,
+    compiled_for,
     what_if,
     world_from_audit,
 )
@@ -237,7 +239,7 @@ def replay(
     contact: Mapping[str, Any],
     variables: Mapping[str, Any] | None = None,
     *,
-    config: MachineConfig = MachineConfig(),
+    config: MachineConfig | None = None,
     compare_plan: bool = True,
     state: RunState | None = None,
     clock: Clock | None = None,
@@ -248,6 +250,8 @@ def replay(
         plan: The plan to replay on: the run's own plan snapshot, or another version.
         entries: The run's audit entries in seq order (the export layout).
         contact: The run's contact; ``variables`` its variables.
+        config: The run's limits and tick; by default those of ``MachineConfig`` on the
+            CEL implementation the start entry records (``cel_branch.recorded_cel``).
         compare_plan: ``False`` for a what-if on another plan version: the start
             entry's plan id, version and hash are then expected to differ.
         state: Where the entries start from, for a run that continued as new
@@ -255,6 +259,9 @@ def replay(
         clock: The run's origin; by default the one its start entry records (a run
             whose plan uses local times records it there).
     """
+    if config is None:  # the evaluator the run's start entry records
+        config = MachineConfig(google_cel=on_google_cel(recorded_cel(entries)))
+        plan = compiled_for(plan, config) or plan
     clock = clock or clock_from_audit(entries, config.tick_interval_ms)
     ctx = RunContext(plan, contact, variables or {}, config, clock)
     replayed, refused = _rerun(ctx, inputs_from_audit(entries), state or RunState())

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from interpreter.audit_inputs import SENDS, Entry, clock_from_audit, detail_of, inputs_from_audit
+from interpreter.cel_branch import on_google_cel, recorded_cel
 from interpreter.cel_divergence import first_difference, other_evaluator, rows
 from interpreter.commands import EventIngested, OperatorAction, PolicyDecided, SendCompleted
-from interpreter.compiled import DEFAULT_START_AT_MS, CompiledPlan, MachineConfig
+from interpreter.compiled import DEFAULT_START_AT_MS, CompiledPlan, MachineConfig, compile_plan
+from interpreter.errors import InterpreterError
 from interpreter.events import Event
 from interpreter.simulation import simulate
 from interpreter.trace import closes_run
@@ -282,6 +284,48 @@ def _compare_run(
     )
 
 
+def compiled_for(plan: CompiledPlan, config: MachineConfig) -> CompiledPlan | None:
+    """``plan`` compiled for ``config``'s evaluator (a compiled condition evaluates on
+    the implementation it was compiled for), or ``None`` when that evaluator cannot read
+    it (syntax only Google's CEL reads)."""
+    try:
+        return compile_plan(plan.plan, config.tick_interval_ms, google_cel=config.google_cel)
+    except (InterpreterError, ValueError, RuntimeError):
+        return None
+
+
+class _Evaluators:
+    """``plan`` and ``config`` for the CEL implementation each run recorded in its start
+    entry (``cel_branch.recorded_cel``), and for the other one, each compiled once.
+
+    A run is simulated on the evaluator that decided it: a what-if asked on the other
+    one would report as the plan's change what is the evaluators' difference (which
+    ``evaluatorsDifferAt`` reports on its own). A plan that evaluator cannot read
+    (syntax only Google's CEL reads) stays on the caller's."""
+
+    def __init__(self, plan: CompiledPlan, config: MachineConfig) -> None:
+        self._given = (plan, config)
+        self._compiled: dict[bool, tuple[CompiledPlan, MachineConfig] | None] = {
+            config.google_cel: self._given
+        }
+        self._others: dict[bool, tuple[CompiledPlan, MachineConfig] | None] = {}
+
+    def recorded_by(self, run: RecordedRun) -> tuple[CompiledPlan, MachineConfig]:
+        google = on_google_cel(recorded_cel(run.entries))
+        if google not in self._compiled:
+            plan, config = self._given
+            config = replace(config, google_cel=google)
+            again = compiled_for(plan, config)
+            self._compiled[google] = None if again is None else (again, config)
+        return self._compiled[google] or self._given
+
+    def other(self, run: RecordedRun) -> tuple[CompiledPlan, MachineConfig] | None:
+        plan, config = self.recorded_by(run)
+        if config.google_cel not in self._others:
+            self._others[config.google_cel] = other_evaluator(plan, config)
+        return self._others[config.google_cel]
+
+
 def what_if(
     runs: Iterable[RecordedRun],
     plan: CompiledPlan,
@@ -300,8 +344,11 @@ def what_if(
     milliseconds: the instant of every run's start tick) when given.
     """
     costs = unit_costs or {}
-    other = other_evaluator(plan, config)
-    changes = tuple(_compare_run(run, plan, config, costs, start_at, other) for run in runs)
+    evaluators = _Evaluators(plan, config)
+    changes = tuple(
+        _compare_run(run, *evaluators.recorded_by(run), costs, start_at, evaluators.other(run))
+        for run in runs
+    )
     return WhatIfReport(
         runs=len(changes),
         diverged=sum(c.diverged for c in changes),
