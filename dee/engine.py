@@ -67,7 +67,9 @@ class Engine:
         self.operator = OperatorActions(client, self.reader)
         self.bulk_actions = BulkActions(client, self.runs, self.audit, self.operator, config.tenant)
         self.events = EventIngest(config, client, self.runs)
-        self.policies = PolicyActions(database, config.tenant)
+        self.policies = PolicyActions(
+            database, config.tenant, bound="tenant" in config.model_fields_set
+        )
         self.contacts = ContactService(config, client, database, self.runs, self.operator)
         # The documented calls are their owners' methods, bound here (one statement per
         # owner): one signature and one docstring per call, in the service doing the work.

@@ -129,6 +129,16 @@ def test_health_checks_run_commands_their_images_have() -> None:
             compile(test[3], f"{name} healthcheck", "exec")  # the one-liner is valid Python
 
 
+def test_the_worker_serves_metrics_on_a_published_port_and_logs_json() -> None:
+    worker = _config(ENV)["services"]["worker"]
+    env = worker["environment"]
+    host, port = env["DEE_METRICS_ADDRESS"].rsplit(":", 1)
+    assert host == "0.0.0.0", "in a container: listen beyond its own loopback"
+    assert port in [str(p) for p in worker["expose"]]
+    assert f"127.0.0.1:{port}:{port}" in worker["ports"], "published on the host's loopback"
+    assert env["DEE_LOG_FORMAT"] == "json"
+
+
 def test_temporal_runs_the_production_image_set_up_by_one_shot_admin_tools() -> None:
     services = _config(ENV)["services"]
     assert services["temporal"]["image"].startswith("temporalio/server:")

@@ -1,6 +1,7 @@
 """``dee policy ledger import FILE.csv --tenant T``: seed the contact ledger with a prior
 dialer's attempts, so the compliance rules count them (Reg F's 7 calls in 7 days, a
-conversation's 7 quiet days, the states' calls per subject).
+conversation's 7 quiet days, the states' calls per subject). When the settings name a
+tenant, only that tenant's ledger is seeded.
 
 The file is CSV with a header row naming its columns: ``contact_id``, ``channel``
 (``voice`` or ``email``) and ``at`` (ISO 8601 with an offset) are required;
@@ -58,6 +59,7 @@ def import_file(
     """Import a prior dialer's attempts into the contact ledger (all rows or none)."""
     if not tenant:
         raise EngineError(["--tenant: must not be empty"])
+    _check_bound(tenant)
     rows = parse_ledger_csv(file)
     result = run_storage(_import(tenant, rows))
     if as_json:
@@ -68,6 +70,17 @@ def import_file(
         f"imported {result.added} attempts from {file} for tenant {tenant}"
         f" ({result.already} already in the ledger)"
     )
+
+
+def _check_bound(tenant: str) -> None:
+    """Refuse another tenant when the settings name one, as the other policy commands do
+    (docs/tenants.md); without one configured, any tenant is the operator's to seed."""
+    from dee.config import load_config  # noqa: PLC0415 - loaded only by this command
+    from dee.tenants import bound_tenant  # noqa: PLC0415
+
+    config = load_config()
+    if "tenant" in config.model_fields_set:
+        bound_tenant(config.tenant, tenant, "policy ledger import")
 
 
 async def _import(tenant: str, rows: list[LedgerRow]) -> ImportResult:

@@ -128,11 +128,7 @@ async def what_if_query(
     config = MachineConfig(
         step_budget=settings.step_budget, tick_interval_ms=scheduler.tick_interval
     )
-    costs = {
-        "email": settings.channels.email.cost_per_email,
-        # A call the run never made is estimated at one minute.
-        "voice": Decimal(settings.policies.cost_per_voice_minute),
-    }
+    costs = unit_costs(settings, audit.tenant or settings.tenant)
     return what_if(
         runs,
         compile_plan(plan, scheduler.tick_interval),
@@ -140,3 +136,17 @@ async def what_if_query(
         unit_costs=costs,
         start_at=start_at,
     )
+
+
+def unit_costs(settings: EngineConfig, tenant: str) -> dict[str, Decimal]:
+    """The estimates the tenant's sends are reserved at (``policies.tenants.<t>.costs``
+    over the global ones), so a what-if prices the runs as their gate would."""
+    own = settings.policies.tenants.get(tenant)
+    per_email = settings.channels.email.cost_per_email
+    per_minute = Decimal(settings.policies.cost_per_voice_minute)
+    if own is not None:
+        per_email = per_email if own.costs.per_email is None else own.costs.per_email
+        if own.costs.per_voice_minute is not None:
+            per_minute = own.costs.per_voice_minute
+    # A call the run never made is estimated at one minute.
+    return {"email": per_email, "voice": per_minute}

@@ -392,6 +392,13 @@ async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_p
                     "temporal": {"address": config.temporal.address},
                     "codec": {"keys": list(config.codec.keys)},
                     "channels": {"email": {"costPerEmail": "0.01"}},
+                    # The runs' tenant's estimate prices them; another tenant's does not.
+                    "policies": {
+                        "tenants": {
+                            "default": {"costs": {"perEmail": "0.05"}},
+                            "globex": {"costs": {"perEmail": "9"}},
+                        }
+                    },
                 }
             )
         )
@@ -419,5 +426,5 @@ async def test_what_if_over_the_runs_a_query_selects(config: EngineConfig, tmp_p
     assert cli.exit_code == 0, cli.output
     out = json.loads(cli.output)
     assert (out["runs"], out["diverged"], out["sendsChanged"]) == (3, 1, 1)
-    assert out["costDifference"] == "0.01"
+    assert out["costDifference"] == "0.05"
     assert {c["runId"] for c in out["changes"]} == {r.run_id for r in runs}

@@ -187,3 +187,45 @@ async def test_starting_or_erasing_for_another_tenant_is_refused(
     await env.sleep(timedelta(minutes=1))  # it sends and ends: nothing left running
     assert (await t.acme.get_run(own.run_id)).status == "COMPLETED"
     assert own.run_id not in {r.run_id for r in await t.globex.list_runs()}
+
+
+async def test_the_bound_policy_admin_refuses_another_tenant(tenants: Tenants) -> None:
+    t = tenants
+    admin = t.acme.policies.admin
+    refusals = {
+        "suppress": admin.suppress("globex", "global", None, "x@example.com", "r", "t"),
+        "list_suppressions": admin.list_suppressions("globex"),
+        "grant_consent": admin.grant_consent("globex", "c-1", "email", "form", "v1"),
+        "daily_limit": admin.daily_limit("globex", "email"),
+        "set_daily_limit": admin.set_daily_limit("globex", "email", 1),
+    }
+    for what, call in refusals.items():
+        with pytest.raises(TenantMismatch, match=f"policies.admin.{what}: tenant 'globex'"):
+            await call
+    assert await t.globex.policies.list_suppressions() == []
+    assert await t.globex.policies.admin.daily_limit("globex", "email") is None
+    # Settling a budget names a run: another tenant's is an unknown run.
+    with pytest.raises(UnknownRunError, match=f"unknown run '{t.globex_run}' for tenant 'acme'"):
+        await admin.settle_budget(t.globex_run, "s", 0, None)
+    assert await admin.daily_limit("acme", "email") is None  # its own tenant: allowed
+
+
+async def test_the_bound_cli_imports_ledger_rows_only_for_its_tenant(
+    tenants: Tenants, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = tenants
+    csv = tmp_path / "prior.csv"
+    csv.write_text("contact_id,channel,at\nc-l,voice,2026-01-05T09:00:00+00:00\n")
+    cli = {**cli_environment(t.db_url, tmp_path), "DEE_TENANT": "acme"}
+    refused = await dee(
+        monkeypatch, cli, tmp_path, ["policy", "ledger", "import", str(csv), "--tenant", "globex"]
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: policy ledger import: tenant 'globex' refused: "
+        "this engine is bound to tenant 'acme'"
+    )
+    own = await dee(
+        monkeypatch, cli, tmp_path, ["policy", "ledger", "import", str(csv), "--tenant", "acme"]
+    )
+    assert own.returncode == 0 and "imported 1 attempts" in own.stdout, own.stderr
