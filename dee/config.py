@@ -23,13 +23,13 @@ from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dee.codec_config import CodecConfig
+from dee.config_observability import ObservabilityConfig
 from dee.config_sections import (
     AuditConfig,
     ChannelsConfig,
     ContactCapConfig,
     DatabaseConfig,
     EmailConfig,
-    ObservabilityConfig,
     PoliciesConfig,
     PrivacyConfig,
     RetentionConfig,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activities.metrics import LOG_CONTEXT
-from dee.config_sections import ObservabilityConfig
+from dee.config_observability import ObservabilityConfig
 
 _CONTEXT_KEYS = ("run_id", "step", "tenant")
 

@@ -22,7 +22,7 @@ from temporalio.runtime import (
 
 from activities.metrics import ACTIVITY_RETRIES, AUDIT_PERSIST, POLICY_DECISIONS, SENDS
 from adapters.storage import RunStore, StorageError
-from dee.config_sections import ObservabilityConfig
+from dee.config_observability import ObservabilityConfig
 from workflows.run_details import RUNS_ENTERED
 
 EVENT_INGEST: Final = "dee_event_ingest_seconds"

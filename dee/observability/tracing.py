@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dee.config_sections import ObservabilityConfig
+from dee.config_observability import ObservabilityConfig
 from dee.errors import EngineError
 
 

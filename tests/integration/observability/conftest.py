@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from dee.config_sections import ObservabilityConfig
+from dee.config_observability import ObservabilityConfig
 from dee.devserver import free_port
 from dee.observability import telemetry_runtime
 from tests.integration.temporal_env import data_converter, time_skipping_server_path

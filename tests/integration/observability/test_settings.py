@@ -13,7 +13,7 @@ import pytest
 
 from dee.cli.main import run as run_cli
 from dee.config import load_config
-from dee.config_sections import ObservabilityConfig
+from dee.config_observability import ObservabilityConfig
 from dee.errors import DocumentError
 from dee.observability import TracingUnavailable, tracing_for
 

@@ -15,7 +15,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
-from dee.config_sections import ObservabilityConfig
+from dee.config_observability import ObservabilityConfig
 from dee.engine import Engine
 from dee.worker import worker_for
 from tests.integration.mailsink import SmtpServer

@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from dee.config import ChannelsConfig, EmailConfig, EngineConfig, TemporalConfig
-from dee.config_sections import ObservabilityConfig
+from dee.config_observability import ObservabilityConfig
 from dee.engine import Engine
 from dee.observability import DEE_METRICS, JsonFormatter
 from dee.sandbox import workflow_runner
