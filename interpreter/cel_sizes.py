@@ -2,7 +2,7 @@
 
 Boundary: :class:`Bound` (an upper bound on one value: elements, units to copy it,
 its elements' bound) and :func:`data_bound` (a contact's or variables' exact bound),
-shared by both cost models: DEE's own parse tree (``cel_cost``) and the library's
+shared by both cost models: DEE's own parse tree (``legacy_cel.cost``) and the library's
 checked AST (``cel_tree_cost``). Standard library only.
 """
 

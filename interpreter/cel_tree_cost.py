@@ -1,7 +1,7 @@
 """What evaluating a condition may cost, bounded from the library's checked tree.
 
 Boundary: a pure walk over a :mod:`interpreter.cel_tree` tree counting units of work
-(``cel_limits.COST``) as ``cel_cost`` does on DEE's own parse tree, with the same
+(``cel_limits.COST``) as ``legacy_cel.cost`` does on DEE's own parse tree, with the same
 measured terms (``bench/condition_cost.py``): one per node evaluated, times the sizes
 of the comprehension ranges around it, plus the size of every value copied or compared;
 the list a ``map()``/``filter()`` accumulates is rebuilt at every element. Calls are
@@ -60,7 +60,7 @@ def estimate(tree: Tree, roots: Mapping[str, Bound]) -> Estimate:
     return Estimate(walk.cost, walk.scaled, walk.nesting, tuple(walk.literals))
 
 
-_FEW_READS = 16  # reads of the data linear in an input Temporal bounds (``cel_cost``)
+_FEW_READS = 16  # reads of the data linear in an input Temporal bounds (``legacy_cel.cost``)
 _COMPARISONS = frozenset({"_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "@in"})
 # Work grows with the operands; the result is a scalar.
 _SIZED = frozenset({

@@ -1,6 +1,7 @@
 """``exitOn`` rules' ``when`` and ``waitForEvent``'s ``until`` are checked on Google's
-CEL, the evaluator new runs use (issue 23), as branch conditions are; on DEE's old
-checker with ``Limits(google_cel=False)`` (plans of runs recorded before)."""
+CEL, the evaluator new runs use (issue 23), as branch conditions are; with
+``Limits(google_cel=False)`` (plans of runs recorded before) they must also compile on
+the old evaluator and call only functions it has."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def test_standard_cel_in_exit_rules_and_waits_is_valid_on_the_library_only() -> 
     _step(doc, "await")["until"] = 'events.hasReply("intro") && contact.tier.lowerAscii() == "vip"'
     assert _problems(doc) == []
     old = _where(_problems(doc, OLD))
-    assert "unknown function 'dyn'" in old[(None, "exitOn[2].when")]
-    assert "unknown function 'lowerAscii'" in old[("await", "until")]
+    assert "unknown function dyn() on the old evaluator" in old[(None, "exitOn[2].when")]
+    assert "unknown function .lowerAscii() on the old evaluator" in old[("await", "until")]
 
 
 def test_a_broken_exit_rule_or_until_gets_the_librarys_caret() -> None:

@@ -1,6 +1,6 @@
 """What evaluating a condition may cost, bounded from its tree before it is evaluated.
 
-Boundary: a pure walk over a :mod:`interpreter.cel_syntax` tree that counts *units* of
+Boundary: a pure walk over a :mod:`interpreter.legacy_cel.syntax` tree that counts *units* of
 work (``interpreter.cel_limits.COST``): one per node evaluated, times the sizes of the
 comprehension ranges around it, plus the size of every value the evaluator copies or
 compares. What it copies was measured (``bench/condition_cost.py``): a field or
@@ -29,7 +29,7 @@ from interpreter.cel_sizes import field as _field
 from interpreter.cel_sizes import item as _item
 from interpreter.cel_sizes import merge as _merge
 from interpreter.cel_sizes import text as _text
-from interpreter.cel_syntax import (
+from interpreter.legacy_cel.syntax import (
     Binary,
     Call,
     Conditional,
