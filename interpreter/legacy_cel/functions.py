@@ -36,8 +36,8 @@ def unknown_function(root: Node) -> str | None:
             continue
         if node.name in (_MEMBER if node.member else _GLOBAL):
             continue
-        shown = f".{node.name}()" if node.member else f"{node.name}()"
-        return f"unknown function {shown} on the old evaluator (runs before Google's CEL)"
+        # The old checker's words, which the failures of refused starts recorded.
+        return f"unknown function '{node.name}' (the old evaluator, runs before Google's CEL)"
     return None
 
 
