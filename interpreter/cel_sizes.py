@@ -77,6 +77,12 @@ def _merge(bounds: Iterable[Bound]) -> Bound | None:
     return merged
 
 
+def concatenated(a: Bound, b: Bound) -> Bound:
+    """The bound of ``a + b`` (lists, strings or bytes), in both cost models."""
+    items = [x for x in (a.item, b.item) if x is not None]
+    return Bound(a.length + b.length, a.weight + b.weight, _merge(items), data=a.data or b.data)
+
+
 def _text(length: int, *, data: bool = False) -> Bound:
     return Bound(0, 1 + length // CHARS_PER_UNIT, data=data, chars=length)
 

@@ -28,7 +28,7 @@ from interpreter.cel_limits import (
     LITERAL_ELEMENTS,
     STRING_LITERAL,
 )
-from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, field, item, merge, text
+from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, concatenated, field, item, merge, text
 from interpreter.cel_tree import Node, Tree, where
 
 __all__ = ["Estimate", "check_cost", "estimate", "static_problems"]
@@ -162,10 +162,7 @@ class _Walk:
             self._work(times, a, b)
             if a.data or b.data:
                 self.scaled = True  # repeated concatenation grows with the data
-            items = [x for x in (a.item, b.item) if x is not None]
-            return Bound(
-                a.length + b.length, a.weight + b.weight, merge(items), data=a.data or b.data
-            )
+            return concatenated(a, b)
         if name in _COMPARISONS or name in _SIZED:
             self._work(times, *ops)
             return SCALAR

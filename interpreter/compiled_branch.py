@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from interpreter.cel_env import ANY_SENDER_TESTS, EVENT_TESTS
 from interpreter.cel_sizes import SCALAR, Bound, data_bound
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
@@ -69,15 +70,10 @@ class ValueProblem(Exception):
 
 
 # ``events.hasX("step")`` and nothing else; a step id never needs escaping in a string
-# literal (validation allows only [A-Za-z0-9_.:-]). Anything else is left to CEL.
-EVENT_TYPES = {
-    "hasOpen": "email.opened",
-    "hasReply": "email.replied",
-    "hasClick": "email.clicked",
-    "hasBounce": "email.bounced",
-}
-# Replies whoever sent them: hasReply counts the contact's only (``EventSnapshot``).
-ANY_SENDER = {"hasAnyReply": "email.replied"}
+# literal (validation allows only [A-Za-z0-9_.:-]). Anything else is left to CEL. The
+# event type each test looks for is the library environment's (``cel_env``).
+EVENT_TYPES = EVENT_TESTS
+ANY_SENDER = ANY_SENDER_TESTS
 FUNCTIONS = (*EVENT_TYPES, *ANY_SENDER, "hasEvent", "callOutcome", "visits")
 _EVENT_TEST = re.compile(
     rf"\s*events\.({'|'.join((*EVENT_TYPES, *ANY_SENDER))})\(\s*"

@@ -24,7 +24,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, data_bound
+from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, concatenated, data_bound
 from interpreter.cel_sizes import field as _field
 from interpreter.cel_sizes import item as _item
 from interpreter.cel_sizes import merge as _merge
@@ -176,10 +176,7 @@ class _Walk:
             self._work(times, a, b)
             if a.data or b.data:
                 self.scaled = True  # repeated concatenation grows with the data
-            items = [x for x in (a.item, b.item) if x is not None]
-            return Bound(
-                a.length + b.length, a.weight + b.weight, _merge(items), data=a.data or b.data
-            )
+            return concatenated(a, b)
         if op in _COMPARISONS:
             self._work(times, a, b)
         return SCALAR
