@@ -100,8 +100,6 @@ def evaluate_google(
                 if problem is not None:
                     raise ValueProblem(problem)
             return google.program.evaluate(activation)
-        except ValueProblem as exc:
-            raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
         except cel_env.ConditionError as exc:
             reason = _missing(google, exc.message, contact, variables) or str(exc)
             raise ConditionError(branch.step_id, index, cond.when, reason) from None

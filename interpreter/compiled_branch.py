@@ -112,10 +112,11 @@ def first_holding(
 ) -> tuple[int, CompiledCondition]:
     """The index and condition of the first condition that holds: ``default``, a single
     event test answered in Python, or ``answer(index, condition)`` (the evaluator, which
-    raises ``ConditionError`` itself when it fails).
+    raises ``ConditionError`` itself when it fails, or ``ValueProblem``).
 
     Raises:
-        ConditionError: ``answer`` did not yield a boolean, or no condition held.
+        ConditionError: ``answer`` refused the run's data (``ValueProblem``) or did not
+            yield a boolean, or no condition held.
     """
     for index, cond in enumerate(branch.conditions):
         if cond.program is None or cond.when.strip() == DEFAULT:
@@ -124,7 +125,10 @@ def first_holding(
             if cond.native(snapshot):
                 return index, cond
             continue
-        result = answer(index, cond)
+        try:
+            result = answer(index, cond)
+        except ValueProblem as exc:
+            raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
         if not isinstance(result, bool):
             raise ConditionError(
                 branch.step_id,

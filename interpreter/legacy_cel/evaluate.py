@@ -110,8 +110,8 @@ def evaluate_legacy(
                 roots = roots or cost_roots(branch, contact, variables)
                 check_cost(cond.scaled, roots)
             return cond.program.execute(context)
-        except ValueProblem as exc:
-            raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
+        except ValueProblem:  # the run's data refused: ``first_holding`` records why
+            raise
         except KeyError as exc:  # how the runtime reports a missing key
             reason = _describe(exc) if legacy else _missing(cond, exc, contact, variables)
             raise ConditionError(branch.step_id, index, cond.when, reason) from exc
