@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cel_implementations import FACTORIES, EvalError, Implementation
+from bench.cel_implementations import FACTORIES, EvalError, Implementation, recorded
 from bench.textproto import Message, TextFormatError, parse
 
 # --- the tests ------------------------------------------------------------------
@@ -409,6 +409,19 @@ def summary(cases: list[Case], tallies: list[Tally]) -> dict[str, Any]:
     }
 
 
+def recorded_report(name: str) -> str:
+    """The recorded figures of an implementation no longer in the tree, as ``report``
+    prints live ones (the old checker's, for before and after side by side)."""
+    entry = recorded(name)
+    if entry is None:
+        return f"  no recorded figures for {name}"
+    lines = [f"{name} ({entry['version']}), recorded:"]
+    for label, counts in entry["groups"].items():
+        shown = ", ".join(f"{key} {value}" for key, value in counts.items())
+        lines.append(f"  {label}: {shown}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.cel_conformance", description=__doc__.splitlines()[0]
@@ -450,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             implementation = FACTORIES[name]()
         except ImportError as err:
             print(f"{name}: not available in this tree ({err})")
+            print(recorded_report(name))
             continue
         tallies.append(measure(implementation, cases))
     print(report(cases, tallies, args.failures))

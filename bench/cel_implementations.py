@@ -9,20 +9,23 @@ Each answers two questions about an expression, as a plan's ``when`` would be tr
 * ``evaluate``: its value with no contact, variables or events, as the step machine
   computes it; a CEL error raises ``EvalError``.
 
-``handwritten`` is DEE's own lexer, parser and checker (``interpreter.cel_check``) with
-the Rust-backed ``common-expression-language`` evaluating the left-to-right rewrite
-(``interpreter.conditions``); ``cel-expr-python`` is Google's C++ implementation behind
-``interpreter.cel_env``, and ``cel-expr-python-run`` the same as a run's branch evaluates
-it (``interpreter.cel_branch``: with DEE's left-to-right rule). An implementation whose
-modules are gone (or not there yet) is reported as unavailable, not as an error.
+``handwritten`` was DEE's own lexer, parser and checker with the Rust-backed
+``common-expression-language`` evaluating the left-to-right rewrite: the checker is
+deleted (issue 23) and its figures are read from ``bench/results`` (``recorded``).
+``cel-expr-python`` is Google's C++ implementation behind ``interpreter.cel_env``, and
+``cel-expr-python-run`` the same as a run's branch evaluates it (``interpreter.cel_branch``:
+with DEE's left-to-right rule). An implementation whose modules are gone (or not there
+yet) is reported as unavailable, not as an error, with its recorded figures if any.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -56,53 +59,30 @@ def _version(distribution: str) -> str:
         return "?"
 
 
+# DEE's own checker (``cel_check``) was deleted with issue 23; its figures, measured on
+# cel-spec 508bd98 at the last commit that had it (a5f6933, ``--impl handwritten
+# --json``), are kept here and reported beside the live ones (``recorded``).
+RECORDED = {"handwritten": Path(__file__).parent / "results" / "cel_conformance_handwritten.json"}
+
+
 def handwritten() -> Implementation:
-    """DEE's own checker and the ``common-expression-language`` evaluator."""
-    from interpreter.cel_bounds import source_problem, tree_problems  # noqa: PLC0415
-    from interpreter.cel_checker import Checker  # noqa: PLC0415
-    from interpreter.cel_runtime import load  # noqa: PLC0415
-    from interpreter.cel_strict import left_to_right  # noqa: PLC0415
-    from interpreter.cel_syntax import CelSyntaxError, parse  # noqa: PLC0415
-
-    cel = load()
-
-    def check(source: str) -> tuple[str | None, str | None]:
-        # interpreter.cel_check.check_condition without its boolean rule.
-        unreadable = source_problem(source)
-        if unreadable is not None:
-            return unreadable, None
-        try:
-            tree = parse(source)
-        except CelSyntaxError as err:
-            return f"does not parse: {err.message}", None
-        checker = Checker(frozenset())
-        result = checker.check(tree, {})
-        problems = [*checker.problems, *tree_problems(source, tree)]
-        return (problems[0] if problems else None), str(result)
-
-    def run(text: str) -> Any:
-        try:
-            return cel.compile(text).execute(cel.Context(variables={}, functions={}))
-        except BaseException as exc:  # the binding raises builtins and pyo3's PanicException
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
-            raise EvalError(f"{type(exc).__name__}: {str(exc).strip()}") from None
-
-    def evaluate(source: str) -> Any:
-        try:
-            text = left_to_right(parse(source))
-        except CelSyntaxError as err:
-            raise EvalError(f"does not parse: {err.message}") from None
-        return run(text)
-
-    return Implementation(
-        "handwritten",
-        f"DEE checker + common-expression-language {_version('common-expression-language')}",
-        lambda source: check(source)[0],
-        evaluate,
-        lambda source: check(source)[1],
-        run,
+    """DEE's old checker and the ``common-expression-language`` evaluator: deleted."""
+    raise ImportError(
+        "DEE's own checker was deleted (issue 23); its figures as measured before: "
+        f"bench/results/{RECORDED['handwritten'].name}"
     )
+
+
+def recorded(name: str) -> dict[str, Any] | None:
+    """The figures recorded for an implementation no longer in the tree (its entry of
+    a ``--json`` summary), or None."""
+    path = RECORDED.get(name)
+    if path is None or not path.is_file():
+        return None
+    for entry in json.loads(path.read_text(encoding="utf-8"))["implementations"]:
+        if entry["name"] == name:
+            return dict(entry)
+    return None
 
 
 def google() -> Implementation:

@@ -18,10 +18,10 @@ import time
 from typing import Any
 
 from interpreter import cel_runtime
-from interpreter.cel_cost import data_bound, estimate
 from interpreter.cel_limits import COST
-from interpreter.cel_strict import left_to_right
-from interpreter.cel_syntax import parse
+from interpreter.legacy_cel.cost import data_bound, estimate
+from interpreter.legacy_cel.strict import left_to_right
+from interpreter.legacy_cel.syntax import parse
 
 cel = cel_runtime.load()
 

@@ -1,8 +1,9 @@
 """A compiled branch evaluated on Google's CEL (``interpreter.cel_env``).
 
-Boundary: the same contract as ``conditions.evaluate_branch`` (the index and condition
-of the first condition that holds; ``errors.ConditionError`` naming step, condition and
-reason otherwise), on the library instead of the Rust evaluator. The step machine asks
+Boundary: the same contract as the old evaluator's (the index and condition of the
+first condition that holds, ``compiled_branch.first_holding``; ``errors.ConditionError``
+naming step, condition and reason otherwise), on the library instead of the Rust
+evaluator. The step machine asks
 for it when ``MachineConfig.google_cel`` is set; the run's start entry then names
 ``cel_env.CEL_IMPLEMENTATION``.
 
@@ -22,17 +23,18 @@ from functools import lru_cache
 from typing import Any
 
 from interpreter import cel_env
-from interpreter.cel_fields import missing_path
+from interpreter.cel_fields import data_paths, missing_path
 from interpreter.cel_runtime import CEL_LIMITS, value_problem
-from interpreter.cel_sizes import Bound
+from interpreter.cel_sizes import UNKNOWN, Bound
 from interpreter.cel_tree_cost import check_cost
-from interpreter.conditions import (
-    DEFAULT,
+from interpreter.cel_tree_cost import estimate as tree_cost
+from interpreter.compiled_branch import (
     CompiledBranch,
     CompiledCondition,
     ValueProblem,
-    _compile_google,
     cost_roots,
+    first_holding,
+    native,
 )
 from interpreter.errors import ConditionError
 from interpreter.events import EventSnapshot
@@ -45,11 +47,28 @@ def compiled(when: str) -> cel_env.CompiledCondition:
     return cel_env.compile_condition(when, strict=True)
 
 
+def compile_google(when: str, goto: str) -> CompiledCondition:
+    """``when`` compiled on the library (which validated it), ``&&``/``||`` left to
+    right; its run-time cost bound and missing-field names read from the library's
+    checked tree, so every condition the library accepts has both."""
+    program = cel_env.compile_condition(when, strict=True)
+    tree = program.tree
+    scaled = tree_cost(tree, {"contact": UNKNOWN, "vars": UNKNOWN}).scaled
+    return CompiledCondition(
+        when,
+        goto,
+        program,
+        native(when),
+        paths=data_paths(tree),
+        scaled_tree=tree if scaled else None,
+    )
+
+
 @lru_cache(maxsize=1024)
 def _on_library(when: str) -> CompiledCondition:
     """``when`` as ``compile_branch(google_cel=True)`` makes it, for a branch compiled
     for the other evaluator."""
-    return _compile_google(when, "")
+    return compile_google(when, "")
 
 
 def evaluate_google(
@@ -68,13 +87,9 @@ def evaluate_google(
     """
     activation = cel_env.Activation(contact, variables, snapshot, visits)
     roots: dict[str, Bound] | None = None
-    for index, cond in enumerate(branch.conditions):
-        if cond.program is None or cond.when.strip() == DEFAULT:
-            return index, cond
-        if cond.native is not None:
-            if cond.native(snapshot):
-                return index, cond
-            continue
+
+    def answer(index: int, cond: CompiledCondition) -> object:
+        nonlocal roots
         on_library = cond if isinstance(cond.program, cel_env.CompiledCondition) else None
         google = on_library or _on_library(cond.when)
         try:
@@ -84,22 +99,12 @@ def evaluate_google(
                 problem = check_cost(google.scaled_tree, roots)
                 if problem is not None:
                     raise ValueProblem(problem)
-            result = google.program.evaluate(activation)
-        except ValueProblem as exc:
-            raise ConditionError(branch.step_id, index, cond.when, exc.reason) from None
+            return google.program.evaluate(activation)
         except cel_env.ConditionError as exc:
             reason = _missing(google, exc.message, contact, variables) or str(exc)
             raise ConditionError(branch.step_id, index, cond.when, reason) from None
-        if not isinstance(result, bool):
-            raise ConditionError(
-                branch.step_id,
-                index,
-                cond.when,
-                f"evaluated to {type(result).__name__} {result!r}, not a boolean",
-            )
-        if result:
-            return index, cond
-    raise ConditionError(branch.step_id, len(branch.conditions), DEFAULT, "no condition held")
+
+    return first_holding(branch, snapshot, answer)
 
 
 # What a run whose start entry names no ``cel`` was evaluated on: DEE's own checker and

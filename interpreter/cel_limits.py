@@ -1,9 +1,9 @@
 """The limits on what one branch condition may be and may cost, in one place.
 
 Boundary: named constants (and ``source_problem``, the check made before any parser
-reads a condition), read by the parser (:mod:`interpreter.cel_syntax`),
-the static limit pass (:mod:`interpreter.cel_bounds`), the cost model
-(:mod:`interpreter.cel_cost`) and the evaluator (:mod:`interpreter.conditions`). They
+reads a condition), read by the validation on Google's CEL (:mod:`interpreter.cel_validate`,
+:mod:`interpreter.cel_tree_cost`) and by the replay-only old parser and cost model
+(:mod:`interpreter.legacy_cel`). They
 describe CEL expressions, not the library that evaluates them, so they stay when the
 evaluator changes. docs/conditions.md lists them for plan authors.
 
@@ -63,7 +63,7 @@ COMPREHENSION_NESTING: Final = Limit("comprehension nesting", 2, "levels")
 LITERAL_ELEMENTS: Final = Limit("literal size", 256, "elements")
 # Characters of one string literal, bytes of one bytes literal.
 STRING_LITERAL: Final = Limit("string literal", 1024, "characters")
-# Units of evaluation work (see ``interpreter.cel_cost``): one per node evaluated, times
+# Units of evaluation work (see ``interpreter.cel_tree_cost``): one per node evaluated, times
 # the sizes of the comprehension ranges around it, plus the size of every value the
 # evaluator copies or compares. 100 000 units took at most 15 ms in every shape
 # ``bench/condition_cost.py`` measures: far below Temporal's two-second deadlock

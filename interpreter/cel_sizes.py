@@ -2,7 +2,7 @@
 
 Boundary: :class:`Bound` (an upper bound on one value: elements, units to copy it,
 its elements' bound) and :func:`data_bound` (a contact's or variables' exact bound),
-shared by both cost models: DEE's own parse tree (``cel_cost``) and the library's
+shared by both cost models: DEE's own parse tree (``legacy_cel.cost``) and the library's
 checked AST (``cel_tree_cost``). Standard library only.
 """
 
@@ -75,6 +75,12 @@ def _merge(bounds: Iterable[Bound]) -> Bound | None:
             None if merged.chars is None or b.chars is None else max(merged.chars, b.chars),
         )
     return merged
+
+
+def concatenated(a: Bound, b: Bound) -> Bound:
+    """The bound of ``a + b`` (lists, strings or bytes), in both cost models."""
+    items = [x for x in (a.item, b.item) if x is not None]
+    return Bound(a.length + b.length, a.weight + b.weight, _merge(items), data=a.data or b.data)
 
 
 def _text(length: int, *, data: bool = False) -> Bound:

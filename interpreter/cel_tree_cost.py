@@ -1,7 +1,7 @@
 """What evaluating a condition may cost, bounded from the library's checked tree.
 
 Boundary: a pure walk over a :mod:`interpreter.cel_tree` tree counting units of work
-(``cel_limits.COST``) as ``cel_cost`` does on DEE's own parse tree, with the same
+(``cel_limits.COST``) as ``legacy_cel.cost`` does on DEE's own parse tree, with the same
 measured terms (``bench/condition_cost.py``): one per node evaluated, times the sizes
 of the comprehension ranges around it, plus the size of every value copied or compared;
 the list a ``map()``/``filter()`` accumulates is rebuilt at every element. Calls are
@@ -28,7 +28,7 @@ from interpreter.cel_limits import (
     LITERAL_ELEMENTS,
     STRING_LITERAL,
 )
-from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, field, item, merge, text
+from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, concatenated, field, item, merge, text
 from interpreter.cel_tree import Node, Tree, where
 
 __all__ = ["Estimate", "check_cost", "estimate", "static_problems"]
@@ -60,7 +60,7 @@ def estimate(tree: Tree, roots: Mapping[str, Bound]) -> Estimate:
     return Estimate(walk.cost, walk.scaled, walk.nesting, tuple(walk.literals))
 
 
-_FEW_READS = 16  # reads of the data linear in an input Temporal bounds (``cel_cost``)
+_FEW_READS = 16  # reads of the data linear in an input Temporal bounds (``legacy_cel.cost``)
 _COMPARISONS = frozenset({"_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_", "@in"})
 # Work grows with the operands; the result is a scalar.
 _SIZED = frozenset({
@@ -169,10 +169,7 @@ class _Walk:
             self._work(times, a, b)
             if a.data or b.data:
                 self.scaled = True  # repeated concatenation grows with the data
-            items = [x for x in (a.item, b.item) if x is not None]
-            return Bound(
-                a.length + b.length, a.weight + b.weight, merge(items), data=a.data or b.data
-            )
+            return concatenated(a, b)
         if name in _COMPARISONS or name in _SIZED:
             self._work(times, *ops)
             return SCALAR

@@ -1,11 +1,11 @@
 """Plan-validation checks of a branch condition on Google's CEL (issue 23).
 
-Boundary: what ``validate`` reports for one condition when ``Limits.google_cel`` is set,
-in the shape of :func:`interpreter.cel_check.check_condition` (a list of
-``CelProblem``). The library decides what CEL is (``cel_env.compile_condition``: its
-parser and type checker, with line, column and caret); DEE's rules come from
-``cel_env.rule_problems`` on the checked AST; the limits of ``cel_limits`` stay, all
-read from the library's own parse, so every condition it accepts is bounded:
+Boundary: what ``validate`` reports for one condition (a list of ``CelProblem``), for
+every run since DEE's own checker was deleted. The library decides what CEL is
+(``cel_env.compile_condition``: its parser and type checker, with line, column and
+caret); DEE's rules come from ``cel_env.rule_problems`` on the checked AST; the limits
+of ``cel_limits`` stay, all read from the library's own parse, so every condition it
+accepts is bounded:
 
 - the source length (and unreadable text) is checked before the library reads it;
 - nesting past the library's parser's 32 levels is refused in DEE's words

@@ -3,7 +3,7 @@
 One rule per field (its limit and whether it is an identifier, one line of text or
 several); the sizes of the plan as a whole (steps, transitions, conditions) are
 ``validation``'s first check. Branch conditions are CEL and checked as CEL
-(``cel_check``); caller ids and reply-to addresses have their own patterns, which
+(``cel_validate``); caller ids and reply-to addresses have their own patterns, which
 ``validation`` applies, and only their length and characters are checked here.
 """
 

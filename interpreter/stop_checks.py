@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import assert_never
 
 from interpreter import limits as L
-from interpreter.cel_check import CelProblem, check_condition
+from interpreter.cel_limits import CelProblem
 from interpreter.cel_validate import check_condition_google
+from interpreter.conditions import check_for_old_evaluator
 from interpreter.events import CANONICAL_EVENT_TYPES
 from interpreter.local_time import hhmm, is_zone, window_end
 from interpreter.plan import (
@@ -39,9 +40,11 @@ RESERVED_EXIT_OUTCOMES = frozenset(CLOSING["exit"][1])
 
 
 def checker(google_cel: bool) -> Checker:
-    """The condition checker of the evaluator conditions will run on: Google's CEL
-    (``cel_validate``, new runs), or DEE's own checker (runs recorded before issue 23)."""
-    return check_condition_google if google_cel else check_condition
+    """The condition checker: Google's CEL (``cel_validate``) whichever evaluator the
+    run uses, since DEE's own checker is deleted (issue 23); for the old evaluator
+    (runs recorded before the flip) it must also compile there
+    (``conditions.check_for_old_evaluator``)."""
+    return check_condition_google if google_cel else check_for_old_evaluator
 
 
 def check_plan_level(

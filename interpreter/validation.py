@@ -58,9 +58,9 @@ class Limits:
             (``workflows.admission``).
         google_cel: Check conditions (branches, ``exitOn`` rules' ``when``,
             ``waitForEvent`` ``until``) on Google's CEL (``cel_validate``), the
-            evaluator new runs use (issue 23). ``False`` checks them with DEE's own
-            parser and checker, as runs recorded on the old evaluator were admitted
-            (``workflows.admission``) and for simulating them.
+            evaluator new runs use (issue 23). ``False`` compiles them for the old
+            evaluator (``legacy_cel``), which replays runs recorded before the flip
+            (``workflows.admission``); they are checked on the library either way.
 
     Raises:
         ValueError: a limit outside its range.

@@ -35,3 +35,17 @@ def test_a_plan_valid_only_on_google_cel_is_refused_for_the_old_one_even_once_ca
     with pytest.raises(PlanError) as caught:
         compiled_snapshot(doc, 1000, source="run o", limits=OLD)
     assert "unknown function 'dyn'" in str(caught.value)
+
+
+def test_an_overload_the_old_runtime_lacks_fails_the_old_run_cleanly() -> None:
+    """The gap the old checker's deletion leaves (``legacy_cel.functions``): ``string()``
+    exists on the old runtime but not for a bool, so the plan validates for it; a run
+    reaching the condition fails with the condition named, and Google's CEL answers."""
+    doc = branch_plan('string(true) == "true"').to_document()
+    on_old = compiled_snapshot(doc, 1000, source="run o", limits=OLD)
+    old_run = simulate(on_old, ZOE, config=MachineConfig(google_cel=False))
+    assert old_run.status == "FAILED"
+    [error] = [e for e in old_run.entries if e.action == "evaluate" and e.outcome == "error"]
+    assert error.step_id == "check" and "function: 'string'" in str(error.detail["error"])
+    on_google = compiled_snapshot(doc, 1000, source="run g", limits=GOOGLE)
+    assert simulate(on_google, ZOE, config=MachineConfig(google_cel=True)).outcome == "yes"

@@ -19,14 +19,14 @@ import cel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from interpreter.cel_check import CelProblem, check_condition
-from interpreter.cel_cost import UNKNOWN, data_bound, estimate
-from interpreter.cel_limits import COST
-from interpreter.cel_strict import left_to_right
-from interpreter.cel_syntax import parse
+from interpreter.cel_limits import COST, CelProblem
+from interpreter.cel_validate import check_condition_google
 from interpreter.conditions import compile_branch, evaluate_branch
 from interpreter.errors import ConditionError
 from interpreter.events import Event, EventSnapshot
+from interpreter.legacy_cel.cost import UNKNOWN, data_bound, estimate
+from interpreter.legacy_cel.strict import left_to_right
+from interpreter.legacy_cel.syntax import parse
 from interpreter.plan import BranchStep, Condition
 
 STEPS = frozenset({"e", "call"})
@@ -57,7 +57,7 @@ hostile = st.one_of(
 @settings(max_examples=150, deadline=None)
 @given(hostile)
 def test_any_text_gives_problems_never_an_exception(source: str) -> None:
-    found = check_condition(source, step_ids=STEPS)
+    found = check_condition_google(source, step_ids=STEPS)
     assert all(isinstance(p, CelProblem) and p.message for p in found)
 
 
@@ -121,7 +121,7 @@ def _branch(when: str) -> Any:
 def test_an_accepted_condition_answers_or_fails_the_run_within_the_cost_limit(
     when: str, contact: dict[str, Any], variables: dict[str, Any], opened: bool
 ) -> None:
-    if check_condition(when, step_ids=STEPS):
+    if check_condition_google(when, step_ids=STEPS):
         return
     branch = _branch(when)  # whatever validates compiles
     events = (Event("email.opened", 1, "o", "e"),) if opened else ()

@@ -28,9 +28,9 @@ from interpreter import (
     step,
     steps,
 )
-from interpreter import conditions as conditions_module
 from interpreter.conditions import evaluate_branch
 from interpreter.events import EventSnapshot
+from interpreter.legacy_cel import evaluate as legacy_evaluate
 
 META = PlanMetadata(created_at="2026-01-01T00:00:00Z", created_by="tests")
 
@@ -128,7 +128,7 @@ def test_whatever_the_binding_raises_becomes_a_condition_error(
 ) -> None:
     """Even with the value check out of the way, the binding's own error (raised while
     the context is built, before any condition runs) is a ConditionError."""
-    monkeypatch.setattr(conditions_module.cel_runtime, "value_problem", lambda *_a: None)
+    monkeypatch.setattr(legacy_evaluate.cel_runtime, "value_problem", lambda *_a: None)
     branch = compile_plan(_plan()).branches["check"]
     with pytest.raises(ConditionError, match=r"conditions\[0\].*ValueError: .*Failed to convert"):
         evaluate_branch(

@@ -1,6 +1,7 @@
 """``exitOn`` rules' ``when`` and ``waitForEvent``'s ``until`` are checked on Google's
-CEL, the evaluator new runs use (issue 23), as branch conditions are; on DEE's old
-checker with ``Limits(google_cel=False)`` (plans of runs recorded before)."""
+CEL, the evaluator new runs use (issue 23), as branch conditions are; with
+``Limits(google_cel=False)`` (plans of runs recorded before) they must also compile on
+the old evaluator and call only functions it has."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Tokens of CEL (Common Expression Language) source text, for :mod:`interpreter.cel_syntax`.
+"""Tokens of CEL (Common Expression Language) source text, for :mod:`interpreter.legacy_cel.syntax`.
 
 Boundary: this module only cuts text into tokens and decodes literals (numbers,
-escapes in strings and bytes); the grammar lives in :mod:`interpreter.cel_syntax`.
+escapes in strings and bytes); the grammar lives in :mod:`interpreter.legacy_cel.syntax`.
 Standard library only; no I/O. Where the spec leaves room it follows the ANTLR lexer
 shared by cel-go and the ``cel`` runtime, so both sides cut text the same way: raw
 strings process no escapes (a backslash cannot hide the closing quote), hexadecimal

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Set
 
 from interpreter.cel_fields import DATA_ROOTS, missing_path
-from interpreter.cel_syntax import Call, Expr, Ident, Index, Literal, Select, children
+from interpreter.legacy_cel.syntax import Call, Expr, Ident, Index, Literal, Select, children
 
 __all__ = ["DATA_ROOTS", "data_paths", "missing_path"]
 

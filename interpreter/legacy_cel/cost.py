@@ -1,6 +1,6 @@
 """What evaluating a condition may cost, bounded from its tree before it is evaluated.
 
-Boundary: a pure walk over a :mod:`interpreter.cel_syntax` tree that counts *units* of
+Boundary: a pure walk over a :mod:`interpreter.legacy_cel.syntax` tree that counts *units* of
 work (``interpreter.cel_limits.COST``): one per node evaluated, times the sizes of the
 comprehension ranges around it, plus the size of every value the evaluator copies or
 compares. What it copies was measured (``bench/condition_cost.py``): a field or
@@ -24,12 +24,12 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, data_bound
+from interpreter.cel_sizes import SCALAR, UNKNOWN, Bound, concatenated, data_bound
 from interpreter.cel_sizes import field as _field
 from interpreter.cel_sizes import item as _item
 from interpreter.cel_sizes import merge as _merge
 from interpreter.cel_sizes import text as _text
-from interpreter.cel_syntax import (
+from interpreter.legacy_cel.syntax import (
     Binary,
     Call,
     Conditional,
@@ -176,10 +176,7 @@ class _Walk:
             self._work(times, a, b)
             if a.data or b.data:
                 self.scaled = True  # repeated concatenation grows with the data
-            items = [x for x in (a.item, b.item) if x is not None]
-            return Bound(
-                a.length + b.length, a.weight + b.weight, _merge(items), data=a.data or b.data
-            )
+            return concatenated(a, b)
         if op in _COMPARISONS:
             self._work(times, a, b)
         return SCALAR

@@ -1,6 +1,6 @@
 """A condition rewritten so that ``&&`` and ``||`` evaluate strictly left to right.
 
-Boundary: a :mod:`interpreter.cel_syntax` tree in, CEL source text out, which any CEL
+Boundary: a :mod:`interpreter.legacy_cel.syntax` tree in, CEL source text out, which any CEL
 evaluator compiles. Standard library only; evaluates nothing.
 
 Why: CEL's ``&&`` and ``||`` are commutative. An error on one side is absorbed when
@@ -27,7 +27,7 @@ from __future__ import annotations
 import typing
 from typing import Final
 
-from interpreter.cel_syntax import (
+from interpreter.legacy_cel.syntax import (
     Binary,
     Call,
     Conditional,

@@ -1,9 +1,9 @@
-"""Parser for CEL (Common Expression Language) branch conditions.
+"""DEE's old parser for CEL branch conditions (replay-only: ``legacy_cel``).
 
 Boundary: this module turns CEL source text into a small immutable AST or raises
-:class:`CelSyntaxError` (tokens come from :mod:`interpreter.cel_lexer`). It knows nothing about
-types, functions or the plan environment (that is :mod:`interpreter.cel_check`) and evaluates
-nothing (the Rust-backed ``cel`` package does that at run time). Standard library only; no I/O.
+:class:`CelSyntaxError` (tokens come from :mod:`interpreter.legacy_cel.lexer`). It knows
+nothing about types, functions or the plan environment and evaluates nothing (the
+Rust-backed ``cel`` package does that at run time). Standard library only; no I/O.
 
 The grammar is the one in the CEL language definition
 (https://github.com/google/cel-spec/blob/master/doc/langdef.md). Where the spec leaves room, the
@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeAlias, TypeVar
 
-from interpreter.cel_lexer import CelSyntaxError, LiteralValue, Token, syntax_error, tokenize
 from interpreter.cel_limits import MAX_DEPTH, MAX_NESTING
+from interpreter.legacy_cel.lexer import CelSyntaxError, LiteralValue, Token, syntax_error, tokenize
 
 __all__ = [
     "MAX_DEPTH",
