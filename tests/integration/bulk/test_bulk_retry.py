@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dee.config import EngineConfig
+from dee.connection import connect
 from dee.engine import Engine
 from dee.errors import EngineError
 from dee.runs.bulk import BulkRequest
@@ -59,7 +60,12 @@ async def test_a_dry_run_then_retry_yes_retries_each_failed_run_once(
     wave = await failed_wave(engine, WAVE, "bulk-a")
     others = await failed_wave(engine, 3, "bulk-b")  # another plan: outside the filter
     # Another tenant's run in the same database and namespace: never selected.
-    globex = await failed_wave(engine, 1, "bulk-a", tenant="globex")
+    # (started by an engine bound to globex: the default engine refuses another tenant)
+    globex_engine = await Engine.connect(
+        config.model_copy(update={"tenant": "globex"}), client=await connect(config)
+    )
+    globex = await failed_wave(globex_engine, 1, "bulk-a", tenant="globex")
+    reader = {**dict.fromkeys(wave + others, engine), **dict.fromkeys(globex, globex_engine)}
     first = await engine.get_run(wave[0])
     assert first.failure is not None and first.current_step == "mail"
     settings = settings_file(config, tmp_path / "dee.yaml")
@@ -76,7 +82,7 @@ async def test_a_dry_run_then_retry_yes_retries_each_failed_run_once(
     assert {(s["status"], s["step"]) for s in shown["sample"]} == {("FAILED", "mail")}
     for run_id in wave + others + globex:  # the dry run changed nothing
         assert (await engine.runs.get(run_id)).status == "FAILED"
-        assert await _retries(engine, run_id) == []
+        assert await _retries(reader[run_id], run_id) == []
 
     sink.handler.refusing = False  # the relay is fixed
     code, out, err = await _dee(
@@ -94,7 +100,8 @@ async def test_a_dry_run_then_retry_yes_retries_each_failed_run_once(
         assert [(d["by"], d["reason"]) for d in found] == [("ops", "relay fixed")]
     for run_id in others + globex:
         assert (await engine.runs.get(run_id)).status == "FAILED"
-        assert await _retries(engine, run_id) == []
+        assert await _retries(reader[run_id], run_id) == []
+    await globex_engine.close()
 
     async def sent() -> int:
         return len(sink.handler.received)
