@@ -61,9 +61,9 @@ class Bookkeeper:
         # The worker's signer: each append also signs the runs' new heads (docs/audit.md).
         self._audit = AuditStore(database, signer=signer)
         self._runs = RunStore(database)
-        self._plans = PlanStore(database)
-        # (plan id, version) -> stored content hash: plan versions are immutable.
-        self._plan_hashes: dict[tuple[str, int], str] = {}
+        # (tenant, plan id, version) -> stored content hash: plan versions are
+        # immutable, and a run's plan is its own tenant's (docs/tenants.md).
+        self._plan_hashes: dict[tuple[str, str, int], str] = {}
 
     async def persist(self, batch: AuditBatch) -> int:
         """Store the batch; return the highest seq now persisted for the run (0 if none).
@@ -107,11 +107,12 @@ class Bookkeeper:
         """
         if run.plan_hash is None:
             return
-        key = (run.plan_id, run.plan_version)
+        key = (run.tenant, run.plan_id, run.plan_version)
         stored = self._plan_hashes.get(key)
         if stored is None:
             try:
-                stored = await self._plans.content_hash(*key)
+                plans = PlanStore(self._db, run.tenant)
+                stored = await plans.content_hash(run.plan_id, run.plan_version)
             except UnknownPlan:
                 raise ApplicationError(
                     f"plan {run.plan_id} version {run.plan_version} is not stored; "

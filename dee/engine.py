@@ -56,10 +56,10 @@ class Engine:
         self.config = config
         self.client = client
         self.database = database
-        self.plans = PlanStore(database)
         self.runs = RunStore(database)
-        # Bound to one tenant (``config.tenant``): reads, actions, events and starts
-        # reach only its runs and data (docs/tenants.md).
+        # Bound to one tenant (``config.tenant``): reads, actions, events, starts and
+        # plans reach only its runs and data (docs/tenants.md).
+        self.plans = PlanStore(database, config.tenant)
         self.audit = AuditStore(database, tenant=config.tenant)
         self.ledger = SendLedger(database)
         self.reader = RunReader(client, self.runs, self.audit, self.ledger, tenant=config.tenant)

@@ -1,8 +1,10 @@
 """The plan store: published plan versions, immutable once stored.
 
-Boundary: storage of plan bodies by ``(id, version)``. Validation is the caller's
-job (``interpreter.validate``); a database trigger refuses UPDATE and DELETE on the
-table, so immutability does not rest on this code alone.
+Boundary: storage of plan bodies by ``(tenant, id, version)`` (revision 0014). A store
+is bound to one tenant: it stores, reads and lists only that tenant's plans, and another
+tenant's plan id is to it exactly an unknown one (docs/tenants.md). Validation is the
+caller's job (``interpreter.validate``); a database trigger refuses UPDATE and DELETE on
+the table, so immutability does not rest on this code alone.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.database import Database
@@ -23,11 +25,19 @@ from interpreter.plan import ExecutionPlan
 PLANS = cast(Table, Plan.__table__)
 
 
-class PlanStore:
-    """Published plans by ``(id, version)``."""
+# The tenant of an engine configured with none (``EngineConfig.tenant``).
+DEFAULT_TENANT = "default"
 
-    def __init__(self, database: Database) -> None:
+
+class PlanStore:
+    """One tenant's published plans by ``(id, version)``."""
+
+    def __init__(self, database: Database, tenant: str = DEFAULT_TENANT) -> None:
         self._db = database
+        self.tenant = tenant
+
+    def _mine(self, plan_id: str) -> list[ColumnElement[bool]]:
+        return [PLANS.c.tenant == self.tenant, PLANS.c.plan_id == plan_id]
 
     async def put(self, plan: ExecutionPlan) -> bool:
         """Store a plan version; return ``True`` if it was new.
@@ -41,6 +51,7 @@ class PlanStore:
         statement = (
             dialect_insert(PLANS)
             .values(
+                tenant=self.tenant,
                 plan_id=plan.id,
                 version=plan.version,
                 name=plan.name,
@@ -48,7 +59,7 @@ class PlanStore:
                 body=plan.to_document(),
                 created_at=datetime.now(UTC),
             )
-            .on_conflict_do_nothing(index_elements=["plan_id", "version"])
+            .on_conflict_do_nothing(index_elements=["tenant", "plan_id", "version"])
         )
         async with self._db.transaction() as conn:
             inserted = (await conn.execute(statement)).rowcount == 1
@@ -57,7 +68,7 @@ class PlanStore:
             stored = (
                 await conn.execute(
                     select(PLANS.c.content_hash).where(
-                        PLANS.c.plan_id == plan.id, PLANS.c.version == plan.version
+                        *self._mine(plan.id), PLANS.c.version == plan.version
                     )
                 )
             ).scalar_one()
@@ -74,7 +85,7 @@ class PlanStore:
         Raises:
             UnknownPlan: No such plan (version) is stored.
         """
-        query = select(PLANS.c.version, PLANS.c.body).where(PLANS.c.plan_id == plan_id)
+        query = select(PLANS.c.version, PLANS.c.body).where(*self._mine(plan_id))
         if version is not None:
             query = query.where(PLANS.c.version == version)
         async with self._db.snapshot() as conn:
@@ -96,9 +107,7 @@ class PlanStore:
         Raises:
             UnknownPlan: No such plan version is stored.
         """
-        query = select(PLANS.c.content_hash).where(
-            PLANS.c.plan_id == plan_id, PLANS.c.version == version
-        )
+        query = select(PLANS.c.content_hash).where(*self._mine(plan_id), PLANS.c.version == version)
         async with self._db.snapshot() as conn:
             found = (await conn.execute(query)).scalar_one_or_none()
         if found is None:
@@ -109,9 +118,9 @@ class PlanStore:
         """The stored versions of a plan, ascending (empty when none)."""
         async with self._db.snapshot() as conn:
             rows = await conn.execute(
-                select(PLANS.c.version).where(PLANS.c.plan_id == plan_id).order_by(PLANS.c.version)
+                select(PLANS.c.version).where(*self._mine(plan_id)).order_by(PLANS.c.version)
             )
             return list(rows.scalars())
 
 
-__all__ = ["PlanStore"]
+__all__ = ["DEFAULT_TENANT", "PlanStore"]

@@ -41,6 +41,8 @@ class Plan(Base):
 
     __tablename__ = "plans"
 
+    # Whose plan (revision 0014): each tenant has its own plan ids (docs/tenants.md).
+    tenant: Mapped[str] = mapped_column(ID, primary_key=True)
     plan_id: Mapped[str] = mapped_column(ID, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(500))
@@ -54,7 +56,11 @@ class Run(Base):
 
     __tablename__ = "runs"
     __table_args__ = (
-        ForeignKeyConstraint(["plan_id", "plan_version"], ["plans.plan_id", "plans.version"]),
+        # A run's plan is its own tenant's (revision 0014).
+        ForeignKeyConstraint(
+            ["tenant", "plan_id", "plan_version"],
+            ["plans.tenant", "plans.plan_id", "plans.version"],
+        ),
         Index(None, "tenant", "status"),
         Index(None, "tenant", "contact_id"),
     )

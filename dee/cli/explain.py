@@ -224,7 +224,9 @@ async def _explain(
     async with storage(Settings.from_config(config)) as database:
         about = _About()
         if plan_id is not None:
-            about = _about(await PlanStore(database).get(plan_id), contact)
+            # The tenant's own plan: another tenant's id is unknown here (docs/tenants.md).
+            plans = PlanStore(database, tenant or config.tenant)
+            about = _about(await plans.get(plan_id), contact)
         if debt_ref is not None:
             about = _About(about.presets, debt_ref, about.subject, about.max_duration_seconds)
         try:

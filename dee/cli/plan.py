@@ -257,9 +257,13 @@ __all__ = ["DeeError", "app"]
 async def _register(plan: ExecutionPlan) -> tuple[bool, str]:
     from adapters.storage import PlanStore  # noqa: PLC0415
     from dee.cli.db import storage  # noqa: PLC0415 - storage loads only for this command
+    from dee.config import load_config  # noqa: PLC0415
+    from dee.settings import Settings  # noqa: PLC0415
 
-    async with storage() as database:
-        return await PlanStore(database).put(plan), database.display_url
+    config = load_config()
+    async with storage(Settings.from_config(config)) as database:
+        # The configured tenant's plan (docs/tenants.md): each tenant has its own ids.
+        return await PlanStore(database, config.tenant).put(plan), database.display_url
 
 
 @app.command("register")

@@ -44,7 +44,7 @@ _ADVISORY_LOCK_KEY = 0x0DEE_5C4E
 # The newest revision in ``versions/`` (a test holds it to Alembic's own head). A
 # database already there is recognised without importing Alembic, which was a tenth
 # of every ``dee`` command's start-up; Alembic is imported when there is work to do.
-HEAD_REVISION = "0013"
+HEAD_REVISION = "0014"
 
 # Alembic keeps the running migration's environment in a module-global proxy
 # (``alembic.context``), so two upgrades in one process, even of different databases,

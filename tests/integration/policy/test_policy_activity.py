@@ -29,7 +29,7 @@ def _request(channel: str) -> PolicyRequest:
 
 
 async def test_an_unknown_channel_is_denied_not_checked_as_voice(database: Database) -> None:
-    await PlanStore(database).put(PLAN)
+    await PlanStore(database, "acme").put(PLAN)
     checker = PolicyChecker(Bookkeeper(database), PolicyGate(database))
 
     refused = await checker.check(_request("sms"))

@@ -33,7 +33,7 @@ def _request(step: str, **compliance: Any) -> PolicyRequest:
 
 
 async def test_the_block_reaches_the_gate_and_the_ledger(database: Database) -> None:
-    await PlanStore(database).put(PLAN)
+    await PlanStore(database, "acme").put(PLAN)
     checker = PolicyChecker(Bookkeeper(database), PolicyGate(database))
 
     named = await checker.check(
@@ -74,7 +74,7 @@ async def test_a_check_that_ran_late_records_the_instant_it_decided_at(database:
     # Retried through an outage, the gate decides at its own (later) instant; the record
     # names it so a what-if re-decides there. A check on time records no instant, so two
     # equal runs keep equal records.
-    await PlanStore(database).put(PLAN)
+    await PlanStore(database, "acme").put(PLAN)
     checker = PolicyChecker(Bookkeeper(database), PolicyGate(database))
     on_time = await checker.check(_request("mail-on-time"))
     assert "checkedAt" not in on_time.detail

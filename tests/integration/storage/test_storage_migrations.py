@@ -41,7 +41,7 @@ async def test_upgrade_is_idempotent(db_url: str) -> None:
     database = Database(db_url)
     try:
         assert await current_revision(database) is None
-        assert await upgrade(database) == head_revision() == "0013"
+        assert await upgrade(database) == head_revision() == "0014"
         assert await upgrade(database) == HEAD_REVISION
         assert await current_revision(database) == HEAD_REVISION
     finally:
@@ -265,9 +265,10 @@ async def test_downgrade_to_0002_and_back(database: Database) -> None:
 async def test_rows_from_before_0008_say_they_keep_no_run_facts(database: Database) -> None:
     # Revision 0008 adds outcome, failure and exit_rule to the run row; a row written
     # before holds none, and says so (facts_kept false), so its run is read from the chain.
+    # Stored at head (the default tenant's), kept by the downgrades to 0007.
+    await PlanStore(database).put(_plan())
     async with database.transaction() as conn:
         await conn.run_sync(_downgrade_to, "0007")
-    await PlanStore(database).put(_plan())
     async with database.transaction() as conn:
         await conn.exec_driver_sql(
             "INSERT INTO runs (run_id, tenant, plan_id, plan_version, contact_id, status, "
@@ -278,3 +279,5 @@ async def test_rows_from_before_0008_say_they_keep_no_run_facts(database: Databa
     old = await RunStore(database).get("run-old")
     assert (old.status, old.outcome, old.failure, old.exit_rule) == ("COMPLETED", None, None, None)
     assert old.facts_kept is False
+    # 0014 gave tenant t a copy of the plan its old run used.
+    assert (await PlanStore(database, "t").get("sales-sequence")).version == 1

@@ -66,7 +66,8 @@ async def test_get_without_version_is_the_newest(database: Database) -> None:
 
 
 async def test_run_records_are_created_updated_and_listed(database: Database) -> None:
-    await PlanStore(database).put(_plan())
+    for tenant in ("acme", "other"):  # a run's plan is its own tenant's
+        await PlanStore(database, tenant).put(_plan())
     runs = RunStore(database)
     first = RunRecord("run-1", "acme", "sales-sequence", 1, "contact-1", "RUNNING", "intro-email")
 
@@ -88,7 +89,7 @@ async def test_run_records_are_created_updated_and_listed(database: Database) ->
 
 
 async def test_a_run_keeps_its_identity_and_needs_a_stored_plan(database: Database) -> None:
-    await PlanStore(database).put(_plan())
+    await PlanStore(database, "acme").put(_plan())
     runs = RunStore(database)
     await runs.upsert(RunRecord("run-1", "acme", "sales-sequence", 1, "contact-1", "RUNNING"))
 
@@ -103,7 +104,7 @@ async def test_a_run_keeps_its_identity_and_needs_a_stored_plan(database: Databa
 async def test_a_run_row_keeps_how_the_run_ended_as_its_entries_decide(
     database: Database,
 ) -> None:
-    await PlanStore(database).put(_plan())
+    await PlanStore(database, "acme").put(_plan())
     runs = RunStore(database)
     failed = RunRecord("run-1", "acme", "sales-sequence", 1, "contact-1", "FAILED", "call")
     cause = {"stepId": "call", "kind": "policy_denied", "reason": "no consent"}

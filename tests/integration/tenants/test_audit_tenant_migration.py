@@ -53,10 +53,10 @@ async def _hashes(database: Database) -> list[tuple[str, int, str]]:
 async def test_0013_backfills_the_tenant_keeps_every_hash_and_downgrades(
     database: Database,
 ) -> None:
+    await PlanStore(database).put(PLAN)  # at head: kept by the downgrade
     async with database.transaction() as conn:
         await conn.run_sync(_migrate, "downgrade", "0012")
         assert not await conn.run_sync(_has_tenant)
-    await PlanStore(database).put(PLAN)
     for run_id, tenant in (("run-acme", "acme"), ("run-globex", "globex")):
         await RunStore(database).upsert(
             RunRecord(run_id, tenant, PLAN.id, PLAN.version, "c", "RUNNING")
@@ -78,7 +78,7 @@ async def test_0013_backfills_the_tenant_keeps_every_hash_and_downgrades(
     before = await _hashes(database)
 
     await upgrade(database)
-    assert await current_revision(database) == "0013"
+    assert await current_revision(database) == "0014"
     async with database.snapshot() as conn:
         rows = await conn.execute(text("SELECT DISTINCT run_id, tenant FROM audit_entries"))
         tenants = dict(tuple(r) for r in rows)
