@@ -115,8 +115,10 @@ class Bookkeeper:
                 stored = await plans.content_hash(run.plan_id, run.plan_version)
             except UnknownPlan:
                 raise ApplicationError(
-                    f"plan {run.plan_id} version {run.plan_version} is not stored; "
-                    "store it first (dee plan register FILE)",
+                    # The run's own tenant: naming it tells that tenant nothing new.
+                    f"plan {run.plan_id} version {run.plan_version} is not stored for tenant "
+                    f"{run.tenant!r}; store it first (dee plan register FILE, with that "
+                    "tenant configured)",
                     type=UNKNOWN_PLAN,
                     non_retryable=True,
                 ) from None
