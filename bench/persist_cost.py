@@ -77,7 +77,7 @@ async def measure(entries: int) -> dict[str, Any]:
     raw = await asyncpg.connect(dsn, server_settings={"search_path": schema})
     try:
         plan = wait_first_plan()
-        await PlanStore(database).put(plan)
+        await PlanStore(database, "bench").put(plan)  # the runs below are tenant bench's
         keeper = Bookkeeper(database)
         signing = Bookkeeper(database, signer=CheckpointSigner(Ed25519PrivateKey.generate()))
         timings: dict[str, list[float]] = {"persist": [], "driver_floor": [], "persist_signed": []}
