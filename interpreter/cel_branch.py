@@ -94,8 +94,9 @@ def evaluate_google(
         google = on_library or _on_library(cond.when)
         try:
             if google.scaled_tree is not None:  # the run-time cost bound
-                _check_values(contact, variables)  # measured only once known to be JSON
-                roots = roots or cost_roots(branch, contact, variables)
+                if roots is None:  # once per branch: the data is the same for each condition
+                    _check_values(contact, variables)  # measured only once known to be JSON
+                    roots = cost_roots(branch, contact, variables)
                 problem = check_cost(google.scaled_tree, roots)
                 if problem is not None:
                     raise ValueProblem(problem)

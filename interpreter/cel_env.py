@@ -29,10 +29,9 @@ from cel_expr_python.ext import ext_optional, ext_strings
 from interpreter.cel_ast import Checked, read_checked
 from interpreter.cel_limits import LIBRARY_NESTING
 from interpreter.cel_order import left_to_right
-from interpreter.cel_runtime import CEL_LIMITS, value_problem
 from interpreter.cel_time_zones import time_zone_problems
 from interpreter.cel_tree import Tree, read_tree
-from interpreter.cel_values import nul_problem
+from interpreter.cel_values import data_problem, plain
 from interpreter.errors import InterpreterError
 from interpreter.events import EventSnapshot
 from interpreter.limits import shown
@@ -80,6 +79,15 @@ class Activation:
     vars: Mapping[str, Any] = field(default_factory=dict)
     events: EventSnapshot | None = None
     visits: Mapping[str, int] = field(default_factory=dict)
+    # ``data_problem``'s answer once asked: a branch evaluates each of its conditions on
+    # one activation, and the data walk is the same for every one of them.
+    _checked: list[str | None] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def data_problem(self) -> str | None:
+        """``cel_values.data_problem`` of ``contact`` and ``vars``, walked once."""
+        if not self._checked:
+            self._checked.append(data_problem(self.contact, self.vars))
+        return self._checked[0]
 
 
 _EMPTY = Activation()
@@ -197,10 +205,9 @@ class CompiledCondition:
         act = _activation(activation)
         # Checked first: the library refuses a lone surrogate with a message naming no
         # field, and quotes the whole offending value in others.
-        for name, value in (("contact", act.contact), ("vars", act.vars)):
-            problem = value_problem(value, name, CEL_LIMITS) or nul_problem(value, name)
-            if problem is not None:
-                raise ConditionError(self.source, problem)
+        problem = act.data_problem()
+        if problem is not None:
+            raise ConditionError(self.source, problem)
         token = _CURRENT.set(act)
         try:
             value = self.expression.eval(
@@ -218,7 +225,7 @@ class CompiledCondition:
                 # too): the library's value is the answer.
                 return value
             raise ConditionError(self.source, _evaluation_error(str(error)))
-        return _plain(value)
+        return plain(value)
 
 
 # The library quotes a value of the run's data in some messages (``Key not found in map``
@@ -229,25 +236,6 @@ _ERROR_WIDTH = 300
 
 def _evaluation_error(text: str) -> str:
     return shown(_strip(text), _ERROR_WIDTH)
-
-
-def _plain(value: Any) -> Any:
-    """``value`` in Python, a list or map one level at a time: the binding's
-    ``plain_value()`` of a list or map holding an optional kills the process (a
-    segmentation fault for ``dyn({1: optional.of(2)})``; a ``SystemError`` naming a
-    memory address for ``dyn([optional.none()])``), so an optional inside stays the
-    library's value, as one on its own does. A map's keys come sorted (by type, then
-    value): its text goes into a failed condition's reason."""
-    kind = value.type()
-    name = kind.name()
-    if name.startswith("LIST"):
-        return [_plain(item) for item in value.value()]
-    if name.startswith("MAP"):  # in key order: the library's order changes per process
-        items = sorted(value.value().items(), key=lambda pair: (type(pair[0]).__name__, pair[0]))
-        return {key: _plain(item) for key, item in items}
-    if kind == cel.Type.ERROR:  # an optional inside a list or map
-        return value
-    return value.plain_value()
 
 
 def _activation(activation: Activation | Mapping[str, Any] | None) -> Activation:
